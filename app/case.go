@@ -1,0 +1,254 @@
+package app
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Status of a case (Vorgang).
+type Status string
+
+const (
+	StatusReceived   Status = "received"
+	StatusInProgress Status = "in_progress"
+	StatusWaiting    Status = "waiting"
+	StatusDone       Status = "done"
+	StatusRejected   Status = "rejected"
+	StatusWithdrawn  Status = "withdrawn"
+)
+
+// AllStatuses in workflow order.
+var AllStatuses = []Status{StatusReceived, StatusInProgress, StatusWaiting, StatusDone, StatusRejected, StatusWithdrawn}
+
+// Label returns the German word for the status.
+func (s Status) Label() string {
+	switch s {
+	case StatusReceived:
+		return "Eingegangen"
+	case StatusInProgress:
+		return "In Bearbeitung"
+	case StatusWaiting:
+		return "Wartet auf Bürger"
+	case StatusDone:
+		return "Erledigt"
+	case StatusRejected:
+		return "Abgelehnt"
+	case StatusWithdrawn:
+		return "Zurückgenommen"
+	}
+	return string(s)
+}
+
+// Final reports whether no further transition is allowed.
+func (s Status) Final() bool {
+	return s == StatusDone || s == StatusRejected || s == StatusWithdrawn
+}
+
+// transitions lists the allowed moves. Withdrawn is reachable from every
+// open state because the citizen may withdraw at any time.
+var transitions = map[Status][]Status{
+	StatusReceived:   {StatusInProgress, StatusWithdrawn},
+	StatusInProgress: {StatusWaiting, StatusDone, StatusRejected, StatusWithdrawn},
+	StatusWaiting:    {StatusInProgress, StatusDone, StatusRejected, StatusWithdrawn},
+}
+
+// NextStatuses returns the statuses a case in s may move to.
+func NextStatuses(s Status) []Status { return transitions[s] }
+
+// CheckTransition returns nil when from → to is allowed, else an *Error
+// that tells the clerk why not.
+func CheckTransition(from, to Status) error {
+	for _, s := range transitions[from] {
+		if s == to {
+			return nil
+		}
+	}
+	if from.Final() {
+		return Errorf(EINVALID, "Der Vorgang ist bereits abgeschlossen (%s); der Status kann nicht mehr geändert werden.", from.Label())
+	}
+	var next []string
+	for _, s := range transitions[from] {
+		next = append(next, "„"+s.Label()+"“")
+	}
+	return Errorf(EINVALID, "Von „%s“ kann nicht nach „%s“ gewechselt werden. Möglich ist: %s.", from.Label(), to.Label(), strings.Join(next, ", "))
+}
+
+// ValidStatus reports whether s is a known status code.
+func ValidStatus(s Status) bool {
+	for _, x := range AllStatuses {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Channel is how a case came in.
+type Channel string
+
+const (
+	ChannelPortal  Channel = "portal"
+	ChannelCounter Channel = "counter"
+)
+
+// Flag marks something the clerk must look at.
+type Flag string
+
+const (
+	FlagAttachmentMismatch Flag = "attachment-mismatch"
+	FlagAttachmentMissing  Flag = "attachment-missing"
+	FlagServiceUnknown     Flag = "service-unknown"
+	FlagOutsideDistrict    Flag = "outside-district"
+	FlagRoutingUnclear     Flag = "routing-unclear"
+)
+
+// AllFlags lists the known flags.
+var AllFlags = []Flag{FlagAttachmentMismatch, FlagAttachmentMissing, FlagServiceUnknown, FlagOutsideDistrict, FlagRoutingUnclear}
+
+// Label returns the German text for a flag.
+func (f Flag) Label() string {
+	switch f {
+	case FlagAttachmentMismatch:
+		return "Anlage beschädigt"
+	case FlagAttachmentMissing:
+		return "Anlage fehlt"
+	case FlagServiceUnknown:
+		return "Leistung unbekannt"
+	case FlagOutsideDistrict:
+		return "außerhalb des Kreises"
+	case FlagRoutingUnclear:
+		return "Zuständigkeit unklar"
+	}
+	return string(f)
+}
+
+// Address is a postal address as the portal sends it.
+type Address struct {
+	Street      string `json:"strasse"`
+	HouseNumber string `json:"hausnummer,omitempty"`
+	Postcode    string `json:"plz"`
+	Place       string `json:"ort"`
+	AGS         string `json:"gemeindeschluessel,omitempty"`
+}
+
+// Line returns "Moselstraße 12a, 56253 Treis-Karden".
+func (a Address) Line() string {
+	s := strings.TrimSpace(a.Street + " " + a.HouseNumber)
+	t := strings.TrimSpace(a.Postcode + " " + a.Place)
+	if s == "" {
+		return t
+	}
+	if t == "" {
+		return s
+	}
+	return s + ", " + t
+}
+
+// Applicant is the citizen who applies.
+type Applicant struct {
+	Salutation string  `json:"anrede,omitempty"`
+	FirstName  string  `json:"vorname"`
+	LastName   string  `json:"nachname"`
+	BirthDate  string  `json:"geburtsdatum,omitempty"` // YYYY-MM-DD
+	Address    Address `json:"anschrift"`
+	Email      string  `json:"email,omitempty"`
+	Phone      string  `json:"telefon,omitempty"`
+}
+
+// Name returns "Anna Muster".
+func (a Applicant) Name() string { return strings.TrimSpace(a.FirstName + " " + a.LastName) }
+
+// Attachment is a file the citizen sent or brought. Files are stored by
+// content hash; Name is the sender's name and never a path.
+type Attachment struct {
+	Name     string `json:"name"`
+	Type     string `json:"type,omitempty"`
+	Size     int64  `json:"size"`
+	SHA256   string `json:"sha256"`
+	Received bool   `json:"received"`          // false: announced but missing
+	Problem  string `json:"problem,omitempty"` // German: what was wrong
+}
+
+// Case is a Vorgang.
+type Case struct {
+	ID            int64
+	Ref           string    // "ZEL-2026-00042"
+	Office        OfficeKey // responsible office; "" while undecided
+	Channel       Channel
+	Service       string // service key
+	PortalCase    string // portal UUID; "" for counter cases
+	Applicant     Applicant
+	Fields        json.RawMessage // angaben, kept whole (unknown fields too)
+	Raw           json.RawMessage // the whole antrag.json for portal cases
+	Attachments   []Attachment
+	Status        Status
+	Assignee      string // clerk's short sign; "" if unclaimed
+	Flags         []Flag
+	Municipality  string // AGS that decided routing, if any
+	RoutingReason string
+	ForwardedFrom OfficeKey
+	ReceivedAt    time.Time
+	UpdatedAt     time.Time
+	ClosedAt      time.Time
+}
+
+// HasFlag reports whether the case carries f.
+func (c *Case) HasFlag(f Flag) bool {
+	for _, x := range c.Flags {
+		if x == f {
+			return true
+		}
+	}
+	return false
+}
+
+// NewCase is the input to create a case.
+type NewCase struct {
+	// IdempotencyKey makes creation safe to repeat: the portal case id for
+	// portal deliveries, a per-form UUID at the counter.
+	IdempotencyKey string
+	Channel        Channel
+	Service        string
+	PortalCase     string
+	Applicant      Applicant
+	Fields         json.RawMessage
+	Raw            json.RawMessage
+	Attachments    []NewAttachment
+	Flags          []Flag
+	Routing        Decision
+	ReceivedAt     time.Time
+	Clerk          string // who created it (counter) or "portal"
+}
+
+// NewAttachment carries the content to store.
+type NewAttachment struct {
+	Attachment
+	Data []byte // nil when missing
+}
+
+// Note is a clerk's note or a citizen's message on a case.
+type Note struct {
+	ID          int64
+	CaseID      int64
+	At          time.Time
+	Author      string // clerk's sign, or "Bürger" for portal messages
+	Kind        string // "note", "message", "forward", "status"
+	Text        string
+	Attachments []Attachment
+}
+
+// RefPrefix returns the reference prefix of an office ("CZ" while undecided).
+func RefPrefix(r *Registry, o OfficeKey) string {
+	if off := r.Office(o); off != nil {
+		return off.Code
+	}
+	return "CZ"
+}
+
+// FormatRef builds the reference number: office code, year, 5-digit
+// sequence, e.g. "ZEL-2026-00042". Short and unambiguous on the phone.
+func FormatRef(prefix string, year, seq int) string {
+	return fmt.Sprintf("%s-%d-%05d", prefix, year, seq)
+}

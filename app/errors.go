@@ -1,0 +1,65 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Error codes. They are stable identifiers for scripts and tests; the
+// Message is what a clerk reads.
+const (
+	ECONFLICT  = "conflict"  // someone else holds it, or it already exists
+	EINVALID   = "invalid"   // bad input; Message says which field and why
+	ENOTFOUND  = "not_found" // no such case, appointment, mail
+	EFORBIDDEN = "forbidden" // not this clerk's office or role
+	ETOONEW    = "too_new"   // database written by a newer program version
+	EINTERNAL  = "internal"  // a bug or an environment problem
+)
+
+// Error is an error a clerk can read. Message is German and says what to do.
+type Error struct {
+	Code    string
+	Message string
+	Field   string // optional: the form field concerned
+	Err     error  // optional: the technical cause, for the log
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("%s: %s (%v)", e.Code, e.Message, e.Err)
+	}
+	return e.Code + ": " + e.Message
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Errorf returns an *Error with a formatted German message.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrorCode returns the code of the first *Error in err's chain, EINTERNAL
+// for any other error and "" for nil.
+func ErrorCode(err error) string {
+	var e *Error
+	switch {
+	case err == nil:
+		return ""
+	case errors.As(err, &e):
+		return e.Code
+	}
+	return EINTERNAL
+}
+
+// ErrorMessage returns the German message for the clerk. Technical errors
+// get a generic sentence; their details belong in the log, not on screen.
+func ErrorMessage(err error) string {
+	var e *Error
+	switch {
+	case err == nil:
+		return ""
+	case errors.As(err, &e):
+		return e.Message
+	}
+	return "Ein interner Fehler ist aufgetreten. Bitte versuchen Sie es erneut; bleibt der Fehler, wenden Sie sich an die IT."
+}

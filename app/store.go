@@ -1,0 +1,224 @@
+package app
+
+import (
+	"context"
+	"time"
+)
+
+// Actor is who does something: the clerk's short sign and the office they
+// work for. Every change and every read of personal data names one.
+type Actor struct {
+	Clerk  string    // OS account or sign-in, e.g. "mmueller"
+	Office OfficeKey // the office the clerk works for
+}
+
+// PortalActor is the actor for changes that come from the portal sync.
+var PortalActor = Actor{Clerk: "portal"}
+
+// CaseFilter selects cases for the queue. Zero values select everything.
+type CaseFilter struct {
+	Offices    []OfficeKey // responsible office in this set
+	Statuses   []Status
+	Service    string
+	Assignee   string // "" any; use Unassigned for "nobody"
+	Unassigned bool
+	Flag       Flag   // carries this flag
+	Flagged    bool   // carries any flag
+	Query      string // full-text search over names, reference, fields
+	Sort       string // "received" (default, newest first), "ref", "service", "status", "applicant"; prefix "+" for ascending
+	Limit      int    // page size; 0 means 50
+	Offset     int
+}
+
+// CaseSummary is one row of the queue.
+type CaseSummary struct {
+	ID            int64
+	Ref           string
+	ReceivedAt    time.Time
+	Service       string
+	ApplicantName string
+	Municipality  string // AGS
+	Office        OfficeKey
+	Status        Status
+	Assignee      string
+	Flags         []Flag
+	Channel       Channel
+}
+
+// Receipt ties a change to the mail it came from, so that storage records
+// the mail as processed in the same transaction as the change.
+type Receipt struct {
+	Mailbox     string
+	UIDValidity uint32
+	UID         uint32
+	MessageID   string
+	Kind        string // antrag, nachricht, ruecknahme, termin, review
+}
+
+// CaseStore is the work queue.
+type CaseStore interface {
+	// CreateCase creates a case unless one with the same idempotency key
+	// exists; then it returns that one and created=false.
+	CreateCase(ctx context.Context, nc *NewCase, rc *Receipt) (c *Case, created bool, err error)
+	CaseByRef(ctx context.Context, ref string) (*Case, error)
+	CaseByPortalID(ctx context.Context, portalCase string) (*Case, error)
+	ListCases(ctx context.Context, f CaseFilter) ([]CaseSummary, error)
+	CountCases(ctx context.Context, f CaseFilter) (int, error)
+	// Claim assigns the case to the actor; ECONFLICT when another clerk holds it.
+	Claim(ctx context.Context, ref string, by Actor) error
+	Release(ctx context.Context, ref string, by Actor) error
+	// SetStatus moves the case; EINVALID for a move the rules forbid.
+	SetStatus(ctx context.Context, ref string, to Status, reason string, by Actor) error
+	// Forward hands the case to another office with a reason.
+	Forward(ctx context.Context, ref string, to OfficeKey, reason string, by Actor) error
+	AddNote(ctx context.Context, ref string, text string, by Actor) error
+	// AddMessage attaches a citizen's portal message (idempotent by key).
+	AddMessage(ctx context.Context, portalCase, key string, n *Note, files []NewAttachment, rc *Receipt) error
+	// Withdraw marks a portal case withdrawn by the citizen (idempotent).
+	Withdraw(ctx context.Context, portalCase, reason string, rc *Receipt) error
+	Notes(ctx context.Context, ref string) ([]Note, error)
+	// AttachmentData returns a stored file by its SHA-256.
+	AttachmentData(ctx context.Context, sha256 string) ([]byte, error)
+}
+
+// AppointmentStore keeps the bookings.
+type AppointmentStore interface {
+	// ApplyAppointment stores a if it supersedes what is stored (see
+	// Supersedes); applied=false means it was stale and ignored.
+	ApplyAppointment(ctx context.Context, a *Appointment, rc *Receipt) (applied bool, err error)
+	Appointment(ctx context.Context, uid string) (*Appointment, error)
+	// Appointments lists those starting in [from, to), for one office or all ("").
+	Appointments(ctx context.Context, office OfficeKey, from, to time.Time) ([]Appointment, error)
+	SetAttendance(ctx context.Context, uid string, att Attendance, by Actor) error
+}
+
+// Supersedes reports whether the incoming version n replaces the stored
+// version s of the same booking (RFC 5546): a higher SEQUENCE wins; at equal
+// SEQUENCE a cancellation wins over a request, so a CANCEL that arrived
+// first is never undone by its own REQUEST arriving late.
+func Supersedes(n, s *Appointment) bool {
+	if s == nil {
+		return true
+	}
+	if n.Sequence != s.Sequence {
+		return n.Sequence > s.Sequence
+	}
+	return n.Status == AppointmentCancelled && s.Status != AppointmentCancelled
+}
+
+// ReviewReason says why a mail is on the review list.
+type ReviewReason string
+
+const (
+	ReviewSignatureMissing ReviewReason = "signature-missing"
+	ReviewSignatureInvalid ReviewReason = "signature-invalid"
+	ReviewPayloadInvalid   ReviewReason = "payload-invalid"
+	ReviewCaseUnknown      ReviewReason = "case-unknown"
+	ReviewNotPortal        ReviewReason = "not-portal"
+	ReviewTooLarge         ReviewReason = "too-large"
+	ReviewMalformed        ReviewReason = "malformed"
+)
+
+// Label returns the German explanation.
+func (r ReviewReason) Label() string {
+	switch r {
+	case ReviewSignatureMissing:
+		return "Keine Signatur: die Mail gibt sich als Portalsendung aus, ist aber nicht signiert."
+	case ReviewSignatureInvalid:
+		return "Signatur ungültig: die Mail wurde verändert oder stammt nicht vom Portal."
+	case ReviewPayloadInvalid:
+		return "Portaldaten unlesbar: der Antrag konnte nicht gelesen werden."
+	case ReviewCaseUnknown:
+		return "Vorgang unbekannt: die Nachricht bezieht sich auf keinen vorhandenen Vorgang."
+	case ReviewNotPortal:
+		return "Keine Portalsendung: direkte Mail eines Bürgers, Rückläufer oder Werbung."
+	case ReviewTooLarge:
+		return "Zu groß: die Mail überschreitet die Größengrenze und wurde nicht geladen."
+	case ReviewMalformed:
+		return "Fehlerhaft aufgebaut: die Mail ist kein gültiges MIME."
+	}
+	return string(r)
+}
+
+// ReviewItem is a mail kept for a person to look at.
+type ReviewItem struct {
+	ID         int64
+	MessageID  string
+	Subject    string
+	From       string
+	Reason     ReviewReason
+	Detail     string // technical detail (no personal data)
+	ReceivedAt time.Time
+	Size       int64
+	Raw        []byte // the mail as fetched; nil when too large
+	PortalCase string // X-Buergerportal-Vorgang if any
+	Handled    bool
+	HandledBy  string
+	HandledAt  time.Time
+	Resolution string // "assigned:REF", "case:REF", "handled"
+	Note       string // the clerk's logged reason
+}
+
+// ReviewStore is the list of mails that are not (yet) understood.
+type ReviewStore interface {
+	// AddReview keeps the item (idempotent by MessageID and content).
+	AddReview(ctx context.Context, it *ReviewItem, rc *Receipt) error
+	ReviewItems(ctx context.Context, includeHandled bool) ([]ReviewItem, error)
+	ReviewItem(ctx context.Context, id int64) (*ReviewItem, error)
+	// ResolveReview marks it handled with a logged reason; resolution says how.
+	ResolveReview(ctx context.Context, id int64, resolution, note string, by Actor) error
+}
+
+// SyncState is the progress of one mailbox.
+type SyncState struct {
+	Mailbox     string
+	UIDValidity uint32
+	LastUID     uint32
+	LastRun     time.Time
+	LastResult  string // German summary
+	LastError   string
+}
+
+// SyncStore keeps sync progress and knows which mails were processed.
+type SyncStore interface {
+	SyncState(ctx context.Context, mailbox string) (*SyncState, error)
+	SaveSyncState(ctx context.Context, s *SyncState) error
+	// Processed reports whether a mail with this Message-ID was already taken in.
+	Processed(ctx context.Context, messageID string) (bool, error)
+}
+
+// AuditEntry is one line of the audit log: who did what to which case.
+// It never holds field contents.
+type AuditEntry struct {
+	ID     int64
+	At     time.Time
+	Clerk  string
+	Office OfficeKey
+	Action string // e.g. "case.read", "case.create", "case.status", "case.forward", "case.print"
+	Ref    string
+	Detail string // codes only, e.g. "received->in_progress"
+}
+
+// AuditFilter selects audit entries.
+type AuditFilter struct {
+	From, To time.Time
+	Clerk    string
+	Ref      string
+	Limit    int
+}
+
+// AuditLog is append-only.
+type AuditLog interface {
+	Audit(ctx context.Context, e AuditEntry) error
+	AuditEntries(ctx context.Context, f AuditFilter) ([]AuditEntry, error)
+}
+
+// Store is everything the UI and the sync need from storage.
+type Store interface {
+	CaseStore
+	AppointmentStore
+	ReviewStore
+	SyncStore
+	AuditLog
+	Close() error
+}
