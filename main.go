@@ -1,15 +1,205 @@
+// Command amtstresen is the counter application of the Kreisverwaltung
+// Cochem-Zell and its Verbandsgemeinden. Without a command it opens the
+// window; the commands below run headless (nightly jobs, scripts).
+//
+// This file is wiring only: parse the command line, open storage, hand over.
 package main
 
 import (
-	_ "fyne.io/fyne/v2/app"
-	_ "fyne.io/fyne/v2/lang"
-	_ "fyne.io/fyne/v2/test"
-	_ "fyne.io/fyne/v2/widget"
-	_ "github.com/emersion/go-imap/v2/imapclient"
-	_ "github.com/emersion/go-imap/v2/imapserver/imapmemserver"
-	_ "github.com/jung-kurt/gofpdf"
-	_ "github.com/mattn/go-sqlite3"
-	_ "github.com/robfig/cron/v3"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+
+	"amtstresen/app"
+	"amtstresen/storage"
+	"amtstresen/ui"
 )
 
-func main() {}
+// Set by the linker (see Makefile).
+var (
+	version = "0.1.0-dev"
+	build   = "dev"
+)
+
+// env is what every command gets.
+type env struct {
+	ctx    context.Context
+	paths  app.Paths
+	dbPath string
+	cfg    *app.Config
+	reg    *app.Registry
+	stdout io.Writer
+	stderr io.Writer
+}
+
+// openStore opens the database at env.dbPath.
+func (e *env) openStore() (*storage.DB, error) {
+	return storage.Open(e.ctx, e.dbPath, e.reg)
+}
+
+type command struct {
+	summary string
+	run     func(e *env, args []string) error
+}
+
+// commands are the headless commands; "gui" is the default.
+var commands = map[string]command{
+	"gui":     {"Fenster öffnen (Standard)", runGUI},
+	"version": {"Version und Build ausgeben", runVersion},
+	"cases":   {"Vorgänge ausgeben (--json)", runCases},
+}
+
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+func run(args []string, stdout, stderr io.Writer) int {
+	name := "gui"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		name, args = args[0], args[1:]
+	}
+	if name == "help" {
+		usage(stdout)
+		return 0
+	}
+	cmd, ok := commands[name]
+	if !ok {
+		fmt.Fprintf(stderr, "Unbekannter Befehl %q.\n", name)
+		usage(stderr)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	e := &env{ctx: ctx, paths: app.DefaultPaths(), stdout: stdout, stderr: stderr}
+	// --db and --config are accepted by every command, before or after its own flags.
+	args, dbPath, cfgPath := globalFlags(args)
+	e.dbPath = dbPath
+	if e.dbPath == "" {
+		e.dbPath = e.paths.DefaultDBPath()
+	}
+	var err error
+	explicit := cfgPath != ""
+	if !explicit {
+		cfgPath = e.paths.DefaultConfigPath()
+	}
+	if name != "version" {
+		if e.cfg, err = app.LoadConfig(cfgPath, explicit); err == nil {
+			e.reg, err = app.LoadRegistry(e.paths.DataDir)
+		}
+	}
+	if err == nil {
+		err = cmd.run(e, args)
+	}
+	if err != nil {
+		var ue usageError
+		if errors.As(err, &ue) {
+			fmt.Fprintln(stderr, err)
+			return 2
+		}
+		fmt.Fprintln(stderr, "Fehler:", app.ErrorMessage(err))
+		if app.ErrorCode(err) == app.EINTERNAL {
+			fmt.Fprintln(stderr, "Technische Ursache:", err)
+		}
+		return 1
+	}
+	return 0
+}
+
+type usageError string
+
+func (u usageError) Error() string { return string(u) }
+
+// globalFlags takes --db and --config (with "=" or a separate value) out of args.
+func globalFlags(args []string) (rest []string, db, cfg string) {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		for _, f := range []struct {
+			name string
+			dst  *string
+		}{{"db", &db}, {"config", &cfg}} {
+			for _, p := range []string{"-" + f.name, "--" + f.name} {
+				if a == p && i+1 < len(args) {
+					*f.dst = args[i+1]
+					i++
+					goto next
+				}
+				if v, ok := strings.CutPrefix(a, p+"="); ok {
+					*f.dst = v
+					goto next
+				}
+			}
+		}
+		rest = append(rest, a)
+	next:
+	}
+	return rest, db, cfg
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "Aufruf: amtstresen [BEFEHL] [--db DATEI] [--config DATEI] [OPTIONEN]")
+	fmt.Fprintln(w, "\nBefehle:")
+	var names []string
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-16s %s\n", n, commands[n].summary)
+	}
+}
+
+func newFlags(name string, e *env) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	return fs
+}
+
+func runVersion(e *env, args []string) error {
+	fmt.Fprintln(e.stdout, app.VersionString(version, build))
+	return nil
+}
+
+func runGUI(e *env, args []string) error {
+	db, err := e.openStore()
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return ui.Run(e.ctx, ui.Options{Store: db, Registry: e.reg, Config: e.cfg, Paths: e.paths, DBPath: e.dbPath, Version: app.VersionString(version, build)})
+}
+
+func runCases(e *env, args []string) error {
+	fs := newFlags("cases", e)
+	asJSON := fs.Bool("json", false, "als JSON ausgeben")
+	if err := fs.Parse(args); err != nil {
+		return usageError(err.Error())
+	}
+	db, err := e.openStore()
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	cases, err := db.AllCases(e.ctx)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		out := make([]app.CaseJSON, 0, len(cases))
+		for _, c := range cases {
+			out = append(out, app.NewCaseJSON(c))
+		}
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
+	}
+	for _, c := range cases {
+		fmt.Fprintf(e.stdout, "%-16s %-20s %-15s %-12s %s\n", c.Ref, c.Service, c.Office, c.Status, c.Applicant.Name())
+	}
+	return nil
+}

@@ -1,0 +1,174 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Config is the TOML configuration file. Every key is documented in the
+// README. Secrets never live here: the IMAP password comes from the OS
+// keyring or from the environment variable named by PasswordEnv.
+type Config struct {
+	IMAP    IMAPConfig    `toml:"imap"`
+	Portal  PortalConfig  `toml:"portal"`
+	Sync    SyncConfig    `toml:"sync"`
+	Print   PrintConfig   `toml:"print"`
+	Backup  BackupConfig  `toml:"backup"`
+	Journal JournalConfig `toml:"journal"`
+
+	// Path is where the config was read from ("" for defaults).
+	Path string `toml:"-"`
+}
+
+// IMAPConfig is the portal's shared mailbox.
+type IMAPConfig struct {
+	Address          string `toml:"address"` // host:port
+	TLS              string `toml:"tls"`     // "tls", "starttls" or "none" (loopback only)
+	CAFile           string `toml:"ca_file"` // optional extra CA certificate (PEM)
+	Username         string `toml:"username"`
+	PasswordEnv      string `toml:"password_env"`      // name of the environment variable with the password
+	Mailbox          string `toml:"mailbox"`           // default "INBOX"
+	ProcessedMailbox string `toml:"processed_mailbox"` // default "Übernommen"
+	ReviewMailbox    string `toml:"review_mailbox"`    // default "Zur Sichtung"
+	MaxMessageBytes  int64  `toml:"max_message_bytes"` // default 25 MB
+}
+
+// PortalConfig holds the portal's signing key.
+type PortalConfig struct {
+	PublicKey string `toml:"public_key"` // base64 Ed25519 public key
+}
+
+// SyncConfig is the schedule of the headless job.
+type SyncConfig struct {
+	Schedule string `toml:"schedule"` // cron expression, default "0 2 * * *"
+}
+
+// PrintConfig chooses the printer.
+type PrintConfig struct {
+	Printer string `toml:"printer"` // "" = system default
+}
+
+// BackupConfig says where backups go.
+type BackupConfig struct {
+	Dir    string `toml:"dir"`
+	Daily  int    `toml:"daily"`
+	Weekly int    `toml:"weekly"`
+}
+
+// JournalConfig is the shared journal folder for several counters.
+type JournalConfig struct {
+	Mailbox string `toml:"mailbox"`
+}
+
+// Defaults fills unset values.
+func (c *Config) Defaults() {
+	def := func(p *string, v string) {
+		if *p == "" {
+			*p = v
+		}
+	}
+	def(&c.IMAP.TLS, "tls")
+	def(&c.IMAP.Mailbox, "INBOX")
+	def(&c.IMAP.ProcessedMailbox, "Übernommen")
+	def(&c.IMAP.ReviewMailbox, "Zur Sichtung")
+	def(&c.Sync.Schedule, "0 2 * * *")
+	def(&c.Journal.Mailbox, "Amtstresen/Journal")
+	if c.IMAP.MaxMessageBytes == 0 {
+		c.IMAP.MaxMessageBytes = 25 << 20
+	}
+	if c.Backup.Daily == 0 {
+		c.Backup.Daily = 7
+	}
+	if c.Backup.Weekly == 0 {
+		c.Backup.Weekly = 4
+	}
+}
+
+// LoadConfig reads the TOML file at path. A missing file at the default
+// path gives the defaults; a missing file the user named is an error.
+func LoadConfig(path string, explicit bool) (*Config, error) {
+	c := &Config{}
+	md, err := toml.DecodeFile(path, c)
+	switch {
+	case err == nil:
+		c.Path = path
+		if und := md.Undecoded(); len(und) > 0 {
+			return nil, Errorf(EINVALID, "Unbekannter Eintrag %q in der Konfiguration %s. Bitte Schreibweise prüfen (siehe README).", und[0].String(), path)
+		}
+		var raw map[string]map[string]any
+		if _, err := toml.DecodeFile(path, &raw); err == nil {
+			if _, has := raw["imap"]["password"]; has {
+				return nil, Errorf(EINVALID, "Die Konfiguration %s enthält ein Passwort. Passwörter gehören nicht in die Datei: bitte entfernen und password_env oder den Schlüsselbund verwenden.", path)
+			}
+		}
+	case errors.Is(err, fs.ErrNotExist) && !explicit:
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, Errorf(ENOTFOUND, "Die Konfigurationsdatei %s gibt es nicht.", path)
+	default:
+		return nil, &Error{Code: EINVALID, Err: err, Message: fmt.Sprintf("Die Konfiguration %s ist fehlerhaft: %v", path, err)}
+	}
+	c.Defaults()
+	return c, nil
+}
+
+// Paths are the per-user locations of the app's files.
+type Paths struct {
+	DataDir   string // database, attachments, catalog override
+	ConfigDir string // config.toml
+	CacheDir  string // PDFs not yet printed, temporary files
+}
+
+// DefaultPaths returns the OS's usual per-user places; the environment
+// variables AMTSTRESEN_DATA_DIR and AMTSTRESEN_CONFIG_DIR override them for
+// a shared installation.
+func DefaultPaths() Paths {
+	var p Paths
+	cfg, err := os.UserConfigDir()
+	if err != nil {
+		cfg = "."
+	}
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		cache = os.TempDir()
+	}
+	p.ConfigDir = filepath.Join(cfg, "amtstresen")
+	p.CacheDir = filepath.Join(cache, "amtstresen")
+	switch runtime.GOOS {
+	case "windows", "darwin":
+		p.DataDir = p.ConfigDir
+	default:
+		data := os.Getenv("XDG_DATA_HOME")
+		if data == "" {
+			if home, err := os.UserHomeDir(); err == nil {
+				data = filepath.Join(home, ".local", "share")
+			} else {
+				data = "."
+			}
+		}
+		p.DataDir = filepath.Join(data, "amtstresen")
+	}
+	if v := os.Getenv("AMTSTRESEN_DATA_DIR"); v != "" {
+		p.DataDir = v
+	}
+	if v := os.Getenv("AMTSTRESEN_CONFIG_DIR"); v != "" {
+		p.ConfigDir = v
+	}
+	return p
+}
+
+// DefaultDBPath is the database file: AMTSTRESEN_DB, else amtstresen.db in DataDir.
+func (p Paths) DefaultDBPath() string {
+	if v := os.Getenv("AMTSTRESEN_DB"); v != "" {
+		return v
+	}
+	return filepath.Join(p.DataDir, "amtstresen.db")
+}
+
+// DefaultConfigPath is config.toml in ConfigDir.
+func (p Paths) DefaultConfigPath() string { return filepath.Join(p.ConfigDir, "config.toml") }
