@@ -98,14 +98,14 @@ func LoadConfig(path string, explicit bool) (*Config, error) {
 	switch {
 	case err == nil:
 		c.Path = path
-		if und := md.Undecoded(); len(und) > 0 {
-			return nil, Errorf(EINVALID, "Unbekannter Eintrag %q in der Konfiguration %s. Bitte Schreibweise prüfen (siehe README).", und[0].String(), path)
-		}
 		var raw map[string]map[string]any
 		if _, err := toml.DecodeFile(path, &raw); err == nil {
 			if _, has := raw["imap"]["password"]; has {
 				return nil, Errorf(EINVALID, "Die Konfiguration %s enthält ein Passwort. Passwörter gehören nicht in die Datei: bitte entfernen und password_env oder den Schlüsselbund verwenden.", path)
 			}
+		}
+		if und := md.Undecoded(); len(und) > 0 {
+			return nil, Errorf(EINVALID, "Unbekannter Eintrag %q in der Konfiguration %s. Bitte Schreibweise prüfen (siehe README).", und[0].String(), path)
 		}
 	case errors.Is(err, fs.ErrNotExist) && !explicit:
 	case errors.Is(err, fs.ErrNotExist):
