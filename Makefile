@@ -8,10 +8,8 @@
 GO        ?= go
 TAGS      ?= sqlite_fts5
 TESTTAGS  ?= sqlite_fts5 ci
-VERSION   ?= $(shell awk -F'"' '/^ *Version/ {print $$2; exit}' FyneApp.toml)
-BUILDNUM  ?= $(shell awk -F'= *' '/^ *Build/ {print $$2; exit}' FyneApp.toml)
-GITREV    := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
-LDFLAGS   := -X main.version=$(VERSION) -X main.build=$(BUILDNUM)-$(GITREV)
+GITREV    := $(shell git rev-parse --short HEAD 2>/dev/null)
+LDFLAGS   := -X main.revision=$(GITREV)
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export CGO_ENABLED = 1
 

@@ -7,6 +7,7 @@ package main
 
 import (
 	"context"
+	_ "embed"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -23,11 +24,25 @@ import (
 	"amtstresen/ui"
 )
 
-// Set by the linker (see Makefile).
+// FyneApp.toml is the one place for name, ID, version and build number;
+// `fyne package` reads it too.
+//
+//go:embed FyneApp.toml
+var fyneAppTOML string
+
+// version and build come from FyneApp.toml; the Makefile adds the git
+// revision through the linker (-X main.revision=…).
 var (
-	version = "0.1.0-dev"
-	build   = "dev"
+	version, build = app.ParseFyneAppVersion(fyneAppTOML)
+	revision       string
 )
+
+func versionString() string {
+	if revision != "" {
+		return app.VersionString(version, build+"-"+revision)
+	}
+	return app.VersionString(version, build)
+}
 
 // env is what every command gets.
 type env struct {
@@ -161,7 +176,7 @@ func newFlags(name string, e *env) *flag.FlagSet {
 }
 
 func runVersion(e *env, args []string) error {
-	fmt.Fprintln(e.stdout, app.VersionString(version, build))
+	fmt.Fprintln(e.stdout, versionString())
 	return nil
 }
 
@@ -171,7 +186,7 @@ func runGUI(e *env, args []string) error {
 		return err
 	}
 	defer db.Close()
-	return ui.Run(e.ctx, ui.Options{Store: db, Registry: e.reg, Config: e.cfg, Paths: e.paths, DBPath: e.dbPath, Version: app.VersionString(version, build)})
+	return ui.Run(e.ctx, ui.Options{Store: db, Registry: e.reg, Config: e.cfg, Paths: e.paths, DBPath: e.dbPath, Version: versionString()})
 }
 
 func runCases(e *env, args []string) error {
