@@ -59,3 +59,39 @@ test: deps-test vet
 
 clean:
 	rm -rf amtstresen amtstresen.exe build dist
+
+# --- Packaging (fyne.io/tools) ---------------------------------------------
+FYNE_TOOL_VERSION := v1.7.4
+FYNE := $(shell $(GO) env GOPATH 2>/dev/null)/bin/fyne
+MINGW_CC := x86_64-w64-mingw32-gcc
+
+.PHONY: package-linux package-check windows deps-windows
+
+$(FYNE):
+	$(GO) install fyne.io/tools/cmd/fyne@$(FYNE_TOOL_VERSION)
+
+# Linux: dist/amtstresen-linux-amd64.tar.xz with binary, .desktop file and icon.
+package-linux: build $(FYNE)
+	@mkdir -p dist
+	$(FYNE) package -os linux --release --executable amtstresen --name Amtstresen
+	mv -f Amtstresen.tar.xz dist/amtstresen-linux-amd64.tar.xz
+	@ls -l dist/amtstresen-linux-amd64.tar.xz
+
+# Unpacks the Linux package like an admin would and starts the binary headless.
+package-check: package-linux
+	@set -e; d=$$(mktemp -d); tar -xJf dist/amtstresen-linux-amd64.tar.xz -C $$d; \
+	ls $$d/*/usr/local/share/applications/*.desktop >/dev/null || { echo ".desktop-Datei fehlt im Paket"; exit 1; }; \
+	ls $$d/*/usr/local/share/pixmaps/*.png >/dev/null || { echo "Icon fehlt im Paket"; exit 1; }; \
+	out=$$($$d/*/usr/local/bin/* version); echo "$$out"; \
+	echo "$$out" | grep -q "^Amtstresen " || { echo "version-Ausgabe unerwartet"; exit 1; }; rm -rf $$d
+
+deps-windows: deps-build
+	$(call apt_install,gcc-mingw-w64-x86-64)
+
+# Windows amd64, cross-compiled with mingw-w64; icon and version information
+# are embedded by fyne package. Result: dist/Amtstresen.exe
+windows: deps-windows $(FYNE)
+	@mkdir -p dist
+	CC=$(MINGW_CC) CGO_ENABLED=1 $(FYNE) package -os windows --release --tags "$(TAGS)" --name Amtstresen
+	mv -f Amtstresen.exe dist/Amtstresen.exe
+	@file dist/Amtstresen.exe 2>/dev/null || ls -l dist/Amtstresen.exe
