@@ -73,7 +73,8 @@ $(FYNE):
 # Linux: dist/amtstresen-linux-amd64.tar.xz with binary, .desktop file and icon.
 package-linux: build $(FYNE)
 	@mkdir -p dist
-	$(FYNE) package -os linux --release --executable amtstresen --name Amtstresen
+	@cp FyneApp.toml FyneApp.toml.orig   # fyne package bumps Build in FyneApp.toml; keep the checked-in one
+	$(FYNE) package -os linux --release --executable amtstresen --name Amtstresen; rc=$$?; mv -f FyneApp.toml.orig FyneApp.toml; exit $$rc
 	mv -f Amtstresen.tar.xz dist/amtstresen-linux-amd64.tar.xz
 	@ls -l dist/amtstresen-linux-amd64.tar.xz
 
@@ -92,6 +93,7 @@ deps-windows: deps-build
 # are embedded by fyne package. Result: dist/Amtstresen.exe
 windows: deps-windows $(FYNE)
 	@mkdir -p dist
-	CC=$(MINGW_CC) CGO_ENABLED=1 $(FYNE) package -os windows --release --tags "$(TAGS)" --name Amtstresen
+	@cp FyneApp.toml FyneApp.toml.orig
+	CC=$(MINGW_CC) CGO_ENABLED=1 $(FYNE) package -os windows --release --tags "$(TAGS)" --name Amtstresen; rc=$$?; mv -f FyneApp.toml.orig FyneApp.toml; exit $$rc
 	mv -f Amtstresen.exe dist/Amtstresen.exe
 	@file dist/Amtstresen.exe 2>/dev/null || ls -l dist/Amtstresen.exe
