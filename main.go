@@ -20,6 +20,7 @@ import (
 	"syscall"
 
 	"amtstresen/app"
+	"amtstresen/app/platform"
 	"amtstresen/storage"
 	"amtstresen/ui"
 )
@@ -72,7 +73,12 @@ var commands = map[string]command{
 	"cases":   {"Vorgänge ausgeben (--json)", runCases},
 }
 
-func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+func main() {
+	if len(os.Args) > 1 {
+		platform.AttachConsole() // headless command from a Windows console
+	}
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
 
 func run(args []string, stdout, stderr io.Writer) int {
 	name := "gui"
