@@ -1,0 +1,621 @@
+// Package sync takes the Bürgerportal's deliveries in from the shared IMAP
+// mailbox (portal/README.md, format version 1): it parses and verifies each
+// mail, turns it into work in the store and files the mail on the server.
+//
+// The parser (ParseDelivery) is pure: it never touches the network or the
+// store and never panics on hostile input; everything it does not trust
+// comes back with a review reason.
+package sync
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"mime/quotedprintable"
+	"net/mail"
+	"net/textproto"
+	"path"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"amtstresen/app"
+)
+
+// Delivery kinds (X-Buergerportal-Art).
+const (
+	KindAntrag     = "antrag"
+	KindNachricht  = "nachricht"
+	KindRuecknahme = "ruecknahme"
+	KindTermin     = "termin"
+	KindReview     = "review" // anything that goes to the review list
+)
+
+// Limits cap what the parser accepts from a mail.
+type Limits struct {
+	MaxBytes int64 // whole mail; default 25 MB
+	MaxDepth int   // nesting of multiparts; default 8
+	MaxParts int   // leaf parts; default 100
+}
+
+// DefaultLimits are used for zero fields.
+var DefaultLimits = Limits{MaxBytes: 25 << 20, MaxDepth: 8, MaxParts: 100}
+
+func (l Limits) withDefaults() Limits {
+	if l.MaxBytes <= 0 {
+		l.MaxBytes = DefaultLimits.MaxBytes
+	}
+	if l.MaxDepth <= 0 {
+		l.MaxDepth = DefaultLimits.MaxDepth
+	}
+	if l.MaxParts <= 0 {
+		l.MaxParts = DefaultLimits.MaxParts
+	}
+	return l
+}
+
+// Delivery is one mail as the sync understands it. When Review is not empty
+// the mail is not a genuine, understood delivery and goes to the review list;
+// then only the header fields are set.
+type Delivery struct {
+	// Header fields (unverified: never used to decide anything that matters).
+	MessageID string // without angle brackets; synthesized when missing
+	Subject   string
+	From      string
+	Date      time.Time
+	Size      int64
+	Kind      string // X-Buergerportal-Art
+	Vorgang   string // X-Buergerportal-Vorgang
+	Leistung  string // X-Buergerportal-Leistung
+
+	// Review is set when the mail goes to the review list.
+	Review app.ReviewReason
+	Detail string // technical reason, no personal data
+
+	// Payload is the exact decoded bytes the signature covers.
+	Payload []byte
+	// Exactly one of these is set for a genuine delivery.
+	Antrag      *Antrag
+	Message     *Message // nachricht and ruecknahme
+	Appointment *app.Appointment
+
+	// Files are the citizen's attachments as announced in the JSON, checked
+	// against size and SHA-256. Data is nil for a missing one.
+	Files []app.NewAttachment
+	// Flags found while checking (attachment-missing, attachment-mismatch).
+	Flags []app.Flag
+}
+
+// Antrag is antrag.json. Unknown fields are kept in Raw (the payload).
+type Antrag struct {
+	Schema      string `json:"schema"`
+	Vorgang     string `json:"vorgang"`
+	Eingereicht string `json:"eingereicht"`
+	Leistung    struct {
+		Schluessel  string `json:"schluessel"`
+		Leika       string `json:"leika"`
+		Bezeichnung string `json:"bezeichnung"`
+	} `json:"leistung"`
+	Antragsteller app.Applicant   `json:"antragsteller"`
+	Servicekonto  string          `json:"servicekonto"`
+	Angaben       json.RawMessage `json:"angaben"`
+	Anlagen       []Anlage        `json:"anlagen"`
+}
+
+// Anlage is an announced attachment.
+type Anlage struct {
+	Datei   string `json:"datei"`
+	Typ     string `json:"typ"`
+	Groesse int64  `json:"groesse"`
+	SHA256  string `json:"sha256"`
+}
+
+// Message is nachricht.json (also used by ruecknahme).
+type Message struct {
+	Vorgang  string   `json:"vorgang"`
+	Gesendet string   `json:"gesendet"`
+	Text     string   `json:"text"`
+	Anlagen  []Anlage `json:"anlagen"`
+}
+
+// SentAt parses gesendet; zero when unreadable.
+func (m *Message) SentAt() time.Time {
+	t, _ := time.Parse(time.RFC3339, m.Gesendet)
+	return t
+}
+
+// ReceivedAt parses eingereicht; zero when unreadable.
+func (a *Antrag) ReceivedAt() time.Time {
+	t, _ := time.Parse(time.RFC3339, a.Eingereicht)
+	return t
+}
+
+// Key returns the idempotency key of a signed payload: hex SHA-256.
+func (d *Delivery) Key() string {
+	s := sha256.Sum256(d.Payload)
+	return hex.EncodeToString(s[:])
+}
+
+// part is a decoded leaf of the MIME tree.
+type part struct {
+	mediaType string // lower case, e.g. "application/json"
+	params    map[string]string
+	filename  string // from Content-Disposition or Content-Type name
+	data      []byte // decoded (transfer encoding removed)
+}
+
+var errMalformed = errors.New("malformed")
+
+// headerDecoder decodes RFC 2047 words; unknown charsets are left encoded.
+var headerDecoder = &mime.WordDecoder{CharsetReader: func(charset string, input io.Reader) (io.Reader, error) {
+	switch strings.ToLower(charset) {
+	case "windows-1252", "cp1252", "latin1", "iso-8859-15":
+		return latin1Reader(input)
+	}
+	return nil, fmt.Errorf("charset %s", charset)
+}}
+
+func latin1Reader(r io.Reader) (io.Reader, error) {
+	b, err := io.ReadAll(io.LimitReader(r, 1<<16))
+	if err != nil {
+		return nil, err
+	}
+	var out strings.Builder
+	for _, c := range b {
+		out.WriteRune(rune(c))
+	}
+	return strings.NewReader(out.String()), nil
+}
+
+func decodeHeader(s string) string {
+	d, err := headerDecoder.DecodeHeader(s)
+	if err != nil {
+		d = s
+	}
+	return cleanText(d, 998)
+}
+
+// cleanText drops control characters and invalid UTF-8 and caps the length.
+func cleanText(s string, max int) string {
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	s = strings.Map(func(r rune) rune {
+		if r == '\t' || r == '\n' || r == '\r' {
+			return ' '
+		}
+		if unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, s)
+	s = strings.TrimSpace(s)
+	if len(s) > max {
+		s = s[:max]
+		s = strings.ToValidUTF8(s, "")
+	}
+	return s
+}
+
+// SafeName makes an attachment name safe to show and store: never a path,
+// no control characters, at most 200 bytes.
+func SafeName(name string) string {
+	name = strings.ReplaceAll(name, "\\", "/")
+	name = path.Base(name)
+	name = cleanText(name, 200)
+	name = strings.TrimLeft(name, ".")
+	if name == "" || name == "/" {
+		return "anlage"
+	}
+	return name
+}
+
+// headerInfo fills the header fields of d from h.
+func headerInfo(d *Delivery, h mail.Header, raw []byte) {
+	d.MessageID = normalizeMessageID(h.Get("Message-Id"))
+	if d.MessageID == "" {
+		d.MessageID = SyntheticMessageID(raw)
+	}
+	d.Subject = decodeHeader(h.Get("Subject"))
+	d.From = decodeHeader(h.Get("From"))
+	if t, err := mail.ParseDate(h.Get("Date")); err == nil {
+		d.Date = t
+	}
+	d.Kind = strings.ToLower(cleanText(h.Get("X-Buergerportal-Art"), 40))
+	d.Vorgang = strings.ToLower(cleanText(h.Get("X-Buergerportal-Vorgang"), 80))
+	d.Leistung = cleanText(h.Get("X-Buergerportal-Leistung"), 80)
+}
+
+// normalizeMessageID returns the id without angle brackets and space.
+func normalizeMessageID(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '<'); i >= 0 {
+		if j := strings.IndexByte(s[i:], '>'); j > 0 {
+			s = s[i+1 : i+j]
+		}
+	}
+	return cleanText(s, 500)
+}
+
+// SyntheticMessageID gives a mail without a Message-ID a stable id derived
+// from its header block, so that Processed can still recognise it.
+func SyntheticMessageID(raw []byte) string {
+	hdr := raw
+	if i := bytes.Index(raw, []byte("\r\n\r\n")); i >= 0 {
+		hdr = raw[:i]
+	} else if i := bytes.Index(raw, []byte("\n\n")); i >= 0 {
+		hdr = raw[:i]
+	}
+	s := sha256.Sum256(hdr)
+	return "ohne-id-" + hex.EncodeToString(s[:16]) + "@amtstresen.invalid"
+}
+
+// ParseHeaderOnly reads just the header block of a mail (used for mails too
+// large to download) and returns a delivery for review.
+func ParseHeaderOnly(hdr []byte, size int64) *Delivery {
+	d := &Delivery{Size: size, Review: app.ReviewTooLarge}
+	m, err := mail.ReadMessage(bytes.NewReader(append(bytes.TrimRight(hdr, "\r\n"), "\r\n\r\n"...)))
+	if err != nil {
+		d.MessageID = SyntheticMessageID(hdr)
+		d.Detail = "Kopfzeilen nicht lesbar"
+		return d
+	}
+	headerInfo(d, m.Header, hdr)
+	d.Detail = fmt.Sprintf("Größe %d Bytes", size)
+	return d
+}
+
+// ParseDelivery parses and verifies one mail. pub is the portal's public
+// key; with a nil key every portal delivery is signature-invalid.
+func ParseDelivery(raw []byte, pub ed25519.PublicKey, lim Limits) *Delivery {
+	lim = lim.withDefaults()
+	d := &Delivery{Size: int64(len(raw))}
+	review := func(r app.ReviewReason, detail string, a ...any) *Delivery {
+		d.Review, d.Detail = r, fmt.Sprintf(detail, a...)
+		d.Payload, d.Antrag, d.Message, d.Appointment, d.Files, d.Flags = nil, nil, nil, nil, nil, nil
+		return d
+	}
+	if int64(len(raw)) > lim.MaxBytes {
+		d.MessageID = SyntheticMessageID(raw)
+		if m, err := mail.ReadMessage(bytes.NewReader(raw)); err == nil {
+			headerInfo(d, m.Header, raw)
+		}
+		return review(app.ReviewTooLarge, "Größe %d Bytes über der Grenze von %d", len(raw), lim.MaxBytes)
+	}
+	m, err := mail.ReadMessage(bytes.NewReader(raw))
+	if err != nil {
+		d.MessageID = SyntheticMessageID(raw)
+		return review(app.ReviewMalformed, "Kopfzeilen nicht lesbar")
+	}
+	headerInfo(d, m.Header, raw)
+	body, err := io.ReadAll(m.Body)
+	if err != nil {
+		return review(app.ReviewMalformed, "Inhalt nicht lesbar")
+	}
+	var parts []part
+	if err := walk(textproto.MIMEHeader(m.Header), body, 0, lim, &parts); err != nil {
+		return review(app.ReviewMalformed, "MIME: %v", err)
+	}
+	isPortal := d.Kind != "" || m.Header.Get("X-Buergerportal-Version") != "" || m.Header.Get("X-Buergerportal-Signatur") != ""
+	if !isPortal {
+		return review(app.ReviewNotPortal, "keine Kopfzeile X-Buergerportal-Art")
+	}
+	sigHeader := strings.Join(strings.Fields(m.Header.Get("X-Buergerportal-Signatur")), "")
+	if sigHeader == "" {
+		return review(app.ReviewSignatureMissing, "keine Kopfzeile X-Buergerportal-Signatur")
+	}
+	var payloadName string
+	switch d.Kind {
+	case KindAntrag:
+		payloadName = "antrag.json"
+	case KindNachricht, KindRuecknahme:
+		payloadName = "nachricht.json"
+	case KindTermin:
+		payloadName = "termin.ics"
+	default:
+		return review(app.ReviewPayloadInvalid, "unbekannte Art %q", d.Kind)
+	}
+	if v := strings.TrimSpace(m.Header.Get("X-Buergerportal-Version")); v != "1" {
+		return review(app.ReviewPayloadInvalid, "Formatversion %q statt 1", cleanText(v, 20))
+	}
+	sig, ok := parseSignature(sigHeader)
+	if !ok {
+		return review(app.ReviewSignatureInvalid, "Signatur-Kopfzeile nicht lesbar")
+	}
+	// The signed part: exactly one part with the name; for termin also the
+	// inline calendar is accepted when no termin.ics is attached.
+	var cands []*part
+	for i := range parts {
+		if strings.EqualFold(parts[i].filename, payloadName) {
+			cands = append(cands, &parts[i])
+		}
+	}
+	if len(cands) == 0 && d.Kind == KindTermin {
+		for i := range parts {
+			if parts[i].mediaType == "text/calendar" {
+				cands = append(cands, &parts[i])
+			}
+		}
+	}
+	if len(cands) == 0 {
+		return review(app.ReviewPayloadInvalid, "Teil %s fehlt", payloadName)
+	}
+	if len(cands) > 1 && !(d.Kind == KindTermin && allEqual(cands)) {
+		return review(app.ReviewPayloadInvalid, "Teil %s mehrfach vorhanden", payloadName)
+	}
+	payload := cands[0].data
+	if len(pub) != ed25519.PublicKeySize || !ed25519.Verify(pub, payload, sig) {
+		return review(app.ReviewSignatureInvalid, "Ed25519-Prüfung von %s fehlgeschlagen", payloadName)
+	}
+	d.Payload = payload
+
+	switch d.Kind {
+	case KindAntrag:
+		var a Antrag
+		if err := json.Unmarshal(payload, &a); err != nil {
+			return review(app.ReviewPayloadInvalid, "antrag.json: %s", jsonErr(err))
+		}
+		a.Vorgang = strings.ToLower(strings.TrimSpace(a.Vorgang))
+		switch {
+		case !validUUID(a.Vorgang):
+			return review(app.ReviewPayloadInvalid, "antrag.json: vorgang fehlt oder ist keine UUID")
+		case d.Vorgang != "" && d.Vorgang != a.Vorgang:
+			return review(app.ReviewPayloadInvalid, "Vorgang in Kopfzeile und antrag.json verschieden")
+		case strings.TrimSpace(a.Leistung.Schluessel) == "":
+			return review(app.ReviewPayloadInvalid, "antrag.json: leistung.schluessel fehlt")
+		}
+		if len(a.Angaben) > 0 && !bytes.HasPrefix(bytes.TrimSpace(a.Angaben), []byte("{")) && !bytes.Equal(bytes.TrimSpace(a.Angaben), []byte("null")) {
+			return review(app.ReviewPayloadInvalid, "antrag.json: angaben ist kein Objekt")
+		}
+		d.Vorgang, d.Leistung = a.Vorgang, a.Leistung.Schluessel
+		d.Antrag = &a
+		d.Files, d.Flags = checkFiles(a.Anlagen, parts, payloadName)
+	case KindNachricht, KindRuecknahme:
+		var msg Message
+		if err := json.Unmarshal(payload, &msg); err != nil {
+			return review(app.ReviewPayloadInvalid, "nachricht.json: %s", jsonErr(err))
+		}
+		msg.Vorgang = strings.ToLower(strings.TrimSpace(msg.Vorgang))
+		switch {
+		case !validUUID(msg.Vorgang):
+			return review(app.ReviewPayloadInvalid, "nachricht.json: vorgang fehlt oder ist keine UUID")
+		case d.Vorgang != "" && d.Vorgang != msg.Vorgang:
+			return review(app.ReviewPayloadInvalid, "Vorgang in Kopfzeile und nachricht.json verschieden")
+		}
+		d.Vorgang = msg.Vorgang
+		d.Message = &msg
+		d.Files, d.Flags = checkFiles(msg.Anlagen, parts, payloadName)
+	case KindTermin:
+		ev, err := ParseICS(payload)
+		if err != nil {
+			return review(app.ReviewPayloadInvalid, "termin.ics: %v", err)
+		}
+		ap := ev.Appointment()
+		if ap.PortalCase != "" && !validUUID(ap.PortalCase) {
+			return review(app.ReviewPayloadInvalid, "termin.ics: X-BUERGERPORTAL-VORGANG ist keine UUID")
+		}
+		if d.Vorgang != "" && ap.PortalCase != "" && d.Vorgang != ap.PortalCase {
+			return review(app.ReviewPayloadInvalid, "Vorgang in Kopfzeile und termin.ics verschieden")
+		}
+		if ap.PortalCase == "" {
+			ap.PortalCase = d.Vorgang
+		}
+		d.Vorgang, d.Leistung = ap.PortalCase, ap.Service
+		d.Appointment = ap
+	}
+	return d
+}
+
+func allEqual(ps []*part) bool {
+	for _, p := range ps[1:] {
+		if !bytes.Equal(p.data, ps[0].data) {
+			return false
+		}
+	}
+	return true
+}
+
+func jsonErr(err error) string {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return fmt.Sprintf("JSON-Syntaxfehler bei Byte %d", se.Offset)
+	case errors.As(err, &te):
+		return fmt.Sprintf("Feld %s hat den falschen Typ", te.Field)
+	}
+	return "JSON nicht lesbar"
+}
+
+func parseSignature(h string) ([]byte, bool) {
+	v, ok := strings.CutPrefix(h, "ed25519=")
+	if !ok {
+		return nil, false
+	}
+	sig, err := base64.StdEncoding.DecodeString(v)
+	if err != nil {
+		sig, err = base64.RawStdEncoding.DecodeString(strings.TrimRight(v, "="))
+	}
+	if err != nil || len(sig) != ed25519.SignatureSize {
+		return nil, false
+	}
+	return sig, true
+}
+
+// validUUID accepts the canonical 8-4-4-4-12 hex form.
+func validUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, c := range s {
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// checkFiles matches the announced attachments with the parts by name and
+// checks size and SHA-256. Parts that are not announced are ignored: they
+// are not covered by the signature.
+func checkFiles(anlagen []Anlage, parts []part, payloadName string) ([]app.NewAttachment, []app.Flag) {
+	var files []app.NewAttachment
+	var missing, mismatch bool
+	for _, an := range anlagen {
+		name := SafeName(an.Datei)
+		att := app.NewAttachment{Attachment: app.Attachment{Name: name, Type: cleanText(an.Typ, 100),
+			Size: an.Groesse, SHA256: strings.ToLower(strings.TrimSpace(an.SHA256))}}
+		var p *part
+		for i := range parts {
+			if parts[i].filename != "" && !strings.EqualFold(parts[i].filename, payloadName) && parts[i].filename == an.Datei {
+				p = &parts[i]
+				break
+			}
+		}
+		switch {
+		case p == nil:
+			missing = true
+			att.Problem = "Die Anlage fehlt in der Sendung."
+		default:
+			sum := sha256.Sum256(p.data)
+			got := hex.EncodeToString(sum[:])
+			att.Data = p.data
+			att.Received = true
+			if int64(len(p.data)) != an.Groesse || got != att.SHA256 {
+				mismatch = true
+				att.Problem = fmt.Sprintf("Die Anlage ist beschädigt: angekündigt %d Bytes, erhalten %d Bytes; Prüfsumme %s.",
+					an.Groesse, len(p.data), map[bool]string{true: "stimmt", false: "stimmt nicht"}[got == att.SHA256])
+				att.Size, att.SHA256 = int64(len(p.data)), got
+			}
+		}
+		files = append(files, att)
+	}
+	var flags []app.Flag
+	if missing {
+		flags = append(flags, app.FlagAttachmentMissing)
+	}
+	if mismatch {
+		flags = append(flags, app.FlagAttachmentMismatch)
+	}
+	return files, flags
+}
+
+// walk decodes the MIME tree below a header and body into leaf parts.
+func walk(h textproto.MIMEHeader, body []byte, depth int, lim Limits, out *[]part) error {
+	if depth > lim.MaxDepth {
+		return fmt.Errorf("mehr als %d Ebenen", lim.MaxDepth)
+	}
+	ct := h.Get("Content-Type")
+	mediaType, params := "text/plain", map[string]string{}
+	if ct != "" {
+		mt, p, err := mime.ParseMediaType(ct)
+		if err != nil && !errors.Is(err, mime.ErrInvalidMediaParameter) {
+			return fmt.Errorf("Content-Type nicht lesbar")
+		}
+		mediaType, params = strings.ToLower(mt), p
+	}
+	if strings.HasPrefix(mediaType, "multipart/") {
+		boundary := params["boundary"]
+		if boundary == "" {
+			return fmt.Errorf("multipart ohne boundary")
+		}
+		mr := multipart.NewReader(bytes.NewReader(body), boundary)
+		n := 0
+		for {
+			p, err := mr.NextRawPart()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				return fmt.Errorf("multipart nicht lesbar")
+			}
+			n++
+			if n > lim.MaxParts {
+				return fmt.Errorf("mehr als %d Teile", lim.MaxParts)
+			}
+			b, err := io.ReadAll(p)
+			if err != nil {
+				return fmt.Errorf("multipart nicht lesbar")
+			}
+			if err := walk(p.Header, b, depth+1, lim, out); err != nil {
+				return err
+			}
+			if len(*out) > lim.MaxParts {
+				return fmt.Errorf("mehr als %d Teile", lim.MaxParts)
+			}
+		}
+		if n == 0 {
+			return fmt.Errorf("multipart ohne Teile")
+		}
+		return nil
+	}
+	if mediaType == "message/rfc822" {
+		// A forwarded mail or a bounce: kept as one opaque part.
+		*out = append(*out, part{mediaType: mediaType, params: params, data: body})
+		return nil
+	}
+	data, err := decodeTransfer(h.Get("Content-Transfer-Encoding"), body)
+	if err != nil {
+		return err
+	}
+	filename := ""
+	if cd := h.Get("Content-Disposition"); cd != "" {
+		if _, dp, err := mime.ParseMediaType(cd); err == nil {
+			filename = dp["filename"]
+		}
+	}
+	if filename == "" {
+		filename = params["name"]
+	}
+	if filename != "" {
+		filename = decodeHeader(filename)
+	}
+	*out = append(*out, part{mediaType: mediaType, params: params, filename: filename, data: data})
+	if len(*out) > lim.MaxParts {
+		return fmt.Errorf("mehr als %d Teile", lim.MaxParts)
+	}
+	return nil
+}
+
+func decodeTransfer(cte string, body []byte) ([]byte, error) {
+	switch strings.ToLower(strings.TrimSpace(cte)) {
+	case "", "7bit", "8bit", "binary":
+		return body, nil
+	case "base64":
+		clean := make([]byte, 0, len(body))
+		for _, c := range body {
+			if c != '\r' && c != '\n' && c != ' ' && c != '\t' {
+				clean = append(clean, c)
+			}
+		}
+		out := make([]byte, base64.StdEncoding.DecodedLen(len(clean)))
+		n, err := base64.StdEncoding.Decode(out, clean)
+		if err != nil {
+			return nil, fmt.Errorf("base64 fehlerhaft")
+		}
+		return out[:n], nil
+	case "quoted-printable":
+		b, err := io.ReadAll(quotedprintable.NewReader(bytes.NewReader(body)))
+		if err != nil {
+			return nil, fmt.Errorf("quoted-printable fehlerhaft")
+		}
+		return b, nil
+	}
+	return nil, fmt.Errorf("unbekannte Transferkodierung")
+}
