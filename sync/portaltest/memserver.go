@@ -1,0 +1,97 @@
+package portaltest
+
+import (
+	"bytes"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapserver"
+	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
+)
+
+// MemServer is an in-process IMAP server (go-imap's imapmemserver) on a
+// free loopback port, for unit tests and the demo.
+type MemServer struct {
+	Addr     string // 127.0.0.1:port
+	User     string
+	Password string
+
+	user *imapmemserver.User
+	srv  *imapserver.Server
+	ln   net.Listener
+}
+
+// MemOptions configure StartMemServer.
+type MemOptions struct {
+	// TLS, if set, makes the server speak implicit TLS with this config.
+	TLS *tls.Config
+	// Caps replaces the advertised capabilities (default IMAP4rev1 and
+	// IMAP4rev2, which include MOVE and UIDPLUS).
+	Caps imap.CapSet
+}
+
+// StartMemServer starts the server with one user and an empty INBOX.
+func StartMemServer(user, password string, o *MemOptions) (*MemServer, error) {
+	if o == nil {
+		o = &MemOptions{}
+	}
+	mem := imapmemserver.New()
+	u := imapmemserver.NewUser(user, password)
+	if err := u.Create("INBOX", nil); err != nil {
+		return nil, err
+	}
+	mem.AddUser(u)
+	caps := o.Caps
+	if caps == nil {
+		caps = imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapIMAP4rev2: {}}
+	}
+	srv := imapserver.New(&imapserver.Options{
+		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
+			return mem.NewSession(), nil, nil
+		},
+		Caps:         caps,
+		InsecureAuth: true,
+		Logger:       log.New(io.Discard, "", 0),
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	if o.TLS != nil {
+		ln = tls.NewListener(ln, o.TLS)
+	}
+	go srv.Serve(ln)
+	return &MemServer{Addr: ln.Addr().String(), User: user, Password: password, user: u, srv: srv, ln: ln}, nil
+}
+
+// Append puts a mail into a mailbox (created if missing).
+func (m *MemServer) Append(mailbox string, raw []byte) error {
+	if mailbox != "INBOX" {
+		m.user.Create(mailbox, nil) // exists already: fine
+	}
+	_, err := m.user.Append(mailbox, bytes.NewReader(raw), &imap.AppendOptions{Time: time.Now()})
+	if err != nil {
+		return fmt.Errorf("append: %w", err)
+	}
+	return nil
+}
+
+// Count returns the number of mails in a mailbox (0 if it does not exist).
+func (m *MemServer) Count(mailbox string) int {
+	st, err := m.user.Status(mailbox, &imap.StatusOptions{NumMessages: true})
+	if err != nil || st.NumMessages == nil {
+		return 0
+	}
+	return int(*st.NumMessages)
+}
+
+// Close stops the server.
+func (m *MemServer) Close() error {
+	m.ln.Close()
+	return m.srv.Close()
+}

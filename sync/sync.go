@@ -1,0 +1,822 @@
+package sync
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"runtime"
+	"sort"
+	"strings"
+	gosync "sync"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+
+	"amtstresen/app"
+)
+
+// Syncer takes the portal's deliveries in. It is safe for concurrent use;
+// runs never overlap (a second Run waits for the first).
+type Syncer struct {
+	cfg    app.IMAPConfig
+	pub    ed25519.PublicKey
+	store  app.Store
+	reg    *app.Registry
+	log    *slog.Logger
+	limits Limits
+
+	// BatchSize is the number of mails fetched, stored and moved together.
+	BatchSize int
+	// Password overrides the keyring and password_env (demo, tests).
+	Password func() (string, error)
+	// Now is the clock (tests).
+	Now func() time.Time
+
+	mu gosync.Mutex
+}
+
+// Result counts what one run did.
+type Result struct {
+	Mails        int // mails looked at
+	Cases        int // new cases
+	Duplicates   int // re-deliveries of an existing case
+	Messages     int // citizens' messages added
+	Withdrawals  int
+	Appointments int // bookings applied (booked, moved, cancelled)
+	Stale        int // appointment messages older than what is stored
+	Review       int // mails put on the review list
+	Recovered    int // mails taken in by an earlier, interrupted run, only moved now
+	Moved        int
+	Kept         int // mails left in the inbox (server without MOVE/UIDPLUS)
+	Duration     time.Duration
+}
+
+// Summary is the German one-line result for the clerk.
+func (r *Result) Summary() string {
+	if r.Mails == 0 {
+		return "keine neuen Sendungen"
+	}
+	var parts []string
+	add := func(n int, one, many string) {
+		switch {
+		case n == 1:
+			parts = append(parts, "1 "+one)
+		case n > 1:
+			parts = append(parts, fmt.Sprintf("%d %s", n, many))
+		}
+	}
+	add(r.Cases, "Antrag übernommen", "Anträge übernommen")
+	add(r.Duplicates, "Antrag doppelt (schon vorhanden)", "Anträge doppelt (schon vorhanden)")
+	add(r.Messages, "Nachricht", "Nachrichten")
+	add(r.Withdrawals, "Rücknahme", "Rücknahmen")
+	add(r.Appointments, "Termin", "Termine")
+	add(r.Stale, "veraltete Terminmeldung", "veraltete Terminmeldungen")
+	add(r.Review, "Mail zur Sichtung", "Mails zur Sichtung")
+	add(r.Recovered, "Mail nachträglich abgelegt", "Mails nachträglich abgelegt")
+	if len(parts) == 0 {
+		return fmt.Sprintf("%d Mails geprüft", r.Mails)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// New checks the configuration and returns a Syncer. The password is read
+// at each run, not here.
+func New(cfg *app.Config, store app.Store, reg *app.Registry, logger *slog.Logger) (*Syncer, error) {
+	c := *cfg
+	c.Defaults()
+	if err := checkIMAPConfig(&c.IMAP); err != nil {
+		return nil, err
+	}
+	pub, err := ParsePublicKey(c.Portal.PublicKey)
+	if err != nil {
+		return nil, err
+	}
+	if logger == nil {
+		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return &Syncer{cfg: c.IMAP, pub: pub, store: store, reg: reg, log: logger.With("component", "sync"),
+		limits: Limits{MaxBytes: c.IMAP.MaxMessageBytes}, BatchSize: 500, Now: time.Now}, nil
+}
+
+// ParsePublicKey reads [portal] public_key (base64, 32 bytes).
+func ParsePublicKey(s string) (ed25519.PublicKey, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return nil, app.Errorf(app.EINVALID, "In der Konfiguration fehlt [portal] public_key, der öffentliche Schlüssel des Bürgerportals. Ohne ihn kann keine Sendung geprüft werden.")
+	}
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil || len(b) != ed25519.PublicKeySize {
+		return nil, app.Errorf(app.EINVALID, "[portal] public_key ist kein gültiger Ed25519-Schlüssel (erwartet: 32 Bytes in Base64).")
+	}
+	return ed25519.PublicKey(b), nil
+}
+
+// Run syncs once and returns the German summary; it matches ui.Syncer.
+func (s *Syncer) Run(ctx context.Context, progress func(done, total int)) (string, error) {
+	r, err := s.Sync(ctx, progress)
+	if err != nil {
+		return "", err
+	}
+	return r.Summary(), nil
+}
+
+// LastState returns the state of the last run; nil when it never ran.
+func (s *Syncer) LastState(ctx context.Context) (*app.SyncState, error) {
+	st, err := s.store.SyncState(ctx, s.cfg.Mailbox)
+	if err != nil && app.ErrorCode(err) == app.ENOTFOUND {
+		return nil, nil
+	}
+	return st, err
+}
+
+// Sync runs once: every mail in the inbox is taken in exactly once and
+// then filed. On error nothing is half-written: what was committed is
+// complete and its mails are filed (or will be on the next run).
+func (s *Syncer) Sync(ctx context.Context, progress func(done, total int)) (*Result, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if progress == nil {
+		progress = func(int, int) {}
+	}
+	start := s.Now()
+	res := &Result{}
+	err := s.run(ctx, res, progress)
+	res.Duration = time.Since(start)
+	// Record the outcome; the cursor fields were saved during the run.
+	st, serr := s.store.SyncState(context.WithoutCancel(ctx), s.cfg.Mailbox)
+	if serr != nil || st == nil {
+		st = &app.SyncState{Mailbox: s.cfg.Mailbox}
+	}
+	st.Mailbox = s.cfg.Mailbox
+	st.LastRun = start.UTC()
+	if err != nil {
+		st.LastError = app.ErrorMessage(err)
+		st.LastResult = res.Summary()
+		s.log.Error("sync failed", "err", err, "mails", res.Mails)
+	} else {
+		st.LastError = ""
+		st.LastResult = res.Summary()
+		s.log.Info("sync done", "mails", res.Mails, "cases", res.Cases, "review", res.Review, "took", res.Duration)
+	}
+	if serr := s.store.SaveSyncState(context.WithoutCancel(ctx), st); serr != nil && err == nil {
+		err = serr
+	}
+	return res, err
+}
+
+// mailRef is a mail in the inbox as listed before download.
+type mailRef struct {
+	uid       imap.UID
+	size      int64
+	date      time.Time
+	messageID string
+}
+
+// item is a downloaded and parsed mail on its way to the store.
+type item struct {
+	ref mailRef
+	raw []byte
+	d   *Delivery
+}
+
+func (s *Syncer) run(ctx context.Context, res *Result, progress func(done, total int)) error {
+	pw := s.Password
+	if pw == nil {
+		pw = func() (string, error) { return password(&s.cfg) }
+	}
+	secret, err := pw()
+	if err != nil {
+		return err
+	}
+	cl, err := dial(ctx, &s.cfg, secret, nil)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	stop := context.AfterFunc(ctx, func() { cl.Close() })
+	defer stop()
+	err = s.session(ctx, cl, res, progress)
+	if err == nil {
+		cl.Logout().Wait()
+	}
+	if ctx.Err() != nil && err != nil {
+		return &app.Error{Code: app.EINTERNAL, Err: err, Message: "Der Portal-Abgleich wurde abgebrochen. Bereits übernommene Sendungen bleiben erhalten; der Rest folgt beim nächsten Abgleich."}
+	}
+	return err
+}
+
+func (s *Syncer) session(ctx context.Context, cl *imapclient.Client, res *Result, progress func(done, total int)) error {
+	c := &s.cfg
+	sel, err := cl.Select(c.Mailbox, &imap.SelectOptions{}).Wait()
+	if err != nil {
+		return serverError(c, "SELECT "+c.Mailbox, err)
+	}
+	st, err := s.store.SyncState(ctx, c.Mailbox)
+	if err != nil && app.ErrorCode(err) != app.ENOTFOUND {
+		return err
+	}
+	if st == nil {
+		st = &app.SyncState{Mailbox: c.Mailbox}
+	}
+	if st.UIDValidity != sel.UIDValidity {
+		if st.UIDValidity != 0 {
+			s.log.Warn("UIDVALIDITY changed; cursor reset", "old", st.UIDValidity, "new", sel.UIDValidity)
+		}
+		st.UIDValidity, st.LastUID = sel.UIDValidity, 0
+		if err := s.store.SaveSyncState(ctx, st); err != nil {
+			return err
+		}
+	}
+	if sel.NumMessages == 0 {
+		return nil
+	}
+	// 1. List what is there: UID, size, date, Message-ID; nothing large yet.
+	refs, err := s.list(cl, st.LastUID)
+	if err != nil {
+		return err
+	}
+	if len(refs) == 0 {
+		return nil
+	}
+	if err := s.ensureMailboxes(cl); err != nil {
+		return err
+	}
+	res.Mails = len(refs)
+	progress(0, len(refs))
+	canMove := cl.Caps().Has(imap.CapMove)
+	canUIDExpunge := cl.Caps().Has(imap.CapUIDPlus)
+	mv := &mover{s: s, cl: cl, move: canMove, uidExpunge: canUIDExpunge, res: res}
+
+	// 2. Too large: headers only, straight to review.
+	var small []mailRef
+	var large []mailRef
+	for _, r := range refs {
+		if r.size > s.limits.withDefaults().MaxBytes {
+			large = append(large, r)
+		} else {
+			small = append(small, r)
+		}
+	}
+	done := 0
+	if len(large) > 0 {
+		if err := s.takeLarge(ctx, cl, st, large, mv, res); err != nil {
+			return err
+		}
+		done += len(large)
+		progress(done, len(refs))
+	}
+
+	// 3. Download in batches; parse in parallel; store in UID order; file
+	// each batch on the server after its commits.
+	batches := splitBatches(small, s.batchSize(), 32<<20)
+	type fetched struct {
+		items []*item
+		err   error
+	}
+	ch := make(chan fetched, 1)
+	fctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		defer close(ch)
+		for _, b := range batches {
+			items, err := s.fetchBatch(cl, b)
+			if err == nil {
+				s.parseAll(items)
+			}
+			select {
+			case ch <- fetched{items, err}:
+			case <-fctx.Done():
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	var firstErr error
+	for f := range ch {
+		if f.err != nil {
+			firstErr = f.err
+			break
+		}
+		stored, err := s.storeBatch(ctx, st, f.items, mv, res, func() {
+			done++
+			progress(done, len(refs))
+		})
+		if merr := mv.flush(); merr != nil && err == nil {
+			err = merr
+		}
+		if err == nil && len(stored) == len(f.items) {
+			// Every mail of the batch is committed and filed: advance the cursor.
+			if last := f.items[len(f.items)-1].ref.uid; uint32(last) > st.LastUID {
+				st.LastUID = uint32(last)
+				if err := s.store.SaveSyncState(ctx, st); err != nil {
+					firstErr = err
+					break
+				}
+			}
+		}
+		if err != nil {
+			firstErr = err
+			break
+		}
+	}
+	cancel()
+	for range ch {
+	}
+	return firstErr
+}
+
+func (s *Syncer) batchSize() int {
+	if s.BatchSize <= 0 {
+		return 500
+	}
+	return s.BatchSize
+}
+
+func splitBatches(refs []mailRef, n int, maxBytes int64) [][]mailRef {
+	var out [][]mailRef
+	var cur []mailRef
+	var size int64
+	for _, r := range refs {
+		if len(cur) > 0 && (len(cur) >= n || size+r.size > maxBytes) {
+			out = append(out, cur)
+			cur, size = nil, 0
+		}
+		cur = append(cur, r)
+		size += r.size
+	}
+	if len(cur) > 0 {
+		out = append(out, cur)
+	}
+	return out
+}
+
+var messageIDSection = &imap.FetchItemBodySection{Specifier: imap.PartSpecifierHeader, HeaderFields: []string{"Message-ID"}, Peek: true}
+
+// list fetches UID, size, internal date and Message-ID of every mail above
+// the cursor.
+func (s *Syncer) list(cl *imapclient.Client, lastUID uint32) ([]mailRef, error) {
+	var set imap.UIDSet
+	set.AddRange(imap.UID(lastUID+1), 0)
+	cmd := cl.Fetch(set, &imap.FetchOptions{UID: true, RFC822Size: true, InternalDate: true, BodySection: []*imap.FetchItemBodySection{messageIDSection}})
+	var refs []mailRef
+	for {
+		msg := cmd.Next()
+		if msg == nil {
+			break
+		}
+		var r mailRef
+		for {
+			it := msg.Next()
+			if it == nil {
+				break
+			}
+			switch it := it.(type) {
+			case imapclient.FetchItemDataUID:
+				r.uid = it.UID
+			case imapclient.FetchItemDataRFC822Size:
+				r.size = it.Size
+			case imapclient.FetchItemDataInternalDate:
+				r.date = it.Time
+			case imapclient.FetchItemDataBodySection:
+				b, _ := io.ReadAll(io.LimitReader(it.Literal, 64<<10))
+				r.messageID = messageIDFromHeader(b)
+			}
+		}
+		// "n:*" also returns the last mail when n is above every UID.
+		if uint32(r.uid) > lastUID {
+			refs = append(refs, r)
+		}
+	}
+	if err := cmd.Close(); err != nil {
+		return nil, serverError(&s.cfg, "FETCH", err)
+	}
+	sort.Slice(refs, func(i, j int) bool { return refs[i].uid < refs[j].uid })
+	return refs, nil
+}
+
+func messageIDFromHeader(b []byte) string {
+	for _, line := range strings.Split(strings.ReplaceAll(string(b), "\r\n ", " "), "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if ok && strings.EqualFold(strings.TrimSpace(k), "Message-ID") {
+			return normalizeMessageID(v)
+		}
+	}
+	return ""
+}
+
+// fetchBatch downloads the mails of one batch (BODY.PEEK[]: the \Seen flag
+// stays as it is).
+func (s *Syncer) fetchBatch(cl *imapclient.Client, refs []mailRef) ([]*item, error) {
+	var set imap.UIDSet
+	byUID := make(map[imap.UID]*item, len(refs))
+	items := make([]*item, len(refs))
+	for i, r := range refs {
+		set.AddNum(r.uid)
+		items[i] = &item{ref: r}
+		byUID[r.uid] = items[i]
+	}
+	whole := &imap.FetchItemBodySection{Peek: true}
+	cmd := cl.Fetch(set, &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{whole}})
+	for {
+		msg := cmd.Next()
+		if msg == nil {
+			break
+		}
+		var uid imap.UID
+		var body []byte
+		for {
+			it := msg.Next()
+			if it == nil {
+				break
+			}
+			switch it := it.(type) {
+			case imapclient.FetchItemDataUID:
+				uid = it.UID
+			case imapclient.FetchItemDataBodySection:
+				b, err := io.ReadAll(io.LimitReader(it.Literal, s.limits.withDefaults().MaxBytes+1))
+				if err != nil {
+					cmd.Close()
+					return nil, serverError(&s.cfg, "FETCH", err)
+				}
+				body = b
+			}
+		}
+		if it := byUID[uid]; it != nil && body != nil {
+			it.raw = body
+		}
+	}
+	if err := cmd.Close(); err != nil {
+		return nil, serverError(&s.cfg, "FETCH", err)
+	}
+	// A mail that vanished meanwhile (moved by someone else) is skipped.
+	out := items[:0]
+	for _, it := range items {
+		if it.raw != nil {
+			out = append(out, it)
+		}
+	}
+	return out, nil
+}
+
+// parseAll parses the batch on all cores.
+func (s *Syncer) parseAll(items []*item) {
+	workers := runtime.GOMAXPROCS(0)
+	var wg gosync.WaitGroup
+	next := make(chan *item)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for it := range next {
+				it.d = ParseDelivery(it.raw, s.pub, s.limits)
+			}
+		}()
+	}
+	for _, it := range items {
+		next <- it
+	}
+	close(next)
+	wg.Wait()
+}
+
+// takeLarge puts mails over the size limit on the review list with their
+// header only.
+func (s *Syncer) takeLarge(ctx context.Context, cl *imapclient.Client, st *app.SyncState, refs []mailRef, mv *mover, res *Result) error {
+	var set imap.UIDSet
+	hdrs := map[imap.UID][]byte{}
+	for _, r := range refs {
+		set.AddNum(r.uid)
+	}
+	sec := &imap.FetchItemBodySection{Specifier: imap.PartSpecifierHeader, Peek: true}
+	cmd := cl.Fetch(set, &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{sec}})
+	for {
+		msg := cmd.Next()
+		if msg == nil {
+			break
+		}
+		var uid imap.UID
+		var hdr []byte
+		for {
+			it := msg.Next()
+			if it == nil {
+				break
+			}
+			switch it := it.(type) {
+			case imapclient.FetchItemDataUID:
+				uid = it.UID
+			case imapclient.FetchItemDataBodySection:
+				hdr, _ = io.ReadAll(io.LimitReader(it.Literal, 1<<20))
+			}
+		}
+		hdrs[uid] = hdr
+	}
+	if err := cmd.Close(); err != nil {
+		return serverError(&s.cfg, "FETCH", err)
+	}
+	for _, r := range refs {
+		d := ParseHeaderOnly(hdrs[r.uid], r.size)
+		d.Detail = fmt.Sprintf("Größe %d Bytes über der Grenze von %d Bytes", r.size, s.limits.withDefaults().MaxBytes)
+		it := &item{ref: r, d: d}
+		if _, err := s.storeOne(ctx, st, it, mv, res); err != nil {
+			return err
+		}
+	}
+	return mv.flush()
+}
+
+// storeBatch stores the items in order; it stops at the first error and
+// returns the items committed so far.
+func (s *Syncer) storeBatch(ctx context.Context, st *app.SyncState, items []*item, mv *mover, res *Result, tick func()) ([]*item, error) {
+	var stored []*item
+	for _, it := range items {
+		if err := ctx.Err(); err != nil {
+			return stored, err
+		}
+		if _, err := s.storeOne(ctx, st, it, mv, res); err != nil {
+			return stored, err
+		}
+		stored = append(stored, it)
+		tick()
+	}
+	return stored, nil
+}
+
+// storeOne takes one mail in. Each store call carries the receipt so that
+// the mail is recorded as processed in the same transaction as its effect.
+// The mail is queued for filing on the server only after that commit.
+func (s *Syncer) storeOne(ctx context.Context, st *app.SyncState, it *item, mv *mover, res *Result) (string, error) {
+	d := it.d
+	if it.ref.messageID != "" && d.MessageID != it.ref.messageID && d.Review == app.ReviewTooLarge {
+		d.MessageID = it.ref.messageID
+	}
+	rc := &app.Receipt{Mailbox: s.cfg.Mailbox, UIDValidity: st.UIDValidity, UID: uint32(it.ref.uid), MessageID: d.MessageID, Kind: d.Kind}
+	done, err := s.store.Processed(ctx, d.MessageID)
+	if err != nil {
+		return "", err
+	}
+	if done {
+		// Taken in by an earlier run that stopped before filing the mail.
+		dest := s.cfg.ProcessedMailbox
+		if d.Review != "" || s.caseUnknown(ctx, d) {
+			dest = s.cfg.ReviewMailbox
+		}
+		res.Recovered++
+		mv.add(dest, it.ref.uid)
+		return dest, nil
+	}
+	review := func(reason app.ReviewReason, detail string) (string, error) {
+		rc.Kind = KindReview
+		ri := &app.ReviewItem{MessageID: d.MessageID, Subject: d.Subject, From: d.From, Reason: reason, Detail: detail,
+			ReceivedAt: receivedAt(it.ref.date, d.Date, s.Now()), Size: it.ref.size, Raw: it.raw, PortalCase: d.Vorgang}
+		if ri.Size == 0 {
+			ri.Size = int64(len(it.raw))
+		}
+		if err := s.store.AddReview(ctx, ri, rc); err != nil {
+			return "", fmt.Errorf("add review: %w", err)
+		}
+		res.Review++
+		mv.add(s.cfg.ReviewMailbox, it.ref.uid)
+		return s.cfg.ReviewMailbox, nil
+	}
+	if d.Review != "" {
+		return review(d.Review, d.Detail)
+	}
+	switch d.Kind {
+	case KindAntrag:
+		nc := s.newCase(d, receivedAt(time.Time{}, d.Antrag.ReceivedAt(), receivedAt(it.ref.date, d.Date, s.Now())))
+		_, created, err := s.store.CreateCase(ctx, nc, rc)
+		if err != nil {
+			if rv, ok := reviewable(err); ok {
+				return review(app.ReviewPayloadInvalid, rv)
+			}
+			return "", fmt.Errorf("create case: %w", err)
+		}
+		if created {
+			res.Cases++
+		} else {
+			res.Duplicates++
+		}
+	case KindNachricht, KindRuecknahme:
+		if s.caseUnknown(ctx, d) {
+			return review(app.ReviewCaseUnknown, "kein Vorgang "+d.Vorgang)
+		}
+		if d.Kind == KindNachricht {
+			at := d.Message.SentAt()
+			if at.IsZero() {
+				at = receivedAt(it.ref.date, d.Date, s.Now())
+			}
+			n := &app.Note{At: at.UTC(), Author: "Bürger", Kind: "message", Text: d.Message.Text}
+			for _, f := range d.Files {
+				n.Attachments = append(n.Attachments, f.Attachment)
+			}
+			err = s.store.AddMessage(ctx, d.Vorgang, d.Key(), n, d.Files, rc)
+		} else {
+			err = s.store.Withdraw(ctx, d.Vorgang, d.Message.Text, rc)
+		}
+		if err != nil {
+			if app.ErrorCode(err) == app.ENOTFOUND {
+				return review(app.ReviewCaseUnknown, "kein Vorgang "+d.Vorgang)
+			}
+			if rv, ok := reviewable(err); ok {
+				return review(app.ReviewPayloadInvalid, rv)
+			}
+			return "", fmt.Errorf("%s: %w", d.Kind, err)
+		}
+		if d.Kind == KindNachricht {
+			res.Messages++
+		} else {
+			res.Withdrawals++
+		}
+	case KindTermin:
+		a := *d.Appointment
+		if s.reg != nil && s.reg.Office(a.Office) == nil {
+			a.Office = ""
+		}
+		a.UpdatedAt = s.Now().UTC()
+		applied, err := s.store.ApplyAppointment(ctx, &a, rc)
+		if err != nil {
+			if rv, ok := reviewable(err); ok {
+				return review(app.ReviewPayloadInvalid, rv)
+			}
+			return "", fmt.Errorf("apply appointment: %w", err)
+		}
+		if applied {
+			res.Appointments++
+		} else {
+			res.Stale++
+		}
+	default:
+		return review(app.ReviewPayloadInvalid, "unbekannte Art")
+	}
+	mv.add(s.cfg.ProcessedMailbox, it.ref.uid)
+	return s.cfg.ProcessedMailbox, nil
+}
+
+// reviewable reports whether a store error is about this one mail (invalid
+// data, a conflict) rather than the store itself; such a mail goes to the
+// review list instead of stopping the sync for good.
+func reviewable(err error) (string, bool) {
+	switch app.ErrorCode(err) {
+	case app.EINVALID, app.ECONFLICT:
+		return cleanText(app.ErrorMessage(err), 300), true
+	}
+	return "", false
+}
+
+func (s *Syncer) caseUnknown(ctx context.Context, d *Delivery) bool {
+	if d.Kind != KindNachricht && d.Kind != KindRuecknahme {
+		return false
+	}
+	c, err := s.store.CaseByPortalID(ctx, d.Vorgang)
+	return c == nil && (err == nil || app.ErrorCode(err) == app.ENOTFOUND)
+}
+
+func receivedAt(first, second, fallback time.Time) time.Time {
+	switch {
+	case !first.IsZero():
+		return first.UTC()
+	case !second.IsZero():
+		return second.UTC()
+	}
+	return fallback.UTC()
+}
+
+// newCase builds the case of an application: routed by the catalog's
+// rules, flagged for attachment problems; the JSON is kept whole.
+func (s *Syncer) newCase(d *Delivery, received time.Time) *app.NewCase {
+	a := d.Antrag
+	var fields map[string]any
+	if len(a.Angaben) > 0 {
+		_ = json.Unmarshal(a.Angaben, &fields)
+	}
+	angaben := a.Angaben
+	if len(angaben) == 0 || string(angaben) == "null" {
+		angaben = json.RawMessage("{}")
+	}
+	var dec app.Decision
+	if s.reg != nil {
+		dec = s.reg.Route(app.RouteInput{Service: a.Leistung.Schluessel, Applicant: a.Antragsteller, Fields: fields})
+	}
+	flags := append([]app.Flag{}, dec.Flags...)
+	for _, f := range d.Flags {
+		if !hasFlag(flags, f) {
+			flags = append(flags, f)
+		}
+	}
+	return &app.NewCase{IdempotencyKey: a.Vorgang, Channel: app.ChannelPortal, Service: a.Leistung.Schluessel,
+		PortalCase: a.Vorgang, Applicant: a.Antragsteller, Fields: angaben, Raw: json.RawMessage(d.Payload),
+		Attachments: d.Files, Flags: flags, Routing: dec, ReceivedAt: received, Clerk: app.PortalActor.Clerk}
+}
+
+func hasFlag(list []app.Flag, f app.Flag) bool {
+	for _, x := range list {
+		if x == f {
+			return true
+		}
+	}
+	return false
+}
+
+// ensureMailboxes creates the processed and review folders if missing.
+func (s *Syncer) ensureMailboxes(cl *imapclient.Client) error {
+	for _, name := range []string{s.cfg.ProcessedMailbox, s.cfg.ReviewMailbox} {
+		list, err := cl.List("", name, nil).Collect()
+		if err != nil {
+			return serverError(&s.cfg, "LIST", err)
+		}
+		found := false
+		for _, l := range list {
+			if l.Mailbox == name {
+				found = true
+			}
+		}
+		if found {
+			continue
+		}
+		if err := cl.Create(name, nil).Wait(); err != nil {
+			var ie *imap.Error
+			if errors.As(err, &ie) && ie.Code == imap.ResponseCodeAlreadyExists {
+				continue
+			}
+			return serverError(&s.cfg, "CREATE "+name, err)
+		}
+		s.log.Info("mailbox created", "mailbox", name)
+	}
+	return nil
+}
+
+// mover files mails on the server after their commit: UID MOVE where the
+// server has it, else COPY + \Deleted + UID EXPUNGE of exactly these UIDs
+// (UIDPLUS). Without either the mail stays in the inbox (never a plain
+// EXPUNGE, which would remove other people's deleted mail too); the UID
+// cursor then keeps it from being looked at again.
+type mover struct {
+	s          *Syncer
+	cl         *imapclient.Client
+	move       bool
+	uidExpunge bool
+	res        *Result
+	pending    map[string]*imap.UIDSet
+	order      []string
+}
+
+func (m *mover) add(dest string, uid imap.UID) {
+	if m.pending == nil {
+		m.pending = map[string]*imap.UIDSet{}
+	}
+	set := m.pending[dest]
+	if set == nil {
+		set = &imap.UIDSet{}
+		m.pending[dest] = set
+		m.order = append(m.order, dest)
+	}
+	set.AddNum(uid)
+}
+
+func (m *mover) flush() error {
+	defer func() { m.pending, m.order = nil, nil }()
+	for _, dest := range m.order {
+		set := *m.pending[dest]
+		n := countUIDs(set)
+		switch {
+		case m.move:
+			if _, err := m.cl.Move(set, dest).Wait(); err != nil {
+				return serverError(&m.s.cfg, "MOVE "+dest, err)
+			}
+			m.res.Moved += n
+		case m.uidExpunge:
+			if _, err := m.cl.Copy(set, dest).Wait(); err != nil {
+				return serverError(&m.s.cfg, "COPY "+dest, err)
+			}
+			if err := m.cl.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagDeleted}}, nil).Close(); err != nil {
+				return serverError(&m.s.cfg, "STORE", err)
+			}
+			if err := m.cl.UIDExpunge(set).Close(); err != nil {
+				return serverError(&m.s.cfg, "UID EXPUNGE", err)
+			}
+			m.res.Moved += n
+		default:
+			if _, err := m.cl.Copy(set, dest).Wait(); err != nil {
+				return serverError(&m.s.cfg, "COPY "+dest, err)
+			}
+			m.res.Kept += n
+		}
+	}
+	return nil
+}
+
+func countUIDs(set imap.UIDSet) int {
+	n := 0
+	for _, r := range set {
+		n += int(r.Stop-r.Start) + 1
+	}
+	return n
+}
