@@ -1,20 +1,47 @@
-// Package ui holds the Fyne screens. It talks to the app interfaces only.
+// Package ui holds the Fyne screens of the counter application. It talks to
+// the app interfaces only; main.go hands in the store, the sync and the
+// printer.
+//
+// One file per screen (queue.go, caseview.go, intake.go, appointments.go,
+// review.go, search.go, settings.go), each an unexported struct with
+// newX…, buildUI and onX handlers. Work that may take time runs off the UI
+// goroutine and reaches widgets through fyne.Do.
 package ui
 
 import (
 	"context"
-	"fmt"
+	"time"
 
 	"fyne.io/fyne/v2"
 	fyneapp "fyne.io/fyne/v2/app"
-	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/widget"
 
 	"amtstresen/app"
 )
 
 // AppID is the Fyne application ID (also in FyneApp.toml).
 const AppID = "de.cochem-zell.amtstresen"
+
+// Syncer runs the portal sync for the "Jetzt synchronisieren" action and
+// reports the last run. main.go adapts the sync package to it.
+type Syncer interface {
+	// Run syncs once; progress is called with the deliveries done so far
+	// and the total (total 0 while unknown), from any goroutine. summary
+	// is a German sentence ("12 Anträge übernommen, 1 zur Sichtung").
+	Run(ctx context.Context, progress func(done, total int)) (summary string, err error)
+	// LastState returns the last run's state; nil when it never ran.
+	LastState(ctx context.Context) (*app.SyncState, error)
+}
+
+// Printer makes the PDF confirmations and prints them. The PDF package
+// (ui/pdf) provides the documents; see pdfPrinter.
+type Printer interface {
+	// CaseReceipt returns the Eingangsbestätigung of a case as PDF.
+	CaseReceipt(ctx context.Context, c *app.Case, by app.Actor) ([]byte, error)
+	// AppointmentConfirmation returns the Terminbestätigung as PDF.
+	AppointmentConfirmation(ctx context.Context, a *app.Appointment, by app.Actor) ([]byte, error)
+	// Print sends a PDF to the configured printer; title names the job.
+	Print(ctx context.Context, pdf []byte, title string) error
+}
 
 // Options is what the window needs.
 type Options struct {
@@ -24,91 +51,130 @@ type Options struct {
 	Paths    app.Paths
 	DBPath   string
 	Version  string
+	// Syncer runs the portal sync; nil shows "not set up".
+	Syncer Syncer
+	// Printer prints confirmations; nil uses the built-in PDF printer
+	// when there is one, else print actions explain that none is set up.
+	Printer Printer
+	// OnReady, if set, is called once the window is shown (for the
+	// screenshot and benchmark tool).
+	OnReady func(*Session)
 }
 
 // Run opens the main window and blocks until it is closed.
 func Run(ctx context.Context, o Options) error {
 	a := fyneapp.NewWithID(AppID)
+	if err := setupLanguage(a.Preferences().StringWithFallback(prefLanguage, LangGerman)); err != nil {
+		fyne.LogError("translations", err)
+	}
 	w := a.NewWindow("Amtstresen")
-	q := newQueue(ctx, o)
-	w.SetContent(q.buildUI())
-	w.Resize(fyne.NewSize(1100, 700))
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	m := newMainWindow(ctx, a, w, o)
+	w.SetContent(m.buildUI())
+	w.SetMainMenu(m.mainMenu())
+	w.Resize(fyne.NewSize(1280, 800))
+	w.SetMaster()
+	a.Lifecycle().SetOnStarted(func() {
+		m.start()
+		if o.OnReady != nil {
+			o.OnReady(&Session{m: m})
+		}
+	})
 	go func() {
 		<-ctx.Done()
 		fyne.Do(a.Quit)
 	}()
 	w.ShowAndRun()
+	cancel()
+	m.bg.wait()
 	return nil
 }
 
-// queue is the Arbeitsvorrat: a table of cases read from the store.
-type queue struct {
-	ctx   context.Context
-	o     Options
-	rows  []app.CaseSummary
-	table *widget.Table
-	info  *widget.Label
+// Screen names a place in the main window, for Session.Show.
+type Screen string
+
+// The screens.
+const (
+	ScreenQueue        Screen = "queue"
+	ScreenIntake       Screen = "intake"
+	ScreenAppointments Screen = "appointments"
+	ScreenReview       Screen = "review"
+	ScreenSearch       Screen = "search"
+	ScreenSettings     Screen = "settings"
+)
+
+// Screens lists all screens in navigation order.
+var Screens = []Screen{ScreenQueue, ScreenIntake, ScreenAppointments, ScreenReview, ScreenSearch, ScreenSettings}
+
+// Session is the running main window, for tools that drive it (the
+// screenshot and benchmark program). Call its methods from a goroutine
+// other than the UI's; they hand the work to the UI goroutine.
+type Session struct{ m *mainWindow }
+
+// Window returns the main window.
+func (s *Session) Window() fyne.Window { return s.m.w }
+
+// Wait blocks until background work (queries, loads) has finished.
+func (s *Session) Wait() { s.m.bg.wait() }
+
+// Show switches to a screen and waits for its data.
+func (s *Session) Show(sc Screen) {
+	fyne.DoAndWait(func() { s.m.show(sc) })
+	s.Wait()
 }
 
-func newQueue(ctx context.Context, o Options) *queue { return &queue{ctx: ctx, o: o} }
-
-var queueColumns = []string{"Aktenzeichen", "Eingang", "Leistung", "Antragsteller", "Dienststelle", "Status"}
-
-func (q *queue) buildUI() fyne.CanvasObject {
-	q.info = widget.NewLabel("")
-	q.table = widget.NewTableWithHeaders(
-		func() (int, int) { return len(q.rows), len(queueColumns) },
-		func() fyne.CanvasObject { return widget.NewLabel("Verbandsgemeindeverwaltung") },
-		func(id widget.TableCellID, o fyne.CanvasObject) { o.(*widget.Label).SetText(q.cell(id)) },
-	)
-	q.table.CreateHeader = func() fyne.CanvasObject { return widget.NewLabel("") }
-	q.table.UpdateHeader = func(id widget.TableCellID, o fyne.CanvasObject) {
-		if id.Row < 0 && id.Col >= 0 {
-			o.(*widget.Label).SetText(queueColumns[id.Col])
-		} else {
-			o.(*widget.Label).SetText("")
-		}
-	}
-	for i, w := range []float32{150, 130, 260, 200, 220, 130} {
-		q.table.SetColumnWidth(i, w)
-	}
-	q.reload()
-	return container.NewBorder(q.info, nil, nil, nil, q.table)
+// OpenCase shows a case and waits for its data.
+func (s *Session) OpenCase(ref string) {
+	fyne.DoAndWait(func() { s.m.openCase(ref) })
+	s.Wait()
 }
 
-func (q *queue) reload() {
-	rows, err := q.o.Store.ListCases(q.ctx, app.CaseFilter{Limit: 500})
-	if err != nil {
-		q.info.SetText(app.ErrorMessage(err))
-		return
-	}
-	n, _ := q.o.Store.CountCases(q.ctx, app.CaseFilter{})
-	q.rows = rows
-	q.info.SetText(fmt.Sprintf("Arbeitsvorrat: %d Vorgänge (%s)", n, q.o.DBPath))
-	q.table.Refresh()
+// SetQueueSearch types a search into the queue (without the typing pause)
+// and returns the number of hits and the time from the query's start until
+// the table showed the result.
+func (s *Session) SetQueueSearch(text string) (int, time.Duration) {
+	q := s.m.queue
+	fyne.DoAndWait(func() {
+		q.quiet = true
+		q.search.SetText(text)
+		q.quiet = false
+		q.onFilterChanged()
+	})
+	s.Wait()
+	var n int
+	var d time.Duration
+	fyne.DoAndWait(func() { n, d = q.count, q.lastDur })
+	return n, d
 }
 
-func (q *queue) cell(id widget.TableCellID) string {
-	r := q.rows[id.Row]
-	switch id.Col {
-	case 0:
-		return r.Ref
-	case 1:
-		return app.FormatDateTime(r.ReceivedAt)
-	case 2:
-		if s := q.o.Registry.Catalog.Service(r.Service); s != nil {
-			return s.Name
-		}
-		return r.Service
-	case 3:
-		return r.ApplicantName
-	case 4:
-		if o := q.o.Registry.Office(r.Office); o != nil {
-			return o.Short()
-		}
-		return "nicht zugeordnet"
-	case 5:
-		return r.Status.Label()
-	}
-	return ""
+// SetQueueFilter applies a filter to the queue and reports like SetQueueSearch.
+func (s *Session) SetQueueFilter(f app.CaseFilter) (int, time.Duration) {
+	q := s.m.queue
+	fyne.DoAndWait(func() { q.setFilter(f) })
+	s.Wait()
+	var n int
+	var d time.Duration
+	fyne.DoAndWait(func() { n, d = q.count, q.lastDur })
+	return n, d
+}
+
+// ScrollQueue scrolls the queue table to a row and waits for its page.
+func (s *Session) ScrollQueue(row int) {
+	q := s.m.queue
+	fyne.DoAndWait(func() { q.scrollTo(row) })
+	s.Wait()
+}
+
+// Do runs fn on the UI goroutine with the screen's internals hidden; for
+// typing into the intake form the tool uses FillIntake.
+func (s *Session) Do(fn func()) { fyne.DoAndWait(fn) }
+
+// FillIntake fills the walk-in form with an example (for screenshots).
+func (s *Session) FillIntake(in app.IntakeInput) {
+	fyne.DoAndWait(func() {
+		s.m.show(ScreenIntake)
+		s.m.intake.fill(in)
+	})
+	s.Wait()
 }

@@ -1,0 +1,293 @@
+package ui
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/lang"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"amtstresen/app"
+)
+
+// appointmentsScreen is the day view of the bookings of one office (or
+// all): booked, moved and cancelled ones, check-in and no-show at the
+// counter, and the printed confirmation.
+type appointmentsScreen struct {
+	m      *mainWindow
+	day    time.Time // midnight, Europe/Berlin
+	office app.OfficeKey
+	list   []app.Appointment
+	sel    int
+	gen    int
+
+	dayLabel  *widget.Label
+	dateEntry *widget.Entry
+	officeSel *widget.Select
+	table     *widget.Table
+	info      *widget.Label
+	detail    *widget.Label
+	checkIn   *widget.Button
+	noShow    *widget.Button
+	undo      *widget.Button
+	printBtn  *widget.Button
+	quiet     bool
+}
+
+func newAppointmentsScreen(m *mainWindow) *appointmentsScreen {
+	return &appointmentsScreen{m: m, sel: -1}
+}
+
+var appointmentColumns = []float32{110, 200, 240, 150, 110, 140}
+
+func (s *appointmentsScreen) buildUI() fyne.CanvasObject {
+	s.day = midnight(s.m.now())
+	s.dayLabel = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	prev := widget.NewButtonWithIcon("", theme.NavigateBackIcon(), func() { s.setDay(s.day.AddDate(0, 0, -1)) })
+	next := widget.NewButtonWithIcon("", theme.NavigateNextIcon(), func() { s.setDay(s.day.AddDate(0, 0, 1)) })
+	today := widget.NewButton(lang.L("Heute"), func() { s.setDay(midnight(s.m.now())) })
+	s.dateEntry = widget.NewEntry()
+	s.dateEntry.SetPlaceHolder(lang.L("TT.MM.JJJJ"))
+	s.dateEntry.OnSubmitted = func(text string) {
+		if iso, ok := app.ParseGermanDate(strings.TrimSpace(text)); ok {
+			t, _ := time.ParseInLocation("2006-01-02", iso, app.Berlin)
+			s.setDay(t)
+			s.dateEntry.SetText("")
+		} else {
+			s.m.showMessage(lang.L("Datum"), lang.L("Bitte ein Datum im Format TT.MM.JJJJ eingeben."))
+		}
+	}
+	offices := []string{lang.L("Alle Dienststellen")}
+	for _, o := range s.m.reg.Offices {
+		offices = append(offices, officeShort(s.m.reg, o.Key))
+	}
+	s.officeSel = widget.NewSelect(offices, func(string) {
+		if s.quiet {
+			return
+		}
+		s.office = ""
+		if i := s.officeSel.SelectedIndex(); i > 0 {
+			s.office = s.m.reg.Offices[i-1].Key
+		}
+		s.reload()
+	})
+	s.info = widget.NewLabel("")
+
+	headers := []string{lang.L("Zeit"), lang.L("Bürger"), lang.L("Leistung"), lang.L("Dienststelle"), lang.L("Buchung"), lang.L("Anwesenheit")}
+	s.table = widget.NewTableWithHeaders(
+		func() (int, int) { return len(s.list), len(headers) },
+		func() fyne.CanvasObject {
+			l := widget.NewLabel("")
+			l.Truncation = fyne.TextTruncateEllipsis
+			return l
+		},
+		func(id widget.TableCellID, o fyne.CanvasObject) { s.updateCell(id, o.(*widget.Label)) },
+	)
+	s.table.ShowHeaderColumn = false
+	s.table.UpdateHeader = func(id widget.TableCellID, o fyne.CanvasObject) {
+		l := o.(*widget.Label)
+		if id.Col >= 0 && id.Col < len(headers) {
+			l.SetText(headers[id.Col])
+		}
+	}
+	for i, w := range appointmentColumns {
+		s.table.SetColumnWidth(i, w)
+	}
+	s.table.OnSelected = func(id widget.TableCellID) { s.sel = id.Row; s.showSelected() }
+
+	s.detail = widget.NewLabel(lang.L("Termin in der Liste wählen."))
+	s.detail.Wrapping = fyne.TextWrapWord
+	s.checkIn = widget.NewButtonWithIcon(lang.L("Eingecheckt"), theme.ConfirmIcon(), func() { s.onAttendance(app.AttendanceCheckedIn) })
+	s.checkIn.Importance = widget.HighImportance
+	s.noShow = widget.NewButtonWithIcon(lang.L("Nicht erschienen"), theme.CancelIcon(), func() { s.onAttendance(app.AttendanceNoShow) })
+	s.undo = widget.NewButtonWithIcon(lang.L("Zurücksetzen"), theme.ContentUndoIcon(), func() { s.onAttendance(app.AttendanceNone) })
+	s.printBtn = widget.NewButtonWithIcon(lang.L("Terminbestätigung drucken"), theme.DocumentPrintIcon(), s.onPrint)
+	s.showSelected()
+
+	top := container.NewBorder(nil, nil,
+		container.NewHBox(prev, today, next, s.dayLabel),
+		container.NewHBox(container.NewGridWrap(fyne.NewSize(130, s.dateEntry.MinSize().Height), s.dateEntry), s.officeSel, s.info))
+	bottom := container.NewVBox(widget.NewSeparator(), s.detail, container.NewHBox(s.checkIn, s.noShow, s.undo, s.printBtn))
+	s.resetOffice()
+	s.updateDayLabel()
+	return container.NewBorder(top, bottom, nil, nil, s.table)
+}
+
+func midnight(t time.Time) time.Time {
+	y, mo, d := t.In(app.Berlin).Date()
+	return time.Date(y, mo, d, 0, 0, 0, 0, app.Berlin)
+}
+
+var weekdays = []string{"Sonntag", "Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag"}
+
+func (s *appointmentsScreen) updateDayLabel() {
+	wd := lang.L(weekdays[s.day.Weekday()])
+	text := wd + ", " + app.FormatDate(s.day)
+	if s.day.Equal(midnight(s.m.now())) {
+		text += " (" + lang.L("heute") + ")"
+	}
+	s.dayLabel.SetText(text)
+}
+
+// resetOffice shows the clerk's own office.
+func (s *appointmentsScreen) resetOffice() {
+	if s.officeSel == nil {
+		return
+	}
+	s.office = s.m.office()
+	s.quiet = true
+	s.officeSel.SetSelectedIndex(0)
+	for i, o := range s.m.reg.Offices {
+		if o.Key == s.office {
+			s.officeSel.SetSelectedIndex(i + 1)
+		}
+	}
+	s.quiet = false
+}
+
+func (s *appointmentsScreen) setDay(d time.Time) {
+	s.day = midnight(d)
+	s.updateDayLabel()
+	s.reload()
+}
+
+func (s *appointmentsScreen) reload() {
+	s.gen++
+	gen, office, from := s.gen, s.office, s.day
+	to := from.AddDate(0, 0, 1)
+	keep := ""
+	if a := s.selected(); a != nil {
+		keep = a.UID
+	}
+	s.m.bg.run(func() {
+		list, err := s.m.store.Appointments(s.m.ctx, office, from.UTC(), to.UTC())
+		s.m.ui(func() {
+			if gen != s.gen {
+				return
+			}
+			if err != nil {
+				s.info.SetText(app.ErrorMessage(err))
+				return
+			}
+			s.list = list
+			s.sel = -1
+			for i := range list {
+				if list[i].UID == keep && keep != "" {
+					s.sel = i
+				}
+			}
+			s.table.Refresh()
+			booked := 0
+			for _, a := range list {
+				if a.Status != app.AppointmentCancelled {
+					booked++
+				}
+			}
+			s.info.SetText(lang.L("{{.Booked}} gebucht, {{.Cancelled}} abgesagt", map[string]any{"Booked": booked, "Cancelled": len(list) - booked}))
+			s.showSelected()
+		})
+	})
+}
+
+func (s *appointmentsScreen) updateCell(id widget.TableCellID, l *widget.Label) {
+	if id.Row >= len(s.list) {
+		return
+	}
+	a := &s.list[id.Row]
+	text := ""
+	switch id.Col {
+	case 0:
+		text = a.Start.In(app.Berlin).Format("15:04") + "–" + a.End.In(app.Berlin).Format("15:04")
+	case 1:
+		text = a.CitizenName
+	case 2:
+		text = serviceName(s.m.reg, a.Service)
+	case 3:
+		text = officeShort(s.m.reg, a.Office)
+	case 4:
+		text = appointmentStatusLabel(a)
+	case 5:
+		text = attendanceLabel(a.Attendance)
+	}
+	imp := widget.MediumImportance
+	switch {
+	case a.Status == app.AppointmentCancelled:
+		imp = widget.LowImportance
+	case id.Col == 4 && a.Sequence > 0:
+		imp = widget.WarningImportance
+	case id.Col == 5 && a.Attendance == app.AttendanceCheckedIn:
+		imp = widget.SuccessImportance
+	case id.Col == 5 && a.Attendance == app.AttendanceNoShow:
+		imp = widget.DangerImportance
+	}
+	l.Importance = imp
+	l.SetText(text)
+}
+
+func (s *appointmentsScreen) selected() *app.Appointment {
+	if s.sel < 0 || s.sel >= len(s.list) {
+		return nil
+	}
+	return &s.list[s.sel]
+}
+
+func (s *appointmentsScreen) showSelected() {
+	a := s.selected()
+	btns := []*widget.Button{s.checkIn, s.noShow, s.undo, s.printBtn}
+	if a == nil {
+		for _, b := range btns {
+			b.Disable()
+		}
+		s.detail.SetText(lang.L("Termin in der Liste wählen."))
+		return
+	}
+	for _, b := range btns {
+		b.Enable()
+	}
+	if a.Status == app.AppointmentCancelled {
+		s.checkIn.Disable()
+		s.noShow.Disable()
+	}
+	if a.Attendance == app.AttendanceNone {
+		s.undo.Disable()
+	}
+	parts := []string{
+		app.FormatDate(a.Start) + ", " + a.Start.In(app.Berlin).Format("15:04") + "–" + a.End.In(app.Berlin).Format("15:04") + " " + lang.L("Uhr"),
+		a.CitizenName, serviceName(s.m.reg, a.Service), appointmentStatusLabel(a),
+	}
+	if a.Location != "" {
+		parts = append(parts, a.Location)
+	}
+	if a.CitizenEmail != "" {
+		parts = append(parts, a.CitizenEmail)
+	}
+	if att := attendanceLabel(a.Attendance); att != "" {
+		parts = append(parts, att)
+	}
+	s.detail.SetText(strings.Join(parts, " · "))
+}
+
+func (s *appointmentsScreen) onAttendance(att app.Attendance) {
+	a := s.selected()
+	if a == nil {
+		return
+	}
+	uid, by := a.UID, s.m.actor()
+	s.m.do(func(ctx context.Context) error { return s.m.store.SetAttendance(ctx, uid, att, by) }, func(err error) {
+		if err != nil {
+			s.m.showError(err)
+		}
+		s.reload()
+	})
+}
+
+func (s *appointmentsScreen) onPrint() {
+	if a := s.selected(); a != nil {
+		cp := *a
+		s.m.printAppointment(&cp)
+	}
+}

@@ -1,0 +1,627 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/lang"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/storage"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"amtstresen/app"
+)
+
+// caseView shows one case with everything it holds and the clerk's
+// actions. Opening it is logged (case.read): it shows personal data.
+type caseView struct {
+	m       *mainWindow
+	ref     string
+	c       *app.Case
+	notes   []app.Note
+	audit   []app.AuditEntry
+	audited bool
+
+	title    *widget.Label
+	summary  *widget.Label
+	flags    *widget.Label
+	content  *fyne.Container
+	claim    *widget.Button
+	release  *widget.Button
+	status   *widget.Button
+	forward  *widget.Button
+	note     *widget.Button
+	printBtn *widget.Button
+	saveBtn  *widget.Button
+
+	// The open action dialog's inputs (tests fill them).
+	statusSel     *widget.Select
+	statusOptions []app.Status
+	forwardSel    *widget.Select
+	forwardKeys   []app.OfficeKey
+	reasonEntry   *widget.Entry
+	reasonError   *widget.Label
+	submit        func() // confirms the open action dialog
+}
+
+func newCaseView(m *mainWindow, ref string) *caseView { return &caseView{m: m, ref: ref} }
+
+func (cv *caseView) buildUI() fyne.CanvasObject {
+	back := widget.NewButtonWithIcon(lang.L("Zurück"), theme.NavigateBackIcon(), cv.m.back)
+	cv.title = widget.NewLabelWithStyle(cv.ref, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	cv.title.SizeName = theme.SizeNameSubHeadingText
+	cv.summary = widget.NewLabel(lang.L("Vorgang wird geladen …"))
+	cv.summary.Wrapping = fyne.TextWrapWord
+	cv.flags = widget.NewLabel("")
+	cv.flags.Importance = widget.WarningImportance
+	cv.flags.Wrapping = fyne.TextWrapWord
+	cv.flags.Hide()
+
+	cv.claim = widget.NewButtonWithIcon(lang.L("Übernehmen"), theme.AccountIcon(), cv.onClaim)
+	cv.claim.Importance = widget.HighImportance
+	cv.release = widget.NewButtonWithIcon(lang.L("Freigeben"), theme.ContentUndoIcon(), cv.onRelease)
+	cv.status = widget.NewButtonWithIcon(lang.L("Status ändern …"), theme.ConfirmIcon(), cv.onChangeStatus)
+	cv.forward = widget.NewButtonWithIcon(lang.L("Weiterleiten …"), theme.MailForwardIcon(), cv.onForward)
+	cv.note = widget.NewButtonWithIcon(lang.L("Notiz …"), theme.DocumentCreateIcon(), cv.onNote)
+	cv.printBtn = widget.NewButtonWithIcon(lang.L("Bestätigung drucken"), theme.DocumentPrintIcon(), cv.onPrint)
+	cv.saveBtn = widget.NewButtonWithIcon(lang.L("Als PDF speichern"), theme.DocumentSaveIcon(), cv.onSavePDF)
+	for _, b := range cv.buttons() {
+		b.Disable()
+	}
+	actions := container.NewHBox(cv.claim, cv.release, cv.status, cv.forward, cv.note, layout.NewSpacer(), cv.printBtn, cv.saveBtn)
+
+	cv.content = container.NewVBox()
+	top := container.NewVBox(
+		container.NewBorder(nil, nil, back, nil, cv.title),
+		cv.summary, cv.flags,
+		container.NewHScroll(actions),
+		widget.NewSeparator(),
+	)
+	return container.NewBorder(top, nil, nil, nil, container.NewVScroll(cv.content))
+}
+
+func (cv *caseView) buttons() []*widget.Button {
+	return []*widget.Button{cv.claim, cv.release, cv.status, cv.forward, cv.note, cv.printBtn, cv.saveBtn}
+}
+
+// load reads the case, its notes and its history in the background. The
+// first load writes the read to the audit log.
+func (cv *caseView) load() {
+	m := cv.m
+	audit := !cv.audited
+	cv.audited = true
+	by := m.actor()
+	m.bg.run(func() {
+		ctx := m.ctx
+		c, err := m.store.CaseByRef(ctx, cv.ref)
+		var notes []app.Note
+		var entries []app.AuditEntry
+		if err == nil && audit {
+			err = m.store.Audit(ctx, app.AuditEntry{At: m.now().UTC(), Clerk: by.Clerk, Office: by.Office, Action: "case.read", Ref: cv.ref})
+		}
+		if err == nil {
+			notes, err = m.store.Notes(ctx, cv.ref)
+		}
+		if err == nil {
+			entries, err = m.store.AuditEntries(ctx, app.AuditFilter{Ref: cv.ref, Limit: 500})
+		}
+		m.ui(func() {
+			if m.caseView != cv {
+				return
+			}
+			if err != nil {
+				cv.summary.SetText(app.ErrorMessage(err))
+				m.showError(err)
+				return
+			}
+			cv.c, cv.notes, cv.audit = c, notes, entries
+			cv.render()
+		})
+	})
+}
+
+func (cv *caseView) render() {
+	c, reg, me := cv.c, cv.m.reg, cv.m.clerkSign()
+	cv.title.SetText(c.Ref + " · " + serviceName(reg, c.Service))
+	who := lang.L("nicht übernommen")
+	if c.Assignee != "" {
+		who = lang.L("bearbeitet von {{.Clerk}}", map[string]any{"Clerk": c.Assignee})
+	}
+	channel := lang.L("online über das Bürgerportal")
+	if c.Channel == app.ChannelCounter {
+		channel = lang.L("am Schalter")
+	}
+	cv.summary.SetText(lang.L("Status: {{.Status}} · {{.Office}} · {{.Who}} · eingegangen {{.When}} {{.Channel}}", map[string]any{
+		"Status": statusLabel(c.Status), "Office": officeShort(reg, c.Office), "Who": who,
+		"When": app.FormatDateTime(c.ReceivedAt), "Channel": channel}))
+	if len(c.Flags) > 0 {
+		cv.flags.SetText(lang.L("Zu prüfen: {{.Flags}}", map[string]any{"Flags": flagsLabel(c.Flags)}))
+		cv.flags.Show()
+	} else {
+		cv.flags.Hide()
+	}
+
+	for _, b := range cv.buttons() {
+		b.Enable()
+	}
+	if c.Assignee == me || c.Status.Final() {
+		cv.claim.Disable()
+	}
+	if c.Assignee != me {
+		cv.release.Disable()
+	}
+	if len(app.NextStatuses(c.Status)) == 0 {
+		cv.status.Disable()
+	}
+	if c.Status.Final() {
+		cv.forward.Disable()
+	}
+
+	left := container.NewVBox(cv.applicantCard(), cv.fieldsCard())
+	right := container.NewVBox(cv.routingCard(), cv.attachmentsCard(), cv.messagesCard(), cv.historyCard())
+	cv.content.Objects = []fyne.CanvasObject{container.NewGridWithColumns(2, left, right)}
+	cv.content.Refresh()
+}
+
+// formGrid lays label/value pairs out in two columns.
+func formGrid(pairs ...fyne.CanvasObject) *fyne.Container {
+	return container.New(layout.NewFormLayout(), pairs...)
+}
+
+func fieldLabel(s string) *widget.Label {
+	return widget.NewLabelWithStyle(s, fyne.TextAlignTrailing, fyne.TextStyle{Bold: true})
+}
+
+func (cv *caseView) applicantCard() fyne.CanvasObject {
+	a, reg := cv.c.Applicant, cv.m.reg
+	var rows []fyne.CanvasObject
+	add := func(label, value string) {
+		if strings.TrimSpace(value) != "" {
+			rows = append(rows, fieldLabel(label), valueLabel(value))
+		}
+	}
+	add(lang.L("Name"), strings.TrimSpace(a.Salutation+" "+a.Name()))
+	add(lang.L("Geburtsdatum"), app.FormatISODate(a.BirthDate))
+	add(lang.L("Anschrift"), a.Address.Line())
+	if m := reg.Municipality(a.Address.AGS); m != nil {
+		add(lang.L("Gemeinde"), fmt.Sprintf("%s, %s (%s)", m.Name, officeShort(reg, m.Office), m.AGS))
+	}
+	add(lang.L("E-Mail"), a.Email)
+	add(lang.L("Telefon"), a.Phone)
+	return widget.NewCard(lang.L("Antragsteller"), "", formGrid(rows...))
+}
+
+func (cv *caseView) fieldsCard() fyne.CanvasObject {
+	var rows []fyne.CanvasObject
+	for _, f := range cv.m.reg.DisplayFields(cv.c.Service, cv.c.Fields) {
+		l := fieldLabel(f.Label)
+		v := valueLabel(f.Value)
+		if !f.Known {
+			l.TextStyle = fyne.TextStyle{Italic: true}
+			v.TextStyle = fyne.TextStyle{Monospace: true}
+		}
+		rows = append(rows, l, v)
+	}
+	if len(rows) == 0 {
+		return widget.NewCard(lang.L("Angaben"), "", widget.NewLabel(lang.L("Keine Angaben.")))
+	}
+	sub := ""
+	if cv.m.reg.Catalog.Service(cv.c.Service) == nil {
+		sub = lang.L("Leistung nicht im Katalog: alle Angaben unverändert")
+	}
+	return widget.NewCard(lang.L("Angaben"), sub, formGrid(rows...))
+}
+
+func (cv *caseView) routingCard() fyne.CanvasObject {
+	c, reg := cv.c, cv.m.reg
+	office := lang.L("noch nicht zugeordnet – bitte weiterleiten")
+	if o := reg.Office(c.Office); o != nil {
+		office = o.Name
+	}
+	rows := []fyne.CanvasObject{fieldLabel(lang.L("Zuständig")), valueLabel(office)}
+	if c.RoutingReason != "" {
+		rows = append(rows, fieldLabel(lang.L("Begründung")), valueLabel(c.RoutingReason))
+	}
+	if c.ForwardedFrom != "" {
+		rows = append(rows, fieldLabel(lang.L("Weitergeleitet von")), valueLabel(officeShort(reg, c.ForwardedFrom)))
+	}
+	if c.PortalCase != "" {
+		rows = append(rows, fieldLabel(lang.L("Portal-Vorgang")), valueLabel(c.PortalCase))
+	}
+	if !c.ClosedAt.IsZero() {
+		rows = append(rows, fieldLabel(lang.L("Abgeschlossen")), valueLabel(app.FormatDateTime(c.ClosedAt)))
+	}
+	return widget.NewCard(lang.L("Zuständigkeit"), "", formGrid(rows...))
+}
+
+func (cv *caseView) attachmentsCard() fyne.CanvasObject {
+	box := container.NewVBox()
+	for _, a := range cv.c.Attachments {
+		a := a
+		info := fmt.Sprintf("%s (%s)", a.Name, formatSize(a.Size))
+		l := widget.NewLabel(info)
+		l.Wrapping = fyne.TextWrapWord
+		open := widget.NewButtonWithIcon(lang.L("Öffnen"), theme.FileIcon(), func() { cv.onOpenAttachment(a) })
+		save := widget.NewButtonWithIcon(lang.L("Speichern …"), theme.DocumentSaveIcon(), func() { cv.onSaveAttachment(a) })
+		row := []fyne.CanvasObject{l}
+		switch {
+		case !a.Received:
+			open.Disable()
+			save.Disable()
+			msg := lang.L("fehlt – beim Bürger nachfordern")
+			if a.Problem != "" {
+				msg = a.Problem
+			}
+			w := widget.NewLabel(msg)
+			w.Importance = widget.DangerImportance
+			w.Wrapping = fyne.TextWrapWord
+			row = append(row, w)
+		case a.Problem != "":
+			w := widget.NewLabel(a.Problem)
+			w.Importance = widget.DangerImportance
+			w.Wrapping = fyne.TextWrapWord
+			row = append(row, w)
+		}
+		box.Add(container.NewBorder(nil, nil, nil, container.NewHBox(open, save), container.NewVBox(row...)))
+	}
+	if len(cv.c.Attachments) == 0 {
+		box.Add(widget.NewLabel(lang.L("Keine Anlagen.")))
+	}
+	return widget.NewCard(lang.L("Anlagen"), "", box)
+}
+
+func (cv *caseView) messagesCard() fyne.CanvasObject {
+	box := container.NewVBox()
+	for _, n := range cv.notes {
+		if n.Kind != "message" {
+			continue
+		}
+		head := widget.NewLabelWithStyle(app.FormatDateTime(n.At)+" · "+n.Author, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+		box.Add(head)
+		box.Add(valueLabel(n.Text))
+		for _, a := range n.Attachments {
+			a := a
+			b := widget.NewButtonWithIcon(a.Name+" ("+formatSize(a.Size)+")", theme.FileIcon(), func() { cv.onOpenAttachment(a) })
+			b.Importance = widget.LowImportance
+			if !a.Received {
+				b.Disable()
+			}
+			box.Add(b)
+		}
+	}
+	if len(box.Objects) == 0 {
+		box.Add(widget.NewLabel(lang.L("Keine Nachrichten des Bürgers.")))
+	}
+	return widget.NewCard(lang.L("Nachrichten"), "", box)
+}
+
+// historyCard merges notes and the audit log, newest first; reads are
+// summed up in one line (who looked at the case is in the audit log).
+func (cv *caseView) historyCard() fyne.CanvasObject {
+	type line struct {
+		at   time.Time
+		text string
+	}
+	var lines []line
+	reads, lastReader := 0, ""
+	var lastRead time.Time
+	for _, e := range cv.audit {
+		if e.Action == "case.read" {
+			reads++
+			if e.At.After(lastRead) {
+				lastRead, lastReader = e.At, e.Clerk
+			}
+			continue
+		}
+		lines = append(lines, line{e.At, auditText(e)})
+	}
+	for _, n := range cv.notes {
+		if n.Kind == "message" {
+			continue
+		}
+		kind := lang.L("Notiz")
+		switch n.Kind {
+		case "forward":
+			kind = lang.L("Weiterleitung")
+		case "status":
+			kind = lang.L("Statusänderung")
+		}
+		lines = append(lines, line{n.At, fmt.Sprintf("%s · %s: %s", n.Author, kind, n.Text)})
+	}
+	sort.SliceStable(lines, func(i, j int) bool { return lines[i].at.After(lines[j].at) })
+	box := container.NewVBox()
+	for _, l := range lines {
+		box.Add(formGrid(widget.NewLabel(app.FormatDateTime(l.at)), valueLabel(l.text)))
+	}
+	if len(lines) == 0 {
+		box.Add(widget.NewLabel(lang.L("Noch keine Einträge.")))
+	}
+	sub := ""
+	if reads > 0 {
+		sub = lang.L("{{.N}}× angesehen, zuletzt {{.When}} von {{.Clerk}}", map[string]any{
+			"N": reads, "When": app.FormatDateTime(lastRead), "Clerk": lastReader})
+	}
+	return widget.NewCard(lang.L("Verlauf"), sub, box)
+}
+
+// auditText turns an audit entry into a German line.
+func auditText(e app.AuditEntry) string {
+	action := e.Action
+	switch e.Action {
+	case "case.create":
+		action = lang.L("angelegt")
+	case "case.claim":
+		action = lang.L("übernommen")
+	case "case.release":
+		action = lang.L("freigegeben")
+	case "case.status":
+		action = lang.L("Status geändert")
+	case "case.forward":
+		action = lang.L("weitergeleitet")
+	case "case.note":
+		action = lang.L("Notiz ergänzt")
+	case "case.message":
+		action = lang.L("Nachricht des Bürgers")
+	case "case.withdraw":
+		action = lang.L("vom Bürger zurückgenommen")
+	case "case.print":
+		action = lang.L("Bestätigung gedruckt oder gespeichert")
+	}
+	detail := e.Detail
+	if from, to, ok := strings.Cut(detail, "->"); ok {
+		f, t := app.Status(from), app.Status(to)
+		if app.ValidStatus(f) && app.ValidStatus(t) {
+			detail = statusLabel(f) + " → " + statusLabel(t)
+		} else {
+			detail = from + " → " + to
+		}
+	}
+	s := e.Clerk + " · " + action
+	if detail != "" {
+		s += " (" + detail + ")"
+	}
+	return s
+}
+
+// Actions.
+
+func (cv *caseView) onClaim() {
+	ref, by := cv.ref, cv.m.actor()
+	cv.m.do(func(ctx context.Context) error {
+		err := cv.m.store.Claim(ctx, ref, by)
+		if app.ErrorCode(err) == app.ECONFLICT {
+			// Say who holds it, whatever the store's wording.
+			if c, e := cv.m.store.CaseByRef(ctx, ref); e == nil && c.Assignee != "" && c.Assignee != by.Clerk {
+				return &app.Error{Code: app.ECONFLICT, Err: err, Message: lang.L(
+					"{{.Ref}} wird bereits von {{.Clerk}} bearbeitet. Bitte sprechen Sie {{.Clerk}} an; erst wenn der Vorgang freigegeben ist, können Sie ihn übernehmen.",
+					map[string]any{"Ref": ref, "Clerk": c.Assignee})}
+			}
+		}
+		return err
+	}, cv.after)
+}
+
+func (cv *caseView) onRelease() {
+	ref, by := cv.ref, cv.m.actor()
+	cv.m.do(func(ctx context.Context) error { return cv.m.store.Release(ctx, ref, by) }, cv.after)
+}
+
+// after shows an action's error, and reloads the case either way (the
+// store may have changed in the meantime).
+func (cv *caseView) after(err error) {
+	if err != nil {
+		cv.m.showError(err)
+	}
+	if cv.m.caseView == cv {
+		cv.load()
+	}
+}
+
+// reasonDialog asks for a reason (and a choice) and runs ok when the
+// clerk confirms with a reason given (or optional).
+func (cv *caseView) reasonDialog(title, confirm string, choice *widget.Select, reasonLabel string, optional func() bool, ok func(reason string)) {
+	cv.reasonEntry = widget.NewMultiLineEntry()
+	cv.reasonEntry.SetMinRowsVisible(3)
+	cv.reasonEntry.Wrapping = fyne.TextWrapWord
+	cv.reasonError = newErrorLabel()
+	items := []fyne.CanvasObject{}
+	if choice != nil {
+		items = append(items, choice)
+	}
+	items = append(items, widget.NewLabel(reasonLabel), cv.reasonEntry, cv.reasonError)
+	var d *dialog.CustomDialog
+	cv.submit = func() {
+		if choice != nil && choice.SelectedIndex() < 0 {
+			setError(cv.reasonError, lang.L("Bitte eine Auswahl treffen."))
+			return
+		}
+		reason := strings.TrimSpace(cv.reasonEntry.Text)
+		if reason == "" && (optional == nil || !optional()) {
+			setError(cv.reasonError, lang.L("Bitte eine Begründung angeben; sie steht im Verlauf des Vorgangs."))
+			return
+		}
+		d.Hide()
+		cv.submit = nil
+		ok(reason)
+	}
+	okBtn := widget.NewButtonWithIcon(confirm, theme.ConfirmIcon(), func() {
+		if cv.submit != nil {
+			cv.submit()
+		}
+	})
+	okBtn.Importance = widget.HighImportance
+	cancel := widget.NewButtonWithIcon(lang.L("Abbrechen"), theme.CancelIcon(), func() { cv.submit = nil; d.Hide() })
+	items = append(items, container.NewHBox(layout.NewSpacer(), cancel, okBtn))
+	d = dialog.NewCustomWithoutButtons(title, container.NewVBox(items...), cv.m.w)
+	d.Resize(fyne.NewSize(520, 320))
+	cv.m.dlg = d
+	d.Show()
+	cv.m.w.Canvas().Focus(cv.reasonEntry)
+}
+
+// onChangeStatus offers exactly the statuses the rules allow from here.
+func (cv *caseView) onChangeStatus() {
+	if cv.c == nil {
+		return
+	}
+	cv.statusOptions = app.NextStatuses(cv.c.Status)
+	var names []string
+	for _, s := range cv.statusOptions {
+		names = append(names, statusLabel(s))
+	}
+	cv.statusSel = widget.NewSelect(names, nil)
+	cv.statusSel.PlaceHolder = lang.L("Neuer Status")
+	if len(names) == 1 {
+		cv.statusSel.SetSelectedIndex(0)
+	}
+	cv.reasonDialog(lang.L("Status ändern"), lang.L("Ändern"), cv.statusSel, lang.L("Begründung (bei „In Bearbeitung“ freiwillig)"),
+		func() bool {
+			i := cv.statusSel.SelectedIndex()
+			return i >= 0 && cv.statusOptions[i] == app.StatusInProgress
+		},
+		func(reason string) { cv.setStatus(cv.statusOptions[cv.statusSel.SelectedIndex()], reason) })
+}
+
+// setStatus asks the store to move the case; the store checks the rules
+// again (another clerk may have moved it meanwhile).
+func (cv *caseView) setStatus(to app.Status, reason string) {
+	ref, by := cv.ref, cv.m.actor()
+	cv.m.do(func(ctx context.Context) error {
+		if cv.c != nil {
+			if err := app.CheckTransition(cv.c.Status, to); err != nil {
+				return err
+			}
+		}
+		return cv.m.store.SetStatus(ctx, ref, to, reason, by)
+	}, cv.after)
+}
+
+func (cv *caseView) onForward() {
+	if cv.c == nil {
+		return
+	}
+	cv.forwardKeys = nil
+	var names []string
+	for _, o := range cv.m.reg.Offices {
+		if o.Key != cv.c.Office {
+			cv.forwardKeys = append(cv.forwardKeys, o.Key)
+			names = append(names, o.Name)
+		}
+	}
+	cv.forwardSel = widget.NewSelect(names, nil)
+	cv.forwardSel.PlaceHolder = lang.L("Dienststelle")
+	cv.reasonDialog(lang.L("Weiterleiten"), lang.L("Weiterleiten"), cv.forwardSel, lang.L("Begründung (z. B. „Grundstück liegt in Landkern, VG Kaisersesch“)"), nil,
+		func(reason string) { cv.doForward(cv.forwardKeys[cv.forwardSel.SelectedIndex()], reason) })
+}
+
+func (cv *caseView) doForward(to app.OfficeKey, reason string) {
+	ref, by := cv.ref, cv.m.actor()
+	cv.m.do(func(ctx context.Context) error { return cv.m.store.Forward(ctx, ref, to, reason, by) }, cv.after)
+}
+
+func (cv *caseView) onNote() {
+	cv.reasonDialog(lang.L("Notiz"), lang.L("Speichern"), nil, lang.L("Notiz zum Vorgang (keine Gesundheits- oder Kontodaten)"), nil,
+		func(text string) { cv.addNote(text) })
+}
+
+func (cv *caseView) addNote(text string) {
+	ref, by := cv.ref, cv.m.actor()
+	cv.m.do(func(ctx context.Context) error { return cv.m.store.AddNote(ctx, ref, text, by) }, cv.after)
+}
+
+func (cv *caseView) onPrint() {
+	if cv.c != nil {
+		cv.m.printCase(cv.c, nil)
+	}
+}
+
+func (cv *caseView) onSavePDF() {
+	if cv.c != nil {
+		cv.m.saveCasePDF(cv.c)
+	}
+}
+
+// Attachments. The sender's file name is never used as a path: the file
+// goes to a folder named by its hash, under a cleaned name.
+
+func safeFileName(name string) string {
+	name = filepath.Base(strings.ReplaceAll(name, "\\", "/"))
+	name = strings.Map(func(r rune) rune {
+		if r < 32 || strings.ContainsRune(`<>:"/\|?*`, r) {
+			return '_'
+		}
+		return r
+	}, name)
+	name = strings.Trim(name, " .")
+	if name == "" {
+		name = "anlage"
+	}
+	return name
+}
+
+func (cv *caseView) onOpenAttachment(a app.Attachment) {
+	dir := filepath.Join(cv.m.o.Paths.CacheDir, "anlagen", a.SHA256)
+	var path string
+	cv.m.do(func(ctx context.Context) error {
+		data, err := cv.m.store.AttachmentData(ctx, a.SHA256)
+		if err != nil {
+			return err
+		}
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return fmt.Errorf("open attachment: %w", err)
+		}
+		path = filepath.Join(dir, safeFileName(a.Name))
+		return os.WriteFile(path, data, 0o600)
+	}, func(err error) {
+		if err != nil {
+			cv.m.showError(err)
+			return
+		}
+		u, err := fileURL(path)
+		if err == nil {
+			err = cv.m.a.OpenURL(u)
+		}
+		if err != nil {
+			cv.m.showMessage(lang.L("Anlage"), lang.L("Die Anlage liegt unter {{.Path}}; sie ließ sich nicht direkt öffnen.", map[string]any{"Path": path}))
+		}
+	})
+}
+
+func (cv *caseView) onSaveAttachment(a app.Attachment) {
+	d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
+		if err != nil || w == nil {
+			return
+		}
+		cv.m.do(func(ctx context.Context) error {
+			defer w.Close()
+			data, err := cv.m.store.AttachmentData(ctx, a.SHA256)
+			if err != nil {
+				return err
+			}
+			if _, err := w.Write(data); err != nil {
+				return &app.Error{Code: app.EINTERNAL, Err: err, Message: lang.L("Die Datei konnte nicht gespeichert werden. Bitte einen anderen Ort wählen.")}
+			}
+			return nil
+		}, func(err error) {
+			if err != nil {
+				cv.m.showError(err)
+			}
+		})
+	}, cv.m.w)
+	d.SetFileName(safeFileName(a.Name))
+	d.Show()
+}
+
+func fileURL(path string) (*url.URL, error) {
+	return url.Parse(storage.NewFileURI(path).String())
+}

@@ -1,0 +1,98 @@
+package ui
+
+import (
+	"bytes"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"mime/quotedprintable"
+	"net/mail"
+	"strings"
+
+	"fyne.io/fyne/v2/lang"
+)
+
+// Limits for reading a kept mail: it may be hostile.
+const (
+	maxMIMEDepth = 5
+	maxMIMEParts = 50
+	maxTextBytes = 200 << 10
+)
+
+var headerDecoder = &mime.WordDecoder{}
+
+func decodeHeader(s string) string {
+	if d, err := headerDecoder.DecodeHeader(s); err == nil {
+		return d
+	}
+	return s
+}
+
+// mailPreview renders a mail for reading: the main headers, the text parts
+// (decoded), and a list of the other parts. Never executes or opens
+// anything; a mail that cannot be parsed is shown as it is.
+func mailPreview(raw []byte) string {
+	msg, err := mail.ReadMessage(bytes.NewReader(raw))
+	if err != nil {
+		return lang.L("Die Mail ist nicht lesbar aufgebaut; hier der Quelltext:") + "\n\n" + string(raw)
+	}
+	var b strings.Builder
+	for _, h := range []struct{ key, label string }{
+		{"From", lang.L("Von")}, {"To", lang.L("An")}, {"Date", lang.L("Datum")}, {"Subject", lang.L("Betreff")},
+	} {
+		if v := msg.Header.Get(h.key); v != "" {
+			fmt.Fprintf(&b, "%s: %s\n", h.label, decodeHeader(v))
+		}
+	}
+	b.WriteString("\n")
+	var others []string
+	parts := 0
+	var walk func(ctype, cte string, body io.Reader, depth int)
+	walk = func(ctype, cte string, body io.Reader, depth int) {
+		parts++
+		if parts > maxMIMEParts || depth > maxMIMEDepth {
+			return
+		}
+		mt, params, err := mime.ParseMediaType(ctype)
+		if err != nil {
+			mt = "text/plain"
+		}
+		if strings.HasPrefix(mt, "multipart/") {
+			mr := multipart.NewReader(body, params["boundary"])
+			for {
+				p, err := mr.NextRawPart()
+				if err != nil {
+					return
+				}
+				walk(p.Header.Get("Content-Type"), p.Header.Get("Content-Transfer-Encoding"), p, depth+1)
+			}
+		}
+		switch strings.ToLower(strings.TrimSpace(cte)) {
+		case "base64":
+			body = base64.NewDecoder(base64.StdEncoding, body) // ignores line breaks
+		case "quoted-printable":
+			body = quotedprintable.NewReader(body)
+		}
+		data, _ := io.ReadAll(io.LimitReader(body, maxTextBytes))
+		if mt == "text/plain" {
+			b.Write(data)
+			b.WriteString("\n")
+			return
+		}
+		name := params["name"]
+		if name == "" {
+			name = mt
+		}
+		others = append(others, fmt.Sprintf("%s (%s, %s)", decodeHeader(name), mt, formatSize(int64(len(data)))))
+	}
+	walk(msg.Header.Get("Content-Type"), msg.Header.Get("Content-Transfer-Encoding"), msg.Body, 0)
+	if len(others) > 0 {
+		b.WriteString("\n" + lang.L("Weitere Teile (nicht geöffnet):") + "\n")
+		for _, o := range others {
+			b.WriteString("• " + o + "\n")
+		}
+	}
+	return b.String()
+}

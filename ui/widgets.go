@@ -1,0 +1,243 @@
+package ui
+
+import (
+	"image/color"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+)
+
+// suggestion is one completion offered under a field.
+type suggestion struct {
+	Text  string // what the clerk reads
+	Value any    // what the pick callback gets
+}
+
+const maxSuggestions = 8
+
+// fieldEntry is the entry of the counter forms. It reports when it loses
+// focus (so a skipped required field shows its message), and offers
+// completions in a list below itself: Up/Down choose, Enter takes one,
+// Escape closes the list. Tab with exactly one completion takes it too.
+type fieldEntry struct {
+	widget.Entry
+
+	suggest     func(text string) []suggestion
+	onPick      func(s suggestion)
+	onChanged   func(text string)
+	onFocusLost func()
+
+	list    *fyne.Container // placed under the entry by the form
+	items   []suggestion
+	sel     int
+	focused bool
+	picking bool
+}
+
+func newFieldEntry(placeholder string) *fieldEntry {
+	e := &fieldEntry{list: container.NewVBox()}
+	e.ExtendBaseWidget(e)
+	e.PlaceHolder = placeholder
+	e.list.Hide()
+	e.OnChanged = func(s string) {
+		if !e.picking {
+			e.updateSuggestions(s)
+		}
+		if e.onChanged != nil {
+			e.onChanged(s)
+		}
+	}
+	return e
+}
+
+// withList returns the entry with its completion list below it.
+func (e *fieldEntry) withList() fyne.CanvasObject {
+	if e.suggest == nil {
+		return e
+	}
+	return container.NewVBox(e, e.list)
+}
+
+// FocusGained implements fyne.Focusable.
+func (e *fieldEntry) FocusGained() {
+	e.Entry.FocusGained()
+	e.focused = true
+}
+
+// FocusLost implements fyne.Focusable.
+func (e *fieldEntry) FocusLost() {
+	e.Entry.FocusLost()
+	e.focused = false
+	if len(e.items) == 1 && e.list.Visible() {
+		e.pick(0)
+	}
+	e.hideSuggestions()
+	if e.onFocusLost != nil {
+		e.onFocusLost()
+	}
+}
+
+// TypedKey implements fyne.Focusable: the completion list takes the
+// navigation keys while it is open.
+func (e *fieldEntry) TypedKey(k *fyne.KeyEvent) {
+	if e.list.Visible() && len(e.items) > 0 {
+		switch k.Name {
+		case fyne.KeyDown:
+			e.setSel(min(e.sel+1, len(e.items)-1))
+			return
+		case fyne.KeyUp:
+			e.setSel(max(e.sel-1, 0))
+			return
+		case fyne.KeyReturn, fyne.KeyEnter:
+			if e.sel >= 0 {
+				e.pick(e.sel)
+				return
+			}
+		case fyne.KeyEscape:
+			e.hideSuggestions()
+			return
+		}
+	}
+	e.Entry.TypedKey(k)
+}
+
+// setTextQuiet sets the text without opening the completion list.
+func (e *fieldEntry) setTextQuiet(s string) {
+	e.picking = true
+	e.SetText(s)
+	e.picking = false
+}
+
+func (e *fieldEntry) updateSuggestions(text string) {
+	if e.suggest == nil || !e.focused {
+		return
+	}
+	e.items = e.suggest(text)
+	if len(e.items) > maxSuggestions {
+		e.items = e.items[:maxSuggestions]
+	}
+	e.sel = 0
+	e.renderList()
+}
+
+func (e *fieldEntry) renderList() {
+	objs := make([]fyne.CanvasObject, len(e.items))
+	for i, it := range e.items {
+		i := i
+		objs[i] = newSuggestRow(it.Text, i == e.sel, func() { e.pick(i) })
+	}
+	e.list.Objects = objs
+	if len(objs) == 0 {
+		e.list.Hide()
+	} else {
+		e.list.Show()
+	}
+	e.list.Refresh()
+}
+
+func (e *fieldEntry) setSel(i int) {
+	e.sel = i
+	e.renderList()
+}
+
+func (e *fieldEntry) pick(i int) {
+	if i < 0 || i >= len(e.items) {
+		return
+	}
+	s := e.items[i]
+	e.hideSuggestions()
+	if e.onPick != nil {
+		e.picking = true
+		e.onPick(s)
+		e.picking = false
+	}
+}
+
+func (e *fieldEntry) hideSuggestions() {
+	e.items = nil
+	if e.list.Visible() {
+		e.list.Objects = nil
+		e.list.Hide()
+	}
+}
+
+// suggestRow is one line of a completion list; it is not focusable, so it
+// does not get in the way of Tab, and reacts to the mouse press (before the
+// entry loses focus) or a tap.
+type suggestRow struct {
+	widget.BaseWidget
+	text     string
+	selected bool
+	onPick   func()
+	done     bool
+}
+
+func newSuggestRow(text string, selected bool, onPick func()) *suggestRow {
+	r := &suggestRow{text: text, selected: selected, onPick: onPick}
+	r.ExtendBaseWidget(r)
+	return r
+}
+
+func (r *suggestRow) CreateRenderer() fyne.WidgetRenderer {
+	bg := canvas.NewRectangle(color.Transparent)
+	if r.selected {
+		bg.FillColor = theme.Color(theme.ColorNameSelection)
+	}
+	l := widget.NewLabel(r.text)
+	l.Truncation = fyne.TextTruncateEllipsis
+	return widget.NewSimpleRenderer(container.NewStack(bg, l))
+}
+
+func (r *suggestRow) fire() {
+	if !r.done {
+		r.done = true
+		r.onPick()
+	}
+}
+
+// Tapped implements fyne.Tappable.
+func (r *suggestRow) Tapped(*fyne.PointEvent) { r.fire() }
+
+// MouseDown implements desktop.Mouseable.
+func (r *suggestRow) MouseDown(*desktop.MouseEvent) { r.fire() }
+
+// MouseUp implements desktop.Mouseable.
+func (r *suggestRow) MouseUp(*desktop.MouseEvent) {}
+
+// errorLabel is the German message under a field; hidden while empty.
+func newErrorLabel() *widget.Label {
+	l := widget.NewLabel("")
+	l.Importance = widget.DangerImportance
+	l.Wrapping = fyne.TextWrapWord
+	l.Hide()
+	return l
+}
+
+func setError(l *widget.Label, msg string) {
+	if msg == l.Text && (msg == "") == !l.Visible() {
+		return
+	}
+	l.SetText(msg)
+	if msg == "" {
+		l.Hide()
+	} else {
+		l.Show()
+	}
+}
+
+// heading is a bold section title.
+func heading(text string) *widget.Label {
+	return widget.NewLabelWithStyle(text, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+}
+
+// valueLabel is a selectable, wrapping label for read-only values.
+func valueLabel(text string) *widget.Label {
+	l := widget.NewLabel(text)
+	l.Wrapping = fyne.TextWrapWord
+	l.Selectable = true
+	return l
+}

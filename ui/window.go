@@ -1,0 +1,412 @@
+package ui
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"os/user"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/lang"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"amtstresen/app"
+)
+
+// Preference keys (fyne Preferences, per user and PC).
+const (
+	prefOffice    = "office"
+	prefClerkSign = "clerk.sign"
+	prefClerkName = "clerk.name"
+	prefLanguage  = "language"
+)
+
+// mainWindow is the frame: navigation, who is working, the sync bar, and
+// the place where an open case is shown.
+type mainWindow struct {
+	ctx   context.Context
+	a     fyne.App
+	w     fyne.Window
+	o     Options
+	reg   *app.Registry
+	store app.Store
+	print Printer
+	bg    *background
+	log   *slog.Logger
+	now   func() time.Time
+
+	tabs *container.AppTabs
+	body *fyne.Container
+	who  *widget.Label
+	sync *syncBar
+
+	queue        *queueScreen
+	intake       *intakeScreen
+	appointments *appointmentsScreen
+	review       *reviewScreen
+	search       *searchScreen
+	settings     *settingsScreen
+	caseView     *caseView
+
+	post        func(func())  // hands a function to the UI goroutine (fyne.Do)
+	dlg         dialog.Dialog // the dialog on screen, if any
+	lastMessage string        // text of the last message shown (tests read it)
+}
+
+func newMainWindow(ctx context.Context, a fyne.App, w fyne.Window, o Options) *mainWindow {
+	m := &mainWindow{ctx: ctx, a: a, w: w, o: o, reg: o.Registry, store: o.Store, print: o.Printer,
+		bg: &background{}, log: slog.Default().With("component", "ui"), now: time.Now, post: fyne.Do}
+	if m.print == nil {
+		m.print = defaultPrinter(o)
+	}
+	m.sync = newSyncBar(m)
+	m.queue = newQueueScreen(m)
+	m.intake = newIntakeScreen(m)
+	m.appointments = newAppointmentsScreen(m)
+	m.review = newReviewScreen(m)
+	m.search = newSearchScreen(m)
+	m.settings = newSettingsScreen(m)
+	return m
+}
+
+func (m *mainWindow) buildUI() fyne.CanvasObject {
+	m.who = widget.NewLabel("")
+	m.who.Truncation = fyne.TextTruncateEllipsis
+	title := widget.NewLabelWithStyle("Amtstresen", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	change := widget.NewButtonWithIcon(lang.L("Dienststelle wechseln"), theme.AccountIcon(), m.chooseOffice)
+	change.Importance = widget.LowImportance
+	header := container.NewBorder(nil, nil, title, change, m.who)
+
+	m.tabs = container.NewAppTabs(
+		container.NewTabItemWithIcon(lang.L("Arbeitsvorrat"), theme.ListIcon(), m.queue.buildUI()),
+		container.NewTabItemWithIcon(lang.L("Schalter"), theme.DocumentCreateIcon(), m.intake.buildUI()),
+		container.NewTabItemWithIcon(lang.L("Termine"), theme.HistoryIcon(), m.appointments.buildUI()),
+		container.NewTabItemWithIcon(lang.L("Zur Sichtung"), theme.MailComposeIcon(), m.review.buildUI()),
+		container.NewTabItemWithIcon(lang.L("Suche"), theme.SearchIcon(), m.search.buildUI()),
+		container.NewTabItemWithIcon(lang.L("Einstellungen"), theme.SettingsIcon(), m.settings.buildUI()),
+	)
+	m.tabs.SetTabLocation(container.TabLocationLeading)
+	m.tabs.OnSelected = func(*container.TabItem) { m.onScreenShown(m.current()) }
+	m.body = container.NewStack(m.tabs)
+	m.updateWho()
+	return container.NewBorder(container.NewVBox(header, widget.NewSeparator()), m.sync.buildUI(), nil, nil, m.body)
+}
+
+// start runs once the window is up: asks for the office on first use and
+// loads the data.
+func (m *mainWindow) start() {
+	if m.office() == "" || m.reg.Office(m.office()) == nil {
+		m.chooseOffice()
+	}
+	m.queue.resetFilter()
+	m.review.reload()
+	m.sync.refreshState()
+}
+
+func (m *mainWindow) mainMenu() *fyne.MainMenu {
+	sc := func(k fyne.KeyName, mod fyne.KeyModifier) fyne.Shortcut {
+		return &desktop.CustomShortcut{KeyName: k, Modifier: mod}
+	}
+	ctrl := fyne.KeyModifierShortcutDefault
+	item := func(label string, s fyne.Shortcut, fn func()) *fyne.MenuItem {
+		it := fyne.NewMenuItem(label, fn)
+		it.Shortcut = s
+		return it
+	}
+	var views []*fyne.MenuItem
+	keys := []fyne.KeyName{fyne.Key1, fyne.Key2, fyne.Key3, fyne.Key4, fyne.Key5, fyne.Key6}
+	for i, s := range Screens {
+		s := s
+		views = append(views, item(m.screenTitle(s), sc(keys[i], ctrl), func() { m.show(s) }))
+	}
+	views = append(views, fyne.NewMenuItemSeparator(), item(lang.L("Zurück"), sc(fyne.KeyLeft, fyne.KeyModifierAlt), m.back))
+	return fyne.NewMainMenu(
+		fyne.NewMenu(lang.L("Datei"),
+			item(lang.L("Jetzt synchronisieren"), sc(fyne.KeyS, ctrl|fyne.KeyModifierShift), m.sync.onSyncNow),
+			item(lang.L("Dienststelle wechseln"), nil, m.chooseOffice),
+		),
+		fyne.NewMenu(lang.L("Ansicht"), views...),
+		fyne.NewMenu(lang.L("Vorgang"),
+			item(lang.L("Neuer Schaltervorgang"), sc(fyne.KeyN, ctrl), func() { m.show(ScreenIntake); m.intake.onNew() }),
+			item(lang.L("Speichern und Quittung drucken"), sc(fyne.KeyS, ctrl), func() {
+				if m.current() == ScreenIntake && m.caseView == nil {
+					m.intake.onSave()
+				}
+			}),
+			item(lang.L("Suchen"), sc(fyne.KeyF, ctrl), m.onFind),
+			item(lang.L("Aktualisieren"), sc(fyne.KeyR, ctrl), m.refresh),
+		),
+		fyne.NewMenu(lang.L("Hilfe"),
+			fyne.NewMenuItem(lang.L("Tastenkürzel"), m.showShortcuts),
+			fyne.NewMenuItem(lang.L("Über Amtstresen"), func() {
+				m.showMessage(lang.L("Über Amtstresen"), "Amtstresen "+m.o.Version+"\n"+
+					lang.L("Kreisverwaltung Cochem-Zell und Verbandsgemeinden Cochem, Kaisersesch, Ulmen, Zell (Mosel)"))
+			}),
+		),
+	)
+}
+
+func (m *mainWindow) showShortcuts() {
+	m.showMessage(lang.L("Tastenkürzel"), strings.Join([]string{
+		lang.L("Strg+1 … Strg+6: Arbeitsvorrat, Schalter, Termine, Zur Sichtung, Suche, Einstellungen"),
+		lang.L("Strg+N: neuer Schaltervorgang · Strg+S oder Enter: speichern und Quittung drucken"),
+		lang.L("Strg+F: suchen · Strg+R: aktualisieren · Alt+←: zurück"),
+		lang.L("Tab: nächstes Feld · ↑/↓ und Enter: Vorschlag übernehmen · Esc: Vorschläge schließen"),
+		lang.L("Strg+Umschalt+S: jetzt synchronisieren"),
+	}, "\n"))
+}
+
+func (m *mainWindow) screenTitle(s Screen) string {
+	switch s {
+	case ScreenQueue:
+		return lang.L("Arbeitsvorrat")
+	case ScreenIntake:
+		return lang.L("Schalter")
+	case ScreenAppointments:
+		return lang.L("Termine")
+	case ScreenReview:
+		return lang.L("Zur Sichtung")
+	case ScreenSearch:
+		return lang.L("Suche")
+	case ScreenSettings:
+		return lang.L("Einstellungen")
+	}
+	return string(s)
+}
+
+// current returns the selected screen.
+func (m *mainWindow) current() Screen {
+	if i := m.tabs.SelectedIndex(); i >= 0 && i < len(Screens) {
+		return Screens[i]
+	}
+	return ScreenQueue
+}
+
+// show switches to a screen, closing an open case.
+func (m *mainWindow) show(s Screen) {
+	m.closeCase()
+	for i, x := range Screens {
+		if x == s {
+			if m.tabs.SelectedIndex() == i {
+				m.onScreenShown(s)
+			} else {
+				m.tabs.SelectIndex(i)
+			}
+		}
+	}
+}
+
+// onScreenShown refreshes what a screen shows when the clerk comes to it.
+func (m *mainWindow) onScreenShown(s Screen) {
+	switch s {
+	case ScreenQueue:
+		m.queue.reload()
+	case ScreenIntake:
+		m.intake.focusFirst()
+	case ScreenAppointments:
+		m.appointments.reload()
+	case ScreenReview:
+		m.review.reload()
+	case ScreenSearch:
+		m.w.Canvas().Focus(m.search.entry)
+	}
+}
+
+func (m *mainWindow) refresh() {
+	if m.caseView != nil {
+		m.caseView.load()
+		return
+	}
+	m.onScreenShown(m.current())
+}
+
+func (m *mainWindow) onFind() {
+	if m.current() == ScreenQueue && m.caseView == nil {
+		m.w.Canvas().Focus(m.queue.search)
+		return
+	}
+	m.show(ScreenSearch)
+}
+
+// openCase shows a case in place of the screens; back returns to them.
+func (m *mainWindow) openCase(ref string) {
+	cv := newCaseView(m, ref)
+	m.caseView = cv
+	m.body.Objects = []fyne.CanvasObject{cv.buildUI()}
+	m.body.Refresh()
+	cv.load()
+}
+
+func (m *mainWindow) closeCase() {
+	if m.caseView == nil {
+		return
+	}
+	m.caseView = nil
+	m.body.Objects = []fyne.CanvasObject{m.tabs}
+	m.body.Refresh()
+}
+
+// back leaves the open case and shows the screen it came from, refreshed.
+func (m *mainWindow) back() {
+	if m.caseView == nil {
+		return
+	}
+	m.closeCase()
+	m.onScreenShown(m.current())
+}
+
+// The clerk.
+
+func (m *mainWindow) office() app.OfficeKey {
+	return app.OfficeKey(m.a.Preferences().String(prefOffice))
+}
+
+func (m *mainWindow) clerkSign() string {
+	return m.a.Preferences().StringWithFallback(prefClerkSign, osUser())
+}
+
+func (m *mainWindow) clerkName() string {
+	return m.a.Preferences().StringWithFallback(prefClerkName, m.clerkSign())
+}
+
+func (m *mainWindow) actor() app.Actor { return app.Actor{Clerk: m.clerkSign(), Office: m.office()} }
+
+// osUser returns the login name without a Windows domain.
+func osUser() string {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		name := u.Username
+		if i := strings.LastIndexByte(name, '\\'); i >= 0 {
+			name = name[i+1:]
+		}
+		return name
+	}
+	for _, k := range []string{"USER", "USERNAME"} {
+		if v := os.Getenv(k); v != "" {
+			return v
+		}
+	}
+	return "unbekannt"
+}
+
+func (m *mainWindow) updateWho() {
+	if m.who == nil {
+		return
+	}
+	office := lang.L("keine Dienststelle gewählt")
+	if o := m.reg.Office(m.office()); o != nil {
+		office = o.Name
+	}
+	m.who.SetText(lang.L("{{.Office}} · {{.Name}} ({{.Sign}})", map[string]any{
+		"Office": office, "Name": m.clerkName(), "Sign": m.clerkSign()}))
+}
+
+// setClerk stores office and clerk and refreshes what depends on them.
+func (m *mainWindow) setClerk(office app.OfficeKey, name, sign string) {
+	p := m.a.Preferences()
+	p.SetString(prefOffice, string(office))
+	p.SetString(prefClerkName, strings.TrimSpace(name))
+	p.SetString(prefClerkSign, strings.TrimSpace(sign))
+	m.updateWho()
+	m.settings.load()
+	m.queue.resetFilter()
+	m.appointments.resetOffice()
+}
+
+// chooseOffice asks which office the clerk works for (first start, or
+// "Dienststelle wechseln"); the answer is remembered.
+func (m *mainWindow) chooseOffice() {
+	var names []string
+	for _, o := range m.reg.Offices {
+		names = append(names, o.Name)
+	}
+	sel := widget.NewSelect(names, nil)
+	if o := m.reg.Office(m.office()); o != nil {
+		sel.SetSelected(o.Name)
+	}
+	name := widget.NewEntry()
+	name.SetText(m.clerkName())
+	sign := widget.NewEntry()
+	sign.SetText(m.clerkSign())
+	msg := newErrorLabel()
+	form := widget.NewForm(
+		widget.NewFormItem(lang.L("Dienststelle"), sel),
+		widget.NewFormItem(lang.L("Name"), name),
+		widget.NewFormItem(lang.L("Kürzel"), sign),
+	)
+	var d *dialog.CustomDialog
+	ok := widget.NewButtonWithIcon(lang.L("Weiter"), theme.ConfirmIcon(), func() {
+		if sel.SelectedIndex() < 0 {
+			setError(msg, lang.L("Bitte die Dienststelle wählen, für die Sie arbeiten."))
+			return
+		}
+		if strings.TrimSpace(sign.Text) == "" {
+			setError(msg, lang.L("Bitte ein Kürzel angeben; es steht im Verlauf jedes Vorgangs."))
+			return
+		}
+		d.Hide()
+		m.setClerk(m.reg.Offices[sel.SelectedIndex()].Key, name.Text, sign.Text)
+	})
+	ok.Importance = widget.HighImportance
+	intro := widget.NewLabel(lang.L("Für welche Dienststelle arbeiten Sie an diesem Platz? Die Wahl wird gespeichert und kann jederzeit geändert werden."))
+	intro.Wrapping = fyne.TextWrapWord
+	d = dialog.NewCustomWithoutButtons(lang.L("Dienststelle wählen"),
+		container.NewVBox(intro, form, msg, container.NewHBox(ok)), m.w)
+	d.Resize(fyne.NewSize(560, 320))
+	m.dlg = d
+	d.Show()
+}
+
+// Messages.
+
+// showMessage shows a German message the clerk confirms with OK.
+func (m *mainWindow) showMessage(title, msg string) {
+	m.lastMessage = msg
+	l := widget.NewLabel(msg)
+	l.Wrapping = fyne.TextWrapWord
+	d := dialog.NewCustom(title, lang.L("OK"), l, m.w)
+	d.Resize(fyne.NewSize(520, 200))
+	m.dlg = d
+	d.Show()
+}
+
+// showError tells the clerk what went wrong and what to do; technical
+// details go to the log only.
+func (m *mainWindow) showError(err error) {
+	if app.ErrorCode(err) == app.EINTERNAL {
+		m.log.Error("action failed", "err", err)
+	}
+	m.showMessage(lang.L("Nicht möglich"), app.ErrorMessage(err))
+}
+
+// confirm asks a yes/no question.
+func (m *mainWindow) confirm(title, msg, yes string, fn func()) {
+	m.lastMessage = msg
+	l := widget.NewLabel(msg)
+	l.Wrapping = fyne.TextWrapWord
+	d := dialog.NewCustomConfirm(title, yes, lang.L("Abbrechen"), l, func(ok bool) {
+		if ok {
+			fn()
+		}
+	}, m.w)
+	d.Resize(fyne.NewSize(520, 220))
+	m.dlg = d
+	d.Show()
+}
+
+// do runs fn in the background and hands its error to the UI goroutine.
+func (m *mainWindow) do(fn func(ctx context.Context) error, then func(err error)) {
+	m.bg.run(func() {
+		err := fn(m.ctx)
+		m.ui(func() { then(err) })
+	})
+}
+
+// ui runs fn on the UI goroutine; background work reaches widgets only
+// through it.
+func (m *mainWindow) ui(fn func()) { m.post(fn) }
