@@ -256,7 +256,8 @@ func (s *appointmentsScreen) showSelected() {
 		s.undo.Disable()
 	}
 	parts := []string{
-		app.FormatDate(a.Start) + ", " + a.Start.In(app.Berlin).Format("15:04") + "–" + a.End.In(app.Berlin).Format("15:04") + " " + lang.L("Uhr"),
+		app.FormatDate(a.Start) + ", " + lang.L("{{.From}}–{{.To}} Uhr", map[string]any{
+			"From": a.Start.In(app.Berlin).Format("15:04"), "To": a.End.In(app.Berlin).Format("15:04")}),
 		a.CitizenName, serviceName(s.m.reg, a.Service), appointmentStatusLabel(a),
 	}
 	if a.Location != "" {
