@@ -1,0 +1,45 @@
+package app
+
+import "time"
+
+// ReviewJSON is one mail on the review list (`amtstresen review --json`).
+// The field set is fixed by contract; see README.
+type ReviewJSON struct {
+	MessageID  string `json:"message_id"`
+	Subject    string `json:"subject"`
+	From       string `json:"from"`
+	Reason     string `json:"reason"`
+	ReceivedAt string `json:"received_at"`
+}
+
+// NewReviewJSON converts a review item.
+func NewReviewJSON(r *ReviewItem) ReviewJSON {
+	return ReviewJSON{MessageID: r.MessageID, Subject: r.Subject, From: r.From, Reason: string(r.Reason),
+		ReceivedAt: rfc3339(r.ReceivedAt)}
+}
+
+// AppointmentJSON is one booking (`amtstresen appointments --json`).
+type AppointmentJSON struct {
+	UID        string `json:"uid"`
+	PortalCase string `json:"portal_case"`
+	Service    string `json:"service"`
+	Office     string `json:"office"`
+	Start      string `json:"start"`
+	End        string `json:"end"`
+	Status     string `json:"status"`
+	Sequence   int    `json:"sequence"`
+}
+
+// NewAppointmentJSON converts an appointment.
+func NewAppointmentJSON(a *Appointment) AppointmentJSON {
+	return AppointmentJSON{UID: a.UID, PortalCase: a.PortalCase, Service: a.Service, Office: string(a.Office),
+		Start: rfc3339(a.Start), End: rfc3339(a.End), Status: string(a.Status), Sequence: a.Sequence}
+}
+
+// rfc3339 formats in Europe/Berlin with offset; "" for the zero time.
+func rfc3339(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.In(Berlin).Format(time.RFC3339)
+}
