@@ -13,15 +13,19 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sort"
 	"strings"
 	"syscall"
+	"time"
 
 	"amtstresen/app"
 	"amtstresen/app/platform"
 	"amtstresen/storage"
+	portalsync "amtstresen/sync"
 	"amtstresen/ui"
 )
 
@@ -71,6 +75,11 @@ var commands = map[string]command{
 	"gui":     {"Fenster öffnen (Standard)", runGUI},
 	"version": {"Version und Build ausgeben", runVersion},
 	"cases":   {"Vorgänge ausgeben (--json)", runCases},
+
+	"sync":         {"Portal-Postfach abgleichen (--once: einmal, sonst nach Zeitplan)", runSync},
+	"review":       {"Mails zur Sichtung ausgeben (--json, --all)", runReview},
+	"appointments": {"Termine ausgeben (--json, --from DATUM, --to DATUM, --office)", runAppointments},
+	"demo":         {"Demo: Test-Postfach mit Beispielsendungen abgleichen und Fenster öffnen (--headless)", runDemo},
 }
 
 func main() {
@@ -223,4 +232,173 @@ func runCases(e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "%-16s %-20s %-15s %-12s %s\n", c.Ref, c.Service, c.Office, c.Status, c.Applicant.Name())
 	}
 	return nil
+}
+
+// syncLogger logs the sync to stderr (ids and counts only, never the password).
+func syncLogger(e *env) *slog.Logger {
+	return slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}
+
+// runSync runs the portal sync once (--once) or on the [sync] schedule.
+func runSync(e *env, args []string) error {
+	fs := newFlags("sync", e)
+	once := fs.Bool("once", false, "einmal abgleichen und beenden")
+	if err := fs.Parse(args); err != nil {
+		return usageError(err.Error())
+	}
+	db, err := e.openStore()
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	s, err := portalsync.New(e.cfg, db, e.reg, syncLogger(e))
+	if err != nil {
+		return err
+	}
+	if *once {
+		res, err := s.Sync(e.ctx, nil)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(e.stdout, "Portal-Abgleich:", res.Summary())
+		return nil
+	}
+	fmt.Fprintf(e.stdout, "Portal-Abgleich nach Zeitplan „%s“ (Europe/Berlin); Beenden mit Strg+C.\n", e.cfg.Sync.Schedule)
+	return s.RunScheduled(e.ctx, e.cfg.Sync.Schedule, func(res *portalsync.Result, err error) {
+		if err != nil {
+			fmt.Fprintln(e.stderr, time.Now().Format("02.01.2006 15:04"), "Portal-Abgleich fehlgeschlagen:", app.ErrorMessage(err))
+			return
+		}
+		fmt.Fprintln(e.stdout, time.Now().Format("02.01.2006 15:04"), "Portal-Abgleich:", res.Summary())
+	})
+}
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// runReview prints the review list.
+func runReview(e *env, args []string) error {
+	fs := newFlags("review", e)
+	asJSON := fs.Bool("json", false, "als JSON ausgeben")
+	all := fs.Bool("all", false, "auch erledigte")
+	if err := fs.Parse(args); err != nil {
+		return usageError(err.Error())
+	}
+	db, err := e.openStore()
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	items, err := db.ReviewItems(e.ctx, *all)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		out := make([]app.ReviewJSON, 0, len(items))
+		for i := range items {
+			out = append(out, app.NewReviewJSON(&items[i]))
+		}
+		return printJSON(e.stdout, out)
+	}
+	for _, it := range items {
+		fmt.Fprintf(e.stdout, "%-18s %-17s %-40.40s %s\n", app.FormatDateTime(it.ReceivedAt), it.Reason, it.From, it.Subject)
+	}
+	return nil
+}
+
+// runAppointments prints the bookings in [--from, --to] (whole days, Europe/Berlin).
+func runAppointments(e *env, args []string) error {
+	fs := newFlags("appointments", e)
+	asJSON := fs.Bool("json", false, "als JSON ausgeben")
+	fromS := fs.String("from", "", "ab Datum (TT.MM.JJJJ oder JJJJ-MM-TT)")
+	toS := fs.String("to", "", "bis einschließlich Datum")
+	office := fs.String("office", "", "nur diese Dienststelle (z. B. kreis, vg-cochem)")
+	if err := fs.Parse(args); err != nil {
+		return usageError(err.Error())
+	}
+	day := func(s, name string) (time.Time, error) {
+		iso, ok := app.ParseGermanDate(s)
+		if !ok {
+			return time.Time{}, usageError(fmt.Sprintf("--%s %q ist kein Datum (TT.MM.JJJJ oder JJJJ-MM-TT).", name, s))
+		}
+		t, _ := time.ParseInLocation("2006-01-02", iso, app.Berlin)
+		return t, nil
+	}
+	from := time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
+	to := time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+	var err error
+	if *fromS != "" {
+		if from, err = day(*fromS, "from"); err != nil {
+			return err
+		}
+	}
+	if *toS != "" {
+		if to, err = day(*toS, "to"); err != nil {
+			return err
+		}
+		to = to.AddDate(0, 0, 1)
+	}
+	db, err := e.openStore()
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	list, err := db.Appointments(e.ctx, app.OfficeKey(*office), from, to)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		out := make([]app.AppointmentJSON, 0, len(list))
+		for i := range list {
+			out = append(out, app.NewAppointmentJSON(&list[i]))
+		}
+		return printJSON(e.stdout, out)
+	}
+	for _, a := range list {
+		fmt.Fprintf(e.stdout, "%-18s %-15s %-15s %-10s %s\n", app.FormatDateTime(a.Start), a.Service, a.Office, a.Status.Label(), a.CitizenName)
+	}
+	return nil
+}
+
+// runDemo starts an IMAP server on loopback filled with signed example
+// deliveries, syncs them into a demo database (demo.db in the data
+// directory unless --db is given) and opens the window on it.
+func runDemo(e *env, args []string) error {
+	fs := newFlags("demo", e)
+	headless := fs.Bool("headless", false, "nur abgleichen, kein Fenster")
+	if err := fs.Parse(args); err != nil {
+		return usageError(err.Error())
+	}
+	if e.dbPath == e.paths.DefaultDBPath() {
+		e.dbPath = filepath.Join(e.paths.DataDir, "demo.db")
+	}
+	if err := os.MkdirAll(filepath.Dir(e.dbPath), 0o700); err != nil {
+		return err
+	}
+	d, err := portalsync.StartDemo(e.ctx)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	db, err := e.openStore()
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	s, err := portalsync.New(d.Config, db, e.reg, syncLogger(e))
+	if err != nil {
+		return err
+	}
+	res, err := s.Sync(e.ctx, nil)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "Demo-Postfach %s (%d Sendungen), Datenbank %s\nPortal-Abgleich: %s\n", d.Addr, d.Mails, e.dbPath, res.Summary())
+	if *headless {
+		return nil
+	}
+	return ui.Run(e.ctx, ui.Options{Store: db, Registry: e.reg, Config: d.Config, Paths: e.paths, DBPath: e.dbPath, Version: versionString(), Syncer: s})
 }
