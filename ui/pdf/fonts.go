@@ -1,6 +1,7 @@
 package pdf
 
 import (
+	"bytes"
 	"strings"
 	"sync"
 	"unicode"
@@ -71,11 +72,22 @@ func loadFonts() *fontSet {
 	return &fonts
 }
 
-// addFonts registers the cut fonts with a document.
+// addFonts registers the fonts with a document: from the parsed cache
+// when it works, else the documented way.
 func addFonts(f *gofpdf.Fpdf) {
+	if fontCacheEnabled && copyParsedFonts(f) {
+		return
+	}
+	addFontsParsing(f)
+}
+
+// addFontsParsing lets gofpdf parse the (cut) fonts.
+func addFontsParsing(f *gofpdf.Fpdf) {
+	// Copies: gofpdf writes padding into the bytes it was given while it
+	// subsets the font, and documents may be made concurrently.
 	fs := loadFonts()
-	f.AddUTF8FontFromBytes(fontFamily, "", fs.regular)
-	f.AddUTF8FontFromBytes(fontFamily, "B", fs.bold)
+	f.AddUTF8FontFromBytes(fontFamily, "", bytes.Clone(fs.regular))
+	f.AddUTF8FontFromBytes(fontFamily, "B", bytes.Clone(fs.bold))
 }
 
 // clean makes text safe to print: composed (a name typed on a Mac arrives as

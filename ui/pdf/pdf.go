@@ -175,14 +175,9 @@ func (r *Renderer) Write(w io.Writer, o Options, items ...Item) error {
 		letters = append(letters, l)
 	}
 
-	f := gofpdf.New("P", "mm", "A4", "")
-	f.SetCatalogSort(true) // deterministic object order
+	f := newDoc()
 	f.SetCreationDate(now)
 	f.SetModificationDate(now)
-	f.SetAutoPageBreak(false, 0)
-	f.SetMargins(marginL, 10, marginR)
-	f.SetCellMargin(0)
-	f.SetCompression(true)
 	addFonts(f)
 	setMeta(f, letters, items)
 	for _, l := range letters {
@@ -192,6 +187,18 @@ func (r *Renderer) Write(w io.Writer, o Options, items ...Item) error {
 		return fmt.Errorf("write pdf: %w", err)
 	}
 	return nil
+}
+
+// newDoc returns an empty A4 document; the letters lay out their pages
+// themselves, so automatic page breaks are off.
+func newDoc() *gofpdf.Fpdf {
+	f := gofpdf.New("P", "mm", "A4", "")
+	f.SetCatalogSort(true) // deterministic object order
+	f.SetAutoPageBreak(false, 0)
+	f.SetMargins(marginL, 10, marginR)
+	f.SetCellMargin(0)
+	f.SetCompression(true)
+	return f
 }
 
 func setMeta(f *gofpdf.Fpdf, letters []*letter, items []Item) {
