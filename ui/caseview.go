@@ -378,6 +378,12 @@ func auditText(e app.AuditEntry) string {
 		action = lang.L("Bestätigung gedruckt oder gespeichert")
 	}
 	detail := e.Detail
+	switch detail {
+	case string(app.ChannelCounter):
+		detail = lang.L("am Schalter")
+	case string(app.ChannelPortal):
+		detail = lang.L("über das Bürgerportal")
+	}
 	if from, to, ok := strings.Cut(detail, "->"); ok {
 		f, t := app.Status(from), app.Status(to)
 		if app.ValidStatus(f) && app.ValidStatus(t) {

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"sort"
 	"strings"
 
 	"fyne.io/fyne/v2"
@@ -52,6 +53,7 @@ type intakeScreen struct {
 
 	fields   []*serviceField
 	fieldBox *fyne.Container
+	scroll   *container.Scroll
 	svcTitle *widget.Label
 
 	banner   *fyne.Container
@@ -92,6 +94,7 @@ func (s *intakeScreen) buildUI() fyne.CanvasObject {
 		return out
 	}
 	s.svc.onPick = func(sg suggestion) { s.setService(sg.Value.(*app.Service), true) }
+	s.svc.showOnFocus = true
 	s.svc.onChanged = func(text string) {
 		if s.service != nil && text != s.service.Name {
 			s.setService(nil, false)
@@ -125,7 +128,9 @@ func (s *intakeScreen) buildUI() fyne.CanvasObject {
 	s.muni.Wrapping = fyne.TextWrapWord
 
 	addr := container.NewBorder(nil, nil, nil, container.NewGridWrap(fyne.NewSize(90, s.house.MinSize().Height), s.house), s.street)
-	plzOrt := container.NewBorder(nil, nil, container.NewGridWrap(fyne.NewSize(110, s.postcode.MinSize().Height), s.postcode.withList()), nil, s.place.withList())
+	plzOrt := container.NewVBox(
+		container.NewBorder(nil, nil, container.NewGridWrap(fyne.NewSize(110, s.postcode.MinSize().Height), s.postcode), nil, s.place),
+		s.postcode.list, s.place.list)
 	applicant := formGrid(
 		fieldLabel(lang.L("Anrede")), s.salutation.withList(),
 		fieldLabel(lang.L("Vorname")+" *"), s.withError(app.PathFirstName, s.first),
@@ -182,7 +187,8 @@ func (s *intakeScreen) buildUI() fyne.CanvasObject {
 		s.lastSave,
 	)
 	s.recompute()
-	split := container.NewHSplit(container.NewVScroll(container.NewPadded(form)), container.NewVScroll(panel))
+	s.scroll = container.NewVScroll(container.NewPadded(form))
+	split := container.NewHSplit(s.scroll, container.NewVScroll(panel))
 	split.Offset = 0.64
 	return split
 }
@@ -236,8 +242,18 @@ func (s *intakeScreen) placeCompletion(plz, ort *fieldEntry, picked func(*app.Mu
 		if text == "" || strings.Trim(text, "0123456789") != "" {
 			return nil
 		}
+		ms := reg.Suggest(text, 0)
+		first := func(m *app.Municipality) string { // the postcode that matched
+			for _, pc := range m.Postcodes {
+				if strings.HasPrefix(pc, text) {
+					return pc
+				}
+			}
+			return m.Postcodes[0]
+		}
+		sort.SliceStable(ms, func(i, j int) bool { return first(ms[i]) < first(ms[j]) })
 		var out []suggestion
-		for _, m := range reg.Suggest(text, 0) {
+		for _, m := range ms {
 			out = append(out, suggestion{Text: label(m), Value: m})
 		}
 		return out
@@ -381,7 +397,8 @@ func (s *intakeScreen) buildFields() {
 			h := f.addr[0].MinSize().Height
 			obj = container.NewVBox(
 				container.NewBorder(nil, nil, nil, container.NewGridWrap(fyne.NewSize(90, h), f.addr[1]), f.addr[0]),
-				container.NewBorder(nil, nil, container.NewGridWrap(fyne.NewSize(110, h), f.addr[2].withList()), nil, f.addr[3].withList()),
+				container.NewBorder(nil, nil, container.NewGridWrap(fyne.NewSize(110, h), f.addr[2]), nil, f.addr[3]),
+				f.addr[2].list, f.addr[3].list,
 				f.same,
 			)
 		default:
@@ -566,7 +583,15 @@ func (s *intakeScreen) recompute() {
 		s.docs.SetText(lang.L("–"))
 	}
 	if s.showAll && !it.OK() {
-		s.summary.SetText(lang.XN("intake.errors", "Bitte {{.N}} Angaben prüfen.", len(it.Errors), map[string]any{"N": len(it.Errors)}))
+		lines := []string{lang.XN("intake.errors", "Bitte {{.N}} Angaben prüfen.", len(it.Errors), map[string]any{"N": len(it.Errors)})}
+		for i, e := range it.Errors {
+			if i == 5 {
+				lines = append(lines, "…")
+				break
+			}
+			lines = append(lines, "• "+e.Label+": "+e.Message)
+		}
+		s.summary.SetText(strings.Join(lines, "\n"))
 		s.summary.Show()
 	} else {
 		s.summary.SetText("")
@@ -586,6 +611,9 @@ func (s *intakeScreen) onSave() {
 	if !it.OK() {
 		if t := s.targets[it.Errors[0].Path]; t != nil {
 			s.m.w.Canvas().Focus(t)
+			if o, ok := t.(fyne.CanvasObject); ok {
+				scrollIntoView(s.scroll, o)
+			}
 		}
 		return
 	}

@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"fyne.io/fyne/v2/lang"
+
+	"amtstresen/app"
 )
 
 // Limits for reading a kept mail: it may be hostile.
@@ -42,9 +44,16 @@ func mailPreview(raw []byte) string {
 	for _, h := range []struct{ key, label string }{
 		{"From", lang.L("Von")}, {"To", lang.L("An")}, {"Date", lang.L("Datum")}, {"Subject", lang.L("Betreff")},
 	} {
-		if v := msg.Header.Get(h.key); v != "" {
-			fmt.Fprintf(&b, "%s: %s\n", h.label, decodeHeader(v))
+		v := msg.Header.Get(h.key)
+		if v == "" {
+			continue
 		}
+		if h.key == "Date" {
+			if t, err := mail.ParseDate(v); err == nil {
+				v = app.FormatDateTime(t)
+			}
+		}
+		fmt.Fprintf(&b, "%s: %s\n", h.label, decodeHeader(v))
 	}
 	b.WriteString("\n")
 	var others []string

@@ -147,7 +147,11 @@ func (q *queueScreen) buildUI() fyne.CanvasObject {
 
 	reset := widget.NewButtonWithIcon(lang.L("Zurücksetzen"), theme.ContentClearIcon(), q.resetFilter)
 	reset.Importance = widget.LowImportance
-	filters := container.NewHBox(q.office, q.status, q.service, q.flag, q.mine, q.unassigned, reset)
+	h := q.office.MinSize().Height
+	sized := func(w float32, o fyne.CanvasObject) fyne.CanvasObject {
+		return container.NewGridWrap(fyne.NewSize(w, h), o)
+	}
+	filters := container.NewHBox(sized(170, q.office), sized(165, q.status), sized(300, q.service), sized(200, q.flag), q.mine, q.unassigned, reset)
 	top := container.NewVBox(
 		container.NewBorder(nil, nil, nil, q.info, q.search),
 		container.NewHScroll(filters),

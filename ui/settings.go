@@ -29,6 +29,7 @@ func (s *settingsScreen) buildUI() fyne.CanvasObject {
 		names = append(names, o.Name)
 	}
 	s.office = widget.NewSelect(names, nil)
+	s.office.PlaceHolder = lang.L("(bitte wählen)")
 	s.name = widget.NewEntry()
 	s.sign = widget.NewEntry()
 	s.msg = widget.NewLabel("")

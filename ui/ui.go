@@ -10,10 +10,12 @@ package ui
 
 import (
 	"context"
+	"image"
 	"time"
 
 	"fyne.io/fyne/v2"
 	fyneapp "fyne.io/fyne/v2/app"
+	"fyne.io/fyne/v2/widget"
 
 	"amtstresen/app"
 )
@@ -112,11 +114,20 @@ var Screens = []Screen{ScreenQueue, ScreenIntake, ScreenAppointments, ScreenRevi
 // other than the UI's; they hand the work to the UI goroutine.
 type Session struct{ m *mainWindow }
 
+// Store returns the store the window shows.
+func (s *Session) Store() app.Store { return s.m.store }
+
 // Window returns the main window.
 func (s *Session) Window() fyne.Window { return s.m.w }
 
-// Wait blocks until background work (queries, loads) has finished.
-func (s *Session) Wait() { s.m.bg.wait() }
+// Wait blocks until background work (queries, loads) has finished and
+// its results are on screen.
+func (s *Session) Wait() {
+	for i := 0; i < 3; i++ {
+		s.m.bg.wait()
+		fyne.DoAndWait(func() {}) // what the work handed to the UI has run
+	}
+}
 
 // Show switches to a screen and waits for its data.
 func (s *Session) Show(sc Screen) {
@@ -166,9 +177,69 @@ func (s *Session) ScrollQueue(row int) {
 	s.Wait()
 }
 
-// Do runs fn on the UI goroutine with the screen's internals hidden; for
-// typing into the intake form the tool uses FillIntake.
-func (s *Session) Do(fn func()) { fyne.DoAndWait(fn) }
+// SetClerk answers the first-start question (office, name, sign).
+func (s *Session) SetClerk(office app.OfficeKey, name, sign string) {
+	fyne.DoAndWait(func() {
+		if s.m.dlg != nil {
+			s.m.dlg.Hide()
+		}
+		s.m.setClerk(office, name, sign)
+	})
+	s.Wait()
+}
+
+// Capture returns what the window shows.
+func (s *Session) Capture() image.Image {
+	var img image.Image
+	fyne.DoAndWait(func() { img = s.m.w.Canvas().Capture() })
+	return img
+}
+
+// Back closes an open case or dialog.
+func (s *Session) Back() {
+	fyne.DoAndWait(func() {
+		if s.m.dlg != nil {
+			s.m.dlg.Hide()
+			s.m.dlg = nil
+		}
+		s.m.back()
+	})
+	s.Wait()
+}
+
+// Demo shows a state for the screenshots: "status-dialog" (on an open
+// case), "intake-suggestions" (typing a postcode), "intake-errors" (a save
+// with a field missing), "review-first" (the first kept mail selected),
+// "appointment-first" (the first appointment selected).
+func (s *Session) Demo(name string) {
+	m := s.m
+	fyne.DoAndWait(func() {
+		switch name {
+		case "status-dialog":
+			if m.caseView != nil {
+				m.caseView.onChangeStatus()
+			}
+		case "intake-suggestions":
+			in := m.intake
+			m.w.Canvas().Focus(in.postcode)
+			in.postcode.SetText("")
+			for _, r := range "568" {
+				in.postcode.TypedRune(r)
+			}
+		case "intake-errors":
+			m.intake.onSave()
+		case "review-first":
+			if len(m.review.items) > 0 {
+				m.review.list.Select(0)
+			}
+		case "appointment-first":
+			if len(m.appointments.list) > 0 {
+				m.appointments.table.Select(widget.TableCellID{Row: 1, Col: 0})
+			}
+		}
+	})
+	s.Wait()
+}
 
 // FillIntake fills the walk-in form with an example (for screenshots).
 func (s *Session) FillIntake(in app.IntakeInput) {

@@ -30,6 +30,7 @@ type fieldEntry struct {
 	onPick      func(s suggestion)
 	onChanged   func(text string)
 	onFocusLost func()
+	showOnFocus bool // offer all completions when focused while empty
 
 	list    *fyne.Container // placed under the entry by the form
 	items   []suggestion
@@ -66,6 +67,9 @@ func (e *fieldEntry) withList() fyne.CanvasObject {
 func (e *fieldEntry) FocusGained() {
 	e.Entry.FocusGained()
 	e.focused = true
+	if e.showOnFocus && e.Text == "" {
+		e.updateSuggestions("")
+	}
 }
 
 // FocusLost implements fyne.Focusable.
@@ -240,4 +244,24 @@ func valueLabel(text string) *widget.Label {
 	l.Wrapping = fyne.TextWrapWord
 	l.Selectable = true
 	return l
+}
+
+// scrollIntoView scrolls sc so that o (inside it) is visible, with a
+// little room above.
+func scrollIntoView(sc *container.Scroll, o fyne.CanvasObject) {
+	if sc == nil || sc.Content == nil {
+		return
+	}
+	d := fyne.CurrentApp().Driver()
+	y := d.AbsolutePositionForObject(o).Y - d.AbsolutePositionForObject(sc.Content).Y
+	top, h := sc.Offset.Y, sc.Size().Height
+	switch {
+	case y < top:
+		sc.Offset.Y = max(0, y-40)
+	case y+o.Size().Height > top+h:
+		sc.Offset.Y = y + o.Size().Height - h + 60
+	default:
+		return
+	}
+	sc.Refresh()
 }

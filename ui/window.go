@@ -326,6 +326,7 @@ func (m *mainWindow) chooseOffice() {
 		names = append(names, o.Name)
 	}
 	sel := widget.NewSelect(names, nil)
+	sel.PlaceHolder = lang.L("(bitte wählen)")
 	if o := m.reg.Office(m.office()); o != nil {
 		sel.SetSelected(o.Name)
 	}

@@ -16,9 +16,10 @@ import (
 )
 
 var (
-	firstNames = []string{"Anna", "Maria", "Julia", "Sabine", "Petra", "Claudia", "Laura", "Lena", "Sophie", "Katharina",
-		"Thomas", "Michael", "Andreas", "Stefan", "Markus", "Jörg", "Klaus", "Jürgen", "Lukas", "Felix", "Jonas", "Günter", "Bärbel", "Özlem", "Élodie"}
-	lastNames = []string{"Müller", "Schmitt", "Schneider", "Fischer", "Weber", "Meyer", "Wagner", "Becker", "Schulz", "Hoffmann",
+	women      = []string{"Anna", "Maria", "Julia", "Sabine", "Petra", "Claudia", "Laura", "Lena", "Sophie", "Katharina", "Bärbel", "Özlem", "Élodie"}
+	men        = []string{"Thomas", "Michael", "Andreas", "Stefan", "Markus", "Jörg", "Klaus", "Jürgen", "Lukas", "Felix", "Jonas", "Günter"}
+	firstNames = append(append([]string(nil), women...), men...)
+	lastNames  = []string{"Müller", "Schmitt", "Schneider", "Fischer", "Weber", "Meyer", "Wagner", "Becker", "Schulz", "Hoffmann",
 		"Koch", "Richter", "Klein", "Wolf", "Schröder", "Neumann", "Schwarz", "Zimmermann", "Braun", "Krüger", "Hofmann", "Hartmann",
 		"Lange", "Schmitz", "Krämer", "Thielen", "Theisen", "Pauly", "Zender", "Mertes", "Kaufmann", "Bauer", "Muster"}
 	streets = []string{"Moselstraße", "Hauptstraße", "Kirchstraße", "Bahnhofstraße", "Schulstraße", "Am Weinberg", "Ravenéstraße",
@@ -56,8 +57,12 @@ func (g *Gen) future(days, spread int) string {
 // Input returns a valid counter form for the service.
 func (g *Gen) Input(service string) app.IntakeInput {
 	m := g.reg.Municipalities[g.r.IntN(len(g.reg.Municipalities))]
+	salutation, first := "Frau", g.pick(women)
+	if g.r.IntN(2) == 0 {
+		salutation, first = "Herr", g.pick(men)
+	}
 	in := app.IntakeInput{
-		Service: service, Salutation: g.pick([]string{"Frau", "Herr"}), FirstName: g.pick(firstNames), LastName: g.pick(lastNames),
+		Service: service, Salutation: salutation, FirstName: first, LastName: g.pick(lastNames),
 		BirthDate: fmt.Sprintf("%02d.%02d.%d", 1+g.r.IntN(28), 1+g.r.IntN(12), 1940+g.r.IntN(65)),
 		Street:    g.pick(streets), HouseNumber: fmt.Sprint(1 + g.r.IntN(80)), Postcode: m.Postcodes[0], Place: m.Name, AGS: m.AGS,
 		Fields: map[string]string{},
