@@ -129,7 +129,7 @@ func (s *intakeScreen) buildUI() fyne.CanvasObject {
 
 	addr := container.NewBorder(nil, nil, nil, container.NewGridWrap(fyne.NewSize(90, s.house.MinSize().Height), s.house), s.street)
 	plzOrt := container.NewVBox(
-		container.NewBorder(nil, nil, container.NewGridWrap(fyne.NewSize(110, s.postcode.MinSize().Height), s.postcode), nil, s.place),
+		postcodePlace(s.postcode, s.place),
 		s.postcode.list, s.place.list)
 	applicant := formGrid(
 		fieldLabel(lang.L("Anrede")), s.salutation.withList(),
@@ -397,7 +397,7 @@ func (s *intakeScreen) buildFields() {
 			h := f.addr[0].MinSize().Height
 			obj = container.NewVBox(
 				container.NewBorder(nil, nil, nil, container.NewGridWrap(fyne.NewSize(90, h), f.addr[1]), f.addr[0]),
-				container.NewBorder(nil, nil, container.NewGridWrap(fyne.NewSize(110, h), f.addr[2]), nil, f.addr[3]),
+				postcodePlace(f.addr[2], f.addr[3]),
 				f.addr[2].list, f.addr[3].list,
 				f.same,
 			)

@@ -42,7 +42,11 @@ func (s *syncBar) buildUI() fyne.CanvasObject {
 func (s *syncBar) refreshState() {
 	sy := s.m.o.Syncer
 	if sy == nil {
-		s.state.SetText(lang.L("Portal-Abgleich ist nicht eingerichtet (Zugang zum Postfach fehlt in der Konfiguration)."))
+		if err := s.m.o.SyncUnavailable; err != nil {
+			s.state.SetText(lang.L("Portal-Abgleich nicht möglich: {{.Err}}", map[string]any{"Err": app.ErrorMessage(err)}))
+		} else {
+			s.state.SetText(lang.L("Portal-Abgleich ist nicht eingerichtet (Zugang zum Postfach fehlt in der Konfiguration)."))
+		}
 		s.state.Importance = widget.WarningImportance
 		s.state.Refresh()
 		return
@@ -77,7 +81,11 @@ func (s *syncBar) showState(st *app.SyncState, err error) {
 func (s *syncBar) onSyncNow() {
 	sy := s.m.o.Syncer
 	if sy == nil {
-		s.m.showMessage(lang.L("Portal-Abgleich"), lang.L("Der Portal-Abgleich ist nicht eingerichtet. Bitte die IT bitten, den Zugang zum Portal-Postfach in der Konfiguration einzutragen."))
+		msg := lang.L("Der Portal-Abgleich ist nicht eingerichtet. Bitte die IT bitten, den Zugang zum Portal-Postfach in der Konfiguration einzutragen.")
+		if err := s.m.o.SyncUnavailable; err != nil {
+			msg = app.ErrorMessage(err)
+		}
+		s.m.showMessage(lang.L("Portal-Abgleich"), msg)
 		return
 	}
 	if s.running {

@@ -53,8 +53,10 @@ type Options struct {
 	Paths    app.Paths
 	DBPath   string
 	Version  string
-	// Syncer runs the portal sync; nil shows "not set up".
-	Syncer Syncer
+	// Syncer runs the portal sync; nil shows "not set up", with
+	// SyncUnavailable's message when given (e.g. a configuration error).
+	Syncer          Syncer
+	SyncUnavailable error
 	// Printer prints confirmations; nil uses the built-in PDF printer
 	// when there is one, else print actions explain that none is set up.
 	Printer Printer

@@ -265,3 +265,32 @@ func scrollIntoView(sc *container.Scroll, o fyne.CanvasObject) {
 	}
 	sc.Refresh()
 }
+
+// leadFixed lays out two objects in a row: the first with a fixed width,
+// the second taking the rest. Unlike a border layout it keeps the order,
+// so Tab goes from the first to the second.
+type leadFixed struct{ width float32 }
+
+func (l leadFixed) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	if len(objs) != 2 {
+		return
+	}
+	pad := theme.Padding()
+	objs[0].Move(fyne.NewPos(0, 0))
+	objs[0].Resize(fyne.NewSize(l.width, size.Height))
+	objs[1].Move(fyne.NewPos(l.width+pad, 0))
+	objs[1].Resize(fyne.NewSize(size.Width-l.width-pad, size.Height))
+}
+
+func (l leadFixed) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	if len(objs) != 2 {
+		return fyne.Size{}
+	}
+	a, b := objs[0].MinSize(), objs[1].MinSize()
+	return fyne.NewSize(l.width+theme.Padding()+b.Width, max(a.Height, b.Height))
+}
+
+// postcodePlace puts a postcode and a place entry in one row.
+func postcodePlace(plz, ort fyne.CanvasObject) *fyne.Container {
+	return container.New(leadFixed{110}, plz, ort)
+}
