@@ -18,7 +18,6 @@ import (
 	"fmt"
 	"io"
 	"mime"
-	"mime/multipart"
 	"mime/quotedprintable"
 	"net/mail"
 	"net/textproto"
@@ -291,25 +290,22 @@ func ParseDelivery(raw []byte, pub ed25519.PublicKey, lim Limits) *Delivery {
 		}
 		return review(app.ReviewTooLarge, "Größe %d Bytes über der Grenze von %d", len(raw), lim.MaxBytes)
 	}
-	m, err := mail.ReadMessage(bytes.NewReader(raw))
+	hdr, body, err := splitHeader(raw)
 	if err != nil {
 		d.MessageID = SyntheticMessageID(raw)
 		return review(app.ReviewMalformed, "Kopfzeilen nicht lesbar")
 	}
-	headerInfo(d, m.Header, raw)
-	body, err := io.ReadAll(m.Body)
-	if err != nil {
-		return review(app.ReviewMalformed, "Inhalt nicht lesbar")
-	}
-	var parts []part
-	if err := walk(textproto.MIMEHeader(m.Header), body, 0, lim, &parts); err != nil {
+	mh := mail.Header(hdr)
+	headerInfo(d, mh, raw)
+	parts := make([]part, 0, 8)
+	if err := walk(hdr, body, 0, lim, &parts); err != nil {
 		return review(app.ReviewMalformed, "MIME: %v", err)
 	}
-	isPortal := d.Kind != "" || m.Header.Get("X-Buergerportal-Version") != "" || m.Header.Get("X-Buergerportal-Signatur") != ""
+	isPortal := d.Kind != "" || mh.Get("X-Buergerportal-Version") != "" || mh.Get("X-Buergerportal-Signatur") != ""
 	if !isPortal {
 		return review(app.ReviewNotPortal, "keine Kopfzeile X-Buergerportal-Art")
 	}
-	sigHeader := strings.Join(strings.Fields(m.Header.Get("X-Buergerportal-Signatur")), "")
+	sigHeader := strings.Join(strings.Fields(mh.Get("X-Buergerportal-Signatur")), "")
 	if sigHeader == "" {
 		return review(app.ReviewSignatureMissing, "keine Kopfzeile X-Buergerportal-Signatur")
 	}
@@ -324,7 +320,7 @@ func ParseDelivery(raw []byte, pub ed25519.PublicKey, lim Limits) *Delivery {
 	default:
 		return review(app.ReviewPayloadInvalid, "unbekannte Art %q", d.Kind)
 	}
-	if v := strings.TrimSpace(m.Header.Get("X-Buergerportal-Version")); v != "1" {
+	if v := strings.TrimSpace(mh.Get("X-Buergerportal-Version")); v != "1" {
 		return review(app.ReviewPayloadInvalid, "Formatversion %q statt 1", cleanText(v, 20))
 	}
 	sig, ok := parseSignature(sigHeader)
@@ -535,33 +531,21 @@ func walk(h textproto.MIMEHeader, body []byte, depth int, lim Limits, out *[]par
 		if boundary == "" {
 			return fmt.Errorf("multipart ohne boundary")
 		}
-		mr := multipart.NewReader(bytes.NewReader(body), boundary)
-		n := 0
-		for {
-			p, err := mr.NextRawPart()
-			if err == io.EOF {
-				break
-			}
+		subs, err := splitMultipart(body, boundary, lim.MaxParts)
+		if err != nil {
+			return err
+		}
+		for _, sub := range subs {
+			h, b, err := splitHeader(sub)
 			if err != nil {
-				return fmt.Errorf("multipart nicht lesbar")
+				return fmt.Errorf("Kopf eines Teils nicht lesbar")
 			}
-			n++
-			if n > lim.MaxParts {
-				return fmt.Errorf("mehr als %d Teile", lim.MaxParts)
-			}
-			b, err := io.ReadAll(p)
-			if err != nil {
-				return fmt.Errorf("multipart nicht lesbar")
-			}
-			if err := walk(p.Header, b, depth+1, lim, out); err != nil {
+			if err := walk(h, b, depth+1, lim, out); err != nil {
 				return err
 			}
 			if len(*out) > lim.MaxParts {
 				return fmt.Errorf("mehr als %d Teile", lim.MaxParts)
 			}
-		}
-		if n == 0 {
-			return fmt.Errorf("multipart ohne Teile")
 		}
 		return nil
 	}
@@ -593,18 +577,154 @@ func walk(h textproto.MIMEHeader, body []byte, depth int, lim Limits, out *[]par
 	return nil
 }
 
+var errHeader = errors.New("header")
+
+// splitHeader parses the header block at the start of b (RFC 5322: field
+// lines, folded lines starting with white space, an empty line) and
+// returns it with the body that follows, without copying the body.
+func splitHeader(b []byte) (textproto.MIMEHeader, []byte, error) {
+	h := make(textproto.MIMEHeader, 16)
+	var key string
+	var val []byte
+	flush := func() {
+		if key != "" {
+			h[key] = append(h[key], strings.TrimSpace(string(val)))
+		}
+		key, val = "", val[:0]
+	}
+	i := 0
+	lines := 0
+	for i < len(b) {
+		end := bytes.IndexByte(b[i:], '\n')
+		var line []byte
+		next := len(b)
+		if end >= 0 {
+			line, next = b[i:i+end], i+end+1
+		} else {
+			line = b[i:]
+		}
+		line = bytes.TrimSuffix(line, []byte("\r"))
+		if len(line) == 0 {
+			flush()
+			if lines == 0 {
+				return nil, nil, errHeader
+			}
+			return h, b[next:], nil
+		}
+		lines++
+		if lines > 1000 {
+			return nil, nil, errHeader
+		}
+		if line[0] == ' ' || line[0] == '\t' {
+			if key == "" {
+				return nil, nil, errHeader
+			}
+			val = append(val, ' ')
+			val = append(val, bytes.TrimLeft(line, " \t")...)
+		} else {
+			flush()
+			colon := bytes.IndexByte(line, ':')
+			if colon <= 0 {
+				return nil, nil, errHeader
+			}
+			name := line[:colon]
+			for _, c := range name {
+				if c <= ' ' || c >= 0x7f {
+					return nil, nil, errHeader
+				}
+			}
+			key = textproto.CanonicalMIMEHeaderKey(string(name))
+			val = append(val[:0], line[colon+1:]...)
+		}
+		i = next
+	}
+	// Header only, no body.
+	flush()
+	if lines == 0 {
+		return nil, nil, errHeader
+	}
+	return h, nil, nil
+}
+
+// splitMultipart returns the body parts between the boundary delimiter
+// lines (RFC 2046 5.1.1) as sub-slices of body. The close delimiter must
+// be there; preamble and epilogue are ignored.
+func splitMultipart(body []byte, boundary string, maxParts int) ([][]byte, error) {
+	delim := []byte("--" + boundary)
+	pos := findDelim(body, delim, 0)
+	if pos < 0 {
+		return nil, fmt.Errorf("multipart ohne Teile")
+	}
+	var parts [][]byte
+	for {
+		after := pos + len(delim)
+		if bytes.HasPrefix(body[after:], []byte("--")) {
+			if len(parts) == 0 {
+				return nil, fmt.Errorf("multipart ohne Teile")
+			}
+			return parts, nil
+		}
+		nl := bytes.IndexByte(body[after:], '\n')
+		if nl < 0 {
+			return nil, fmt.Errorf("multipart ohne Abschluss")
+		}
+		start := after + nl + 1
+		next := findDelim(body, delim, start)
+		if next < 0 {
+			return nil, fmt.Errorf("multipart ohne Abschluss")
+		}
+		end := next
+		if end > start && body[end-1] == '\n' {
+			end--
+			if end > start && body[end-1] == '\r' {
+				end--
+			}
+		}
+		parts = append(parts, body[start:end])
+		if len(parts) > maxParts {
+			return nil, fmt.Errorf("mehr als %d Teile", maxParts)
+		}
+		pos = next
+	}
+}
+
+// findDelim finds delim at the start of a line, followed by "--", white
+// space or the line end (so that a longer boundary does not match).
+func findDelim(b, delim []byte, from int) int {
+	for i := from; i < len(b); {
+		j := bytes.Index(b[i:], delim)
+		if j < 0 {
+			return -1
+		}
+		k := i + j
+		if k == 0 || b[k-1] == '\n' {
+			rest := b[k+len(delim):]
+			if len(rest) == 0 || rest[0] == '-' || rest[0] == '\r' || rest[0] == '\n' || rest[0] == ' ' || rest[0] == '\t' {
+				return k
+			}
+		}
+		i = k + 1
+	}
+	return -1
+}
+
 func decodeTransfer(cte string, body []byte) ([]byte, error) {
 	switch strings.ToLower(strings.TrimSpace(cte)) {
 	case "", "7bit", "8bit", "binary":
 		return body, nil
 	case "base64":
+		// The decoder skips CR and LF itself; only other white space
+		// needs a cleaned copy.
+		out := make([]byte, base64.StdEncoding.DecodedLen(len(body)))
+		if n, err := base64.StdEncoding.Decode(out, body); err == nil {
+			return out[:n], nil
+		}
 		clean := make([]byte, 0, len(body))
 		for _, c := range body {
 			if c != '\r' && c != '\n' && c != ' ' && c != '\t' {
 				clean = append(clean, c)
 			}
 		}
-		out := make([]byte, base64.StdEncoding.DecodedLen(len(clean)))
 		n, err := base64.StdEncoding.Decode(out, clean)
 		if err != nil {
 			return nil, fmt.Errorf("base64 fehlerhaft")

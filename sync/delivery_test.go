@@ -205,3 +205,17 @@ func FuzzParseDelivery(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkParseDelivery(b *testing.B) {
+	g := portaltest.New(1)
+	mails := g.Bulk(300)
+	pub := portaltest.TestPublicKey()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		m := mails[i%len(mails)]
+		d := ParseDelivery(m.Raw, pub, Limits{})
+		if d.Review != "" {
+			b.Fatal(d.Review, d.Detail)
+		}
+	}
+}

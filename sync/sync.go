@@ -237,7 +237,9 @@ func (s *Syncer) session(ctx context.Context, cl *imapclient.Client, res *Result
 		return nil
 	}
 	// 1. List what is there: UID, size, date, Message-ID; nothing large yet.
+	tList := time.Now()
 	refs, err := s.list(cl, st.LastUID)
+	s.log.Debug("listed", "mails", len(refs), "took", time.Since(tList))
 	if err != nil {
 		return err
 	}
@@ -272,63 +274,99 @@ func (s *Syncer) session(ctx context.Context, cl *imapclient.Client, res *Result
 		progress(done, len(refs))
 	}
 
-	// 3. Download in batches; parse in parallel; store in UID order; file
-	// each batch on the server after its commits.
+	// 3. Download in batches, parse in parallel, store in UID order, and
+	// file each batch on the server after its commits. The stages overlap:
+	// while batch k is stored, k+1 is parsed and k+2 fetched; the MOVE of
+	// batch k runs on the server while k+1 is stored.
 	batches := splitBatches(small, s.batchSize(), 32<<20)
 	type fetched struct {
 		items []*item
 		err   error
 	}
-	ch := make(chan fetched, 1)
 	fctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	raw := make(chan fetched, 1)
+	parsed := make(chan fetched, 1)
+	send := func(ch chan fetched, f fetched) bool {
+		select {
+		case ch <- f:
+			return true
+		case <-fctx.Done():
+			return false
+		}
+	}
 	go func() {
-		defer close(ch)
+		defer close(raw)
 		for _, b := range batches {
+			t0 := time.Now()
 			items, err := s.fetchBatch(cl, b)
-			if err == nil {
-				s.parseAll(items)
-			}
-			select {
-			case ch <- fetched{items, err}:
-			case <-fctx.Done():
-				return
-			}
-			if err != nil {
+			s.log.Debug("fetched", "mails", len(b), "took", time.Since(t0))
+			if !send(raw, fetched{items, err}) || err != nil {
 				return
 			}
 		}
 	}()
+	go func() {
+		defer close(parsed)
+		for f := range raw {
+			if f.err == nil {
+				t0 := time.Now()
+				s.parseAll(f.items)
+				s.log.Debug("parsed", "mails", len(f.items), "took", time.Since(t0))
+			}
+			if !send(parsed, f) {
+				return
+			}
+		}
+	}()
+	// The previous batch's MOVE and the cursor it may advance to.
+	var waitMove func() error
+	var cursor uint32
+	settle := func() error {
+		if waitMove == nil {
+			return nil
+		}
+		err := waitMove()
+		waitMove = nil
+		if err == nil && cursor > st.LastUID {
+			st.LastUID = cursor
+			err = s.store.SaveSyncState(ctx, st)
+		}
+		return err
+	}
 	var firstErr error
-	for f := range ch {
+	for f := range parsed {
 		if f.err != nil {
 			firstErr = f.err
 			break
 		}
+		t0 := time.Now()
 		stored, err := s.storeBatch(ctx, st, f.items, mv, res, func() {
 			done++
 			progress(done, len(refs))
 		})
-		if merr := mv.flush(); merr != nil && err == nil {
-			err = merr
+		s.log.Debug("stored", "mails", len(stored), "took", time.Since(t0))
+		if serr := settle(); serr != nil && err == nil {
+			err = serr
 		}
-		if err == nil && len(stored) == len(f.items) {
-			// Every mail of the batch is committed and filed: advance the cursor.
-			if last := f.items[len(f.items)-1].ref.uid; uint32(last) > st.LastUID {
-				st.LastUID = uint32(last)
-				if err := s.store.SaveSyncState(ctx, st); err != nil {
-					firstErr = err
-					break
-				}
-			}
+		// File what was committed, even when the batch stopped early.
+		waitMove = mv.flush()
+		cursor = 0
+		if err == nil && len(stored) == len(f.items) && len(f.items) > 0 {
+			cursor = uint32(f.items[len(f.items)-1].ref.uid)
 		}
 		if err != nil {
 			firstErr = err
 			break
 		}
 	}
+	if serr := settle(); serr != nil && firstErr == nil {
+		firstErr = serr
+	}
 	cancel()
-	for range ch {
+	for range parsed {
+	}
+	for range raw {
 	}
 	return firstErr
 }
@@ -365,7 +403,7 @@ var messageIDSection = &imap.FetchItemBodySection{Specifier: imap.PartSpecifierH
 func (s *Syncer) list(cl *imapclient.Client, lastUID uint32) ([]mailRef, error) {
 	var set imap.UIDSet
 	set.AddRange(imap.UID(lastUID+1), 0)
-	cmd := cl.Fetch(set, &imap.FetchOptions{UID: true, RFC822Size: true, InternalDate: true, BodySection: []*imap.FetchItemBodySection{messageIDSection}})
+	cmd := cl.Fetch(set, &imap.FetchOptions{UID: true, RFC822Size: true, InternalDate: true})
 	var refs []mailRef
 	for {
 		msg := cmd.Next()
@@ -441,7 +479,7 @@ func (s *Syncer) fetchBatch(cl *imapclient.Client, refs []mailRef) ([]*item, err
 			case imapclient.FetchItemDataUID:
 				uid = it.UID
 			case imapclient.FetchItemDataBodySection:
-				b, err := io.ReadAll(io.LimitReader(it.Literal, s.limits.withDefaults().MaxBytes+1))
+				b, err := readLiteral(it.Literal, s.limits.withDefaults().MaxBytes)
 				if err != nil {
 					cmd.Close()
 					return nil, serverError(&s.cfg, "FETCH", err)
@@ -464,6 +502,25 @@ func (s *Syncer) fetchBatch(cl *imapclient.Client, refs []mailRef) ([]*item, err
 		}
 	}
 	return out, nil
+}
+
+// readLiteral reads a literal of known size in one allocation.
+func readLiteral(l imap.LiteralReader, max int64) ([]byte, error) {
+	n := l.Size()
+	if n < 0 || n > max {
+		n = max
+	}
+	buf := make([]byte, n)
+	k, err := io.ReadFull(l, buf)
+	if err == io.ErrUnexpectedEOF {
+		return buf[:k], nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	// Drain whatever is left beyond the limit.
+	io.Copy(io.Discard, l)
+	return buf, nil
 }
 
 // parseAll parses the batch on all cores.
@@ -526,10 +583,11 @@ func (s *Syncer) takeLarge(ctx context.Context, cl *imapclient.Client, st *app.S
 		d.Detail = fmt.Sprintf("Größe %d Bytes über der Grenze von %d Bytes", r.size, s.limits.withDefaults().MaxBytes)
 		it := &item{ref: r, d: d}
 		if _, err := s.storeOne(ctx, st, it, mv, res); err != nil {
+			mv.flush()()
 			return err
 		}
 	}
-	return mv.flush()
+	return mv.flush()()
 }
 
 // storeBatch stores the items in order; it stops at the first error and
@@ -781,34 +839,57 @@ func (m *mover) add(dest string, uid imap.UID) {
 	set.AddNum(uid)
 }
 
-func (m *mover) flush() error {
+// flush starts filing the queued mails and returns a function that waits
+// for the server's answer. With MOVE the commands are pipelined.
+func (m *mover) flush() func() error {
 	defer func() { m.pending, m.order = nil, nil }()
+	if m.move {
+		type started struct {
+			cmd  *imapclient.MoveCommand
+			dest string
+			n    int
+		}
+		var cmds []started
+		for _, dest := range m.order {
+			set := *m.pending[dest]
+			cmds = append(cmds, started{m.cl.Move(set, dest), dest, countUIDs(set)})
+		}
+		return func() error {
+			var first error
+			for _, c := range cmds {
+				if _, err := c.cmd.Wait(); err != nil {
+					if first == nil {
+						first = serverError(&m.s.cfg, "MOVE "+c.dest, err)
+					}
+					continue
+				}
+				m.res.Moved += c.n
+			}
+			return first
+		}
+	}
+	err := m.copyFallback()
+	return func() error { return err }
+}
+
+func (m *mover) copyFallback() error {
 	for _, dest := range m.order {
 		set := *m.pending[dest]
 		n := countUIDs(set)
-		switch {
-		case m.move:
-			if _, err := m.cl.Move(set, dest).Wait(); err != nil {
-				return serverError(&m.s.cfg, "MOVE "+dest, err)
-			}
-			m.res.Moved += n
-		case m.uidExpunge:
-			if _, err := m.cl.Copy(set, dest).Wait(); err != nil {
-				return serverError(&m.s.cfg, "COPY "+dest, err)
-			}
-			if err := m.cl.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagDeleted}}, nil).Close(); err != nil {
-				return serverError(&m.s.cfg, "STORE", err)
-			}
-			if err := m.cl.UIDExpunge(set).Close(); err != nil {
-				return serverError(&m.s.cfg, "UID EXPUNGE", err)
-			}
-			m.res.Moved += n
-		default:
-			if _, err := m.cl.Copy(set, dest).Wait(); err != nil {
-				return serverError(&m.s.cfg, "COPY "+dest, err)
-			}
-			m.res.Kept += n
+		if _, err := m.cl.Copy(set, dest).Wait(); err != nil {
+			return serverError(&m.s.cfg, "COPY "+dest, err)
 		}
+		if !m.uidExpunge {
+			m.res.Kept += n
+			continue
+		}
+		if err := m.cl.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagDeleted}}, nil).Close(); err != nil {
+			return serverError(&m.s.cfg, "STORE", err)
+		}
+		if err := m.cl.UIDExpunge(set).Close(); err != nil {
+			return serverError(&m.s.cfg, "UID EXPUNGE", err)
+		}
+		m.res.Moved += n
 	}
 	return nil
 }
