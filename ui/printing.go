@@ -10,97 +10,81 @@ import (
 	"amtstresen/app"
 )
 
-// printCase prints a case's Eingangsbestätigung; when printing fails the
-// clerk may save the PDF instead, so nothing is lost. done (optional) runs
+// printCase prints a case's confirmation; when printing fails the clerk
+// may save the PDF instead, so nothing is lost. done (optional) runs
 // afterwards on the UI goroutine with the outcome.
 func (m *mainWindow) printCase(c *app.Case, done func(err error)) {
-	if m.print == nil {
-		err := app.Errorf(app.EINVALID, "%s", lang.L("Der Druck von Bestätigungen ist an diesem Platz nicht eingerichtet. Bitte dem Bürger das Aktenzeichen {{.Ref}} notieren.", map[string]any{"Ref": c.Ref}))
-		m.showError(err)
-		if done != nil {
-			done(err)
-		}
-		return
-	}
-	by := m.actor()
-	var pdf []byte
+	by, clerk := m.actor(), m.clerkName()
+	var doc *Document
 	m.do(func(ctx context.Context) error {
 		var err error
-		pdf, err = m.print.CaseReceipt(ctx, c, by)
-		if err != nil {
+		if doc, err = m.print.CaseDocument(ctx, c, clerk); err != nil {
 			return err
 		}
-		if err := m.print.Print(ctx, pdf, c.Ref); err != nil {
+		if err := m.print.Print(ctx, doc); err != nil {
 			return err
 		}
 		return m.store.Audit(ctx, app.AuditEntry{At: m.now().UTC(), Clerk: by.Clerk, Office: by.Office, Action: "case.print", Ref: c.Ref, Detail: "print"})
 	}, func(err error) {
-		if err != nil && pdf != nil {
-			m.confirm(lang.L("Drucken nicht möglich"), app.ErrorMessage(err)+"\n\n"+lang.L("Die Bestätigung stattdessen als PDF speichern?"), lang.L("Als PDF speichern"),
-				func() { m.savePDF(pdf, c.Ref+".pdf", c.Ref) })
-		} else if err != nil {
-			m.showError(err)
-		}
+		m.printFailed(err, doc, c.Ref)
 		if done != nil {
 			done(err)
 		}
 	})
 }
 
-// saveCasePDF writes the Eingangsbestätigung to a file the clerk chooses.
-func (m *mainWindow) saveCasePDF(c *app.Case) {
-	if m.print == nil {
-		m.showMessage(lang.L("Als PDF speichern"), lang.L("PDF-Bestätigungen sind an diesem Platz nicht eingerichtet."))
-		return
+// printFailed tells the clerk why and offers to save the PDF.
+func (m *mainWindow) printFailed(err error, doc *Document, ref string) {
+	switch {
+	case err == nil:
+	case doc != nil:
+		m.confirm(lang.L("Drucken nicht möglich"), app.ErrorMessage(err)+"\n\n"+lang.L("Die Bestätigung (auch) an einem Ort Ihrer Wahl als PDF speichern?"),
+			lang.L("Als PDF speichern"), func() { m.savePDF(doc, ref) })
+	default:
+		m.showError(err)
 	}
-	by := m.actor()
-	var pdf []byte
+}
+
+// saveCasePDF writes the confirmation to a file the clerk chooses.
+func (m *mainWindow) saveCasePDF(c *app.Case) {
+	clerk := m.clerkName()
+	var doc *Document
 	m.do(func(ctx context.Context) error {
 		var err error
-		pdf, err = m.print.CaseReceipt(ctx, c, by)
+		doc, err = m.print.CaseDocument(ctx, c, clerk)
 		return err
 	}, func(err error) {
 		if err != nil {
 			m.showError(err)
 			return
 		}
-		m.savePDF(pdf, c.Ref+".pdf", c.Ref)
+		m.savePDF(doc, c.Ref)
 	})
 }
 
 // printAppointment prints a Terminbestätigung.
 func (m *mainWindow) printAppointment(a *app.Appointment) {
-	if m.print == nil {
-		m.showMessage(lang.L("Drucken"), lang.L("Der Druck von Bestätigungen ist an diesem Platz nicht eingerichtet."))
-		return
-	}
-	by := m.actor()
-	var pdf []byte
+	clerk := m.clerkName()
+	var doc *Document
 	m.do(func(ctx context.Context) error {
 		var err error
-		if pdf, err = m.print.AppointmentConfirmation(ctx, a, by); err != nil {
+		if doc, err = m.print.AppointmentDocument(ctx, a, clerk); err != nil {
 			return err
 		}
-		return m.print.Print(ctx, pdf, lang.L("Terminbestätigung"))
-	}, func(err error) {
-		if err != nil && pdf != nil {
-			m.confirm(lang.L("Drucken nicht möglich"), app.ErrorMessage(err)+"\n\n"+lang.L("Die Bestätigung stattdessen als PDF speichern?"), lang.L("Als PDF speichern"),
-				func() { m.savePDF(pdf, "Termin-"+safeFileName(a.UID)+".pdf", "") })
-		} else if err != nil {
-			m.showError(err)
-		}
-	})
+		return m.print.Print(ctx, doc)
+	}, func(err error) { m.printFailed(err, doc, "") })
 }
 
-// savePDF asks where to save and writes the bytes; ref, if set, is audited.
-func (m *mainWindow) savePDF(pdf []byte, name, ref string) {
+// savePDF asks where to save and writes the document; ref, if set, is
+// audited.
+func (m *mainWindow) savePDF(doc *Document, ref string) {
 	by := m.actor()
 	d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
 		if err != nil || w == nil {
 			return
 		}
 		m.do(func(ctx context.Context) error {
-			_, err := w.Write(pdf)
+			_, err := w.Write(doc.Data)
 			if cerr := w.Close(); err == nil {
 				err = cerr
 			}
@@ -117,6 +101,7 @@ func (m *mainWindow) savePDF(pdf []byte, name, ref string) {
 			}
 		})
 	}, m.w)
-	d.SetFileName(name)
+	d.SetFileName(doc.FileName)
+	m.dlg = d
 	d.Show()
 }

@@ -71,9 +71,6 @@ func (s *settingsScreen) buildUI() fyne.CanvasObject {
 			configPath = c.Path
 		}
 	}
-	if s.m.print == nil {
-		printer += " – " + lang.L("Druck an diesem Platz nicht eingerichtet")
-	}
 	info := formGrid(
 		fieldLabel(lang.L("Datenbank")), valueLabel(o.DBPath),
 		fieldLabel(lang.L("Datenverzeichnis")), valueLabel(o.Paths.DataDir),

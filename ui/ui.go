@@ -34,15 +34,25 @@ type Syncer interface {
 	LastState(ctx context.Context) (*app.SyncState, error)
 }
 
-// Printer makes the PDF confirmations and prints them. The PDF package
-// (ui/pdf) provides the documents; see pdfPrinter.
+// Document is a PDF confirmation ready to print or save.
+type Document struct {
+	Title    string // for the print queue: reference and document type, no names
+	FileName string // suggested file name, e.g. "ZEL-2026-00042_Eingangsbestaetigung.pdf"
+	Data     []byte
+}
+
+// Printer makes the PDF confirmations and prints them. By default the
+// window uses ui/pdf and ui/printing (see pdfPrinter); tests use a fake.
 type Printer interface {
-	// CaseReceipt returns the Eingangsbestätigung of a case as PDF.
-	CaseReceipt(ctx context.Context, c *app.Case, by app.Actor) ([]byte, error)
-	// AppointmentConfirmation returns the Terminbestätigung as PDF.
-	AppointmentConfirmation(ctx context.Context, a *app.Appointment, by app.Actor) ([]byte, error)
-	// Print sends a PDF to the configured printer; title names the job.
-	Print(ctx context.Context, pdf []byte, title string) error
+	// CaseDocument returns the confirmation of a case (the service's own
+	// where there is one, else the Eingangsbestätigung); clerk is the name
+	// printed as Bearbeiter/in.
+	CaseDocument(ctx context.Context, c *app.Case, clerk string) (*Document, error)
+	// AppointmentDocument returns the Terminbestätigung.
+	AppointmentDocument(ctx context.Context, a *app.Appointment, clerk string) (*Document, error)
+	// Print sends a document to the configured printer. On failure the
+	// error says why in German (and where a saved copy is, if any).
+	Print(ctx context.Context, d *Document) error
 }
 
 // Options is what the window needs.
@@ -57,8 +67,8 @@ type Options struct {
 	// SyncUnavailable's message when given (e.g. a configuration error).
 	Syncer          Syncer
 	SyncUnavailable error
-	// Printer prints confirmations; nil uses the built-in PDF printer
-	// when there is one, else print actions explain that none is set up.
+	// Printer prints confirmations; nil uses the built-in PDF documents
+	// and the printer named in Config ([print] printer; "" = default).
 	Printer Printer
 	// OnReady, if set, is called once the window is shown (for the
 	// screenshot and benchmark tool).

@@ -27,24 +27,24 @@ type fakePrinter struct {
 	fail    error
 }
 
-func (p *fakePrinter) CaseReceipt(ctx context.Context, c *app.Case, by app.Actor) ([]byte, error) {
+func (p *fakePrinter) CaseDocument(ctx context.Context, c *app.Case, clerk string) (*Document, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.cases = append(p.cases, c.Ref)
-	return []byte("%PDF-1.4 " + c.Ref), nil
+	return &Document{Title: c.Ref, FileName: c.Ref + ".pdf", Data: []byte("%PDF-1.4 " + c.Ref)}, nil
 }
 
-func (p *fakePrinter) AppointmentConfirmation(ctx context.Context, a *app.Appointment, by app.Actor) ([]byte, error) {
-	return []byte("%PDF-1.4 " + a.UID), nil
+func (p *fakePrinter) AppointmentDocument(ctx context.Context, a *app.Appointment, clerk string) (*Document, error) {
+	return &Document{Title: a.UID, FileName: "termin.pdf", Data: []byte("%PDF-1.4 " + a.UID)}, nil
 }
 
-func (p *fakePrinter) Print(ctx context.Context, pdf []byte, title string) error {
+func (p *fakePrinter) Print(ctx context.Context, d *Document) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.fail != nil {
 		return p.fail
 	}
-	p.printed = append(p.printed, title)
+	p.printed = append(p.printed, d.Title)
 	return nil
 }
 
@@ -580,7 +580,7 @@ func TestCasePrint(t *testing.T) {
 	h.print.fail = app.Errorf(app.EINVALID, "Kein Drucker eingerichtet.")
 	test.Tap(h.m.caseView.printBtn)
 	h.wait()
-	if !strings.Contains(h.m.lastMessage, "Kein Drucker eingerichtet.") || !strings.Contains(h.m.lastMessage, "als PDF speichern") {
+	if !strings.Contains(h.m.lastMessage, "Kein Drucker eingerichtet.") || !strings.Contains(h.m.lastMessage, "als PDF speichern?") {
 		t.Errorf("message = %q", h.m.lastMessage)
 	}
 }
