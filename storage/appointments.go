@@ -1,0 +1,190 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"amtstresen/app"
+)
+
+const apptCols = `uid, sequence, status, service, office, start_at, end_at, citizen_name, citizen_email, location, portal_case, attendance, updated_at`
+
+func scanAppointment(sc interface{ Scan(...any) error }) (*app.Appointment, error) {
+	var a app.Appointment
+	var status, office, start, end, att, updated string
+	if err := sc.Scan(&a.UID, &a.Sequence, &status, &a.Service, &office, &start, &end, &a.CitizenName, &a.CitizenEmail,
+		&a.Location, &a.PortalCase, &att, &updated); err != nil {
+		return nil, err
+	}
+	a.Status, a.Office, a.Attendance = app.AppointmentStatus(status), app.OfficeKey(office), app.Attendance(att)
+	var err error
+	if a.Start, err = parseTime(start); err != nil {
+		return nil, err
+	}
+	if a.End, err = parseTime(end); err != nil {
+		return nil, err
+	}
+	if a.UpdatedAt, err = parseTime(updated); err != nil {
+		return nil, err
+	}
+	return &a, nil
+}
+
+func getAppointment(ctx context.Context, q queryer, uid string) (*app.Appointment, error) {
+	a, err := scanAppointment(q.QueryRowContext(ctx, `SELECT `+apptCols+` FROM appointments WHERE uid = ?`, uid))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	return a, err
+}
+
+func apptNotFound() error {
+	return app.Errorf(app.ENOTFOUND, "Den Termin gibt es nicht (mehr).")
+}
+
+// ApplyAppointment implements app.AppointmentStore. The incoming version
+// is stored when it supersedes the stored one (app.Supersedes: higher
+// SEQUENCE, or a CANCEL at equal SEQUENCE), so that any arrival order ends
+// in the same state. Details the incoming version lacks (a CANCEL often
+// carries no time or name) are kept from the stored one, and so is the
+// attendance the clerk recorded. A stale version is ignored
+// (applied=false); its receipt is recorded either way.
+func (db *DB) ApplyAppointment(ctx context.Context, a *app.Appointment, rc *app.Receipt) (bool, error) {
+	if a == nil || strings.TrimSpace(a.UID) == "" {
+		return false, app.Errorf(app.EINVALID, "Der Termin hat keine Kennung (UID).")
+	}
+	if a.Status != app.AppointmentConfirmed && a.Status != app.AppointmentCancelled {
+		return false, app.Errorf(app.EINVALID, "Unbekannter Terminstatus „%s“.", a.Status)
+	}
+	if a.Sequence < 0 {
+		return false, app.Errorf(app.EINVALID, "Ungültige Versionsnummer (SEQUENCE %d) des Termins.", a.Sequence)
+	}
+	applied := false
+	err := db.tx(ctx, "apply appointment", func(tx *sql.Tx) error {
+		now := db.now()
+		old, err := getAppointment(ctx, tx, a.UID)
+		if err != nil {
+			return err
+		}
+		if err := recordReceipt(ctx, tx, rc, now); err != nil {
+			return err
+		}
+		detail := fmt.Sprintf("%s seq=%d", a.Status, a.Sequence)
+		if !app.Supersedes(a, old) {
+			return audit(ctx, tx, app.AuditEntry{At: now, Clerk: app.PortalActor.Clerk, Action: "appointment.stale", Ref: a.UID, Detail: detail})
+		}
+		n := *a
+		if old != nil {
+			keep := func(dst *string, src string) {
+				if *dst == "" {
+					*dst = src
+				}
+			}
+			keep(&n.Service, old.Service)
+			keep((*string)(&n.Office), string(old.Office))
+			keep(&n.CitizenName, old.CitizenName)
+			keep(&n.CitizenEmail, old.CitizenEmail)
+			keep(&n.Location, old.Location)
+			keep(&n.PortalCase, old.PortalCase)
+			if n.Start.IsZero() {
+				n.Start, n.End = old.Start, old.End
+			}
+			n.Attendance = old.Attendance
+		} else {
+			n.Attendance = app.AttendanceNone
+		}
+		if n.UpdatedAt.IsZero() {
+			n.UpdatedAt = now
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO appointments (`+apptCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (uid) DO UPDATE SET sequence = excluded.sequence, status = excluded.status, service = excluded.service,
+			office = excluded.office, start_at = excluded.start_at, end_at = excluded.end_at, citizen_name = excluded.citizen_name,
+			citizen_email = excluded.citizen_email, location = excluded.location, portal_case = excluded.portal_case,
+			attendance = excluded.attendance, updated_at = excluded.updated_at`,
+			n.UID, n.Sequence, string(n.Status), n.Service, string(n.Office), fmtTime(n.Start), fmtTime(n.End), n.CitizenName,
+			n.CitizenEmail, n.Location, n.PortalCase, string(n.Attendance), fmtTime(n.UpdatedAt)); err != nil {
+			return err
+		}
+		applied = true
+		return audit(ctx, tx, app.AuditEntry{At: now, Clerk: app.PortalActor.Clerk, Action: "appointment.apply", Ref: a.UID, Detail: detail})
+	})
+	return applied, err
+}
+
+// Appointment implements app.AppointmentStore.
+func (db *DB) Appointment(ctx context.Context, uid string) (*app.Appointment, error) {
+	a, err := getAppointment(ctx, db.db, uid)
+	if err != nil {
+		return nil, fmt.Errorf("appointment: %w", err)
+	}
+	if a == nil {
+		return nil, apptNotFound()
+	}
+	return a, nil
+}
+
+// Appointments implements app.AppointmentStore: those starting in
+// [from, to), cancelled ones included, ordered by start.
+func (db *DB) Appointments(ctx context.Context, office app.OfficeKey, from, to time.Time) ([]app.Appointment, error) {
+	q := `SELECT ` + apptCols + ` FROM appointments WHERE start_at >= ? AND start_at < ? AND start_at <> ''`
+	args := []any{fmtTime(from), fmtTime(to)}
+	if office != "" {
+		q += ` AND office = ?`
+		args = append(args, string(office))
+	}
+	rows, err := db.db.QueryContext(ctx, q+` ORDER BY start_at, uid`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("appointments: %w", err)
+	}
+	defer rows.Close()
+	var out []app.Appointment
+	for rows.Next() {
+		a, err := scanAppointment(rows)
+		if err != nil {
+			return nil, fmt.Errorf("appointments: %w", err)
+		}
+		out = append(out, *a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("appointments: %w", err)
+	}
+	return out, nil
+}
+
+// SetAttendance implements app.AppointmentStore. A cancelled appointment
+// can only be reset to "no record".
+func (db *DB) SetAttendance(ctx context.Context, uid string, att app.Attendance, by app.Actor) error {
+	if err := needClerk(by); err != nil {
+		return err
+	}
+	switch att {
+	case app.AttendanceNone, app.AttendanceCheckedIn, app.AttendanceNoShow:
+	default:
+		return app.Errorf(app.EINVALID, "Unbekannte Angabe zur Anwesenheit „%s“.", att)
+	}
+	return db.tx(ctx, "set attendance", func(tx *sql.Tx) error {
+		a, err := getAppointment(ctx, tx, uid)
+		if err != nil {
+			return err
+		}
+		if a == nil {
+			return apptNotFound()
+		}
+		if a.Status == app.AppointmentCancelled && att != app.AttendanceNone {
+			return app.Errorf(app.EINVALID, "Der Termin ist abgesagt; eine Anwesenheit kann nicht erfasst werden.")
+		}
+		now := db.now()
+		if _, err := tx.ExecContext(ctx, `UPDATE appointments SET attendance = ? WHERE uid = ?`, string(att), uid); err != nil {
+			return err
+		}
+		d := string(att)
+		if d == "" {
+			d = "none"
+		}
+		return audit(ctx, tx, app.AuditEntry{At: now, Clerk: by.Clerk, Office: by.Office, Action: "appointment.attendance", Ref: uid, Detail: d})
+	})
+}

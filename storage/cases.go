@@ -1,0 +1,765 @@
+package storage
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path"
+	"strings"
+	"time"
+	"unicode"
+
+	"golang.org/x/text/unicode/norm"
+
+	"amtstresen/app"
+)
+
+// caseCols are the columns scanCase reads, from cases c joined with case_docs d.
+const caseCols = `c.id, c.ref, c.office, c.channel, c.service, COALESCE(c.portal_case, ''), c.status, c.assignee, c.flags,
+	c.municipality, c.routing_reason, c.forwarded_from, c.received_at, c.updated_at, c.closed_at,
+	d.applicant, d.fields, d.raw`
+
+func scanCase(sc interface{ Scan(...any) error }) (*app.Case, error) {
+	var c app.Case
+	var office, channel, status, flags, forwarded, received, updated, closed string
+	var applicant, fields, raw []byte
+	if err := sc.Scan(&c.ID, &c.Ref, &office, &channel, &c.Service, &c.PortalCase, &status, &c.Assignee, &flags,
+		&c.Municipality, &c.RoutingReason, &forwarded, &received, &updated, &closed, &applicant, &fields, &raw); err != nil {
+		return nil, err
+	}
+	c.Office, c.Channel, c.Status, c.ForwardedFrom = app.OfficeKey(office), app.Channel(channel), app.Status(status), app.OfficeKey(forwarded)
+	c.Flags = decodeFlags(flags)
+	var err error
+	if c.ReceivedAt, err = parseTime(received); err != nil {
+		return nil, err
+	}
+	if c.UpdatedAt, err = parseTime(updated); err != nil {
+		return nil, err
+	}
+	if c.ClosedAt, err = parseTime(closed); err != nil {
+		return nil, err
+	}
+	if len(applicant) > 0 {
+		if err := json.Unmarshal(applicant, &c.Applicant); err != nil {
+			return nil, fmt.Errorf("case %s: applicant: %w", c.Ref, err)
+		}
+	}
+	c.Fields = json.RawMessage(fields)
+	if len(raw) > 0 {
+		c.Raw = json.RawMessage(raw)
+	}
+	return &c, nil
+}
+
+// queryCases loads whole cases (with their attachments) matching where.
+func queryCases(ctx context.Context, q queryer, where string, args ...any) ([]*app.Case, error) {
+	rows, err := q.QueryContext(ctx, "SELECT "+caseCols+" FROM cases c JOIN case_docs d ON d.case_id = c.id "+where, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*app.Case
+	byID := map[int64]*app.Case{}
+	for rows.Next() {
+		c, err := scanCase(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+		byID[c.ID] = c
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows.Close()
+	if len(out) == 0 {
+		return nil, nil
+	}
+	// The case's own attachments (not those of messages).
+	aq, aargs := `SELECT case_id, name, type, size, sha256, blob IS NOT NULL, problem FROM attachments WHERE note_id IS NULL AND case_id = ? ORDER BY pos`, []any{out[0].ID}
+	if len(out) > 1 {
+		aq, aargs = `SELECT case_id, name, type, size, sha256, blob IS NOT NULL, problem FROM attachments WHERE note_id IS NULL ORDER BY case_id, pos`, nil
+	}
+	arows, err := q.QueryContext(ctx, aq, aargs...)
+	if err != nil {
+		return nil, err
+	}
+	defer arows.Close()
+	for arows.Next() {
+		var id int64
+		var a app.Attachment
+		if err := arows.Scan(&id, &a.Name, &a.Type, &a.Size, &a.SHA256, &a.Received, &a.Problem); err != nil {
+			return nil, err
+		}
+		if c := byID[id]; c != nil {
+			c.Attachments = append(c.Attachments, a)
+		}
+	}
+	return out, arows.Err()
+}
+
+func getCase(ctx context.Context, q queryer, where string, args ...any) (*app.Case, error) {
+	cs, err := queryCases(ctx, q, where+" LIMIT 1", args...)
+	if err != nil || len(cs) == 0 {
+		return nil, err
+	}
+	return cs[0], nil
+}
+
+func notFound(ref string) error {
+	return app.Errorf(app.ENOTFOUND, "Vorgang %s nicht gefunden.", ref)
+}
+
+func portalNotFound(portalCase string) error {
+	return app.Errorf(app.ENOTFOUND, "Zum Portal-Vorgang %s gibt es keinen Vorgang.", portalCase)
+}
+
+// normRef accepts a reference as a clerk types it ("zel-2026-00042 ").
+func normRef(ref string) string { return strings.ToUpper(strings.TrimSpace(ref)) }
+
+// CaseByRef implements app.CaseStore.
+func (db *DB) CaseByRef(ctx context.Context, ref string) (*app.Case, error) {
+	ref = normRef(ref)
+	c, err := getCase(ctx, db.db, "WHERE c.ref = ?", ref)
+	if err != nil {
+		return nil, fmt.Errorf("case by ref: %w", err)
+	}
+	if c == nil {
+		return nil, notFound(ref)
+	}
+	return c, nil
+}
+
+// CaseByPortalID implements app.CaseStore.
+func (db *DB) CaseByPortalID(ctx context.Context, portalCase string) (*app.Case, error) {
+	if portalCase == "" {
+		return nil, portalNotFound(portalCase)
+	}
+	c, err := getCase(ctx, db.db, "WHERE c.portal_case = ?", portalCase)
+	if err != nil {
+		return nil, fmt.Errorf("case by portal id: %w", err)
+	}
+	if c == nil {
+		return nil, portalNotFound(portalCase)
+	}
+	return c, nil
+}
+
+// AllCases returns every case with its attachments, oldest first (for
+// `amtstresen cases --json` and exports).
+func (db *DB) AllCases(ctx context.Context) ([]*app.Case, error) {
+	cs, err := queryCases(ctx, db.db, "ORDER BY c.received_at, c.id")
+	if err != nil {
+		return nil, fmt.Errorf("all cases: %w", err)
+	}
+	return cs, nil
+}
+
+// CreateCase implements app.CaseStore. The idempotency key (and the portal
+// case id) find an existing case, which is returned with created=false; no
+// reference number is used up then. A new case gets the next number of
+// its office's prefix and year (Europe/Berlin) in the same transaction,
+// status "received", the flags of the input and of routing, its search
+// row, and an audit entry "case.create". A receipt is recorded either way.
+func (db *DB) CreateCase(ctx context.Context, nc *app.NewCase, rc *app.Receipt) (*app.Case, bool, error) {
+	if nc == nil {
+		return nil, false, errors.New("create case: no input")
+	}
+	office := nc.Routing.Office
+	if office != "" && db.reg.Office(office) == nil {
+		return nil, false, app.Errorf(app.EINVALID, "Die Dienststelle „%s“ ist unbekannt; der Vorgang wurde nicht angelegt.", office)
+	}
+	if nc.Channel != app.ChannelPortal && nc.Channel != app.ChannelCounter {
+		return nil, false, app.Errorf(app.EINVALID, "Unbekannter Eingangsweg „%s“; der Vorgang wurde nicht angelegt.", nc.Channel)
+	}
+	service := strings.TrimSpace(nc.Service)
+	if service == "" {
+		return nil, false, &app.Error{Code: app.EINVALID, Field: "service", Message: "Die Leistung fehlt; der Vorgang wurde nicht angelegt."}
+	}
+	fields := []byte(nc.Fields)
+	if len(strings.TrimSpace(string(fields))) == 0 {
+		fields = []byte("{}")
+	}
+	if !json.Valid(fields) {
+		return nil, false, app.Errorf(app.EINVALID, "Die Angaben zum Antrag sind unlesbar (kein gültiges JSON); der Vorgang wurde nicht angelegt.")
+	}
+	var raw any
+	if len(nc.Raw) > 0 {
+		if !json.Valid(nc.Raw) {
+			return nil, false, app.Errorf(app.EINVALID, "Die Antragsdaten sind unlesbar (kein gültiges JSON); der Vorgang wurde nicht angelegt.")
+		}
+		raw = string(nc.Raw)
+	}
+	applicant, err := json.Marshal(nc.Applicant)
+	if err != nil {
+		return nil, false, fmt.Errorf("create case: %w", err)
+	}
+	flags := encodeFlags(append(append([]app.Flag(nil), nc.Flags...), nc.Routing.Flags...))
+	now := db.now()
+	received := nc.ReceivedAt.UTC()
+	if nc.ReceivedAt.IsZero() {
+		received = now
+	}
+	clerk := nc.Clerk
+	if clerk == "" {
+		clerk = app.PortalActor.Clerk
+	}
+
+	var c *app.Case
+	created := false
+	err = db.tx(ctx, "create case", func(tx *sql.Tx) error {
+		var id int64
+		err := tx.QueryRowContext(ctx, `SELECT id FROM cases WHERE idempotency_key = ? OR portal_case = ? LIMIT 1`,
+			nullString(nc.IdempotencyKey), nullString(nc.PortalCase)).Scan(&id)
+		switch {
+		case err == nil:
+			if err := recordReceipt(ctx, tx, rc, now); err != nil {
+				return err
+			}
+			c, err = getCase(ctx, tx, "WHERE c.id = ?", id)
+			return err
+		case !errors.Is(err, sql.ErrNoRows):
+			return err
+		}
+
+		prefix, year := app.RefPrefix(db.reg, office), received.In(app.Berlin).Year()
+		var seq int
+		if err := tx.QueryRowContext(ctx, `INSERT INTO ref_counters (prefix, year, last) VALUES (?, ?, 1)
+			ON CONFLICT (prefix, year) DO UPDATE SET last = last + 1 RETURNING last`, prefix, year).Scan(&seq); err != nil {
+			return fmt.Errorf("next reference: %w", err)
+		}
+		ref := app.FormatRef(prefix, year, seq)
+		res, err := tx.ExecContext(ctx, `INSERT INTO cases (ref, idempotency_key, office, channel, service, portal_case, status,
+			flags, municipality, routing_reason, applicant_name, applicant_sort, birthdate, email, received_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			ref, nullString(nc.IdempotencyKey), string(office), string(nc.Channel), service, nullString(nc.PortalCase), string(app.StatusReceived),
+			flags, nc.Routing.Municipality, nc.Routing.Reason, nc.Applicant.Name(), sortKey(nc.Applicant),
+			nc.Applicant.BirthDate, nc.Applicant.Email, fmtTime(received), fmtTime(now))
+		if err != nil {
+			return err
+		}
+		if id, err = res.LastInsertId(); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO case_docs (case_id, applicant, fields, raw) VALUES (?, ?, ?, ?)`,
+			id, string(applicant), string(fields), raw); err != nil {
+			return err
+		}
+		if _, err := insertAttachments(ctx, tx, id, nil, nc.Attachments); err != nil {
+			return err
+		}
+		doc := newFTSDoc(db.reg, ref, &app.Case{Service: service, Applicant: nc.Applicant, Municipality: nc.Routing.Municipality, Fields: fields})
+		if err := insertFTS(ctx, tx, id, doc); err != nil {
+			return err
+		}
+		if err := recordReceipt(ctx, tx, rc, now); err != nil {
+			return err
+		}
+		if err := audit(ctx, tx, app.AuditEntry{At: now, Clerk: clerk, Action: "case.create", Ref: ref,
+			Detail: fmt.Sprintf("channel=%s office=%s", nc.Channel, officeCode(office))}); err != nil {
+			return err
+		}
+		created = true
+		c, err = getCase(ctx, tx, "WHERE c.id = ?", id)
+		return err
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return c, created, nil
+}
+
+// officeCode is the office key for audit details ("-" while undecided).
+func officeCode(o app.OfficeKey) string {
+	if o == "" {
+		return "-"
+	}
+	return string(o)
+}
+
+// insertAttachments stores files by content hash (the sender's name is
+// kept for display only, without any path) and returns what was stored.
+// A file without data is recorded as announced but missing.
+func insertAttachments(ctx context.Context, tx *sql.Tx, caseID int64, noteID any, files []app.NewAttachment) ([]app.Attachment, error) {
+	var out []app.Attachment
+	for i, f := range files {
+		a := f.Attachment
+		a.Name = safeName(a.Name)
+		var blob any
+		a.Received = f.Data != nil
+		if a.Received {
+			sum := sha256.Sum256(f.Data)
+			a.SHA256, a.Size = hex.EncodeToString(sum[:]), int64(len(f.Data))
+			if _, err := tx.ExecContext(ctx, `INSERT INTO blobs (sha256, size, data) VALUES (?, ?, ?) ON CONFLICT (sha256) DO NOTHING`,
+				a.SHA256, a.Size, f.Data); err != nil {
+				return nil, fmt.Errorf("store attachment: %w", err)
+			}
+			blob = a.SHA256
+		} else {
+			a.SHA256 = strings.ToLower(strings.TrimSpace(a.SHA256))
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO attachments (case_id, note_id, pos, name, type, size, sha256, blob, problem)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, caseID, noteID, i, a.Name, a.Type, a.Size, a.SHA256, blob, a.Problem); err != nil {
+			return nil, fmt.Errorf("store attachment: %w", err)
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+// safeName keeps the last element of a sender's file name, without
+// control characters; never a path.
+func safeName(s string) string {
+	s = path.Base(strings.ReplaceAll(s, `\`, "/"))
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, s)
+	if s = strings.TrimSpace(s); s == "" || s == "." || s == "/" || s == ".." {
+		return "Anlage"
+	}
+	return s
+}
+
+// encodeFlags stores flags as ",a,b," (no duplicates) so that a flag test
+// is instr(flags, ',a,'); no flags is the empty string.
+func encodeFlags(fs []app.Flag) string {
+	var b strings.Builder
+	seen := map[app.Flag]bool{}
+	for _, f := range fs {
+		f = app.Flag(strings.TrimSpace(string(f)))
+		if f == "" || seen[f] || strings.Contains(string(f), ",") {
+			continue
+		}
+		seen[f] = true
+		b.WriteString("," + string(f))
+	}
+	if b.Len() == 0 {
+		return ""
+	}
+	return b.String() + ","
+}
+
+func decodeFlags(s string) []app.Flag {
+	var out []app.Flag
+	for _, f := range strings.Split(s, ",") {
+		if f != "" {
+			out = append(out, app.Flag(f))
+		}
+	}
+	return out
+}
+
+// sortKey is the applicant's name folded for sorting (DIN 5007-1: "Ä" as
+// "A", "ß" as "ss"): "muster anna".
+func sortKey(a app.Applicant) string {
+	return foldSort(strings.TrimSpace(a.LastName + " " + a.FirstName))
+}
+
+func foldSort(s string) string {
+	s = strings.ReplaceAll(strings.ReplaceAll(s, "ß", "ss"), "ẞ", "SS")
+	var b strings.Builder
+	for _, r := range norm.NFD.String(s) {
+		if unicode.Is(unicode.Mn, r) {
+			continue
+		}
+		b.WriteRune(unicode.ToLower(r))
+	}
+	return b.String()
+}
+
+// caseRow is the part of a case that the state changes look at.
+type caseRow struct {
+	id       int64
+	ref      string
+	office   app.OfficeKey
+	status   app.Status
+	assignee string
+}
+
+func lockCase(ctx context.Context, tx *sql.Tx, where string, arg any) (*caseRow, error) {
+	var r caseRow
+	var office, status string
+	err := tx.QueryRowContext(ctx, `SELECT id, ref, office, status, assignee FROM cases WHERE `+where, arg).
+		Scan(&r.id, &r.ref, &office, &status, &r.assignee)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	r.office, r.status = app.OfficeKey(office), app.Status(status)
+	return &r, nil
+}
+
+func (db *DB) caseByRefTx(ctx context.Context, tx *sql.Tx, ref string) (*caseRow, error) {
+	r, err := lockCase(ctx, tx, "ref = ?", ref)
+	if err == nil && r == nil {
+		err = notFound(ref)
+	}
+	return r, err
+}
+
+func needClerk(by app.Actor) error {
+	if strings.TrimSpace(by.Clerk) == "" {
+		return app.Errorf(app.EINVALID, "Ohne Kürzel der Sachbearbeitung ist das nicht möglich; bitte anmelden.")
+	}
+	return nil
+}
+
+func addNote(ctx context.Context, tx *sql.Tx, caseID int64, at time.Time, author, kind, text string, key any) (int64, error) {
+	res, err := tx.ExecContext(ctx, `INSERT INTO notes (case_id, at, author, kind, text, msg_key) VALUES (?, ?, ?, ?, ?, ?)`,
+		caseID, fmtTime(at), author, kind, text, key)
+	if err != nil {
+		return 0, fmt.Errorf("add note: %w", err)
+	}
+	return res.LastInsertId()
+}
+
+// Claim implements app.CaseStore. It assigns the case to the clerk when
+// nobody holds it; claiming one's own case again changes nothing. Claiming
+// does not change the status: the clerk moves a case to "in_progress"
+// explicitly (SetStatus), so that every status change has its note.
+// A closed case cannot be claimed.
+func (db *DB) Claim(ctx context.Context, ref string, by app.Actor) error {
+	if err := needClerk(by); err != nil {
+		return err
+	}
+	ref = normRef(ref)
+	return db.tx(ctx, "claim", func(tx *sql.Tx) error {
+		r, err := db.caseByRefTx(ctx, tx, ref)
+		if err != nil {
+			return err
+		}
+		switch {
+		case r.assignee == by.Clerk:
+			return nil
+		case r.assignee != "":
+			return app.Errorf(app.ECONFLICT, "Der Vorgang %s wird bereits von %s bearbeitet.", ref, r.assignee)
+		case r.status.Final():
+			return app.Errorf(app.EINVALID, "Der Vorgang %s ist abgeschlossen (%s) und kann nicht übernommen werden.", ref, r.status.Label())
+		}
+		now := db.now()
+		if _, err := tx.ExecContext(ctx, `UPDATE cases SET assignee = ?, updated_at = ? WHERE id = ?`, by.Clerk, fmtTime(now), r.id); err != nil {
+			return err
+		}
+		return audit(ctx, tx, app.AuditEntry{At: now, Clerk: by.Clerk, Office: by.Office, Action: "case.claim", Ref: ref})
+	})
+}
+
+// Release implements app.CaseStore: the holder gives the case back.
+// Releasing a case nobody holds changes nothing; another clerk's case
+// cannot be released (ECONFLICT).
+func (db *DB) Release(ctx context.Context, ref string, by app.Actor) error {
+	if err := needClerk(by); err != nil {
+		return err
+	}
+	ref = normRef(ref)
+	return db.tx(ctx, "release", func(tx *sql.Tx) error {
+		r, err := db.caseByRefTx(ctx, tx, ref)
+		if err != nil {
+			return err
+		}
+		switch {
+		case r.assignee == "":
+			return nil
+		case r.assignee != by.Clerk:
+			return app.Errorf(app.ECONFLICT, "Der Vorgang %s wird von %s bearbeitet; nur %s kann ihn freigeben.", ref, r.assignee, r.assignee)
+		}
+		now := db.now()
+		if _, err := tx.ExecContext(ctx, `UPDATE cases SET assignee = '', updated_at = ? WHERE id = ?`, fmtTime(now), r.id); err != nil {
+			return err
+		}
+		return audit(ctx, tx, app.AuditEntry{At: now, Clerk: by.Clerk, Office: by.Office, Action: "case.release", Ref: ref})
+	})
+}
+
+// SetStatus implements app.CaseStore. The move must be allowed by
+// app.CheckTransition; a reason is required for every move except to
+// "in_progress". The move is written as a status note (with the reason)
+// and audited ("case.status", detail "from->to"); a final status sets
+// closed_at.
+func (db *DB) SetStatus(ctx context.Context, ref string, to app.Status, reason string, by app.Actor) error {
+	if err := needClerk(by); err != nil {
+		return err
+	}
+	if !app.ValidStatus(to) {
+		return app.Errorf(app.EINVALID, "Unbekannter Status „%s“.", to)
+	}
+	reason = strings.TrimSpace(reason)
+	if reason == "" && to != app.StatusInProgress {
+		return &app.Error{Code: app.EINVALID, Field: "reason", Message: fmt.Sprintf("Bitte eine Begründung für „%s“ angeben.", to.Label())}
+	}
+	ref = normRef(ref)
+	return db.tx(ctx, "set status", func(tx *sql.Tx) error {
+		r, err := db.caseByRefTx(ctx, tx, ref)
+		if err != nil {
+			return err
+		}
+		return db.setStatus(ctx, tx, r, to, reason, by.Clerk, by)
+	})
+}
+
+func (db *DB) setStatus(ctx context.Context, tx *sql.Tx, r *caseRow, to app.Status, reason, author string, by app.Actor) error {
+	if err := app.CheckTransition(r.status, to); err != nil {
+		return err
+	}
+	now := db.now()
+	closed := ""
+	if to.Final() {
+		closed = fmtTime(now)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE cases SET status = ?, closed_at = ?, updated_at = ? WHERE id = ?`,
+		string(to), closed, fmtTime(now), r.id); err != nil {
+		return err
+	}
+	text := r.status.Label() + " → " + to.Label()
+	if reason != "" {
+		text += ": " + reason
+	}
+	if _, err := addNote(ctx, tx, r.id, now, author, "status", text, nil); err != nil {
+		return err
+	}
+	return audit(ctx, tx, app.AuditEntry{At: now, Clerk: by.Clerk, Office: by.Office, Action: "case.status", Ref: r.ref,
+		Detail: string(r.status) + "->" + string(to)})
+}
+
+// Forward implements app.CaseStore. The reason is required and the target
+// must be a known office other than the current one; a closed case stays
+// where it is. The case loses its assignee (the new office claims it),
+// remembers where it came from, and gets a note "forward" with the reason.
+func (db *DB) Forward(ctx context.Context, ref string, to app.OfficeKey, reason string, by app.Actor) error {
+	if err := needClerk(by); err != nil {
+		return err
+	}
+	reason = strings.TrimSpace(reason)
+	if reason == "" {
+		return &app.Error{Code: app.EINVALID, Field: "reason", Message: "Bitte einen Grund für die Weiterleitung angeben; er wird im Vorgang vermerkt."}
+	}
+	target := db.reg.Office(to)
+	if target == nil {
+		return &app.Error{Code: app.EINVALID, Field: "office", Message: fmt.Sprintf("Die Dienststelle „%s“ ist unbekannt; bitte eine Dienststelle aus der Liste wählen.", to)}
+	}
+	ref = normRef(ref)
+	return db.tx(ctx, "forward", func(tx *sql.Tx) error {
+		r, err := db.caseByRefTx(ctx, tx, ref)
+		if err != nil {
+			return err
+		}
+		if r.status.Final() {
+			return app.Errorf(app.EINVALID, "Der Vorgang %s ist abgeschlossen (%s) und kann nicht mehr weitergeleitet werden.", ref, r.status.Label())
+		}
+		if r.office == to {
+			return &app.Error{Code: app.EINVALID, Field: "office", Message: fmt.Sprintf("Der Vorgang %s liegt bereits bei der %s.", ref, target.Name)}
+		}
+		now := db.now()
+		if _, err := tx.ExecContext(ctx, `UPDATE cases SET office = ?, forwarded_from = ?, assignee = '', updated_at = ? WHERE id = ?`,
+			string(to), string(r.office), fmtTime(now), r.id); err != nil {
+			return err
+		}
+		from := "noch nicht zugeordnet"
+		if o := db.reg.Office(r.office); o != nil {
+			from = o.Short()
+		}
+		if _, err := addNote(ctx, tx, r.id, now, by.Clerk, "forward", fmt.Sprintf("%s → %s: %s", from, target.Short(), reason), nil); err != nil {
+			return err
+		}
+		return audit(ctx, tx, app.AuditEntry{At: now, Clerk: by.Clerk, Office: by.Office, Action: "case.forward", Ref: ref,
+			Detail: officeCode(r.office) + "->" + string(to)})
+	})
+}
+
+// AddNote implements app.CaseStore.
+func (db *DB) AddNote(ctx context.Context, ref string, text string, by app.Actor) error {
+	if err := needClerk(by); err != nil {
+		return err
+	}
+	text = strings.TrimSpace(text)
+	if text == "" {
+		return &app.Error{Code: app.EINVALID, Field: "text", Message: "Die Notiz ist leer."}
+	}
+	ref = normRef(ref)
+	return db.tx(ctx, "add note", func(tx *sql.Tx) error {
+		r, err := db.caseByRefTx(ctx, tx, ref)
+		if err != nil {
+			return err
+		}
+		now := db.now()
+		if _, err := addNote(ctx, tx, r.id, now, by.Clerk, "note", text, nil); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE cases SET updated_at = ? WHERE id = ?`, fmtTime(now), r.id); err != nil {
+			return err
+		}
+		return audit(ctx, tx, app.AuditEntry{At: now, Clerk: by.Clerk, Office: by.Office, Action: "case.note", Ref: ref})
+	})
+}
+
+// citizen is the author of portal messages.
+const citizen = "Bürger"
+
+// AddMessage implements app.CaseStore: a citizen's message with its files
+// becomes a note of kind "message". The key (the portal's message
+// identity) makes it idempotent: a message already stored is not stored
+// again, but the receipt is recorded. ENOTFOUND when the portal case is
+// unknown.
+func (db *DB) AddMessage(ctx context.Context, portalCase, key string, n *app.Note, files []app.NewAttachment, rc *app.Receipt) error {
+	if n == nil {
+		n = &app.Note{}
+	}
+	return db.tx(ctx, "add message", func(tx *sql.Tx) error {
+		r, err := lockCase(ctx, tx, "portal_case = ?", nullString(portalCase))
+		if err != nil {
+			return err
+		}
+		if r == nil {
+			return portalNotFound(portalCase)
+		}
+		now := db.now()
+		if key != "" {
+			var one int
+			err := tx.QueryRowContext(ctx, `SELECT 1 FROM notes WHERE msg_key = ?`, key).Scan(&one)
+			if err == nil {
+				return recordReceipt(ctx, tx, rc, now)
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+		}
+		at := n.At
+		if at.IsZero() {
+			at = now
+		}
+		author := n.Author
+		if author == "" {
+			author = citizen
+		}
+		noteID, err := addNote(ctx, tx, r.id, at, author, "message", n.Text, nullString(key))
+		if err != nil {
+			return err
+		}
+		if len(files) == 0 {
+			// Announced files without content.
+			for _, a := range n.Attachments {
+				files = append(files, app.NewAttachment{Attachment: a})
+			}
+		}
+		if _, err := insertAttachments(ctx, tx, r.id, noteID, files); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE cases SET updated_at = ? WHERE id = ?`, fmtTime(now), r.id); err != nil {
+			return err
+		}
+		if err := recordReceipt(ctx, tx, rc, now); err != nil {
+			return err
+		}
+		return audit(ctx, tx, app.AuditEntry{At: now, Clerk: app.PortalActor.Clerk, Action: "case.message", Ref: r.ref,
+			Detail: fmt.Sprintf("files=%d", len(files))})
+	})
+}
+
+// Withdraw implements app.CaseStore: the citizen withdraws; an open case
+// moves to "withdrawn" with a status note holding the citizen's reason. A
+// closed case stays as it is (a repeated withdrawal is no change), but the
+// receipt is recorded.
+func (db *DB) Withdraw(ctx context.Context, portalCase, reason string, rc *app.Receipt) error {
+	return db.tx(ctx, "withdraw", func(tx *sql.Tx) error {
+		r, err := lockCase(ctx, tx, "portal_case = ?", nullString(portalCase))
+		if err != nil {
+			return err
+		}
+		if r == nil {
+			return portalNotFound(portalCase)
+		}
+		if err := recordReceipt(ctx, tx, rc, db.now()); err != nil {
+			return err
+		}
+		if r.status.Final() {
+			return nil
+		}
+		text := "Rücknahme durch den Bürger"
+		if reason = strings.TrimSpace(reason); reason != "" {
+			text += ": " + reason
+		}
+		return db.setStatus(ctx, tx, r, app.StatusWithdrawn, text, citizen, app.PortalActor)
+	})
+}
+
+// Notes implements app.CaseStore: the notes of a case, oldest first, with
+// the files of citizens' messages.
+func (db *DB) Notes(ctx context.Context, ref string) ([]app.Note, error) {
+	ref = normRef(ref)
+	var id int64
+	err := db.db.QueryRowContext(ctx, `SELECT id FROM cases WHERE ref = ?`, ref).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound(ref)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("notes: %w", err)
+	}
+	rows, err := db.db.QueryContext(ctx, `SELECT id, at, author, kind, text FROM notes WHERE case_id = ? ORDER BY at, id`, id)
+	if err != nil {
+		return nil, fmt.Errorf("notes: %w", err)
+	}
+	defer rows.Close()
+	var out []app.Note
+	idx := map[int64]int{}
+	for rows.Next() {
+		n := app.Note{CaseID: id}
+		var at string
+		if err := rows.Scan(&n.ID, &at, &n.Author, &n.Kind, &n.Text); err != nil {
+			return nil, fmt.Errorf("notes: %w", err)
+		}
+		if n.At, err = parseTime(at); err != nil {
+			return nil, fmt.Errorf("notes: %w", err)
+		}
+		idx[n.ID] = len(out)
+		out = append(out, n)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("notes: %w", err)
+	}
+	rows.Close()
+	arows, err := db.db.QueryContext(ctx, `SELECT note_id, name, type, size, sha256, blob IS NOT NULL, problem
+		FROM attachments WHERE case_id = ? AND note_id IS NOT NULL ORDER BY note_id, pos`, id)
+	if err != nil {
+		return nil, fmt.Errorf("notes: %w", err)
+	}
+	defer arows.Close()
+	for arows.Next() {
+		var nid int64
+		var a app.Attachment
+		if err := arows.Scan(&nid, &a.Name, &a.Type, &a.Size, &a.SHA256, &a.Received, &a.Problem); err != nil {
+			return nil, fmt.Errorf("notes: %w", err)
+		}
+		if i, ok := idx[nid]; ok {
+			out[i].Attachments = append(out[i].Attachments, a)
+		}
+	}
+	if err := arows.Err(); err != nil {
+		return nil, fmt.Errorf("notes: %w", err)
+	}
+	return out, nil
+}
+
+// AttachmentData implements app.CaseStore.
+func (db *DB) AttachmentData(ctx context.Context, sum string) ([]byte, error) {
+	var b []byte
+	err := db.db.QueryRowContext(ctx, `SELECT data FROM blobs WHERE sha256 = ?`, strings.ToLower(strings.TrimSpace(sum))).Scan(&b)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, app.Errorf(app.ENOTFOUND, "Die Anlage ist nicht gespeichert (sie fehlte in der Sendung oder wurde gelöscht).")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("attachment data: %w", err)
+	}
+	if b == nil {
+		b = []byte{}
+	}
+	return b, nil
+}

@@ -1,0 +1,243 @@
+// Package storage keeps the work queue, appointments, the review list, the
+// sync progress and the audit log in one SQLite file (mattn/go-sqlite3,
+// build tag sqlite_fts5).
+//
+// One DB serves the whole process: reads run on pooled connections in
+// parallel (WAL); every change runs in one IMMEDIATE transaction that also
+// writes its audit entry and, for changes that come from a mail, the
+// processed-mail record. Errors a clerk can act on are *app.Error with a
+// German message; everything else is wrapped with the operation's name.
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/mattn/go-sqlite3"
+
+	"amtstresen/app"
+)
+
+// DB is the SQLite store. It implements app.Store.
+type DB struct {
+	db   *sql.DB
+	reg  *app.Registry
+	path string
+	log  *slog.Logger
+	now  func() time.Time // UTC; replaced in tests
+}
+
+var _ app.Store = (*DB)(nil)
+
+// applicationID marks the file as an Amtstresen database ("AMTS").
+const applicationID = 0x414D5453
+
+// dsnParams are the connection settings, applied by the driver to every
+// connection of the pool (pragmas are per connection). _txlock=immediate
+// makes every transaction take the write lock at BEGIN, so two writers
+// queue on busy_timeout instead of failing on a lock upgrade.
+const dsnParams = "_foreign_keys=true&_busy_timeout=5000&_journal_mode=WAL&_synchronous=NORMAL&_txlock=immediate&_secure_delete=true&_cache_size=-32000"
+
+// Open opens (and creates or upgrades) the database at path. The folder is
+// created with mode 0700, the file and its -wal/-shm companions get 0600:
+// the database holds personal data. A database written by a newer version
+// of the program is refused with ETOONEW.
+func Open(ctx context.Context, path string, reg *app.Registry) (*DB, error) {
+	if reg == nil {
+		return nil, errors.New("open database: no registry")
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	if err := prepareFile(abs); err != nil {
+		return nil, err
+	}
+	sdb, err := sql.Open("sqlite3", dsn(abs))
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	db := &DB{db: sdb, reg: reg, path: abs, log: slog.Default().With("component", "storage"),
+		now: func() time.Time { return time.Now().UTC() }}
+	if err := db.init(ctx); err != nil {
+		sdb.Close()
+		return nil, err
+	}
+	// SQLite creates -wal and -shm with the main file's mode; make sure
+	// anyway (an older file may have been created by hand).
+	for _, p := range []string{abs, abs + "-wal", abs + "-shm"} {
+		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, os.ErrNotExist) {
+			sdb.Close()
+			return nil, fmt.Errorf("open database: %w", err)
+		}
+	}
+	return db, nil
+}
+
+// prepareFile creates the folder (0700) and an empty file (0600) before
+// SQLite sees it, so that the file is never readable by others, not even
+// for a moment.
+func prepareFile(path string) error {
+	dir := filepath.Dir(path)
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return &app.Error{Code: app.EINTERNAL, Err: err, Message: fmt.Sprintf(
+				"Der Ordner %s für die Datenbank konnte nicht angelegt werden. Bitte Pfad und Berechtigungen prüfen.", dir)}
+		}
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return &app.Error{Code: app.EINTERNAL, Err: err, Message: fmt.Sprintf(
+			"Die Datenbank %s kann nicht geöffnet werden. Bitte Pfad und Berechtigungen prüfen.", path)}
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("open database: %w", err)
+	}
+	// An existing file may have been created with looser permissions.
+	if err := os.Chmod(path, 0o600); err != nil {
+		return fmt.Errorf("open database: %w", err)
+	}
+	return nil
+}
+
+// dsn builds a file: URI. '?', '#' and '%' in the path are escaped;
+// Windows paths become file:///C:/….
+func dsn(abs string) string {
+	p := filepath.ToSlash(abs)
+	if !strings.HasPrefix(p, "/") {
+		p = "/" + p
+	}
+	p = strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(p)
+	return "file://" + p + "?" + dsnParams
+}
+
+// init checks the file and brings the schema up to date.
+func (db *DB) init(ctx context.Context) error {
+	var appID int64
+	if err := db.db.QueryRowContext(ctx, "PRAGMA application_id").Scan(&appID); err != nil {
+		var se sqlite3.Error
+		if errors.As(err, &se) && (se.Code == sqlite3.ErrNotADB || se.Code == sqlite3.ErrCorrupt) {
+			return &app.Error{Code: app.EINVALID, Err: err, Message: fmt.Sprintf(
+				"Die Datei %s ist keine Amtstresen-Datenbank oder ist beschädigt. Bitte die Datei prüfen oder aus der Sicherung zurückholen.", db.path)}
+		}
+		return fmt.Errorf("open database: %w", err)
+	}
+	if appID != 0 && appID != applicationID {
+		return &app.Error{Code: app.EINVALID, Message: fmt.Sprintf(
+			"Die Datei %s ist keine Amtstresen-Datenbank. Bitte den Pfad der Datenbank prüfen.", db.path)}
+	}
+	return db.migrate(ctx)
+}
+
+// Close closes the database after letting SQLite refresh its planner
+// statistics where they are stale.
+func (db *DB) Close() error {
+	if _, err := db.db.Exec("PRAGMA optimize"); err != nil {
+		db.log.Warn("optimize failed", "err", err)
+	}
+	return db.db.Close()
+}
+
+// Path returns the absolute path of the database file.
+func (db *DB) Path() string { return db.path }
+
+// tx runs fn in one IMMEDIATE transaction. An *app.Error from fn is
+// returned as is; other errors are wrapped with op.
+func (db *DB) tx(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
+	tx, err := db.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("%s: begin: %w", op, err)
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return wrap(op, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("%s: commit: %w", op, err)
+	}
+	return nil
+}
+
+// wrap adds the operation name to technical errors; clerk-facing errors
+// pass unchanged.
+func wrap(op string, err error) error {
+	var ae *app.Error
+	if err == nil || errors.As(err, &ae) {
+		return err
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+// queryer is what *sql.DB and *sql.Tx have in common.
+type queryer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// timeLayout stores times in UTC with fixed width, so that they sort as
+// text and keep nanoseconds.
+const timeLayout = "2006-01-02T15:04:05.000000000Z"
+
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(timeLayout)
+}
+
+func parseTime(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(timeLayout, s)
+	if err != nil {
+		// Tolerate hand-edited rows in any RFC 3339 form.
+		if t2, err2 := time.Parse(time.RFC3339Nano, s); err2 == nil {
+			return t2.UTC(), nil
+		}
+		return time.Time{}, fmt.Errorf("bad time %q: %w", s, err)
+	}
+	return t, nil
+}
+
+// nullString maps "" to NULL (for UNIQUE columns where "" means "none").
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// audit appends an entry inside a transaction.
+func audit(ctx context.Context, q queryer, e app.AuditEntry) error {
+	_, err := q.ExecContext(ctx, `INSERT INTO audit_log (at, clerk, office, action, ref, detail) VALUES (?, ?, ?, ?, ?, ?)`,
+		fmtTime(e.At), e.Clerk, string(e.Office), e.Action, e.Ref, e.Detail)
+	if err != nil {
+		return fmt.Errorf("audit %s: %w", e.Action, err)
+	}
+	return nil
+}
+
+// recordReceipt marks the mail as processed in the transaction of its
+// effect. A mail without Message-ID cannot be recognised again and is not
+// recorded; a Message-ID already recorded keeps its first record.
+func recordReceipt(ctx context.Context, q queryer, rc *app.Receipt, at time.Time) error {
+	if rc == nil || rc.MessageID == "" {
+		return nil
+	}
+	_, err := q.ExecContext(ctx, `INSERT INTO processed_mails (message_id, mailbox, uidvalidity, uid, kind, at)
+		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (message_id) DO NOTHING`,
+		rc.MessageID, rc.Mailbox, int64(rc.UIDValidity), int64(rc.UID), rc.Kind, fmtTime(at))
+	if err != nil {
+		return fmt.Errorf("record receipt: %w", err)
+	}
+	return nil
+}

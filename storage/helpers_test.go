@@ -1,0 +1,97 @@
+package storage
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"amtstresen/app"
+)
+
+var testReg = app.Default()
+
+// testNow is the start of the test clock (Europe/Berlin).
+var testNow = time.Date(2026, 11, 27, 10, 0, 0, 0, app.Berlin)
+
+// openTest opens a fresh database in a folder of its own; the clock
+// advances one second per call.
+func openTest(t *testing.T) *DB {
+	t.Helper()
+	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "data", "amtstresen.db"), testReg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	clock := testNow.UTC()
+	db.now = func() time.Time { clock = clock.Add(time.Second); return clock }
+	return db
+}
+
+// muni returns the first municipality of the office.
+func muni(t *testing.T, o app.OfficeKey) *app.Municipality {
+	t.Helper()
+	for _, m := range testReg.Municipalities {
+		if m.Office == o {
+			return m
+		}
+	}
+	t.Fatalf("no municipality for %s", o)
+	return nil
+}
+
+// newDogCase is a portal application to register a dog, routed to the
+// office of the applicant's municipality.
+func newDogCase(t *testing.T, key, first, last string, o app.OfficeKey, at time.Time) *app.NewCase {
+	t.Helper()
+	m := muni(t, o)
+	fields, _ := json.Marshal(map[string]any{
+		"hund":           map[string]any{"name": "Bello", "rasse": "Dackel", "chipnummer": "276098106543210", "farbe": "braun"},
+		"haltungsbeginn": "2026-11-01", "gefaehrlich": false, "weitereHunde": 0,
+	})
+	a := app.Applicant{Salutation: "Frau", FirstName: first, LastName: last, BirthDate: "1985-03-14",
+		Address: app.Address{Street: "Moselstraße", HouseNumber: "12a", Postcode: m.Postcodes[0], Place: m.Name, AGS: m.AGS},
+		Email: strings.ToLower(first) + "@example.org"}
+	return &app.NewCase{IdempotencyKey: key, Channel: app.ChannelPortal, Service: "hund-anmelden", PortalCase: key,
+		Applicant: a, Fields: fields, Raw: json.RawMessage(`{"vorgang":"` + key + `","extra":{"neu":1}}`),
+		Routing:    app.Decision{Office: o, Decided: o != "", Municipality: m.AGS, Reason: "Wohnanschrift liegt in " + m.Name},
+		ReceivedAt: at, Clerk: "portal"}
+}
+
+func mustCreate(t *testing.T, db *DB, nc *app.NewCase) *app.Case {
+	t.Helper()
+	c, created, err := db.CreateCase(context.Background(), nc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !created {
+		t.Fatalf("case %s not created", nc.IdempotencyKey)
+	}
+	return c
+}
+
+// wantCode fails unless err is an *app.Error with the code.
+func wantCode(t *testing.T, err error, code string) {
+	t.Helper()
+	var ae *app.Error
+	if !errors.As(err, &ae) || ae.Code != code {
+		t.Fatalf("err = %v, want code %s", err, code)
+	}
+}
+
+func auditActions(t *testing.T, db *DB, ref string) []string {
+	t.Helper()
+	es, err := db.AuditEntries(context.Background(), app.AuditFilter{Ref: ref})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range es {
+		out = append(out, fmt.Sprintf("%s %s %s", e.Clerk, e.Action, e.Detail))
+	}
+	return out
+}

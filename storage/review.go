@@ -1,0 +1,162 @@
+package storage
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+
+	"amtstresen/app"
+)
+
+// AddReview implements app.ReviewStore. An item with the same Message-ID
+// and the same content is stored once; it.ID is set to the stored row.
+// The receipt is recorded in the same transaction.
+func (db *DB) AddReview(ctx context.Context, it *app.ReviewItem, rc *app.Receipt) error {
+	if it == nil {
+		return errors.New("add review: no item")
+	}
+	sum := ""
+	if it.Raw != nil {
+		s := sha256.Sum256(it.Raw)
+		sum = hex.EncodeToString(s[:])
+	}
+	return db.tx(ctx, "add review", func(tx *sql.Tx) error {
+		now := db.now()
+		received := it.ReceivedAt
+		if received.IsZero() {
+			received = now
+		}
+		var raw any
+		if it.Raw != nil {
+			raw = it.Raw
+		}
+		var id int64
+		err := tx.QueryRowContext(ctx, `INSERT INTO review_items (message_id, raw_sha256, subject, sender, reason, detail, received_at, size, raw, portal_case)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (message_id, raw_sha256) DO NOTHING RETURNING id`,
+			it.MessageID, sum, it.Subject, it.From, string(it.Reason), it.Detail, fmtTime(received), it.Size, raw, it.PortalCase).Scan(&id)
+		inserted := err == nil
+		if errors.Is(err, sql.ErrNoRows) {
+			err = tx.QueryRowContext(ctx, `SELECT id FROM review_items WHERE message_id = ? AND raw_sha256 = ?`, it.MessageID, sum).Scan(&id)
+		}
+		if err != nil {
+			return err
+		}
+		it.ID = id
+		if err := recordReceipt(ctx, tx, rc, now); err != nil {
+			return err
+		}
+		if !inserted {
+			return nil
+		}
+		return audit(ctx, tx, app.AuditEntry{At: now, Clerk: app.PortalActor.Clerk, Action: "review.add",
+			Ref: fmt.Sprintf("review:%d", id), Detail: string(it.Reason)})
+	})
+}
+
+const reviewCols = `id, message_id, subject, sender, reason, detail, received_at, size, portal_case, handled, handled_by, handled_at, resolution, note`
+
+func scanReview(sc interface{ Scan(...any) error }, extra ...any) (*app.ReviewItem, error) {
+	var it app.ReviewItem
+	var reason, received, handledAt string
+	dst := append([]any{&it.ID, &it.MessageID, &it.Subject, &it.From, &reason, &it.Detail, &received, &it.Size, &it.PortalCase,
+		&it.Handled, &it.HandledBy, &handledAt, &it.Resolution, &it.Note}, extra...)
+	if err := sc.Scan(dst...); err != nil {
+		return nil, err
+	}
+	it.Reason = app.ReviewReason(reason)
+	var err error
+	if it.ReceivedAt, err = parseTime(received); err != nil {
+		return nil, err
+	}
+	if it.HandledAt, err = parseTime(handledAt); err != nil {
+		return nil, err
+	}
+	return &it, nil
+}
+
+// ReviewItems implements app.ReviewStore: newest first, without the raw
+// mail (ReviewItem has it), which can be megabytes.
+func (db *DB) ReviewItems(ctx context.Context, includeHandled bool) ([]app.ReviewItem, error) {
+	q := `SELECT ` + reviewCols + ` FROM review_items`
+	if !includeHandled {
+		q += ` WHERE handled = 0`
+	}
+	rows, err := db.db.QueryContext(ctx, q+` ORDER BY received_at DESC, id DESC`)
+	if err != nil {
+		return nil, fmt.Errorf("review items: %w", err)
+	}
+	defer rows.Close()
+	var out []app.ReviewItem
+	for rows.Next() {
+		it, err := scanReview(rows)
+		if err != nil {
+			return nil, fmt.Errorf("review items: %w", err)
+		}
+		out = append(out, *it)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("review items: %w", err)
+	}
+	return out, nil
+}
+
+func reviewNotFound(id int64) error {
+	return app.Errorf(app.ENOTFOUND, "Die Mail Nr. %d gibt es nicht in der Prüfliste.", id)
+}
+
+// ReviewItem implements app.ReviewStore, with the raw mail.
+func (db *DB) ReviewItem(ctx context.Context, id int64) (*app.ReviewItem, error) {
+	var raw []byte
+	it, err := scanReview(db.db.QueryRowContext(ctx, `SELECT `+reviewCols+`, raw FROM review_items WHERE id = ?`, id), &raw)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, reviewNotFound(id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("review item: %w", err)
+	}
+	it.Raw = raw
+	return it, nil
+}
+
+// ResolveReview implements app.ReviewStore. The clerk's note is required;
+// an item is resolved once (ECONFLICT after). The audit entry names the
+// case when the resolution does ("assigned:REF", "case:REF").
+func (db *DB) ResolveReview(ctx context.Context, id int64, resolution, note string, by app.Actor) error {
+	if err := needClerk(by); err != nil {
+		return err
+	}
+	note = strings.TrimSpace(note)
+	if note == "" {
+		return &app.Error{Code: app.EINVALID, Field: "note", Message: "Bitte eine Begründung angeben; sie wird vermerkt."}
+	}
+	resolution = strings.TrimSpace(resolution)
+	if resolution == "" {
+		resolution = "handled"
+	}
+	return db.tx(ctx, "resolve review", func(tx *sql.Tx) error {
+		var handled bool
+		var handledBy string
+		err := tx.QueryRowContext(ctx, `SELECT handled, handled_by FROM review_items WHERE id = ?`, id).Scan(&handled, &handledBy)
+		if errors.Is(err, sql.ErrNoRows) {
+			return reviewNotFound(id)
+		}
+		if err != nil {
+			return err
+		}
+		if handled {
+			return app.Errorf(app.ECONFLICT, "Die Mail wurde bereits von %s erledigt.", handledBy)
+		}
+		now := db.now()
+		if _, err := tx.ExecContext(ctx, `UPDATE review_items SET handled = 1, handled_by = ?, handled_at = ?, resolution = ?, note = ? WHERE id = ?`,
+			by.Clerk, fmtTime(now), resolution, note, id); err != nil {
+			return err
+		}
+		kind, ref, _ := strings.Cut(resolution, ":")
+		return audit(ctx, tx, app.AuditEntry{At: now, Clerk: by.Clerk, Office: by.Office, Action: "review.resolve", Ref: normRef(ref),
+			Detail: fmt.Sprintf("review=%d %s", id, kind)})
+	})
+}
