@@ -1,14 +1,19 @@
 package integration
 
 import (
+	"context"
 	"testing"
 
 	"amtstresen/app"
-	"amtstresen/sync/internal/memstore"
+	"amtstresen/storage"
 )
 
-// openStore opens the store the integration tests run against.
+// openStore opens the real SQLite store (build with -tags sqlite_fts5).
 func openStore(t testing.TB, path string) app.Store {
 	t.Helper()
-	return memstore.New()
+	db, err := storage.Open(context.Background(), path, reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db
 }
