@@ -48,7 +48,11 @@ func muni(t *testing.T, o app.OfficeKey) *app.Municipality {
 // office of the applicant's municipality.
 func newDogCase(t *testing.T, key, first, last string, o app.OfficeKey, at time.Time) *app.NewCase {
 	t.Helper()
-	m := muni(t, o)
+	mo := o
+	if mo == "" {
+		mo = app.OfficeZell
+	}
+	m := muni(t, mo)
 	fields, _ := json.Marshal(map[string]any{
 		"hund":           map[string]any{"name": "Bello", "rasse": "Dackel", "chipnummer": "276098106543210", "farbe": "braun"},
 		"haltungsbeginn": "2026-11-01", "gefaehrlich": false, "weitereHunde": 0,
