@@ -59,7 +59,7 @@ func newDogCase(t *testing.T, key, first, last string, o app.OfficeKey, at time.
 	})
 	a := app.Applicant{Salutation: "Frau", FirstName: first, LastName: last, BirthDate: "1985-03-14",
 		Address: app.Address{Street: "Moselstraße", HouseNumber: "12a", Postcode: m.Postcodes[0], Place: m.Name, AGS: m.AGS},
-		Email: strings.ToLower(first) + "@example.org"}
+		Email:   strings.ToLower(first) + "@example.org"}
 	return &app.NewCase{IdempotencyKey: key, Channel: app.ChannelPortal, Service: "hund-anmelden", PortalCase: key,
 		Applicant: a, Fields: fields, Raw: json.RawMessage(`{"vorgang":"` + key + `","extra":{"neu":1}}`),
 		Routing:    app.Decision{Office: o, Decided: o != "", Municipality: m.AGS, Reason: "Wohnanschrift liegt in " + m.Name},
