@@ -582,7 +582,7 @@ func (s *Syncer) takeLarge(ctx context.Context, cl *imapclient.Client, st *app.S
 		d := ParseHeaderOnly(hdrs[r.uid], r.size)
 		d.Detail = fmt.Sprintf("Größe %d Bytes über der Grenze von %d Bytes", r.size, s.limits.withDefaults().MaxBytes)
 		it := &item{ref: r, d: d}
-		if _, err := s.storeOne(ctx, st, it, mv, res); err != nil {
+		if _, err := s.storeOne(ctx, s.store, st, it, mv, res); err != nil {
 			mv.flush()()
 			return err
 		}
@@ -590,15 +590,60 @@ func (s *Syncer) takeLarge(ctx context.Context, cl *imapclient.Client, st *app.S
 	return mv.flush()()
 }
 
+// Batcher is implemented by a store that can group the changes of several
+// mails into one transaction: one commit per batch instead of one per
+// mail. The calls on tx carry their receipts as usual; when fn returns an
+// error nothing of the batch is committed. Storage may offer it; the sync
+// uses it when present.
+type Batcher interface {
+	Batch(ctx context.Context, fn func(tx app.Store) error) error
+}
+
 // storeBatch stores the items in order; it stops at the first error and
-// returns the items committed so far.
+// returns the items committed so far. With a Batcher the whole batch is
+// one transaction; if that fails, the batch is retried mail by mail so
+// that one bad mail cannot hold back the others.
 func (s *Syncer) storeBatch(ctx context.Context, st *app.SyncState, items []*item, mv *mover, res *Result, tick func()) ([]*item, error) {
+	if b, ok := s.store.(Batcher); ok && len(items) > 1 {
+		local := &mover{}
+		lres := &Result{}
+		err := b.Batch(ctx, func(tx app.Store) error {
+			local.pending, local.order, *lres = nil, nil, Result{}
+			for _, it := range items {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				if _, err := s.storeOne(ctx, tx, st, it, local, lres); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err == nil {
+			for _, dest := range local.order {
+				for _, r := range *local.pending[dest] {
+					for u := r.Start; u <= r.Stop; u++ {
+						mv.add(dest, u)
+					}
+				}
+			}
+			res.add(lres)
+			for range items {
+				tick()
+			}
+			return items, nil
+		}
+		if ctx.Err() != nil {
+			return nil, err
+		}
+		s.log.Warn("batch failed, retrying mail by mail", "err", err)
+	}
 	var stored []*item
 	for _, it := range items {
 		if err := ctx.Err(); err != nil {
 			return stored, err
 		}
-		if _, err := s.storeOne(ctx, st, it, mv, res); err != nil {
+		if _, err := s.storeOne(ctx, s.store, st, it, mv, res); err != nil {
 			return stored, err
 		}
 		stored = append(stored, it)
@@ -607,23 +652,34 @@ func (s *Syncer) storeBatch(ctx context.Context, st *app.SyncState, items []*ite
 	return stored, nil
 }
 
+func (r *Result) add(o *Result) {
+	r.Cases += o.Cases
+	r.Duplicates += o.Duplicates
+	r.Messages += o.Messages
+	r.Withdrawals += o.Withdrawals
+	r.Appointments += o.Appointments
+	r.Stale += o.Stale
+	r.Review += o.Review
+	r.Recovered += o.Recovered
+}
+
 // storeOne takes one mail in. Each store call carries the receipt so that
 // the mail is recorded as processed in the same transaction as its effect.
 // The mail is queued for filing on the server only after that commit.
-func (s *Syncer) storeOne(ctx context.Context, st *app.SyncState, it *item, mv *mover, res *Result) (string, error) {
+func (s *Syncer) storeOne(ctx context.Context, store app.Store, st *app.SyncState, it *item, mv *mover, res *Result) (string, error) {
 	d := it.d
 	if it.ref.messageID != "" && d.MessageID != it.ref.messageID && d.Review == app.ReviewTooLarge {
 		d.MessageID = it.ref.messageID
 	}
 	rc := &app.Receipt{Mailbox: s.cfg.Mailbox, UIDValidity: st.UIDValidity, UID: uint32(it.ref.uid), MessageID: d.MessageID, Kind: d.Kind}
-	done, err := s.store.Processed(ctx, d.MessageID)
+	done, err := store.Processed(ctx, d.MessageID)
 	if err != nil {
 		return "", err
 	}
 	if done {
 		// Taken in by an earlier run that stopped before filing the mail.
 		dest := s.cfg.ProcessedMailbox
-		if d.Review != "" || s.caseUnknown(ctx, d) {
+		if d.Review != "" || caseUnknown(ctx, store, d) {
 			dest = s.cfg.ReviewMailbox
 		}
 		res.Recovered++
@@ -637,7 +693,7 @@ func (s *Syncer) storeOne(ctx context.Context, st *app.SyncState, it *item, mv *
 		if ri.Size == 0 {
 			ri.Size = int64(len(it.raw))
 		}
-		if err := s.store.AddReview(ctx, ri, rc); err != nil {
+		if err := store.AddReview(ctx, ri, rc); err != nil {
 			return "", fmt.Errorf("add review: %w", err)
 		}
 		res.Review++
@@ -650,7 +706,7 @@ func (s *Syncer) storeOne(ctx context.Context, st *app.SyncState, it *item, mv *
 	switch d.Kind {
 	case KindAntrag:
 		nc := s.newCase(d, receivedAt(time.Time{}, d.Antrag.ReceivedAt(), receivedAt(it.ref.date, d.Date, s.Now())))
-		_, created, err := s.store.CreateCase(ctx, nc, rc)
+		_, created, err := store.CreateCase(ctx, nc, rc)
 		if err != nil {
 			if rv, ok := reviewable(err); ok {
 				return review(app.ReviewPayloadInvalid, rv)
@@ -663,7 +719,7 @@ func (s *Syncer) storeOne(ctx context.Context, st *app.SyncState, it *item, mv *
 			res.Duplicates++
 		}
 	case KindNachricht, KindRuecknahme:
-		if s.caseUnknown(ctx, d) {
+		if caseUnknown(ctx, store, d) {
 			return review(app.ReviewCaseUnknown, "kein Vorgang "+d.Vorgang)
 		}
 		if d.Kind == KindNachricht {
@@ -675,9 +731,9 @@ func (s *Syncer) storeOne(ctx context.Context, st *app.SyncState, it *item, mv *
 			for _, f := range d.Files {
 				n.Attachments = append(n.Attachments, f.Attachment)
 			}
-			err = s.store.AddMessage(ctx, d.Vorgang, d.Key(), n, d.Files, rc)
+			err = store.AddMessage(ctx, d.Vorgang, d.Key(), n, d.Files, rc)
 		} else {
-			err = s.store.Withdraw(ctx, d.Vorgang, d.Message.Text, rc)
+			err = store.Withdraw(ctx, d.Vorgang, d.Message.Text, rc)
 		}
 		if err != nil {
 			if app.ErrorCode(err) == app.ENOTFOUND {
@@ -699,7 +755,7 @@ func (s *Syncer) storeOne(ctx context.Context, st *app.SyncState, it *item, mv *
 			a.Office = ""
 		}
 		a.UpdatedAt = s.Now().UTC()
-		applied, err := s.store.ApplyAppointment(ctx, &a, rc)
+		applied, err := store.ApplyAppointment(ctx, &a, rc)
 		if err != nil {
 			if rv, ok := reviewable(err); ok {
 				return review(app.ReviewPayloadInvalid, rv)
@@ -729,11 +785,11 @@ func reviewable(err error) (string, bool) {
 	return "", false
 }
 
-func (s *Syncer) caseUnknown(ctx context.Context, d *Delivery) bool {
+func caseUnknown(ctx context.Context, store app.Store, d *Delivery) bool {
 	if d.Kind != KindNachricht && d.Kind != KindRuecknahme {
 		return false
 	}
-	c, err := s.store.CaseByPortalID(ctx, d.Vorgang)
+	c, err := store.CaseByPortalID(ctx, d.Vorgang)
 	return c == nil && (err == nil || app.ErrorCode(err) == app.ENOTFOUND)
 }
 

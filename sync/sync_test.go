@@ -276,6 +276,12 @@ func TestSyncRedeliveryAndRecovery(t *testing.T) {
 }
 
 func TestSyncStoreFailsMidway(t *testing.T) {
+	for _, batching := range []bool{false, true} {
+		t.Run(map[bool]string{false: "per-mail", true: "batched"}[batching], func(t *testing.T) { testStoreFailsMidway(t, batching) })
+	}
+}
+
+func testStoreFailsMidway(t *testing.T, batching bool) {
 	g := portaltest.New(5)
 	srv := startMem(t, nil)
 	var mails []*portaltest.Mail
@@ -286,14 +292,25 @@ func TestSyncStoreFailsMidway(t *testing.T) {
 	}
 	st := memstore.New()
 	st.FailAfter = 6
-	s := newMemSyncer(t, srv, st, nil)
+	var store app.Store = st
+	bs := &memstore.Batching{Store: st}
+	if batching {
+		store = bs
+	}
+	s := newMemSyncer(t, srv, store, nil)
 	s.BatchSize = 4
 	_, err := s.Sync(context.Background(), nil)
 	if err == nil {
 		t.Fatal("no error")
 	}
-	// Five committed and filed; the rest untouched in the inbox.
-	if len(st.Cases) != 5 || srv.Count("Übernommen") != 5 || srv.Count("INBOX") != 5 {
+	// Five committed and filed (batched: the first batch of four; the
+	// second is rolled back and its retry fails at once); the rest
+	// untouched in the inbox.
+	want := 5
+	if batching {
+		want = 4
+	}
+	if len(st.Cases) != want || srv.Count("Übernommen") != want || srv.Count("INBOX") != 10-want {
 		t.Fatalf("after failure: cases %d processed %d inbox %d", len(st.Cases), srv.Count("Übernommen"), srv.Count("INBOX"))
 	}
 	ls, _ := s.LastState(context.Background())
@@ -306,6 +323,9 @@ func TestSyncStoreFailsMidway(t *testing.T) {
 	}
 	if len(st.Cases) != 10 || srv.Count("Übernommen") != 10 || srv.Count("INBOX") != 0 {
 		t.Fatalf("after retry: cases %d processed %d inbox %d", len(st.Cases), srv.Count("Übernommen"), srv.Count("INBOX"))
+	}
+	if batching && bs.Batches < 2 {
+		t.Errorf("%d batches committed", bs.Batches)
 	}
 }
 

@@ -1,12 +1,18 @@
 package main
 
 import (
+	"context"
+
 	"amtstresen/app"
-	"amtstresen/sync/internal/memstore"
+	"amtstresen/storage"
 )
 
-const storeName = "Speicher: memstore (ohne SQLite)"
+const storeName = "Speicher: SQLite (storage, WAL)"
 
 func openStore(path string) (app.Store, func(), error) {
-	return memstore.New(), func() {}, nil
+	db, err := storage.Open(context.Background(), path, app.Default())
+	if err != nil {
+		return nil, nil, err
+	}
+	return db, func() { db.Close() }, nil
 }

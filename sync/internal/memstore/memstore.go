@@ -248,3 +248,55 @@ func (s *Store) AuditEntries(ctx context.Context, f app.AuditFilter) ([]app.Audi
 	return nil, nil
 }
 func (s *Store) Close() error { return nil }
+
+// Batching wraps a Store with a Batch method (one "transaction" for many
+// changes, rolled back as a whole on error), like a store that implements
+// sync.Batcher.
+type Batching struct {
+	*Store
+	Batches int // committed batches
+}
+
+// Batch runs fn; on error every change fn made is undone.
+func (b *Batching) Batch(ctx context.Context, fn func(tx app.Store) error) error {
+	s := b.Store
+	s.mu.Lock()
+	snapCases := append([]*app.Case(nil), s.Cases...)
+	status := map[*app.Case]app.Status{}
+	for _, c := range s.Cases {
+		status[c] = c.Status
+	}
+	copyMap := func(m map[string]*app.Case) map[string]*app.Case {
+		out := make(map[string]*app.Case, len(m))
+		for k, v := range m {
+			out[k] = v
+		}
+		return out
+	}
+	byKey, byPortal := copyMap(s.byKey), copyMap(s.byPortal)
+	msgs := map[string]*app.Note{}
+	for k, v := range s.Messages {
+		msgs[k] = v
+	}
+	appts := map[string]*app.Appointment{}
+	for k, v := range s.Appts {
+		appts[k] = v
+	}
+	reviews := append([]*app.ReviewItem(nil), s.Reviews...)
+	receipts := map[string]app.Receipt{}
+	for k, v := range s.Receipts {
+		receipts[k] = v
+	}
+	s.mu.Unlock()
+	if err := fn(s); err != nil {
+		s.mu.Lock()
+		s.Cases, s.byKey, s.byPortal, s.Messages, s.Appts, s.Reviews, s.Receipts = snapCases, byKey, byPortal, msgs, appts, reviews, receipts
+		for c, st := range status {
+			c.Status = st
+		}
+		s.mu.Unlock()
+		return err
+	}
+	b.Batches++
+	return nil
+}
