@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"os/user"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -27,6 +28,8 @@ import (
 	"amtstresen/storage"
 	portalsync "amtstresen/sync"
 	"amtstresen/ui"
+	"amtstresen/ui/pdf"
+	"amtstresen/ui/printing"
 )
 
 // FyneApp.toml is the one place for name, ID, version and build number;
@@ -80,6 +83,8 @@ var commands = map[string]command{
 	"review":       {"Mails zur Sichtung ausgeben (--json, --all)", runReview},
 	"appointments": {"Termine ausgeben (--json, --from DATUM, --to DATUM, --office)", runAppointments},
 	"demo":         {"Demo: Test-Postfach mit Beispielsendungen abgleichen und Fenster öffnen (--headless)", runDemo},
+	"confirm":      {"Bestätigung als PDF schreiben: REF… -o DATEI.pdf, --appointment UID, --art", runConfirm},
+	"print":        {"Bestätigung drucken: REF… [--printer NAME], --appointment UID, --art", runPrint},
 }
 
 func main() {
@@ -401,4 +406,143 @@ func runDemo(e *env, args []string) error {
 		return nil
 	}
 	return ui.Run(e.ctx, ui.Options{Store: db, Registry: e.reg, Config: d.Config, Paths: e.paths, DBPath: e.dbPath, Version: versionString(), Syncer: s})
+}
+
+// --- Confirmations: ui/pdf renders, ui/printing prints and saves ---
+
+// confirmFlags are the options confirm and print share.
+type confirmFlags struct {
+	appointment, kind, clerk *string
+}
+
+func addConfirmFlags(fs *flag.FlagSet) confirmFlags {
+	return confirmFlags{
+		appointment: fs.String("appointment", "", "Terminbestätigung für den Termin mit dieser UID (Buchungsnummer)"),
+		kind:        fs.String("art", "auto", "Art: auto, eingang, hundesteuer oder abholung"),
+		clerk:       fs.String("bearbeiter", "", "Name als Bearbeiter/in (Standard: wem der Vorgang zugewiesen ist)"),
+	}
+}
+
+// parseInterspersed parses flags that may stand after the references
+// ("confirm ZEL-2026-00042 -o a.pdf") and returns the references.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, usageError(err.Error())
+		}
+		if fs.NArg() == 0 {
+			return pos, nil
+		}
+		pos, args = append(pos, fs.Arg(0)), fs.Args()[1:]
+	}
+}
+
+// confirmItems loads the cases and the appointment to confirm.
+func confirmItems(e *env, db *storage.DB, refs []string, f confirmFlags) ([]pdf.Item, error) {
+	kind, err := pdf.ParseKind(*f.kind)
+	if err != nil {
+		return nil, err
+	}
+	if len(refs) == 0 && *f.appointment == "" {
+		return nil, usageError("Bitte ein Aktenzeichen oder --appointment UID angeben.")
+	}
+	var items []pdf.Item
+	for _, ref := range refs {
+		c, err := db.CaseByRef(e.ctx, ref)
+		if err != nil {
+			return nil, err
+		}
+		items = append(items, pdf.Item{Kind: kind, Case: c})
+	}
+	if uid := strings.TrimSpace(*f.appointment); uid != "" {
+		a, err := db.Appointment(e.ctx, uid)
+		if app.ErrorCode(err) == app.ENOTFOUND && !strings.Contains(uid, "@") {
+			a, err = db.Appointment(e.ctx, uid+"@cochem-zell-online.de") // the booking number as printed
+		}
+		if err != nil {
+			return nil, err
+		}
+		var c *app.Case
+		if a.PortalCase != "" {
+			c, _ = db.CaseByPortalID(e.ctx, a.PortalCase) // postal address and reference, when the case is here
+		}
+		items = append(items, pdf.AppointmentItem(a, c))
+	}
+	return items, nil
+}
+
+// confirmations prints and saves with the audit log of db; a failed print
+// job is kept in the cache folder, as in the window.
+func confirmations(e *env, db *storage.DB, printer string) *printing.Confirmations {
+	clerk := "unbekannt"
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		clerk = u.Username[strings.LastIndexByte(u.Username, '\\')+1:]
+	}
+	return &printing.Confirmations{Renderer: pdf.NewRenderer(e.reg), Audit: db, Actor: app.Actor{Clerk: clerk},
+		Printer: printing.Printer{Name: printer, SaveDir: filepath.Join(e.paths.CacheDir, "pdf")}}
+}
+
+// runConfirm writes the confirmations of cases (and an appointment) into one PDF.
+func runConfirm(e *env, args []string) error {
+	fs := newFlags("confirm", e)
+	out := fs.String("o", "", "PDF-Datei (Standard: Aktenzeichen_Art.pdf im aktuellen Ordner)")
+	f := addConfirmFlags(fs)
+	refs, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	db, err := e.openStore()
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	items, err := confirmItems(e, db, refs, f)
+	if err != nil {
+		return err
+	}
+	path := *out
+	if path == "" {
+		path = pdf.FileName(items...)
+	}
+	if err := confirmations(e, db, "").Save(e.ctx, path, pdf.Options{Clerk: *f.clerk}, items...); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "Bestätigung gespeichert: %s\n", path)
+	return nil
+}
+
+// runPrint prints the confirmations as one job; when that fails the PDF is
+// saved and the message names the file.
+func runPrint(e *env, args []string) error {
+	fs := newFlags("print", e)
+	printer := fs.String("printer", "", "Drucker (Standard: [print] printer der Konfiguration, sonst der Standarddrucker)")
+	f := addConfirmFlags(fs)
+	refs, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	name := *printer
+	if name == "" && e.cfg != nil {
+		name = e.cfg.Print.Printer
+	}
+	db, err := e.openStore()
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	items, err := confirmItems(e, db, refs, f)
+	if err != nil {
+		return err
+	}
+	res, err := confirmations(e, db, name).Print(e.ctx, pdf.Options{Clerk: *f.clerk}, items...)
+	if err != nil {
+		return err
+	}
+	where := res.Printer
+	if where == "" {
+		where = "dem Standarddrucker"
+	}
+	fmt.Fprintf(e.stdout, "Gedruckt auf %s (Auftrag %s).\n", where, res.JobID)
+	return nil
 }
