@@ -15,10 +15,10 @@ import (
 	"time"
 
 	"amtstresen/app"
+	"amtstresen/storage"
 	"amtstresen/sync"
 	"amtstresen/sync/internal/dovecottest"
 	"amtstresen/sync/portaltest"
-	"amtstresen/storage"
 )
 
 // TestKillChild is the child process of TestDovecotKilledMidSync: it syncs
