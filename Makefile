@@ -60,6 +60,13 @@ test: deps-test vet
 clean:
 	rm -rf amtstresen amtstresen.exe build dist
 
+# Portal sync benchmark (as root): a private Dovecot with 10,000 generated
+# deliveries, full sync into an empty database, no-op sync, and mbsync
+# pulling the same mailbox for comparison.
+.PHONY: bench-sync
+bench-sync: deps-test
+	$(GO) run -tags "$(TAGS)" ./sync/bench -n 10000
+
 # --- Packaging (fyne.io/tools) ---------------------------------------------
 FYNE_TOOL_VERSION := v1.7.4
 FYNE := $(shell $(GO) env GOPATH 2>/dev/null)/bin/fyne
