@@ -43,7 +43,7 @@ const applicationID = 0x414D5453
 // connection of the pool (pragmas are per connection). _txlock=immediate
 // makes every transaction take the write lock at BEGIN, so two writers
 // queue on busy_timeout instead of failing on a lock upgrade.
-const dsnParams = "_foreign_keys=true&_busy_timeout=5000&_journal_mode=WAL&_synchronous=NORMAL&_txlock=immediate&_secure_delete=true&_cache_size=-32000"
+const dsnParams = "_foreign_keys=true&_busy_timeout=5000&_journal_mode=WAL&_synchronous=NORMAL&_txlock=immediate&_secure_delete=true&_cache_size=-32000&_stmt_cache_size=64"
 
 // Open opens (and creates or upgrades) the database at path. The folder is
 // created with mode 0700, the file and its -wal/-shm companions get 0600:

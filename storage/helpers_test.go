@@ -49,7 +49,7 @@ func muni(t *testing.T, o app.OfficeKey) *app.Municipality {
 func newDogCase(t *testing.T, key, first, last string, o app.OfficeKey, at time.Time) *app.NewCase {
 	t.Helper()
 	mo := o
-	if mo == "" {
+	if mo == "" || mo == app.OfficeKreis {
 		mo = app.OfficeZell
 	}
 	m := muni(t, mo)

@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"amtstresen/app"
@@ -37,7 +38,7 @@ var sorts = map[string]sortSpec{
 	"ref":       {[]string{"ref"}, "cases_by_ref"},
 	"service":   {[]string{"service", "received_at"}, "cases_by_service"},
 	"applicant": {[]string{"applicant_sort"}, "cases_by_applicant"},
-	// Arms are constant in status: ordered by received within, merged by rank.
+	// Read status by status (listByStatus); srank orders search results.
 	"status": {[]string{"srank", "received_at"}, "cases_by_received"},
 }
 
@@ -56,12 +57,14 @@ const summaryCols = `id, ref, received_at, service, applicant_name, municipality
 
 // queuePlan is the query shape for a filter.
 type queuePlan struct {
-	index  string
-	eq     []string // equality columns per arm, in index order
-	resid  []string // other conditions (SQL with ?), the same in every arm
-	rargs  []any
-	order  string // ORDER BY clause over result columns
-	search string // FTS5 MATCH expression; "" for none
+	index string
+	eq    []string // equality columns per arm, in index order
+	resid []string // other conditions (SQL with ?), the same in every arm
+	rargs []any
+	order string // ORDER BY clause over result columns
+	// byStatus: sorted by status, then received; read status by status.
+	byStatus bool
+	search   string // FTS5 MATCH expression; "" for none
 }
 
 // parseSort returns the sort spec and direction.
@@ -97,7 +100,7 @@ func plan(f app.CaseFilter) (*queuePlan, error) {
 	for _, c := range append(append([]string(nil), spec.cols...), "id") {
 		ord = append(ord, c+dir)
 	}
-	p := &queuePlan{order: strings.Join(ord, ", "), index: spec.index, eq: []string{"office", "status"}}
+	p := &queuePlan{order: strings.Join(ord, ", "), index: spec.index, eq: []string{"office", "status"}, byStatus: spec.cols[0] == "srank"}
 	if q := strings.TrimSpace(f.Query); q != "" {
 		p.search = matchQuery(q)
 		if p.search == "" {
@@ -239,6 +242,66 @@ func (db *DB) ListCases(ctx context.Context, f app.CaseFilter) ([]app.CaseSummar
 	if offset < 0 {
 		offset = 0
 	}
+	if p.byStatus && p.search == "" {
+		return db.listByStatus(ctx, f, limit, offset)
+	}
+	return db.list(ctx, f, p, limit, offset)
+}
+
+// listByStatus pages through the statuses in workflow order (or reverse),
+// each newest first (or oldest first): one received-ordered query per
+// status that the page touches. A status before the page is counted, at
+// most up to the offset, to skip it.
+func (db *DB) listByStatus(ctx context.Context, f app.CaseFilter, limit, offset int) ([]app.CaseSummary, error) {
+	_, asc, _ := parseSort(f.Sort)
+	statuses := uniq(f.Statuses)
+	if len(statuses) == 0 {
+		statuses = app.AllStatuses
+	}
+	statuses = append([]app.Status(nil), statuses...)
+	slices.SortFunc(statuses, func(a, b app.Status) int {
+		if asc {
+			return statusRank(a) - statusRank(b)
+		}
+		return statusRank(b) - statusRank(a)
+	})
+	var out []app.CaseSummary
+	for _, s := range statuses {
+		if limit == 0 {
+			break
+		}
+		g := f
+		g.Statuses, g.Sort = []app.Status{s}, "received"
+		if asc {
+			g.Sort = "+received"
+		}
+		p, err := plan(g)
+		if err != nil {
+			return nil, err
+		}
+		rows, err := db.list(ctx, g, p, limit, offset)
+		if err != nil {
+			return nil, err
+		}
+		if len(rows) > 0 {
+			out = append(out, rows...)
+			limit -= len(rows)
+			offset = 0
+			continue
+		}
+		if offset > 0 {
+			n, err := db.count(ctx, g, p, offset)
+			if err != nil {
+				return nil, err
+			}
+			offset -= n
+		}
+	}
+	return out, nil
+}
+
+// list runs the plan for one page.
+func (db *DB) list(ctx context.Context, f app.CaseFilter, p *queuePlan, limit, offset int) ([]app.CaseSummary, error) {
 	vals, err := db.eqValues(ctx, f)
 	if err != nil {
 		return nil, err
@@ -305,29 +368,24 @@ func (p *queuePlan) queueSQL(vals map[string][]any) (string, []any) {
 	return b.String(), args
 }
 
-// searchSQL drives from the full-text index and filters with IN lists.
+// searchSQL drives from the full-text index: the matching ids are looked
+// up by rowid (NOT INDEXED: never a scan of an office range), filtered,
+// then sorted.
 func (p *queuePlan) searchSQL(vals map[string][]any) (string, []any) {
-	conds := []string{"cases_fts MATCH ?"}
+	conds := []string{"id IN (SELECT rowid FROM cases_fts WHERE cases_fts MATCH ?)"}
 	args := []any{p.search}
 	for _, c := range p.eq {
-		conds = append(conds, "c."+c+" IN ("+placeholders(len(vals[c]))+")")
+		conds = append(conds, c+" IN ("+placeholders(len(vals[c]))+")")
 		args = append(args, vals[c]...)
 	}
-	for _, r := range p.resid {
-		conds = append(conds, r)
-	}
+	conds = append(conds, p.resid...)
 	args = append(args, p.rargs...)
-	var cols []string
-	for _, c := range strings.Split(summaryCols, ", ") {
-		cols = append(cols, "c."+c)
-	}
-	rank := "CASE c.status"
+	rank := "CASE status"
 	for i, s := range app.AllStatuses {
 		rank += fmt.Sprintf(" WHEN '%s' THEN %d", s, i)
 	}
 	rank += fmt.Sprintf(" ELSE %d END AS srank", len(app.AllStatuses))
-	return "SELECT " + strings.Join(cols, ", ") + ", " + rank +
-		" FROM cases_fts CROSS JOIN cases c ON c.id = cases_fts.rowid WHERE " + strings.Join(conds, " AND "), args
+	return "SELECT " + summaryCols + ", " + rank + " FROM cases NOT INDEXED WHERE " + strings.Join(conds, " AND "), args
 }
 
 func placeholders(n int) string {
@@ -344,6 +402,11 @@ func (db *DB) CountCases(ctx context.Context, f app.CaseFilter) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	return db.count(ctx, f, p, 0)
+}
+
+// count counts the matches, or at most max of them when max > 0.
+func (db *DB) count(ctx context.Context, f app.CaseFilter, p *queuePlan, max int) (int, error) {
 	vals, err := db.eqValues(ctx, f)
 	if err != nil {
 		return 0, err
@@ -352,7 +415,6 @@ func (db *DB) CountCases(ctx context.Context, f app.CaseFilter) (int, error) {
 	var args []any
 	if p.search != "" {
 		query, args = p.searchSQL(vals)
-		query = "SELECT count(*) FROM (" + query + ")"
 	} else {
 		conds := []string{}
 		for _, c := range p.eq {
@@ -361,10 +423,14 @@ func (db *DB) CountCases(ctx context.Context, f app.CaseFilter) (int, error) {
 		}
 		conds = append(conds, p.resid...)
 		args = append(args, p.rargs...)
-		query = "SELECT count(*) FROM cases INDEXED BY " + p.index + " WHERE " + strings.Join(conds, " AND ")
+		query = "SELECT 1 FROM cases INDEXED BY " + p.index + " WHERE " + strings.Join(conds, " AND ")
+	}
+	if max > 0 {
+		query += " LIMIT ?"
+		args = append(args, max)
 	}
 	var n int
-	if err := db.db.QueryRowContext(ctx, query, args...).Scan(&n); err != nil {
+	if err := db.db.QueryRowContext(ctx, "SELECT count(*) FROM ("+query+")", args...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count cases: %w", err)
 	}
 	return n, nil
