@@ -90,16 +90,22 @@ func addFontsParsing(f *gofpdf.Fpdf) {
 	f.AddUTF8FontFromBytes(fontFamily, "B", bytes.Clone(fs.bold))
 }
 
-// clean makes text safe to print: composed (a name typed on a Mac arrives as
-// "u" + combining diaeresis), control characters removed, and a rune the
-// font does not have replaced by "?" rather than printed as an empty box
-// (gofpdf would even panic on runes beyond the Basic Multilingual Plane).
-func clean(s string) string {
+// clean makes a single line safe to print: composed (a name typed on a
+// Mac arrives as "u" + combining diaeresis), line breaks and tabs turned
+// into spaces, control characters removed, and a rune the font does not
+// have replaced by "?" rather than printed as an empty box (gofpdf would
+// even panic on runes beyond the Basic Multilingual Plane).
+func clean(s string) string { return cleanKeep(s, false) }
+
+// cleanText is clean for text that wraps: line breaks are kept.
+func cleanText(s string) string { return cleanKeep(s, true) }
+
+func cleanKeep(s string, keepNL bool) string {
 	fs := loadFonts()
 	s = norm.NFC.String(s)
 	ok := true
 	for _, c := range s {
-		if !fs.has[c] {
+		if !fs.has[c] && !(keepNL && c == '\n') {
 			ok = false
 			break
 		}
@@ -112,7 +118,9 @@ func clean(s string) string {
 		switch {
 		case fs.has[c]:
 			b.WriteRune(c)
-		case c == '\t' || c == '\n' || c == '\r' || unicode.IsSpace(c):
+		case c == '\n' && keepNL:
+			b.WriteByte('\n')
+		case unicode.IsSpace(c):
 			b.WriteByte(' ')
 		case unicode.IsControl(c) || unicode.Is(unicode.Mn, c) || unicode.Is(unicode.Cf, c):
 			// drop

@@ -113,7 +113,7 @@ func (fl *flow) para(s string) { fl.paraStyle("", s); fl.gap(bodyLH * 0.6) }
 
 // paraStyle adds wrapped lines in the given face without a gap.
 func (fl *flow) paraStyle(style string, s string) {
-	s = clean(s)
+	s = cleanText(s)
 	lines := wrap(fl.f, style, bodySize, s, textW)
 	for i, l := range lines {
 		l := l
@@ -151,7 +151,7 @@ const kvLabelW = 55.0
 
 func (fl *flow) table(rows []kv) {
 	for _, r := range rows {
-		label, value := clean(r.label), clean(r.value)
+		label, value := cleanText(r.label), cleanText(r.value)
 		style := ""
 		if r.strong {
 			style = "B"
@@ -179,7 +179,7 @@ func (fl *flow) table(rows []kv) {
 func (fl *flow) bullets(items []string) {
 	const indent = 5.0
 	for _, it := range items {
-		lines := wrap(fl.f, "", bodySize, clean(it), textW-indent)
+		lines := wrap(fl.f, "", bodySize, cleanText(it), textW-indent)
 		for i, l := range lines {
 			l, first := l, i == 0
 			fl.add(row{h: bodyLH, keep: i < len(lines)-1, draw: func(f *gofpdf.Fpdf, y float64) {
@@ -207,7 +207,7 @@ func (fl *flow) columns(widths []float64, right []bool, header []string, body []
 			if s == "" && strong != nil && strong[i] {
 				s = "B"
 			}
-			l := wrap(fl.f, s, bodySize, clean(c), widths[i]-2)
+			l := wrap(fl.f, s, bodySize, cleanText(c), widths[i]-2)
 			cols = append(cols, l)
 			n = max(n, len(l))
 		}

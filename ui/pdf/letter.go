@@ -31,17 +31,27 @@ func (l *letter) draw(f *gofpdf.Fpdf) {
 	fl := &flow{f: f}
 	l.body(fl)
 	fl.gap(bodyLH * 0.4)
-	// Closing: kept together on one page.
+	// Closing and the note are one block that never stands alone on a
+	// page: the last lines of the text before it come along.
+	if n := len(fl.rows); n > 0 {
+		for i := n - 1; i >= 0; i-- {
+			if !fl.rows[i].gap {
+				fl.rows[i].keep = true
+				break
+			}
+			fl.rows[i].keep = true
+		}
+	}
 	closing := append([]string{"Mit freundlichen Grüßen", ""}, l.closing...)
-	for i, c := range closing {
-		c, i := clean(c), i
-		fl.add(row{h: bodyLH, keep: i < len(closing)-1, draw: func(f *gofpdf.Fpdf, y float64) {
+	for _, c := range closing {
+		c := clean(c)
+		fl.add(row{h: bodyLH, keep: true, draw: func(f *gofpdf.Fpdf, y float64) {
 			font(f, "", bodySize)
 			setColor(f, black)
 			text(f, marginL, y, bodyLH, c)
 		}})
 	}
-	fl.gap(bodyLH)
+	fl.add(row{h: 2.5, keep: true, draw: func(*gofpdf.Fpdf, float64) {}})
 	note := "Dieses Schreiben wurde maschinell erstellt und ist ohne Unterschrift gültig."
 	fl.add(row{h: smallLH, draw: func(f *gofpdf.Fpdf, y float64) {
 		font(f, "", 8)
@@ -51,11 +61,13 @@ func (l *letter) draw(f *gofpdf.Fpdf) {
 
 	// Subject and salutation open the body on the first page.
 	head := &flow{f: f}
-	head.add(row{h: bodyLH + 0.5, keep: true, draw: func(f *gofpdf.Fpdf, y float64) {
-		font(f, "B", 11.5)
-		setColor(f, black)
-		text(f, marginL, y, bodyLH, clean(l.subject))
-	}})
+	for _, line := range wrap(f, "B", 11.5, clean(l.subject), textW) {
+		head.add(row{h: bodyLH + 0.5, keep: true, draw: func(f *gofpdf.Fpdf, y float64) {
+			font(f, "B", 11.5)
+			setColor(f, black)
+			text(f, marginL, y, bodyLH, line)
+		}})
+	}
 	if l.subline != "" {
 		head.add(row{h: bodyLH, keep: true, draw: func(f *gofpdf.Fpdf, y float64) {
 			font(f, "", bodySize)
@@ -180,7 +192,7 @@ func (l *letter) drawFirstPage(f *gofpdf.Fpdf) {
 		if r.strong {
 			style = "B"
 		}
-		lines := wrap(f, style, 9, clean(r.value), infoW-labelW-5)
+		lines := wrap(f, style, 9, cleanText(r.value), infoW-labelW-5)
 		setColor(f, black)
 		for _, v := range lines {
 			text(f, infoX+labelW, y, 4.4, v)

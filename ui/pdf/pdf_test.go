@@ -451,3 +451,30 @@ func TestPaginate(t *testing.T) {
 		t.Errorf("gap: paginate = %v", p)
 	}
 }
+
+// TestMargins: in every document type, long subjects and values wrap
+// inside the text area (25–190 mm) instead of running off the page.
+func TestMargins(t *testing.T) {
+	owner := posterCase()
+	owner.Service, owner.Office = "eigentuemerwechsel", app.OfficeKaisersesch
+	owner.Fields = mustJSON(map[string]any{
+		"grundstueck":           map[string]any{"gemeindeschluessel": "07135045", "gemarkung": "Kaisersesch", "flur": "12", "flurstueck": "345/6"},
+		"bisherigerEigentuemer": map[string]any{"name": "Erbengemeinschaft Hildegard Müller-Lüdenscheidt, vertreten durch Rechtsanwältin Dr. Friederike von Weißenfels-Großkopf"},
+		"uebergangsdatum":       "2026-12-01",
+	})
+	appt := appointment()
+	appt.Location = "Kreisverwaltung Cochem-Zell, Zulassungsstelle im Erdgeschoss des Erweiterungsbaus, Eingang über den Hof neben der Ravenéstraße"
+	for name, it := range map[string]Item{
+		"receipt": {Kind: KindReceipt, Case: dogCase()}, "dog": CaseItem(dogCase()), "bulky": CaseItem(bulkyCase()),
+		"appliance": CaseItem(applianceCase()), "poster": CaseItem(posterCase()), "owner": CaseItem(owner),
+		"appointment": AppointmentItem(appt, nil),
+	} {
+		t.Run(name, func(t *testing.T) {
+			for _, w := range words(t, writeTemp(t, render(t, it))) {
+				if w.xMin < 24.5 || w.xMax > 190.5 || w.yMax > 292 {
+					t.Errorf("%q outside the text area: %+v", w.text, w)
+				}
+			}
+		})
+	}
+}

@@ -2,6 +2,8 @@ package pdf
 
 import (
 	"os"
+
+	"amtstresen/app"
 	"os/exec"
 	"path/filepath"
 	"testing"
@@ -29,6 +31,15 @@ func TestScreenshots(t *testing.T) {
 	for i := 0; i < 14; i++ {
 		long.Attachments = append(long.Attachments, dogCase().Attachments...)
 	}
+	owner := posterCase()
+	owner.Service, owner.Office, owner.Ref = "eigentuemerwechsel", app.OfficeKaisersesch, "KAI-2026-00004"
+	owner.Fields = mustJSON(map[string]any{
+		"grundstueck":           map[string]any{"gemeindeschluessel": "07135045", "gemarkung": "Kaisersesch", "flur": "12", "flurstueck": "345/6"},
+		"bisherigerEigentuemer": map[string]any{"name": "Erbengemeinschaft Hildegard Müller-Lüdenscheidt"},
+		"neuerEigentuemer":      map[string]any{"name": "Björn Öztürk", "anschrift": map[string]any{"strasse": "Ravenéstraße", "hausnummer": "1", "plz": "56812", "ort": "Cochem"}},
+		"uebergangsdatum":       "2026-12-01",
+	})
+	owner.Attachments = []app.Attachment{{Name: "kaufvertrag-seite-3.pdf", Received: true}}
 	cancelled := appointment()
 	cancelled.Status = "cancelled"
 	docs := []struct {
@@ -37,6 +48,7 @@ func TestScreenshots(t *testing.T) {
 	}{
 		{"eingangsbestaetigung", []Item{{Kind: KindReceipt, Case: dogCase()}}},
 		{"eingangsbestaetigung-unklar", []Item{CaseItem(posterCase())}},
+		{"eingangsbestaetigung-grundstueck", []Item{CaseItem(owner)}},
 		{"hundesteuer", []Item{CaseItem(dogCase())}},
 		{"sperrmuell", []Item{CaseItem(bulkyCase())}},
 		{"elektrogeraete", []Item{CaseItem(applianceCase())}},
