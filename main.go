@@ -206,7 +206,15 @@ func runGUI(e *env, args []string) error {
 		return err
 	}
 	defer db.Close()
-	return ui.Run(e.ctx, ui.Options{Store: db, Registry: e.reg, Config: e.cfg, Paths: e.paths, DBPath: e.dbPath, Version: versionString()})
+	o := ui.Options{Store: db, Registry: e.reg, Config: e.cfg, Paths: e.paths, DBPath: e.dbPath, Version: versionString()}
+	// "Jetzt synchronisieren" in the window; without a usable [imap] and
+	// [portal] configuration the window says why instead.
+	if s, err := portalsync.New(e.cfg, db, e.reg, syncLogger(e)); err == nil {
+		o.Syncer = s
+	} else {
+		o.SyncUnavailable = err
+	}
+	return ui.Run(e.ctx, o)
 }
 
 func runCases(e *env, args []string) error {
@@ -281,6 +289,7 @@ func runSync(e *env, args []string) error {
 func printJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
 	return enc.Encode(v)
 }
 
