@@ -473,6 +473,27 @@ func TestSyncTLS(t *testing.T) {
 	}
 }
 
+func TestSyncStartTLS(t *testing.T) {
+	cert, caPEM := selfSigned(t)
+	srv := startMem(t, &portaltest.MemOptions{StartTLS: &tls.Config{Certificates: []tls.Certificate{cert}}})
+	appendAll(t, srv, portaltest.New(12).Antrag(portaltest.AntragSpec{}).Raw)
+	st := memstore.New()
+	cfg := memConfig(srv)
+	cfg.IMAP.TLS = TLSStart
+	if _, err := newMemSyncer(t, srv, st, cfg).Sync(context.Background(), nil); !strings.Contains(app.ErrorMessage(err), "Zertifikat") {
+		t.Fatalf("untrusted certificate: %v", err)
+	}
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	os.WriteFile(ca, caPEM, 0o600)
+	cfg.IMAP.CAFile = ca
+	if _, err := newMemSyncer(t, srv, st, cfg).Sync(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Cases) != 1 {
+		t.Errorf("%d cases", len(st.Cases))
+	}
+}
+
 func TestStartDemo(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

@@ -30,6 +30,8 @@ type MemServer struct {
 type MemOptions struct {
 	// TLS, if set, makes the server speak implicit TLS with this config.
 	TLS *tls.Config
+	// StartTLS, if set, offers STARTTLS with this config on a plain port.
+	StartTLS *tls.Config
 	// Caps replaces the advertised capabilities (default IMAP4rev1 and
 	// IMAP4rev2, which include MOVE and UIDPLUS).
 	Caps imap.CapSet
@@ -55,7 +57,8 @@ func StartMemServer(user, password string, o *MemOptions) (*MemServer, error) {
 			return mem.NewSession(), nil, nil
 		},
 		Caps:         caps,
-		InsecureAuth: true,
+		TLSConfig:    o.StartTLS,
+		InsecureAuth: o.StartTLS == nil,
 		Logger:       log.New(io.Discard, "", 0),
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
