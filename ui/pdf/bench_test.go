@@ -64,3 +64,12 @@ func BenchmarkBatch100(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkConfirmationParsingFonts is BenchmarkConfirmation with the
+// parsed-font cache off (gofpdf parses the cut fonts for each document),
+// to show what the cache saves.
+func BenchmarkConfirmationParsingFonts(b *testing.B) {
+	fontCacheEnabled = false
+	defer func() { fontCacheEnabled = true }()
+	BenchmarkConfirmation(b)
+}
