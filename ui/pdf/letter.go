@@ -20,7 +20,6 @@ type letter struct {
 	kind       string // document name, e.g. "Eingangsbestätigung"
 	service    string // service name, for the PDF's subject
 	subject    string
-	subline    string // second subject line (regular)
 	salutation string
 	body       func(fl *flow)
 	closing    []string // after "Mit freundlichen Grüßen"
@@ -66,13 +65,6 @@ func (l *letter) draw(f *gofpdf.Fpdf) {
 			font(f, "B", 11.5)
 			setColor(f, black)
 			text(f, marginL, y, bodyLH, line)
-		}})
-	}
-	if l.subline != "" {
-		head.add(row{h: bodyLH, keep: true, draw: func(f *gofpdf.Fpdf, y float64) {
-			font(f, "", bodySize)
-			setColor(f, black)
-			text(f, marginL, y, bodyLH, clean(l.subline))
 		}})
 	}
 	head.gap(bodyLH * 1.6)
