@@ -42,8 +42,14 @@ deps-test: deps-build
 build: deps-build
 	$(GO) build -tags "$(TAGS)" -ldflags "$(LDFLAGS)" -o amtstresen .
 
+# Without a configuration the app starts as a demo: an in-process IMAP server
+# with about 50 signed deliveries, synced into its own demo.db.
 run: build
-	./amtstresen
+	@if [ -f "$${AMTSTRESEN_CONFIG_DIR:-$${XDG_CONFIG_HOME:-$$HOME/.config}/amtstresen}/config.toml" ]; then \
+		./amtstresen; \
+	else \
+		echo "Keine config.toml gefunden: Amtstresen startet als Demo (eigene Datenbank demo.db)."; ./amtstresen demo; \
+	fi
 
 vet: deps-build
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
