@@ -316,6 +316,10 @@ func (cv *caseView) historyCard() fyne.CanvasObject {
 	reads, lastReader := 0, ""
 	var lastRead time.Time
 	for _, e := range cv.audit {
+		switch e.Action {
+		case "case.status", "case.forward", "case.note", "case.message":
+			continue // the note says it, with the text
+		}
 		if e.Action == "case.read" {
 			reads++
 			if e.At.After(lastRead) {
@@ -378,11 +382,13 @@ func auditText(e app.AuditEntry) string {
 		action = lang.L("Bestätigung gedruckt oder gespeichert")
 	}
 	detail := e.Detail
-	switch detail {
-	case string(app.ChannelCounter):
-		detail = lang.L("am Schalter")
-	case string(app.ChannelPortal):
-		detail = lang.L("über das Bürgerportal")
+	if e.Action == "case.create" {
+		detail = ""
+		if strings.Contains(e.Detail, "channel="+string(app.ChannelCounter)) {
+			detail = lang.L("am Schalter")
+		} else if strings.Contains(e.Detail, "channel="+string(app.ChannelPortal)) {
+			detail = lang.L("über das Bürgerportal")
+		}
 	}
 	if from, to, ok := strings.Cut(detail, "->"); ok {
 		f, t := app.Status(from), app.Status(to)

@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -51,15 +52,18 @@ type queueScreen struct {
 	m    *mainWindow
 	cols []queueColumn
 
-	filter  app.CaseFilter
-	gen     int // bumped on every new filter; late results of old ones are dropped
-	count   int
-	pages   map[int][]app.CaseSummary
-	loading map[int]bool
-	cancel  context.CancelFunc
-	started time.Time
-	lastDur time.Duration // query start until the table showed it
-	quiet   bool          // while setting widgets from a filter
+	filter   app.CaseFilter
+	gen      int // bumped on every new filter; late results of old ones are dropped
+	count    int
+	pages    map[int][]app.CaseSummary
+	loading  map[int]bool
+	cancel   context.CancelFunc
+	counted  bool          // count is known (else the length of the first page)
+	lastDur  time.Duration // query start until the table showed the first rows
+	countDur time.Duration // query start until the count was shown
+	sem      chan struct{} // limits concurrent store reads
+	wanted   atomic.Int64  // the page the table asked for last
+	quiet    bool          // while setting widgets from a filter
 
 	table      *widget.Table
 	search     *widget.Entry
@@ -75,7 +79,7 @@ type queueScreen struct {
 }
 
 func newQueueScreen(m *mainWindow) *queueScreen {
-	return &queueScreen{m: m, pages: map[int][]app.CaseSummary{}, loading: map[int]bool{},
+	return &queueScreen{m: m, pages: map[int][]app.CaseSummary{}, loading: map[int]bool{}, sem: make(chan struct{}, 2),
 		debounce: newDebouncer(m.bg, 200*time.Millisecond)}
 }
 
@@ -268,8 +272,10 @@ func (q *queueScreen) onSearchNow() {
 	q.onFilterChanged()
 }
 
-// reload counts the cases of the filter and reads the first page in the
-// background; the table keeps showing the old rows until the new arrive.
+// reload reads the first page and counts the cases of the filter, in
+// parallel and in the background: the rows show as soon as they are there
+// (the count, which takes longer on a cold cache, follows). The table
+// keeps showing the old rows until the new arrive.
 func (q *queueScreen) reload() {
 	q.gen++
 	gen, f := q.gen, q.filter
@@ -279,43 +285,90 @@ func (q *queueScreen) reload() {
 	ctx, cancel := context.WithCancel(q.m.ctx)
 	q.cancel = cancel
 	start := time.Now()
-	q.m.bg.run(func() {
-		n, err := q.m.store.CountCases(ctx, f)
-		var rows []app.CaseSummary
-		if err == nil {
-			pf := f
-			pf.Limit, pf.Offset = queuePage, 0
-			rows, err = q.m.store.ListCases(ctx, pf)
+	q.counted = false
+	fail := func(err error) {
+		if ctx.Err() == nil {
+			q.info.SetText(app.ErrorMessage(err))
+			q.m.log.Error("list cases", "err", err)
 		}
+	}
+	q.m.bg.run(func() {
+		pf := f
+		pf.Limit, pf.Offset = queuePage, 0
+		var rows []app.CaseSummary
+		err := q.read(ctx, func() (err error) {
+			rows, err = q.m.store.ListCases(ctx, pf)
+			return err
+		})
 		q.m.ui(func() {
 			if gen != q.gen {
 				return
 			}
 			if err != nil {
-				if ctx.Err() == nil {
-					q.info.SetText(app.ErrorMessage(err))
-					q.m.log.Error("list cases", "err", err)
-				}
+				fail(err)
 				return
 			}
-			q.count = n
 			q.pages = map[int][]app.CaseSummary{0: rows}
 			q.loading = map[int]bool{}
-			q.table.Refresh()
-			if n == 0 {
-				q.empty.Show()
-			} else {
-				q.empty.Hide()
+			if !q.counted {
+				q.count = len(rows) // until the count comes
 			}
-			q.info.SetText(lang.XN("queue.count", "{{.N}} Vorgänge", n, map[string]any{"N": formatCount(n)}))
+			q.table.Refresh()
+			q.showCount()
 			q.lastDur = time.Since(start)
 		})
 	})
+	q.m.bg.run(func() {
+		var n int
+		err := q.read(ctx, func() (err error) {
+			n, err = q.m.store.CountCases(ctx, f)
+			return err
+		})
+		q.m.ui(func() {
+			if gen != q.gen {
+				return
+			}
+			if err != nil {
+				fail(err)
+				return
+			}
+			q.count, q.counted = n, true
+			q.table.Refresh()
+			q.showCount()
+			q.countDur = time.Since(start)
+		})
+	})
+}
+
+// read runs a store query with at most two at a time: every concurrent
+// query holds a database connection with its own page cache.
+func (q *queueScreen) read(ctx context.Context, fn func() error) error {
+	select {
+	case q.sem <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-q.sem }()
+	return fn()
+}
+
+func (q *queueScreen) showCount() {
+	if q.counted && q.count == 0 {
+		q.empty.Show()
+	} else {
+		q.empty.Hide()
+	}
+	if q.counted {
+		q.info.SetText(lang.XN("queue.count", "{{.N}} Vorgänge", q.count, map[string]any{"N": formatCount(q.count)}))
+	} else {
+		q.info.SetText(lang.L("wird gezählt …"))
+	}
 }
 
 // row returns the summary of a table row, loading its page when missing.
 func (q *queueScreen) row(i int) *app.CaseSummary {
 	p := i / queuePage
+	q.wanted.Store(int64(p))
 	rows, ok := q.pages[p]
 	if !ok {
 		q.fetch(p)
@@ -327,20 +380,34 @@ func (q *queueScreen) row(i int) *app.CaseSummary {
 	return nil
 }
 
+// fetch reads a page in the background. A page the clerk has scrolled far
+// past by the time its turn comes is not read.
 func (q *queueScreen) fetch(p int) {
 	if q.loading[p] {
 		return
 	}
 	q.loading[p] = true
-	gen, f := q.gen, q.filter
+	gen, f, ctx := q.gen, q.filter, q.m.ctx
 	f.Limit, f.Offset = queuePage, p*queuePage
 	q.m.bg.run(func() {
-		rows, err := q.m.store.ListCases(q.m.ctx, f)
+		var rows []app.CaseSummary
+		skipped := false
+		err := q.read(ctx, func() (err error) {
+			if w := q.wanted.Load(); abs(int(w)-p) > 3 {
+				skipped = true
+				return nil
+			}
+			rows, err = q.m.store.ListCases(ctx, f)
+			return err
+		})
 		q.m.ui(func() {
 			if gen != q.gen {
 				return
 			}
 			delete(q.loading, p)
+			if skipped {
+				return // asked for again when it is on screen again
+			}
 			if err != nil {
 				q.info.SetText(app.ErrorMessage(err))
 				return

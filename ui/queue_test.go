@@ -141,14 +141,6 @@ func TestQueueFilterAndSearch(t *testing.T) {
 	if q.count != want || want == 0 {
 		t.Errorf("search %q = %d, want %d", name, q.count, want)
 	}
-	for row := 0; row < min(q.count, 30); row++ {
-		if got := h.cell(row, 3); !strings.Contains(got, name) {
-			// the name may also match in fields; the applicant column
-			// usually has it
-			t.Logf("row %d applicant %q (match elsewhere)", row, got)
-		}
-	}
-
 	// Selecting a row opens the case.
 	ref := h.cell(0, 0)
 	q.table.Select(widget.TableCellID{Row: 0, Col: 0})

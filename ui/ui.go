@@ -153,10 +153,16 @@ func (s *Session) OpenCase(ref string) {
 	s.Wait()
 }
 
+// QueueTiming is how long the queue took for a filter or search.
+type QueueTiming struct {
+	Count     int           // cases found
+	FirstRows time.Duration // from the query's start until the first rows were on screen
+	Counted   time.Duration // until the count was on screen
+}
+
 // SetQueueSearch types a search into the queue (without the typing pause)
-// and returns the number of hits and the time from the query's start until
-// the table showed the result.
-func (s *Session) SetQueueSearch(text string) (int, time.Duration) {
+// and reports when the result was on screen.
+func (s *Session) SetQueueSearch(text string) QueueTiming {
 	q := s.m.queue
 	fyne.DoAndWait(func() {
 		q.quiet = true
@@ -164,22 +170,21 @@ func (s *Session) SetQueueSearch(text string) (int, time.Duration) {
 		q.quiet = false
 		q.onFilterChanged()
 	})
-	s.Wait()
-	var n int
-	var d time.Duration
-	fyne.DoAndWait(func() { n, d = q.count, q.lastDur })
-	return n, d
+	return s.queueTiming()
 }
 
 // SetQueueFilter applies a filter to the queue and reports like SetQueueSearch.
-func (s *Session) SetQueueFilter(f app.CaseFilter) (int, time.Duration) {
-	q := s.m.queue
-	fyne.DoAndWait(func() { q.setFilter(f) })
+func (s *Session) SetQueueFilter(f app.CaseFilter) QueueTiming {
+	fyne.DoAndWait(func() { s.m.queue.setFilter(f) })
+	return s.queueTiming()
+}
+
+func (s *Session) queueTiming() QueueTiming {
 	s.Wait()
-	var n int
-	var d time.Duration
-	fyne.DoAndWait(func() { n, d = q.count, q.lastDur })
-	return n, d
+	var t QueueTiming
+	q := s.m.queue
+	fyne.DoAndWait(func() { t = QueueTiming{q.count, q.lastDur, q.countDur} })
+	return t
 }
 
 // ScrollQueue scrolls the queue table to a row and waits for its page.

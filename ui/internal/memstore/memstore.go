@@ -98,7 +98,7 @@ func (s *Store) CreateCase(ctx context.Context, nc *app.NewCase, rc *app.Receipt
 	if clerk == "" {
 		clerk = "portal"
 	}
-	s.log(app.Actor{Clerk: clerk}, "case.create", c.Ref, string(c.Channel))
+	s.log(app.Actor{Clerk: clerk}, "case.create", c.Ref, "channel="+string(c.Channel))
 	return clone(c), true, nil
 }
 
@@ -276,7 +276,11 @@ func (s *Store) SetStatus(ctx context.Context, ref string, to app.Status, reason
 	if to.Final() {
 		c.ClosedAt = s.now()
 	}
-	s.note(c, by, "status", from.Label()+" → "+to.Label()+": "+reason)
+	text := from.Label() + " → " + to.Label()
+	if reason != "" {
+		text += ": " + reason
+	}
+	s.note(c, by, "status", text)
 	s.log(by, "case.status", ref, string(from)+"->"+string(to))
 	return nil
 }

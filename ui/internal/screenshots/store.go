@@ -6,10 +6,10 @@ import (
 	"context"
 
 	"amtstresen/app"
-	"amtstresen/ui/internal/memstore"
+	"amtstresen/storage"
 )
 
-// openStore opens the store the window shows.
+// openStore opens the SQLite database the window shows.
 func openStore(ctx context.Context, path string, reg *app.Registry) (app.Store, error) {
-	return memstore.New(reg), nil
+	return storage.Open(ctx, path, reg)
 }
