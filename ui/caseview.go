@@ -360,7 +360,7 @@ func (cv *caseView) historyCard() fyne.CanvasObject {
 
 // auditText turns an audit entry into a German line.
 func auditText(e app.AuditEntry) string {
-	action := e.Action
+	action, detail := e.Action, e.Detail
 	switch e.Action {
 	case "case.create":
 		action = lang.L("angelegt")
@@ -380,8 +380,18 @@ func auditText(e app.AuditEntry) string {
 		action = lang.L("vom Bürger zurückgenommen")
 	case "case.print":
 		action = lang.L("Bestätigung gedruckt oder gespeichert")
+		if _, where, ok := strings.Cut(detail, ":"); ok {
+			switch where {
+			case toPrinter:
+				action = lang.L("Bestätigung gedruckt")
+			case toFile:
+				action = lang.L("Bestätigung als PDF gespeichert")
+			case toSaved:
+				action = lang.L("Bestätigung nicht gedruckt, als PDF abgelegt")
+			}
+			detail = ""
+		}
 	}
-	detail := e.Detail
 	if e.Action == "case.create" {
 		detail = ""
 		if strings.Contains(e.Detail, "channel="+string(app.ChannelCounter)) {

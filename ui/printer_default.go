@@ -45,7 +45,11 @@ func (p *pdfPrinter) document(it pdf.Item, clerk string) (*Document, error) {
 	if ref := it.Ref(); ref != "" {
 		title = ref + " " + title
 	}
-	return &Document{Title: title, FileName: pdf.FileName(it), Data: b}, nil
+	d := &Document{Title: title, FileName: pdf.FileName(it), Data: b, Kind: string(it.Resolved()), Ref: it.Ref()}
+	if it.Appointment != nil {
+		d.Appointment, d.Ref = true, it.Appointment.UID
+	}
+	return d, nil
 }
 
 func (p *pdfPrinter) CaseDocument(ctx context.Context, c *app.Case, clerk string) (*Document, error) {
@@ -56,7 +60,7 @@ func (p *pdfPrinter) AppointmentDocument(ctx context.Context, a *app.Appointment
 	return p.document(pdf.AppointmentItem(a, nil), clerk)
 }
 
-func (p *pdfPrinter) Print(ctx context.Context, d *Document) error {
-	_, err := p.printer.Print(ctx, printing.Job{Title: d.Title, FileName: d.FileName, Data: d.Data})
-	return err
+func (p *pdfPrinter) Print(ctx context.Context, d *Document) (string, error) {
+	res, err := p.printer.Print(ctx, printing.Job{Title: d.Title, FileName: d.FileName, Data: d.Data})
+	return res.Saved, err
 }

@@ -21,12 +21,9 @@ func (m *mainWindow) printCase(c *app.Case, done func(err error)) {
 		if doc, err = m.print.CaseDocument(ctx, c, clerk); err != nil {
 			return err
 		}
-		if err := m.print.Print(ctx, doc); err != nil {
-			return err
-		}
-		return m.store.Audit(ctx, app.AuditEntry{At: m.now().UTC(), Clerk: by.Clerk, Office: by.Office, Action: "case.print", Ref: c.Ref, Detail: "print"})
+		return m.printDoc(ctx, doc, by)
 	}, func(err error) {
-		m.printFailed(err, doc, c.Ref)
+		m.printFailed(err, doc)
 		if done != nil {
 			done(err)
 		}
@@ -34,12 +31,12 @@ func (m *mainWindow) printCase(c *app.Case, done func(err error)) {
 }
 
 // printFailed tells the clerk why and offers to save the PDF.
-func (m *mainWindow) printFailed(err error, doc *Document, ref string) {
+func (m *mainWindow) printFailed(err error, doc *Document) {
 	switch {
 	case err == nil:
 	case doc != nil:
 		m.confirm(lang.L("Drucken nicht möglich"), app.ErrorMessage(err)+"\n\n"+lang.L("Die Bestätigung (auch) an einem Ort Ihrer Wahl als PDF speichern?"),
-			lang.L("Als PDF speichern"), func() { m.savePDF(doc, ref) })
+			lang.L("Als PDF speichern"), func() { m.savePDF(doc) })
 	default:
 		m.showError(err)
 	}
@@ -58,26 +55,55 @@ func (m *mainWindow) saveCasePDF(c *app.Case) {
 			m.showError(err)
 			return
 		}
-		m.savePDF(doc, c.Ref)
+		m.savePDF(doc)
 	})
 }
 
 // printAppointment prints a Terminbestätigung.
 func (m *mainWindow) printAppointment(a *app.Appointment) {
-	clerk := m.clerkName()
+	by, clerk := m.actor(), m.clerkName()
 	var doc *Document
 	m.do(func(ctx context.Context) error {
 		var err error
 		if doc, err = m.print.AppointmentDocument(ctx, a, clerk); err != nil {
 			return err
 		}
-		return m.print.Print(ctx, doc)
-	}, func(err error) { m.printFailed(err, doc, "") })
+		return m.printDoc(ctx, doc, by)
+	}, func(err error) { m.printFailed(err, doc) })
 }
 
-// savePDF asks where to save and writes the document; ref, if set, is
-// audited.
-func (m *mainWindow) savePDF(doc *Document, ref string) {
+// Where a confirmation went, for the audit log (as ui/printing writes it).
+const (
+	toPrinter = "drucker"  // handed to the printer
+	toFile    = "datei"    // saved where the clerk chose
+	toSaved   = "abgelegt" // printing failed; saved to the fallback folder
+)
+
+// printDoc prints and logs who printed which confirmation: it carries
+// personal data.
+func (m *mainWindow) printDoc(ctx context.Context, doc *Document, by app.Actor) error {
+	saved, err := m.print.Print(ctx, doc)
+	switch {
+	case err == nil:
+		return m.auditDoc(ctx, doc, by, toPrinter)
+	case saved != "":
+		if aerr := m.auditDoc(ctx, doc, by, toSaved); aerr != nil {
+			m.log.Error("audit", "err", aerr)
+		}
+	}
+	return err
+}
+
+func (m *mainWindow) auditDoc(ctx context.Context, doc *Document, by app.Actor, where string) error {
+	action := "case.print"
+	if doc.Appointment {
+		action = "appointment.print"
+	}
+	return m.store.Audit(ctx, app.AuditEntry{At: m.now().UTC(), Clerk: by.Clerk, Office: by.Office, Action: action, Ref: doc.Ref, Detail: doc.Kind + ":" + where})
+}
+
+// savePDF asks where to save and writes the document; the save is logged.
+func (m *mainWindow) savePDF(doc *Document) {
 	by := m.actor()
 	d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
 		if err != nil || w == nil {
@@ -91,10 +117,7 @@ func (m *mainWindow) savePDF(doc *Document, ref string) {
 			if err != nil {
 				return &app.Error{Code: app.EINTERNAL, Err: err, Message: lang.L("Die Datei konnte nicht gespeichert werden. Bitte einen anderen Ort wählen.")}
 			}
-			if ref != "" {
-				return m.store.Audit(ctx, app.AuditEntry{At: m.now().UTC(), Clerk: by.Clerk, Office: by.Office, Action: "case.print", Ref: ref, Detail: "pdf"})
-			}
-			return nil
+			return m.auditDoc(ctx, doc, by, toFile)
 		}, func(err error) {
 			if err != nil {
 				m.showError(err)

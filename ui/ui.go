@@ -39,6 +39,11 @@ type Document struct {
 	Title    string // for the print queue: reference and document type, no names
 	FileName string // suggested file name, e.g. "ZEL-2026-00042_Eingangsbestaetigung.pdf"
 	Data     []byte
+	// For the audit log: the document type ("eingang", "hundesteuer",
+	// "abholung", "termin"), and the case reference or booking UID.
+	Kind        string
+	Ref         string
+	Appointment bool
 }
 
 // Printer makes the PDF confirmations and prints them. By default the
@@ -51,8 +56,9 @@ type Printer interface {
 	// AppointmentDocument returns the Terminbestätigung.
 	AppointmentDocument(ctx context.Context, a *app.Appointment, clerk string) (*Document, error)
 	// Print sends a document to the configured printer. On failure the
-	// error says why in German (and where a saved copy is, if any).
-	Print(ctx context.Context, d *Document) error
+	// error says why in German; saved is where a copy was put instead
+	// ("" if none).
+	Print(ctx context.Context, d *Document) (saved string, err error)
 }
 
 // Options is what the window needs.

@@ -31,21 +31,21 @@ func (p *fakePrinter) CaseDocument(ctx context.Context, c *app.Case, clerk strin
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.cases = append(p.cases, c.Ref)
-	return &Document{Title: c.Ref, FileName: c.Ref + ".pdf", Data: []byte("%PDF-1.4 " + c.Ref)}, nil
+	return &Document{Title: c.Ref, FileName: c.Ref + ".pdf", Data: []byte("%PDF-1.4 " + c.Ref), Kind: "eingang", Ref: c.Ref}, nil
 }
 
 func (p *fakePrinter) AppointmentDocument(ctx context.Context, a *app.Appointment, clerk string) (*Document, error) {
-	return &Document{Title: a.UID, FileName: "termin.pdf", Data: []byte("%PDF-1.4 " + a.UID)}, nil
+	return &Document{Title: a.UID, FileName: "termin.pdf", Data: []byte("%PDF-1.4 " + a.UID), Kind: "termin", Ref: a.UID, Appointment: true}, nil
 }
 
-func (p *fakePrinter) Print(ctx context.Context, d *Document) error {
+func (p *fakePrinter) Print(ctx context.Context, d *Document) (string, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.fail != nil {
-		return p.fail
+		return "", p.fail
 	}
 	p.printed = append(p.printed, d.Title)
-	return nil
+	return "", nil
 }
 
 func (p *fakePrinter) jobs() []string {
@@ -572,7 +572,7 @@ func TestCasePrint(t *testing.T) {
 	entries, _ := h.store.AuditEntries(context.Background(), app.AuditFilter{Ref: c.Ref})
 	found := false
 	for _, e := range entries {
-		found = found || e.Action == "case.print"
+		found = found || (e.Action == "case.print" && e.Detail == "eingang:drucker" && e.Clerk == "mm")
 	}
 	if !found {
 		t.Error("print not audited")
