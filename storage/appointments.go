@@ -117,7 +117,7 @@ func (db *DB) ApplyAppointment(ctx context.Context, a *app.Appointment, rc *app.
 
 // Appointment implements app.AppointmentStore.
 func (db *DB) Appointment(ctx context.Context, uid string) (*app.Appointment, error) {
-	a, err := getAppointment(ctx, db.db, uid)
+	a, err := getAppointment(ctx, db.q(), uid)
 	if err != nil {
 		return nil, fmt.Errorf("appointment: %w", err)
 	}
@@ -136,7 +136,7 @@ func (db *DB) Appointments(ctx context.Context, office app.OfficeKey, from, to t
 		q += ` AND office = ?`
 		args = append(args, string(office))
 	}
-	rows, err := db.db.QueryContext(ctx, q+` ORDER BY start_at, uid`, args...)
+	rows, err := db.q().QueryContext(ctx, q+` ORDER BY start_at, uid`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("appointments: %w", err)
 	}

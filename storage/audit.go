@@ -17,7 +17,7 @@ func (db *DB) Audit(ctx context.Context, e app.AuditEntry) error {
 	if e.At.IsZero() {
 		e.At = db.now()
 	}
-	return wrap("audit", audit(ctx, db.db, e))
+	return wrap("audit", audit(ctx, db.q(), e))
 }
 
 // AuditEntries implements app.AuditLog: oldest first; with a Limit, the
@@ -47,7 +47,7 @@ func (db *DB) AuditEntries(ctx context.Context, f app.AuditFilter) ([]app.AuditE
 		q += " LIMIT ?"
 		args = append(args, f.Limit)
 	}
-	rows, err := db.db.QueryContext(ctx, q, args...)
+	rows, err := db.q().QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("audit entries: %w", err)
 	}

@@ -124,7 +124,7 @@ func normRef(ref string) string { return strings.ToUpper(strings.TrimSpace(ref))
 // CaseByRef implements app.CaseStore.
 func (db *DB) CaseByRef(ctx context.Context, ref string) (*app.Case, error) {
 	ref = normRef(ref)
-	c, err := getCase(ctx, db.db, "WHERE c.ref = ?", ref)
+	c, err := getCase(ctx, db.q(), "WHERE c.ref = ?", ref)
 	if err != nil {
 		return nil, fmt.Errorf("case by ref: %w", err)
 	}
@@ -139,7 +139,7 @@ func (db *DB) CaseByPortalID(ctx context.Context, portalCase string) (*app.Case,
 	if portalCase == "" {
 		return nil, portalNotFound(portalCase)
 	}
-	c, err := getCase(ctx, db.db, "WHERE c.portal_case = ?", portalCase)
+	c, err := getCase(ctx, db.q(), "WHERE c.portal_case = ?", portalCase)
 	if err != nil {
 		return nil, fmt.Errorf("case by portal id: %w", err)
 	}
@@ -152,7 +152,7 @@ func (db *DB) CaseByPortalID(ctx context.Context, portalCase string) (*app.Case,
 // AllCases returns every case with its attachments, oldest first (for
 // `amtstresen cases --json` and exports).
 func (db *DB) AllCases(ctx context.Context) ([]*app.Case, error) {
-	cs, err := queryCases(ctx, db.db, "ORDER BY c.received_at, c.id")
+	cs, err := queryCases(ctx, db.q(), "ORDER BY c.received_at, c.id")
 	if err != nil {
 		return nil, fmt.Errorf("all cases: %w", err)
 	}
@@ -696,14 +696,14 @@ func (db *DB) Withdraw(ctx context.Context, portalCase, reason string, rc *app.R
 func (db *DB) Notes(ctx context.Context, ref string) ([]app.Note, error) {
 	ref = normRef(ref)
 	var id int64
-	err := db.db.QueryRowContext(ctx, `SELECT id FROM cases WHERE ref = ?`, ref).Scan(&id)
+	err := db.q().QueryRowContext(ctx, `SELECT id FROM cases WHERE ref = ?`, ref).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound(ref)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("notes: %w", err)
 	}
-	rows, err := db.db.QueryContext(ctx, `SELECT id, at, author, kind, text FROM notes WHERE case_id = ? ORDER BY at, id`, id)
+	rows, err := db.q().QueryContext(ctx, `SELECT id, at, author, kind, text FROM notes WHERE case_id = ? ORDER BY at, id`, id)
 	if err != nil {
 		return nil, fmt.Errorf("notes: %w", err)
 	}
@@ -726,7 +726,7 @@ func (db *DB) Notes(ctx context.Context, ref string) ([]app.Note, error) {
 		return nil, fmt.Errorf("notes: %w", err)
 	}
 	rows.Close()
-	arows, err := db.db.QueryContext(ctx, `SELECT note_id, name, type, size, sha256, blob IS NOT NULL, problem
+	arows, err := db.q().QueryContext(ctx, `SELECT note_id, name, type, size, sha256, blob IS NOT NULL, problem
 		FROM attachments WHERE case_id = ? AND note_id IS NOT NULL ORDER BY note_id, pos`, id)
 	if err != nil {
 		return nil, fmt.Errorf("notes: %w", err)
@@ -751,7 +751,7 @@ func (db *DB) Notes(ctx context.Context, ref string) ([]app.Note, error) {
 // AttachmentData implements app.CaseStore.
 func (db *DB) AttachmentData(ctx context.Context, sum string) ([]byte, error) {
 	var b []byte
-	err := db.db.QueryRowContext(ctx, `SELECT data FROM blobs WHERE sha256 = ?`, strings.ToLower(strings.TrimSpace(sum))).Scan(&b)
+	err := db.q().QueryRowContext(ctx, `SELECT data FROM blobs WHERE sha256 = ?`, strings.ToLower(strings.TrimSpace(sum))).Scan(&b)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, app.Errorf(app.ENOTFOUND, "Die Anlage ist nicht gespeichert (sie fehlte in der Sendung oder wurde gelöscht).")
 	}

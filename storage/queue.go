@@ -193,7 +193,7 @@ func uniq[T comparable](in []T) []T {
 // presentOffices lists the distinct offices in the queue by skipping
 // through the index (one seek per office), not by scanning it.
 func (db *DB) presentOffices(ctx context.Context) ([]string, error) {
-	rows, err := db.db.QueryContext(ctx, `WITH RECURSIVE o(v) AS (
+	rows, err := db.q().QueryContext(ctx, `WITH RECURSIVE o(v) AS (
 			SELECT (SELECT office FROM cases INDEXED BY cases_by_received ORDER BY office LIMIT 1)
 			UNION ALL
 			SELECT (SELECT office FROM cases INDEXED BY cases_by_received WHERE office > o.v ORDER BY office LIMIT 1) FROM o WHERE o.v IS NOT NULL
@@ -318,7 +318,7 @@ func (db *DB) list(ctx context.Context, f app.CaseFilter, p *queuePlan, limit, o
 	}
 	query += " ORDER BY " + p.order + " LIMIT ? OFFSET ?"
 	args = append(args, limit, offset)
-	rows, err := db.db.QueryContext(ctx, query, args...)
+	rows, err := db.q().QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list cases: %w", err)
 	}
@@ -430,7 +430,7 @@ func (db *DB) count(ctx context.Context, f app.CaseFilter, p *queuePlan, max int
 		args = append(args, max)
 	}
 	var n int
-	if err := db.db.QueryRowContext(ctx, "SELECT count(*) FROM ("+query+")", args...).Scan(&n); err != nil {
+	if err := db.q().QueryRowContext(ctx, "SELECT count(*) FROM ("+query+")", args...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count cases: %w", err)
 	}
 	return n, nil

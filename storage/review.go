@@ -85,7 +85,7 @@ func (db *DB) ReviewItems(ctx context.Context, includeHandled bool) ([]app.Revie
 	if !includeHandled {
 		q += ` WHERE handled = 0`
 	}
-	rows, err := db.db.QueryContext(ctx, q+` ORDER BY received_at DESC, id DESC`)
+	rows, err := db.q().QueryContext(ctx, q+` ORDER BY received_at DESC, id DESC`)
 	if err != nil {
 		return nil, fmt.Errorf("review items: %w", err)
 	}
@@ -111,7 +111,7 @@ func reviewNotFound(id int64) error {
 // ReviewItem implements app.ReviewStore, with the raw mail.
 func (db *DB) ReviewItem(ctx context.Context, id int64) (*app.ReviewItem, error) {
 	var raw []byte
-	it, err := scanReview(db.db.QueryRowContext(ctx, `SELECT `+reviewCols+`, raw FROM review_items WHERE id = ?`, id), &raw)
+	it, err := scanReview(db.q().QueryRowContext(ctx, `SELECT `+reviewCols+`, raw FROM review_items WHERE id = ?`, id), &raw)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, reviewNotFound(id)
 	}

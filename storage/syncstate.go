@@ -14,7 +14,7 @@ func (db *DB) SyncState(ctx context.Context, mailbox string) (*app.SyncState, er
 	var s app.SyncState
 	var uv, last int64
 	var run string
-	err := db.db.QueryRowContext(ctx, `SELECT mailbox, uidvalidity, last_uid, last_run, last_result, last_error FROM sync_state WHERE mailbox = ?`, mailbox).
+	err := db.q().QueryRowContext(ctx, `SELECT mailbox, uidvalidity, last_uid, last_run, last_result, last_error FROM sync_state WHERE mailbox = ?`, mailbox).
 		Scan(&s.Mailbox, &uv, &last, &run, &s.LastResult, &s.LastError)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, app.Errorf(app.ENOTFOUND, "Das Postfach %s wurde noch nie abgerufen.", mailbox)
@@ -57,7 +57,7 @@ func (db *DB) Processed(ctx context.Context, messageID string) (bool, error) {
 		return false, nil
 	}
 	var one int
-	err := db.db.QueryRowContext(ctx, `SELECT 1 FROM processed_mails WHERE message_id = ?`, messageID).Scan(&one)
+	err := db.q().QueryRowContext(ctx, `SELECT 1 FROM processed_mails WHERE message_id = ?`, messageID).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}

@@ -1,0 +1,76 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"amtstresen/app"
+)
+
+// Inside a batch, reads see what the batch wrote; a failing operation
+// leaves nothing half-done and the batch goes on; the commit makes it all
+// visible at once, and an error from fn rolls everything back.
+func TestBatch(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	rc := func(id string) *app.Receipt {
+		return &app.Receipt{Mailbox: "INBOX", UIDValidity: 3, UID: 1, MessageID: id, Kind: "antrag"}
+	}
+	n := &app.Note{At: testNow, Author: "Bürger", Kind: "message", Text: "Nachtrag"}
+	err := db.Batch(ctx, func(tx app.Store) error {
+		if _, created, err := tx.CreateCase(ctx, newDogCase(t, "p-1", "Anna", "Muster", app.OfficeZell, testNow), rc("<a@x>")); err != nil || !created {
+			t.Fatalf("create in batch: %v %v", err, created)
+		}
+		// The batch sees its own writes: the message finds the case,
+		// the receipt is known.
+		if err := tx.AddMessage(ctx, "p-1", "k1", n, nil, rc("<m@x>")); err != nil {
+			t.Fatalf("message in batch: %v", err)
+		}
+		if done, _ := tx.Processed(ctx, "<a@x>"); !done {
+			t.Error("receipt not visible inside the batch")
+		}
+		// Outside the batch nothing is visible yet.
+		if n, _ := db.CountCases(ctx, app.CaseFilter{}); n != 0 {
+			t.Errorf("%d cases visible before commit", n)
+		}
+		// A failing operation: an unknown case. Its receipt must not stay.
+		wantCode(t, tx.Withdraw(ctx, "unbekannt", "x", rc("<w@x>")), app.ENOTFOUND)
+		if done, _ := tx.Processed(ctx, "<w@x>"); done {
+			t.Error("failed operation left its receipt in the batch")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := db.CaseByPortalID(ctx, "p-1")
+	if err != nil || c.Ref != "ZEL-2026-00001" {
+		t.Fatalf("after commit: %v %+v", err, c)
+	}
+	if notes, _ := db.Notes(ctx, c.Ref); len(notes) != 1 {
+		t.Errorf("notes = %+v", notes)
+	}
+
+	boom := errors.New("boom")
+	err = db.Batch(ctx, func(tx app.Store) error {
+		if _, _, err := tx.CreateCase(ctx, newDogCase(t, "p-2", "Bernd", "Beispiel", app.OfficeZell, testNow), rc("<b@x>")); err != nil {
+			t.Fatal(err)
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("err = %v", err)
+	}
+	if n, _ := db.CountCases(ctx, app.CaseFilter{}); n != 1 {
+		t.Errorf("%d cases after a rolled-back batch", n)
+	}
+	if done, _ := db.Processed(ctx, "<b@x>"); done {
+		t.Error("receipt of a rolled-back batch recorded")
+	}
+	// The reference number of the rolled-back case is not used up.
+	c2 := mustCreate(t, db, newDogCase(t, "p-3", "C", "C", app.OfficeZell, testNow))
+	if c2.Ref != "ZEL-2026-00002" {
+		t.Errorf("ref after rollback = %s", c2.Ref)
+	}
+}
