@@ -66,6 +66,34 @@ test: deps-test vet
 clean:
 	rm -rf amtstresen amtstresen.exe build dist
 
+# Every screen of the real window (under Xvfb, on a seeded database) and every
+# PDF document type, as PNG in build/screenshots for a person to look at.
+# Generated; never committed.
+screenshots: deps-test
+	@rm -rf build/screenshots && mkdir -p build/screenshots/ui build/screenshots/pdf
+	xvfb-run -a -s "-screen 0 1400x900x24" $(GO) run -tags "screenshots $(TAGS)" ./ui/internal/screenshots -out build/screenshots/ui
+	GO=$(GO) ui/pdf/screenshots.sh build/screenshots/pdf >/dev/null
+	@ls build/screenshots/ui build/screenshots/pdf
+
+# Benchmarks behind the figures in the README (section Benchmarks).
+BENCH_DB ?= $(or $(TMPDIR),/tmp)/amtstresen-ui-bench-100k.db
+.PHONY: bench bench-storage bench-ui bench-pdf
+bench: bench-storage bench-ui bench-pdf bench-sync
+
+# Work queue on 1,000,000 cases (the database is generated once and cached
+# in the temp folder; the first run takes several minutes).
+bench-storage: deps-build
+	$(GO) test -tags "$(TAGS)" -run '^$$' -bench 'ListFilteredPage|Search|Claim|CreateCaseBatch' -benchtime 200x -timeout 60m ./storage/
+
+# The real window on 100,000 cases: time to the first painted queue,
+# filter and search as the clerk sees them, memory.
+bench-ui: deps-test
+	@[ -f "$(BENCH_DB)" ] || $(GO) run -tags "screenshots $(TAGS)" ./ui/internal/screenshots -db "$(BENCH_DB)" -cases 100000 -seed-only
+	xvfb-run -a -s "-screen 0 1400x900x24" $(GO) run -tags "screenshots $(TAGS)" ./ui/internal/screenshots -db "$(BENCH_DB)" -bench
+
+bench-pdf: deps-test
+	$(GO) test -run '^$$' -bench 'Confirmation$$|Batch100' -benchmem -count 5 ./ui/pdf/
+
 # Portal sync benchmark (as root): a private Dovecot with 10,000 generated
 # deliveries, full sync into an empty database, no-op sync, and mbsync
 # pulling the same mailbox for comparison.
