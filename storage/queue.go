@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -65,7 +66,15 @@ type queuePlan struct {
 	// byStatus: sorted by status, then received; read status by status.
 	byStatus bool
 	search   string // FTS5 MATCH expression; "" for none
+	// refLo, refHi: the search is a reference or its beginning
+	// ("ZEL-2026-000"): a range of the unique index on ref, not FTS.
+	refLo, refHi string
 }
+
+// refPrefixRE matches what a clerk types of a reference: office code,
+// year, dash, some digits ("zel-2026-0004"). Only with the year and its
+// dash, so that "HS-4853" (a dog-tax tag) is still searched as text.
+var refPrefixRE = regexp.MustCompile(`^(?i)(KV|COC|KAI|ULM|ZEL|CZ)-[0-9]{4}-[0-9]{0,5}$`)
 
 // parseSort returns the sort spec and direction.
 func parseSort(s string) (sortSpec, bool, error) {
@@ -103,6 +112,12 @@ func plan(f app.CaseFilter) (*queuePlan, error) {
 	p := &queuePlan{order: strings.Join(ord, ", "), index: spec.index, eq: []string{"office", "status"}, byStatus: spec.cols[0] == "srank"}
 	if q := strings.TrimSpace(f.Query); q != "" {
 		p.search = matchQuery(q)
+		if refPrefixRE.MatchString(q) {
+			// Refs are ASCII: the next string after every one with this
+			// prefix ends in the character after the last one typed.
+			p.refLo = strings.ToUpper(q)
+			p.refHi = p.refLo[:len(p.refLo)-1] + string(p.refLo[len(p.refLo)-1]+1)
+		}
 		if p.search == "" {
 			// Only separators typed: nothing can match.
 			p.search = `""`
@@ -374,6 +389,9 @@ func (p *queuePlan) queueSQL(vals map[string][]any) (string, []any) {
 func (p *queuePlan) searchSQL(vals map[string][]any) (string, []any) {
 	conds := []string{"id IN (SELECT rowid FROM cases_fts WHERE cases_fts MATCH ?)"}
 	args := []any{p.search}
+	if p.refLo != "" {
+		conds, args = []string{"id IN (SELECT id FROM cases WHERE ref >= ? AND ref < ?)"}, []any{p.refLo, p.refHi}
+	}
 	for _, c := range p.eq {
 		conds = append(conds, c+" IN ("+placeholders(len(vals[c]))+")")
 		args = append(args, vals[c]...)

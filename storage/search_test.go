@@ -71,6 +71,12 @@ func TestSearch(t *testing.T) {
 		{strings.ToLower(poster.Ref), []string{poster.Ref}},
 		{"00001", []string{zoeller.Ref, strasse.Ref, poster.Ref, injected.Ref}},
 		{"KAI-2026", []string{poster.Ref}},
+		// A reference as it is typed: its beginning, any case.
+		{"kai-2026-", []string{poster.Ref}},
+		{"ZEL-2026-0000", []string{zoeller.Ref}},
+		{"zel-2026-00001", []string{zoeller.Ref}},
+		{"ZEL-2026-00002", nil},
+		{"ZEL-2025-", nil},
 		{"Weinfest", []string{poster.Ref}},
 		{"ediger eller", []string{poster.Ref}},
 		{"Plakatierung", []string{poster.Ref}},
