@@ -10,6 +10,7 @@ import (
 type Actor struct {
 	Clerk  string    // OS account or sign-in, e.g. "mmueller"
 	Office OfficeKey // the office the clerk works for
+	Role   Role      // from the role assignments; "" outside access control (sync, tests)
 }
 
 // PortalActor is the actor for changes that come from the portal sync.
@@ -204,6 +205,8 @@ type AuditFilter struct {
 	From, To time.Time
 	Clerk    string
 	Ref      string
+	Office   OfficeKey // entries written by clerks of this office; "" any
+	Action   string    // exact action, or a prefix ending in "." ("case."); "" any
 	Limit    int
 }
 

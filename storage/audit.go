@@ -38,6 +38,14 @@ func (db *DB) AuditEntries(ctx context.Context, f app.AuditFilter) ([]app.AuditE
 	if f.Ref != "" {
 		conds, args = append(conds, "ref = ?"), append(args, f.Ref)
 	}
+	if f.Office != "" {
+		conds, args = append(conds, "office = ?"), append(args, string(f.Office))
+	}
+	if a, ok := strings.CutSuffix(f.Action, "."); ok {
+		conds, args = append(conds, "substr(action, 1, ?) = ?"), append(args, len(a)+1, a+".")
+	} else if f.Action != "" {
+		conds, args = append(conds, "action = ?"), append(args, f.Action)
+	}
 	q := `SELECT id, at, clerk, office, action, ref, detail FROM audit_log`
 	if len(conds) > 0 {
 		q += " WHERE " + strings.Join(conds, " AND ")

@@ -1,0 +1,370 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"amtstresen/app"
+)
+
+// PurgeOptions control a retention purge.
+type PurgeOptions struct {
+	// Now is the moment against which periods are measured; zero = now.
+	Now time.Time
+	// DryRun only reports what would be deleted.
+	DryRun bool
+	// AuditMonths is the retention period of the audit log ([audit]
+	// retention_months); 0 keeps the log.
+	AuditMonths int
+	// By is who runs the purge (for the audit log); "system" by default.
+	By app.Actor
+}
+
+// PurgeItem is one case or appointment whose retention period is over.
+type PurgeItem struct {
+	Ref     string        `json:"ref"` // case reference or booking UID
+	Service string        `json:"service"`
+	Office  app.OfficeKey `json:"office"`
+	Since   time.Time     `json:"since"`   // closed (case) or took place (appointment)
+	Expired time.Time     `json:"expired"` // end of the retention period
+}
+
+// PurgeReport says what was (or, in a dry run, would be) deleted.
+type PurgeReport struct {
+	DryRun       bool        `json:"dry_run"`
+	Cases        []PurgeItem `json:"cases"`
+	Appointments []PurgeItem `json:"appointments"`
+	// AuditEntries older than AuditBefore (zero when the log is kept).
+	AuditEntries int       `json:"audit_entries"`
+	AuditBefore  time.Time `json:"audit_before"`
+	// NoRetention lists closed cases and past appointments whose service
+	// has no retention period in the catalog: they are kept, and the
+	// admin must complete the catalog.
+	NoRetention []string `json:"no_retention"`
+}
+
+// Summary is a German one-line summary.
+func (r *PurgeReport) Summary() string {
+	verb := "gelöscht"
+	if r.DryRun {
+		verb = "würden gelöscht"
+	}
+	s := fmt.Sprintf("%d Vorgänge, %d Termine und %d Protokolleinträge %s", len(r.Cases), len(r.Appointments), r.AuditEntries, verb)
+	if n := len(r.NoRetention); n > 0 {
+		s += fmt.Sprintf("; %d ohne Aufbewahrungsfrist im Leistungskatalog (bleiben erhalten)", n)
+	}
+	return s
+}
+
+// Expiry returns the end of the retention period of something of service
+// svc that ended (was closed, took place) at t; ok=false when the catalog
+// gives the service no period. Months count in calendar months,
+// Europe/Berlin.
+func Expiry(svc *app.Service, t time.Time, appointment bool) (time.Time, bool) {
+	if svc == nil || t.IsZero() {
+		return time.Time{}, false
+	}
+	l := t.In(app.Berlin)
+	switch {
+	case appointment && svc.RetentionDays > 0:
+		return l.AddDate(0, 0, svc.RetentionDays), true
+	case svc.RetentionMonths > 0:
+		return l.AddDate(0, svc.RetentionMonths, 0), true
+	case svc.RetentionDays > 0:
+		return l.AddDate(0, 0, svc.RetentionDays), true
+	}
+	return time.Time{}, false
+}
+
+type purgeCase struct {
+	PurgeItem
+	id         int64
+	portalCase string
+}
+
+// Purge deletes what the retention periods of the catalog no longer allow
+// to keep: closed cases (with their documents, notes, messages,
+// attachments, search entries, review mails and appointments), past
+// appointments, and audit entries older than AuditMonths. Each deletion is
+// audited by reference only ("case.purge", "appointment.purge",
+// "audit.purge"). Then the freed space is overwritten: secure_delete is on
+// for every connection, the search index is rebuilt without the deleted
+// rows, the database is vacuumed and the WAL truncated, so that no byte of
+// a deleted case stays in the database files.
+func (db *DB) Purge(ctx context.Context, o PurgeOptions) (*PurgeReport, error) {
+	now := o.Now
+	if now.IsZero() {
+		now = db.now()
+	}
+	by := o.By
+	if by.Clerk == "" {
+		by.Clerk = "system"
+	}
+	rep := &PurgeReport{DryRun: o.DryRun, Cases: []PurgeItem{}, Appointments: []PurgeItem{}, NoRetention: []string{}}
+	cases, err := db.expiredCases(ctx, now, rep)
+	if err != nil {
+		return nil, err
+	}
+	appts, err := db.expiredAppointments(ctx, now, rep)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range cases {
+		rep.Cases = append(rep.Cases, c.PurgeItem)
+	}
+	rep.Appointments = appts
+	if o.AuditMonths > 0 {
+		rep.AuditBefore = now.In(app.Berlin).AddDate(0, -o.AuditMonths, 0).UTC()
+		if err := db.q().QueryRowContext(ctx, `SELECT count(*) FROM audit_log WHERE at < ?`, fmtTime(rep.AuditBefore)).Scan(&rep.AuditEntries); err != nil {
+			return nil, fmt.Errorf("purge: %w", err)
+		}
+	}
+	if o.DryRun {
+		return rep, nil
+	}
+
+	// Delete in small transactions, so that the window and the sync wait
+	// for the write lock a moment at most.
+	const chunk = 100
+	for i := 0; i < len(cases); i += chunk {
+		part := cases[i:min(i+chunk, len(cases))]
+		if err := db.tx(ctx, "purge cases", func(tx *sql.Tx) error {
+			for _, c := range part {
+				if err := deleteCase(ctx, tx, c, now, by); err != nil {
+					return fmt.Errorf("%s: %w", c.Ref, err)
+				}
+			}
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+	}
+	for i := 0; i < len(appts); i += chunk {
+		part := appts[i:min(i+chunk, len(appts))]
+		if err := db.tx(ctx, "purge appointments", func(tx *sql.Tx) error {
+			for _, a := range part {
+				if _, err := tx.ExecContext(ctx, `DELETE FROM appointments WHERE uid = ?`, a.Ref); err != nil {
+					return err
+				}
+				if err := audit(ctx, tx, app.AuditEntry{At: now, Clerk: by.Clerk, Office: by.Office, Action: "appointment.purge", Ref: a.Ref,
+					Detail: "service=" + a.Service + " office=" + string(a.Office)}); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+	}
+	if rep.AuditEntries > 0 {
+		if err := db.tx(ctx, "purge audit log", func(tx *sql.Tx) error {
+			return purgeAudit(ctx, tx, rep.AuditBefore, now, by)
+		}); err != nil {
+			return nil, err
+		}
+	}
+	if len(cases)+len(appts)+rep.AuditEntries > 0 {
+		if err := db.Scrub(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return rep, nil
+}
+
+func (db *DB) expiredCases(ctx context.Context, now time.Time, rep *PurgeReport) ([]purgeCase, error) {
+	rows, err := db.q().QueryContext(ctx, `SELECT id, ref, service, office, closed_at, COALESCE(portal_case, '')
+		FROM cases WHERE closed_at <> '' AND closed_at < ? ORDER BY closed_at, id`, fmtTime(now))
+	if err != nil {
+		return nil, fmt.Errorf("purge: %w", err)
+	}
+	defer rows.Close()
+	var out []purgeCase
+	for rows.Next() {
+		var c purgeCase
+		var office, closed string
+		if err := rows.Scan(&c.id, &c.Ref, &c.Service, &office, &closed, &c.portalCase); err != nil {
+			return nil, fmt.Errorf("purge: %w", err)
+		}
+		c.Office = app.OfficeKey(office)
+		if c.Since, err = parseTime(closed); err != nil {
+			return nil, fmt.Errorf("purge: %w", err)
+		}
+		exp, ok := Expiry(db.reg.Catalog.Service(c.Service), c.Since, false)
+		if !ok {
+			rep.NoRetention = append(rep.NoRetention, c.Ref)
+			continue
+		}
+		if exp.After(now) {
+			continue
+		}
+		c.Expired = exp.UTC()
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+func (db *DB) expiredAppointments(ctx context.Context, now time.Time, rep *PurgeReport) ([]PurgeItem, error) {
+	// When it took place: its end, else its start, else (a cancellation
+	// that never carried a time) when it was last changed.
+	rows, err := db.q().QueryContext(ctx, `SELECT uid, service, office, COALESCE(NULLIF(end_at, ''), NULLIF(start_at, ''), updated_at) AS took
+		FROM appointments WHERE took < ? ORDER BY took, uid`, fmtTime(now))
+	if err != nil {
+		return nil, fmt.Errorf("purge: %w", err)
+	}
+	defer rows.Close()
+	out := []PurgeItem{}
+	for rows.Next() {
+		var it PurgeItem
+		var office, took string
+		if err := rows.Scan(&it.Ref, &it.Service, &office, &took); err != nil {
+			return nil, fmt.Errorf("purge: %w", err)
+		}
+		it.Office = app.OfficeKey(office)
+		if it.Since, err = parseTime(took); err != nil {
+			return nil, fmt.Errorf("purge: %w", err)
+		}
+		exp, ok := Expiry(db.reg.Catalog.Service(it.Service), it.Since, true)
+		if !ok {
+			rep.NoRetention = append(rep.NoRetention, "Termin "+it.Ref)
+			continue
+		}
+		if exp.After(now) {
+			continue
+		}
+		it.Expired = exp.UTC()
+		out = append(out, it)
+	}
+	return out, rows.Err()
+}
+
+// deleteCase removes a case and everything that holds its personal data.
+func deleteCase(ctx context.Context, tx *sql.Tx, c purgeCase, now time.Time, by app.Actor) error {
+	var shas []string
+	rows, err := tx.QueryContext(ctx, `SELECT DISTINCT blob FROM attachments WHERE case_id = ? AND blob IS NOT NULL`, c.id)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			rows.Close()
+			return err
+		}
+		shas = append(shas, s)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	// The search row (contentless: deleted by rowid; its tokens leave the
+	// index when Scrub rebuilds it).
+	if _, err := tx.ExecContext(ctx, `DELETE FROM cases_fts WHERE rowid = ?`, c.id); err != nil {
+		return fmt.Errorf("search entry: %w", err)
+	}
+	// case_docs, notes (messages) and attachments go by ON DELETE CASCADE.
+	if _, err := tx.ExecContext(ctx, `DELETE FROM cases WHERE id = ?`, c.id); err != nil {
+		return err
+	}
+	// File contents no other case refers to (files are shared by hash).
+	for _, s := range shas {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM blobs WHERE sha256 = ? AND NOT EXISTS (SELECT 1 FROM attachments WHERE blob = ?)`, s, s); err != nil {
+			return fmt.Errorf("attachment data: %w", err)
+		}
+	}
+	// Mails on the review list that belonged to the case, and its bookings.
+	if _, err := tx.ExecContext(ctx, `DELETE FROM review_items WHERE (portal_case <> '' AND portal_case = ?) OR resolution IN (?, ?)`,
+		c.portalCase, "assigned:"+c.Ref, "case:"+c.Ref); err != nil {
+		return fmt.Errorf("review mails: %w", err)
+	}
+	if c.portalCase != "" {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM appointments WHERE portal_case = ?`, c.portalCase); err != nil {
+			return fmt.Errorf("appointments: %w", err)
+		}
+	}
+	return audit(ctx, tx, app.AuditEntry{At: now, Clerk: by.Clerk, Office: by.Office, Action: "case.purge", Ref: c.Ref,
+		Detail: fmt.Sprintf("service=%s office=%s closed=%s", c.Service, c.Office, c.Since.In(app.Berlin).Format("2006-01-02"))})
+}
+
+// auditNoDelete is the trigger of migration 0001, created again exactly.
+const auditNoDelete = `CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+BEGIN
+    SELECT RAISE(ABORT, 'audit_log is append-only');
+END`
+
+// purgeAudit deletes audit entries older than before. The trigger that
+// refuses deletions is dropped and created again inside the same
+// transaction, so that no other connection ever sees the log unprotected.
+func purgeAudit(ctx context.Context, tx *sql.Tx, before, now time.Time, by app.Actor) error {
+	if _, err := tx.ExecContext(ctx, `DROP TRIGGER audit_log_no_delete`); err != nil {
+		return err
+	}
+	res, err := tx.ExecContext(ctx, `DELETE FROM audit_log WHERE at < ?`, fmtTime(before))
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, auditNoDelete); err != nil {
+		return err
+	}
+	n, _ := res.RowsAffected()
+	return audit(ctx, tx, app.AuditEntry{At: now, Clerk: by.Clerk, Office: by.Office, Action: "audit.purge",
+		Detail: fmt.Sprintf("before=%s count=%d", before.In(app.Berlin).Format("2006-01-02"), n)})
+}
+
+// Scrub overwrites what deleted rows left behind: it rebuilds the search
+// index (a contentless FTS5 index keeps deleted tokens until its segments
+// are merged), vacuums the database (secure_delete zeroes freed pages;
+// VACUUM rewrites the file and cuts off the rest) and truncates the WAL,
+// which holds older versions of pages, to zero bytes. The VACUUM's
+// temporary copy stays in memory, never in a temporary file.
+func (db *DB) Scrub(ctx context.Context) error {
+	if _, err := db.db.ExecContext(ctx, `INSERT INTO cases_fts (cases_fts) VALUES ('optimize')`); err != nil {
+		return fmt.Errorf("scrub: search index: %w", err)
+	}
+	conn, err := db.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("scrub: %w", err)
+	}
+	defer conn.Close()
+	for _, q := range []string{"PRAGMA secure_delete = ON", "PRAGMA temp_store = MEMORY"} {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("scrub: %s: %w", q, err)
+		}
+	}
+	if err := checkpoint(ctx, conn); err != nil {
+		return err
+	}
+	if _, err := conn.ExecContext(ctx, "VACUUM"); err != nil {
+		return fmt.Errorf("scrub: vacuum: %w", err)
+	}
+	if err := checkpoint(ctx, conn); err != nil {
+		return err
+	}
+	_, err = conn.ExecContext(ctx, "PRAGMA temp_store = DEFAULT")
+	return err
+}
+
+// checkpoint copies the WAL into the database and truncates it to zero
+// bytes. A reader of another connection can keep it busy for a moment;
+// it is retried for up to a minute.
+func checkpoint(ctx context.Context, conn *sql.Conn) error {
+	deadline := time.Now().Add(time.Minute)
+	for {
+		var busy, logFrames, done int
+		if err := conn.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logFrames, &done); err != nil {
+			return fmt.Errorf("scrub: checkpoint: %w", err)
+		}
+		if busy == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return app.Errorf(app.ECONFLICT, "Die Datenbank wird gerade gelesen; die gelöschten Daten konnten noch nicht überschrieben werden. Bitte „amtstresen purge“ später erneut ausführen.")
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
