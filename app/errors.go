@@ -13,6 +13,7 @@ const (
 	ENOTFOUND  = "not_found" // no such case, appointment, mail
 	EFORBIDDEN = "forbidden" // not this clerk's office or role
 	ETOONEW    = "too_new"   // database written by a newer program version
+	ECORRUPT   = "corrupt"   // the database file is damaged; Message says how to restore
 	EINTERNAL  = "internal"  // a bug or an environment problem
 )
 
@@ -62,4 +63,25 @@ func ErrorMessage(err error) string {
 		return e.Message
 	}
 	return "Ein interner Fehler ist aufgetreten. Bitte versuchen Sie es erneut; bleibt der Fehler, wenden Sie sich an die IT."
+}
+
+// RestoreHint is the German message for a damaged database: what happened
+// and how the newest backup is restored.
+func RestoreHint(dbPath, latestBackup string) string {
+	b := latestBackup
+	if b == "" {
+		b = "SICHERUNGSDATEI"
+	}
+	msg := "Die Datenbank " + dbPath + " ist beschädigt; Amtstresen kann mit ihr nicht sicher arbeiten.\n\n" +
+		"So holen Sie die letzte Sicherung zurück:\n" +
+		"1. Amtstresen auf diesem Rechner schließen (auch den nächtlichen Auftrag).\n" +
+		"2. In einer Eingabeaufforderung ausführen:\n   amtstresen restore \"" + b + "\"\n" +
+		"3. Amtstresen neu starten.\n\n" +
+		"Die beschädigte Datei wird dabei nicht gelöscht, sondern als …vor-wiederherstellung-DATUM beiseitegelegt. "
+	if latestBackup == "" {
+		msg += "Es wurde keine Sicherung im Sicherungsordner gefunden; bitte die IT verständigen ([backup] dir)."
+	} else {
+		msg += "Was nach dieser Sicherung am Schalter erfasst wurde, muss nachgetragen werden. Portal-Sendungen, die seitdem übernommen wurden, liegen im Postfachordner „Übernommen“: zurück in den Posteingang verschoben, übernimmt sie der nächste Abgleich erneut."
+	}
+	return msg
 }
