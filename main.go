@@ -16,7 +16,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"os/user"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -85,6 +84,15 @@ var commands = map[string]command{
 	"demo":         {"Demo: Test-Postfach mit Beispielsendungen abgleichen und Fenster öffnen (--headless)", runDemo},
 	"confirm":      {"Bestätigung als PDF schreiben: REF… -o DATEI.pdf, --appointment UID, --art", runConfirm},
 	"print":        {"Bestätigung drucken: REF… [--printer NAME], --appointment UID, --art", runPrint},
+
+	"roles":         {"Rollen: roles [list] | roles set KONTO clerk|lead|admin [DIENSTSTELLE] | roles remove KONTO", runRoles},
+	"audit":         {"Protokoll ausgeben (--csv, --from, --to, --ref, --clerk, --office, --action, -o DATEI)", runAudit},
+	"purge":         {"nach Aufbewahrungsfrist löschen (--dry-run: nur auflisten, --json)", runPurge},
+	"backup":        {"Sicherung in [backup] dir schreiben und rotieren", runBackup},
+	"restore":       {"Sicherung zurückholen: restore DATEI", runRestore},
+	"check":         {"Datenbank prüfen (quick_check; --full: integrity_check)", runCheck},
+	"nightly":       {"Löschlauf, dann Sicherung (--once: einmal, sonst nach [backup] schedule)", runNightly},
+	"export-person": {"Auskunft nach Art. 15 DSGVO: --name N --geburtsdatum D | --email E [-o ORDNER]", runExportPerson},
 }
 
 func main() {
@@ -201,12 +209,31 @@ func runVersion(e *env, args []string) error {
 }
 
 func runGUI(e *env, args []string) error {
-	db, err := e.openStore()
+	db, err := e.openChecked()
+	if err == nil {
+		// A damaged file is found before anyone works on it.
+		if err = db.QuickCheck(e.ctx, false, e.backupDir()); err != nil {
+			db.Close()
+		}
+	}
+	if app.ErrorCode(err) == app.ECORRUPT {
+		fmt.Fprintln(e.stderr, app.ErrorMessage(err))
+		ui.RunStartupError(e.ctx, "Datenbank beschädigt", app.ErrorMessage(err))
+		return err
+	}
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	o := ui.Options{Store: db, Registry: e.reg, Config: e.cfg, Paths: e.paths, DBPath: e.dbPath, Version: versionString()}
+	actor, setup, err := app.ResolveActor(e.ctx, db, accountName())
+	if err != nil {
+		if app.ErrorCode(err) == app.EFORBIDDEN {
+			ui.RunStartupError(e.ctx, "Kein Zugang", app.ErrorMessage(err))
+		}
+		return err
+	}
+	o := ui.Options{Store: app.NewScoped(db, actor), Actor: actor, Setup: setup, BackupDir: e.backupDir(),
+		Registry: e.reg, Config: e.cfg, Paths: e.paths, DBPath: e.dbPath, Version: versionString()}
 	// "Jetzt synchronisieren" in the window; without a usable [imap] and
 	// [portal] configuration the window says why instead.
 	if s, err := portalsync.New(e.cfg, db, e.reg, syncLogger(e)); err == nil {
@@ -223,14 +250,20 @@ func runCases(e *env, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return usageError(err.Error())
 	}
-	db, err := e.openStore()
+	db, s, err := e.openScoped()
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	cases, err := db.AllCases(e.ctx)
+	all, err := db.AllCases(e.ctx)
 	if err != nil {
 		return err
+	}
+	cases := all[:0]
+	for _, c := range all {
+		if s.Actor.CanSee(c.Office) {
+			cases = append(cases, c)
+		}
 	}
 	if *asJSON {
 		out := make([]app.CaseJSON, 0, len(cases))
@@ -355,12 +388,12 @@ func runAppointments(e *env, args []string) error {
 		}
 		to = to.AddDate(0, 0, 1)
 	}
-	db, err := e.openStore()
+	db, s, err := e.openScoped()
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	list, err := db.Appointments(e.ctx, app.OfficeKey(*office), from, to)
+	list, err := s.Appointments(e.ctx, app.OfficeKey(*office), from, to)
 	if err != nil {
 		return err
 	}
@@ -414,7 +447,12 @@ func runDemo(e *env, args []string) error {
 	if *headless {
 		return nil
 	}
-	return ui.Run(e.ctx, ui.Options{Store: db, Registry: e.reg, Config: d.Config, Paths: e.paths, DBPath: e.dbPath, Version: versionString(), Syncer: s})
+	actor, setup, err := app.ResolveActor(e.ctx, db, accountName())
+	if err != nil {
+		return err
+	}
+	return ui.Run(e.ctx, ui.Options{Store: app.NewScoped(db, actor), Actor: actor, Setup: setup, BackupDir: e.backupDir(),
+		Registry: e.reg, Config: d.Config, Paths: e.paths, DBPath: e.dbPath, Version: versionString(), Syncer: s})
 }
 
 // --- Confirmations: ui/pdf renders, ui/printing prints and saves ---
@@ -448,7 +486,7 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 }
 
 // confirmItems loads the cases and the appointment to confirm.
-func confirmItems(e *env, db *storage.DB, refs []string, f confirmFlags) ([]pdf.Item, error) {
+func confirmItems(e *env, db app.Store, refs []string, f confirmFlags) ([]pdf.Item, error) {
 	kind, err := pdf.ParseKind(*f.kind)
 	if err != nil {
 		return nil, err
@@ -483,12 +521,8 @@ func confirmItems(e *env, db *storage.DB, refs []string, f confirmFlags) ([]pdf.
 
 // confirmations prints and saves with the audit log of db; a failed print
 // job is kept in the cache folder, as in the window.
-func confirmations(e *env, db *storage.DB, printer string) *printing.Confirmations {
-	clerk := "unbekannt"
-	if u, err := user.Current(); err == nil && u.Username != "" {
-		clerk = u.Username[strings.LastIndexByte(u.Username, '\\')+1:]
-	}
-	return &printing.Confirmations{Renderer: pdf.NewRenderer(e.reg), Audit: db, Actor: app.Actor{Clerk: clerk},
+func confirmations(e *env, db *app.Scoped, printer string) *printing.Confirmations {
+	return &printing.Confirmations{Renderer: pdf.NewRenderer(e.reg), Audit: db, Actor: db.Actor,
 		Printer: printing.Printer{Name: printer, SaveDir: filepath.Join(e.paths.CacheDir, "pdf")}}
 }
 
@@ -501,12 +535,12 @@ func runConfirm(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	db, err := e.openStore()
+	db, sc, err := e.openScoped()
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	items, err := confirmItems(e, db, refs, f)
+	items, err := confirmItems(e, sc, refs, f)
 	if err != nil {
 		return err
 	}
@@ -514,7 +548,7 @@ func runConfirm(e *env, args []string) error {
 	if path == "" {
 		path = pdf.FileName(items...)
 	}
-	if err := confirmations(e, db, "").Save(e.ctx, path, pdf.Options{Clerk: *f.clerk}, items...); err != nil {
+	if err := confirmations(e, sc, "").Save(e.ctx, path, pdf.Options{Clerk: *f.clerk}, items...); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "Bestätigung gespeichert: %s\n", path)
@@ -535,16 +569,16 @@ func runPrint(e *env, args []string) error {
 	if name == "" && e.cfg != nil {
 		name = e.cfg.Print.Printer
 	}
-	db, err := e.openStore()
+	db, sc, err := e.openScoped()
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	items, err := confirmItems(e, db, refs, f)
+	items, err := confirmItems(e, sc, refs, f)
 	if err != nil {
 		return err
 	}
-	res, err := confirmations(e, db, name).Print(e.ctx, pdf.Options{Clerk: *f.clerk}, items...)
+	res, err := confirmations(e, sc, name).Print(e.ctx, pdf.Options{Clerk: *f.clerk}, items...)
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 
 	"github.com/BurntSushi/toml"
 )
@@ -21,6 +22,7 @@ type Config struct {
 	Print   PrintConfig   `toml:"print"`
 	Backup  BackupConfig  `toml:"backup"`
 	Journal JournalConfig `toml:"journal"`
+	Audit   AuditConfig   `toml:"audit"`
 
 	// Path is where the config was read from ("" for defaults).
 	Path string `toml:"-"`
@@ -54,11 +56,18 @@ type PrintConfig struct {
 	Printer string `toml:"printer"` // "" = system default
 }
 
-// BackupConfig says where backups go.
+// BackupConfig says where backups go, how many are kept and when the
+// nightly job (retention purge, then backup) runs.
 type BackupConfig struct {
-	Dir    string `toml:"dir"`
-	Daily  int    `toml:"daily"`
-	Weekly int    `toml:"weekly"`
+	Dir      string `toml:"dir"`      // "" = folder "sicherungen" next to the database
+	Daily    int    `toml:"daily"`    // newest backup of each of the last N days, default 7
+	Weekly   int    `toml:"weekly"`   // newest backup of each of the last N weeks, default 4
+	Schedule string `toml:"schedule"` // cron, default "30 2 * * *", for `amtstresen nightly`
+}
+
+// AuditConfig is the audit log's own retention period.
+type AuditConfig struct {
+	RetentionMonths int `toml:"retention_months"` // default 12; entries older than this are purged
 }
 
 // JournalConfig is the shared journal folder for several counters.
@@ -88,6 +97,10 @@ func (c *Config) Defaults() {
 	if c.Backup.Weekly == 0 {
 		c.Backup.Weekly = 4
 	}
+	def(&c.Backup.Schedule, "30 2 * * *")
+	if c.Audit.RetentionMonths == 0 {
+		c.Audit.RetentionMonths = 12
+	}
 }
 
 // LoadConfig reads the TOML file at path. A missing file at the default
@@ -98,10 +111,9 @@ func LoadConfig(path string, explicit bool) (*Config, error) {
 	switch {
 	case err == nil:
 		c.Path = path
-		var raw map[string]map[string]any
-		if _, err := toml.DecodeFile(path, &raw); err == nil {
-			if _, has := raw["imap"]["password"]; has {
-				return nil, Errorf(EINVALID, "Die Konfiguration %s enthält ein Passwort. Passwörter gehören nicht in die Datei: bitte entfernen und password_env oder den Schlüsselbund verwenden.", path)
+		for _, k := range md.Keys() {
+			if secretKey(k[len(k)-1]) {
+				return nil, Errorf(EINVALID, "Die Konfiguration %s enthält ein Passwort (%s). Passwörter gehören nicht in die Datei: bitte entfernen und password_env oder den Schlüsselbund verwenden.", path, k.String())
 			}
 		}
 		if und := md.Undecoded(); len(und) > 0 {
@@ -111,10 +123,35 @@ func LoadConfig(path string, explicit bool) (*Config, error) {
 	case errors.Is(err, fs.ErrNotExist):
 		return nil, Errorf(ENOTFOUND, "Die Konfigurationsdatei %s gibt es nicht.", path)
 	default:
-		return nil, &Error{Code: EINVALID, Err: err, Message: fmt.Sprintf("Die Konfiguration %s ist fehlerhaft: %v", path, err)}
+		// The parser's message can quote the line; it may hold a secret
+		// typed by mistake, so only the position is shown.
+		where := ""
+		var pe toml.ParseError
+		if errors.As(err, &pe) {
+			where = fmt.Sprintf(" (Zeile %d)", pe.Position.Line)
+		}
+		return nil, &Error{Code: EINVALID, Message: fmt.Sprintf("Die Konfiguration %s ist kein gültiges TOML%s. Bitte die Stelle prüfen (siehe README).", path, where)}
+	}
+	if c.Backup.Daily < 0 || c.Backup.Weekly < 0 || c.Audit.RetentionMonths < 0 {
+		return nil, Errorf(EINVALID, "In der Konfiguration %s sind daily, weekly und retention_months Zahlen ab 1.", path)
 	}
 	c.Defaults()
 	return c, nil
+}
+
+// secretKey reports whether a key names a secret ("password", "passwort",
+// "kennwort", "secret", "token"), which never belongs in the file.
+func secretKey(k string) bool {
+	k = strings.ToLower(k)
+	if strings.HasSuffix(k, "_env") {
+		return false // the name of an environment variable, not the secret
+	}
+	for _, s := range []string{"password", "passwort", "kennwort", "secret", "token"} {
+		if strings.Contains(k, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // Paths are the per-user locations of the app's files.

@@ -66,6 +66,13 @@ func (db *DB) SetRole(ctx context.Context, ra app.RoleAssignment, by app.Actor) 
 	}
 	return db.tx(ctx, "set role", func(tx *sql.Tx) error {
 		now := db.now()
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM roles`).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 && ra.Role != app.RoleAdmin {
+			return app.Errorf(app.ECONFLICT, "Bitte zuerst eine Administration eintragen (amtstresen roles set KONTO admin); sonst könnte niemand mehr Rollen vergeben.")
+		}
 		var prev string
 		err := tx.QueryRowContext(ctx, `SELECT role || '@' || office FROM roles WHERE clerk = ?`, ra.Clerk).Scan(&prev)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {

@@ -16,7 +16,7 @@ import (
 func ParseSchedule(spec string) (cron.Schedule, error) {
 	sch, err := cron.ParseStandard(spec)
 	if err != nil {
-		return nil, &app.Error{Code: app.EINVALID, Err: err, Message: "[sync] schedule = „" + spec + "“ ist kein gültiger Cron-Ausdruck (z. B. \"0 2 * * *\" für jede Nacht um 2 Uhr)."}
+		return nil, &app.Error{Code: app.EINVALID, Err: err, Message: "Der Zeitplan „" + spec + "“ ist kein gültiger Cron-Ausdruck (z. B. \"0 2 * * *\" für jede Nacht um 2 Uhr)."}
 	}
 	return sch, nil
 }
@@ -52,36 +52,47 @@ func Missed(sch cron.Schedule, lastRun, now time.Time) bool {
 // overlap (a run still going when the next is due is skipped), and a run
 // missed while the PC was off is caught up at start.
 func (s *Syncer) RunScheduled(ctx context.Context, spec string, onRun func(*Result, error)) error {
-	sch, err := ParseSchedule(spec)
-	if err != nil {
-		return err
-	}
 	if onRun == nil {
 		onRun = func(*Result, error) {}
 	}
-	logger := cronLogger{s.log}
-	// One wrapped job for the schedule and the catch-up, so that
-	// SkipIfStillRunning sees both.
-	job := cron.NewChain(cron.Recover(logger), cron.SkipIfStillRunning(logger)).Then(cron.FuncJob(func() {
-		if ctx.Err() != nil {
-			return
-		}
-		res, err := s.Sync(ctx, nil)
-		onRun(res, err)
-	}))
-	c := cron.New(cron.WithLocation(app.Berlin), cron.WithLogger(logger))
-	c.Schedule(sch, job)
 	st, err := s.LastState(ctx)
 	var last time.Time
 	if err == nil && st != nil {
 		last = st.LastRun
 	}
+	return RunJob(ctx, spec, last, s.Now(), s.log, func() {
+		res, err := s.Sync(ctx, nil)
+		onRun(res, err)
+	})
+}
+
+// RunJob runs job on the cron schedule spec (Europe/Berlin) until ctx
+// ends: the portal sync, and the nightly retention purge and backup. Runs
+// never overlap (a run still going when the next is due is skipped), and
+// when lastRun is older than the schedule's previous activation (the PC
+// was off) the job is caught up at start.
+func RunJob(ctx context.Context, spec string, lastRun, now time.Time, log *slog.Logger, job func()) error {
+	sch, err := ParseSchedule(spec)
+	if err != nil {
+		return err
+	}
+	logger := cronLogger{log}
+	// One wrapped job for the schedule and the catch-up, so that
+	// SkipIfStillRunning sees both.
+	wrapped := cron.NewChain(cron.Recover(logger), cron.SkipIfStillRunning(logger)).Then(cron.FuncJob(func() {
+		if ctx.Err() != nil {
+			return
+		}
+		job()
+	}))
+	c := cron.New(cron.WithLocation(app.Berlin), cron.WithLogger(logger))
+	c.Schedule(sch, wrapped)
 	var catchUp gosync.WaitGroup
 	c.Start()
-	if Missed(sch, last, s.Now()) {
-		s.log.Info("catching up a missed run", "last_run", last)
+	if Missed(sch, lastRun, now) {
+		log.Info("catching up a missed run", "last_run", lastRun)
 		catchUp.Add(1)
-		go func() { defer catchUp.Done(); job.Run() }()
+		go func() { defer catchUp.Done(); wrapped.Run() }()
 	}
 	<-ctx.Done()
 	<-c.Stop().Done()

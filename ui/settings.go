@@ -80,13 +80,25 @@ func (s *settingsScreen) buildUI() fyne.CanvasObject {
 		fieldLabel(lang.L("Drucker")), valueLabel(printer),
 		fieldLabel(lang.L("Version")), valueLabel(o.Version),
 	)
+	if s.m.fixedOffice() {
+		s.office.Disable()
+		clerk.Items[0].HintText = lang.L("legt die Administration mit Ihrer Rolle fest")
+	}
+	if s.m.controlled() {
+		s.sign.Disable()
+		clerk.Items[2].HintText = lang.L("Ihre Anmeldung am PC; sie steht im Verlauf und im Protokoll")
+	}
 	s.load()
-	return container.NewVScroll(container.NewVBox(
+	cards := []fyne.CanvasObject{
 		widget.NewCard(lang.L("Dieser Arbeitsplatz"), "", container.NewVBox(clerk, container.NewHBox(apply))),
 		widget.NewCard(lang.L("Sprache"), "", s.language),
 		s.msg,
-		widget.NewCard(lang.L("Installation"), lang.L("Änderungen an diesen Werten nimmt die IT in der Konfigurationsdatei vor."), info),
-	))
+	}
+	if p := s.m.privacyCard(); p != nil {
+		cards = append(cards, p)
+	}
+	cards = append(cards, widget.NewCard(lang.L("Installation"), lang.L("Änderungen an diesen Werten nimmt die IT in der Konfigurationsdatei vor."), info))
+	return container.NewVScroll(container.NewVBox(cards...))
 }
 
 // load shows the stored values.

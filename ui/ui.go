@@ -76,6 +76,14 @@ type Options struct {
 	// Printer prints confirmations; nil uses the built-in PDF documents
 	// and the printer named in Config ([print] printer; "" = default).
 	Printer Printer
+	// Actor is the signed-in clerk with the role from the database; the
+	// Store is then scoped to it (app.Scoped). A zero Role means no access
+	// control (tests, tools): office and sign come from the preferences.
+	Actor app.Actor
+	// Setup is true while no role is assigned (everyone acts as admin).
+	Setup bool
+	// BackupDir is where the nightly backups go (shown to administrators).
+	BackupDir string
 	// OnReady, if set, is called once the window is shown (for the
 	// screenshot and benchmark tool).
 	OnReady func(*Session)

@@ -53,6 +53,8 @@ type mainWindow struct {
 	search       *searchScreen
 	settings     *settingsScreen
 	caseView     *caseView
+	auditView    *auditView
+	personExport *personExport
 
 	post        func(func())  // hands a function to the UI goroutine (fyne.Do)
 	dlg         dialog.Dialog // the dialog on screen, if any
@@ -81,6 +83,9 @@ func (m *mainWindow) buildUI() fyne.CanvasObject {
 	title := widget.NewLabelWithStyle("Amtstresen", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	change := widget.NewButtonWithIcon(lang.L("Dienststelle wechseln"), theme.AccountIcon(), m.chooseOffice)
 	change.Importance = widget.LowImportance
+	if m.fixedOffice() {
+		change.Hide() // the office comes with the role
+	}
 	header := container.NewBorder(nil, nil, title, change, m.who)
 
 	m.tabs = container.NewAppTabs(
@@ -101,7 +106,7 @@ func (m *mainWindow) buildUI() fyne.CanvasObject {
 // start runs once the window is up: asks for the office on first use and
 // loads the data.
 func (m *mainWindow) start() {
-	if m.office() == "" || m.reg.Office(m.office()) == nil {
+	if !m.fixedOffice() && (m.office() == "" || m.reg.Office(m.office()) == nil) {
 		m.chooseOffice()
 	}
 	m.queue.resetFilter()
@@ -264,10 +269,18 @@ func (m *mainWindow) back() {
 // The clerk.
 
 func (m *mainWindow) office() app.OfficeKey {
+	if m.fixedOffice() {
+		return m.o.Actor.Office
+	}
 	return app.OfficeKey(m.a.Preferences().String(prefOffice))
 }
 
+// clerkSign is the account under access control (what the store records
+// anyway), else the sign from the preferences.
 func (m *mainWindow) clerkSign() string {
+	if m.controlled() {
+		return m.o.Actor.Clerk
+	}
 	return m.a.Preferences().StringWithFallback(prefClerkSign, osUser())
 }
 
@@ -275,7 +288,9 @@ func (m *mainWindow) clerkName() string {
 	return m.a.Preferences().StringWithFallback(prefClerkName, m.clerkSign())
 }
 
-func (m *mainWindow) actor() app.Actor { return app.Actor{Clerk: m.clerkSign(), Office: m.office()} }
+func (m *mainWindow) actor() app.Actor {
+	return app.Actor{Clerk: m.clerkSign(), Office: m.office(), Role: m.o.Actor.Role}
+}
 
 // osUser returns the login name without a Windows domain.
 func osUser() string {
@@ -334,6 +349,9 @@ func (m *mainWindow) chooseOffice() {
 	name.SetText(m.clerkName())
 	sign := widget.NewEntry()
 	sign.SetText(m.clerkSign())
+	if m.controlled() {
+		sign.Disable()
+	}
 	msg := newErrorLabel()
 	form := widget.NewForm(
 		widget.NewFormItem(lang.L("Dienststelle"), sel),

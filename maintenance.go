@@ -1,0 +1,442 @@
+package main
+
+// Data protection and safe operation: roles, audit log, retention purge,
+// backups, restore, database check and the Art. 15 export. Wiring only;
+// the work is done in app and storage.
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"amtstresen/app"
+	"amtstresen/storage"
+	portalsync "amtstresen/sync"
+	"amtstresen/ui/pdf"
+)
+
+// accountName is the OS account the program runs under, without domain.
+// Tests replace it to act as different clerks.
+var accountName = func() string {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return app.NormalizeClerk(u.Username)
+	}
+	for _, k := range []string{"USER", "USERNAME"} {
+		if v := os.Getenv(k); v != "" {
+			return app.NormalizeClerk(v)
+		}
+	}
+	return "unbekannt"
+}
+
+// backupDir is [backup] dir, or the folder "sicherungen" next to the database.
+func (e *env) backupDir() string {
+	if e.cfg != nil && e.cfg.Backup.Dir != "" {
+		return e.cfg.Backup.Dir
+	}
+	abs, err := filepath.Abs(e.dbPath)
+	if err != nil {
+		abs = e.dbPath
+	}
+	return filepath.Join(filepath.Dir(abs), "sicherungen")
+}
+
+// openChecked opens the database; a damaged file gives ECORRUPT with the
+// restore hint naming the newest backup.
+func (e *env) openChecked() (*storage.DB, error) {
+	db, err := e.openStore()
+	if err != nil {
+		if storage.IsCorruption(err) {
+			return nil, storage.Corrupt(e.dbPath, e.backupDir(), err)
+		}
+		return nil, err
+	}
+	return db, nil
+}
+
+// actor is who runs the command, with the role from the database.
+func (e *env) actor(db *storage.DB) (app.Actor, error) {
+	a, _, err := app.ResolveActor(e.ctx, db, accountName())
+	return a, err
+}
+
+// openScoped opens the database and the store as the OS account may use it.
+func (e *env) openScoped() (*storage.DB, *app.Scoped, error) {
+	db, err := e.openChecked()
+	if err != nil {
+		return nil, nil, err
+	}
+	a, err := e.actor(db)
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return db, app.NewScoped(db, a), nil
+}
+
+// openAs opens the database for a command that needs at least role r.
+func (e *env) openAs(r app.Role, what string) (*storage.DB, app.Actor, error) {
+	db, err := e.openChecked()
+	if err != nil {
+		return nil, app.Actor{}, err
+	}
+	a, err := e.actor(db)
+	if err == nil && !a.Is(r) {
+		err = app.Forbidden(what)
+	}
+	if err != nil {
+		db.Close()
+		return nil, app.Actor{}, err
+	}
+	return db, a, nil
+}
+
+func day(s, name string) (time.Time, error) {
+	iso, ok := app.ParseGermanDate(s)
+	if !ok {
+		return time.Time{}, usageError(fmt.Sprintf("--%s %q ist kein Datum (TT.MM.JJJJ oder JJJJ-MM-TT).", name, s))
+	}
+	t, _ := time.ParseInLocation("2006-01-02", iso, app.Berlin)
+	return t, nil
+}
+
+// runRoles lists, sets and removes role assignments.
+func runRoles(e *env, args []string) error {
+	fs := newFlags("roles", e)
+	name := fs.String("name", "", "Anzeigename (bei set)")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	db, a, err := e.openAs(app.RoleAdmin, "Das Vergeben von Rollen")
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	switch {
+	case len(pos) == 0 || pos[0] == "list":
+		list, err := db.RoleAssignments(e.ctx)
+		if err != nil {
+			return err
+		}
+		if len(list) == 0 {
+			fmt.Fprintln(e.stdout, "Noch keine Rollen vergeben (Einrichtung: jede Anmeldung gilt als Administration).")
+			fmt.Fprintln(e.stdout, "Erste Administration eintragen: amtstresen roles set KONTO admin")
+		}
+		for _, ra := range list {
+			fmt.Fprintf(e.stdout, "%-20s %-16s %-15s %-24s seit %s (%s)\n", ra.Clerk, ra.Role.Label(), ra.Office, ra.Name, app.FormatDate(ra.UpdatedAt), ra.UpdatedBy)
+		}
+		return nil
+	case pos[0] == "set" && (len(pos) == 3 || len(pos) == 4):
+		role, err := app.ParseRole(pos[2])
+		if err != nil {
+			return err
+		}
+		ra := app.RoleAssignment{Clerk: pos[1], Role: role, Name: *name}
+		if len(pos) == 4 {
+			ra.Office = app.OfficeKey(pos[3])
+		}
+		if err := db.SetRole(e.ctx, ra, a); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "%s: %s %s (protokolliert)\n", app.NormalizeClerk(ra.Clerk), role.Label(), ra.Office)
+		return nil
+	case pos[0] == "remove" && len(pos) == 2:
+		if err := db.RemoveRole(e.ctx, pos[1], a); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "%s: Rolle entzogen (protokolliert)\n", app.NormalizeClerk(pos[1]))
+		return nil
+	}
+	return usageError("Aufruf: amtstresen roles [list] | roles set KONTO clerk|lead|admin [DIENSTSTELLE] [--name NAME] | roles remove KONTO")
+}
+
+// runAudit prints or exports the audit log (administration: all of it;
+// leads: their office's entries).
+func runAudit(e *env, args []string) error {
+	fs := newFlags("audit", e)
+	asCSV := fs.Bool("csv", false, "als CSV ausgeben (für die Datenschutzbeauftragte)")
+	fromS := fs.String("from", "", "ab Datum")
+	toS := fs.String("to", "", "bis einschließlich Datum")
+	ref := fs.String("ref", "", "nur dieses Aktenzeichen (oder Konto bei Rollen)")
+	clerk := fs.String("clerk", "", "nur dieses Konto")
+	office := fs.String("office", "", "nur diese Dienststelle")
+	action := fs.String("action", "", "nur diese Aktion (z. B. case.read, oder case. für alle)")
+	out := fs.String("o", "", "in diese Datei schreiben (Modus 0600) statt auf die Ausgabe")
+	if err := fs.Parse(args); err != nil {
+		return usageError(err.Error())
+	}
+	f := app.AuditFilter{Ref: strings.ToUpper(strings.TrimSpace(*ref)), Clerk: *clerk, Office: app.OfficeKey(*office), Action: *action}
+	if strings.Contains(*ref, "@") || (*ref != "" && !strings.Contains(*ref, "-")) {
+		f.Ref = *ref // booking UIDs and accounts keep their case
+	}
+	var err error
+	if *fromS != "" {
+		if f.From, err = day(*fromS, "from"); err != nil {
+			return err
+		}
+	}
+	if *toS != "" {
+		if f.To, err = day(*toS, "to"); err != nil {
+			return err
+		}
+		f.To = f.To.AddDate(0, 0, 1)
+	}
+	db, s, err := e.openScoped()
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	entries, err := s.AuditEntries(e.ctx, f)
+	if err != nil {
+		return err
+	}
+	w := e.stdout
+	if *out != "" {
+		file, err := os.OpenFile(*out, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+		if err != nil {
+			return &app.Error{Code: app.EINVALID, Err: err, Message: fmt.Sprintf("Die Datei %s kann nicht geschrieben werden.", *out)}
+		}
+		defer file.Close()
+		w = file
+	}
+	if *asCSV {
+		if err := app.WriteAuditCSV(w, entries); err != nil {
+			return err
+		}
+		return s.Audit(e.ctx, app.AuditEntry{Clerk: s.Actor.Clerk, Office: s.Actor.Office, Action: "audit.export", Detail: fmt.Sprintf("entries=%d", len(entries))})
+	}
+	for _, en := range entries {
+		fmt.Fprintf(w, "%s  %-14s %-15s %-22s %-24s %s\n", en.At.In(app.Berlin).Format("02.01.2006 15:04:05"), en.Clerk, en.Office, en.Action, en.Ref, en.Detail)
+	}
+	return nil
+}
+
+// runPurge deletes what the retention periods no longer allow to keep.
+func runPurge(e *env, args []string) error {
+	fs := newFlags("purge", e)
+	dry := fs.Bool("dry-run", false, "nur auflisten, was gelöscht würde")
+	asJSON := fs.Bool("json", false, "Bericht als JSON")
+	if err := fs.Parse(args); err != nil {
+		return usageError(err.Error())
+	}
+	db, a, err := e.openAs(app.RoleAdmin, "Das Löschen nach Aufbewahrungsfrist")
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return purge(e, db, a, *dry, *asJSON)
+}
+
+func purge(e *env, db *storage.DB, a app.Actor, dry, asJSON bool) error {
+	rep, err := db.Purge(e.ctx, storage.PurgeOptions{DryRun: dry, AuditMonths: e.cfg.Audit.RetentionMonths, By: a})
+	if err != nil {
+		if !dry {
+			db.RecordRun(e.ctx, "purge", "", app.ErrorMessage(err))
+		}
+		return err
+	}
+	if !dry {
+		if err := db.RecordRun(e.ctx, "purge", rep.Summary(), ""); err != nil {
+			return err
+		}
+	}
+	if asJSON {
+		return printJSON(e.stdout, rep)
+	}
+	if dry {
+		fmt.Fprintln(e.stdout, "Probelauf – gelöscht würde:")
+	}
+	for _, c := range rep.Cases {
+		fmt.Fprintf(e.stdout, "  Vorgang %-16s %-18s %-15s abgeschlossen %s, Frist endete %s\n", c.Ref, c.Service, c.Office, app.FormatDate(c.Since), app.FormatDate(c.Expired))
+	}
+	for _, ap := range rep.Appointments {
+		fmt.Fprintf(e.stdout, "  Termin  %-40s %-15s %-15s am %s, Frist endete %s\n", ap.Ref, ap.Service, ap.Office, app.FormatDate(ap.Since), app.FormatDate(ap.Expired))
+	}
+	if rep.AuditEntries > 0 {
+		fmt.Fprintf(e.stdout, "  Protokoll: %d Einträge vor dem %s\n", rep.AuditEntries, app.FormatDate(rep.AuditBefore))
+	}
+	if len(rep.NoRetention) > 0 {
+		fmt.Fprintf(e.stdout, "Ohne Aufbewahrungsfrist im Leistungskatalog (bleiben erhalten, bitte Katalog ergänzen): %s\n", strings.Join(rep.NoRetention, ", "))
+	}
+	fmt.Fprintln(e.stdout, "Löschlauf:", rep.Summary()+".")
+	return nil
+}
+
+// runBackup writes a backup into [backup] dir and rotates the folder.
+func runBackup(e *env, args []string) error {
+	fs := newFlags("backup", e)
+	if err := fs.Parse(args); err != nil {
+		return usageError(err.Error())
+	}
+	db, err := e.openChecked()
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return backup(e, db)
+}
+
+func backup(e *env, db *storage.DB) error {
+	res, err := db.Backup(e.ctx, storage.BackupOptions{Dir: e.backupDir(), Daily: e.cfg.Backup.Daily, Weekly: e.cfg.Backup.Weekly})
+	if err != nil {
+		db.RecordRun(e.ctx, "backup", "", app.ErrorMessage(err))
+		return err
+	}
+	summary := fmt.Sprintf("Sicherung %s (%.1f MB), %d Sicherungen vorhanden, %d entfernt", filepath.Base(res.Path), float64(res.Size)/(1<<20), len(res.Kept), len(res.Removed))
+	if err := db.RecordRun(e.ctx, "backup", summary, ""); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "Sicherung geschrieben: %s\n", res.Path)
+	for _, r := range res.Removed {
+		fmt.Fprintf(e.stdout, "  entfernt (Rotation): %s\n", filepath.Base(r))
+	}
+	return nil
+}
+
+// runRestore puts a backup in place of the database.
+func runRestore(e *env, args []string) error {
+	fs := newFlags("restore", e)
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageError("Aufruf: amtstresen restore SICHERUNGSDATEI [--db DATEI]")
+	}
+	// A readable database with roles may be replaced by its administration
+	// only; a damaged one by whoever may write the file.
+	if _, err := os.Stat(e.dbPath); err == nil {
+		if db, err := e.openStore(); err == nil {
+			a, err := e.actor(db)
+			if err == nil && !a.Is(app.RoleAdmin) {
+				err = app.Forbidden("Das Zurückholen einer Sicherung")
+			}
+			db.Close()
+			if err != nil {
+				return err
+			}
+		}
+	}
+	res, err := storage.Restore(e.ctx, pos[0], e.dbPath, e.reg)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "Sicherung %s zurückgeholt nach %s.\n", pos[0], e.dbPath)
+	if res.Aside != "" {
+		fmt.Fprintf(e.stdout, "Der vorherige Stand liegt unter %s.\n", res.Aside)
+	}
+	return nil
+}
+
+// runCheck checks the database file (quick_check; --full: integrity_check).
+func runCheck(e *env, args []string) error {
+	fs := newFlags("check", e)
+	full := fs.Bool("full", false, "vollständige Prüfung (integrity_check)")
+	if err := fs.Parse(args); err != nil {
+		return usageError(err.Error())
+	}
+	db, err := e.openChecked()
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := db.QuickCheck(e.ctx, *full, e.backupDir()); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "Datenbank %s ist in Ordnung.\n", db.Path())
+	if b := storage.LatestBackup(e.backupDir()); b != "" {
+		fmt.Fprintf(e.stdout, "Neueste Sicherung: %s\n", b)
+	} else {
+		fmt.Fprintf(e.stdout, "Keine Sicherung in %s.\n", e.backupDir())
+	}
+	return nil
+}
+
+// runNightly runs the retention purge and then the backup: once (--once,
+// for systemd or the Windows task) or on [backup] schedule with robfig/cron.
+func runNightly(e *env, args []string) error {
+	fs := newFlags("nightly", e)
+	once := fs.Bool("once", false, "einmal ausführen und beenden")
+	if err := fs.Parse(args); err != nil {
+		return usageError(err.Error())
+	}
+	db, a, err := e.openAs(app.RoleAdmin, "Der nächtliche Löschlauf")
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	job := func() error {
+		perr := purge(e, db, a, false, false)
+		if perr != nil {
+			fmt.Fprintln(e.stderr, "Löschlauf fehlgeschlagen:", app.ErrorMessage(perr))
+		}
+		// The backup runs after the purge, so it holds nothing expired;
+		// and also when the purge failed.
+		berr := backup(e, db)
+		if berr != nil {
+			fmt.Fprintln(e.stderr, "Sicherung fehlgeschlagen:", app.ErrorMessage(berr))
+		}
+		err := errors.Join(perr, berr)
+		msg := ""
+		if err != nil {
+			msg = app.ErrorMessage(err)
+		}
+		db.RecordRun(e.ctx, "nightly", "", msg)
+		return err
+	}
+	if *once {
+		return job()
+	}
+	var last time.Time
+	if r, err := db.LastRun(e.ctx, "nightly"); err == nil && r != nil {
+		last = r.LastRun
+	}
+	fmt.Fprintf(e.stdout, "Löschlauf und Sicherung nach Zeitplan „%s“ (Europe/Berlin); Beenden mit Strg+C.\n", e.cfg.Backup.Schedule)
+	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	return portalsync.RunJob(e.ctx, e.cfg.Backup.Schedule, last, time.Now(), log, func() { _ = job() })
+}
+
+// runExportPerson writes the Art. 15 answer for one person.
+func runExportPerson(e *env, args []string) error {
+	fs := newFlags("export-person", e)
+	name := fs.String("name", "", "Vor- und Nachname")
+	birth := fs.String("geburtsdatum", "", "Geburtsdatum (TT.MM.JJJJ)")
+	email := fs.String("email", "", "E-Mail-Adresse")
+	out := fs.String("o", "", "Zielordner (Standard: Auskunft-DATUM-UHRZEIT im aktuellen Ordner)")
+	if err := fs.Parse(args); err != nil {
+		return usageError(err.Error())
+	}
+	db, s, err := e.openScoped()
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	d, err := app.ExportPerson(e.ctx, s, s, s.Actor, app.PersonQuery{Name: *name, BirthDate: *birth, Email: *email})
+	if err != nil {
+		return err
+	}
+	dir := *out
+	if dir == "" {
+		dir = "Auskunft-" + time.Now().In(app.Berlin).Format("20060102-150405")
+	}
+	office := s.Actor.Office
+	if office == "" && len(d.Cases) > 0 {
+		office = d.Cases[0].Office
+	}
+	files, err := pdf.NewRenderer(e.reg).DisclosureFiles(dir, d, office, pdf.Options{Clerk: s.Actor.Clerk},
+		func(sha string) ([]byte, error) { return s.AttachmentData(e.ctx, sha) })
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "Auskunft: %d Vorgänge, %d Termine, %d Mails.\n", len(d.Cases), len(d.Appointments), len(d.Mails))
+	for _, f := range files {
+		fmt.Fprintln(e.stdout, " ", f)
+	}
+	return nil
+}
