@@ -245,10 +245,16 @@ func (s *Scoped) SetAttendance(ctx context.Context, uid string, att Attendance, 
 }
 
 // AuditEntries: administrators read the whole log, leads their office's
-// entries; clerks none.
+// entries; clerks none. Everyone reads the history of a case they may see
+// (the case view shows it).
 func (s *Scoped) AuditEntries(ctx context.Context, f AuditFilter) ([]AuditEntry, error) {
 	switch {
 	case s.Actor.Role == RoleAdmin:
+	case f.Ref != "" && f.Clerk == "" && f.Office == "":
+		c, err := s.Store.CaseByRef(ctx, f.Ref)
+		if err != nil || !s.Actor.CanSee(c.Office) {
+			return nil, Forbidden("Das Lesen des Protokolls")
+		}
 	case s.Actor.Role == RoleLead:
 		f.Office = s.Actor.Office
 	default:

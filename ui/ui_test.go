@@ -67,7 +67,7 @@ type harness struct {
 }
 
 // newHarness opens the window as clerk "mm" of VG Cochem.
-func newHarness(t *testing.T, store app.Store) *harness {
+func newHarness(t *testing.T, store app.Store, opts ...func(*Options)) *harness {
 	t.Helper()
 	a := test.NewTempApp(t)
 	if err := setupLanguage(LangGerman); err != nil {
@@ -79,8 +79,12 @@ func newHarness(t *testing.T, store app.Store) *harness {
 	w := a.NewWindow("Amtstresen")
 	p := &fakePrinter{}
 	ctx, cancel := context.WithCancel(context.Background())
-	m := newMainWindow(ctx, a, w, Options{Store: store, Registry: testReg, Printer: p, DBPath: "test.db",
-		Paths: app.Paths{CacheDir: t.TempDir(), DataDir: t.TempDir()}, Version: "test"})
+	o := Options{Store: store, Registry: testReg, Printer: p, DBPath: "test.db",
+		Paths: app.Paths{CacheDir: t.TempDir(), DataDir: t.TempDir()}, Version: "test"}
+	for _, fn := range opts {
+		fn(&o)
+	}
+	m := newMainWindow(ctx, a, w, o)
 	m.now = func() time.Time { return testNow }
 	h := &harness{t: t, w: w, store: store, print: p}
 	// The test goroutine is the UI goroutine: work from the background is
