@@ -315,3 +315,35 @@ func TestPasswordNeverStoredOrLogged(t *testing.T) {
 		t.Errorf("sync took in too little:\n%s", out)
 	}
 }
+
+// TestNightlyOnce: the nightly job purges first, then writes a backup that
+// no longer holds the expired case, and records both runs.
+func TestNightlyOnce(t *testing.T) {
+	dbPath, ref := confirmEnv(t)
+	as(t, "it")
+	rawExec(t, dbPath, `UPDATE cases SET status = 'done', closed_at = ?`, time.Now().UTC().AddDate(-11, 0, 0).Format("2006-01-02T15:04:05.000000000Z"))
+	dir := filepath.Join(t.TempDir(), "sicherungen")
+	cfg := writeConfig(t, "[backup]\ndir = \""+dir+"\"\n")
+	out := mustRun(t, "nightly", "--once", "--db", dbPath, "--config", cfg)
+	if !strings.Contains(out, ref) || !strings.Contains(out, "Sicherung geschrieben") {
+		t.Fatalf("nightly:\n%s", out)
+	}
+	b := storage.Backups(dir)
+	if len(b) != 1 {
+		t.Fatalf("backups %v", b)
+	}
+	data, _ := os.ReadFile(b[0])
+	if bytes.Contains(data, []byte("Weißmüller")) || bytes.Contains(data, []byte("Bärbel")) {
+		t.Error("the backup after the purge still holds the expired case")
+	}
+	db, err := storage.Open(context.Background(), dbPath, app.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, job := range []string{"purge", "backup", "nightly"} {
+		if r, err := db.LastRun(context.Background(), job); err != nil || r == nil || r.Error != "" {
+			t.Errorf("run %s: %+v %v", job, r, err)
+		}
+	}
+}
