@@ -173,25 +173,29 @@ type Attachment struct {
 
 // Case is a Vorgang.
 type Case struct {
-	ID            int64
-	Ref           string    // "ZEL-2026-00042"
-	Office        OfficeKey // responsible office; "" while undecided
-	Channel       Channel
-	Service       string // service key
-	PortalCase    string // portal UUID; "" for counter cases
-	Applicant     Applicant
-	Fields        json.RawMessage // angaben, kept whole (unknown fields too)
-	Raw           json.RawMessage // the whole antrag.json for portal cases
-	Attachments   []Attachment
-	Status        Status
-	Assignee      string // clerk's short sign; "" if unclaimed
-	Flags         []Flag
-	Municipality  string // AGS that decided routing, if any
-	RoutingReason string
-	ForwardedFrom OfficeKey
-	ReceivedAt    time.Time
-	UpdatedAt     time.Time
-	ClosedAt      time.Time
+	ID  int64
+	Ref string // "ZEL-2026-00042"
+	// ProvisionalRef is the reference a walk-in case had before its journal
+	// entry was applied (shared journal only); it still finds the case.
+	// Equal to Ref while the case is only in this counter's outbox.
+	ProvisionalRef string
+	Office         OfficeKey // responsible office; "" while undecided
+	Channel        Channel
+	Service        string // service key
+	PortalCase     string // portal UUID; "" for counter cases
+	Applicant      Applicant
+	Fields         json.RawMessage // angaben, kept whole (unknown fields too)
+	Raw            json.RawMessage // the whole antrag.json for portal cases
+	Attachments    []Attachment
+	Status         Status
+	Assignee       string // clerk's short sign; "" if unclaimed
+	Flags          []Flag
+	Municipality   string // AGS that decided routing, if any
+	RoutingReason  string
+	ForwardedFrom  OfficeKey
+	ReceivedAt     time.Time
+	UpdatedAt      time.Time
+	ClosedAt       time.Time
 }
 
 // HasFlag reports whether the case carries f.
@@ -246,6 +250,21 @@ func RefPrefix(r *Registry, o OfficeKey) string {
 	}
 	return "CZ"
 }
+
+// ProvisionalRef builds the reference of a walk-in case whose journal
+// entry is not applied yet: "ZEL-2026-V-3F9A1C" (from the entry's UUID,
+// so it never collides with the numbered ones).
+func ProvisionalRef(prefix string, year int, entryID string) string {
+	h := strings.ToUpper(strings.ReplaceAll(entryID, "-", ""))
+	if len(h) > 6 {
+		h = h[len(h)-6:]
+	}
+	return fmt.Sprintf("%s-%d-V-%s", prefix, year, h)
+}
+
+// Pending reports whether the case exists only on this counter so far
+// (a walk-in case whose journal entry has not been applied).
+func (c *Case) Pending() bool { return c.ProvisionalRef != "" && c.ProvisionalRef == c.Ref }
 
 // FormatRef builds the reference number: office code, year, 5-digit
 // sequence, e.g. "ZEL-2026-00042". Short and unambiguous on the phone.

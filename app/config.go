@@ -70,9 +70,15 @@ type AuditConfig struct {
 	RetentionMonths int `toml:"retention_months"` // default 12; entries older than this are purged
 }
 
-// JournalConfig is the shared journal folder for several counters.
+// JournalConfig is the shared journal folder for several counters. The
+// office-shared HMAC secret never lives here: it comes from the
+// environment variable named by SecretEnv or from the OS keyring.
 type JournalConfig struct {
-	Mailbox string `toml:"mailbox"`
+	Enabled     bool   `toml:"enabled"`      // share the queue through the journal
+	Mailbox     string `toml:"mailbox"`      // default "Amtstresen/Journal"
+	Counter     string `toml:"counter"`      // this counter's name; default the host name
+	SecretEnv   string `toml:"secret_env"`   // environment variable with the shared secret
+	PollSeconds int    `toml:"poll_seconds"` // fallback polling when IDLE is not possible; default 30
 }
 
 // Defaults fills unset values.
@@ -88,6 +94,14 @@ func (c *Config) Defaults() {
 	def(&c.IMAP.ReviewMailbox, "Zur Sichtung")
 	def(&c.Sync.Schedule, "0 2 * * *")
 	def(&c.Journal.Mailbox, "Amtstresen/Journal")
+	if c.Journal.Counter == "" {
+		if h, err := os.Hostname(); err == nil {
+			c.Journal.Counter = h
+		}
+	}
+	if c.Journal.PollSeconds <= 0 {
+		c.Journal.PollSeconds = 30
+	}
 	if c.IMAP.MaxMessageBytes == 0 {
 		c.IMAP.MaxMessageBytes = 25 << 20
 	}

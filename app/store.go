@@ -118,6 +118,10 @@ const (
 	ReviewNotPortal        ReviewReason = "not-portal"
 	ReviewTooLarge         ReviewReason = "too-large"
 	ReviewMalformed        ReviewReason = "malformed"
+	// ReviewJournalInvalid: a message in the journal folder that claims
+	// to be a journal entry but is not authenticated or not readable. It
+	// is kept and shown, never applied.
+	ReviewJournalInvalid ReviewReason = "journal-invalid"
 )
 
 // Label returns the German explanation.
@@ -137,6 +141,8 @@ func (r ReviewReason) Label() string {
 		return "Zu groß: die Mail überschreitet die Größengrenze und wurde nicht geladen."
 	case ReviewMalformed:
 		return "Fehlerhaft aufgebaut: die Mail ist kein gültiges MIME."
+	case ReviewJournalInvalid:
+		return "Journaleintrag ungültig: die Mail im Journalordner ist nicht echt signiert oder unlesbar und wurde nicht angewendet."
 	}
 	return string(r)
 }

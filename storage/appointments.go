@@ -65,7 +65,7 @@ func (db *DB) ApplyAppointment(ctx context.Context, a *app.Appointment, rc *app.
 	}
 	applied := false
 	err := db.tx(ctx, "apply appointment", func(tx *sql.Tx) error {
-		now := db.now()
+		now := db.clock(ctx)
 		old, err := getAppointment(ctx, tx, a.UID)
 		if err != nil {
 			return err
@@ -177,7 +177,7 @@ func (db *DB) SetAttendance(ctx context.Context, uid string, att app.Attendance,
 		if a.Status == app.AppointmentCancelled && att != app.AttendanceNone {
 			return app.Errorf(app.EINVALID, "Der Termin ist abgesagt; eine Anwesenheit kann nicht erfasst werden.")
 		}
-		now := db.now()
+		now := db.clock(ctx)
 		if _, err := tx.ExecContext(ctx, `UPDATE appointments SET attendance = ? WHERE uid = ?`, string(att), uid); err != nil {
 			return err
 		}

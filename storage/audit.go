@@ -15,7 +15,7 @@ func (db *DB) Audit(ctx context.Context, e app.AuditEntry) error {
 		return app.Errorf(app.EINVALID, "Protokolleintrag ohne Aktion.")
 	}
 	if e.At.IsZero() {
-		e.At = db.now()
+		e.At = db.clock(ctx)
 	}
 	return wrap("audit", audit(ctx, db.q(), e))
 }

@@ -19,7 +19,7 @@ import (
 )
 
 // caseCols are the columns scanCase reads, from cases c joined with case_docs d.
-const caseCols = `c.id, c.ref, c.office, c.channel, c.service, COALESCE(c.portal_case, ''), c.status, c.assignee, c.flags,
+const caseCols = `c.id, c.ref, c.provisional_ref, c.office, c.channel, c.service, COALESCE(c.portal_case, ''), c.status, c.assignee, c.flags,
 	c.municipality, c.routing_reason, c.forwarded_from, c.received_at, c.updated_at, c.closed_at,
 	d.applicant, d.fields, d.raw`
 
@@ -27,7 +27,7 @@ func scanCase(sc interface{ Scan(...any) error }) (*app.Case, error) {
 	var c app.Case
 	var office, channel, status, flags, forwarded, received, updated, closed string
 	var applicant, fields, raw []byte
-	if err := sc.Scan(&c.ID, &c.Ref, &office, &channel, &c.Service, &c.PortalCase, &status, &c.Assignee, &flags,
+	if err := sc.Scan(&c.ID, &c.Ref, &c.ProvisionalRef, &office, &channel, &c.Service, &c.PortalCase, &status, &c.Assignee, &flags,
 		&c.Municipality, &c.RoutingReason, &forwarded, &received, &updated, &closed, &applicant, &fields, &raw); err != nil {
 		return nil, err
 	}
@@ -125,6 +125,10 @@ func normRef(ref string) string { return strings.ToUpper(strings.TrimSpace(ref))
 func (db *DB) CaseByRef(ctx context.Context, ref string) (*app.Case, error) {
 	ref = normRef(ref)
 	c, err := getCase(ctx, db.q(), "WHERE c.ref = ?", ref)
+	if err == nil && c == nil {
+		// The provisional reference of a walk-in case (printed on its receipt).
+		c, err = getCase(ctx, db.q(), "WHERE c.provisional_ref = ? AND c.provisional_ref <> ''", ref)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("case by ref: %w", err)
 	}
@@ -166,40 +170,73 @@ func (db *DB) AllCases(ctx context.Context) ([]*app.Case, error) {
 // status "received", the flags of the input and of routing, its search
 // row, and an audit entry "case.create". A receipt is recorded either way.
 func (db *DB) CreateCase(ctx context.Context, nc *app.NewCase, rc *app.Receipt) (*app.Case, bool, error) {
+	now := db.clock(ctx)
+	in, err := db.checkNewCase(nc, now)
+	if err != nil {
+		return nil, false, err
+	}
+	var c *app.Case
+	created := false
+	err = db.tx(ctx, "create case", func(tx *sql.Tx) error {
+		var err error
+		c, created, err = db.createCaseTx(ctx, tx, in, rc, change{now: now, audit: true})
+		return err
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return c, created, nil
+}
+
+// newCaseRow is a checked app.NewCase, ready to insert.
+type newCaseRow struct {
+	nc        *app.NewCase
+	office    app.OfficeKey
+	service   string
+	fields    []byte
+	raw       any
+	applicant []byte
+	flags     string
+	received  time.Time
+	clerk     string
+	ref       string // the reference to use instead of the next number (a provisional one)
+	alias     string // provisional reference kept as an alias
+}
+
+// checkNewCase validates the input of a case the way CreateCase does.
+func (db *DB) checkNewCase(nc *app.NewCase, now time.Time) (*newCaseRow, error) {
 	if nc == nil {
-		return nil, false, errors.New("create case: no input")
+		return nil, errors.New("create case: no input")
 	}
 	office := nc.Routing.Office
 	if office != "" && db.reg.Office(office) == nil {
-		return nil, false, app.Errorf(app.EINVALID, "Die Dienststelle „%s“ ist unbekannt; der Vorgang wurde nicht angelegt.", office)
+		return nil, app.Errorf(app.EINVALID, "Die Dienststelle „%s“ ist unbekannt; der Vorgang wurde nicht angelegt.", office)
 	}
 	if nc.Channel != app.ChannelPortal && nc.Channel != app.ChannelCounter {
-		return nil, false, app.Errorf(app.EINVALID, "Unbekannter Eingangsweg „%s“; der Vorgang wurde nicht angelegt.", nc.Channel)
+		return nil, app.Errorf(app.EINVALID, "Unbekannter Eingangsweg „%s“; der Vorgang wurde nicht angelegt.", nc.Channel)
 	}
 	service := strings.TrimSpace(nc.Service)
 	if service == "" {
-		return nil, false, &app.Error{Code: app.EINVALID, Field: "service", Message: "Die Leistung fehlt; der Vorgang wurde nicht angelegt."}
+		return nil, &app.Error{Code: app.EINVALID, Field: "service", Message: "Die Leistung fehlt; der Vorgang wurde nicht angelegt."}
 	}
 	fields := []byte(nc.Fields)
 	if len(strings.TrimSpace(string(fields))) == 0 {
 		fields = []byte("{}")
 	}
 	if !json.Valid(fields) {
-		return nil, false, app.Errorf(app.EINVALID, "Die Angaben zum Antrag sind unlesbar (kein gültiges JSON); der Vorgang wurde nicht angelegt.")
+		return nil, app.Errorf(app.EINVALID, "Die Angaben zum Antrag sind unlesbar (kein gültiges JSON); der Vorgang wurde nicht angelegt.")
 	}
 	var raw any
 	if len(nc.Raw) > 0 {
 		if !json.Valid(nc.Raw) {
-			return nil, false, app.Errorf(app.EINVALID, "Die Antragsdaten sind unlesbar (kein gültiges JSON); der Vorgang wurde nicht angelegt.")
+			return nil, app.Errorf(app.EINVALID, "Die Antragsdaten sind unlesbar (kein gültiges JSON); der Vorgang wurde nicht angelegt.")
 		}
 		raw = string(nc.Raw)
 	}
 	applicant, err := json.Marshal(nc.Applicant)
 	if err != nil {
-		return nil, false, fmt.Errorf("create case: %w", err)
+		return nil, fmt.Errorf("create case: %w", err)
 	}
-	flags := encodeFlags(append(append([]app.Flag(nil), nc.Flags...), nc.Routing.Flags...))
-	now := db.now()
 	received := nc.ReceivedAt.UTC()
 	if nc.ReceivedAt.IsZero() {
 		received = now
@@ -208,69 +245,96 @@ func (db *DB) CreateCase(ctx context.Context, nc *app.NewCase, rc *app.Receipt) 
 	if clerk == "" {
 		clerk = app.PortalActor.Clerk
 	}
+	return &newCaseRow{nc: nc, office: office, service: service, fields: fields, raw: raw, applicant: applicant,
+		flags: encodeFlags(append(append([]app.Flag(nil), nc.Flags...), nc.Routing.Flags...)), received: received, clerk: clerk}, nil
+}
 
-	var c *app.Case
-	created := false
-	err = db.tx(ctx, "create case", func(tx *sql.Tx) error {
-		var id int64
-		err := tx.QueryRowContext(ctx, `SELECT id FROM cases WHERE idempotency_key = ? OR portal_case = ? LIMIT 1`,
-			nullString(nc.IdempotencyKey), nullString(nc.PortalCase)).Scan(&id)
-		switch {
-		case err == nil:
-			if err := recordReceipt(ctx, tx, rc, now); err != nil {
-				return err
-			}
-			c, err = getCase(ctx, tx, "WHERE c.id = ?", id)
-			return err
-		case !errors.Is(err, sql.ErrNoRows):
-			return err
-		}
-
-		prefix, year := app.RefPrefix(db.reg, office), received.In(app.Berlin).Year()
-		var seq int
-		if err := tx.QueryRowContext(ctx, `INSERT INTO ref_counters (prefix, year, last) VALUES (?, ?, 1)
-			ON CONFLICT (prefix, year) DO UPDATE SET last = last + 1 RETURNING last`, prefix, year).Scan(&seq); err != nil {
-			return fmt.Errorf("next reference: %w", err)
-		}
-		ref := app.FormatRef(prefix, year, seq)
-		res, err := tx.ExecContext(ctx, `INSERT INTO cases (ref, idempotency_key, office, channel, service, portal_case, status,
-			flags, municipality, routing_reason, applicant_name, applicant_sort, birthdate, email, received_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			ref, nullString(nc.IdempotencyKey), string(office), string(nc.Channel), service, nullString(nc.PortalCase), string(app.StatusReceived),
-			flags, nc.Routing.Municipality, nc.Routing.Reason, nc.Applicant.Name(), sortKey(nc.Applicant),
-			nc.Applicant.BirthDate, nc.Applicant.Email, fmtTime(received), fmtTime(now))
-		if err != nil {
-			return err
-		}
-		if id, err = res.LastInsertId(); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO case_docs (case_id, applicant, fields, raw) VALUES (?, ?, ?, ?)`,
-			id, string(applicant), string(fields), raw); err != nil {
-			return err
-		}
-		if _, err := insertAttachments(ctx, tx, id, nil, nc.Attachments); err != nil {
-			return err
-		}
-		doc := newFTSDoc(db.reg, ref, &app.Case{Service: service, Applicant: nc.Applicant, Municipality: nc.Routing.Municipality, Fields: fields})
-		if err := insertFTS(ctx, tx, id, doc); err != nil {
-			return err
-		}
+// createCaseTx inserts the case unless its key exists (then it returns
+// that case, created=false).
+func (db *DB) createCaseTx(ctx context.Context, tx *sql.Tx, in *newCaseRow, rc *app.Receipt, ch change) (*app.Case, bool, error) {
+	nc, now := in.nc, ch.now
+	var id int64
+	err := tx.QueryRowContext(ctx, `SELECT id FROM cases WHERE idempotency_key = ? OR portal_case = ? LIMIT 1`,
+		nullString(nc.IdempotencyKey), nullString(nc.PortalCase)).Scan(&id)
+	switch {
+	case err == nil:
 		if err := recordReceipt(ctx, tx, rc, now); err != nil {
-			return err
+			return nil, false, err
 		}
-		if err := audit(ctx, tx, app.AuditEntry{At: now, Clerk: clerk, Action: "case.create", Ref: ref,
-			Detail: fmt.Sprintf("channel=%s office=%s", nc.Channel, officeCode(office))}); err != nil {
-			return err
+		c, err := getCase(ctx, tx, "WHERE c.id = ?", id)
+		return c, false, err
+	case !errors.Is(err, sql.ErrNoRows):
+		return nil, false, err
+	}
+	ref := in.ref
+	if ref == "" {
+		if ref, err = nextRef(ctx, tx, db.reg, in.office, in.received); err != nil {
+			return nil, false, err
 		}
-		created = true
-		c, err = getCase(ctx, tx, "WHERE c.id = ?", id)
-		return err
-	})
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO cases (ref, idempotency_key, office, channel, service, portal_case, status,
+		flags, municipality, routing_reason, applicant_name, applicant_sort, birthdate, email, received_at, updated_at, provisional_ref)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		ref, nullString(nc.IdempotencyKey), string(in.office), string(nc.Channel), in.service, nullString(nc.PortalCase), string(app.StatusReceived),
+		in.flags, nc.Routing.Municipality, nc.Routing.Reason, nc.Applicant.Name(), sortKey(nc.Applicant),
+		nc.Applicant.BirthDate, nc.Applicant.Email, fmtTime(in.received), fmtTime(now), in.alias)
 	if err != nil {
 		return nil, false, err
 	}
-	return c, created, nil
+	if id, err = res.LastInsertId(); err != nil {
+		return nil, false, err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO case_docs (case_id, applicant, fields, raw) VALUES (?, ?, ?, ?)`,
+		id, string(in.applicant), string(in.fields), in.raw); err != nil {
+		return nil, false, err
+	}
+	if _, err := insertAttachments(ctx, tx, id, nil, nc.Attachments); err != nil {
+		return nil, false, err
+	}
+	doc := newFTSDoc(db.reg, ftsRef(ref, in.alias), &app.Case{Service: in.service, Applicant: nc.Applicant, Municipality: nc.Routing.Municipality, Fields: in.fields})
+	if err := insertFTS(ctx, tx, id, doc); err != nil {
+		return nil, false, err
+	}
+	if err := recordReceipt(ctx, tx, rc, now); err != nil {
+		return nil, false, err
+	}
+	if ch.audit {
+		if err := audit(ctx, tx, app.AuditEntry{At: now, Clerk: in.clerk, Action: "case.create", Ref: ref,
+			Detail: fmt.Sprintf("channel=%s office=%s", nc.Channel, officeCode(in.office))}); err != nil {
+			return nil, false, err
+		}
+	}
+	c, err := getCase(ctx, tx, "WHERE c.id = ?", id)
+	return c, true, err
+}
+
+// nextRef hands out the next reference number of the office's prefix and
+// the year (Europe/Berlin) of received.
+func nextRef(ctx context.Context, tx *sql.Tx, reg *app.Registry, office app.OfficeKey, received time.Time) (string, error) {
+	prefix, year := app.RefPrefix(reg, office), received.In(app.Berlin).Year()
+	var seq int
+	if err := tx.QueryRowContext(ctx, `INSERT INTO ref_counters (prefix, year, last) VALUES (?, ?, 1)
+		ON CONFLICT (prefix, year) DO UPDATE SET last = last + 1 RETURNING last`, prefix, year).Scan(&seq); err != nil {
+		return "", fmt.Errorf("next reference: %w", err)
+	}
+	return app.FormatRef(prefix, year, seq), nil
+}
+
+// change is how a state change is written: its time, the journal entry
+// that makes it (nil outside the journal), and whether it is audited (not
+// while it is only pending in the outbox).
+type change struct {
+	now   time.Time
+	entry any
+	audit bool
+}
+
+func (ch change) auditLog(ctx context.Context, tx *sql.Tx, e app.AuditEntry) error {
+	if !ch.audit {
+		return nil
+	}
+	e.At = ch.now
+	return audit(ctx, tx, e)
 }
 
 // officeCode is the office key for audit details ("-" while undecided).
@@ -401,6 +465,9 @@ func lockCase(ctx context.Context, tx *sql.Tx, where string, arg any) (*caseRow,
 func (db *DB) caseByRefTx(ctx context.Context, tx *sql.Tx, ref string) (*caseRow, error) {
 	r, err := lockCase(ctx, tx, "ref = ?", ref)
 	if err == nil && r == nil {
+		r, err = lockCase(ctx, tx, "provisional_ref = ? AND provisional_ref <> ''", ref)
+	}
+	if err == nil && r == nil {
 		err = notFound(ref)
 	}
 	return r, err
@@ -413,9 +480,9 @@ func needClerk(by app.Actor) error {
 	return nil
 }
 
-func addNote(ctx context.Context, tx *sql.Tx, caseID int64, at time.Time, author, kind, text string, key any) (int64, error) {
-	res, err := tx.ExecContext(ctx, `INSERT INTO notes (case_id, at, author, kind, text, msg_key) VALUES (?, ?, ?, ?, ?, ?)`,
-		caseID, fmtTime(at), author, kind, text, key)
+func addNote(ctx context.Context, tx *sql.Tx, caseID int64, at time.Time, author, kind, text string, key, entry any) (int64, error) {
+	res, err := tx.ExecContext(ctx, `INSERT INTO notes (case_id, at, author, kind, text, msg_key, entry) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		caseID, fmtTime(at), author, kind, text, key, entry)
 	if err != nil {
 		return 0, fmt.Errorf("add note: %w", err)
 	}
@@ -437,20 +504,23 @@ func (db *DB) Claim(ctx context.Context, ref string, by app.Actor) error {
 		if err != nil {
 			return err
 		}
-		switch {
-		case r.assignee == by.Clerk:
-			return nil
-		case r.assignee != "":
-			return app.Errorf(app.ECONFLICT, "Der Vorgang %s wird bereits von %s bearbeitet.", ref, r.assignee)
-		case r.status.Final():
-			return app.Errorf(app.EINVALID, "Der Vorgang %s ist abgeschlossen (%s) und kann nicht übernommen werden.", ref, r.status.Label())
-		}
-		now := db.now()
-		if _, err := tx.ExecContext(ctx, `UPDATE cases SET assignee = ?, updated_at = ? WHERE id = ?`, by.Clerk, fmtTime(now), r.id); err != nil {
-			return err
-		}
-		return audit(ctx, tx, app.AuditEntry{At: now, Clerk: by.Clerk, Office: by.Office, Action: "case.claim", Ref: ref})
+		return db.claimTx(ctx, tx, r, by, change{now: db.clock(ctx), audit: true})
 	})
+}
+
+func (db *DB) claimTx(ctx context.Context, tx *sql.Tx, r *caseRow, by app.Actor, ch change) error {
+	switch {
+	case r.assignee == by.Clerk:
+		return nil
+	case r.assignee != "":
+		return app.Errorf(app.ECONFLICT, "Der Vorgang %s wird bereits von %s bearbeitet.", r.ref, r.assignee)
+	case r.status.Final():
+		return app.Errorf(app.EINVALID, "Der Vorgang %s ist abgeschlossen (%s) und kann nicht übernommen werden.", r.ref, r.status.Label())
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE cases SET assignee = ?, updated_at = ? WHERE id = ?`, by.Clerk, fmtTime(ch.now), r.id); err != nil {
+		return err
+	}
+	return ch.auditLog(ctx, tx, app.AuditEntry{Clerk: by.Clerk, Office: by.Office, Action: "case.claim", Ref: r.ref})
 }
 
 // Release implements app.CaseStore: the holder gives the case back.
@@ -466,18 +536,32 @@ func (db *DB) Release(ctx context.Context, ref string, by app.Actor) error {
 		if err != nil {
 			return err
 		}
-		switch {
-		case r.assignee == "":
-			return nil
-		case r.assignee != by.Clerk:
-			return app.Errorf(app.ECONFLICT, "Der Vorgang %s wird von %s bearbeitet; nur %s kann ihn freigeben.", ref, r.assignee, r.assignee)
-		}
-		now := db.now()
-		if _, err := tx.ExecContext(ctx, `UPDATE cases SET assignee = '', updated_at = ? WHERE id = ?`, fmtTime(now), r.id); err != nil {
-			return err
-		}
-		return audit(ctx, tx, app.AuditEntry{At: now, Clerk: by.Clerk, Office: by.Office, Action: "case.release", Ref: ref})
+		return db.releaseTx(ctx, tx, r, by, change{now: db.clock(ctx), audit: true})
 	})
+}
+
+func (db *DB) releaseTx(ctx context.Context, tx *sql.Tx, r *caseRow, by app.Actor, ch change) error {
+	switch {
+	case r.assignee == "":
+		return nil
+	case r.assignee != by.Clerk:
+		return app.Errorf(app.ECONFLICT, "Der Vorgang %s wird von %s bearbeitet; nur %s kann ihn freigeben.", r.ref, r.assignee, r.assignee)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE cases SET assignee = '', updated_at = ? WHERE id = ?`, fmtTime(ch.now), r.id); err != nil {
+		return err
+	}
+	return ch.auditLog(ctx, tx, app.AuditEntry{Clerk: by.Clerk, Office: by.Office, Action: "case.release", Ref: r.ref})
+}
+
+// checkStatusInput checks what SetStatus needs besides the case.
+func checkStatusInput(to app.Status, reason string) error {
+	if !app.ValidStatus(to) {
+		return app.Errorf(app.EINVALID, "Unbekannter Status „%s“.", to)
+	}
+	if strings.TrimSpace(reason) == "" && to != app.StatusInProgress {
+		return &app.Error{Code: app.EINVALID, Field: "reason", Message: fmt.Sprintf("Bitte eine Begründung für „%s“ angeben.", to.Label())}
+	}
+	return nil
 }
 
 // SetStatus implements app.CaseStore. The move must be allowed by
@@ -489,28 +573,25 @@ func (db *DB) SetStatus(ctx context.Context, ref string, to app.Status, reason s
 	if err := needClerk(by); err != nil {
 		return err
 	}
-	if !app.ValidStatus(to) {
-		return app.Errorf(app.EINVALID, "Unbekannter Status „%s“.", to)
+	if err := checkStatusInput(to, reason); err != nil {
+		return err
 	}
 	reason = strings.TrimSpace(reason)
-	if reason == "" && to != app.StatusInProgress {
-		return &app.Error{Code: app.EINVALID, Field: "reason", Message: fmt.Sprintf("Bitte eine Begründung für „%s“ angeben.", to.Label())}
-	}
 	ref = normRef(ref)
 	return db.tx(ctx, "set status", func(tx *sql.Tx) error {
 		r, err := db.caseByRefTx(ctx, tx, ref)
 		if err != nil {
 			return err
 		}
-		return db.setStatus(ctx, tx, r, to, reason, by.Clerk, by)
+		return db.setStatus(ctx, tx, r, to, reason, by.Clerk, by, change{now: db.clock(ctx), audit: true})
 	})
 }
 
-func (db *DB) setStatus(ctx context.Context, tx *sql.Tx, r *caseRow, to app.Status, reason, author string, by app.Actor) error {
+func (db *DB) setStatus(ctx context.Context, tx *sql.Tx, r *caseRow, to app.Status, reason, author string, by app.Actor, ch change) error {
 	if err := app.CheckTransition(r.status, to); err != nil {
 		return err
 	}
-	now := db.now()
+	now := ch.now
 	closed := ""
 	if to.Final() {
 		closed = fmtTime(now)
@@ -523,11 +604,22 @@ func (db *DB) setStatus(ctx context.Context, tx *sql.Tx, r *caseRow, to app.Stat
 	if reason != "" {
 		text += ": " + reason
 	}
-	if _, err := addNote(ctx, tx, r.id, now, author, "status", text, nil); err != nil {
+	if _, err := addNote(ctx, tx, r.id, now, author, "status", text, nil, ch.entry); err != nil {
 		return err
 	}
-	return audit(ctx, tx, app.AuditEntry{At: now, Clerk: by.Clerk, Office: by.Office, Action: "case.status", Ref: r.ref,
+	return ch.auditLog(ctx, tx, app.AuditEntry{Clerk: by.Clerk, Office: by.Office, Action: "case.status", Ref: r.ref,
 		Detail: string(r.status) + "->" + string(to)})
+}
+
+// checkForwardInput checks what Forward needs besides the case.
+func (db *DB) checkForwardInput(to app.OfficeKey, reason string) error {
+	if strings.TrimSpace(reason) == "" {
+		return &app.Error{Code: app.EINVALID, Field: "reason", Message: "Bitte einen Grund für die Weiterleitung angeben; er wird im Vorgang vermerkt."}
+	}
+	if db.reg.Office(to) == nil {
+		return &app.Error{Code: app.EINVALID, Field: "office", Message: fmt.Sprintf("Die Dienststelle „%s“ ist unbekannt; bitte eine Dienststelle aus der Liste wählen.", to)}
+	}
+	return nil
 }
 
 // Forward implements app.CaseStore. The reason is required and the target
@@ -538,41 +630,42 @@ func (db *DB) Forward(ctx context.Context, ref string, to app.OfficeKey, reason 
 	if err := needClerk(by); err != nil {
 		return err
 	}
+	if err := db.checkForwardInput(to, reason); err != nil {
+		return err
+	}
 	reason = strings.TrimSpace(reason)
-	if reason == "" {
-		return &app.Error{Code: app.EINVALID, Field: "reason", Message: "Bitte einen Grund für die Weiterleitung angeben; er wird im Vorgang vermerkt."}
-	}
-	target := db.reg.Office(to)
-	if target == nil {
-		return &app.Error{Code: app.EINVALID, Field: "office", Message: fmt.Sprintf("Die Dienststelle „%s“ ist unbekannt; bitte eine Dienststelle aus der Liste wählen.", to)}
-	}
 	ref = normRef(ref)
 	return db.tx(ctx, "forward", func(tx *sql.Tx) error {
 		r, err := db.caseByRefTx(ctx, tx, ref)
 		if err != nil {
 			return err
 		}
-		if r.status.Final() {
-			return app.Errorf(app.EINVALID, "Der Vorgang %s ist abgeschlossen (%s) und kann nicht mehr weitergeleitet werden.", ref, r.status.Label())
-		}
-		if r.office == to {
-			return &app.Error{Code: app.EINVALID, Field: "office", Message: fmt.Sprintf("Der Vorgang %s liegt bereits bei der %s.", ref, target.Name)}
-		}
-		now := db.now()
-		if _, err := tx.ExecContext(ctx, `UPDATE cases SET office = ?, forwarded_from = ?, assignee = '', updated_at = ? WHERE id = ?`,
-			string(to), string(r.office), fmtTime(now), r.id); err != nil {
-			return err
-		}
-		from := "noch nicht zugeordnet"
-		if o := db.reg.Office(r.office); o != nil {
-			from = o.Short()
-		}
-		if _, err := addNote(ctx, tx, r.id, now, by.Clerk, "forward", fmt.Sprintf("%s → %s: %s", from, target.Short(), reason), nil); err != nil {
-			return err
-		}
-		return audit(ctx, tx, app.AuditEntry{At: now, Clerk: by.Clerk, Office: by.Office, Action: "case.forward", Ref: ref,
-			Detail: officeCode(r.office) + "->" + string(to)})
+		return db.forwardTx(ctx, tx, r, to, reason, by, change{now: db.clock(ctx), audit: true})
 	})
+}
+
+func (db *DB) forwardTx(ctx context.Context, tx *sql.Tx, r *caseRow, to app.OfficeKey, reason string, by app.Actor, ch change) error {
+	target := db.reg.Office(to)
+	if r.status.Final() {
+		return app.Errorf(app.EINVALID, "Der Vorgang %s ist abgeschlossen (%s) und kann nicht mehr weitergeleitet werden.", r.ref, r.status.Label())
+	}
+	if r.office == to {
+		return &app.Error{Code: app.EINVALID, Field: "office", Message: fmt.Sprintf("Der Vorgang %s liegt bereits bei der %s.", r.ref, target.Name)}
+	}
+	now := ch.now
+	if _, err := tx.ExecContext(ctx, `UPDATE cases SET office = ?, forwarded_from = ?, assignee = '', updated_at = ? WHERE id = ?`,
+		string(to), string(r.office), fmtTime(now), r.id); err != nil {
+		return err
+	}
+	from := "noch nicht zugeordnet"
+	if o := db.reg.Office(r.office); o != nil {
+		from = o.Short()
+	}
+	if _, err := addNote(ctx, tx, r.id, now, by.Clerk, "forward", fmt.Sprintf("%s → %s: %s", from, target.Short(), reason), nil, ch.entry); err != nil {
+		return err
+	}
+	return ch.auditLog(ctx, tx, app.AuditEntry{Clerk: by.Clerk, Office: by.Office, Action: "case.forward", Ref: r.ref,
+		Detail: officeCode(r.office) + "->" + string(to)})
 }
 
 // AddNote implements app.CaseStore.
@@ -590,15 +683,18 @@ func (db *DB) AddNote(ctx context.Context, ref string, text string, by app.Actor
 		if err != nil {
 			return err
 		}
-		now := db.now()
-		if _, err := addNote(ctx, tx, r.id, now, by.Clerk, "note", text, nil); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE cases SET updated_at = ? WHERE id = ?`, fmtTime(now), r.id); err != nil {
-			return err
-		}
-		return audit(ctx, tx, app.AuditEntry{At: now, Clerk: by.Clerk, Office: by.Office, Action: "case.note", Ref: ref})
+		return db.noteTx(ctx, tx, r, text, by, change{now: db.clock(ctx), audit: true})
 	})
+}
+
+func (db *DB) noteTx(ctx context.Context, tx *sql.Tx, r *caseRow, text string, by app.Actor, ch change) error {
+	if _, err := addNote(ctx, tx, r.id, ch.now, by.Clerk, "note", text, nil, ch.entry); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE cases SET updated_at = ? WHERE id = ?`, fmtTime(ch.now), r.id); err != nil {
+		return err
+	}
+	return ch.auditLog(ctx, tx, app.AuditEntry{Clerk: by.Clerk, Office: by.Office, Action: "case.note", Ref: r.ref})
 }
 
 // citizen is the author of portal messages.
@@ -621,7 +717,7 @@ func (db *DB) AddMessage(ctx context.Context, portalCase, key string, n *app.Not
 		if r == nil {
 			return portalNotFound(portalCase)
 		}
-		now := db.now()
+		now := db.clock(ctx)
 		if key != "" {
 			var one int
 			err := tx.QueryRowContext(ctx, `SELECT 1 FROM notes WHERE msg_key = ?`, key).Scan(&one)
@@ -640,7 +736,7 @@ func (db *DB) AddMessage(ctx context.Context, portalCase, key string, n *app.Not
 		if author == "" {
 			author = citizen
 		}
-		noteID, err := addNote(ctx, tx, r.id, at, author, "message", n.Text, nullString(key))
+		noteID, err := addNote(ctx, tx, r.id, at, author, "message", n.Text, nullString(key), nil)
 		if err != nil {
 			return err
 		}
@@ -677,7 +773,7 @@ func (db *DB) Withdraw(ctx context.Context, portalCase, reason string, rc *app.R
 		if r == nil {
 			return portalNotFound(portalCase)
 		}
-		if err := recordReceipt(ctx, tx, rc, db.now()); err != nil {
+		if err := recordReceipt(ctx, tx, rc, db.clock(ctx)); err != nil {
 			return err
 		}
 		if r.status.Final() {
@@ -687,7 +783,7 @@ func (db *DB) Withdraw(ctx context.Context, portalCase, reason string, rc *app.R
 		if reason = strings.TrimSpace(reason); reason != "" {
 			text += ": " + reason
 		}
-		return db.setStatus(ctx, tx, r, app.StatusWithdrawn, text, citizen, app.PortalActor)
+		return db.setStatus(ctx, tx, r, app.StatusWithdrawn, text, citizen, app.PortalActor, change{now: db.clock(ctx), audit: true})
 	})
 }
 

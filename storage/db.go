@@ -152,8 +152,18 @@ func (db *DB) Close() error {
 // Path returns the absolute path of the database file.
 func (db *DB) Path() string { return db.path }
 
-// tx runs fn in one IMMEDIATE transaction. An *app.Error from fn is
-// returned as is; other errors are wrapped with op.
+// clock is "now" for a change: the time set with app.WithTime (a journal
+// entry's time, the same on every counter), else the wall clock.
+func (db *DB) clock(ctx context.Context) time.Time {
+	if t, ok := app.TimeFrom(ctx); ok {
+		return t
+	}
+	return db.now()
+}
+
+// tx runs fn in one IMMEDIATE transaction (inside a batch: in a
+// savepoint). An *app.Error from fn is returned as is; other errors are
+// wrapped with op.
 func (db *DB) tx(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
 	if db.btx != nil {
 		return db.savepoint(ctx, op, fn)

@@ -25,7 +25,7 @@ func (db *DB) AddReview(ctx context.Context, it *app.ReviewItem, rc *app.Receipt
 		sum = hex.EncodeToString(s[:])
 	}
 	return db.tx(ctx, "add review", func(tx *sql.Tx) error {
-		now := db.now()
+		now := db.clock(ctx)
 		received := it.ReceivedAt
 		if received.IsZero() {
 			received = now
@@ -138,25 +138,28 @@ func (db *DB) ResolveReview(ctx context.Context, id int64, resolution, note stri
 		resolution = "handled"
 	}
 	return db.tx(ctx, "resolve review", func(tx *sql.Tx) error {
-		var handled bool
-		var handledBy string
-		err := tx.QueryRowContext(ctx, `SELECT handled, handled_by FROM review_items WHERE id = ?`, id).Scan(&handled, &handledBy)
-		if errors.Is(err, sql.ErrNoRows) {
-			return reviewNotFound(id)
-		}
-		if err != nil {
-			return err
-		}
-		if handled {
-			return app.Errorf(app.ECONFLICT, "Die Mail wurde bereits von %s erledigt.", handledBy)
-		}
-		now := db.now()
-		if _, err := tx.ExecContext(ctx, `UPDATE review_items SET handled = 1, handled_by = ?, handled_at = ?, resolution = ?, note = ? WHERE id = ?`,
-			by.Clerk, fmtTime(now), resolution, note, id); err != nil {
-			return err
-		}
-		kind, ref, _ := strings.Cut(resolution, ":")
-		return audit(ctx, tx, app.AuditEntry{At: now, Clerk: by.Clerk, Office: by.Office, Action: "review.resolve", Ref: normRef(ref),
-			Detail: fmt.Sprintf("review=%d %s", id, kind)})
+		return resolveReviewTx(ctx, tx, id, resolution, note, by, change{now: db.clock(ctx), audit: true})
 	})
+}
+
+func resolveReviewTx(ctx context.Context, tx *sql.Tx, id int64, resolution, note string, by app.Actor, ch change) error {
+	var handled bool
+	var handledBy string
+	err := tx.QueryRowContext(ctx, `SELECT handled, handled_by FROM review_items WHERE id = ?`, id).Scan(&handled, &handledBy)
+	if errors.Is(err, sql.ErrNoRows) {
+		return reviewNotFound(id)
+	}
+	if err != nil {
+		return err
+	}
+	if handled {
+		return app.Errorf(app.ECONFLICT, "Die Mail wurde bereits von %s erledigt.", handledBy)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE review_items SET handled = 1, handled_by = ?, handled_at = ?, resolution = ?, note = ? WHERE id = ?`,
+		by.Clerk, fmtTime(ch.now), resolution, note, id); err != nil {
+		return err
+	}
+	kind, ref, _ := strings.Cut(resolution, ":")
+	return ch.auditLog(ctx, tx, app.AuditEntry{Clerk: by.Clerk, Office: by.Office, Action: "review.resolve", Ref: normRef(ref),
+		Detail: fmt.Sprintf("review=%d %s", id, kind)})
 }
