@@ -152,6 +152,8 @@ type JournalStore interface {
 	// CaseKey returns the key by which entries name the case with this
 	// reference, and its current reference.
 	CaseKey(ctx context.Context, ref string) (key, current string, err error)
+	// CaseByKey returns the case with this key (ENOTFOUND if none).
+	CaseByKey(ctx context.Context, key string) (*Case, error)
 	// ReviewKey returns how entries name the review item.
 	ReviewKey(ctx context.Context, id int64) (*ReviewKey, error)
 	// Outbox lists the entries not yet seen in the journal, oldest first.

@@ -64,6 +64,21 @@ func (db *DB) CaseKey(ctx context.Context, ref string) (key, current string, err
 	return key, current, nil
 }
 
+// CaseByKey implements app.JournalStore.
+func (db *DB) CaseByKey(ctx context.Context, key string) (*app.Case, error) {
+	if ref, ok := strings.CutPrefix(key, "ref:"); ok {
+		return db.CaseByRef(ctx, ref)
+	}
+	c, err := getCase(ctx, db.q(), "WHERE c.idempotency_key = ?", key)
+	if err != nil {
+		return nil, fmt.Errorf("case by key: %w", err)
+	}
+	if c == nil {
+		return nil, app.Errorf(app.ENOTFOUND, "Den Vorgang %s gibt es (noch) nicht.", key)
+	}
+	return c, nil
+}
+
 // ReviewKey implements app.JournalStore: how journal entries name a
 // review item on every counter.
 func (db *DB) ReviewKey(ctx context.Context, id int64) (*app.ReviewKey, error) {

@@ -689,7 +689,7 @@ func (s *Syncer) storeOne(ctx context.Context, store app.Store, st *app.SyncStat
 	review := func(reason app.ReviewReason, detail string) (string, error) {
 		rc.Kind = KindReview
 		ri := &app.ReviewItem{MessageID: d.MessageID, Subject: d.Subject, From: d.From, Reason: reason, Detail: detail,
-			ReceivedAt: receivedAt(it.ref.date, d.Date, s.Now()), Size: it.ref.size, Raw: it.raw, PortalCase: d.Vorgang}
+			ReceivedAt: receivedAt(it.ref.date, d.Date, s.now(ctx)), Size: it.ref.size, Raw: it.raw, PortalCase: d.Vorgang}
 		if ri.Size == 0 {
 			ri.Size = int64(len(it.raw))
 		}
@@ -705,7 +705,7 @@ func (s *Syncer) storeOne(ctx context.Context, store app.Store, st *app.SyncStat
 	}
 	switch d.Kind {
 	case KindAntrag:
-		nc := s.newCase(d, receivedAt(time.Time{}, d.Antrag.ReceivedAt(), receivedAt(it.ref.date, d.Date, s.Now())))
+		nc := s.newCase(d, receivedAt(time.Time{}, d.Antrag.ReceivedAt(), receivedAt(it.ref.date, d.Date, s.now(ctx))))
 		_, created, err := store.CreateCase(ctx, nc, rc)
 		if err != nil {
 			if rv, ok := reviewable(err); ok {
@@ -725,7 +725,7 @@ func (s *Syncer) storeOne(ctx context.Context, store app.Store, st *app.SyncStat
 		if d.Kind == KindNachricht {
 			at := d.Message.SentAt()
 			if at.IsZero() {
-				at = receivedAt(it.ref.date, d.Date, s.Now())
+				at = receivedAt(it.ref.date, d.Date, s.now(ctx))
 			}
 			n := &app.Note{At: at.UTC(), Author: "Bürger", Kind: "message", Text: d.Message.Text}
 			for _, f := range d.Files {
@@ -754,7 +754,7 @@ func (s *Syncer) storeOne(ctx context.Context, store app.Store, st *app.SyncStat
 		if s.reg != nil && s.reg.Office(a.Office) == nil {
 			a.Office = ""
 		}
-		a.UpdatedAt = s.Now().UTC()
+		a.UpdatedAt = s.now(ctx).UTC()
 		applied, err := store.ApplyAppointment(ctx, &a, rc)
 		if err != nil {
 			if rv, ok := reviewable(err); ok {
@@ -791,6 +791,15 @@ func caseUnknown(ctx context.Context, store app.Store, d *Delivery) bool {
 	}
 	c, err := store.CaseByPortalID(ctx, d.Vorgang)
 	return c == nil && (err == nil || app.ErrorCode(err) == app.ENOTFOUND)
+}
+
+// now is the clock for a mail: the time set with app.WithTime (a mail
+// applied from the shared journal, the same on every counter), else Now.
+func (s *Syncer) now(ctx context.Context) time.Time {
+	if t, ok := app.TimeFrom(ctx); ok {
+		return t
+	}
+	return s.Now()
 }
 
 func receivedAt(first, second, fallback time.Time) time.Time {

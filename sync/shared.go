@@ -1,0 +1,910 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime"
+	"strings"
+	gosync "sync"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+	"github.com/zalando/go-keyring"
+
+	"amtstresen/app"
+	"amtstresen/sync/journal"
+)
+
+// JournalKeyringService is the OS keyring service under which the journal's
+// shared secret is kept (account = IMAP user name).
+const JournalKeyringService = "amtstresen-journal"
+
+// Shared is one counter of several that share one queue through the
+// journal folder of the office's mailbox ([journal] enabled = true).
+//
+// It is an app.Store for the window: reads go to the local database,
+// every change of a clerk (create at the counter, claim, release, status,
+// forward, note, review resolved) becomes a journal entry: queued in the
+// outbox and shown at once, appended to the journal, and applied when it
+// comes back in journal order, which decides conflicts. Sync moves the
+// portal's deliveries from the inbox into the journal folder too, so that
+// deliveries and entries have one order (the folder's UIDs), and applies
+// everything after the counter's cursor.
+type Shared struct {
+	app.Store
+	js      app.JournalStore
+	batcher Batcher
+	sy      *Syncer
+	jc      app.JournalConfig
+	log     *slog.Logger
+
+	// Secret overrides secret_env and the keyring (tests, demo).
+	Secret func() ([]byte, error)
+	// SubmitTimeout bounds how long a clerk's change waits for the
+	// server; after it the change stays pending in the outbox.
+	SubmitTimeout time.Duration
+	// BatchSize is the number of journal mails applied per transaction.
+	BatchSize int
+	// OnChange is called after a sync that applied something (from any
+	// goroutine): the window refreshes its lists.
+	OnChange func(*JournalResult)
+	// OnAppend is called after each entry appended (tests).
+	OnAppend func(id string, uid uint32)
+	// Now is the clock for entries.
+	Now func() time.Time
+
+	mu       gosync.Mutex
+	cl       *imapclient.Client
+	secret   []byte
+	appended map[string]bool
+	kick     chan struct{}
+}
+
+// JournalResult counts what one journal sync did.
+type JournalResult struct {
+	Moved    int    // portal mails moved from the inbox into the journal
+	Appended int    // own entries appended
+	Entries  int    // journal entries applied (all counters)
+	Rejected int    // journal entries rejected in journal order
+	Invalid  int    // unauthenticated or unreadable entries, kept for review
+	Portal   Result // portal mails applied from the journal
+	Pending  int    // own changes still waiting in the outbox
+	LastUID  uint32 // the cursor after the sync
+	Duration time.Duration
+}
+
+// Changed reports whether the sync applied anything.
+func (r *JournalResult) Changed() bool {
+	return r.Entries+r.Rejected+r.Invalid+r.Portal.Mails > 0
+}
+
+// Summary is the German one-line result.
+func (r *JournalResult) Summary() string {
+	var parts []string
+	if r.Portal.Mails > 0 {
+		parts = append(parts, "Portal: "+r.Portal.Summary())
+	}
+	if r.Entries > 0 {
+		parts = append(parts, fmt.Sprintf("%d Änderungen aus dem Journal", r.Entries))
+	}
+	if r.Rejected > 0 {
+		parts = append(parts, fmt.Sprintf("%d abgelehnt", r.Rejected))
+	}
+	if r.Invalid > 0 {
+		parts = append(parts, fmt.Sprintf("%d ungültige Journaleinträge zur Sichtung", r.Invalid))
+	}
+	if r.Pending > 0 {
+		parts = append(parts, fmt.Sprintf("%d eigene Änderungen warten auf den Server", r.Pending))
+	}
+	if len(parts) == 0 {
+		return "keine neuen Änderungen"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// NewShared checks the configuration and returns the shared counter on
+// store (which must be the SQLite storage: app.JournalStore and Batcher).
+func NewShared(cfg *app.Config, store app.Store, reg *app.Registry, logger *slog.Logger) (*Shared, error) {
+	c := *cfg
+	c.Defaults()
+	sy, err := New(&c, store, reg, logger)
+	if err != nil {
+		return nil, err
+	}
+	js, ok := store.(app.JournalStore)
+	b, ok2 := store.(Batcher)
+	if !ok || !ok2 {
+		return nil, errors.New("shared journal: the store cannot hold a journal")
+	}
+	m := strings.TrimSpace(c.Journal.Mailbox)
+	if m == "" || m == c.IMAP.Mailbox || m == c.IMAP.ProcessedMailbox || m == c.IMAP.ReviewMailbox {
+		return nil, app.Errorf(app.EINVALID, "[journal] mailbox muss ein eigener Ordner sein, verschieden von [imap] mailbox, processed_mailbox und review_mailbox.")
+	}
+	if strings.TrimSpace(c.Journal.Counter) == "" {
+		return nil, app.Errorf(app.EINVALID, "In der Konfiguration fehlt [journal] counter (der Name dieses Arbeitsplatzes).")
+	}
+	if logger == nil {
+		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return &Shared{Store: store, js: js, batcher: b, sy: sy, jc: c.Journal, log: logger.With("component", "journal", "counter", c.Journal.Counter),
+		SubmitTimeout: 10 * time.Second, BatchSize: 1000, Now: time.Now, appended: map[string]bool{}, kick: make(chan struct{}, 1)}, nil
+}
+
+// SetPassword overrides the IMAP password lookup (tests, demo).
+func (s *Shared) SetPassword(pw func() (string, error)) { s.sy.Password = pw }
+
+// Counter is this counter's name.
+func (s *Shared) Counter() string { return s.jc.Counter }
+
+// Mailbox is the journal folder.
+func (s *Shared) Mailbox() string { return s.jc.Mailbox }
+
+// JournalSecret reads the office-shared secret: from the environment
+// variable named by [journal] secret_env, else from the OS keyring
+// (service "amtstresen-journal", account = IMAP user name).
+func JournalSecret(cfg *app.Config) ([]byte, error) {
+	var v string
+	if cfg.Journal.SecretEnv != "" {
+		v = os.Getenv(cfg.Journal.SecretEnv)
+	}
+	if v == "" {
+		v, _ = keyring.Get(JournalKeyringService, cfg.IMAP.Username)
+	}
+	if v == "" {
+		where := "im Schlüsselbund (Dienst „" + JournalKeyringService + "“, Konto „" + cfg.IMAP.Username + "“)"
+		if cfg.Journal.SecretEnv != "" {
+			where = "in der Umgebungsvariable " + cfg.Journal.SecretEnv + " oder " + where
+		}
+		return nil, app.Errorf(app.EINVALID, "Das gemeinsame Journal-Geheimnis des Amts fehlt. Bitte %s hinterlegen (auf allen Arbeitsplätzen dasselbe).", where)
+	}
+	if len(v) < journal.MinSecretLen {
+		return nil, app.Errorf(app.EINVALID, "Das Journal-Geheimnis ist zu kurz (mindestens %d Zeichen).", journal.MinSecretLen)
+	}
+	return []byte(v), nil
+}
+
+func (s *Shared) getSecret(cfg *app.Config) ([]byte, error) {
+	if s.secret != nil {
+		return s.secret, nil
+	}
+	var b []byte
+	var err error
+	if s.Secret != nil {
+		b, err = s.Secret()
+	} else {
+		b, err = JournalSecret(cfg)
+	}
+	if err == nil && len(b) < journal.MinSecretLen {
+		err = app.Errorf(app.EINVALID, "Das Journal-Geheimnis ist zu kurz (mindestens %d Zeichen).", journal.MinSecretLen)
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.secret = b
+	return b, nil
+}
+
+// --- Sync ---
+
+// Sync appends the outbox, moves the portal's new deliveries into the
+// journal (intake) and applies the journal from the cursor on. Without
+// the server it returns the connection error; the outbox waits.
+func (s *Shared) Sync(ctx context.Context, intake bool) (*JournalResult, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	start := time.Now()
+	res := &JournalResult{}
+	err := s.syncLocked(ctx, intake, res)
+	res.Duration = time.Since(start)
+	if ob, oerr := s.js.Outbox(context.WithoutCancel(ctx)); oerr == nil {
+		res.Pending = len(ob)
+	}
+	if err != nil {
+		s.log.Warn("journal sync failed", "err", err, "pending", res.Pending)
+	} else {
+		s.log.Debug("journal sync", "entries", res.Entries, "rejected", res.Rejected, "portal", res.Portal.Mails, "appended", res.Appended, "took", res.Duration)
+	}
+	if res.Changed() && s.OnChange != nil {
+		s.OnChange(res)
+	}
+	return res, err
+}
+
+func (s *Shared) syncLocked(ctx context.Context, intake bool, res *JournalResult) error {
+	cfg := &app.Config{IMAP: s.sy.cfg, Journal: s.jc}
+	secret, err := s.getSecret(cfg)
+	if err != nil {
+		return err
+	}
+	if s.cl == nil {
+		pw := s.sy.Password
+		if pw == nil {
+			pw = func() (string, error) { return password(&s.sy.cfg) }
+		}
+		p, err := pw()
+		if err != nil {
+			return err
+		}
+		cl, err := dial(ctx, &s.sy.cfg, p, nil)
+		if err != nil {
+			return err
+		}
+		s.cl = cl
+	}
+	cl := s.cl
+	stop := context.AfterFunc(ctx, func() { cl.Close() })
+	defer stop()
+	err = s.session(ctx, cl, secret, intake, res)
+	if err != nil {
+		cl.Close()
+		s.cl = nil
+		if ctx.Err() != nil {
+			return &app.Error{Code: app.EINTERNAL, Err: err, Message: "Der Abgleich mit dem Journal wurde abgebrochen; er wird fortgesetzt."}
+		}
+	}
+	return err
+}
+
+// Close ends the connection.
+func (s *Shared) Close() error {
+	s.mu.Lock()
+	if s.cl != nil {
+		s.cl.Close()
+		s.cl = nil
+	}
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *Shared) session(ctx context.Context, cl *imapclient.Client, secret []byte, intake bool, res *JournalResult) error {
+	c := &s.sy.cfg
+	if err := s.ensureJournal(cl); err != nil {
+		return err
+	}
+	if intake {
+		if err := s.intake(cl, res); err != nil {
+			return err
+		}
+	}
+	if err := s.flush(ctx, cl, secret, res); err != nil {
+		return err
+	}
+	sel, err := cl.Select(s.jc.Mailbox, &imap.SelectOptions{ReadOnly: true}).Wait()
+	if err != nil {
+		return serverError(c, "SELECT "+s.jc.Mailbox, err)
+	}
+	st, err := s.Store.SyncState(ctx, s.jc.Mailbox)
+	if err != nil && app.ErrorCode(err) != app.ENOTFOUND {
+		return err
+	}
+	if st == nil {
+		st = &app.SyncState{Mailbox: s.jc.Mailbox}
+	}
+	if st.UIDValidity != sel.UIDValidity {
+		if st.UIDValidity != 0 {
+			// Every entry is applied once by its id, every delivery by its
+			// Message-ID: reading the folder again from the start is safe.
+			s.log.Warn("journal UIDVALIDITY changed; reading it again", "old", st.UIDValidity, "new", sel.UIDValidity)
+		}
+		st.UIDValidity, st.LastUID = sel.UIDValidity, 0
+	}
+	res.LastUID = st.LastUID
+	if sel.NumMessages == 0 {
+		return nil
+	}
+	refs, err := s.sy.list(cl, st.LastUID)
+	if err != nil || len(refs) == 0 {
+		return err
+	}
+	return s.pull(ctx, cl, secret, st, refs, res)
+}
+
+// ensureJournal creates the journal folder if missing.
+func (s *Shared) ensureJournal(cl *imapclient.Client) error {
+	list, err := cl.List("", s.jc.Mailbox, nil).Collect()
+	if err != nil {
+		return serverError(&s.sy.cfg, "LIST", err)
+	}
+	for _, l := range list {
+		if l.Mailbox == s.jc.Mailbox {
+			return nil
+		}
+	}
+	if err := cl.Create(s.jc.Mailbox, nil).Wait(); err != nil {
+		var ie *imap.Error
+		if errors.As(err, &ie) && ie.Code == imap.ResponseCodeAlreadyExists {
+			return nil
+		}
+		return serverError(&s.sy.cfg, "CREATE "+s.jc.Mailbox, err)
+	}
+	s.log.Info("journal folder created", "mailbox", s.jc.Mailbox)
+	return nil
+}
+
+// intake moves everything in the portal's inbox into the journal folder,
+// where it gets its place in the one order. The move is atomic on the
+// server: two counters moving at once cannot duplicate a mail.
+func (s *Shared) intake(cl *imapclient.Client, res *JournalResult) error {
+	c := &s.sy.cfg
+	sel, err := cl.Select(c.Mailbox, nil).Wait()
+	if err != nil {
+		return serverError(c, "SELECT "+c.Mailbox, err)
+	}
+	if sel.NumMessages == 0 {
+		return nil
+	}
+	caps := cl.Caps()
+	if !caps.Has(imap.CapMove) && !caps.Has(imap.CapUIDPlus) {
+		return app.Errorf(app.EINVALID, "Der Mailserver %s kann weder MOVE noch UIDPLUS; das gemeinsame Journal braucht eins davon.", c.Address)
+	}
+	var all imap.UIDSet
+	all.AddRange(1, 0)
+	mv := &mover{s: s.sy, cl: cl, move: caps.Has(imap.CapMove), uidExpunge: caps.Has(imap.CapUIDPlus), res: &Result{}}
+	mv.pending = map[string]*imap.UIDSet{s.jc.Mailbox: &all}
+	mv.order = []string{s.jc.Mailbox}
+	if err := mv.flush()(); err != nil {
+		return err
+	}
+	res.Moved = int(sel.NumMessages)
+	return nil
+}
+
+// flush appends the outbox's entries not yet appended by this process.
+// An entry whose answer was lost is appended again after a restart; the
+// copy is recognised by its id and applied once.
+func (s *Shared) flush(ctx context.Context, cl *imapclient.Client, secret []byte, res *JournalResult) error {
+	list, err := s.js.Outbox(ctx)
+	if err != nil {
+		return err
+	}
+	for i := range list {
+		e := &list[i]
+		if s.appended[e.ID] {
+			continue
+		}
+		raw, err := journal.Encode(e, secret)
+		if err != nil {
+			return err
+		}
+		cmd := cl.Append(s.jc.Mailbox, int64(len(raw)), &imap.AppendOptions{Time: e.At})
+		if _, err := cmd.Write(raw); err != nil {
+			cmd.Close()
+			return serverError(&s.sy.cfg, "APPEND", err)
+		}
+		if err := cmd.Close(); err != nil {
+			return serverError(&s.sy.cfg, "APPEND", err)
+		}
+		data, err := cmd.Wait()
+		if err != nil {
+			return serverError(&s.sy.cfg, "APPEND", err)
+		}
+		s.appended[e.ID] = true
+		res.Appended++
+		if s.OnAppend != nil {
+			s.OnAppend(e.ID, uint32(data.UID))
+		}
+	}
+	return nil
+}
+
+// jitem is one mail of the journal folder on its way to the store.
+type jitem struct {
+	item
+	entry   *app.JournalEntry
+	invalid *journal.Invalid
+}
+
+// pull fetches the mails after the cursor in batches (fetching and
+// parsing overlap with storing) and applies each batch in one
+// transaction: the outbox taken out, the batch applied in UID order, the
+// cursor saved, the outbox applied again on top.
+func (s *Shared) pull(ctx context.Context, cl *imapclient.Client, secret []byte, st *app.SyncState, refs []mailRef, res *JournalResult) error {
+	n := s.BatchSize
+	if n <= 0 {
+		n = 1000
+	}
+	batches := splitBatches(refs, n, 32<<20)
+	type fetched struct {
+		items []*jitem
+		err   error
+	}
+	fctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ch := make(chan fetched, 2)
+	go func() {
+		defer close(ch)
+		for _, b := range batches {
+			items, err := s.fetchJournal(cl, b)
+			if err == nil {
+				s.parseJournal(items, secret)
+			}
+			select {
+			case ch <- fetched{items, err}:
+			case <-fctx.Done():
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	var firstErr error
+	for f := range ch {
+		if f.err != nil {
+			firstErr = f.err
+			break
+		}
+		if err := s.applyBatch(ctx, st, f.items, res); err != nil {
+			firstErr = err
+			break
+		}
+	}
+	cancel()
+	for range ch {
+	}
+	return firstErr
+}
+
+// fetchJournal downloads one batch: whole mails up to the size limit, the
+// header only above it.
+func (s *Shared) fetchJournal(cl *imapclient.Client, refs []mailRef) ([]*jitem, error) {
+	max := s.sy.limits.withDefaults().MaxBytes
+	var small, large []mailRef
+	for _, r := range refs {
+		if r.size > max {
+			large = append(large, r)
+		} else {
+			small = append(small, r)
+		}
+	}
+	items, err := s.sy.fetchBatch(cl, small)
+	if err != nil {
+		return nil, err
+	}
+	byUID := map[imap.UID]*jitem{}
+	for _, it := range items {
+		byUID[it.ref.uid] = &jitem{item: *it}
+	}
+	if len(large) > 0 {
+		var set imap.UIDSet
+		for _, r := range large {
+			set.AddNum(r.uid)
+		}
+		sec := &imap.FetchItemBodySection{Specifier: imap.PartSpecifierHeader, Peek: true}
+		cmd := cl.Fetch(set, &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{sec}})
+		hdrs := map[imap.UID][]byte{}
+		for {
+			msg := cmd.Next()
+			if msg == nil {
+				break
+			}
+			var uid imap.UID
+			var hdr []byte
+			for {
+				it := msg.Next()
+				if it == nil {
+					break
+				}
+				switch it := it.(type) {
+				case imapclient.FetchItemDataUID:
+					uid = it.UID
+				case imapclient.FetchItemDataBodySection:
+					hdr, _ = io.ReadAll(io.LimitReader(it.Literal, 1<<20))
+				}
+			}
+			hdrs[uid] = hdr
+		}
+		if err := cmd.Close(); err != nil {
+			return nil, serverError(&s.sy.cfg, "FETCH", err)
+		}
+		for _, r := range large {
+			if h, ok := hdrs[r.uid]; ok {
+				d := ParseHeaderOnly(h, r.size)
+				d.Detail = fmt.Sprintf("Größe %d Bytes über der Grenze von %d Bytes", r.size, max)
+				byUID[r.uid] = &jitem{item: item{ref: r, d: d}}
+			}
+		}
+	}
+	out := make([]*jitem, 0, len(refs))
+	for _, r := range refs {
+		if it := byUID[r.uid]; it != nil {
+			out = append(out, it)
+		}
+	}
+	return out, nil
+}
+
+// parseJournal reads the batch on all cores: journal entries are
+// authenticated, everything else parsed as a portal delivery.
+func (s *Shared) parseJournal(items []*jitem, secret []byte) {
+	workers := runtime.GOMAXPROCS(0)
+	var wg gosync.WaitGroup
+	next := make(chan *jitem)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for it := range next {
+				if it.d != nil { // too large: header only
+					continue
+				}
+				e, err := journal.Decode(it.raw, secret)
+				var inv *journal.Invalid
+				switch {
+				case err == nil:
+					it.entry = e
+				case errors.As(err, &inv):
+					it.invalid = inv
+				default:
+					it.d = ParseDelivery(it.raw, s.sy.pub, s.sy.limits)
+				}
+			}
+		}()
+	}
+	for _, it := range items {
+		next <- it
+	}
+	close(next)
+	wg.Wait()
+}
+
+func (s *Shared) applyBatch(ctx context.Context, st *app.SyncState, items []*jitem, res *JournalResult) error {
+	if len(items) == 0 {
+		return nil
+	}
+	var local JournalResult
+	cursor := *st
+	err := s.batcher.Batch(ctx, func(tx app.Store) error {
+		local = JournalResult{}
+		js := tx.(app.JournalStore)
+		ob, err := js.Outbox(ctx)
+		if err != nil {
+			return err
+		}
+		pending := len(ob) > 0
+		if pending {
+			if err := js.UndoPending(ctx); err != nil {
+				return err
+			}
+		}
+		for _, it := range items {
+			uid := uint32(it.ref.uid)
+			switch {
+			case it.entry != nil:
+				o, err := js.ApplyEntry(ctx, uid, it.entry)
+				if err != nil {
+					return fmt.Errorf("apply journal entry %s: %w", it.entry.ID, err)
+				}
+				if o.State == app.JournalRejected {
+					local.Rejected++
+				} else {
+					local.Entries++
+				}
+			case it.invalid != nil:
+				inv := it.invalid
+				mid := inv.MessageID
+				if mid == "" {
+					mid = fmt.Sprintf("journal-%d-%d", st.UIDValidity, uid)
+				}
+				ri := &app.ReviewItem{MessageID: mid, Subject: inv.Subject, From: inv.From, Reason: app.ReviewJournalInvalid,
+					Detail: inv.Reason, ReceivedAt: it.ref.date.UTC(), Size: it.ref.size, Raw: it.raw}
+				if err := tx.AddReview(app.WithTime(ctx, it.ref.date), ri, nil); err != nil {
+					return fmt.Errorf("keep invalid journal entry: %w", err)
+				}
+				local.Invalid++
+			default:
+				local.Portal.Mails++
+				if _, err := s.sy.storeOne(app.WithTime(ctx, it.ref.date), tx, &cursor, &it.item, &mover{}, &local.Portal); err != nil {
+					return err
+				}
+			}
+		}
+		st2 := cursor
+		st2.LastUID = uint32(items[len(items)-1].ref.uid)
+		st2.LastRun = s.Now().UTC()
+		st2.LastError, st2.LastResult = "", ""
+		if err := tx.SaveSyncState(ctx, &st2); err != nil {
+			return err
+		}
+		if pending {
+			return js.RedoPending(ctx)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	st.LastUID = uint32(items[len(items)-1].ref.uid)
+	res.LastUID = st.LastUID
+	res.Entries += local.Entries
+	res.Rejected += local.Rejected
+	res.Invalid += local.Invalid
+	res.Portal.Mails += local.Portal.Mails
+	res.Portal.add(&local.Portal)
+	return nil
+}
+
+// --- Watching: IDLE on the journal, polling as fallback ---
+
+// Watch keeps the counter up to date until ctx ends: it syncs, then waits
+// in IMAP IDLE on the journal folder (on its own connection) until the
+// server reports new mail, a local change asks for it (Kick), or the poll
+// interval ends; without the server it retries at the poll interval.
+// intakeEvery > 0 also moves the portal's deliveries in at that interval.
+func (s *Shared) Watch(ctx context.Context, intakeEvery time.Duration) {
+	poll := time.Duration(s.jc.PollSeconds) * time.Second
+	if poll <= 0 {
+		poll = 30 * time.Second
+	}
+	lastIntake := time.Time{}
+	for ctx.Err() == nil {
+		intake := intakeEvery > 0 && time.Since(lastIntake) >= intakeEvery
+		if _, err := s.Sync(ctx, intake); err == nil && intake {
+			lastIntake = time.Now()
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		if err := s.idle(ctx, poll); err != nil {
+			s.log.Debug("idle", "err", err)
+			select {
+			case <-ctx.Done():
+				return
+			case <-s.kick:
+			case <-time.After(poll):
+			}
+		}
+	}
+}
+
+// Kick asks Watch to sync now (e.g. after a change went to the outbox
+// while the server was away).
+func (s *Shared) Kick() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
+// idle waits on a connection of its own until the journal grows, a kick
+// or the poll interval; it returns nil after any of these. The IDLE
+// connection is kept between calls.
+func (s *Shared) idle(ctx context.Context, poll time.Duration) error {
+	wake := make(chan struct{}, 1)
+	var known uint32
+	var knownSet bool
+	var mu gosync.Mutex
+	handler := &imapclient.UnilateralDataHandler{Mailbox: func(d *imapclient.UnilateralDataMailbox) {
+		if d.NumMessages == nil {
+			return
+		}
+		mu.Lock()
+		grew := !knownSet || *d.NumMessages > known
+		known, knownSet = *d.NumMessages, true
+		mu.Unlock()
+		if grew {
+			select {
+			case wake <- struct{}{}:
+			default:
+			}
+		}
+	}}
+	pw := s.sy.Password
+	if pw == nil {
+		pw = func() (string, error) { return password(&s.sy.cfg) }
+	}
+	p, err := pw()
+	if err != nil {
+		return err
+	}
+	cl, err := dial(ctx, &s.sy.cfg, p, handler)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	stop := context.AfterFunc(ctx, func() { cl.Close() })
+	defer stop()
+	caughtUp := false
+	for ctx.Err() == nil {
+		sel, err := cl.Select(s.jc.Mailbox, &imap.SelectOptions{ReadOnly: true}).Wait()
+		if err != nil {
+			return serverError(&s.sy.cfg, "SELECT "+s.jc.Mailbox, err)
+		}
+		mu.Lock()
+		known, knownSet = sel.NumMessages, true
+		mu.Unlock()
+		// Something may have arrived between the last sync and SELECT.
+		if st, _ := s.Store.SyncState(ctx, s.jc.Mailbox); !caughtUp && st != nil && sel.UIDNext > 0 && uint32(sel.UIDNext)-1 > st.LastUID {
+			caughtUp = true
+			if _, err := s.Sync(ctx, false); err != nil {
+				return err
+			}
+			continue
+		}
+		caughtUp = false
+		if !cl.Caps().Has(imap.CapIdle) {
+			return errors.New("server without IDLE")
+		}
+		cmd, err := cl.Idle()
+		if err != nil {
+			return err
+		}
+		timer := time.NewTimer(poll)
+		select {
+		case <-wake:
+		case <-s.kick:
+		case <-timer.C:
+		case <-ctx.Done():
+		}
+		timer.Stop()
+		if err := cmd.Close(); err != nil {
+			return err
+		}
+		if err := cmd.Wait(); err != nil {
+			return err
+		}
+		if _, err := s.Sync(ctx, false); err != nil {
+			return err
+		}
+	}
+	return ctx.Err()
+}
+
+// --- The store for the window: changes go through the journal ---
+
+// submit queues e (shown at once), then appends and syncs, waiting at
+// most SubmitTimeout. A change the journal order rejects comes back as
+// its error (ECONFLICT: who has the case); without the server the change
+// stays pending and nil is returned.
+func (s *Shared) submit(ctx context.Context, e *app.JournalEntry) (*app.Case, *app.JournalOutcome, error) {
+	e.V, e.ID, e.At, e.Counter = app.JournalVersion, journal.NewID(), s.Now().UTC(), s.jc.Counter
+	c, err := s.js.QueueChange(ctx, e)
+	if err != nil {
+		return nil, nil, err
+	}
+	tctx, cancel := context.WithTimeout(ctx, s.SubmitTimeout)
+	_, serr := s.Sync(tctx, false)
+	cancel()
+	if serr != nil {
+		s.Kick()
+	}
+	o, err := s.js.EntryOutcome(ctx, e.ID)
+	if err != nil {
+		return c, nil, err
+	}
+	if o.State == app.JournalRejected {
+		s.js.MarkSeen(ctx, []string{e.ID}) // the clerk is told right here
+		return nil, o, o.Err()
+	}
+	return c, o, nil
+}
+
+func (s *Shared) caseEntry(ctx context.Context, op app.JournalOp, ref string, by app.Actor) (*app.JournalEntry, error) {
+	key, current, err := s.js.CaseKey(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	return &app.JournalEntry{Op: op, Case: key, Ref: current, Clerk: by.Clerk, Office: by.Office}, nil
+}
+
+func (s *Shared) change(ctx context.Context, op app.JournalOp, ref string, by app.Actor, fill func(e *app.JournalEntry)) error {
+	e, err := s.caseEntry(ctx, op, ref, by)
+	if err != nil {
+		return err
+	}
+	if fill != nil {
+		fill(e)
+	}
+	_, _, err = s.submit(ctx, e)
+	return err
+}
+
+// CreateCase records a walk-in case through the journal; it gets its
+// number in journal order (right away when the server answers, else a
+// provisional one, see app.ProvisionalRef). Portal cases only come from
+// the journal itself.
+func (s *Shared) CreateCase(ctx context.Context, nc *app.NewCase, rc *app.Receipt) (*app.Case, bool, error) {
+	if nc == nil || nc.Channel != app.ChannelCounter || rc != nil {
+		return s.Store.CreateCase(ctx, nc, rc)
+	}
+	n := *nc
+	if n.IdempotencyKey == "" {
+		n.IdempotencyKey = journal.NewID()
+	}
+	for _, a := range n.Attachments {
+		if a.Data != nil {
+			return nil, false, app.Errorf(app.EINVALID, "Anlagen können mit dem gemeinsamen Journal am Tresen nicht gespeichert werden.")
+		}
+	}
+	e := &app.JournalEntry{Op: app.OpCreate, Case: n.IdempotencyKey, Clerk: n.Clerk, NewCase: &n}
+	if e.Clerk == "" {
+		e.Clerk = "tresen"
+	}
+	if before, err := s.js.CaseByKey(ctx, n.IdempotencyKey); err == nil {
+		return before, false, nil // the same form saved twice
+	}
+	c, o, err := s.submit(ctx, e)
+	if err != nil {
+		return nil, false, err
+	}
+	if o != nil && o.State == app.JournalApplied && o.Ref != "" {
+		if fc, err := s.Store.CaseByRef(ctx, o.Ref); err == nil {
+			c = fc
+		}
+	}
+	return c, true, nil
+}
+
+// Claim implements app.CaseStore through the journal.
+func (s *Shared) Claim(ctx context.Context, ref string, by app.Actor) error {
+	return s.change(ctx, app.OpClaim, ref, by, nil)
+}
+
+// Release implements app.CaseStore through the journal.
+func (s *Shared) Release(ctx context.Context, ref string, by app.Actor) error {
+	return s.change(ctx, app.OpRelease, ref, by, nil)
+}
+
+// SetStatus implements app.CaseStore through the journal.
+func (s *Shared) SetStatus(ctx context.Context, ref string, to app.Status, reason string, by app.Actor) error {
+	return s.change(ctx, app.OpStatus, ref, by, func(e *app.JournalEntry) { e.Status, e.Reason = to, strings.TrimSpace(reason) })
+}
+
+// Forward implements app.CaseStore through the journal.
+func (s *Shared) Forward(ctx context.Context, ref string, to app.OfficeKey, reason string, by app.Actor) error {
+	return s.change(ctx, app.OpForward, ref, by, func(e *app.JournalEntry) { e.To, e.Reason = to, strings.TrimSpace(reason) })
+}
+
+// AddNote implements app.CaseStore through the journal.
+func (s *Shared) AddNote(ctx context.Context, ref string, text string, by app.Actor) error {
+	return s.change(ctx, app.OpNote, ref, by, func(e *app.JournalEntry) { e.Text = strings.TrimSpace(text) })
+}
+
+// ResolveReview implements app.ReviewStore through the journal.
+func (s *Shared) ResolveReview(ctx context.Context, id int64, resolution, note string, by app.Actor) error {
+	k, err := s.js.ReviewKey(ctx, id)
+	if err != nil {
+		return err
+	}
+	_, _, err = s.submit(ctx, &app.JournalEntry{Op: app.OpResolve, Review: k, Resolution: strings.TrimSpace(resolution),
+		Text: strings.TrimSpace(note), Clerk: by.Clerk, Office: by.Office})
+	return err
+}
+
+// Notices returns this counter's changes that lost in journal order and
+// were not shown yet (changes made offline), and marks them shown.
+func (s *Shared) Notices(ctx context.Context) ([]app.JournalOutcome, error) {
+	list, err := s.js.Rejections(ctx, s.jc.Counter, true)
+	if err != nil || len(list) == 0 {
+		return nil, err
+	}
+	ids := make([]string, len(list))
+	for i, o := range list {
+		ids[i] = o.EntryID
+	}
+	return list, s.js.MarkSeen(ctx, ids)
+}
+
+// Run implements the window's Syncer: the portal's deliveries moved in
+// and the journal applied.
+func (s *Shared) Run(ctx context.Context, progress func(done, total int)) (string, error) {
+	res, err := s.Sync(ctx, true)
+	if err != nil {
+		return "", err
+	}
+	return res.Summary(), nil
+}
+
+// LastState implements the window's Syncer: the journal's state.
+func (s *Shared) LastState(ctx context.Context) (*app.SyncState, error) {
+	st, err := s.Store.SyncState(ctx, s.jc.Mailbox)
+	if err != nil && app.ErrorCode(err) == app.ENOTFOUND {
+		return nil, nil
+	}
+	return st, err
+}
