@@ -62,6 +62,7 @@ type Shared struct {
 	cl       *imapclient.Client
 	secret   []byte
 	appended map[string]bool
+	pulled   bool
 	kick     chan struct{}
 }
 
@@ -262,7 +263,6 @@ func (s *Shared) Close() error {
 }
 
 func (s *Shared) session(ctx context.Context, cl *imapclient.Client, secret []byte, intake bool, res *JournalResult) error {
-	c := &s.sy.cfg
 	if err := s.ensureJournal(cl); err != nil {
 		return err
 	}
@@ -271,9 +271,23 @@ func (s *Shared) session(ctx context.Context, cl *imapclient.Client, secret []by
 			return err
 		}
 	}
+	if !s.pulled {
+		// First sync of this process: read the journal before appending,
+		// so that entries appended before a crash are not appended again.
+		if err := s.pullAll(ctx, cl, secret, res); err != nil {
+			return err
+		}
+		s.pulled = true
+	}
 	if err := s.flush(ctx, cl, secret, res); err != nil {
 		return err
 	}
+	return s.pullAll(ctx, cl, secret, res)
+}
+
+// pullAll applies the journal from the cursor on.
+func (s *Shared) pullAll(ctx context.Context, cl *imapclient.Client, secret []byte, res *JournalResult) error {
+	c := &s.sy.cfg
 	sel, err := cl.Select(s.jc.Mailbox, &imap.SelectOptions{ReadOnly: true}).Wait()
 	if err != nil {
 		return serverError(c, "SELECT "+s.jc.Mailbox, err)
