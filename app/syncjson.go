@@ -43,3 +43,7 @@ func rfc3339(t time.Time) string {
 	}
 	return t.In(Berlin).Format(time.RFC3339)
 }
+
+// FormatRFC3339 is the JSON time format of the commands: RFC 3339 with
+// offset, Europe/Berlin; "" for the zero time.
+func FormatRFC3339(t time.Time) string { return rfc3339(t) }

@@ -646,32 +646,47 @@ func (s *Shared) applyBatch(ctx context.Context, st *app.SyncState, items []*jit
 // --- Watching: IDLE on the journal, polling as fallback ---
 
 // Watch keeps the counter up to date until ctx ends: it syncs, then waits
-// in IMAP IDLE on the journal folder (on its own connection) until the
-// server reports new mail, a local change asks for it (Kick), or the poll
-// interval ends; without the server it retries at the poll interval.
-// intakeEvery > 0 also moves the portal's deliveries in at that interval.
+// in IMAP IDLE on the journal folder (on a connection of its own) until
+// the server reports new mail, a local change asks for it (Kick), or the
+// poll interval ([journal] poll_seconds) ends; without the server or
+// without IDLE it syncs at the poll interval. intakeEvery > 0 also moves
+// the portal's deliveries into the journal at that interval.
 func (s *Shared) Watch(ctx context.Context, intakeEvery time.Duration) {
 	poll := time.Duration(s.jc.PollSeconds) * time.Second
 	if poll <= 0 {
 		poll = 30 * time.Second
 	}
-	lastIntake := time.Time{}
+	var w *watcher
+	defer func() {
+		if w != nil {
+			w.cl.Close()
+		}
+	}()
+	var lastIntake time.Time
 	for ctx.Err() == nil {
 		intake := intakeEvery > 0 && time.Since(lastIntake) >= intakeEvery
 		if _, err := s.Sync(ctx, intake); err == nil && intake {
 			lastIntake = time.Now()
 		}
-		if ctx.Err() != nil {
-			return
-		}
-		if err := s.idle(ctx, poll); err != nil {
-			s.log.Debug("idle", "err", err)
-			select {
-			case <-ctx.Done():
-				return
-			case <-s.kick:
-			case <-time.After(poll):
+		if w == nil {
+			var err error
+			if w, err = s.openWatch(ctx); err != nil {
+				s.log.Debug("watch", "err", err)
+				w = nil
 			}
+		}
+		if w != nil {
+			if err := w.wait(ctx, s.kick, poll); err != nil {
+				s.log.Debug("idle", "err", err)
+				w.cl.Close()
+				w = nil
+			}
+			continue
+		}
+		select {
+		case <-ctx.Done():
+		case <-s.kick:
+		case <-time.After(poll):
 		}
 	}
 }
@@ -685,25 +700,27 @@ func (s *Shared) Kick() {
 	}
 }
 
-// idle waits on a connection of its own until the journal grows, a kick
-// or the poll interval; it returns nil after any of these. The IDLE
-// connection is kept between calls.
-func (s *Shared) idle(ctx context.Context, poll time.Duration) error {
-	wake := make(chan struct{}, 1)
-	var known uint32
-	var knownSet bool
+// watcher is the IDLE connection on the journal folder.
+type watcher struct {
+	cl   *imapclient.Client
+	wake chan struct{}
+}
+
+func (s *Shared) openWatch(ctx context.Context) (*watcher, error) {
+	w := &watcher{wake: make(chan struct{}, 1)}
 	var mu gosync.Mutex
+	var known uint32
 	handler := &imapclient.UnilateralDataHandler{Mailbox: func(d *imapclient.UnilateralDataMailbox) {
 		if d.NumMessages == nil {
 			return
 		}
 		mu.Lock()
-		grew := !knownSet || *d.NumMessages > known
-		known, knownSet = *d.NumMessages, true
+		grew := *d.NumMessages > known
+		known = *d.NumMessages
 		mu.Unlock()
 		if grew {
 			select {
-			case wake <- struct{}{}:
+			case w.wake <- struct{}{}:
 			default:
 			}
 		}
@@ -714,59 +731,52 @@ func (s *Shared) idle(ctx context.Context, poll time.Duration) error {
 	}
 	p, err := pw()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	cl, err := dial(ctx, &s.sy.cfg, p, handler)
 	if err != nil {
+		return nil, err
+	}
+	if !cl.Caps().Has(imap.CapIdle) {
+		cl.Close()
+		return nil, errors.New("server without IDLE")
+	}
+	sel, err := cl.Select(s.jc.Mailbox, &imap.SelectOptions{ReadOnly: true}).Wait()
+	if err != nil {
+		cl.Close()
+		return nil, serverError(&s.sy.cfg, "SELECT "+s.jc.Mailbox, err)
+	}
+	mu.Lock()
+	if sel.NumMessages > known {
+		known = sel.NumMessages
+	}
+	mu.Unlock()
+	w.cl = cl
+	return w, nil
+}
+
+// wait idles until the folder grows, a kick, or the poll interval. Mail
+// that arrived since the last wait is reported by the server when IDLE
+// starts.
+func (w *watcher) wait(ctx context.Context, kick chan struct{}, poll time.Duration) error {
+	stop := context.AfterFunc(ctx, func() { w.cl.Close() })
+	defer stop()
+	cmd, err := w.cl.Idle()
+	if err != nil {
 		return err
 	}
-	defer cl.Close()
-	stop := context.AfterFunc(ctx, func() { cl.Close() })
-	defer stop()
-	caughtUp := false
-	for ctx.Err() == nil {
-		sel, err := cl.Select(s.jc.Mailbox, &imap.SelectOptions{ReadOnly: true}).Wait()
-		if err != nil {
-			return serverError(&s.sy.cfg, "SELECT "+s.jc.Mailbox, err)
-		}
-		mu.Lock()
-		known, knownSet = sel.NumMessages, true
-		mu.Unlock()
-		// Something may have arrived between the last sync and SELECT.
-		if st, _ := s.Store.SyncState(ctx, s.jc.Mailbox); !caughtUp && st != nil && sel.UIDNext > 0 && uint32(sel.UIDNext)-1 > st.LastUID {
-			caughtUp = true
-			if _, err := s.Sync(ctx, false); err != nil {
-				return err
-			}
-			continue
-		}
-		caughtUp = false
-		if !cl.Caps().Has(imap.CapIdle) {
-			return errors.New("server without IDLE")
-		}
-		cmd, err := cl.Idle()
-		if err != nil {
-			return err
-		}
-		timer := time.NewTimer(poll)
-		select {
-		case <-wake:
-		case <-s.kick:
-		case <-timer.C:
-		case <-ctx.Done():
-		}
-		timer.Stop()
-		if err := cmd.Close(); err != nil {
-			return err
-		}
-		if err := cmd.Wait(); err != nil {
-			return err
-		}
-		if _, err := s.Sync(ctx, false); err != nil {
-			return err
-		}
+	timer := time.NewTimer(poll)
+	select {
+	case <-w.wake:
+	case <-kick:
+	case <-timer.C:
+	case <-ctx.Done():
 	}
-	return ctx.Err()
+	timer.Stop()
+	if err := cmd.Close(); err != nil {
+		return err
+	}
+	return cmd.Wait()
 }
 
 // --- The store for the window: changes go through the journal ---
@@ -888,6 +898,15 @@ func (s *Shared) ResolveReview(ctx context.Context, id int64, resolution, note s
 	_, _, err = s.submit(ctx, &app.JournalEntry{Op: app.OpResolve, Review: k, Resolution: strings.TrimSpace(resolution),
 		Text: strings.TrimSpace(note), Clerk: by.Clerk, Office: by.Office})
 	return err
+}
+
+// FindPerson forwards the Art. 15 search to the database (app.PersonFinder).
+func (s *Shared) FindPerson(ctx context.Context, q app.PersonQuery) (*app.PersonData, error) {
+	f, ok := s.Store.(app.PersonFinder)
+	if !ok {
+		return nil, errors.New("shared journal: the store cannot search persons")
+	}
+	return f.FindPerson(ctx, q)
 }
 
 // Notices returns this counter's changes that lost in journal order and

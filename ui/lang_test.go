@@ -58,7 +58,7 @@ func TestTranslationsComplete(t *testing.T) {
 		keys["flag."+string(f)] = "flagLabel"
 	}
 	for _, r := range []app.ReviewReason{app.ReviewSignatureMissing, app.ReviewSignatureInvalid, app.ReviewPayloadInvalid,
-		app.ReviewCaseUnknown, app.ReviewNotPortal, app.ReviewTooLarge, app.ReviewMalformed} {
+		app.ReviewCaseUnknown, app.ReviewNotPortal, app.ReviewTooLarge, app.ReviewMalformed, app.ReviewJournalInvalid} {
 		keys["review."+string(r)] = "reviewReasonLabel"
 	}
 	for _, d := range weekdays {
