@@ -101,6 +101,13 @@ bench-pdf: deps-test
 bench-sync: deps-test
 	$(GO) run -tags "$(TAGS)" ./sync/bench -n 10000
 
+# Shared journal benchmark (as root): latency of a change from one counter
+# to another through IMAP IDLE, and the rebuild of a fresh counter from a
+# journal of 100,000 entries.
+.PHONY: bench-journal
+bench-journal: deps-test
+	$(GO) run -tags "$(TAGS)" ./sync/journalbench -n 100000 -rounds 50
+
 # --- Packaging (fyne.io/tools) ---------------------------------------------
 FYNE_TOOL_VERSION := v1.7.4
 FYNE := $(shell $(GO) env GOPATH 2>/dev/null)/bin/fyne

@@ -200,6 +200,7 @@ type newCaseRow struct {
 	received  time.Time
 	clerk     string
 	ref       string // the reference to use instead of the next number (a provisional one)
+	noLoad    bool   // return only ID and Ref of a new case (bulk apply)
 	alias     string // provisional reference kept as an alias
 }
 
@@ -303,6 +304,9 @@ func (db *DB) createCaseTx(ctx context.Context, tx *sql.Tx, in *newCaseRow, rc *
 			Detail: fmt.Sprintf("channel=%s office=%s", nc.Channel, officeCode(in.office))}); err != nil {
 			return nil, false, err
 		}
+	}
+	if in.noLoad {
+		return &app.Case{ID: id, Ref: ref}, true, nil
 	}
 	c, err := getCase(ctx, tx, "WHERE c.id = ?", id)
 	return c, true, err

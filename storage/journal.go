@@ -219,6 +219,7 @@ func (db *DB) applyCreate(ctx context.Context, tx *sql.Tx, e *app.JournalEntry, 
 		return "", err
 	}
 	if r == nil {
+		in.noLoad = true
 		c, _, err := db.createCaseTx(ctx, tx, in, nil, ch)
 		if err != nil {
 			return "", err
@@ -380,7 +381,13 @@ func (db *DB) ApplyEntry(ctx context.Context, uid uint32, e *app.JournalEntry) (
 		return nil, errors.New("apply entry: entry without id")
 	}
 	var out *app.JournalOutcome
-	err := db.tx(ctx, "apply journal entry", func(tx *sql.Tx) error {
+	run := db.tx
+	if db.btx != nil {
+		// Inside a batch: a technical error fails the whole batch anyway,
+		// and a refused change has its own savepoint below.
+		run = func(ctx context.Context, op string, fn func(tx *sql.Tx) error) error { return wrap(op, fn(db.btx)) }
+	}
+	err := run(ctx, "apply journal entry", func(tx *sql.Tx) error {
 		o, err := entryOutcome(ctx, tx, e.ID)
 		if err != nil || o != nil {
 			out = o

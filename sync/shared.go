@@ -429,20 +429,38 @@ func (s *Shared) pull(ctx context.Context, cl *imapclient.Client, secret []byte,
 	}
 	fctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	send := func(ch chan fetched, f fetched) bool {
+		select {
+		case ch <- f:
+			return true
+		case <-fctx.Done():
+			return false
+		}
+	}
+	// Three stages overlap: batch k+2 is fetched while k+1 is parsed and
+	// k applied.
+	raw := make(chan fetched, 2)
 	ch := make(chan fetched, 2)
 	go func() {
-		defer close(ch)
+		defer close(raw)
 		for _, b := range batches {
+			t0 := time.Now()
 			items, err := s.fetchJournal(cl, b)
-			if err == nil {
-				s.parseJournal(items, secret)
-			}
-			select {
-			case ch <- fetched{items, err}:
-			case <-fctx.Done():
+			s.log.Debug("journal batch fetched", "mails", len(b), "took", time.Since(t0))
+			if !send(raw, fetched{items, err}) || err != nil {
 				return
 			}
-			if err != nil {
+		}
+	}()
+	go func() {
+		defer close(ch)
+		for f := range raw {
+			if f.err == nil {
+				t0 := time.Now()
+				s.parseJournal(f.items, secret)
+				s.log.Debug("journal batch parsed", "mails", len(f.items), "took", time.Since(t0))
+			}
+			if !send(ch, f) {
 				return
 			}
 		}
@@ -453,13 +471,17 @@ func (s *Shared) pull(ctx context.Context, cl *imapclient.Client, secret []byte,
 			firstErr = f.err
 			break
 		}
+		t0 := time.Now()
 		if err := s.applyBatch(ctx, st, f.items, res); err != nil {
 			firstErr = err
 			break
 		}
+		s.log.Debug("journal batch applied", "mails", len(f.items), "took", time.Since(t0))
 	}
 	cancel()
 	for range ch {
+	}
+	for range raw {
 	}
 	return firstErr
 }
