@@ -205,6 +205,7 @@ func (s *Shared) Sync(ctx context.Context, intake bool) (*JournalResult, error) 
 	if ob, oerr := s.js.Outbox(context.WithoutCancel(ctx)); oerr == nil {
 		res.Pending = len(ob)
 	}
+	s.recordOutcome(context.WithoutCancel(ctx), res, err)
 	if err != nil {
 		s.log.Warn("journal sync failed", "err", err, "pending", res.Pending)
 	} else {
@@ -249,6 +250,28 @@ func (s *Shared) syncLocked(ctx context.Context, intake bool, res *JournalResult
 		}
 	}
 	return err
+}
+
+// recordOutcome keeps the last error (and its end) in the journal's sync
+// state, for the window's status line and `amtstresen journal`. A sync
+// that changes nothing and ends as the one before is not written (IDLE
+// syncs often).
+func (s *Shared) recordOutcome(ctx context.Context, res *JournalResult, err error) {
+	st, serr := s.Store.SyncState(ctx, s.jc.Mailbox)
+	if serr != nil && app.ErrorCode(serr) != app.ENOTFOUND {
+		return
+	}
+	if st == nil {
+		st = &app.SyncState{Mailbox: s.jc.Mailbox}
+	}
+	msg := app.ErrorMessage(err)
+	if msg == st.LastError && !res.Changed() && res.Appended == 0 && res.Moved == 0 {
+		return
+	}
+	st.LastRun, st.LastError, st.LastResult = s.Now().UTC(), msg, res.Summary()
+	if err := s.Store.SaveSyncState(ctx, st); err != nil {
+		s.log.Warn("save journal state", "err", err)
+	}
 }
 
 // Close ends the connection.

@@ -254,9 +254,15 @@ func TestJournalOfflineThenBack(t *testing.T) {
 	if _, err := c.sh.Sync(ctx, false); err == nil {
 		t.Fatal("sync through a cut connection worked")
 	}
+	if st, _ := c.sh.LastState(ctx); st == nil || !strings.Contains(st.LastError, "Verbindung") {
+		t.Errorf("offline state %+v", st)
+	}
 
 	px.Up(t)
 	res := c.sync(t, false)
+	if st, _ := c.sh.LastState(ctx); st == nil || st.LastError != "" {
+		t.Errorf("state after reconnect %+v", st)
+	}
 	if res.Appended != 6 || res.Rejected != 2 || res.Pending != 0 {
 		t.Errorf("back online: %+v", res)
 	}
