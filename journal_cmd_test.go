@@ -70,7 +70,7 @@ func TestJournalCommand(t *testing.T) {
 	}
 	// The secret never in the file.
 	bad := conf("tresen-3", "secret = \"steht-in-der-datei-123\"\n")
-	if _, errOut, rc := runCmd(t, "journal", "--db", bdb, "--config", bad); rc != 1 || !strings.Contains(errOut, "Journal-Geheimnis") {
+	if _, errOut, rc := runCmd(t, "journal", "--db", bdb, "--config", bad); rc != 1 || !strings.Contains(errOut, "journal.secret") {
 		t.Errorf("secret in file: rc %d %q", rc, errOut)
 	}
 }
