@@ -379,15 +379,25 @@ func (s *Shared) intake(cl *imapclient.Client, res *JournalResult) error {
 	if !caps.Has(imap.CapMove) && !caps.Has(imap.CapUIDPlus) {
 		return app.Errorf(app.EINVALID, "Der Mailserver %s kann weder MOVE noch UIDPLUS; das gemeinsame Journal braucht eins davon.", c.Address)
 	}
-	var all imap.UIDSet
-	all.AddRange(1, 0)
+	// The UIDs present now, named one by one: with COPY + EXPUNGE (no
+	// MOVE) a range "1:*" could take in a mail that arrived in between
+	// and expunge it uncopied.
+	data, err := cl.UIDSearch(&imap.SearchCriteria{}, nil).Wait()
+	if err != nil {
+		return serverError(c, "UID SEARCH", err)
+	}
+	uids := data.AllUIDs()
+	if len(uids) == 0 {
+		return nil
+	}
 	mv := &mover{s: s.sy, cl: cl, move: caps.Has(imap.CapMove), uidExpunge: caps.Has(imap.CapUIDPlus), res: &Result{}}
-	mv.pending = map[string]*imap.UIDSet{s.jc.Mailbox: &all}
-	mv.order = []string{s.jc.Mailbox}
+	for _, u := range uids {
+		mv.add(s.jc.Mailbox, u)
+	}
 	if err := mv.flush()(); err != nil {
 		return err
 	}
-	res.Moved = int(sel.NumMessages)
+	res.Moved = len(uids)
 	return nil
 }
 
