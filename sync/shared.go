@@ -364,8 +364,10 @@ func (s *Shared) ensureJournal(cl *imapclient.Client) error {
 }
 
 // intake moves everything in the portal's inbox into the journal folder,
-// where it gets its place in the one order. The move is atomic on the
-// server: two counters moving at once cannot duplicate a mail.
+// where it gets its place in the one order. Two counters moving at the
+// same moment can both copy a mail before either expunges it (Dovecot's
+// MOVE is copy, then expunge): the second copy is recognised everywhere
+// by its Message-ID (and the case by its portal id) and changes nothing.
 func (s *Shared) intake(cl *imapclient.Client, res *JournalResult) error {
 	c := &s.sy.cfg
 	sel, err := cl.Select(c.Mailbox, nil).Wait()
@@ -395,6 +397,12 @@ func (s *Shared) intake(cl *imapclient.Client, res *JournalResult) error {
 		mv.add(s.jc.Mailbox, u)
 	}
 	if err := mv.flush()(); err != nil {
+		var ie *imap.Error
+		if errors.As(err, &ie) && ie.Code == "EXPUNGEISSUED" { // RFC 9051; no constant in go-imap beta.8
+			// Another counter took (some of) them in at the same moment.
+			s.log.Info("intake: mails taken in by another counter meanwhile", "mails", len(uids))
+			return nil
+		}
 		return err
 	}
 	res.Moved = len(uids)

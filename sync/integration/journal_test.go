@@ -355,3 +355,52 @@ func TestJournalForgedEntry(t *testing.T) {
 	}
 	sameQueue(t, cs...)
 }
+
+// Two counters take the inbox in at the same moment: every delivery lands
+// in the journal once, and both show the same cases.
+func TestJournalConcurrentIntake(t *testing.T) {
+	d := dovecottest.Start(t)
+	cs := newCounters(t, d, "tresen-1", "tresen-2")
+	g := portaltest.New(76)
+	var raws [][]byte
+	for i := 0; i < 40; i++ {
+		raws = append(raws, g.Antrag(portaltest.AntragSpec{NoFiles: true}).Raw)
+	}
+	if err := d.FillInbox(raws); err != nil {
+		t.Fatal(err)
+	}
+	errs := make([]error, 2)
+	var wg gosync.WaitGroup
+	for i, c := range cs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = c.sh.Sync(context.Background(), true)
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("%s: %v", cs[i].name, err)
+		}
+	}
+	for _, c := range cs {
+		c.sync(t, false)
+	}
+	// Both may have copied a mail before either expunged it; every
+	// delivery is there, a second copy changes nothing.
+	in, j := d.MustCount(t, "INBOX"), d.MustCount(t, journalBox)
+	ids, _ := d.MessageIDs(journalBox)
+	distinct := map[string]bool{}
+	for _, id := range ids {
+		distinct[id] = true
+	}
+	if in != 0 || j < 40 || j > 80 || len(distinct) != 40 {
+		t.Errorf("inbox %d, journal %d (%d distinct), want 0 and 40–80 (40)", in, j, len(distinct))
+	}
+	t.Logf("journal holds %d mails for 40 deliveries", j)
+	if n, _ := cs[0].db.CountCases(context.Background(), app.CaseFilter{}); n != 40 {
+		t.Errorf("%d cases, want 40", n)
+	}
+	sameQueue(t, cs...)
+}
