@@ -63,7 +63,10 @@ type Shared struct {
 	secret   []byte
 	appended map[string]bool
 	pulled   bool
-	kick     chan struct{}
+	// offlineUntil: the last sync found no server; changes until then
+	// are queued without trying again.
+	offlineUntil time.Time
+	kick         chan struct{}
 }
 
 // JournalResult counts what one journal sync did.
@@ -202,6 +205,12 @@ func (s *Shared) Sync(ctx context.Context, intake bool) (*JournalResult, error) 
 	res := &JournalResult{}
 	err := s.syncLocked(ctx, intake, res)
 	res.Duration = time.Since(start)
+	s.offlineUntil = time.Time{}
+	if err != nil && s.cl == nil && !errors.Is(ctx.Err(), context.Canceled) {
+		// No connection: further changes in the next seconds go to the
+		// outbox without waiting for the server again.
+		s.offlineUntil = time.Now().Add(min(time.Duration(s.jc.PollSeconds)*time.Second, 30*time.Second))
+	}
 	if ob, oerr := s.js.Outbox(context.WithoutCancel(ctx)); oerr == nil {
 		res.Pending = len(ob)
 	}
@@ -854,11 +863,20 @@ func (s *Shared) submit(ctx context.Context, e *app.JournalEntry) (*app.Case, *a
 	if err != nil {
 		return nil, nil, err
 	}
-	tctx, cancel := context.WithTimeout(ctx, s.SubmitTimeout)
-	_, serr := s.Sync(tctx, false)
-	cancel()
-	if serr != nil {
+	s.mu.Lock()
+	offline := time.Now().Before(s.offlineUntil)
+	s.mu.Unlock()
+	if offline {
+		// The server did not answer a moment ago: do not make every
+		// click wait; Watch appends when it is back.
 		s.Kick()
+	} else {
+		tctx, cancel := context.WithTimeout(ctx, s.SubmitTimeout)
+		_, serr := s.Sync(tctx, false)
+		cancel()
+		if serr != nil {
+			s.Kick()
+		}
 	}
 	o, err := s.js.EntryOutcome(ctx, e.ID)
 	if err != nil {

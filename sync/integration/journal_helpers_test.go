@@ -128,11 +128,14 @@ func sameQueue(t testing.TB, cs ...*counter) string {
 
 // proxy forwards TCP to the server; Down cuts every connection and
 // refuses new ones (the counter behind it is offline), Up restores it.
+// With hang set it accepts connections and never answers (a network
+// that drops packets).
 type proxy struct {
 	addr, target string
 	mu           gosync.Mutex
 	ln           net.Listener
 	conns        []net.Conn
+	hang         bool
 }
 
 func startProxy(t testing.TB, target string) *proxy {
@@ -155,6 +158,15 @@ func (p *proxy) serve(ln net.Listener) {
 			c, err := ln.Accept()
 			if err != nil {
 				return
+			}
+			p.mu.Lock()
+			hang := p.hang
+			if hang {
+				p.conns = append(p.conns, c)
+			}
+			p.mu.Unlock()
+			if hang {
+				continue
 			}
 			s, err := net.Dial("tcp", p.target)
 			if err != nil {
@@ -181,6 +193,17 @@ func (p *proxy) Down() {
 		c.Close()
 	}
 	p.conns = nil
+}
+
+// Hang cuts every connection and lets new ones hang without an answer.
+func (p *proxy) Hang() {
+	p.mu.Lock()
+	p.hang = true
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+	p.mu.Unlock()
 }
 
 func (p *proxy) Up(t testing.TB) {

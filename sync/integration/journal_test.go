@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"strings"
 	gosync "sync"
@@ -403,4 +404,52 @@ func TestJournalConcurrentIntake(t *testing.T) {
 		t.Errorf("%d cases, want 40", n)
 	}
 	sameQueue(t, cs...)
+}
+
+// A server that does not answer (packets dropped) holds up the first
+// change for SubmitTimeout; the following ones go to the outbox at once,
+// and all are appended when it answers again.
+func TestJournalServerHangs(t *testing.T) {
+	d := dovecottest.Start(t)
+	dir := t.TempDir()
+	px := startProxy(t, d.Addr)
+	a := newCounter(t, d, d.Addr, "tresen-1", filepath.Join(dir, "a.db"))
+	c := newCounter(t, d, px.addr, "tresen-3", filepath.Join(dir, "c.db"))
+	refs := portalCases(t, d, portaltest.New(77), 1, a, c)
+	ctx := context.Background()
+	c.sh.SubmitTimeout = time.Second
+	px.Hang()
+	c.sh.Close() // the next change dials the silent server
+	t0 := time.Now()
+	if err := c.sh.AddNote(ctx, refs[0], "erste", actor("cweber")); err != nil {
+		t.Fatal(err)
+	}
+	first := time.Since(t0)
+	t0 = time.Now()
+	for i := 0; i < 5; i++ {
+		if err := c.sh.AddNote(ctx, refs[0], fmt.Sprintf("weitere %d", i), actor("cweber")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rest := time.Since(t0)
+	if first < time.Second || rest > first {
+		t.Errorf("first change waited %v, the next five %v together", first, rest)
+	}
+	if ob, _ := c.db.Outbox(ctx); len(ob) != 6 {
+		t.Errorf("outbox %d, want 6", len(ob))
+	}
+	px.Down()
+	px.mu.Lock()
+	px.hang = false
+	px.mu.Unlock()
+	px.Up(t)
+	res := c.sync(t, false)
+	a.sync(t, false)
+	if res.Appended != 6 || res.Pending != 0 {
+		t.Errorf("after the hang: %+v", res)
+	}
+	if ns, _ := a.db.Notes(ctx, refs[0]); len(ns) != 6 {
+		t.Errorf("A sees %d notes, want 6", len(ns))
+	}
+	sameQueue(t, a, c)
 }
