@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"amtstresen/app"
 )
@@ -69,6 +70,8 @@ type queuePlan struct {
 	// refLo, refHi: the search is a reference or its beginning
 	// ("ZEL-2026-000"): a range of the unique index on ref, not FTS.
 	refLo, refHi string
+	// shortWords: every word of the search has at most 3 characters.
+	shortWords bool
 }
 
 // refPrefixRE matches what a clerk types of a reference: office code,
@@ -112,6 +115,12 @@ func plan(f app.CaseFilter) (*queuePlan, error) {
 	p := &queuePlan{order: strings.Join(ord, ", "), index: spec.index, eq: []string{"office", "status"}, byStatus: spec.cols[0] == "srank"}
 	if q := strings.TrimSpace(f.Query); q != "" {
 		p.search = matchQuery(q)
+		p.shortWords = true
+		for _, w := range strings.FieldsFunc(q, notTokenRune) {
+			if utf8.RuneCountInString(w) > 3 {
+				p.shortWords = false
+			}
+		}
 		if refPrefixRE.MatchString(q) {
 			// Refs are ASCII: the next string after every one with this
 			// prefix ends in the character after the last one typed.
@@ -321,6 +330,15 @@ func (db *DB) list(ctx context.Context, f app.CaseFilter, p *queuePlan, limit, o
 	if err != nil {
 		return nil, err
 	}
+	if p.search != "" && p.refLo == "" && p.shortWords {
+		many, err := db.manyMatches(ctx, p.search)
+		if err != nil {
+			return nil, err
+		}
+		if many {
+			p = p.scanning()
+		}
+	}
 	var query string
 	var args []any
 	if p.search != "" {
@@ -381,6 +399,40 @@ func (p *queuePlan) queueSQL(vals map[string][]any) (string, []any) {
 		args = append(args, p.rargs...)
 	}
 	return b.String(), args
+}
+
+// manyMatchesAt is the number of full-text matches from which a search
+// of short words walks the queue index in display order instead of
+// sorting every match. The first letters typed ("M", "Mü") match a third
+// of a million cases: fetching and sorting all of them took over a second,
+// walking newest first finds 50 matches after a few hundred rows. Each
+// row is tested by rowid against the index, which is cheap only where
+// FTS5 keeps a prefix index (words of up to 3 characters: prefix = '1 2
+// 3'); for longer words it costs milliseconds per row, so those are
+// always sorted (shortWords false). Few matches are cheaper sorted, too.
+var manyMatchesAt = 3000
+
+// manyMatches reports whether the FTS5 query has at least manyMatchesAt
+// matches; it reads at most that many rowids of the index.
+func (db *DB) manyMatches(ctx context.Context, match string) (bool, error) {
+	var n int
+	err := db.q().QueryRowContext(ctx, `SELECT count(*) FROM (SELECT rowid FROM cases_fts WHERE cases_fts MATCH ? LIMIT ?)`,
+		match, manyMatchesAt).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("search: %w", err)
+	}
+	return n >= manyMatchesAt, nil
+}
+
+// scanning returns the plan that walks the queue index in the sort order
+// and tests each row against the full-text index by rowid.
+func (p *queuePlan) scanning() *queuePlan {
+	q := *p
+	q.resid = append([]string(nil), p.resid...)
+	q.rargs = append([]any(nil), p.rargs...)
+	q.residual("EXISTS (SELECT 1 FROM cases_fts WHERE cases_fts MATCH ? AND cases_fts.rowid = cases.id)", p.search)
+	q.search = ""
+	return &q
 }
 
 // searchSQL drives from the full-text index: the matching ids are looked
