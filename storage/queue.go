@@ -145,7 +145,17 @@ func plan(f app.CaseFilter) (*queuePlan, error) {
 		p.residual("flags <> ''")
 	}
 	if f.Flag != "" {
-		p.residual("instr(flags, ?) > 0", ","+string(f.Flag)+",")
+		if slices.Contains(app.AllFlags, f.Flag) {
+			// A known flag has its own partial index (migration 6); the
+			// literal lets the planner match the index's condition. Flags
+			// are a fixed set of [a-z-] codes, safe to write into SQL.
+			if !has(p.eq, "assignee") && !has(p.eq, "service") {
+				p.index = "cases_flag_" + strings.ReplaceAll(string(f.Flag), "-", "_")
+			}
+			p.residual("instr(flags, ',"+string(f.Flag)+",') > 0")
+		} else {
+			p.residual("instr(flags, ?) > 0", ","+string(f.Flag)+",")
+		}
 	}
 	if f.Service != "" && !has(p.eq, "service") {
 		p.residual("service = ?", f.Service)
