@@ -152,7 +152,7 @@ func plan(f app.CaseFilter) (*queuePlan, error) {
 			if !has(p.eq, "assignee") && !has(p.eq, "service") {
 				p.index = "cases_flag_" + strings.ReplaceAll(string(f.Flag), "-", "_")
 			}
-			p.residual("instr(flags, ',"+string(f.Flag)+",') > 0")
+			p.residual("instr(flags, '," + string(f.Flag) + ",') > 0")
 		} else {
 			p.residual("instr(flags, ?) > 0", ","+string(f.Flag)+",")
 		}
