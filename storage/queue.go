@@ -341,11 +341,11 @@ func (db *DB) list(ctx context.Context, f app.CaseFilter, p *queuePlan, limit, o
 		return nil, err
 	}
 	if p.search != "" && p.refLo == "" && p.shortWords {
-		many, err := db.manyMatches(ctx, p.search)
+		dense, err := db.denseMatches(ctx, p.search, offset+limit)
 		if err != nil {
 			return nil, err
 		}
-		if many {
+		if dense {
 			p = p.scanning()
 		}
 	}
@@ -411,27 +411,37 @@ func (p *queuePlan) queueSQL(vals map[string][]any) (string, []any) {
 	return b.String(), args
 }
 
-// manyMatchesAt is the number of full-text matches from which a search
-// of short words walks the queue index in display order instead of
-// sorting every match. The first letters typed ("M", "Mü") match a third
-// of a million cases: fetching and sorting all of them took over a second,
-// walking newest first finds 50 matches after a few hundred rows. Each
-// row is tested by rowid against the index, which is cheap only where
-// FTS5 keeps a prefix index (words of up to 3 characters: prefix = '1 2
-// 3'); for longer words it costs milliseconds per row, so those are
-// always sorted (shortWords false). Few matches are cheaper sorted, too.
-var manyMatchesAt = 3000
+// scanMaxRows bounds how many rows a search may walk in display order.
+// A search of short words that matches a large share of the cases (the
+// first letter typed, "M", matches a third of a million cases) walks the
+// queue index newest first and tests each row against the full-text index
+// instead of fetching and sorting every match (1.2 s for "M" on a million
+// cases; walking: 15 ms). The test by rowid costs 30–400 µs a row, so
+// walking only pays where the matches are dense enough that a page is
+// found within scanMaxRows rows, and only for words of up to 3 characters,
+// which FTS5 keeps a prefix index for (prefix = '1 2 3'); longer words
+// cost milliseconds a row. 0 turns walking off (tests).
+var scanMaxRows = 600
 
-// manyMatches reports whether the FTS5 query has at least manyMatchesAt
-// matches; it reads at most that many rowids of the index.
-func (db *DB) manyMatches(ctx context.Context, match string) (bool, error) {
-	var n int
+// denseMatches reports whether the matches of the FTS5 query are dense
+// enough to find want rows within scanMaxRows rows of the queue. It counts
+// matches only up to the number that decides it.
+func (db *DB) denseMatches(ctx context.Context, match string, want int) (bool, error) {
+	if scanMaxRows <= 0 {
+		return false, nil
+	}
+	var total int64
+	if err := db.q().QueryRowContext(ctx, `SELECT coalesce(max(rowid), 0) FROM cases`).Scan(&total); err != nil {
+		return false, fmt.Errorf("search: %w", err)
+	}
+	need := max(total*int64(want)/int64(scanMaxRows), 1)
+	var n int64
 	err := db.q().QueryRowContext(ctx, `SELECT count(*) FROM (SELECT rowid FROM cases_fts WHERE cases_fts MATCH ? LIMIT ?)`,
-		match, manyMatchesAt).Scan(&n)
+		match, need).Scan(&n)
 	if err != nil {
 		return false, fmt.Errorf("search: %w", err)
 	}
-	return n >= manyMatchesAt, nil
+	return n >= need, nil
 }
 
 // scanning returns the plan that walks the queue index in the sort order

@@ -181,7 +181,7 @@ func TestSearchScanSameAsSort(t *testing.T) {
 			}
 		}
 	}
-	defer func(n int) { manyMatchesAt = n }(manyMatchesAt)
+	defer func(n int) { scanMaxRows = n }(scanMaxRows)
 	for _, f := range []app.CaseFilter{
 		{Query: "M"},
 		{Query: "mü"},
@@ -193,9 +193,9 @@ func TestSearchScanSameAsSort(t *testing.T) {
 		{Query: "m", Assignee: "zel1"},
 		{Query: "zö", Unassigned: true},
 	} {
-		manyMatchesAt = 1 << 30
+		scanMaxRows = 0 // never walk
 		sorted := pages(f)
-		manyMatchesAt = 1
+		scanMaxRows = 1 << 30 // always walk
 		scanned := pages(f)
 		if len(sorted) == 0 || strings.Join(sorted, ",") != strings.Join(scanned, ",") {
 			t.Errorf("%+v:\nsorted  %v\nscanned %v", f, sorted, scanned)
