@@ -78,7 +78,7 @@ screenshots: deps-test
 # Benchmarks behind the figures in the README (section Benchmarks).
 BENCH_DB ?= $(or $(TMPDIR),/tmp)/amtstresen-ui-bench-100k.db
 .PHONY: bench bench-storage bench-ui bench-pdf
-bench: bench-storage bench-ui bench-pdf bench-sync
+bench: bench-storage bench-ui bench-pdf bench-sync bench-journal
 
 # Work queue on 1,000,000 cases (the database is generated once and cached
 # in the temp folder; the first run takes several minutes).
