@@ -54,6 +54,7 @@ run: build
 vet: deps-build
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet -tags "$(TESTTAGS)" ./...
+	$(GO) vet -tags "screenshots $(TAGS)" ./ui/internal/screenshots
 
 # Every test, including the integration tests against real Dovecot and CUPS
 # (they start private instances themselves) and the UI tests (Fyne's test
