@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"testing"
 
@@ -72,5 +73,57 @@ func TestBatch(t *testing.T) {
 	c2 := mustCreate(t, db, newDogCase(t, "p-3", "C", "C", app.OfficeZell, testNow))
 	if c2.Ref != "ZEL-2026-00002" {
 		t.Errorf("ref after rollback = %s", c2.Ref)
+	}
+}
+
+// Search rows written in a batch reach the index at its end; an operation
+// rolled back inside the batch leaves no search row behind, also when the
+// next case takes over its row id.
+func TestBatchSearchRows(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	if _, err := db.db.Exec(`CREATE TRIGGER fail_create BEFORE INSERT ON audit_log WHEN NEW.action = 'case.create' AND NEW.ref = 'ZEL-2026-00002'
+		BEGIN SELECT RAISE(ABORT, 'simulated failure'); END`); err != nil {
+		t.Fatal(err)
+	}
+	err := db.Batch(ctx, func(tx app.Store) error {
+		mustCreate(t, tx.(*DB), newDogCase(t, "p-1", "Anna", "Zöller", app.OfficeZell, testNow))
+		// Fails after its search row was written: rolled back.
+		if _, _, err := tx.CreateCase(ctx, newDogCase(t, "p-2", "Bernd", "Geistername", app.OfficeZell, testNow), nil); err == nil {
+			t.Fatal("simulated failure did not fail")
+		}
+		if _, err := tx.(*DB).db.Exec(`SELECT 1`); err != nil { // the pool is free: the batch holds its own connection
+			t.Fatal(err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.db.Exec(`DROP TRIGGER fail_create`)
+	err = db.Batch(ctx, func(tx app.Store) error {
+		mustCreate(t, tx.(*DB), newDogCase(t, "p-3", "Clara", "Weißgerber", app.OfficeZell, testNow))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for q, want := range map[string]int{"Zöller": 1, "Weißg": 1, "Geistername": 0, "Bernd": 0, "Anna": 1} {
+		got, err := db.ListCases(ctx, app.CaseFilter{Query: q})
+		if err != nil || len(got) != want {
+			t.Errorf("search %q: %d rows (%v), want %d", q, len(got), err, want)
+		}
+	}
+	// Deleted in the same batch it was written in: never reaches the index.
+	err = db.Batch(ctx, func(tx app.Store) error {
+		c := mustCreate(t, tx.(*DB), newDogCase(t, "p-4", "Dora", "Kurzzeit", app.OfficeZell, testNow))
+		v := tx.(*DB)
+		return v.tx(ctx, "test", func(stx *sql.Tx) error { return v.unindexCase(ctx, stx, c.ID) })
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := db.ListCases(ctx, app.CaseFilter{Query: "Kurzzeit"}); len(got) != 0 {
+		t.Errorf("search row of a case unindexed in its batch: %+v", got)
 	}
 }

@@ -293,7 +293,7 @@ func (db *DB) createCaseTx(ctx context.Context, tx *sql.Tx, in *newCaseRow, rc *
 		return nil, false, err
 	}
 	doc := newFTSDoc(db.reg, ftsRef(ref, in.alias), &app.Case{Service: in.service, Applicant: nc.Applicant, Municipality: nc.Routing.Municipality, Fields: in.fields})
-	if err := insertFTS(ctx, tx, id, doc); err != nil {
+	if err := db.indexCase(ctx, tx, id, doc); err != nil {
 		return nil, false, err
 	}
 	if err := recordReceipt(ctx, tx, rc, now); err != nil {

@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -36,6 +37,8 @@ type DB struct {
 	// btx is set on the view of the DB that Batch hands out: every read
 	// and write of that view runs in the batch's one transaction.
 	btx *sql.Tx
+	// fts holds the batch's search rows until its end (see ftsBuffer).
+	fts *ftsBuffer
 }
 
 var _ app.Store = (*DB)(nil)
@@ -189,7 +192,9 @@ func (db *DB) savepoint(ctx context.Context, op string, fn func(tx *sql.Tx) erro
 	if _, err := db.btx.ExecContext(ctx, "SAVEPOINT op"); err != nil {
 		return fmt.Errorf("%s: savepoint: %w", op, err)
 	}
+	mark := db.ftsMark()
 	if err := fn(db.btx); err != nil {
+		db.ftsRollback(mark)
 		if _, rerr := db.btx.ExecContext(ctx, "ROLLBACK TO op; RELEASE op"); rerr != nil {
 			return fmt.Errorf("%s: %w (rollback: %v)", op, err, rerr)
 		}
@@ -197,6 +202,93 @@ func (db *DB) savepoint(ctx context.Context, op string, fn func(tx *sql.Tx) erro
 	}
 	if _, err := db.btx.ExecContext(ctx, "RELEASE op"); err != nil {
 		return fmt.Errorf("%s: release: %w", op, err)
+	}
+	return nil
+}
+
+// ftsBuffer keeps the search rows a batch writes until the batch ends.
+// FTS5 writes its pending rows out as a new index segment at every
+// savepoint, and every statement with a trigger or constraint opens one:
+// written case by case, each case became a segment of its own, which cost
+// about 120 µs per case and left the index in thousands of pieces to
+// merge. Written at the end, a batch is one segment. Searches inside a
+// batch do not see its own new rows (the sync never searches).
+type ftsBuffer struct {
+	docs map[int64]*ftsDoc // nil entry: deleted in this batch
+	undo []ftsUndo         // to roll back to a savepoint
+}
+
+type ftsUndo struct {
+	id   int64
+	prev *ftsDoc
+	had  bool
+}
+
+func (b *ftsBuffer) set(id int64, d *ftsDoc) {
+	prev, had := b.docs[id]
+	b.undo = append(b.undo, ftsUndo{id, prev, had})
+	b.docs[id] = d
+}
+
+func (b *ftsBuffer) flush(ctx context.Context, tx *sql.Tx) error {
+	ids := make([]int64, 0, len(b.docs))
+	for id, d := range b.docs {
+		if d != nil {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		if err := insertFTS(ctx, tx, id, *b.docs[id]); err != nil {
+			return err
+		}
+	}
+	b.docs, b.undo = map[int64]*ftsDoc{}, nil
+	return nil
+}
+
+// ftsMark and ftsRollback go with a savepoint and its ROLLBACK TO.
+func (db *DB) ftsMark() int {
+	if db.fts == nil {
+		return 0
+	}
+	return len(db.fts.undo)
+}
+
+func (db *DB) ftsRollback(mark int) {
+	if db.fts == nil {
+		return
+	}
+	for i := len(db.fts.undo) - 1; i >= mark; i-- {
+		u := db.fts.undo[i]
+		if u.had {
+			db.fts.docs[u.id] = u.prev
+		} else {
+			delete(db.fts.docs, u.id)
+		}
+	}
+	db.fts.undo = db.fts.undo[:mark]
+}
+
+// indexCase writes the search row of a case (in a batch: at its end).
+func (db *DB) indexCase(ctx context.Context, tx queryer, id int64, d ftsDoc) error {
+	if db.fts != nil {
+		db.fts.set(id, &d)
+		return nil
+	}
+	return insertFTS(ctx, tx, id, d)
+}
+
+// unindexCase deletes the search row of a case, also one a batch has not
+// written yet.
+func (db *DB) unindexCase(ctx context.Context, tx queryer, id int64) error {
+	if db.fts != nil {
+		if _, pending := db.fts.docs[id]; pending {
+			db.fts.set(id, nil)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM cases_fts WHERE rowid = ?`, id); err != nil {
+		return fmt.Errorf("search entry: %w", err)
 	}
 	return nil
 }
@@ -222,9 +314,12 @@ func (db *DB) Batch(ctx context.Context, fn func(tx app.Store) error) error {
 	}
 	defer tx.Rollback()
 	view := *db
-	view.btx = tx
+	view.btx, view.fts = tx, &ftsBuffer{docs: map[int64]*ftsDoc{}}
 	if err := fn(&view); err != nil {
 		return err
+	}
+	if err := view.fts.flush(ctx, tx); err != nil {
+		return fmt.Errorf("batch: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("batch: commit: %w", err)

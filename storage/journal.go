@@ -245,10 +245,10 @@ func (db *DB) applyCreate(ctx context.Context, tx *sql.Tx, e *app.JournalEntry, 
 	if err != nil {
 		return "", err
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM cases_fts WHERE rowid = ?`, r.id); err != nil {
+	if err := db.unindexCase(ctx, tx, r.id); err != nil {
 		return "", fmt.Errorf("index case: %w", err)
 	}
-	if err := insertFTS(ctx, tx, r.id, newFTSDoc(db.reg, ftsRef(ref, alias), c)); err != nil {
+	if err := db.indexCase(ctx, tx, r.id, newFTSDoc(db.reg, ftsRef(ref, alias), c)); err != nil {
 		return "", err
 	}
 	return ref, ch.auditLog(ctx, tx, app.AuditEntry{Clerk: in.clerk, Action: "case.create", Ref: ref,
@@ -355,12 +355,14 @@ func (db *DB) RedoPending(ctx context.Context) error {
 			if _, err := tx.ExecContext(ctx, "SAVEPOINT redo"); err != nil {
 				return err
 			}
+			mark := db.ftsMark()
 			_, err := db.applyOp(ctx, tx, &list[i], true)
 			if err != nil {
 				var ae *app.Error
 				if !errors.As(err, &ae) {
 					return err
 				}
+				db.ftsRollback(mark)
 				if _, err := tx.ExecContext(ctx, "ROLLBACK TO redo"); err != nil {
 					return err
 				}
@@ -396,6 +398,7 @@ func (db *DB) ApplyEntry(ctx context.Context, uid uint32, e *app.JournalEntry) (
 		if _, err := tx.ExecContext(ctx, "SAVEPOINT jop"); err != nil {
 			return err
 		}
+		mark := db.ftsMark()
 		o = &app.JournalOutcome{EntryID: e.ID, UID: uid, State: app.JournalApplied, Op: e.Op, Clerk: e.Clerk, Counter: e.Counter, At: e.At.UTC()}
 		ref, err := db.applyOp(ctx, tx, e, false)
 		if err != nil {
@@ -403,6 +406,7 @@ func (db *DB) ApplyEntry(ctx context.Context, uid uint32, e *app.JournalEntry) (
 			if !errors.As(err, &ae) {
 				return err
 			}
+			db.ftsRollback(mark)
 			if _, err := tx.ExecContext(ctx, "ROLLBACK TO jop"); err != nil {
 				return err
 			}

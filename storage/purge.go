@@ -132,7 +132,7 @@ func (db *DB) Purge(ctx context.Context, o PurgeOptions) (*PurgeReport, error) {
 		part := cases[i:min(i+chunk, len(cases))]
 		if err := db.tx(ctx, "purge cases", func(tx *sql.Tx) error {
 			for _, c := range part {
-				if err := deleteCase(ctx, tx, c, now, by); err != nil {
+				if err := db.deleteCase(ctx, tx, c, now, by); err != nil {
 					return fmt.Errorf("%s: %w", c.Ref, err)
 				}
 			}
@@ -240,7 +240,7 @@ func (db *DB) expiredAppointments(ctx context.Context, now time.Time, rep *Purge
 }
 
 // deleteCase removes a case and everything that holds its personal data.
-func deleteCase(ctx context.Context, tx *sql.Tx, c purgeCase, now time.Time, by app.Actor) error {
+func (db *DB) deleteCase(ctx context.Context, tx *sql.Tx, c purgeCase, now time.Time, by app.Actor) error {
 	var shas []string
 	rows, err := tx.QueryContext(ctx, `SELECT DISTINCT blob FROM attachments WHERE case_id = ? AND blob IS NOT NULL`, c.id)
 	if err != nil {
@@ -260,8 +260,8 @@ func deleteCase(ctx context.Context, tx *sql.Tx, c purgeCase, now time.Time, by 
 	}
 	// The search row (contentless: deleted by rowid; its tokens leave the
 	// index when Scrub rebuilds it).
-	if _, err := tx.ExecContext(ctx, `DELETE FROM cases_fts WHERE rowid = ?`, c.id); err != nil {
-		return fmt.Errorf("search entry: %w", err)
+	if err := db.unindexCase(ctx, tx, c.id); err != nil {
+		return err
 	}
 	// case_docs, notes (messages) and attachments go by ON DELETE CASCADE.
 	if _, err := tx.ExecContext(ctx, `DELETE FROM cases WHERE id = ?`, c.id); err != nil {
