@@ -35,7 +35,7 @@ func roleStore(t *testing.T) *storage.DB {
 	return db
 }
 
-// signedIn opens the window as the account, through the scoped store, as main.go does.
+// signedIn opens the window as the account, through the scoped store, as ui/cli does.
 func signedIn(t *testing.T, db *storage.DB, account string) *harness {
 	t.Helper()
 	a, setup, err := app.ResolveActor(context.Background(), db, account)

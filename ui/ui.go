@@ -1,5 +1,5 @@
 // Package ui holds the Fyne screens of the counter application. It talks to
-// the app interfaces only; main.go hands in the store, the sync and the
+// the app interfaces only; ui/cli hands in the store, the sync and the
 // printer.
 //
 // One file per screen (queue.go, caseview.go, intake.go, appointments.go,
@@ -24,7 +24,7 @@ import (
 const AppID = "de.cochem-zell.amtstresen"
 
 // Syncer runs the portal sync for the "Jetzt synchronisieren" action and
-// reports the last run. main.go adapts the sync package to it.
+// reports the last run. ui/cli adapts the sync package to it.
 type Syncer interface {
 	// Run syncs once; progress is called with the deliveries done so far
 	// and the total (total 0 while unknown), from any goroutine. summary
@@ -35,7 +35,7 @@ type Syncer interface {
 }
 
 // Journal is the shared journal of several counters ([journal] enabled in
-// the configuration); main.go adapts sync.Shared to it.
+// the configuration); ui/cli adapts sync.Shared to it.
 type Journal interface {
 	// Watch keeps the queue current until ctx ends (IMAP IDLE on the
 	// journal, polling as fallback); changed is called, from any

@@ -1,4 +1,4 @@
-package main
+package cli
 
 // Data protection and safe operation: roles, audit log, retention purge,
 // backups, restore, database check and the Art. 15 export. Wiring only;

@@ -1,0 +1,748 @@
+// Package cli is the command line of amtstresen: without a command it
+// opens the window; the commands run headless (nightly jobs, scripts).
+// It is the wiring: parse the command line, open storage, hand over to the
+// window or a command. The only package that sees storage, sync and ui.
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"amtstresen/app"
+	"amtstresen/app/platform"
+	"amtstresen/storage"
+	portalsync "amtstresen/sync"
+	"amtstresen/ui"
+	"amtstresen/ui/pdf"
+	"amtstresen/ui/printing"
+)
+
+// version and build come from FyneApp.toml, revision from git (see
+// SetVersion).
+var version, build, revision string
+
+// SetVersion takes FyneApp.toml, the one place for name, ID, version and
+// build number (main embeds it: it lives at the module root, where `fyne
+// package` reads it), and the git revision the Makefile links into main.
+func SetVersion(fyneAppTOML, rev string) {
+	version, build = app.ParseFyneAppVersion(fyneAppTOML)
+	revision = rev
+}
+
+func versionString() string {
+	if revision != "" {
+		return app.VersionString(version, build+"-"+revision)
+	}
+	return app.VersionString(version, build)
+}
+
+// env is what every command gets.
+type env struct {
+	ctx    context.Context
+	paths  app.Paths
+	dbPath string
+	cfg    *app.Config
+	reg    *app.Registry
+	stdout io.Writer
+	stderr io.Writer
+}
+
+// openStore opens the database at env.dbPath.
+func (e *env) openStore() (*storage.DB, error) {
+	return storage.Open(e.ctx, e.dbPath, e.reg)
+}
+
+type command struct {
+	summary string
+	run     func(e *env, args []string) error
+}
+
+// commands are the headless commands; "gui" is the default.
+var commands = map[string]command{
+	"gui":     {"Fenster öffnen (Standard)", runGUI},
+	"version": {"Version und Build ausgeben", runVersion},
+	"cases":   {"Vorgänge ausgeben (--json)", runCases},
+
+	"sync":         {"Portal-Postfach abgleichen (--once: einmal, sonst nach Zeitplan)", runSync},
+	"review":       {"Mails zur Sichtung ausgeben (--json, --all)", runReview},
+	"appointments": {"Termine ausgeben (--json, --from DATUM, --to DATUM, --office)", runAppointments},
+	"journal":      {"Gemeinsames Journal: Stand (--json), einmal abgleichen (--sync), laufend aktuell halten (--watch)", runJournal},
+	"demo":         {"Demo: Test-Postfach mit Beispielsendungen abgleichen und Fenster öffnen (--headless)", runDemo},
+	"confirm":      {"Bestätigung als PDF schreiben: REF… -o DATEI.pdf, --appointment UID, --art", runConfirm},
+	"print":        {"Bestätigung drucken: REF… [--printer NAME], --appointment UID, --art", runPrint},
+
+	"roles":         {"Rollen: roles [list] | roles set KONTO clerk|lead|admin [DIENSTSTELLE] | roles remove KONTO", runRoles},
+	"audit":         {"Protokoll ausgeben (--csv, --from, --to, --ref, --clerk, --office, --action, -o DATEI)", runAudit},
+	"purge":         {"nach Aufbewahrungsfrist löschen (--dry-run: nur auflisten, --json)", runPurge},
+	"backup":        {"Sicherung in [backup] dir schreiben und rotieren", runBackup},
+	"restore":       {"Sicherung zurückholen: restore DATEI", runRestore},
+	"check":         {"Datenbank prüfen (quick_check; --full: integrity_check)", runCheck},
+	"nightly":       {"Löschlauf, dann Sicherung (--once: einmal, sonst nach [backup] schedule)", runNightly},
+	"export-person": {"Auskunft nach Art. 15 DSGVO: --name N --geburtsdatum D | --email E [-o ORDNER]", runExportPerson},
+}
+
+// Main runs the command line and returns the exit code.
+func Main(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		platform.AttachConsole() // headless command from a Windows console
+	}
+	return run(args, stdout, stderr)
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	name := "gui"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		name, args = args[0], args[1:]
+	}
+	if name == "help" {
+		usage(stdout)
+		return 0
+	}
+	cmd, ok := commands[name]
+	if !ok {
+		fmt.Fprintf(stderr, "Unbekannter Befehl %q.\n", name)
+		usage(stderr)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	e := &env{ctx: ctx, paths: app.DefaultPaths(), stdout: stdout, stderr: stderr}
+	// --db and --config are accepted by every command, before or after its own flags.
+	args, dbPath, cfgPath := globalFlags(args)
+	e.dbPath = dbPath
+	if e.dbPath == "" {
+		e.dbPath = e.paths.DefaultDBPath()
+	}
+	var err error
+	explicit := cfgPath != ""
+	if !explicit {
+		cfgPath = e.paths.DefaultConfigPath()
+	}
+	if name != "version" {
+		if e.cfg, err = app.LoadConfig(cfgPath, explicit); err == nil {
+			e.reg, err = app.LoadRegistry(e.paths.DataDir)
+		}
+	}
+	if err == nil {
+		err = cmd.run(e, args)
+	}
+	if err != nil {
+		var ue usageError
+		if errors.As(err, &ue) {
+			fmt.Fprintln(stderr, err)
+			return 2
+		}
+		fmt.Fprintln(stderr, "Fehler:", app.ErrorMessage(err))
+		if app.ErrorCode(err) == app.EINTERNAL {
+			fmt.Fprintln(stderr, "Technische Ursache:", err)
+		}
+		return 1
+	}
+	return 0
+}
+
+type usageError string
+
+func (u usageError) Error() string { return string(u) }
+
+// globalFlags takes --db and --config (with "=" or a separate value) out of args.
+func globalFlags(args []string) (rest []string, db, cfg string) {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		for _, f := range []struct {
+			name string
+			dst  *string
+		}{{"db", &db}, {"config", &cfg}} {
+			for _, p := range []string{"-" + f.name, "--" + f.name} {
+				if a == p && i+1 < len(args) {
+					*f.dst = args[i+1]
+					i++
+					goto next
+				}
+				if v, ok := strings.CutPrefix(a, p+"="); ok {
+					*f.dst = v
+					goto next
+				}
+			}
+		}
+		rest = append(rest, a)
+	next:
+	}
+	return rest, db, cfg
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "Aufruf: amtstresen [BEFEHL] [--db DATEI] [--config DATEI] [OPTIONEN]")
+	fmt.Fprintln(w, "\nBefehle:")
+	var names []string
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-16s %s\n", n, commands[n].summary)
+	}
+}
+
+func newFlags(name string, e *env) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	return fs
+}
+
+func runVersion(e *env, args []string) error {
+	fmt.Fprintln(e.stdout, versionString())
+	return nil
+}
+
+func runGUI(e *env, args []string) error {
+	db, err := e.openChecked()
+	if err == nil {
+		// A damaged file is found before anyone works on it.
+		if err = db.QuickCheck(e.ctx, false, e.backupDir()); err != nil {
+			db.Close()
+		}
+	}
+	if app.ErrorCode(err) == app.ECORRUPT {
+		fmt.Fprintln(e.stderr, app.ErrorMessage(err))
+		ui.RunStartupError(e.ctx, "Datenbank beschädigt", app.ErrorMessage(err))
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	actor, setup, err := app.ResolveActor(e.ctx, db, accountName())
+	if err != nil {
+		if app.ErrorCode(err) == app.EFORBIDDEN {
+			ui.RunStartupError(e.ctx, "Kein Zugang", app.ErrorMessage(err))
+		}
+		return err
+	}
+	o := ui.Options{Store: app.NewScoped(db, actor), Actor: actor, Setup: setup, BackupDir: e.backupDir(),
+		Registry: e.reg, Config: e.cfg, Paths: e.paths, DBPath: e.dbPath, Version: versionString()}
+	// With the shared journal every change goes through it (access checks
+	// first, then the journal); a counter must never change its queue on
+	// its own then.
+	if e.cfg.Journal.Enabled {
+		sh, err := portalsync.NewShared(e.cfg, db, e.reg, syncLogger(e))
+		if err != nil {
+			return err
+		}
+		defer sh.Close()
+		o.Store, o.Syncer, o.Journal = app.NewScoped(sh, actor), sh, journalWatch{sh}
+		return ui.Run(e.ctx, o)
+	}
+	// "Jetzt synchronisieren" in the window; without a usable [imap] and
+	// [portal] configuration the window says why instead.
+	if s, err := portalsync.New(e.cfg, db, e.reg, syncLogger(e)); err == nil {
+		o.Syncer = s
+	} else {
+		o.SyncUnavailable = err
+	}
+	return ui.Run(e.ctx, o)
+}
+
+func runCases(e *env, args []string) error {
+	fs := newFlags("cases", e)
+	asJSON := fs.Bool("json", false, "als JSON ausgeben")
+	if err := fs.Parse(args); err != nil {
+		return usageError(err.Error())
+	}
+	db, s, err := e.openScoped()
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	all, err := db.AllCases(e.ctx)
+	if err != nil {
+		return err
+	}
+	cases := all[:0]
+	for _, c := range all {
+		if s.Actor.CanSee(c.Office) {
+			cases = append(cases, c)
+		}
+	}
+	if *asJSON {
+		out := make([]app.CaseJSON, 0, len(cases))
+		for _, c := range cases {
+			out = append(out, app.NewCaseJSON(c))
+		}
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
+	}
+	for _, c := range cases {
+		fmt.Fprintf(e.stdout, "%-16s %-20s %-15s %-12s %s\n", c.Ref, c.Service, c.Office, c.Status, c.Applicant.Name())
+	}
+	return nil
+}
+
+// syncLogger logs the sync to stderr (ids and counts only, never the password).
+func syncLogger(e *env) *slog.Logger {
+	return slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}
+
+// runSync runs the portal sync once (--once) or on the [sync] schedule.
+func runSync(e *env, args []string) error {
+	fs := newFlags("sync", e)
+	once := fs.Bool("once", false, "einmal abgleichen und beenden")
+	if err := fs.Parse(args); err != nil {
+		return usageError(err.Error())
+	}
+	db, err := e.openStore()
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if e.cfg.Journal.Enabled {
+		return runSharedSync(e, db, *once)
+	}
+	s, err := portalsync.New(e.cfg, db, e.reg, syncLogger(e))
+	if err != nil {
+		return err
+	}
+	if *once {
+		res, err := s.Sync(e.ctx, nil)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(e.stdout, "Portal-Abgleich:", res.Summary())
+		return nil
+	}
+	fmt.Fprintf(e.stdout, "Portal-Abgleich nach Zeitplan „%s“ (Europe/Berlin); Beenden mit Strg+C.\n", e.cfg.Sync.Schedule)
+	return s.RunScheduled(e.ctx, e.cfg.Sync.Schedule, func(res *portalsync.Result, err error) {
+		if err != nil {
+			fmt.Fprintln(e.stderr, time.Now().Format("02.01.2006 15:04"), "Portal-Abgleich fehlgeschlagen:", app.ErrorMessage(err))
+			return
+		}
+		fmt.Fprintln(e.stdout, time.Now().Format("02.01.2006 15:04"), "Portal-Abgleich:", res.Summary())
+	})
+}
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+// runReview prints the review list.
+func runReview(e *env, args []string) error {
+	fs := newFlags("review", e)
+	asJSON := fs.Bool("json", false, "als JSON ausgeben")
+	all := fs.Bool("all", false, "auch erledigte")
+	if err := fs.Parse(args); err != nil {
+		return usageError(err.Error())
+	}
+	db, err := e.openStore()
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	items, err := db.ReviewItems(e.ctx, *all)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		out := make([]app.ReviewJSON, 0, len(items))
+		for i := range items {
+			out = append(out, app.NewReviewJSON(&items[i]))
+		}
+		return printJSON(e.stdout, out)
+	}
+	for _, it := range items {
+		fmt.Fprintf(e.stdout, "%-18s %-17s %-40.40s %s\n", app.FormatDateTime(it.ReceivedAt), it.Reason, it.From, it.Subject)
+	}
+	return nil
+}
+
+// runAppointments prints the bookings in [--from, --to] (whole days, Europe/Berlin).
+func runAppointments(e *env, args []string) error {
+	fs := newFlags("appointments", e)
+	asJSON := fs.Bool("json", false, "als JSON ausgeben")
+	fromS := fs.String("from", "", "ab Datum (TT.MM.JJJJ oder JJJJ-MM-TT)")
+	toS := fs.String("to", "", "bis einschließlich Datum")
+	office := fs.String("office", "", "nur diese Dienststelle (z. B. kreis, vg-cochem)")
+	if err := fs.Parse(args); err != nil {
+		return usageError(err.Error())
+	}
+	day := func(s, name string) (time.Time, error) {
+		iso, ok := app.ParseGermanDate(s)
+		if !ok {
+			return time.Time{}, usageError(fmt.Sprintf("--%s %q ist kein Datum (TT.MM.JJJJ oder JJJJ-MM-TT).", name, s))
+		}
+		t, _ := time.ParseInLocation("2006-01-02", iso, app.Berlin)
+		return t, nil
+	}
+	from := time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
+	to := time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+	var err error
+	if *fromS != "" {
+		if from, err = day(*fromS, "from"); err != nil {
+			return err
+		}
+	}
+	if *toS != "" {
+		if to, err = day(*toS, "to"); err != nil {
+			return err
+		}
+		to = to.AddDate(0, 0, 1)
+	}
+	db, s, err := e.openScoped()
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	list, err := s.Appointments(e.ctx, app.OfficeKey(*office), from, to)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		out := make([]app.AppointmentJSON, 0, len(list))
+		for i := range list {
+			out = append(out, app.NewAppointmentJSON(&list[i]))
+		}
+		return printJSON(e.stdout, out)
+	}
+	for _, a := range list {
+		fmt.Fprintf(e.stdout, "%-18s %-15s %-15s %-10s %s\n", app.FormatDateTime(a.Start), a.Service, a.Office, a.Status.Label(), a.CitizenName)
+	}
+	return nil
+}
+
+// runDemo starts an IMAP server on loopback filled with signed example
+// deliveries, syncs them into a demo database (demo.db in the data
+// directory unless --db is given) and opens the window on it.
+func runDemo(e *env, args []string) error {
+	fs := newFlags("demo", e)
+	headless := fs.Bool("headless", false, "nur abgleichen, kein Fenster")
+	if err := fs.Parse(args); err != nil {
+		return usageError(err.Error())
+	}
+	if e.dbPath == e.paths.DefaultDBPath() {
+		e.dbPath = filepath.Join(e.paths.DataDir, "demo.db")
+	}
+	if err := os.MkdirAll(filepath.Dir(e.dbPath), 0o700); err != nil {
+		return err
+	}
+	d, err := portalsync.StartDemo(e.ctx)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	db, err := e.openStore()
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	s, err := portalsync.New(d.Config, db, e.reg, syncLogger(e))
+	if err != nil {
+		return err
+	}
+	res, err := s.Sync(e.ctx, nil)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "Demo-Postfach %s (%d Sendungen), Datenbank %s\nPortal-Abgleich: %s\n", d.Addr, d.Mails, e.dbPath, res.Summary())
+	if *headless {
+		return nil
+	}
+	actor, setup, err := app.ResolveActor(e.ctx, db, accountName())
+	if err != nil {
+		return err
+	}
+	return ui.Run(e.ctx, ui.Options{Store: app.NewScoped(db, actor), Actor: actor, Setup: setup, BackupDir: e.backupDir(),
+		Registry: e.reg, Config: d.Config, Paths: e.paths, DBPath: e.dbPath, Version: versionString(), Syncer: s})
+}
+
+// --- Confirmations: ui/pdf renders, ui/printing prints and saves ---
+
+// confirmFlags are the options confirm and print share.
+type confirmFlags struct {
+	appointment, kind, clerk *string
+}
+
+func addConfirmFlags(fs *flag.FlagSet) confirmFlags {
+	return confirmFlags{
+		appointment: fs.String("appointment", "", "Terminbestätigung für den Termin mit dieser UID (Buchungsnummer)"),
+		kind:        fs.String("art", "auto", "Art: auto, eingang, hundesteuer oder abholung"),
+		clerk:       fs.String("bearbeiter", "", "Name als Bearbeiter/in (Standard: wem der Vorgang zugewiesen ist)"),
+	}
+}
+
+// parseInterspersed parses flags that may stand after the references
+// ("confirm ZEL-2026-00042 -o a.pdf") and returns the references.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, usageError(err.Error())
+		}
+		if fs.NArg() == 0 {
+			return pos, nil
+		}
+		pos, args = append(pos, fs.Arg(0)), fs.Args()[1:]
+	}
+}
+
+// confirmItems loads the cases and the appointment to confirm.
+func confirmItems(e *env, db app.Store, refs []string, f confirmFlags) ([]pdf.Item, error) {
+	kind, err := pdf.ParseKind(*f.kind)
+	if err != nil {
+		return nil, err
+	}
+	if len(refs) == 0 && *f.appointment == "" {
+		return nil, usageError("Bitte ein Aktenzeichen oder --appointment UID angeben.")
+	}
+	var items []pdf.Item
+	for _, ref := range refs {
+		c, err := db.CaseByRef(e.ctx, ref)
+		if err != nil {
+			return nil, err
+		}
+		items = append(items, pdf.Item{Kind: kind, Case: c})
+	}
+	if uid := strings.TrimSpace(*f.appointment); uid != "" {
+		a, err := db.Appointment(e.ctx, uid)
+		if app.ErrorCode(err) == app.ENOTFOUND && !strings.Contains(uid, "@") {
+			a, err = db.Appointment(e.ctx, uid+"@cochem-zell-online.de") // the booking number as printed
+		}
+		if err != nil {
+			return nil, err
+		}
+		var c *app.Case
+		if a.PortalCase != "" {
+			c, _ = db.CaseByPortalID(e.ctx, a.PortalCase) // postal address and reference, when the case is here
+		}
+		items = append(items, pdf.AppointmentItem(a, c))
+	}
+	return items, nil
+}
+
+// confirmations prints and saves with the audit log of db; a failed print
+// job is kept in the cache folder, as in the window.
+func confirmations(e *env, db *app.Scoped, printer string) *printing.Confirmations {
+	return &printing.Confirmations{Renderer: pdf.NewRenderer(e.reg), Audit: db, Actor: db.Actor,
+		Printer: printing.Printer{Name: printer, SaveDir: filepath.Join(e.paths.CacheDir, "pdf")}}
+}
+
+// runConfirm writes the confirmations of cases (and an appointment) into one PDF.
+func runConfirm(e *env, args []string) error {
+	fs := newFlags("confirm", e)
+	out := fs.String("o", "", "PDF-Datei (Standard: Aktenzeichen_Art.pdf im aktuellen Ordner)")
+	f := addConfirmFlags(fs)
+	refs, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	db, sc, err := e.openScoped()
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	items, err := confirmItems(e, sc, refs, f)
+	if err != nil {
+		return err
+	}
+	path := *out
+	if path == "" {
+		path = pdf.FileName(items...)
+	}
+	if err := confirmations(e, sc, "").Save(e.ctx, path, pdf.Options{Clerk: *f.clerk}, items...); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "Bestätigung gespeichert: %s\n", path)
+	return nil
+}
+
+// runPrint prints the confirmations as one job; when that fails the PDF is
+// saved and the message names the file.
+func runPrint(e *env, args []string) error {
+	fs := newFlags("print", e)
+	printer := fs.String("printer", "", "Drucker (Standard: [print] printer der Konfiguration, sonst der Standarddrucker)")
+	f := addConfirmFlags(fs)
+	refs, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	name := *printer
+	if name == "" && e.cfg != nil {
+		name = e.cfg.Print.Printer
+	}
+	db, sc, err := e.openScoped()
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	items, err := confirmItems(e, sc, refs, f)
+	if err != nil {
+		return err
+	}
+	res, err := confirmations(e, sc, name).Print(e.ctx, pdf.Options{Clerk: *f.clerk}, items...)
+	if err != nil {
+		return err
+	}
+	where := res.Printer
+	if where == "" {
+		where = "dem Standarddrucker"
+	}
+	fmt.Fprintf(e.stdout, "Gedruckt auf %s (Auftrag %s).\n", where, res.JobID)
+	return nil
+}
+
+// --- The shared journal of several counters ---
+
+// journalWatch adapts sync.Shared to ui.Journal.
+type journalWatch struct{ sh *portalsync.Shared }
+
+func (j journalWatch) Watch(ctx context.Context, changed func()) {
+	j.sh.OnChange = func(*portalsync.JournalResult) { changed() }
+	j.sh.Watch(ctx, 0)
+}
+
+func (j journalWatch) Notices(ctx context.Context) ([]app.JournalOutcome, error) {
+	return j.sh.Notices(ctx)
+}
+
+// runSharedSync is `sync` with [journal] enabled: the portal's deliveries
+// move into the journal and the journal is applied; without --once it
+// stays running (IDLE on the journal, deliveries every poll_seconds).
+func runSharedSync(e *env, db *storage.DB, once bool) error {
+	sh, err := portalsync.NewShared(e.cfg, db, e.reg, syncLogger(e))
+	if err != nil {
+		return err
+	}
+	defer sh.Close()
+	if once {
+		res, err := sh.Sync(e.ctx, true)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(e.stdout, "Abgleich mit dem Journal:", res.Summary())
+		return nil
+	}
+	poll := time.Duration(e.cfg.Journal.PollSeconds) * time.Second
+	fmt.Fprintf(e.stdout, "Gemeinsames Journal %s: Portal-Sendungen alle %s, Änderungen sofort (IDLE); Beenden mit Strg+C.\n", e.cfg.Journal.Mailbox, poll)
+	sh.OnChange = func(res *portalsync.JournalResult) {
+		fmt.Fprintln(e.stdout, time.Now().Format("02.01.2006 15:04:05"), res.Summary())
+	}
+	sh.Watch(e.ctx, poll)
+	return nil
+}
+
+// journalStatusJSON is `amtstresen journal --json`.
+type journalStatusJSON struct {
+	Enabled     bool                 `json:"enabled"`
+	Mailbox     string               `json:"mailbox"`
+	Counter     string               `json:"counter"`
+	UIDValidity uint32               `json:"uidvalidity"`
+	LastUID     uint32               `json:"last_uid"`
+	LastRun     string               `json:"last_run,omitempty"`
+	Applied     int                  `json:"applied"`
+	Rejected    int                  `json:"rejected"`
+	Pending     []journalEntryJSON   `json:"pending"`
+	Rejections  []journalOutcomeJSON `json:"rejections"`
+}
+
+type journalEntryJSON struct {
+	ID    string `json:"id"`
+	Op    string `json:"op"`
+	Ref   string `json:"ref"`
+	Clerk string `json:"clerk"`
+	At    string `json:"at"`
+}
+
+type journalOutcomeJSON struct {
+	journalEntryJSON
+	UID     uint32 `json:"uid"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// runJournal shows the journal's state, or syncs once (--sync) or
+// continuously (--watch).
+func runJournal(e *env, args []string) error {
+	fs := newFlags("journal", e)
+	asJSON := fs.Bool("json", false, "Stand als JSON ausgeben")
+	doSync := fs.Bool("sync", false, "einmal abgleichen: Portal-Sendungen ins Journal, eigene Änderungen anhängen, Journal anwenden")
+	watch := fs.Bool("watch", false, "laufend abgleichen (IDLE, Abfrage alle poll_seconds)")
+	if err := fs.Parse(args); err != nil {
+		return usageError(err.Error())
+	}
+	db, err := e.openStore()
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if *doSync || *watch {
+		if !e.cfg.Journal.Enabled {
+			return app.Errorf(app.EINVALID, "Das gemeinsame Journal ist nicht eingeschaltet: in der Konfiguration [journal] enabled = true setzen.")
+		}
+		return runSharedSync(e, db, *doSync)
+	}
+	out := journalStatusJSON{Enabled: e.cfg.Journal.Enabled, Mailbox: e.cfg.Journal.Mailbox, Counter: e.cfg.Journal.Counter,
+		Pending: []journalEntryJSON{}, Rejections: []journalOutcomeJSON{}}
+	if st, err := db.SyncState(e.ctx, e.cfg.Journal.Mailbox); err == nil {
+		out.UIDValidity, out.LastUID = st.UIDValidity, st.LastUID
+		if !st.LastRun.IsZero() {
+			out.LastRun = app.FormatRFC3339(st.LastRun)
+		}
+	} else if app.ErrorCode(err) != app.ENOTFOUND {
+		return err
+	}
+	if out.Applied, out.Rejected, err = db.JournalEntryCount(e.ctx); err != nil {
+		return err
+	}
+	pending, err := db.Outbox(e.ctx)
+	if err != nil {
+		return err
+	}
+	for _, p := range pending {
+		out.Pending = append(out.Pending, journalEntryJSON{p.ID, string(p.Op), p.Ref, p.Clerk, app.FormatRFC3339(p.At)})
+	}
+	rej, err := db.Rejections(e.ctx, e.cfg.Journal.Counter, false)
+	if err != nil {
+		return err
+	}
+	for _, o := range rej {
+		out.Rejections = append(out.Rejections, journalOutcomeJSON{journalEntryJSON{o.EntryID, string(o.Op), o.Ref, o.Clerk, app.FormatRFC3339(o.At)}, o.UID, o.Code, o.Message})
+	}
+	if *asJSON {
+		return printJSON(e.stdout, out)
+	}
+	state := "ausgeschaltet ([journal] enabled = false)"
+	if out.Enabled {
+		state = "eingeschaltet"
+	}
+	fmt.Fprintf(e.stdout, "Gemeinsames Journal: %s, Ordner „%s“, Arbeitsplatz „%s“\n", state, out.Mailbox, out.Counter)
+	fmt.Fprintf(e.stdout, "Gelesen bis UID %d (UIDVALIDITY %d)", out.LastUID, out.UIDValidity)
+	if out.LastRun != "" {
+		fmt.Fprintf(e.stdout, ", zuletzt %s", out.LastRun)
+	}
+	fmt.Fprintf(e.stdout, "\nEinträge angewendet: %d, abgelehnt: %d\n", out.Applied, out.Rejected)
+	fmt.Fprintf(e.stdout, "Eigene Änderungen, die auf den Server warten: %d\n", len(out.Pending))
+	for _, p := range out.Pending {
+		fmt.Fprintf(e.stdout, "  %s %-15s %-20s %s\n", p.At, p.Op, p.Ref, p.Clerk)
+	}
+	if len(out.Rejections) > 0 {
+		fmt.Fprintf(e.stdout, "Abgelehnte eigene Änderungen (Journalreihenfolge):\n")
+		for _, o := range out.Rejections {
+			fmt.Fprintf(e.stdout, "  %s %s %s: %s\n", o.At, o.Op, o.Ref, o.Message)
+		}
+	}
+	return nil
+}
