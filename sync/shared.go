@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"runtime"
 	"strings"
 	gosync "sync"
 	"time"
@@ -557,42 +556,13 @@ func (s *Shared) fetchJournal(cl *imapclient.Client, refs []mailRef) ([]*jitem, 
 		byUID[it.ref.uid] = &jitem{item: *it}
 	}
 	if len(large) > 0 {
-		var set imap.UIDSet
-		for _, r := range large {
-			set.AddNum(r.uid)
-		}
-		sec := &imap.FetchItemBodySection{Specifier: imap.PartSpecifierHeader, Peek: true}
-		cmd := cl.Fetch(set, &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{sec}})
-		hdrs := map[imap.UID][]byte{}
-		for {
-			msg := cmd.Next()
-			if msg == nil {
-				break
-			}
-			var uid imap.UID
-			var hdr []byte
-			for {
-				it := msg.Next()
-				if it == nil {
-					break
-				}
-				switch it := it.(type) {
-				case imapclient.FetchItemDataUID:
-					uid = it.UID
-				case imapclient.FetchItemDataBodySection:
-					hdr, _ = io.ReadAll(io.LimitReader(it.Literal, 1<<20))
-				}
-			}
-			hdrs[uid] = hdr
-		}
-		if err := cmd.Close(); err != nil {
-			return nil, serverError(&s.sy.cfg, "FETCH", err)
+		hdrs, err := s.sy.fetchHeaders(cl, large)
+		if err != nil {
+			return nil, err
 		}
 		for _, r := range large {
 			if h, ok := hdrs[r.uid]; ok {
-				d := ParseHeaderOnly(h, r.size)
-				d.Detail = fmt.Sprintf("Größe %d Bytes über der Grenze von %d Bytes", r.size, max)
-				byUID[r.uid] = &jitem{item: item{ref: r, d: d}}
+				byUID[r.uid] = &jitem{item: item{ref: r, d: s.sy.tooLarge(h, r)}}
 			}
 		}
 	}
@@ -608,35 +578,21 @@ func (s *Shared) fetchJournal(cl *imapclient.Client, refs []mailRef) ([]*jitem, 
 // parseJournal reads the batch on all cores: journal entries are
 // authenticated, everything else parsed as a portal delivery.
 func (s *Shared) parseJournal(items []*jitem, secret []byte) {
-	workers := runtime.GOMAXPROCS(0)
-	var wg gosync.WaitGroup
-	next := make(chan *jitem)
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for it := range next {
-				if it.d != nil { // too large: header only
-					continue
-				}
-				e, err := journal.Decode(it.raw, secret)
-				var inv *journal.Invalid
-				switch {
-				case err == nil:
-					it.entry = e
-				case errors.As(err, &inv):
-					it.invalid = inv
-				default:
-					it.d = ParseDelivery(it.raw, s.sy.pub, s.sy.limits)
-				}
-			}
-		}()
-	}
-	for _, it := range items {
-		next <- it
-	}
-	close(next)
-	wg.Wait()
+	onAllCores(items, func(it *jitem) {
+		if it.d != nil { // too large: header only
+			return
+		}
+		e, err := journal.Decode(it.raw, secret)
+		var inv *journal.Invalid
+		switch {
+		case err == nil:
+			it.entry = e
+		case errors.As(err, &inv):
+			it.invalid = inv
+		default:
+			it.d = ParseDelivery(it.raw, s.sy.pub, s.sy.limits)
+		}
+	})
 }
 
 func (s *Shared) applyBatch(ctx context.Context, st *app.SyncState, items []*jitem, res *JournalResult) error {

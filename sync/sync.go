@@ -525,15 +525,20 @@ func readLiteral(l imap.LiteralReader, max int64) ([]byte, error) {
 
 // parseAll parses the batch on all cores.
 func (s *Syncer) parseAll(items []*item) {
-	workers := runtime.GOMAXPROCS(0)
+	onAllCores(items, func(it *item) { it.d = ParseDelivery(it.raw, s.pub, s.limits) })
+}
+
+// onAllCores calls fn for every item, on as many goroutines as there are
+// cores, and returns when all are done.
+func onAllCores[T any](items []T, fn func(T)) {
 	var wg gosync.WaitGroup
-	next := make(chan *item)
-	for w := 0; w < workers; w++ {
+	next := make(chan T)
+	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for it := range next {
-				it.d = ParseDelivery(it.raw, s.pub, s.limits)
+				fn(it)
 			}
 		}()
 	}
@@ -547,11 +552,28 @@ func (s *Syncer) parseAll(items []*item) {
 // takeLarge puts mails over the size limit on the review list with their
 // header only.
 func (s *Syncer) takeLarge(ctx context.Context, cl *imapclient.Client, st *app.SyncState, refs []mailRef, mv *mover, res *Result) error {
+	hdrs, err := s.fetchHeaders(cl, refs)
+	if err != nil {
+		return err
+	}
+	for _, r := range refs {
+		it := &item{ref: r, d: s.tooLarge(hdrs[r.uid], r)}
+		if _, err := s.storeOne(ctx, s.store, st, it, mv, res); err != nil {
+			mv.flush()()
+			return err
+		}
+	}
+	return mv.flush()()
+}
+
+// fetchHeaders fetches only the header of each mail: a mail over the size
+// limit is never downloaded whole.
+func (s *Syncer) fetchHeaders(cl *imapclient.Client, refs []mailRef) (map[imap.UID][]byte, error) {
 	var set imap.UIDSet
-	hdrs := map[imap.UID][]byte{}
 	for _, r := range refs {
 		set.AddNum(r.uid)
 	}
+	hdrs := map[imap.UID][]byte{}
 	sec := &imap.FetchItemBodySection{Specifier: imap.PartSpecifierHeader, Peek: true}
 	cmd := cl.Fetch(set, &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{sec}})
 	for {
@@ -576,18 +598,17 @@ func (s *Syncer) takeLarge(ctx context.Context, cl *imapclient.Client, st *app.S
 		hdrs[uid] = hdr
 	}
 	if err := cmd.Close(); err != nil {
-		return serverError(&s.cfg, "FETCH", err)
+		return nil, serverError(&s.cfg, "FETCH", err)
 	}
-	for _, r := range refs {
-		d := ParseHeaderOnly(hdrs[r.uid], r.size)
-		d.Detail = fmt.Sprintf("Größe %d Bytes über der Grenze von %d Bytes", r.size, s.limits.withDefaults().MaxBytes)
-		it := &item{ref: r, d: d}
-		if _, err := s.storeOne(ctx, s.store, st, it, mv, res); err != nil {
-			mv.flush()()
-			return err
-		}
-	}
-	return mv.flush()()
+	return hdrs, nil
+}
+
+// tooLarge is the review entry of a mail over the size limit, read from
+// its header.
+func (s *Syncer) tooLarge(hdr []byte, r mailRef) *Delivery {
+	d := ParseHeaderOnly(hdr, r.size)
+	d.Detail = fmt.Sprintf("Größe %d Bytes über der Grenze von %d Bytes", r.size, s.limits.withDefaults().MaxBytes)
+	return d
 }
 
 // Batcher is implemented by a store that can group the changes of several
