@@ -380,27 +380,15 @@ func runAppointments(e *env, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return usageError(err.Error())
 	}
-	day := func(s, name string) (time.Time, error) {
-		iso, ok := app.ParseGermanDate(s)
-		if !ok {
-			return time.Time{}, usageError(fmt.Sprintf("--%s %q ist kein Datum (TT.MM.JJJJ oder JJJJ-MM-TT).", name, s))
-		}
-		t, _ := time.ParseInLocation("2006-01-02", iso, app.Berlin)
-		return t, nil
+	from, to, err := dayRange(*fromS, *toS)
+	if err != nil {
+		return err
 	}
-	from := time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
-	to := time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
-	var err error
-	if *fromS != "" {
-		if from, err = day(*fromS, "from"); err != nil {
-			return err
-		}
+	if from.IsZero() {
+		from = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
 	}
-	if *toS != "" {
-		if to, err = day(*toS, "to"); err != nil {
-			return err
-		}
-		to = to.AddDate(0, 0, 1)
+	if to.IsZero() {
+		to = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
 	}
 	db, s, err := e.openScoped()
 	if err != nil {

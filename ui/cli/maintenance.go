@@ -96,13 +96,29 @@ func (e *env) openAs(r app.Role, what string) (*storage.DB, app.Actor, error) {
 	return db, a, nil
 }
 
-func day(s, name string) (time.Time, error) {
-	iso, ok := app.ParseGermanDate(s)
-	if !ok {
-		return time.Time{}, usageError(fmt.Sprintf("--%s %q ist kein Datum (TT.MM.JJJJ oder JJJJ-MM-TT).", name, s))
+// dayRange turns --from and --to (whole days, Europe/Berlin, both
+// included) into [from, to); a bound not given stays zero.
+func dayRange(fromS, toS string) (from, to time.Time, err error) {
+	day := func(s, name string) (time.Time, error) {
+		iso, ok := app.ParseGermanDate(s)
+		if !ok {
+			return time.Time{}, usageError(fmt.Sprintf("--%s %q ist kein Datum (TT.MM.JJJJ oder JJJJ-MM-TT).", name, s))
+		}
+		t, _ := time.ParseInLocation("2006-01-02", iso, app.Berlin)
+		return t, nil
 	}
-	t, _ := time.ParseInLocation("2006-01-02", iso, app.Berlin)
-	return t, nil
+	if fromS != "" {
+		if from, err = day(fromS, "from"); err != nil {
+			return
+		}
+	}
+	if toS != "" {
+		if to, err = day(toS, "to"); err != nil {
+			return
+		}
+		to = to.AddDate(0, 0, 1)
+	}
+	return from, to, nil
 }
 
 // runRoles lists, sets and removes role assignments.
@@ -176,16 +192,8 @@ func runAudit(e *env, args []string) error {
 		f.Ref = *ref // booking UIDs and accounts keep their case
 	}
 	var err error
-	if *fromS != "" {
-		if f.From, err = day(*fromS, "from"); err != nil {
-			return err
-		}
-	}
-	if *toS != "" {
-		if f.To, err = day(*toS, "to"); err != nil {
-			return err
-		}
-		f.To = f.To.AddDate(0, 0, 1)
+	if f.From, f.To, err = dayRange(*fromS, *toS); err != nil {
+		return err
 	}
 	db, s, err := e.openScoped()
 	if err != nil {
