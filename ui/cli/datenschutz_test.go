@@ -204,13 +204,15 @@ func TestExportPersonCommand(t *testing.T) {
 	as(t, "it")
 	rawExec(t, dbPath, `UPDATE cases SET birthdate = '1980-02-29'`)
 	rawExec(t, dbPath, `UPDATE case_docs SET applicant = json_set(applicant, '$.geburtsdatum', '1980-02-29')`)
+	// A field the catalog does not know belongs to the answer too.
+	rawExec(t, dbPath, `UPDATE case_docs SET fields = json_set(fields, '$.zusatz.bemerkung', 'Hund ist taub')`)
 	dir := filepath.Join(t.TempDir(), "auskunft")
 	out := mustRun(t, "export-person", "--name", "weissmüller jördis", "--geburtsdatum", "29.02.1980", "-o", dir, "--db", dbPath)
 	if !strings.Contains(out, "1 Vorgänge") {
 		t.Fatalf("export:\n%s", out)
 	}
 	txt := pdfText(t, filepath.Join(dir, "Auskunft.pdf"))
-	for _, want := range []string{"Art. 15 DSGVO", ref, "Jördis Weißmüller", "Großer Münsterländer", "276098100123456", "120 Monate nach Abschluss", "impfpass.jpg"} {
+	for _, want := range []string{"Art. 15 DSGVO", ref, "Jördis Weißmüller", "Großer Münsterländer", "276098100123456", "120 Monate nach Abschluss", "impfpass.jpg", "zusatz.bemerkung", "Hund ist taub"} {
 		if !strings.Contains(txt, want) {
 			t.Errorf("PDF lacks %q:\n%s", want, txt)
 		}

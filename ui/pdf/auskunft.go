@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -115,7 +114,7 @@ func (r *Renderer) disclosureBody(fl *flow, d *app.PersonData) {
 		if len(c.Fields) > 0 {
 			_ = json.Unmarshal(c.Fields, &fields)
 		}
-		if fr := r.allFieldRows(c.Service, fields); len(fr) > 0 {
+		if fr := r.allFieldRows(c.Service, fields, c.Fields); len(fr) > 0 {
 			fl.paraStyle("B", "Ihre Angaben")
 			fl.table(fr)
 		}
@@ -176,45 +175,20 @@ func (r *Renderer) disclosureBody(fl *flow, d *app.PersonData) {
 }
 
 // allFieldRows lists the catalog fields, then every other stored value
-// (unknown fields are kept and belong to the answer too).
-func (r *Renderer) allFieldRows(service string, fields map[string]any) []kv {
+// (unknown fields are kept and belong to the answer too), found as the
+// case view finds them (app.Registry.DisplayFields).
+func (r *Renderer) allFieldRows(service string, fields map[string]any, raw json.RawMessage) []kv {
 	rows := r.fieldRows(service, fields)
-	known := map[string]bool{}
-	if s := r.service(service); s != nil {
-		for _, f := range s.Fields {
-			known[f.Path] = true
+	for _, fv := range r.reg.DisplayFields(service, raw) {
+		if fv.Known {
+			continue
+		}
+		// Raw JSON there; a letter shows a text without its quotes.
+		if v := strings.Trim(fv.Value, `"`); v != "" && v != "null" {
+			rows = append(rows, kv{label: fv.Label, value: v})
 		}
 	}
-	var extra []kv
-	var walk func(prefix string, v any)
-	walk = func(prefix string, v any) {
-		if known[prefix] {
-			return
-		}
-		switch t := v.(type) {
-		case map[string]any:
-			keys := make([]string, 0, len(t))
-			for k := range t {
-				keys = append(keys, k)
-			}
-			sort.Strings(keys)
-			for _, k := range keys {
-				p := k
-				if prefix != "" {
-					p = prefix + "." + k
-				}
-				walk(p, t[k])
-			}
-		default:
-			b, _ := json.Marshal(t)
-			s := strings.Trim(string(b), `"`)
-			if s != "" && s != "null" {
-				extra = append(extra, kv{label: prefix, value: s})
-			}
-		}
-	}
-	walk("", fields)
-	return append(rows, extra...)
+	return rows
 }
 
 func retentionText(svc *app.Service, closed time.Time) string {
