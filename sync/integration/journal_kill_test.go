@@ -1,15 +1,10 @@
 package integration
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
-	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -52,33 +47,8 @@ func TestJournalKillChild(t *testing.T) {
 
 func runJournalChild(t *testing.T, addr, pw, dbPath string, killAt int) bool {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestJournalKillChild$", "-test.count=1")
-	cmd.Env = append(os.Environ(), "AMTSTRESEN_JKILL_CHILD=1", "AMTSTRESEN_JKILL_DB="+dbPath, "AMTSTRESEN_JKILL_ADDR="+addr,
-		"AMTSTRESEN_JKILL_PW="+pw, "AMTSTRESEN_JKILL_SECRET="+string(journalSecret))
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	killed := false
-	sc := bufio.NewScanner(out)
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) == 3 && f[0] == "appended" && killAt > 0 && !killed {
-			if n, _ := strconv.Atoi(f[1]); n >= killAt {
-				cmd.Process.Signal(syscall.SIGKILL)
-				killed = true
-			}
-		}
-	}
-	err = cmd.Wait()
-	if !killed && err != nil {
-		t.Fatalf("child failed: %v", err)
-	}
-	return killed
+	return killChildAt(t, "TestJournalKillChild", "appended", killAt, "AMTSTRESEN_JKILL_CHILD=1", "AMTSTRESEN_JKILL_DB="+dbPath,
+		"AMTSTRESEN_JKILL_ADDR="+addr, "AMTSTRESEN_JKILL_PW="+pw, "AMTSTRESEN_JKILL_SECRET="+string(journalSecret))
 }
 
 // A counter killed with SIGKILL while it appends its outbox (twice, at

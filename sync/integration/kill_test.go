@@ -50,9 +50,17 @@ func TestKillChild(t *testing.T) {
 // killAt mails done (0: let it finish). It returns whether it was killed.
 func runChild(t *testing.T, d *dovecottest.Server, dbPath string, killAt int) bool {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestKillChild$", "-test.count=1")
-	cmd.Env = append(os.Environ(), "AMTSTRESEN_KILL_CHILD=1", "AMTSTRESEN_KILL_DB="+dbPath, "AMTSTRESEN_KILL_ADDR="+d.Addr,
-		"AMTSTRESEN_KILL_PW="+d.Password)
+	return killChildAt(t, "TestKillChild", "progress", killAt, "AMTSTRESEN_KILL_CHILD=1", "AMTSTRESEN_KILL_DB="+dbPath,
+		"AMTSTRESEN_KILL_ADDR="+d.Addr, "AMTSTRESEN_KILL_PW="+d.Password)
+}
+
+// killChildAt runs the test named child in a child process with env added
+// and kills it with SIGKILL once it printed a line "word N …" with
+// N >= killAt (0: let it finish). It returns whether it was killed.
+func killChildAt(t *testing.T, child, word string, killAt int, env ...string) bool {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^"+child+"$", "-test.count=1")
+	cmd.Env = append(os.Environ(), env...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -65,8 +73,8 @@ func runChild(t *testing.T, d *dovecottest.Server, dbPath string, killAt int) bo
 	sc := bufio.NewScanner(out)
 	for sc.Scan() {
 		f := strings.Fields(sc.Text())
-		if len(f) == 3 && f[0] == "progress" && killAt > 0 {
-			if n, _ := strconv.Atoi(f[1]); n >= killAt && !killed {
+		if len(f) == 3 && f[0] == word && killAt > 0 && !killed {
+			if n, _ := strconv.Atoi(f[1]); n >= killAt {
 				cmd.Process.Signal(syscall.SIGKILL)
 				killed = true
 			}
