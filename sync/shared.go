@@ -472,48 +472,12 @@ func (s *Shared) pull(ctx context.Context, cl *imapclient.Client, secret []byte,
 		n = 1000
 	}
 	batches := splitBatches(refs, n, 32<<20)
-	type fetched struct {
-		items []*jitem
-		err   error
-	}
-	fctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	send := func(ch chan fetched, f fetched) bool {
-		select {
-		case ch <- f:
-			return true
-		case <-fctx.Done():
-			return false
-		}
-	}
 	// Three stages overlap: batch k+2 is fetched while k+1 is parsed and
 	// k applied.
-	raw := make(chan fetched, 2)
-	ch := make(chan fetched, 2)
-	go func() {
-		defer close(raw)
-		for _, b := range batches {
-			t0 := time.Now()
-			items, err := s.fetchJournal(cl, b)
-			s.log.Debug("journal batch fetched", "mails", len(b), "took", time.Since(t0))
-			if !send(raw, fetched{items, err}) || err != nil {
-				return
-			}
-		}
-	}()
-	go func() {
-		defer close(ch)
-		for f := range raw {
-			if f.err == nil {
-				t0 := time.Now()
-				s.parseJournal(f.items, secret)
-				s.log.Debug("journal batch parsed", "mails", len(f.items), "took", time.Since(t0))
-			}
-			if !send(ch, f) {
-				return
-			}
-		}
-	}()
+	ch, stop := fetchAndParse(ctx, batches, 2, s.log, "journal",
+		func(b []mailRef) ([]*jitem, error) { return s.fetchJournal(cl, b) },
+		func(items []*jitem) { s.parseJournal(items, secret) })
+	defer stop()
 	var firstErr error
 	for f := range ch {
 		if f.err != nil {
@@ -526,11 +490,6 @@ func (s *Shared) pull(ctx context.Context, cl *imapclient.Client, secret []byte,
 			break
 		}
 		s.log.Debug("journal batch applied", "mails", len(f.items), "took", time.Since(t0))
-	}
-	cancel()
-	for range ch {
-	}
-	for range raw {
 	}
 	return firstErr
 }

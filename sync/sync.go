@@ -279,46 +279,9 @@ func (s *Syncer) session(ctx context.Context, cl *imapclient.Client, res *Result
 	// while batch k is stored, k+1 is parsed and k+2 fetched; the MOVE of
 	// batch k runs on the server while k+1 is stored.
 	batches := splitBatches(small, s.batchSize(), 32<<20)
-	type fetched struct {
-		items []*item
-		err   error
-	}
-	fctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	raw := make(chan fetched, 1)
-	parsed := make(chan fetched, 1)
-	send := func(ch chan fetched, f fetched) bool {
-		select {
-		case ch <- f:
-			return true
-		case <-fctx.Done():
-			return false
-		}
-	}
-	go func() {
-		defer close(raw)
-		for _, b := range batches {
-			t0 := time.Now()
-			items, err := s.fetchBatch(cl, b)
-			s.log.Debug("fetched", "mails", len(b), "took", time.Since(t0))
-			if !send(raw, fetched{items, err}) || err != nil {
-				return
-			}
-		}
-	}()
-	go func() {
-		defer close(parsed)
-		for f := range raw {
-			if f.err == nil {
-				t0 := time.Now()
-				s.parseAll(f.items)
-				s.log.Debug("parsed", "mails", len(f.items), "took", time.Since(t0))
-			}
-			if !send(parsed, f) {
-				return
-			}
-		}
-	}()
+	parsed, stop := fetchAndParse(ctx, batches, 1, s.log, "portal",
+		func(b []mailRef) ([]*item, error) { return s.fetchBatch(cl, b) }, s.parseAll)
+	defer stop()
 	// The previous batch's MOVE and the cursor it may advance to.
 	var waitMove func() error
 	var cursor uint32
@@ -363,12 +326,66 @@ func (s *Syncer) session(ctx context.Context, cl *imapclient.Client, res *Result
 	if serr := settle(); serr != nil && firstErr == nil {
 		firstErr = serr
 	}
-	cancel()
-	for range parsed {
-	}
-	for range raw {
-	}
 	return firstErr
+}
+
+// batchResult is one batch after fetching and parsing.
+type batchResult[T any] struct {
+	items []T
+	err   error
+}
+
+// fetchAndParse runs the first two stages of an intake in goroutines:
+// batch k+1 is fetched on the IMAP connection while batch k is parsed on
+// all cores and the caller stores batch k-1 from the channel, in order
+// (depth batches may wait between stages). A fetch error is the last
+// result. stop ends the stages and waits until they let go of the
+// connection.
+func fetchAndParse[T any](ctx context.Context, batches [][]mailRef, depth int, log *slog.Logger, what string,
+	fetch func([]mailRef) ([]T, error), parse func([]T)) (<-chan batchResult[T], func()) {
+	fctx, cancel := context.WithCancel(ctx)
+	raw := make(chan batchResult[T], depth)
+	parsed := make(chan batchResult[T], depth)
+	send := func(ch chan batchResult[T], f batchResult[T]) bool {
+		select {
+		case ch <- f:
+			return true
+		case <-fctx.Done():
+			return false
+		}
+	}
+	go func() {
+		defer close(raw)
+		for _, b := range batches {
+			t0 := time.Now()
+			items, err := fetch(b)
+			log.Debug("fetched", "what", what, "mails", len(b), "took", time.Since(t0))
+			if !send(raw, batchResult[T]{items, err}) || err != nil {
+				return
+			}
+		}
+	}()
+	go func() {
+		defer close(parsed)
+		for f := range raw {
+			if f.err == nil {
+				t0 := time.Now()
+				parse(f.items)
+				log.Debug("parsed", "what", what, "mails", len(f.items), "took", time.Since(t0))
+			}
+			if !send(parsed, f) {
+				return
+			}
+		}
+	}()
+	stop := func() {
+		cancel()
+		for range parsed {
+		}
+		for range raw {
+		}
+	}
+	return parsed, stop
 }
 
 func (s *Syncer) batchSize() int {
