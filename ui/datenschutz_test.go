@@ -207,3 +207,41 @@ func TestStartupMessage(t *testing.T) {
 		t.Error("Beenden does nothing")
 	}
 }
+
+// The database check runs while the window opens; when it finds damage,
+// the window shows only the message with the way to restore, no work.
+func TestStartupCheckFailsInWindow(t *testing.T) {
+	hint := app.RestoreHint("/daten/amtstresen.db", "/sicherung/amtstresen-20261127-023000.db")
+	h := newHarness(t, newTestStore(t), func(o *Options) {
+		o.Check = func(context.Context) error { return &app.Error{Code: app.ECORRUPT, Message: hint} }
+	})
+	h.wait()
+	var texts []string
+	for _, o := range test.LaidOutObjects(h.w.Content()) {
+		switch x := o.(type) {
+		case *widget.Entry:
+			texts = append(texts, x.Text)
+		case *widget.Label:
+			texts = append(texts, x.Text)
+		case *widget.Table:
+			t.Error("the queue is still shown after a failed check")
+		}
+	}
+	all := strings.Join(texts, "\n")
+	if !strings.Contains(all, "Datenbank beschädigt") || !strings.Contains(all, `amtstresen restore "/sicherung/amtstresen-20261127-023000.db"`) {
+		t.Errorf("window after a failed check:\n%s", all)
+	}
+
+	// A sound database: the window stays as it is.
+	ok := newHarness(t, newTestStore(t), func(o *Options) { o.Check = func(context.Context) error { return nil } })
+	ok.wait()
+	found := false
+	for _, o := range test.LaidOutObjects(ok.w.Content()) {
+		if _, isTable := o.(*widget.Table); isTable {
+			found = true
+		}
+	}
+	if !found {
+		t.Error("queue missing after a passed check")
+	}
+}

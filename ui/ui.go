@@ -99,6 +99,12 @@ type Options struct {
 	Setup bool
 	// BackupDir is where the nightly backups go (shown to administrators).
 	BackupDir string
+	// Check, if set, checks the database (quick_check) while the window
+	// opens: on a real database it takes about as long as the window
+	// itself, so it does not wait before it. When it fails, the window
+	// shows only the message (with the way to restore) instead of the
+	// work, so that nobody works on a damaged file.
+	Check func(context.Context) error
 	// OnReady, if set, is called once the window is shown (for the
 	// screenshot and benchmark tool).
 	OnReady func(*Session)

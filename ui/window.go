@@ -115,6 +115,24 @@ func (m *mainWindow) start() {
 	if j := m.o.Journal; j != nil {
 		m.bg.run(func() { j.Watch(m.ctx, func() { m.ui(m.onJournalChange) }) })
 	}
+	if check := m.o.Check; check != nil {
+		m.bg.run(func() {
+			if err := check(m.ctx); err != nil && m.ctx.Err() == nil {
+				m.ui(func() { m.showCheckFailed(err) })
+			}
+		})
+	}
+}
+
+// showCheckFailed replaces the work with the message of a failed database
+// check (with the way to restore): nobody goes on working on a damaged file.
+func (m *mainWindow) showCheckFailed(err error) {
+	title := lang.L("Datenbank nicht prüfbar")
+	if app.ErrorCode(err) == app.ECORRUPT {
+		title = lang.L("Datenbank beschädigt")
+	}
+	m.w.SetMainMenu(nil)
+	m.w.SetContent(startupMessage(title, app.ErrorMessage(err), m.a.Quit))
 }
 
 // onJournalChange shows what other counters changed, and tells the clerk

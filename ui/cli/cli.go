@@ -209,12 +209,6 @@ func runVersion(e *env, args []string) error {
 
 func runGUI(e *env, args []string) error {
 	db, err := e.openChecked()
-	if err == nil {
-		// A damaged file is found before anyone works on it.
-		if err = db.QuickCheck(e.ctx, false, e.backupDir()); err != nil {
-			db.Close()
-		}
-	}
 	if app.ErrorCode(err) == app.ECORRUPT {
 		fmt.Fprintln(e.stderr, app.ErrorMessage(err))
 		ui.RunStartupError(e.ctx, "Datenbank beschädigt", app.ErrorMessage(err))
@@ -232,7 +226,9 @@ func runGUI(e *env, args []string) error {
 		return err
 	}
 	o := ui.Options{Store: app.NewScoped(db, actor), Actor: actor, Setup: setup, BackupDir: e.backupDir(),
-		Registry: e.reg, Config: e.cfg, Paths: e.paths, DBPath: e.dbPath, Version: versionString()}
+		Registry: e.reg, Config: e.cfg, Paths: e.paths, DBPath: e.dbPath, Version: versionString(),
+		// A damaged file is found at start, while the window opens.
+		Check: func(ctx context.Context) error { return db.QuickCheck(ctx, false, e.backupDir()) }}
 	// With the shared journal every change goes through it (access checks
 	// first, then the journal); a counter must never change its queue on
 	// its own then.

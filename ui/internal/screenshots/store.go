@@ -10,6 +10,6 @@ import (
 )
 
 // openStore opens the SQLite database the window shows.
-func openStore(ctx context.Context, path string, reg *app.Registry) (app.Store, error) {
+func openStore(ctx context.Context, path string, reg *app.Registry) (*storage.DB, error) {
 	return storage.Open(ctx, path, reg)
 }
