@@ -74,10 +74,11 @@ type queuePlan struct {
 	shortWords bool
 }
 
-// refPrefixRE matches what a clerk types of a reference: office code,
-// year, dash, some digits ("zel-2026-0004"). Only with the year and its
-// dash, so that "HS-4853" (a dog-tax tag) is still searched as text.
-var refPrefixRE = regexp.MustCompile(`^(?i)(KV|COC|KAI|ULM|ZEL|CZ)-[0-9]{4}-[0-9]{0,5}$`)
+// refPrefixRE matches what a clerk types of a reference (app.FormatRef):
+// office code, year, dash, some digits ("zel-2026-0004"). Only with the
+// year and its dash, so that "HS-4853" (a dog-tax tag) is still searched
+// as text.
+var refPrefixRE = regexp.MustCompile(`^(?i)[A-Z]{2,3}-[0-9]{4}-[0-9]{0,5}$`)
 
 // parseSort returns the sort spec and direction.
 func parseSort(s string) (sortSpec, bool, error) {
