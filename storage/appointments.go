@@ -64,7 +64,7 @@ func (db *DB) ApplyAppointment(ctx context.Context, a *app.Appointment, rc *app.
 		return false, app.Errorf(app.EINVALID, "Ungültige Versionsnummer (SEQUENCE %d) des Termins.", a.Sequence)
 	}
 	applied := false
-	err := db.tx(ctx, "apply appointment", func(tx *sql.Tx) error {
+	err := db.tx(ctx, "apply appointment", func(tx *txn) error {
 		now := db.clock(ctx)
 		old, err := getAppointment(ctx, tx, a.UID)
 		if err != nil {
@@ -166,7 +166,7 @@ func (db *DB) SetAttendance(ctx context.Context, uid string, att app.Attendance,
 	default:
 		return app.Errorf(app.EINVALID, "Unbekannte Angabe zur Anwesenheit „%s“.", att)
 	}
-	return db.tx(ctx, "set attendance", func(tx *sql.Tx) error {
+	return db.tx(ctx, "set attendance", func(tx *txn) error {
 		a, err := getAppointment(ctx, tx, uid)
 		if err != nil {
 			return err

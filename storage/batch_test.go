@@ -2,7 +2,6 @@ package storage
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"testing"
 
@@ -118,7 +117,7 @@ func TestBatchSearchRows(t *testing.T) {
 	err = db.Batch(ctx, func(tx app.Store) error {
 		c := mustCreate(t, tx.(*DB), newDogCase(t, "p-4", "Dora", "Kurzzeit", app.OfficeZell, testNow))
 		v := tx.(*DB)
-		return v.tx(ctx, "test", func(stx *sql.Tx) error { return v.unindexCase(ctx, stx, c.ID) })
+		return v.tx(ctx, "test", func(stx *txn) error { return v.unindexCase(ctx, stx, c.ID) })
 	})
 	if err != nil {
 		t.Fatal(err)

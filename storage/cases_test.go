@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -460,5 +462,70 @@ func TestAllCases(t *testing.T) {
 	}
 	if len(all[1].Attachments) != 1 || len(all[0].Attachments) != 0 {
 		t.Errorf("attachments: %+v / %+v", all[0].Attachments, all[1].Attachments)
+	}
+}
+
+// TestCreatedCaseAsStored: the case CreateCase returns is built from the
+// inserted values, not read back; it must equal what a read returns, for
+// every kind of input, inside a batch and outside.
+func TestCreatedCaseAsStored(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	db.now = func() time.Time { return time.Date(2026, 11, 29, 8, 15, 30, 123456789, time.UTC) }
+	photo := []byte("PDF … Nachweis")
+	variants := map[string]func(nc *app.NewCase){
+		"plain": func(nc *app.NewCase) {},
+		"flags and attachments": func(nc *app.NewCase) {
+			nc.Flags = []app.Flag{app.FlagAttachmentMismatch, app.FlagRoutingUnclear}
+			nc.Routing.Flags = []app.Flag{app.FlagRoutingUnclear, app.FlagOutsideDistrict}
+			nc.Attachments = []app.NewAttachment{
+				{Attachment: app.Attachment{Name: `C:\tmp\nachweis.pdf`, Type: "application/pdf", Size: 3, SHA256: "x", Problem: "Größe stimmt nicht"}, Data: photo},
+				{Attachment: app.Attachment{Name: "fehlt.jpg", Type: "image/jpeg", Size: 7, SHA256: " ABCD "}},
+			}
+		},
+		"undecided, no raw, empty fields": func(nc *app.NewCase) {
+			nc.Routing = app.Decision{Reason: "Postleitzahl unklar"}
+			nc.Raw, nc.Fields = nil, nil
+		},
+		"counter, received now": func(nc *app.NewCase) {
+			nc.Channel, nc.PortalCase, nc.ReceivedAt, nc.Clerk = app.ChannelCounter, "", time.Time{}, "MÜL"
+		},
+		"received with nanoseconds, other zone": func(nc *app.NewCase) {
+			nc.ReceivedAt = time.Date(2026, 12, 31, 23, 59, 59, 987654321, app.Berlin)
+			nc.Applicant.Phone, nc.Applicant.Salutation = "0261 1234", ""
+		},
+	}
+	i := 0
+	for name, change := range variants {
+		for _, inBatch := range []bool{false, true} {
+			i++
+			nc := newDogCase(t, fmt.Sprintf("p-%d", i), "Zoë", "Çelik-Müller", app.OfficeCochem, testNow)
+			change(nc)
+			var got *app.Case
+			create := func(st app.Store) error {
+				c, created, err := st.CreateCase(ctx, nc, &app.Receipt{Mailbox: "INBOX", UID: uint32(i), MessageID: fmt.Sprintf("<%d@x>", i)})
+				if err == nil && !created {
+					err = fmt.Errorf("not created")
+				}
+				got = c
+				return err
+			}
+			var err error
+			if inBatch {
+				err = db.Batch(ctx, create)
+			} else {
+				err = create(db)
+			}
+			if err != nil {
+				t.Fatalf("%s (batch %v): %v", name, inBatch, err)
+			}
+			read, err := db.CaseByRef(ctx, got.Ref)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, read) {
+				t.Errorf("%s (batch %v):\nreturned %+v\nread     %+v", name, inBatch, got, read)
+			}
+		}
 	}
 }

@@ -36,7 +36,7 @@ type DB struct {
 
 	// btx is set on the view of the DB that Batch hands out: every read
 	// and write of that view runs in the batch's one transaction.
-	btx *sql.Tx
+	btx *txn
 	// fts holds the batch's search rows until its end (see ftsBuffer).
 	fts *ftsBuffer
 }
@@ -167,11 +167,11 @@ func (db *DB) clock(ctx context.Context) time.Time {
 // tx runs fn in one IMMEDIATE transaction (inside a batch: in a
 // savepoint). An *app.Error from fn is returned as is; other errors are
 // wrapped with op.
-func (db *DB) tx(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
+func (db *DB) tx(ctx context.Context, op string, fn func(tx *txn) error) error {
 	if db.btx != nil {
 		return db.savepoint(ctx, op, fn)
 	}
-	tx, err := db.db.BeginTx(ctx, nil)
+	tx, err := begin(ctx, db.db)
 	if err != nil {
 		return fmt.Errorf("%s: begin: %w", op, err)
 	}
@@ -188,7 +188,7 @@ func (db *DB) tx(ctx context.Context, op string, fn func(tx *sql.Tx) error) erro
 // savepoint runs one operation of a batch. A failed operation is rolled
 // back to where it began and its error returned, as it would be outside a
 // batch; the caller decides whether the batch goes on.
-func (db *DB) savepoint(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
+func (db *DB) savepoint(ctx context.Context, op string, fn func(tx *txn) error) error {
 	if _, err := db.btx.ExecContext(ctx, "SAVEPOINT op"); err != nil {
 		return fmt.Errorf("%s: savepoint: %w", op, err)
 	}
@@ -230,7 +230,7 @@ func (b *ftsBuffer) set(id int64, d *ftsDoc) {
 	b.docs[id] = d
 }
 
-func (b *ftsBuffer) flush(ctx context.Context, tx *sql.Tx) error {
+func (b *ftsBuffer) flush(ctx context.Context, tx *txn) error {
 	ids := make([]int64, 0, len(b.docs))
 	for id, d := range b.docs {
 		if d != nil {
@@ -308,7 +308,7 @@ func (db *DB) Batch(ctx context.Context, fn func(tx app.Store) error) error {
 		return fmt.Errorf("batch: %w", err)
 	}
 	defer conn.Close()
-	tx, err := conn.BeginTx(ctx, nil)
+	tx, err := begin(ctx, conn)
 	if err != nil {
 		return fmt.Errorf("batch: begin: %w", err)
 	}
@@ -344,7 +344,51 @@ func wrap(op string, err error) error {
 	return fmt.Errorf("%s: %w", op, err)
 }
 
-// queryer is what *sql.DB and *sql.Tx have in common.
+// txn is the transaction a change runs in. Its statements do not hand
+// a live context to the driver: with a cancellable context the driver
+// starts a goroutine per statement (and database/sql one per result set)
+// to interrupt it, which cost more than the statement itself when the
+// sync writes thousands of mails. Cancellation is checked before every
+// statement instead; a cancelled context fails the statement, and the
+// transaction is rolled back by its owner.
+type txn struct{ *sql.Tx }
+
+// quiet is ctx without its cancellation, unless it is already cancelled
+// (then database/sql returns ctx.Err() before running anything).
+func quiet(ctx context.Context) context.Context {
+	if ctx.Err() != nil {
+		return ctx
+	}
+	return context.WithoutCancel(ctx)
+}
+
+func (t *txn) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return t.Tx.ExecContext(quiet(ctx), query, args...)
+}
+
+func (t *txn) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return t.Tx.QueryContext(quiet(ctx), query, args...)
+}
+
+func (t *txn) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	return t.Tx.QueryRowContext(quiet(ctx), query, args...)
+}
+
+// begin starts a transaction on c (the pool or one connection); see txn.
+func begin(ctx context.Context, c interface {
+	BeginTx(context.Context, *sql.TxOptions) (*sql.Tx, error)
+}) (*txn, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	tx, err := c.BeginTx(context.WithoutCancel(ctx), nil)
+	if err != nil {
+		return nil, err
+	}
+	return &txn{tx}, nil
+}
+
+// queryer is what *sql.DB and *txn have in common.
 type queryer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)

@@ -31,7 +31,7 @@ func ftsRef(ref, alias string) string {
 
 // lockByKey finds the case an entry names: by its idempotency key, or by
 // reference for "ref:REF" (cases from before the journal without a key).
-func lockByKey(ctx context.Context, tx *sql.Tx, key string) (*caseRow, error) {
+func lockByKey(ctx context.Context, tx *txn, key string) (*caseRow, error) {
 	var r *caseRow
 	var err error
 	if ref, ok := strings.CutPrefix(key, "ref:"); ok {
@@ -94,14 +94,14 @@ func (db *DB) ReviewKey(ctx context.Context, id int64) (*app.ReviewKey, error) {
 }
 
 // snapshotCase keeps the case's state before the first pending change.
-func snapshotCase(ctx context.Context, tx *sql.Tx, id int64) error {
+func snapshotCase(ctx context.Context, tx *txn, id int64) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO journal_pending_cases (case_id, status, assignee, office, forwarded_from, closed_at, updated_at)
 		SELECT id, status, assignee, office, forwarded_from, closed_at, updated_at FROM cases WHERE id = ?
 		ON CONFLICT (case_id) DO NOTHING`, id)
 	return err
 }
 
-func snapshotReview(ctx context.Context, tx *sql.Tx, id int64) error {
+func snapshotReview(ctx context.Context, tx *txn, id int64) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO journal_pending_reviews (review_id, handled, handled_by, handled_at, resolution, note)
 		SELECT id, handled, handled_by, handled_at, resolution, note FROM review_items WHERE id = ?
 		ON CONFLICT (review_id) DO NOTHING`, id)
@@ -111,7 +111,7 @@ func snapshotReview(ctx context.Context, tx *sql.Tx, id int64) error {
 // applyOp applies one entry to the view. pending: it comes from the
 // outbox (state kept for undo, not audited); else from the journal. A rule
 // violation is an *app.Error. It returns the case's reference.
-func (db *DB) applyOp(ctx context.Context, tx *sql.Tx, e *app.JournalEntry, pending bool) (string, error) {
+func (db *DB) applyOp(ctx context.Context, tx *txn, e *app.JournalEntry, pending bool) (string, error) {
 	by := e.Actor()
 	if err := needClerk(by); err != nil {
 		return "", err
@@ -188,7 +188,7 @@ func (db *DB) applyOp(ctx context.Context, tx *sql.Tx, e *app.JournalEntry, pend
 // reference; from the journal, the next number in journal order (a case
 // already created here while pending keeps its row and gets the number
 // now, its provisional reference staying as an alias).
-func (db *DB) applyCreate(ctx context.Context, tx *sql.Tx, e *app.JournalEntry, pending bool, ch change) (string, error) {
+func (db *DB) applyCreate(ctx context.Context, tx *txn, e *app.JournalEntry, pending bool, ch change) (string, error) {
 	nc := e.NewCase
 	if nc == nil || strings.TrimSpace(nc.IdempotencyKey) == "" {
 		return "", app.Errorf(app.EINVALID, "Journaleintrag „Vorgang aufnehmen“ ohne Antragsdaten oder Schlüssel.")
@@ -271,7 +271,7 @@ func (db *DB) QueueChange(ctx context.Context, e *app.JournalEntry) (*app.Case, 
 		e.ProvisionalRef = app.ProvisionalRef(app.RefPrefix(db.reg, e.NewCase.Routing.Office), received.In(app.Berlin).Year(), e.ID)
 	}
 	var c *app.Case
-	err := db.tx(ctx, "queue change", func(tx *sql.Tx) error {
+	err := db.tx(ctx, "queue change", func(tx *txn) error {
 		ref, err := db.applyOp(ctx, tx, e, true)
 		if err != nil {
 			return err
@@ -323,7 +323,7 @@ func outbox(ctx context.Context, q queryer) ([]app.JournalEntry, error) {
 // UndoPending implements app.JournalStore: the view without the outbox.
 // A walk-in case created only here stays, in the state it was created in.
 func (db *DB) UndoPending(ctx context.Context) error {
-	return db.tx(ctx, "undo pending", func(tx *sql.Tx) error {
+	return db.tx(ctx, "undo pending", func(tx *txn) error {
 		for _, q := range []string{
 			`DELETE FROM notes WHERE entry IN (SELECT id FROM journal_outbox)`,
 			`UPDATE cases SET status = p.status, assignee = p.assignee, office = p.office, forwarded_from = p.forwarded_from,
@@ -346,7 +346,7 @@ func (db *DB) UndoPending(ctx context.Context) error {
 // refuses is left out (its entry will be rejected in journal order, and
 // the clerk told).
 func (db *DB) RedoPending(ctx context.Context) error {
-	return db.tx(ctx, "redo pending", func(tx *sql.Tx) error {
+	return db.tx(ctx, "redo pending", func(tx *txn) error {
 		list, err := outbox(ctx, tx)
 		if err != nil {
 			return err
@@ -387,9 +387,9 @@ func (db *DB) ApplyEntry(ctx context.Context, uid uint32, e *app.JournalEntry) (
 	if db.btx != nil {
 		// Inside a batch: a technical error fails the whole batch anyway,
 		// and a refused change has its own savepoint below.
-		run = func(ctx context.Context, op string, fn func(tx *sql.Tx) error) error { return wrap(op, fn(db.btx)) }
+		run = func(ctx context.Context, op string, fn func(tx *txn) error) error { return wrap(op, fn(db.btx)) }
 	}
-	err := run(ctx, "apply journal entry", func(tx *sql.Tx) error {
+	err := run(ctx, "apply journal entry", func(tx *txn) error {
 		o, err := entryOutcome(ctx, tx, e.ID)
 		if err != nil || o != nil {
 			out = o
@@ -508,7 +508,7 @@ func (db *DB) Rejections(ctx context.Context, counter string, unseenOnly bool) (
 
 // MarkSeen implements app.JournalStore.
 func (db *DB) MarkSeen(ctx context.Context, ids []string) error {
-	return db.tx(ctx, "mark seen", func(tx *sql.Tx) error {
+	return db.tx(ctx, "mark seen", func(tx *txn) error {
 		for _, id := range ids {
 			if _, err := tx.ExecContext(ctx, `UPDATE journal_entries SET seen = 1 WHERE id = ?`, id); err != nil {
 				return err

@@ -18,7 +18,7 @@ type MaintenanceRun struct {
 
 // RecordRun stores the outcome of a maintenance job.
 func (db *DB) RecordRun(ctx context.Context, job, result, errText string) error {
-	return db.tx(ctx, "record run", func(tx *sql.Tx) error {
+	return db.tx(ctx, "record run", func(tx *txn) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO maintenance_runs (job, last_run, last_result, last_error) VALUES (?, ?, ?, ?)
 			ON CONFLICT (job) DO UPDATE SET last_run = excluded.last_run, last_result = excluded.last_result, last_error = excluded.last_error`,
 			job, fmtTime(db.now()), result, errText)

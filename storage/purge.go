@@ -130,7 +130,7 @@ func (db *DB) Purge(ctx context.Context, o PurgeOptions) (*PurgeReport, error) {
 	const chunk = 100
 	for i := 0; i < len(cases); i += chunk {
 		part := cases[i:min(i+chunk, len(cases))]
-		if err := db.tx(ctx, "purge cases", func(tx *sql.Tx) error {
+		if err := db.tx(ctx, "purge cases", func(tx *txn) error {
 			for _, c := range part {
 				if err := db.deleteCase(ctx, tx, c, now, by); err != nil {
 					return fmt.Errorf("%s: %w", c.Ref, err)
@@ -143,7 +143,7 @@ func (db *DB) Purge(ctx context.Context, o PurgeOptions) (*PurgeReport, error) {
 	}
 	for i := 0; i < len(appts); i += chunk {
 		part := appts[i:min(i+chunk, len(appts))]
-		if err := db.tx(ctx, "purge appointments", func(tx *sql.Tx) error {
+		if err := db.tx(ctx, "purge appointments", func(tx *txn) error {
 			for _, a := range part {
 				if _, err := tx.ExecContext(ctx, `DELETE FROM appointments WHERE uid = ?`, a.Ref); err != nil {
 					return err
@@ -159,7 +159,7 @@ func (db *DB) Purge(ctx context.Context, o PurgeOptions) (*PurgeReport, error) {
 		}
 	}
 	if rep.AuditEntries > 0 {
-		if err := db.tx(ctx, "purge audit log", func(tx *sql.Tx) error {
+		if err := db.tx(ctx, "purge audit log", func(tx *txn) error {
 			return purgeAudit(ctx, tx, rep.AuditBefore, now, by)
 		}); err != nil {
 			return nil, err
@@ -240,7 +240,7 @@ func (db *DB) expiredAppointments(ctx context.Context, now time.Time, rep *Purge
 }
 
 // deleteCase removes a case and everything that holds its personal data.
-func (db *DB) deleteCase(ctx context.Context, tx *sql.Tx, c purgeCase, now time.Time, by app.Actor) error {
+func (db *DB) deleteCase(ctx context.Context, tx *txn, c purgeCase, now time.Time, by app.Actor) error {
 	var shas []string
 	rows, err := tx.QueryContext(ctx, `SELECT DISTINCT blob FROM attachments WHERE case_id = ? AND blob IS NOT NULL`, c.id)
 	if err != nil {
@@ -296,7 +296,7 @@ END`
 // purgeAudit deletes audit entries older than before. The trigger that
 // refuses deletions is dropped and created again inside the same
 // transaction, so that no other connection ever sees the log unprotected.
-func purgeAudit(ctx context.Context, tx *sql.Tx, before, now time.Time, by app.Actor) error {
+func purgeAudit(ctx context.Context, tx *txn, before, now time.Time, by app.Actor) error {
 	if _, err := tx.ExecContext(ctx, `DROP TRIGGER audit_log_no_delete`); err != nil {
 		return err
 	}

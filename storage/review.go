@@ -24,7 +24,7 @@ func (db *DB) AddReview(ctx context.Context, it *app.ReviewItem, rc *app.Receipt
 		s := sha256.Sum256(it.Raw)
 		sum = hex.EncodeToString(s[:])
 	}
-	return db.tx(ctx, "add review", func(tx *sql.Tx) error {
+	return db.tx(ctx, "add review", func(tx *txn) error {
 		now := db.clock(ctx)
 		received := it.ReceivedAt
 		if received.IsZero() {
@@ -137,12 +137,12 @@ func (db *DB) ResolveReview(ctx context.Context, id int64, resolution, note stri
 	if resolution == "" {
 		resolution = "handled"
 	}
-	return db.tx(ctx, "resolve review", func(tx *sql.Tx) error {
+	return db.tx(ctx, "resolve review", func(tx *txn) error {
 		return resolveReviewTx(ctx, tx, id, resolution, note, by, change{now: db.clock(ctx), audit: true})
 	})
 }
 
-func resolveReviewTx(ctx context.Context, tx *sql.Tx, id int64, resolution, note string, by app.Actor, ch change) error {
+func resolveReviewTx(ctx context.Context, tx *txn, id int64, resolution, note string, by app.Actor, ch change) error {
 	var handled bool
 	var handledBy string
 	err := tx.QueryRowContext(ctx, `SELECT handled, handled_by FROM review_items WHERE id = ?`, id).Scan(&handled, &handledBy)

@@ -64,7 +64,7 @@ func (db *DB) SetRole(ctx context.Context, ra app.RoleAssignment, by app.Actor) 
 	if err := app.CheckAssignment(db.reg, &ra); err != nil {
 		return err
 	}
-	return db.tx(ctx, "set role", func(tx *sql.Tx) error {
+	return db.tx(ctx, "set role", func(tx *txn) error {
 		now := db.now()
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM roles`).Scan(&n); err != nil {
@@ -100,7 +100,7 @@ func (db *DB) RemoveRole(ctx context.Context, clerk string, by app.Actor) error 
 		return err
 	}
 	clerk = app.NormalizeClerk(clerk)
-	return db.tx(ctx, "remove role", func(tx *sql.Tx) error {
+	return db.tx(ctx, "remove role", func(tx *txn) error {
 		var role, office string
 		err := tx.QueryRowContext(ctx, `SELECT role, office FROM roles WHERE clerk = ?`, clerk).Scan(&role, &office)
 		if errors.Is(err, sql.ErrNoRows) {

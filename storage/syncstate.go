@@ -35,7 +35,7 @@ func (db *DB) SaveSyncState(ctx context.Context, s *app.SyncState) error {
 	if s == nil || s.Mailbox == "" {
 		return errors.New("save sync state: no mailbox")
 	}
-	return db.tx(ctx, "save sync state", func(tx *sql.Tx) error {
+	return db.tx(ctx, "save sync state", func(tx *txn) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO sync_state (mailbox, uidvalidity, last_uid, last_run, last_result, last_error)
 			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (mailbox) DO UPDATE SET uidvalidity = excluded.uidvalidity, last_uid = excluded.last_uid,
 			last_run = excluded.last_run, last_result = excluded.last_result, last_error = excluded.last_error`,
