@@ -22,12 +22,14 @@ import (
 	"net/mail"
 	"net/textproto"
 	"path"
+	"runtime"
 	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
 
 	"amtstresen/app"
+	"amtstresen/sync/internal/edbatch"
 )
 
 // Delivery kinds (X-Buergerportal-Art).
@@ -276,12 +278,79 @@ func ParseHeaderOnly(hdr []byte, size int64) *Delivery {
 // ParseDelivery parses and verifies one mail. pub is the portal's public
 // key; with a nil key every portal delivery is signature-invalid.
 func ParseDelivery(raw []byte, pub ed25519.PublicKey, lim Limits) *Delivery {
+	d, u := parseSigned(raw, lim)
+	if u == nil {
+		return d
+	}
+	return u.finish(len(pub) == ed25519.PublicKeySize && ed25519.Verify(pub, u.payload, u.sig))
+}
+
+// ParseDeliveries parses and verifies many mails on all cores, with the
+// signatures checked as one batch (edbatch, about a third of the cost of
+// checking each alone; nil v: every signature is invalid). Each result
+// is what ParseDelivery returns for that mail.
+func ParseDeliveries(raws [][]byte, v *edbatch.Verifier, lim Limits) []*Delivery {
+	type job struct {
+		i, k int // index into raws, into pending
+		u    *unverified
+	}
+	out := make([]*Delivery, len(raws))
+	jobs := make([]*job, len(raws))
+	for i := range jobs {
+		jobs[i] = &job{i: i}
+	}
+	onAllCores(jobs, func(j *job) { out[j.i], j.u = parseSigned(raws[j.i], lim) })
+	var pending []*job
+	for _, j := range jobs {
+		if j.u != nil {
+			j.k = len(pending)
+			pending = append(pending, j)
+		}
+	}
+	ok := make([]bool, len(pending))
+	if v != nil && len(pending) > 0 {
+		// One batch per core.
+		n := runtime.GOMAXPROCS(0)
+		size := (len(pending) + n - 1) / n
+		var chunks [][2]int
+		for lo := 0; lo < len(pending); lo += size {
+			chunks = append(chunks, [2]int{lo, min(lo+size, len(pending))})
+		}
+		onAllCores(chunks, func(c [2]int) {
+			msgs, sigs := make([][]byte, 0, c[1]-c[0]), make([][]byte, 0, c[1]-c[0])
+			for _, j := range pending[c[0]:c[1]] {
+				msgs, sigs = append(msgs, j.u.payload), append(sigs, j.u.sig)
+			}
+			copy(ok[c[0]:c[1]], v.VerifyAll(msgs, sigs))
+		})
+	}
+	onAllCores(pending, func(j *job) { out[j.i] = j.u.finish(ok[j.k]) })
+	return out
+}
+
+func (d *Delivery) toReview(r app.ReviewReason, detail string, a ...any) *Delivery {
+	d.Review, d.Detail = r, fmt.Sprintf(detail, a...)
+	d.Payload, d.Antrag, d.Message, d.Appointment, d.Files, d.Flags = nil, nil, nil, nil, nil, nil
+	return d
+}
+
+// unverified is a portal delivery parsed up to its signature check.
+type unverified struct {
+	d           *Delivery
+	payload     []byte
+	sig         []byte
+	parts       []part
+	payloadName string
+}
+
+// parseSigned parses a mail up to the signature check. A mail that is
+// decided without it (not a portal delivery, malformed, no signature) is
+// returned whole with a nil *unverified.
+func parseSigned(raw []byte, lim Limits) (*Delivery, *unverified) {
 	lim = lim.withDefaults()
 	d := &Delivery{Size: int64(len(raw))}
-	review := func(r app.ReviewReason, detail string, a ...any) *Delivery {
-		d.Review, d.Detail = r, fmt.Sprintf(detail, a...)
-		d.Payload, d.Antrag, d.Message, d.Appointment, d.Files, d.Flags = nil, nil, nil, nil, nil, nil
-		return d
+	review := func(r app.ReviewReason, detail string, a ...any) (*Delivery, *unverified) {
+		return d.toReview(r, detail, a...), nil
 	}
 	if int64(len(raw)) > lim.MaxBytes {
 		d.MessageID = SyntheticMessageID(raw)
@@ -348,8 +417,14 @@ func ParseDelivery(raw []byte, pub ed25519.PublicKey, lim Limits) *Delivery {
 	if len(cands) > 1 && !(d.Kind == KindTermin && allEqual(cands)) {
 		return review(app.ReviewPayloadInvalid, "Teil %s mehrfach vorhanden", payloadName)
 	}
-	payload := cands[0].data
-	if len(pub) != ed25519.PublicKeySize || !ed25519.Verify(pub, payload, sig) {
+	return d, &unverified{d: d, payload: cands[0].data, sig: sig, parts: parts, payloadName: payloadName}
+}
+
+// finish completes the parse after the signature check (ok: valid).
+func (u *unverified) finish(ok bool) *Delivery {
+	d, payload, parts, payloadName := u.d, u.payload, u.parts, u.payloadName
+	review := d.toReview
+	if !ok {
 		return review(app.ReviewSignatureInvalid, "Ed25519-Prüfung von %s fehlgeschlagen", payloadName)
 	}
 	d.Payload = payload

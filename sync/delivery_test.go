@@ -1,13 +1,16 @@
 package sync
 
 import (
+	"crypto/ed25519"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"amtstresen/app"
+	"amtstresen/sync/internal/edbatch"
 	"amtstresen/sync/portaltest"
 )
 
@@ -217,5 +220,66 @@ func BenchmarkParseDelivery(b *testing.B) {
 		if d.Review != "" {
 			b.Fatal(d.Review, d.Detail)
 		}
+	}
+}
+
+// TestParseDeliveriesSameAsOne: parsing a batch (signatures checked
+// together) gives each mail exactly what ParseDelivery gives it, also
+// with bad signatures, unsigned and foreign mail in the batch, and with
+// no key at all.
+func TestParseDeliveriesSameAsOne(t *testing.T) {
+	g := portaltest.New(5)
+	pub := portaltest.TestPublicKey()
+	// Mails well signed, but with another key: they get past the checks of
+	// the encoding and fail the batch equation.
+	otherKey := ed25519.NewKeyFromSeed(make([]byte, 32))
+	forger := portaltest.New(6)
+	forger.Key = otherKey
+	forged := forger.Mix(80)
+	var raws [][]byte
+	for i, m := range g.Mix(80) {
+		raw := m.Raw
+		switch i % 9 {
+		case 2:
+			raw = portaltest.BadSignature(m).Raw
+		case 5:
+			raw = portaltest.Unsigned(m).Raw
+		case 7:
+			raw = forged[i].Raw
+		}
+		raws = append(raws, raw)
+	}
+	ents, _ := os.ReadDir(filepath.Join("testdata", "examples"))
+	for _, e := range ents {
+		raws = append(raws, readExample(t, e.Name()))
+	}
+	v, err := edbatch.NewVerifier(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherPub := otherKey.Public().(ed25519.PublicKey)
+	other, _ := edbatch.NewVerifier(otherPub)
+	invalid, valid := 0, 0
+	for _, tc := range []struct {
+		name string
+		v    *edbatch.Verifier
+		pub  []byte
+	}{{"portal key", v, pub}, {"other key", other, otherPub}, {"no key", nil, nil}} {
+		got := ParseDeliveries(raws, tc.v, Limits{})
+		for i, raw := range raws {
+			want := ParseDelivery(raw, tc.pub, Limits{})
+			if !reflect.DeepEqual(got[i], want) {
+				t.Errorf("%s, mail %d: batch %+v\none %+v", tc.name, i, got[i], want)
+			}
+			if tc.name == "portal key" && want.Review == app.ReviewSignatureInvalid {
+				invalid++
+			}
+			if tc.name == "portal key" && want.Review == "" {
+				valid++
+			}
+		}
+	}
+	if invalid < 10 || valid < 40 {
+		t.Errorf("%d bad and %d good signatures in the batch; the test needs both", invalid, valid)
 	}
 }

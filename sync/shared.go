@@ -548,10 +548,20 @@ func (s *Shared) parseJournal(items []*jitem, secret []byte) {
 			it.entry = e
 		case errors.As(err, &inv):
 			it.invalid = inv
-		default:
-			it.d = ParseDelivery(it.raw, s.sy.pub, s.sy.limits)
 		}
 	})
+	// Everything else is parsed as a portal delivery, the signatures
+	// checked as a batch.
+	var rest []*jitem
+	var raws [][]byte
+	for _, it := range items {
+		if it.d == nil && it.entry == nil && it.invalid == nil {
+			rest, raws = append(rest, it), append(raws, it.raw)
+		}
+	}
+	for i, d := range ParseDeliveries(raws, s.sy.verifier, s.sy.limits) {
+		rest[i].d = d
+	}
 }
 
 func (s *Shared) applyBatch(ctx context.Context, st *app.SyncState, items []*jitem, res *JournalResult) error {

@@ -19,17 +19,20 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 
 	"amtstresen/app"
+	"amtstresen/sync/internal/edbatch"
 )
 
 // Syncer takes the portal's deliveries in. It is safe for concurrent use;
 // runs never overlap (a second Run waits for the first).
 type Syncer struct {
-	cfg    app.IMAPConfig
-	pub    ed25519.PublicKey
-	store  app.Store
-	reg    *app.Registry
-	log    *slog.Logger
-	limits Limits
+	cfg app.IMAPConfig
+	pub ed25519.PublicKey
+	// verifier checks the portal's signatures a batch at a time.
+	verifier *edbatch.Verifier
+	store    app.Store
+	reg      *app.Registry
+	log      *slog.Logger
+	limits   Limits
 
 	// BatchSize is the number of mails fetched, stored and moved together.
 	BatchSize int
@@ -100,7 +103,11 @@ func New(cfg *app.Config, store app.Store, reg *app.Registry, logger *slog.Logge
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return &Syncer{cfg: c.IMAP, pub: pub, store: store, reg: reg, log: logger.With("component", "sync"),
+	ver, err := edbatch.NewVerifier(pub)
+	if err != nil {
+		return nil, err
+	}
+	return &Syncer{cfg: c.IMAP, pub: pub, verifier: ver, store: store, reg: reg, log: logger.With("component", "sync"),
 		limits: Limits{MaxBytes: c.IMAP.MaxMessageBytes}, BatchSize: 500, Now: time.Now}, nil
 }
 
@@ -111,6 +118,9 @@ func ParsePublicKey(s string) (ed25519.PublicKey, error) {
 		return nil, app.Errorf(app.EINVALID, "In der Konfiguration fehlt [portal] public_key, der öffentliche Schlüssel des Bürgerportals. Ohne ihn kann keine Sendung geprüft werden.")
 	}
 	b, err := base64.StdEncoding.DecodeString(s)
+	if err == nil && len(b) == ed25519.PublicKeySize {
+		_, err = edbatch.NewVerifier(b) // a point on the curve
+	}
 	if err != nil || len(b) != ed25519.PublicKeySize {
 		return nil, app.Errorf(app.EINVALID, "[portal] public_key ist kein gültiger Ed25519-Schlüssel (erwartet: 32 Bytes in Base64).")
 	}
@@ -542,7 +552,13 @@ func readLiteral(l imap.LiteralReader, max int64) ([]byte, error) {
 
 // parseAll parses the batch on all cores.
 func (s *Syncer) parseAll(items []*item) {
-	onAllCores(items, func(it *item) { it.d = ParseDelivery(it.raw, s.pub, s.limits) })
+	raws := make([][]byte, len(items))
+	for i, it := range items {
+		raws[i] = it.raw
+	}
+	for i, d := range ParseDeliveries(raws, s.verifier, s.limits) {
+		items[i].d = d
+	}
 }
 
 // onAllCores calls fn for every item, on as many goroutines as there are

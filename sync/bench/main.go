@@ -19,6 +19,9 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"strconv"
+	"strings"
+	"syscall"
 	"time"
 
 	"amtstresen/app"
@@ -107,9 +110,11 @@ func run(n, batch int) error {
 		pprof.StartCPUProfile(f)
 		defer f.Close()
 	}
+	cpu0, self0 := systemCPU(), selfCPU()
 	t0 = time.Now()
 	res, err := s.Sync(ctx, nil)
 	full := time.Since(t0)
+	cpuAll, cpuSelf := systemCPU()-cpu0, selfCPU()-self0
 	if profile != "" {
 		pprof.StopCPUProfile()
 	}
@@ -131,6 +136,8 @@ func run(n, batch int) error {
 	rate := float64(n) / full.Seconds()
 	fmt.Printf("Rechner: %d Kerne (GOMAXPROCS %d), %s\n", runtime.NumCPU(), runtime.GOMAXPROCS(0), storeName)
 	fmt.Printf("Voller Abgleich:   %d Sendungen in %v = %.0f Sendungen/s (Ziel ≥ 5000/s) – %s\n", n, full.Round(time.Millisecond), rate, res.Summary())
+	fmt.Printf("CPU beim vollen Abgleich: Amtstresen %v, übrige Prozesse (Dovecot) %v, von %v verfügbar\n",
+		cpuSelf.Round(time.Millisecond), (cpuAll - cpuSelf).Round(time.Millisecond), (full * time.Duration(runtime.NumCPU())).Round(time.Millisecond))
 	fmt.Printf("Leerer Abgleich:   %v (Ziel < 100 ms) – %s\n", noop.Round(time.Microsecond), res2.Summary())
 	fmt.Printf("Postfach danach:   INBOX %d, Übernommen %d, Zur Sichtung %d\n", inbox, processed, review)
 	if mb > 0 {
@@ -138,6 +145,38 @@ func run(n, batch int) error {
 			n, mb.Round(time.Millisecond), float64(n)/mb.Seconds(), full.Seconds()/mb.Seconds())
 	}
 	return nil
+}
+
+// systemCPU is the CPU time all processes used so far (from /proc/stat;
+// 0 where there is none).
+func systemCPU() time.Duration {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	var ticks int64
+	for i, v := range f[1:] {
+		if i == 3 || i == 4 { // idle, iowait
+			continue
+		}
+		n, _ := strconv.ParseInt(v, 10, 64)
+		ticks += n
+	}
+	return time.Duration(ticks) * (time.Second / 100) // USER_HZ
+}
+
+// selfCPU is the CPU time this process used so far.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	if os.Getenv("BENCH_DEBUG") != "" {
+		fmt.Printf("  (user %v, sys %v)\n", time.Duration(ru.Utime.Nano()), time.Duration(ru.Stime.Nano()))
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // mbsync pulls INBOX into a local maildir and returns the time it took.
