@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -331,8 +332,14 @@ func (in *newCaseRow) stored(id int64, ref string, atts []app.Attachment, now ti
 	if c.UpdatedAt, err = parseTime(fmtTime(now)); err != nil {
 		return nil, err
 	}
-	if err := json.Unmarshal(in.applicant, &c.Applicant); err != nil {
-		return nil, fmt.Errorf("case %s: applicant: %w", ref, err)
+	// The applicant's strings come back from JSON as they went in, except
+	// invalid UTF-8, which json.Marshal wrote as \ufffd.
+	if bytes.Contains(in.applicant, []byte(`\ufffd`)) {
+		if err := json.Unmarshal(in.applicant, &c.Applicant); err != nil {
+			return nil, fmt.Errorf("case %s: applicant: %w", ref, err)
+		}
+	} else {
+		c.Applicant = nc.Applicant
 	}
 	if raw, ok := in.raw.(string); ok && raw != "" {
 		c.Raw = json.RawMessage(raw)

@@ -494,6 +494,10 @@ func TestCreatedCaseAsStored(t *testing.T) {
 			nc.ReceivedAt = time.Date(2026, 12, 31, 23, 59, 59, 987654321, app.Berlin)
 			nc.Applicant.Phone, nc.Applicant.Salutation = "0261 1234", ""
 		},
+		"invalid UTF-8 in the name": func(nc *app.NewCase) {
+			nc.Applicant.LastName = "M\xfcller"
+			nc.Applicant.Address.Place = "Zell \ufffd (Mosel)"
+		},
 	}
 	i := 0
 	for name, change := range variants {

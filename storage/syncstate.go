@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 
 	"amtstresen/app"
 )
@@ -65,4 +66,35 @@ func (db *DB) Processed(ctx context.Context, messageID string) (bool, error) {
 		return false, fmt.Errorf("processed: %w", err)
 	}
 	return true, nil
+}
+
+// ProcessedAmong returns which of the Message-IDs are recorded as
+// processed: one query for a whole sync batch instead of one per mail.
+func (db *DB) ProcessedAmong(ctx context.Context, messageIDs []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	const chunk = 500
+	for lo := 0; lo < len(messageIDs); lo += chunk {
+		ids := messageIDs[lo:min(lo+chunk, len(messageIDs))]
+		args := make([]any, len(ids))
+		for i, id := range ids {
+			args[i] = id
+		}
+		rows, err := db.q().QueryContext(ctx, `SELECT message_id FROM processed_mails WHERE message_id IN (?`+
+			strings.Repeat(", ?", len(ids)-1)+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("processed: %w", err)
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("processed: %w", err)
+			}
+			out[id] = true
+		}
+		if err := rows.Close(); err != nil {
+			return nil, fmt.Errorf("processed: %w", err)
+		}
+	}
+	return out, nil
 }

@@ -663,12 +663,28 @@ func (s *Syncer) storeBatch(ctx context.Context, st *app.SyncState, items []*ite
 		lres := &Result{}
 		err := b.Batch(ctx, func(tx app.Store) error {
 			local.pending, local.order, *lres = nil, nil, Result{}
+			if pl, ok := tx.(processedLister); ok {
+				ids := make([]string, 0, len(items))
+				for _, it := range items {
+					if it.d.MessageID != "" {
+						ids = append(ids, it.d.MessageID)
+					}
+				}
+				known, err := pl.ProcessedAmong(ctx, ids)
+				if err != nil {
+					return err
+				}
+				tx = &receipts{Store: tx, known: known}
+			}
 			for _, it := range items {
 				if err := ctx.Err(); err != nil {
 					return err
 				}
 				if _, err := s.storeOne(ctx, tx, st, it, local, lres); err != nil {
 					return err
+				}
+				if r, ok := tx.(*receipts); ok && it.d.MessageID != "" {
+					r.known[it.d.MessageID] = true // a copy later in the batch is a repeat
 				}
 			}
 			return nil
@@ -704,6 +720,23 @@ func (s *Syncer) storeBatch(ctx context.Context, st *app.SyncState, items []*ite
 		tick()
 	}
 	return stored, nil
+}
+
+// processedLister is a store that looks up the receipts of a whole batch
+// at once (storage.DB).
+type processedLister interface {
+	ProcessedAmong(ctx context.Context, messageIDs []string) (map[string]bool, error)
+}
+
+// receipts answers Processed from the receipts looked up for the batch
+// and those the batch has recorded since; everything else goes to Store.
+type receipts struct {
+	app.Store
+	known map[string]bool
+}
+
+func (r *receipts) Processed(ctx context.Context, messageID string) (bool, error) {
+	return r.known[messageID], nil
 }
 
 func (r *Result) add(o *Result) {
@@ -773,9 +806,7 @@ func (s *Syncer) storeOne(ctx context.Context, store app.Store, st *app.SyncStat
 			res.Duplicates++
 		}
 	case KindNachricht, KindRuecknahme:
-		if caseUnknown(ctx, store, d) {
-			return review(app.ReviewCaseUnknown, "kein Vorgang "+d.Vorgang)
-		}
+		// A message for a case not here: the store answers ENOTFOUND.
 		if d.Kind == KindNachricht {
 			at := d.Message.SentAt()
 			if at.IsZero() {
