@@ -1,8 +1,13 @@
 package storage
 
 import (
+	"bytes"
 	"context"
+	"database/sql"
 	"errors"
+	"fmt"
+	"os"
+	"time"
 	"testing"
 
 	"amtstresen/app"
@@ -124,5 +129,56 @@ func TestBatchSearchRows(t *testing.T) {
 	}
 	if got, _ := db.ListCases(ctx, app.CaseFilter{Query: "Kurzzeit"}); len(got) != 0 {
 		t.Errorf("search row of a case unindexed in its batch: %+v", got)
+	}
+}
+
+// TestBatchCheckpointsInBackground: a batch does not copy the WAL into the
+// database file in its commit; the checkpointer does it afterwards, on
+// its own connection, and the batch's connection is back to the pool's
+// settings.
+func TestBatchCheckpointsInBackground(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	st, _ := os.Stat(db.Path())
+	before := st.Size()
+	err := db.Batch(ctx, func(tx app.Store) error {
+		for i := range 300 {
+			nc := newDogCase(t, fmt.Sprintf("p-%d", i), "Anna", fmt.Sprintf("Muster%d", i), app.OfficeZell, testNow)
+			nc.Attachments = []app.NewAttachment{{Attachment: app.Attachment{Name: "a.pdf"}, Data: bytes.Repeat([]byte{byte(i)}, 20000)}}
+			if _, _, err := tx.CreateCase(ctx, nc, nil); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st, _ := os.Stat(db.Path())
+		if st.Size() > before+6_000_000 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("database file still %d bytes (was %d): no checkpoint after the batch", st.Size(), before)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// Every connection of the pool is back to NORMAL and autocheckpoint.
+	conns := make([]*sql.Conn, 4)
+	for i := range conns {
+		c, err := db.db.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		conns[i] = c
+		var sync, auto int
+		c.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&sync)
+		c.QueryRowContext(ctx, "PRAGMA wal_autocheckpoint").Scan(&auto)
+		if sync != 1 || auto != 1000 {
+			t.Errorf("connection %d: synchronous %d, wal_autocheckpoint %d", i, sync, auto)
+		}
 	}
 }

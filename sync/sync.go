@@ -655,49 +655,14 @@ type Batcher interface {
 
 // storeBatch stores the items in order; it stops at the first error and
 // returns the items committed so far. With a Batcher the whole batch is
-// one transaction; if that fails, the batch is retried mail by mail so
-// that one bad mail cannot hold back the others.
+// one transaction; if that fails, the batch is retried mail by mail (each
+// in a transaction of its own) so that one bad mail cannot hold back the
+// others. A mail is queued for filing only after its commit.
 func (s *Syncer) storeBatch(ctx context.Context, st *app.SyncState, items []*item, mv *mover, res *Result, tick func()) ([]*item, error) {
-	if b, ok := s.store.(Batcher); ok && len(items) > 1 {
-		local := &mover{}
-		lres := &Result{}
-		err := b.Batch(ctx, func(tx app.Store) error {
-			local.pending, local.order, *lres = nil, nil, Result{}
-			if pl, ok := tx.(processedLister); ok {
-				ids := make([]string, 0, len(items))
-				for _, it := range items {
-					if it.d.MessageID != "" {
-						ids = append(ids, it.d.MessageID)
-					}
-				}
-				known, err := pl.ProcessedAmong(ctx, ids)
-				if err != nil {
-					return err
-				}
-				tx = &receipts{Store: tx, known: known}
-			}
-			for _, it := range items {
-				if err := ctx.Err(); err != nil {
-					return err
-				}
-				if _, err := s.storeOne(ctx, tx, st, it, local, lres); err != nil {
-					return err
-				}
-				if r, ok := tx.(*receipts); ok && it.d.MessageID != "" {
-					r.known[it.d.MessageID] = true // a copy later in the batch is a repeat
-				}
-			}
-			return nil
-		})
+	b, batcher := s.store.(Batcher)
+	if batcher && len(items) > 1 {
+		err := s.storeTogether(ctx, b, st, items, mv, res)
 		if err == nil {
-			for _, dest := range local.order {
-				for _, r := range *local.pending[dest] {
-					for u := r.Start; u <= r.Stop; u++ {
-						mv.add(dest, u)
-					}
-				}
-			}
-			res.add(lres)
 			for range items {
 				tick()
 			}
@@ -713,13 +678,67 @@ func (s *Syncer) storeBatch(ctx context.Context, st *app.SyncState, items []*ite
 		if err := ctx.Err(); err != nil {
 			return stored, err
 		}
-		if _, err := s.storeOne(ctx, s.store, st, it, mv, res); err != nil {
+		var err error
+		if batcher {
+			// A batch of one: committed durably before the mail is filed.
+			err = s.storeTogether(ctx, b, st, []*item{it}, mv, res)
+		} else {
+			_, err = s.storeOne(ctx, s.store, st, it, mv, res)
+		}
+		if err != nil {
 			return stored, err
 		}
 		stored = append(stored, it)
 		tick()
 	}
 	return stored, nil
+}
+
+// storeTogether stores the items in one transaction of b. What is to be
+// filed and counted is handed to mv and res only after the commit.
+func (s *Syncer) storeTogether(ctx context.Context, b Batcher, st *app.SyncState, items []*item, mv *mover, res *Result) error {
+	local := &mover{}
+	lres := &Result{}
+	err := b.Batch(ctx, func(tx app.Store) error {
+		local.pending, local.order, *lres = nil, nil, Result{}
+		if pl, ok := tx.(processedLister); ok && len(items) > 1 {
+			ids := make([]string, 0, len(items))
+			for _, it := range items {
+				if it.d.MessageID != "" {
+					ids = append(ids, it.d.MessageID)
+				}
+			}
+			known, err := pl.ProcessedAmong(ctx, ids)
+			if err != nil {
+				return err
+			}
+			tx = &receipts{Store: tx, known: known}
+		}
+		for _, it := range items {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if _, err := s.storeOne(ctx, tx, st, it, local, lres); err != nil {
+				return err
+			}
+			if r, ok := tx.(*receipts); ok && it.d.MessageID != "" {
+				r.known[it.d.MessageID] = true // a copy later in the batch is a repeat
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, dest := range local.order {
+		for _, r := range *local.pending[dest] {
+			for u := r.Start; u <= r.Stop; u++ {
+				mv.add(dest, u)
+			}
+		}
+	}
+	res.add(lres)
+	return nil
 }
 
 // processedLister is a store that looks up the receipts of a whole batch
