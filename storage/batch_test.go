@@ -7,8 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"time"
 	"testing"
+	"time"
 
 	"amtstresen/app"
 )
