@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -180,5 +182,65 @@ func TestBatchCheckpointsInBackground(t *testing.T) {
 		if sync != 1 || auto != 1000 {
 			t.Errorf("connection %d: synchronous %d, wal_autocheckpoint %d", i, sync, auto)
 		}
+	}
+}
+
+// TestBatchRefCounters: inside a batch reference numbers are counted in
+// memory. An operation rolled back to its savepoint gives its number back,
+// a failed batch uses none, and the counters written at the end go on
+// outside the batch and in the next one.
+func TestBatchRefCounters(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	i := 0
+	create := func(st app.Store) string {
+		t.Helper()
+		i++
+		c, _, err := st.CreateCase(ctx, newDogCase(t, fmt.Sprintf("p-%d", i), "Anna", "Muster", app.OfficeZell, testNow), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.Ref
+	}
+	var got []string
+	failed := errors.New("failed")
+	err := db.Batch(ctx, func(tx app.Store) error {
+		got = append(got, create(tx), create(tx))
+		v := tx.(*DB)
+		// An operation that takes a number and fails: rolled back.
+		if err := v.tx(ctx, "test", func(stx *txn) error {
+			if _, err := v.nextRef(ctx, stx, app.OfficeZell, testNow); err != nil {
+				return err
+			}
+			if _, err := v.nextRef(ctx, stx, app.OfficeCochem, testNow); err != nil {
+				return err
+			}
+			return failed
+		}); !errors.Is(err, failed) {
+			t.Fatalf("err = %v", err)
+		}
+		got = append(got, create(tx))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A batch that fails as a whole uses no number.
+	if err := db.Batch(ctx, func(tx app.Store) error { create(tx); return failed }); !errors.Is(err, failed) {
+		t.Fatalf("err = %v", err)
+	}
+	got = append(got, create(db))
+	if err := db.Batch(ctx, func(tx app.Store) error { got = append(got, create(tx)); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"ZEL-2026-00001", "ZEL-2026-00002", "ZEL-2026-00003", "ZEL-2026-00004", "ZEL-2026-00005"}
+	if !slices.Equal(got, want) {
+		t.Errorf("refs %v, want %v", got, want)
+	}
+	// Cochem's number was given back with the rolled-back operation.
+	nc := newDogCase(t, "p-cochem", "Ben", "Beispiel", app.OfficeCochem, testNow)
+	c, _, err := db.CreateCase(ctx, nc, nil)
+	if err != nil || !strings.HasSuffix(c.Ref, "-2026-00001") {
+		t.Errorf("Cochem's first case: %v, %v", c, err)
 	}
 }

@@ -270,7 +270,7 @@ func (db *DB) createCaseTx(ctx context.Context, tx *txn, in *newCaseRow, rc *app
 	}
 	ref := in.ref
 	if ref == "" {
-		if ref, err = nextRef(ctx, tx, db.reg, in.office, in.received); err != nil {
+		if ref, err = db.nextRef(ctx, tx, in.office, in.received); err != nil {
 			return nil, false, err
 		}
 	}
@@ -294,8 +294,8 @@ func (db *DB) createCaseTx(ctx context.Context, tx *txn, in *newCaseRow, rc *app
 	if err != nil {
 		return nil, false, err
 	}
-	doc := newFTSDoc(db.reg, ftsRef(ref, in.alias), &app.Case{Service: in.service, Applicant: nc.Applicant, Municipality: nc.Routing.Municipality, Fields: in.fields})
-	if err := db.indexCase(ctx, tx, id, doc); err != nil {
+	sc := &app.Case{Service: in.service, Applicant: nc.Applicant, Municipality: nc.Routing.Municipality, Fields: in.fields}
+	if err := db.indexCase(ctx, tx, id, func() ftsDoc { return newFTSDoc(db.reg, ftsRef(ref, in.alias), sc) }); err != nil {
 		return nil, false, err
 	}
 	if err := recordReceipt(ctx, tx, rc, now); err != nil {
@@ -345,18 +345,6 @@ func (in *newCaseRow) stored(id int64, ref string, atts []app.Attachment, now ti
 		c.Raw = json.RawMessage(raw)
 	}
 	return c, nil
-}
-
-// nextRef hands out the next reference number of the office's prefix and
-// the year (Europe/Berlin) of received.
-func nextRef(ctx context.Context, tx *txn, reg *app.Registry, office app.OfficeKey, received time.Time) (string, error) {
-	prefix, year := app.RefPrefix(reg, office), received.In(app.Berlin).Year()
-	var seq int
-	if err := tx.QueryRowContext(ctx, `INSERT INTO ref_counters (prefix, year, last) VALUES (?, ?, 1)
-		ON CONFLICT (prefix, year) DO UPDATE SET last = last + 1 RETURNING last`, prefix, year).Scan(&seq); err != nil {
-		return "", fmt.Errorf("next reference: %w", err)
-	}
-	return app.FormatRef(prefix, year, seq), nil
 }
 
 // change is how a state change is written: its time, the journal entry

@@ -38,8 +38,8 @@ type DB struct {
 	// btx is set on the view of the DB that Batch hands out: every read
 	// and write of that view runs in the batch's one transaction.
 	btx *txn
-	// fts holds the batch's search rows until its end (see ftsBuffer).
-	fts *ftsBuffer
+	// bs is what the batch keeps in memory until its end (batchState).
+	bs *batchState
 	// ckpt checkpoints the WAL after batches (shared by all views).
 	ckpt *checkpointer
 }
@@ -196,9 +196,9 @@ func (db *DB) savepoint(ctx context.Context, op string, fn func(tx *txn) error) 
 	if _, err := db.btx.ExecContext(ctx, "SAVEPOINT op"); err != nil {
 		return fmt.Errorf("%s: savepoint: %w", op, err)
 	}
-	mark := db.ftsMark()
+	mark := db.batchMark()
 	if err := fn(db.btx); err != nil {
-		db.ftsRollback(mark)
+		db.batchRollback(mark)
 		if _, rerr := db.btx.ExecContext(ctx, "ROLLBACK TO op; RELEASE op"); rerr != nil {
 			return fmt.Errorf("%s: %w (rollback: %v)", op, err, rerr)
 		}
@@ -210,31 +210,67 @@ func (db *DB) savepoint(ctx context.Context, op string, fn func(tx *txn) error) 
 	return nil
 }
 
-// ftsBuffer keeps the search rows a batch writes until the batch ends.
-// FTS5 writes its pending rows out as a new index segment at every
-// savepoint, and every statement with a trigger or constraint opens one:
-// written case by case, each case became a segment of its own, which cost
-// about 120 µs per case and left the index in thousands of pieces to
-// merge. Written at the end, a batch is one segment. Searches inside a
-// batch do not see its own new rows (the sync never searches).
-type ftsBuffer struct {
+// batchState is what a batch keeps in memory until its end: the search
+// rows it writes, the reference counters it advances, and how to undo both
+// back to a savepoint.
+//
+// Search rows: FTS5 writes its pending rows out as a new index segment at
+// every savepoint, and every statement with a trigger or constraint opens
+// one: written case by case, each case became a segment of its own, which
+// cost about 120 µs per case and left the index in thousands of pieces to
+// merge. Written at the end, a batch is one segment. The text of a row is
+// built on another goroutine while the batch goes on writing. Searches
+// inside a batch do not see its own new rows (the sync never searches).
+//
+// Reference counters: the batch holds the write lock, so the next number
+// of a prefix and year is read once and counted on in memory; the counters
+// are written back at the end.
+type batchState struct {
 	docs map[int64]*ftsDoc // nil entry: deleted in this batch
-	undo []ftsUndo         // to roll back to a savepoint
+	refs map[refKey]int    // last number handed out
+	undo []func()          // to roll back to a savepoint, newest last
+
+	jobs    chan func() // search rows to build
+	pending gosync.WaitGroup
+	stop    func()
 }
 
-type ftsUndo struct {
-	id   int64
-	prev *ftsDoc
-	had  bool
+type refKey struct {
+	prefix string
+	year   int
 }
 
-func (b *ftsBuffer) set(id int64, d *ftsDoc) {
+func newBatchState() *batchState {
+	b := &batchState{docs: map[int64]*ftsDoc{}, refs: map[refKey]int{}, jobs: make(chan func(), 256)}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for f := range b.jobs {
+			f()
+		}
+	}()
+	var once gosync.Once
+	b.stop = func() { once.Do(func() { close(b.jobs); <-done }) }
+	return b
+}
+
+func (b *batchState) setDoc(id int64, d *ftsDoc) {
 	prev, had := b.docs[id]
-	b.undo = append(b.undo, ftsUndo{id, prev, had})
+	b.undo = append(b.undo, func() {
+		if had {
+			b.docs[id] = prev
+		} else {
+			delete(b.docs, id)
+		}
+	})
 	b.docs[id] = d
 }
 
-func (b *ftsBuffer) flush(ctx context.Context, tx *txn) error {
+// flush writes the search rows and the counters. The batch state is done
+// after it.
+func (b *batchState) flush(ctx context.Context, tx *txn) error {
+	b.stop()
+	b.pending.Wait()
 	ids := make([]int64, 0, len(b.docs))
 	for id, d := range b.docs {
 		if d != nil {
@@ -247,54 +283,87 @@ func (b *ftsBuffer) flush(ctx context.Context, tx *txn) error {
 			return err
 		}
 	}
-	b.docs, b.undo = map[int64]*ftsDoc{}, nil
+	for k, last := range b.refs {
+		if _, err := tx.ExecContext(ctx, `UPDATE ref_counters SET last = ? WHERE prefix = ? AND year = ?`, last, k.prefix, k.year); err != nil {
+			return fmt.Errorf("reference counter: %w", err)
+		}
+	}
+	b.docs, b.refs, b.undo = nil, nil, nil
 	return nil
 }
 
-// ftsMark and ftsRollback go with a savepoint and its ROLLBACK TO.
-func (db *DB) ftsMark() int {
-	if db.fts == nil {
+// batchMark and batchRollback go with a savepoint and its ROLLBACK TO.
+func (db *DB) batchMark() int {
+	if db.bs == nil {
 		return 0
 	}
-	return len(db.fts.undo)
+	return len(db.bs.undo)
 }
 
-func (db *DB) ftsRollback(mark int) {
-	if db.fts == nil {
+func (db *DB) batchRollback(mark int) {
+	if db.bs == nil {
 		return
 	}
-	for i := len(db.fts.undo) - 1; i >= mark; i-- {
-		u := db.fts.undo[i]
-		if u.had {
-			db.fts.docs[u.id] = u.prev
-		} else {
-			delete(db.fts.docs, u.id)
-		}
+	for i := len(db.bs.undo) - 1; i >= mark; i-- {
+		db.bs.undo[i]()
 	}
-	db.fts.undo = db.fts.undo[:mark]
+	db.bs.undo = db.bs.undo[:mark]
 }
 
-// indexCase writes the search row of a case (in a batch: at its end).
-func (db *DB) indexCase(ctx context.Context, tx queryer, id int64, d ftsDoc) error {
-	if db.fts != nil {
-		db.fts.set(id, &d)
+// indexCase writes the search row of a case; in a batch the row is built
+// on the batch's helper goroutine and written at the end, so build must
+// only read what nobody changes meanwhile.
+func (db *DB) indexCase(ctx context.Context, tx queryer, id int64, build func() ftsDoc) error {
+	if db.bs != nil {
+		d := new(ftsDoc)
+		db.bs.setDoc(id, d)
+		db.bs.pending.Add(1)
+		db.bs.jobs <- func() {
+			defer db.bs.pending.Done()
+			*d = build()
+		}
 		return nil
 	}
-	return insertFTS(ctx, tx, id, d)
+	return insertFTS(ctx, tx, id, build())
 }
 
 // unindexCase deletes the search row of a case, also one a batch has not
 // written yet.
 func (db *DB) unindexCase(ctx context.Context, tx queryer, id int64) error {
-	if db.fts != nil {
-		if _, pending := db.fts.docs[id]; pending {
-			db.fts.set(id, nil)
+	if db.bs != nil {
+		if _, pending := db.bs.docs[id]; pending {
+			db.bs.setDoc(id, nil)
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM cases_fts WHERE rowid = ?`, id); err != nil {
 		return fmt.Errorf("search entry: %w", err)
 	}
 	return nil
+}
+
+// nextRef hands out the next reference number of the office's prefix and
+// the year (Europe/Berlin) of received.
+func (db *DB) nextRef(ctx context.Context, tx *txn, office app.OfficeKey, received time.Time) (string, error) {
+	prefix, year := app.RefPrefix(db.reg, office), received.In(app.Berlin).Year()
+	k := refKey{prefix, year}
+	if b := db.bs; b != nil {
+		if last, ok := b.refs[k]; ok {
+			b.refs[k] = last + 1
+			b.undo = append(b.undo, func() { b.refs[k] = last })
+			return app.FormatRef(prefix, year, last+1), nil
+		}
+	}
+	var seq int
+	if err := tx.QueryRowContext(ctx, `INSERT INTO ref_counters (prefix, year, last) VALUES (?, ?, 1)
+		ON CONFLICT (prefix, year) DO UPDATE SET last = last + 1 RETURNING last`, prefix, year).Scan(&seq); err != nil {
+		return "", fmt.Errorf("next reference: %w", err)
+	}
+	if b := db.bs; b != nil {
+		// The row's change is undone by the savepoint's rollback.
+		b.refs[k] = seq
+		b.undo = append(b.undo, func() { delete(b.refs, k) })
+	}
+	return app.FormatRef(prefix, year, seq), nil
 }
 
 // Batch runs fn with a view of the store whose reads and writes all go
@@ -331,11 +400,12 @@ func (db *DB) Batch(ctx context.Context, fn func(tx app.Store) error) error {
 	}
 	defer tx.Rollback()
 	view := *db
-	view.btx, view.fts = tx, &ftsBuffer{docs: map[int64]*ftsDoc{}}
+	view.btx, view.bs = tx, newBatchState()
+	defer view.bs.stop()
 	if err := fn(&view); err != nil {
 		return err
 	}
-	if err := view.fts.flush(ctx, tx); err != nil {
+	if err := view.bs.flush(ctx, tx); err != nil {
 		return fmt.Errorf("batch: %w", err)
 	}
 	if err := tx.Commit(); err != nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	gosync "sync"
 	"testing"
 	"time"
 
@@ -28,7 +29,13 @@ func openTest(t *testing.T) *DB {
 	}
 	t.Cleanup(func() { db.Close() })
 	clock := testNow.UTC()
-	db.now = func() time.Time { clock = clock.Add(time.Second); return clock }
+	var mu gosync.Mutex // the clock is read by writers on several goroutines
+	db.now = func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		clock = clock.Add(time.Second)
+		return clock
+	}
 	return db
 }
 

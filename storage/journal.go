@@ -234,7 +234,7 @@ func (db *DB) applyCreate(ctx context.Context, tx *txn, e *app.JournalEntry, pen
 		return r.ref, nil // created before: the same entry twice, or the same form saved twice
 	}
 	// Our own pending case: now it gets its number.
-	ref, err := nextRef(ctx, tx, db.reg, in.office, in.received)
+	ref, err := db.nextRef(ctx, tx, in.office, in.received)
 	if err != nil {
 		return "", err
 	}
@@ -248,7 +248,7 @@ func (db *DB) applyCreate(ctx context.Context, tx *txn, e *app.JournalEntry, pen
 	if err := db.unindexCase(ctx, tx, r.id); err != nil {
 		return "", fmt.Errorf("index case: %w", err)
 	}
-	if err := db.indexCase(ctx, tx, r.id, newFTSDoc(db.reg, ftsRef(ref, alias), c)); err != nil {
+	if err := db.indexCase(ctx, tx, r.id, func() ftsDoc { return newFTSDoc(db.reg, ftsRef(ref, alias), c) }); err != nil {
 		return "", err
 	}
 	return ref, ch.auditLog(ctx, tx, app.AuditEntry{Clerk: in.clerk, Action: "case.create", Ref: ref,
@@ -355,14 +355,14 @@ func (db *DB) RedoPending(ctx context.Context) error {
 			if _, err := tx.ExecContext(ctx, "SAVEPOINT redo"); err != nil {
 				return err
 			}
-			mark := db.ftsMark()
+			mark := db.batchMark()
 			_, err := db.applyOp(ctx, tx, &list[i], true)
 			if err != nil {
 				var ae *app.Error
 				if !errors.As(err, &ae) {
 					return err
 				}
-				db.ftsRollback(mark)
+				db.batchRollback(mark)
 				if _, err := tx.ExecContext(ctx, "ROLLBACK TO redo"); err != nil {
 					return err
 				}
@@ -398,7 +398,7 @@ func (db *DB) ApplyEntry(ctx context.Context, uid uint32, e *app.JournalEntry) (
 		if _, err := tx.ExecContext(ctx, "SAVEPOINT jop"); err != nil {
 			return err
 		}
-		mark := db.ftsMark()
+		mark := db.batchMark()
 		o = &app.JournalOutcome{EntryID: e.ID, UID: uid, State: app.JournalApplied, Op: e.Op, Clerk: e.Clerk, Counter: e.Counter, At: e.At.UTC()}
 		ref, err := db.applyOp(ctx, tx, e, false)
 		if err != nil {
@@ -406,7 +406,7 @@ func (db *DB) ApplyEntry(ctx context.Context, uid uint32, e *app.JournalEntry) (
 			if !errors.As(err, &ae) {
 				return err
 			}
-			db.ftsRollback(mark)
+			db.batchRollback(mark)
 			if _, err := tx.ExecContext(ctx, "ROLLBACK TO jop"); err != nil {
 				return err
 			}
