@@ -193,6 +193,7 @@ type item struct {
 	ref mailRef
 	raw []byte
 	d   *Delivery
+	nc  *app.NewCase // an application's case, routed while parsing
 }
 
 func (s *Syncer) run(ctx context.Context, res *Result, progress func(done, total int)) error {
@@ -405,12 +406,19 @@ func (s *Syncer) batchSize() int {
 	return s.BatchSize
 }
 
+// splitBatches cuts refs into batches of n mails (and at most maxBytes).
+// The first batch is a fifth of that: the store can only start when it is
+// fetched and parsed.
 func splitBatches(refs []mailRef, n int, maxBytes int64) [][]mailRef {
 	var out [][]mailRef
 	var cur []mailRef
 	var size int64
 	for _, r := range refs {
-		if len(cur) > 0 && (len(cur) >= n || size+r.size > maxBytes) {
+		limit := n
+		if len(out) == 0 {
+			limit = max(1, n/5)
+		}
+		if len(cur) > 0 && (len(cur) >= limit || size+r.size > maxBytes) {
 			out = append(out, cur)
 			cur, size = nil, 0
 		}
@@ -556,9 +564,22 @@ func (s *Syncer) parseAll(items []*item) {
 	for i, it := range items {
 		raws[i] = it.raw
 	}
+	var apps []*item
 	for i, d := range ParseDeliveries(raws, s.verifier, s.limits) {
 		items[i].d = d
+		if d.Review == "" && d.Kind == KindAntrag {
+			apps = append(apps, items[i])
+		}
 	}
+	// Routing reads the applicant and the form: done here, on all cores,
+	// not in the store's one goroutine.
+	onAllCores(apps, func(it *item) { it.nc = s.newCase(it.d, it.received(s.Now())) })
+}
+
+// received is when an application came in: its own time, else the
+// mail's, else now.
+func (it *item) received(now time.Time) time.Time {
+	return receivedAt(time.Time{}, it.d.Antrag.ReceivedAt(), receivedAt(it.ref.date, it.d.Date, now))
 }
 
 // onAllCores calls fn for every item, on as many goroutines as there are
@@ -811,7 +832,10 @@ func (s *Syncer) storeOne(ctx context.Context, store app.Store, st *app.SyncStat
 	}
 	switch d.Kind {
 	case KindAntrag:
-		nc := s.newCase(d, receivedAt(time.Time{}, d.Antrag.ReceivedAt(), receivedAt(it.ref.date, d.Date, s.now(ctx))))
+		nc := it.nc
+		if nc == nil {
+			nc = s.newCase(d, it.received(s.now(ctx)))
+		}
 		_, created, err := store.CreateCase(ctx, nc, rc)
 		if err != nil {
 			if rv, ok := reviewable(err); ok {
