@@ -176,11 +176,11 @@ func TestBatchCheckpointsInBackground(t *testing.T) {
 		}
 		defer c.Close()
 		conns[i] = c
-		var sync, auto int
-		c.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&sync)
+		var syncMode, auto int
+		c.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&syncMode)
 		c.QueryRowContext(ctx, "PRAGMA wal_autocheckpoint").Scan(&auto)
-		if sync != 1 || auto != 1000 {
-			t.Errorf("connection %d: synchronous %d, wal_autocheckpoint %d", i, sync, auto)
+		if syncMode != 1 || auto != 1000 {
+			t.Errorf("connection %d: synchronous %d, wal_autocheckpoint %d", i, syncMode, auto)
 		}
 	}
 }
@@ -242,5 +242,35 @@ func TestBatchRefCounters(t *testing.T) {
 	c, _, err := db.CreateCase(ctx, nc, nil)
 	if err != nil || !strings.HasSuffix(c.Ref, "-2026-00001") {
 		t.Errorf("Cochem's first case: %v, %v", c, err)
+	}
+}
+
+// TestDurable: Durable syncs the WAL of an open database (also when a
+// checkpoint has emptied it meanwhile) and refuses a cancelled context.
+func TestDurable(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	if err := db.Batch(ctx, func(tx app.Store) error {
+		_, _, err := tx.CreateCase(ctx, newDogCase(t, "p-1", "Anna", "Muster", app.OfficeZell, testNow), nil)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(db.Path() + "-wal"); err != nil {
+		t.Fatalf("no WAL after a batch: %v", err)
+	}
+	if err := db.Durable(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.db.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Durable(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := db.Durable(cancelled); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled: %v", err)
 	}
 }

@@ -373,11 +373,10 @@ func (db *DB) nextRef(ctx context.Context, tx *txn, office app.OfficeKey, receiv
 // all-or-nothing effect (a savepoint), so an operation that fails with a
 // clerk-facing error leaves nothing half-done in the batch.
 //
-// A batch's commit is durable when Batch returns (synchronous = FULL: the
-// WAL is synced): the sync files the mails on the server right after, and
-// a power cut must not take back what the mailbox already shows as taken
-// in. The batch does not copy the WAL into the database file itself; a
-// checkpoint on another connection does that meanwhile (checkpointSoon).
+// A batch's commit is not synced to disk when Batch returns (synchronous
+// = NORMAL); call Durable before anything outside the database relies on
+// it. The batch does not copy the WAL into the database file either; a
+// checkpoint on another connection does that meanwhile (checkpointer).
 func (db *DB) Batch(ctx context.Context, fn func(tx app.Store) error) error {
 	if db.btx != nil {
 		return fn(db)
@@ -390,10 +389,10 @@ func (db *DB) Batch(ctx context.Context, fn func(tx app.Store) error) error {
 	// Each operation's savepoint keeps the pages it changes in a
 	// sub-journal, by default a temporary file; in memory it is written
 	// and truncated without system calls.
-	if _, err := conn.ExecContext(ctx, "PRAGMA temp_store = MEMORY; PRAGMA synchronous = FULL; PRAGMA wal_autocheckpoint = 0"); err != nil {
+	if _, err := conn.ExecContext(ctx, "PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 0"); err != nil {
 		return fmt.Errorf("batch: %w", err)
 	}
-	defer conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 1000")
+	defer conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA wal_autocheckpoint = 1000")
 	tx, err := begin(ctx, conn)
 	if err != nil {
 		return fmt.Errorf("batch: begin: %w", err)
@@ -412,6 +411,32 @@ func (db *DB) Batch(ctx context.Context, fn func(tx app.Store) error) error {
 		return fmt.Errorf("batch: commit: %w", err)
 	}
 	db.ckpt.soon(db)
+	return nil
+}
+
+// Durable returns when every change committed so far is on disk. The
+// sync calls it before it files mails on the server: a power cut must not
+// take back what the mailbox already shows as taken in. With
+// synchronous = NORMAL a commit is in the WAL but not synced; syncing the
+// WAL file makes all of them durable (what a checkpoint has already moved
+// into the database file was synced by that checkpoint before the WAL
+// could be reused). Done apart from the commit, the sync waits for the
+// disk while the next batch is written.
+func (db *DB) Durable(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(db.path+"-wal", os.O_RDWR, 0)
+	if errors.Is(err, os.ErrNotExist) {
+		f, err = os.OpenFile(db.path, os.O_RDWR, 0) // no WAL: all is in the file
+	}
+	if err != nil {
+		return fmt.Errorf("sync database to disk: %w", err)
+	}
+	defer f.Close()
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("sync database to disk: %w", err)
+	}
 	return nil
 }
 

@@ -2,11 +2,13 @@ package sync
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"testing"
 
 	"amtstresen/app"
 	"amtstresen/storage"
+	"amtstresen/sync/internal/memstore"
 	"amtstresen/sync/portaltest"
 )
 
@@ -57,5 +59,60 @@ func TestSyncSameMailTwiceSQLite(t *testing.T) {
 	}
 	if srv.Count("INBOX") != 0 || srv.Count("Übernommen") != 3 || srv.Count("Zur Sichtung") != 2 {
 		t.Errorf("inbox %d, Übernommen %d, Zur Sichtung %d", srv.Count("INBOX"), srv.Count("Übernommen"), srv.Count("Zur Sichtung"))
+	}
+}
+
+// gatedStore is a batching store whose commits become durable only when
+// the test says so.
+type gatedStore struct {
+	*memstore.Batching
+	calls   chan struct{} // one per call of Durable
+	release chan error
+}
+
+func (g *gatedStore) Durable(ctx context.Context) error {
+	g.calls <- struct{}{}
+	return <-g.release
+}
+
+// TestSyncFilesOnlyWhenDurable: a mail is filed on the server only after
+// the store says its commit is on disk; when that fails, the mail stays
+// in the inbox (it is taken in again, once, by the next run).
+func TestSyncFilesOnlyWhenDurable(t *testing.T) {
+	g := portaltest.New(9)
+	srv := startMem(t, nil)
+	for range 3 {
+		appendAll(t, srv, g.Antrag(portaltest.AntragSpec{}).Raw)
+	}
+	st := &gatedStore{Batching: &memstore.Batching{Store: memstore.New()}, calls: make(chan struct{}), release: make(chan error)}
+	s := newMemSyncer(t, srv, st, nil)
+	s.BatchSize = 100
+	done := make(chan error, 1)
+	go func() { _, err := s.Sync(context.Background(), nil); done <- err }()
+	select {
+	case <-st.calls:
+	case err := <-done:
+		t.Fatalf("sync ended (%v) without asking whether its commit is on disk", err)
+	}
+	// Committed (the cases are there), not yet on disk: nothing filed.
+	if len(st.Cases) != 3 || srv.Count("INBOX") != 3 {
+		t.Fatalf("before the disk: cases %d, inbox %d", len(st.Cases), srv.Count("INBOX"))
+	}
+	st.release <- errors.New("disk full")
+	if err := <-done; err == nil {
+		t.Fatal("no error when the store could not sync")
+	}
+	if srv.Count("INBOX") != 3 || srv.Count("Übernommen") != 0 {
+		t.Errorf("after the failed sync: inbox %d, Übernommen %d", srv.Count("INBOX"), srv.Count("Übernommen"))
+	}
+	// The next run: the receipts say taken in, the mails are only filed.
+	go func() { _, err := s.Sync(context.Background(), nil); done <- err }()
+	<-st.calls
+	st.release <- nil
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Cases) != 3 || srv.Count("INBOX") != 0 || srv.Count("Übernommen") != 3 {
+		t.Errorf("after the second run: cases %d, inbox %d, Übernommen %d", len(st.Cases), srv.Count("INBOX"), srv.Count("Übernommen"))
 	}
 }

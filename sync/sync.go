@@ -323,8 +323,9 @@ func (s *Syncer) session(ctx context.Context, cl *imapclient.Client, res *Result
 		if serr := settle(); serr != nil && err == nil {
 			err = serr
 		}
-		// File what was committed, even when the batch stopped early.
-		waitMove = mv.flush()
+		// File what was committed, even when the batch stopped early, as
+		// soon as it is on disk; meanwhile the next batch is stored.
+		waitMove = mv.flushAfter(s.durable())
 		cursor = 0
 		if err == nil && len(stored) == len(f.items) && len(f.items) > 0 {
 			cursor = uint32(f.items[len(f.items)-1].ref.uid)
@@ -613,11 +614,11 @@ func (s *Syncer) takeLarge(ctx context.Context, cl *imapclient.Client, st *app.S
 	for _, r := range refs {
 		it := &item{ref: r, d: s.tooLarge(hdrs[r.uid], r)}
 		if _, err := s.storeOne(ctx, s.store, st, it, mv, res); err != nil {
-			mv.flush()()
+			mv.flushAfter(s.durable())()
 			return err
 		}
 	}
-	return mv.flush()()
+	return mv.flushAfter(s.durable())()
 }
 
 // fetchHeaders fetches only the header of each mail: a mail over the size
@@ -1030,6 +1031,43 @@ func (m *mover) add(dest string, uid imap.UID) {
 		m.order = append(m.order, dest)
 	}
 	set.AddNum(uid)
+}
+
+// Durabler is a store whose commits reach the disk only when asked
+// (storage.DB): Durable returns when all committed changes are on disk.
+type Durabler interface {
+	Durable(ctx context.Context) error
+}
+
+// durable is what the sync waits for before it files mails: the store's
+// Durable, or nothing for a store whose commits are durable at once.
+func (s *Syncer) durable() func() error {
+	d, ok := s.store.(Durabler)
+	if !ok {
+		return nil
+	}
+	return func() error { return d.Durable(context.Background()) }
+}
+
+// flushAfter files the queued mails once ready returns nil (nil ready:
+// at once) and returns a function that waits for the server's answer.
+// The queue is handed over at once; mails added afterwards go with the
+// next flush.
+func (m *mover) flushAfter(ready func() error) func() error {
+	if ready == nil {
+		return m.flush()
+	}
+	batch := &mover{s: m.s, cl: m.cl, move: m.move, uidExpunge: m.uidExpunge, res: m.res, pending: m.pending, order: m.order}
+	m.pending, m.order = nil, nil
+	done := make(chan error, 1)
+	go func() {
+		if err := ready(); err != nil {
+			done <- err
+			return
+		}
+		done <- batch.flush()()
+	}()
+	return func() error { return <-done }
 }
 
 // flush starts filing the queued mails and returns a function that waits
