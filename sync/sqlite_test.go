@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/emersion/go-imap/v2"
+
 	"amtstresen/app"
 	"amtstresen/storage"
 	"amtstresen/sync/internal/memstore"
@@ -114,5 +116,37 @@ func TestSyncFilesOnlyWhenDurable(t *testing.T) {
 	}
 	if len(st.Cases) != 3 || srv.Count("INBOX") != 0 || srv.Count("Übernommen") != 3 {
 		t.Errorf("after the second run: cases %d, inbox %d, Übernommen %d", len(st.Cases), srv.Count("INBOX"), srv.Count("Übernommen"))
+	}
+}
+
+// TestSplitBatches: small first and last batches, the rest full, every
+// mail once and in order, no batch over the byte limit.
+func TestSplitBatches(t *testing.T) {
+	refs := make([]mailRef, 10000)
+	for i := range refs {
+		refs[i] = mailRef{uid: imap.UID(i + 1), size: 1000}
+	}
+	b := splitBatches(refs, 500, 32<<20)
+	var sizes []int
+	next := imap.UID(1)
+	for _, batch := range b {
+		sizes = append(sizes, len(batch))
+		for _, r := range batch {
+			if r.uid != next {
+				t.Fatalf("uid %d where %d belongs", r.uid, next)
+			}
+			next++
+		}
+	}
+	if next != 10001 || sizes[0] != 100 || sizes[len(sizes)-1] != 100 || sizes[1] != 500 || sizes[len(sizes)-2] != 300 {
+		t.Errorf("batch sizes %v", sizes)
+	}
+	for _, batch := range splitBatches(refs[:50], 500, 20_000) {
+		if len(batch) > 20 {
+			t.Errorf("batch of %d mails over the byte limit", len(batch))
+		}
+	}
+	if b := splitBatches(refs[:3], 500, 32<<20); len(b) != 1 {
+		t.Errorf("3 mails: %d batches", len(b))
 	}
 }

@@ -408,8 +408,9 @@ func (s *Syncer) batchSize() int {
 }
 
 // splitBatches cuts refs into batches of n mails (and at most maxBytes).
-// The first batch is a fifth of that: the store can only start when it is
-// fetched and parsed.
+// The first and the last batch are a fifth of that: the store can only
+// start when the first is fetched and parsed, and the sync ends only when
+// the server has filed the last.
 func splitBatches(refs []mailRef, n int, maxBytes int64) [][]mailRef {
 	var out [][]mailRef
 	var cur []mailRef
@@ -428,6 +429,10 @@ func splitBatches(refs []mailRef, n int, maxBytes int64) [][]mailRef {
 	}
 	if len(cur) > 0 {
 		out = append(out, cur)
+	}
+	if small := max(1, n/5); len(out) > 1 && len(out[len(out)-1]) > small {
+		last := out[len(out)-1]
+		out = append(out[:len(out)-1], last[:len(last)-small], last[len(last)-small:])
 	}
 	return out
 }
