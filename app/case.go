@@ -224,6 +224,10 @@ type NewCase struct {
 	Routing        Decision
 	ReceivedAt     time.Time
 	Clerk          string // who created it (counter) or "portal"
+	// Prepared is what a store worked out in advance from the fields above
+	// (storage.DB.PrepareCase), opaque to everyone else; the case must not
+	// change afterwards.
+	Prepared any `json:"-"`
 }
 
 // NewAttachment carries the content to store.

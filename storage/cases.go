@@ -172,7 +172,7 @@ func (db *DB) AllCases(ctx context.Context) ([]*app.Case, error) {
 // row, and an audit entry "case.create". A receipt is recorded either way.
 func (db *DB) CreateCase(ctx context.Context, nc *app.NewCase, rc *app.Receipt) (*app.Case, bool, error) {
 	now := db.clock(ctx)
-	in, err := db.checkNewCase(nc, now)
+	in, err := db.prepared(nc, now)
 	if err != nil {
 		return nil, false, err
 	}
@@ -192,6 +192,8 @@ func (db *DB) CreateCase(ctx context.Context, nc *app.NewCase, rc *app.Receipt) 
 // newCaseRow is a checked app.NewCase, ready to insert.
 type newCaseRow struct {
 	nc        *app.NewCase
+	reg       *app.Registry // checked against
+	sums      []string      // SHA-256 of the attachments' data ("" where none), if prepared
 	office    app.OfficeKey
 	service   string
 	fields    []byte
@@ -203,6 +205,35 @@ type newCaseRow struct {
 	ref       string // the reference to use instead of the next number (a provisional one)
 	noLoad    bool   // return only ID and Ref of a new case (bulk apply)
 	alias     string // provisional reference kept as an alias
+}
+
+// PrepareCase does what CreateCase does before it touches the database:
+// the checks, the encoding of the applicant, the hashes of the files. The
+// sync prepares the cases of a batch on all cores, so that the one
+// writer only writes. An input that fails the checks is left alone;
+// CreateCase reports the error. nc must not change afterwards.
+func (db *DB) PrepareCase(nc *app.NewCase) {
+	in, err := db.checkNewCase(nc, time.Time{})
+	if err != nil {
+		return
+	}
+	in.sums = attachmentSums(nc.Attachments)
+	nc.Prepared = in
+}
+
+// prepared is the checked input of nc: PrepareCase's if there is one for
+// this registry, else checked now.
+func (db *DB) prepared(nc *app.NewCase, now time.Time) (*newCaseRow, error) {
+	if nc != nil {
+		if p, ok := nc.Prepared.(*newCaseRow); ok && p.nc == nc && p.reg == db.reg {
+			in := *p
+			if in.received.IsZero() {
+				in.received = now
+			}
+			return &in, nil
+		}
+	}
+	return db.checkNewCase(nc, now)
 }
 
 // checkNewCase validates the input of a case the way CreateCase does.
@@ -241,13 +272,13 @@ func (db *DB) checkNewCase(nc *app.NewCase, now time.Time) (*newCaseRow, error) 
 	}
 	received := nc.ReceivedAt.UTC()
 	if nc.ReceivedAt.IsZero() {
-		received = now
+		received = now // zero when prepared: set at CreateCase
 	}
 	clerk := nc.Clerk
 	if clerk == "" {
 		clerk = app.PortalActor.Clerk
 	}
-	return &newCaseRow{nc: nc, office: office, service: service, fields: fields, raw: raw, applicant: applicant,
+	return &newCaseRow{nc: nc, reg: db.reg, office: office, service: service, fields: fields, raw: raw, applicant: applicant,
 		flags: encodeFlags(append(append([]app.Flag(nil), nc.Flags...), nc.Routing.Flags...)), received: received, clerk: clerk}, nil
 }
 
@@ -290,7 +321,7 @@ func (db *DB) createCaseTx(ctx context.Context, tx *txn, in *newCaseRow, rc *app
 		id, string(in.applicant), string(in.fields), in.raw); err != nil {
 		return nil, false, err
 	}
-	atts, err := insertAttachments(ctx, tx, id, nil, nc.Attachments)
+	atts, err := insertAttachments(ctx, tx, id, nil, nc.Attachments, in.sums)
 	if err != nil {
 		return nil, false, err
 	}
@@ -375,7 +406,10 @@ func officeCode(o app.OfficeKey) string {
 // insertAttachments stores files by content hash (the sender's name is
 // kept for display only, without any path) and returns what was stored.
 // A file without data is recorded as announced but missing.
-func insertAttachments(ctx context.Context, tx *txn, caseID int64, noteID any, files []app.NewAttachment) ([]app.Attachment, error) {
+func insertAttachments(ctx context.Context, tx *txn, caseID int64, noteID any, files []app.NewAttachment, sums []string) ([]app.Attachment, error) {
+	if len(sums) != len(files) {
+		sums = attachmentSums(files)
+	}
 	var out []app.Attachment
 	for i, f := range files {
 		a := f.Attachment
@@ -383,8 +417,7 @@ func insertAttachments(ctx context.Context, tx *txn, caseID int64, noteID any, f
 		var blob any
 		a.Received = f.Data != nil
 		if a.Received {
-			sum := sha256.Sum256(f.Data)
-			a.SHA256, a.Size = hex.EncodeToString(sum[:]), int64(len(f.Data))
+			a.SHA256, a.Size = sums[i], int64(len(f.Data))
 			if _, err := tx.ExecContext(ctx, `INSERT INTO blobs (sha256, size, data) VALUES (?, ?, ?) ON CONFLICT (sha256) DO NOTHING`,
 				a.SHA256, a.Size, f.Data); err != nil {
 				return nil, fmt.Errorf("store attachment: %w", err)
@@ -400,6 +433,19 @@ func insertAttachments(ctx context.Context, tx *txn, caseID int64, noteID any, f
 		out = append(out, a)
 	}
 	return out, nil
+}
+
+// attachmentSums are the SHA-256 (hex) of the files' data, "" for a file
+// without data.
+func attachmentSums(files []app.NewAttachment) []string {
+	sums := make([]string, len(files))
+	for i, f := range files {
+		if f.Data != nil {
+			sum := sha256.Sum256(f.Data)
+			sums[i] = hex.EncodeToString(sum[:])
+		}
+	}
+	return sums
 }
 
 // safeName keeps the last element of a sender's file name, without
@@ -773,7 +819,7 @@ func (db *DB) AddMessage(ctx context.Context, portalCase, key string, n *app.Not
 				files = append(files, app.NewAttachment{Attachment: a})
 			}
 		}
-		if _, err := insertAttachments(ctx, tx, r.id, noteID, files); err != nil {
+		if _, err := insertAttachments(ctx, tx, r.id, noteID, files, nil); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE cases SET updated_at = ? WHERE id = ?`, fmtTime(now), r.id); err != nil {

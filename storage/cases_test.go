@@ -501,10 +501,17 @@ func TestCreatedCaseAsStored(t *testing.T) {
 	}
 	i := 0
 	for name, change := range variants {
-		for _, inBatch := range []bool{false, true} {
+		for _, mode := range []string{"direct", "batch", "prepared", "prepared, batch"} {
+			inBatch := strings.HasSuffix(mode, "batch")
 			i++
 			nc := newDogCase(t, fmt.Sprintf("p-%d", i), "Zoë", "Çelik-Müller", app.OfficeCochem, testNow)
 			change(nc)
+			if strings.HasPrefix(mode, "prepared") {
+				db.PrepareCase(nc)
+				if nc.Prepared == nil {
+					t.Fatalf("%s: not prepared", name)
+				}
+			}
 			var got *app.Case
 			create := func(st app.Store) error {
 				c, created, err := st.CreateCase(ctx, nc, &app.Receipt{Mailbox: "INBOX", UID: uint32(i), MessageID: fmt.Sprintf("<%d@x>", i)})
@@ -521,14 +528,24 @@ func TestCreatedCaseAsStored(t *testing.T) {
 				err = create(db)
 			}
 			if err != nil {
-				t.Fatalf("%s (batch %v): %v", name, inBatch, err)
+				t.Fatalf("%s (%s): %v", name, mode, err)
 			}
 			read, err := db.CaseByRef(ctx, got.Ref)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if !reflect.DeepEqual(got, read) {
-				t.Errorf("%s (batch %v):\nreturned %+v\nread     %+v", name, inBatch, got, read)
+				t.Errorf("%s (%s):\nreturned %+v\nread     %+v", name, mode, got, read)
+			}
+			// And both are right: the time of a case without one is now,
+			// a file is stored under the hash of its data.
+			if nc.ReceivedAt.IsZero() && !got.ReceivedAt.Equal(db.now()) {
+				t.Errorf("%s (%s): received %v, want now", name, mode, got.ReceivedAt)
+			}
+			for k, f := range nc.Attachments {
+				if sum := sha256.Sum256(f.Data); f.Data != nil && got.Attachments[k].SHA256 != hex.EncodeToString(sum[:]) {
+					t.Errorf("%s (%s): file %d stored as %s", name, mode, k, got.Attachments[k].SHA256)
+				}
 			}
 		}
 	}

@@ -577,9 +577,22 @@ func (s *Syncer) parseAll(items []*item) {
 			apps = append(apps, items[i])
 		}
 	}
-	// Routing reads the applicant and the form: done here, on all cores,
-	// not in the store's one goroutine.
-	onAllCores(apps, func(it *item) { it.nc = s.newCase(it.d, it.received(s.Now())) })
+	// Routing reads the applicant and the form, the store checks and
+	// encodes the case: done here, on all cores, not in the store's one
+	// goroutine.
+	prep, _ := s.store.(casePreparer)
+	onAllCores(apps, func(it *item) {
+		it.nc = s.newCase(it.d, it.received(s.Now()))
+		if prep != nil {
+			prep.PrepareCase(it.nc)
+		}
+	})
+}
+
+// casePreparer is a store that can do the work of CreateCase that needs
+// no database in advance (storage.DB).
+type casePreparer interface {
+	PrepareCase(nc *app.NewCase)
 }
 
 // received is when an application came in: its own time, else the
