@@ -273,4 +273,12 @@ func TestDurable(t *testing.T) {
 	if err := db.Durable(cancelled); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled: %v", err)
 	}
+	// A file that cannot be synced (here: gone) is a German error.
+	gone := openTest(t)
+	os.Remove(gone.Path() + "-wal")
+	os.Remove(gone.Path())
+	err := gone.Durable(ctx)
+	if app.ErrorCode(err) != app.EINTERNAL || !strings.Contains(app.ErrorMessage(err), "nicht sicher auf die Platte geschrieben") {
+		t.Errorf("file gone: %v", err)
+	}
 }

@@ -430,12 +430,13 @@ func (db *DB) Durable(ctx context.Context) error {
 	if errors.Is(err, os.ErrNotExist) {
 		f, err = os.OpenFile(db.path, os.O_RDWR, 0) // no WAL: all is in the file
 	}
-	if err != nil {
-		return fmt.Errorf("sync database to disk: %w", err)
+	if err == nil {
+		defer f.Close()
+		err = f.Sync()
 	}
-	defer f.Close()
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("sync database to disk: %w", err)
+	if err != nil {
+		return &app.Error{Code: app.EINTERNAL, Err: fmt.Errorf("sync database to disk: %w", err), Message: fmt.Sprintf(
+			"Die Datenbank %s konnte nicht sicher auf die Platte geschrieben werden (Platte voll oder nicht erreichbar?). Die betroffenen Mails bleiben im Posteingang und werden beim nächsten Abgleich abgelegt.", db.path)}
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	gosync "sync"
 	"testing"
 
 	"github.com/emersion/go-imap/v2"
@@ -148,5 +149,56 @@ func TestSplitBatches(t *testing.T) {
 	}
 	if b := splitBatches(refs[:3], 500, 32<<20); len(b) != 1 {
 		t.Errorf("3 mails: %d batches", len(b))
+	}
+}
+
+// failingDisk is a batching store whose n-th sync to disk fails.
+type failingDisk struct {
+	*memstore.Batching
+	mu    gosync.Mutex
+	calls int
+	fail  int
+}
+
+func (f *failingDisk) Durable(ctx context.Context) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls++
+	if f.calls == f.fail {
+		return errors.New("disk full")
+	}
+	return nil
+}
+
+// TestSyncFilingFailsMidway: a batch that cannot be filed (its commit
+// could not be synced to disk) stops the sync, and the cursor does not
+// pass it; the next run takes nothing in twice and
+// files the rest.
+func TestSyncFilingFailsMidway(t *testing.T) {
+	g := portaltest.New(10)
+	srv := startMem(t, nil)
+	for range 20 {
+		appendAll(t, srv, g.Antrag(portaltest.AntragSpec{}).Raw)
+	}
+	st := &failingDisk{Batching: &memstore.Batching{Store: memstore.New()}, fail: 2}
+	s := newMemSyncer(t, srv, st, nil)
+	s.BatchSize = 5 // batches of 1, 5, 5, 5, 3, 1 mails
+	if _, err := s.Sync(context.Background(), nil); err == nil {
+		t.Fatal("no error when a batch could not be synced to disk")
+	}
+	state, _ := st.SyncState(context.Background(), "INBOX")
+	if state == nil || state.LastUID > 1 {
+		t.Errorf("cursor %+v passes the batch that was not filed (UIDs 2-6)", state)
+	}
+	if srv.Count("INBOX") < 5 {
+		t.Errorf("inbox %d: the batch that was not filed must stay", srv.Count("INBOX"))
+	}
+	st.fail = 0
+	res, err := s.Sync(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Cases) != 20 || srv.Count("INBOX") != 0 || srv.Count("Übernommen") != 20 {
+		t.Errorf("after the second run: cases %d, inbox %d, Übernommen %d (%s)", len(st.Cases), srv.Count("INBOX"), srv.Count("Übernommen"), res.Summary())
 	}
 }
