@@ -200,6 +200,7 @@ func (s *Shared) getSecret(cfg *app.Config) ([]byte, error) {
 func (s *Shared) Sync(ctx context.Context, intake bool) (*JournalResult, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	defer relaxGC()()
 	start := time.Now()
 	res := &JournalResult{}
 	err := s.syncLocked(ctx, intake, res)

@@ -3,7 +3,9 @@ package sync
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
+	"runtime/debug"
 	gosync "sync"
 	"testing"
 
@@ -200,5 +202,34 @@ func TestSyncFilingFailsMidway(t *testing.T) {
 	}
 	if len(st.Cases) != 20 || srv.Count("INBOX") != 0 || srv.Count("Übernommen") != 20 {
 		t.Errorf("after the second run: cases %d, inbox %d, Übernommen %d (%s)", len(st.Cases), srv.Count("INBOX"), srv.Count("Übernommen"), res.Summary())
+	}
+}
+
+// TestRelaxGC: the collector is relaxed while syncs run and restored when
+// the last one ends; an explicit GOGC is left alone.
+func TestRelaxGC(t *testing.T) {
+	if os.Getenv("GOGC") != "" {
+		t.Skip("GOGC set in the environment")
+	}
+	before := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(before)
+	r1 := relaxGC()
+	r2 := relaxGC()
+	if p := debug.SetGCPercent(-2); p != 200 {
+		t.Errorf("during two syncs: GOGC %d", p)
+	}
+	debug.SetGCPercent(200)
+	r1()
+	if p := debug.SetGCPercent(200); p != 200 {
+		t.Errorf("one sync still running: GOGC %d", p)
+	}
+	r2()
+	if p := debug.SetGCPercent(100); p != 100 {
+		t.Errorf("after the syncs: GOGC %d, want 100", p)
+	}
+	t.Setenv("GOGC", "50")
+	relaxGC()()
+	if p := debug.SetGCPercent(100); p != 100 {
+		t.Errorf("with GOGC set: changed to %d", p)
 	}
 }
