@@ -228,7 +228,7 @@ func headerInfo(d *Delivery, h mail.Header, raw []byte) {
 	}
 	d.Subject = decodeHeader(h.Get("Subject"))
 	d.From = decodeHeader(h.Get("From"))
-	if t, err := mail.ParseDate(h.Get("Date")); err == nil {
+	if t, err := parseMailDate(h.Get("Date")); err == nil {
 		d.Date = t
 	}
 	d.Kind = strings.ToLower(cleanText(h.Get("X-Buergerportal-Art"), 40))
@@ -657,8 +657,20 @@ var errHeader = errors.New("header")
 // splitHeader parses the header block at the start of b (RFC 5322: field
 // lines, folded lines starting with white space, an empty line) and
 // returns it with the body that follows, without copying the body.
+// parseMailDate reads a Date field. The portal writes RFC 5322's usual
+// form, tried first: mail.ParseDate tries its layouts one after another
+// and allocates an error for each that does not fit, a few kilobytes a
+// mail.
+func parseMailDate(v string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC1123Z, strings.TrimSpace(v)); err == nil {
+		return t, nil
+	}
+	return mail.ParseDate(v)
+}
+
 func splitHeader(b []byte) (textproto.MIMEHeader, []byte, error) {
-	h := make(textproto.MIMEHeader, 16)
+	// Sized for a part's few fields; a mail's header grows the map.
+	h := make(textproto.MIMEHeader, 4)
 	var key string
 	var val []byte
 	flush := func() {

@@ -2,6 +2,7 @@ package sync
 
 import (
 	"crypto/ed25519"
+	"net/mail"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -281,5 +282,26 @@ func TestParseDeliveriesSameAsOne(t *testing.T) {
 	}
 	if invalid < 10 || valid < 40 {
 		t.Errorf("%d bad and %d good signatures in the batch; the test needs both", invalid, valid)
+	}
+}
+
+// TestParseMailDate: the quick path gives what mail.ParseDate gives, and
+// every other form still goes through mail.ParseDate.
+func TestParseMailDate(t *testing.T) {
+	for _, v := range []string{
+		"Fri, 27 Nov 2026 18:04:30 +0100",
+		" Fri, 27 Nov 2026 18:04:30 +0000 ",
+		"Fri, 7 Nov 2026 18:04:30 +0100",
+		"27 Nov 2026 18:04:30 -0500",
+		"Fri, 27 Nov 2026 18:04:30 +0100 (CET)",
+		"Fri, 27 Nov 2026 18:04 GMT",
+		"gestern",
+		"",
+	} {
+		got, gerr := parseMailDate(v)
+		want, werr := mail.ParseDate(v)
+		if (gerr == nil) != (werr == nil) || !got.Equal(want) {
+			t.Errorf("%q: %v %v, mail.ParseDate %v %v", v, got, gerr, want, werr)
+		}
 	}
 }
