@@ -233,3 +233,13 @@ func TestRelaxGC(t *testing.T) {
 		t.Errorf("with GOGC set: changed to %d", p)
 	}
 }
+
+// storage.DB is the store the optional interfaces are written for; were a
+// method renamed, the sync would quietly do without (and file mails
+// before their commit is on disk).
+var (
+	_ Batcher         = (*storage.DB)(nil)
+	_ durabler        = (*storage.DB)(nil)
+	_ processedLister = (*storage.DB)(nil)
+	_ casePreparer    = (*storage.DB)(nil)
+)

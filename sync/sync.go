@@ -2,7 +2,6 @@ package sync
 
 import (
 	"context"
-	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -28,8 +27,8 @@ import (
 // runs never overlap (a second Run waits for the first).
 type Syncer struct {
 	cfg app.IMAPConfig
-	pub ed25519.PublicKey
-	// verifier checks the portal's signatures a batch at a time.
+	// verifier checks the portal's signatures (its public key), a batch
+	// at a time.
 	verifier *edbatch.Verifier
 	store    app.Store
 	reg      *app.Registry
@@ -98,35 +97,33 @@ func New(cfg *app.Config, store app.Store, reg *app.Registry, logger *slog.Logge
 	if err := checkIMAPConfig(&c.IMAP); err != nil {
 		return nil, err
 	}
-	pub, err := ParsePublicKey(c.Portal.PublicKey)
+	ver, err := portalKey(c.Portal.PublicKey)
 	if err != nil {
 		return nil, err
 	}
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	ver, err := edbatch.NewVerifier(pub)
-	if err != nil {
-		return nil, err
-	}
-	return &Syncer{cfg: c.IMAP, pub: pub, verifier: ver, store: store, reg: reg, log: logger.With("component", "sync"),
+	return &Syncer{cfg: c.IMAP, verifier: ver, store: store, reg: reg, log: logger.With("component", "sync"),
 		limits: Limits{MaxBytes: c.IMAP.MaxMessageBytes}, BatchSize: 500, Now: time.Now}, nil
 }
 
-// ParsePublicKey reads [portal] public_key (base64, 32 bytes).
-func ParsePublicKey(s string) (ed25519.PublicKey, error) {
+// portalKey reads [portal] public_key (base64, 32 bytes, a point of the
+// curve) into the verifier of the portal's signatures.
+func portalKey(s string) (*edbatch.Verifier, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return nil, app.Errorf(app.EINVALID, "In der Konfiguration fehlt [portal] public_key, der öffentliche Schlüssel des Bürgerportals. Ohne ihn kann keine Sendung geprüft werden.")
 	}
 	b, err := base64.StdEncoding.DecodeString(s)
-	if err == nil && len(b) == ed25519.PublicKeySize {
-		_, err = edbatch.NewVerifier(b) // a point on the curve
+	var v *edbatch.Verifier
+	if err == nil {
+		v, err = edbatch.NewVerifier(b)
 	}
-	if err != nil || len(b) != ed25519.PublicKeySize {
-		return nil, app.Errorf(app.EINVALID, "[portal] public_key ist kein gültiger Ed25519-Schlüssel (erwartet: 32 Bytes in Base64).")
+	if err != nil {
+		return nil, app.Errorf(app.EINVALID, "[portal] public_key ist kein gültiger Ed25519-Schlüssel (erwartet: 32 Bytes in Base64). Bitte den Schlüssel aus der Dokumentation des Bürgerportals eintragen.")
 	}
-	return ed25519.PublicKey(b), nil
+	return v, nil
 }
 
 // relaxGC lets the heap grow to three times its live size (GOGC=200)
@@ -1085,16 +1082,16 @@ func (m *mover) add(dest string, uid imap.UID) {
 	set.AddNum(uid)
 }
 
-// Durabler is a store whose commits reach the disk only when asked
+// durabler is a store whose commits reach the disk only when asked
 // (storage.DB): Durable returns when all committed changes are on disk.
-type Durabler interface {
+type durabler interface {
 	Durable(ctx context.Context) error
 }
 
 // durable is what the sync waits for before it files mails: the store's
 // Durable, or nothing for a store whose commits are durable at once.
 func (s *Syncer) durable() func() error {
-	d, ok := s.store.(Durabler)
+	d, ok := s.store.(durabler)
 	if !ok {
 		return nil
 	}

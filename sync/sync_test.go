@@ -407,6 +407,9 @@ func TestSyncErrors(t *testing.T) {
 		{func(c *app.Config) { c.IMAP.Address = "" }, "nicht eingerichtet"},
 		{func(c *app.Config) { c.Portal.PublicKey = "" }, "public_key"},
 		{func(c *app.Config) { c.Portal.PublicKey = "abc" }, "kein gültiger"},
+		{func(c *app.Config) { c.Portal.PublicKey = "AAAA" }, "kein gültiger"}, // 3 bytes
+		// 32 bytes, but no point of the curve: no signature could ever verify.
+		{func(c *app.Config) { c.Portal.PublicKey = "AgAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=" }, "kein gültiger"},
 		{func(c *app.Config) { c.IMAP.ReviewMailbox = "INBOX" }, "verschiedene"},
 	} {
 		cfg := memConfig(srv)
