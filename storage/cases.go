@@ -291,11 +291,14 @@ func (db *DB) createCaseTx(ctx context.Context, tx *txn, in *newCaseRow, rc *app
 		nullString(nc.IdempotencyKey), nullString(nc.PortalCase)).Scan(&id)
 	switch {
 	case err == nil:
-		if err := recordReceipt(ctx, tx, rc, now); err != nil {
+		c, err := getCase(ctx, tx, "WHERE c.id = ?", id)
+		if err != nil {
 			return nil, false, err
 		}
-		c, err := getCase(ctx, tx, "WHERE c.id = ?", id)
-		return c, false, err
+		if err := recordReceipt(ctx, tx, rc, now, c.Ref); err != nil {
+			return nil, false, err
+		}
+		return c, false, nil
 	case !errors.Is(err, sql.ErrNoRows):
 		return nil, false, err
 	}
@@ -329,7 +332,7 @@ func (db *DB) createCaseTx(ctx context.Context, tx *txn, in *newCaseRow, rc *app
 	if err := db.indexCase(ctx, tx, id, func() ftsDoc { return newFTSDoc(db.reg, ftsRef(ref, in.alias), sc) }); err != nil {
 		return nil, false, err
 	}
-	if err := recordReceipt(ctx, tx, rc, now); err != nil {
+	if err := recordReceipt(ctx, tx, rc, now, ref); err != nil {
 		return nil, false, err
 	}
 	if ch.audit {
@@ -795,7 +798,7 @@ func (db *DB) AddMessage(ctx context.Context, portalCase, key string, n *app.Not
 			var one int
 			err := tx.QueryRowContext(ctx, `SELECT 1 FROM notes WHERE msg_key = ?`, key).Scan(&one)
 			if err == nil {
-				return recordReceipt(ctx, tx, rc, now)
+				return recordReceipt(ctx, tx, rc, now, r.ref)
 			}
 			if !errors.Is(err, sql.ErrNoRows) {
 				return err
@@ -825,7 +828,7 @@ func (db *DB) AddMessage(ctx context.Context, portalCase, key string, n *app.Not
 		if _, err := tx.ExecContext(ctx, `UPDATE cases SET updated_at = ? WHERE id = ?`, fmtTime(now), r.id); err != nil {
 			return err
 		}
-		if err := recordReceipt(ctx, tx, rc, now); err != nil {
+		if err := recordReceipt(ctx, tx, rc, now, r.ref); err != nil {
 			return err
 		}
 		return audit(ctx, tx, app.AuditEntry{At: now, Clerk: app.PortalActor.Clerk, Action: "case.message", Ref: r.ref,
@@ -846,7 +849,7 @@ func (db *DB) Withdraw(ctx context.Context, portalCase, reason string, rc *app.R
 		if r == nil {
 			return portalNotFound(portalCase)
 		}
-		if err := recordReceipt(ctx, tx, rc, db.clock(ctx)); err != nil {
+		if err := recordReceipt(ctx, tx, rc, db.clock(ctx), r.ref); err != nil {
 			return err
 		}
 		if r.status.Final() {

@@ -12,15 +12,16 @@ import (
 	"amtstresen/app"
 )
 
-// AddReview implements app.ReviewStore. An item with the same Message-ID
-// and the same content is stored once; it.ID is set to the stored row.
+// AddReview implements app.ReviewStore. A mail is stored once (by its
+// content, it.SHA256, computed from Raw when not set; the Message-ID is
+// kept for information); it.ID is set to the stored row.
 // The receipt is recorded in the same transaction.
 func (db *DB) AddReview(ctx context.Context, it *app.ReviewItem, rc *app.Receipt) error {
 	if it == nil {
 		return errors.New("add review: no item")
 	}
-	sum := ""
-	if it.Raw != nil {
+	sum := it.SHA256
+	if sum == "" && it.Raw != nil {
 		s := sha256.Sum256(it.Raw)
 		sum = hex.EncodeToString(s[:])
 	}
@@ -46,7 +47,7 @@ func (db *DB) AddReview(ctx context.Context, it *app.ReviewItem, rc *app.Receipt
 			return err
 		}
 		it.ID = id
-		if err := recordReceipt(ctx, tx, rc, now); err != nil {
+		if err := recordReceipt(ctx, tx, rc, now, ""); err != nil {
 			return err
 		}
 		if !inserted {

@@ -1,0 +1,48 @@
+package storage
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"syscall"
+
+	"github.com/mattn/go-sqlite3"
+
+	"amtstresen/app"
+)
+
+// explain turns a failure of the file system under the database into a
+// German message that names the cause and what to do: a full disk, a
+// read-only file or folder, a database held by another program. Other
+// errors pass unchanged; so do errors that already carry a message.
+func (db *DB) explain(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ae *app.Error
+	if errors.As(err, &ae) {
+		return err
+	}
+	dir := filepath.Dir(db.path)
+	var se sqlite3.Error
+	code := sqlite3.ErrNo(0)
+	if errors.As(err, &se) {
+		code = se.Code
+	}
+	switch {
+	case code == sqlite3.ErrFull || errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT):
+		return &app.Error{Code: app.EINTERNAL, Err: err, Message: fmt.Sprintf(
+			"Auf dem Datenträger der Datenbank (%s) ist kein Platz mehr. Es wurde nichts halb gespeichert; nicht übernommene Mails bleiben im Posteingang. Bitte Platz schaffen (z. B. alte Sicherungen verschieben) oder die IT verständigen, dann erneut versuchen.", dir)}
+	case code == sqlite3.ErrReadonly || code == sqlite3.ErrPerm || code == sqlite3.ErrCantOpen ||
+		errors.Is(err, syscall.EROFS) || errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.EPERM):
+		return &app.Error{Code: app.EINTERNAL, Err: err, Message: fmt.Sprintf(
+			"Die Datenbank %s kann nicht geschrieben werden: die Datei oder ihr Ordner ist schreibgeschützt (oder der Datenträger nur lesbar eingebunden). Bitte die Schreibrechte für Datei und Ordner prüfen oder die IT verständigen.", db.path)}
+	case code == sqlite3.ErrBusy || code == sqlite3.ErrLocked:
+		return &app.Error{Code: app.EINTERNAL, Err: err, Message: fmt.Sprintf(
+			"Die Datenbank %s ist gerade von einem anderen Programm belegt (z. B. eine laufende Sicherung oder ein zweiter Abgleich). Bitte in einer Minute erneut versuchen.", db.path)}
+	case code == sqlite3.ErrIoErr:
+		return &app.Error{Code: app.EINTERNAL, Err: err, Message: fmt.Sprintf(
+			"Die Datenbank %s konnte nicht gelesen oder geschrieben werden (Fehler des Datenträgers; Platte voll, entfernt oder defekt?). Es wurde nichts halb gespeichert. Bitte den Datenträger prüfen oder die IT verständigen.", db.path)}
+	}
+	return err
+}
