@@ -258,7 +258,7 @@ func (s *Syncer) now(ctx context.Context) time.Time {
 
 // Sane windows for dates from a delivery, against the office's receipt.
 var (
-	earliestDate = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC) // submissions, appointments
+	earliestDate  = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC) // submissions, appointments
 	earliestBirth = time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)
 	// An appointment is booked at most this far ahead and lasts at most a day.
 	maxBookingAhead = 3 * 366 * 24 * time.Hour

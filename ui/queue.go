@@ -451,7 +451,7 @@ func (q *queueScreen) updateCell(id widget.TableCellID, o fyne.CanvasObject) {
 		case 2:
 			text = serviceName(reg, r.Service)
 		case 3:
-			text = r.ApplicantName
+			text = app.Safe(r.ApplicantName)
 		case 4:
 			text = municipalityName(reg, r.Municipality)
 		case 5:

@@ -9,6 +9,8 @@ import (
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
+
+	"amtstresen/app"
 )
 
 // suggestion is one completion offered under a field.
@@ -240,7 +242,7 @@ func heading(text string) *widget.Label {
 
 // valueLabel is a selectable, wrapping label for read-only values.
 func valueLabel(text string) *widget.Label {
-	l := widget.NewLabel(text)
+	l := widget.NewLabel(app.SafeText(text)) // signed text shown neutralised
 	l.Wrapping = fyne.TextWrapWord
 	l.Selectable = true
 	return l
