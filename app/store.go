@@ -68,7 +68,7 @@ type Receipt struct {
 // message, a booking …). A mail that went to the review list is not
 // taken in: when it arrives again (moved back to the inbox after the
 // portal key was corrected, say) it is judged again on its content.
-func (r *Receipt) TakenIn() bool { return r != nil && r.Kind != "" && r.Kind != "review" }
+func (r Receipt) TakenIn() bool { return r.Kind != "" && r.Kind != "review" }
 
 // CaseStore is the work queue.
 type CaseStore interface {

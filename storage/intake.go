@@ -210,7 +210,7 @@ func (db *DB) Unblocked(ctx context.Context, limit int) ([]app.ReviewItem, error
 	if limit <= 0 {
 		limit = 100
 	}
-	rows, err := db.q().QueryContext(ctx, `SELECT `+reviewCols+`, raw, raw_sha256 FROM review_items r
+	rows, err := db.q().QueryContext(ctx, `SELECT `+reviewCols+`, raw FROM review_items r
 		WHERE r.handled = 0 AND r.reason = ? AND r.portal_case <> '' AND r.raw IS NOT NULL
 		AND EXISTS (SELECT 1 FROM cases c WHERE c.portal_case = r.portal_case)
 		ORDER BY r.received_at, r.id LIMIT ?`, string(app.ReviewCaseUnknown), limit)
@@ -221,12 +221,11 @@ func (db *DB) Unblocked(ctx context.Context, limit int) ([]app.ReviewItem, error
 	var out []app.ReviewItem
 	for rows.Next() {
 		var raw []byte
-		var sum string
-		it, err := scanReview(rows, &raw, &sum)
+		it, err := scanReview(rows, &raw)
 		if err != nil {
 			return nil, fmt.Errorf("unblocked: %w", err)
 		}
-		it.Raw, it.SHA256 = raw, sum
+		it.Raw = raw
 		out = append(out, *it)
 	}
 	return out, rows.Err()

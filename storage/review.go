@@ -58,13 +58,13 @@ func (db *DB) AddReview(ctx context.Context, it *app.ReviewItem, rc *app.Receipt
 	})
 }
 
-const reviewCols = `id, message_id, subject, sender, reason, detail, received_at, size, portal_case, handled, handled_by, handled_at, resolution, note`
+const reviewCols = `id, message_id, subject, sender, reason, detail, received_at, size, portal_case, handled, handled_by, handled_at, resolution, note, raw_sha256`
 
 func scanReview(sc interface{ Scan(...any) error }, extra ...any) (*app.ReviewItem, error) {
 	var it app.ReviewItem
 	var reason, received, handledAt string
 	dst := append([]any{&it.ID, &it.MessageID, &it.Subject, &it.From, &reason, &it.Detail, &received, &it.Size, &it.PortalCase,
-		&it.Handled, &it.HandledBy, &handledAt, &it.Resolution, &it.Note}, extra...)
+		&it.Handled, &it.HandledBy, &handledAt, &it.Resolution, &it.Note, &it.SHA256}, extra...)
 	if err := sc.Scan(dst...); err != nil {
 		return nil, err
 	}

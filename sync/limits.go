@@ -115,9 +115,10 @@ func checkJSON(b []byte, lim Limits, longKey string) (string, bool) {
 }
 
 // checkICSSize caps a signed calendar: at most 1,000 lines, none longer
-// than MaxText (the calendar parser handles the rest).
+// than MaxText once unfolded (a long value is folded into many short
+// lines; the calendar parser handles the rest).
 func checkICSSize(b []byte, lim Limits) (string, bool) {
-	lines := 0
+	lines, cur := 0, 0
 	for len(b) > 0 {
 		i := bytes.IndexByte(b, '\n')
 		line := b
@@ -126,12 +127,16 @@ func checkICSSize(b []byte, lim Limits) (string, bool) {
 		} else {
 			b = nil
 		}
-		lines++
+		if len(line) > 0 && (line[0] == ' ' || line[0] == '\t') {
+			cur += len(line) - 1 // a folded continuation
+		} else {
+			lines, cur = lines+1, len(line)
+		}
 		if lines > 1000 {
 			return "mehr als 1000 Zeilen (Grenze)", false
 		}
-		if len(line) > lim.MaxText {
-			return fmt.Sprintf("eine Zeile ist %d Bytes lang (Grenze %d)", len(line), lim.MaxText), false
+		if cur > lim.MaxText {
+			return fmt.Sprintf("eine Zeile ist länger als %d Bytes (Grenze)", lim.MaxText), false
 		}
 	}
 	return "", true

@@ -266,6 +266,20 @@ func (s *Syncer) Sync(ctx context.Context, progress func(done, total int)) (*Res
 	return res, err
 }
 
+// germanDuration says "90 Sekunden", "1 Minute", "60 Minuten".
+func germanDuration(d time.Duration) string {
+	switch {
+	case d < 2*time.Minute && d%time.Minute != 0:
+		if n := int(d.Round(time.Second) / time.Second); n != 1 {
+			return fmt.Sprintf("%d Sekunden", n)
+		}
+		return "1 Sekunde"
+	case d < 2*time.Minute:
+		return "1 Minute"
+	}
+	return fmt.Sprintf("%d Minuten", int(d/time.Minute))
+}
+
 // errRunTimeout is the cause of a run that reached RunTimeout.
 var errRunTimeout = errors.New("sync run timeout")
 
@@ -325,12 +339,12 @@ func (s *Syncer) explainStop(ctx context.Context, wd *watchdog, err error) error
 	switch {
 	case wd.fired():
 		return &app.Error{Code: app.EINTERNAL, Err: err, Message: fmt.Sprintf(
-			"Der Mailserver %s hat %d Sekunden lang nicht geantwortet; der Portal-Abgleich wurde abgebrochen.%s Bleibt der Server stumm, bitte die IT verständigen ([imap] timeout_seconds).",
-			s.cfg.Address, int(s.commandTimeout()/time.Second), safe)}
+			"Der Mailserver %s hat %s lang nicht geantwortet; der Portal-Abgleich wurde abgebrochen.%s Bleibt der Server stumm, bitte die IT verständigen ([imap] timeout_seconds).",
+			s.cfg.Address, germanDuration(s.commandTimeout()), safe)}
 	case errors.Is(context.Cause(ctx), errRunTimeout):
 		return &app.Error{Code: app.EINTERNAL, Err: err, Message: fmt.Sprintf(
-			"Der Portal-Abgleich hat seine Zeitgrenze von %d Minuten erreicht und wurde beendet.%s ([sync] max_minutes)",
-			int(s.runTimeout()/time.Minute), safe)}
+			"Der Portal-Abgleich hat seine Zeitgrenze von %s erreicht und wurde beendet.%s ([sync] max_minutes)",
+			germanDuration(s.runTimeout()), safe)}
 	case ctx.Err() != nil:
 		return &app.Error{Code: app.EINTERNAL, Err: err, Message: "Der Portal-Abgleich wurde abgebrochen." + safe}
 	}
