@@ -418,15 +418,18 @@ func TestCaps(t *testing.T) {
 		m    *portaltest.Mail
 		want string
 	}{
-		"10 MB name":             {g.Antrag(portaltest.AntragSpec{Applicant: &huge}), "antrag.json ist"},
-		"long name":              {g.Antrag(portaltest.AntragSpec{Applicant: &long}), "antragsteller.vorname ist 6000 Bytes lang (Grenze 4096)"},
-		"100,000 announced":      {g.Antrag(portaltest.AntragSpec{Extra: map[string]any{"anlagen": manyAnnounced}}), "antrag.json ist"},
-		"501 announced":          {g.Antrag(portaltest.AntragSpec{NoFiles: true, Extra: map[string]any{"anlagen": fiveHundredOne}}), "501 Anlagen an (Grenze 500)"},
-		"list of 1001":           {g.Antrag(portaltest.AntragSpec{Service: "sperrmuell", Angaben: map[string]any{"gegenstaende": items}}), "angaben.gegenstaende[] hat mehr als 1000 Einträge"},
-		"40 levels":              {g.Antrag(portaltest.AntragSpec{Extra: map[string]any{"tief": deep}}), "mehr als 32 Ebenen"},
-		"2 MB of empty objects":  {g.Antrag(portaltest.AntragSpec{Extra: map[string]any{"angaben": json.RawMessage(nested.String())}}), "antrag.json ist"},
-		"message text of 70 KB":  {g.Nachricht(g.UUID(), strings.Repeat("a", 70<<10)), "text ist 71680 Bytes lang (Grenze 65536)"},
-		"calendar line of 70 KB": {func() *portaltest.Mail { m, _ := g.Termin(portaltest.TerminSpec{Name: strings.Repeat("b", 70<<10)}); return m }(), "termin.ics: eine Zeile ist länger als 65536 Bytes"},
+		"10 MB name":            {g.Antrag(portaltest.AntragSpec{Applicant: &huge}), "antrag.json ist"},
+		"long name":             {g.Antrag(portaltest.AntragSpec{Applicant: &long}), "antragsteller.vorname ist 6000 Bytes lang (Grenze 4096)"},
+		"100,000 announced":     {g.Antrag(portaltest.AntragSpec{Extra: map[string]any{"anlagen": manyAnnounced}}), "antrag.json ist"},
+		"501 announced":         {g.Antrag(portaltest.AntragSpec{NoFiles: true, Extra: map[string]any{"anlagen": fiveHundredOne}}), "501 Anlagen an (Grenze 500)"},
+		"list of 1001":          {g.Antrag(portaltest.AntragSpec{Service: "sperrmuell", Angaben: map[string]any{"gegenstaende": items}}), "angaben.gegenstaende[] hat mehr als 1000 Einträge"},
+		"40 levels":             {g.Antrag(portaltest.AntragSpec{Extra: map[string]any{"tief": deep}}), "mehr als 32 Ebenen"},
+		"2 MB of empty objects": {g.Antrag(portaltest.AntragSpec{Extra: map[string]any{"angaben": json.RawMessage(nested.String())}}), "antrag.json ist"},
+		"message text of 70 KB": {g.Nachricht(g.UUID(), strings.Repeat("a", 70<<10)), "text ist 71680 Bytes lang (Grenze 65536)"},
+		"calendar line of 70 KB": {func() *portaltest.Mail {
+			m, _ := g.Termin(portaltest.TerminSpec{Name: strings.Repeat("b", 70<<10)})
+			return m
+		}(), "termin.ics: eine Zeile ist länger als 65536 Bytes"},
 	} {
 		d := ParseDelivery(c.m.Raw, pub, Limits{})
 		if d.Review != app.ReviewTooLarge || !strings.Contains(d.Detail, c.want) || d.Antrag != nil || d.Message != nil || d.Payload != nil {
