@@ -104,6 +104,9 @@ func prepareFile(path string) error {
 	}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
+		if e := explainFS(path, err); e != err {
+			return e // a full or read-only disk: said as such
+		}
 		return &app.Error{Code: app.EINTERNAL, Err: err, Message: fmt.Sprintf(
 			"Die Datenbank %s kann nicht geöffnet werden. Bitte Pfad und Berechtigungen prüfen.", path)}
 	}

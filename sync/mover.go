@@ -115,46 +115,47 @@ func (m *mover) flush() func() error {
 		return func() error { return nil }
 	}
 	if m.move {
-		type started struct {
-			cmd  *imapclient.MoveCommand
-			dest string
-			set  imap.UIDSet
-		}
-		var cmds []started
-		done := m.s.wd.begin()
-		for _, dest := range m.order {
-			set := *m.pending[dest]
-			cmds = append(cmds, started{m.cl.Move(set, dest), dest, set})
-		}
-		keys := m.keys
-		return func() error {
-			defer done()
-			var first error
-			var locs []app.MailLocation
-			for _, c := range cmds {
-				data, err := c.cmd.Wait()
-				if err != nil {
-					if expungeIssued(err) {
-						m.s.log.Info("some mails were moved by another client meanwhile", "mailbox", c.dest)
-						if first == nil {
-							first = errVanished
-						}
-						continue
-					}
-					if first == nil || first == errVanished {
-						first = serverError(&m.s.cfg, "MOVE "+c.dest, err)
-					}
-					continue
-				}
-				m.res.Moved += countUIDs(c.set)
-				locs = append(locs, filedAt(c.dest, data.UIDValidity, data.SourceUIDs, data.DestUIDs, keys)...)
-			}
-			m.record(locs)
-			return first
-		}
+		// One MOVE after the other, on a goroutine of its own (the caller
+		// goes on storing meanwhile): go-imap gives an untagged COPYUID
+		// to the first MOVE still pending, so pipelined MOVEs could swap
+		// the places the server reports.
+		order, pending, keys := m.order, m.pending, m.keys
+		done := make(chan error, 1)
+		go func() { done <- m.moveAll(order, pending, keys) }()
+		return func() error { return <-done }
 	}
 	err := m.copyFallback()
 	return func() error { return err }
+}
+
+// moveAll files the queued mails with UID MOVE, one folder after the
+// other, and records where the server put them.
+func (m *mover) moveAll(order []string, pending map[string]*imap.UIDSet, keys map[imap.UID]string) error {
+	done := m.s.wd.begin()
+	defer done()
+	var first error
+	var locs []app.MailLocation
+	for _, dest := range order {
+		set := *pending[dest]
+		data, err := m.cl.Move(set, dest).Wait()
+		if err != nil {
+			if expungeIssued(err) {
+				m.s.log.Info("some mails were moved by another client meanwhile", "mailbox", dest)
+				if first == nil {
+					first = errVanished
+				}
+				continue
+			}
+			if first == nil || first == errVanished {
+				first = serverError(&m.s.cfg, "MOVE "+dest, err)
+			}
+			continue
+		}
+		m.res.Moved += countUIDs(set)
+		locs = append(locs, filedAt(dest, data.UIDValidity, data.SourceUIDs, data.DestUIDs, keys)...)
+	}
+	m.record(locs)
+	return first
 }
 
 // record keeps where the mails were filed; a failure only costs the
