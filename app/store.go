@@ -57,7 +57,7 @@ type Receipt struct {
 	Mailbox     string // where it was taken from
 	UIDValidity uint32
 	UID         uint32
-	MessageID   string // for information only
+	MessageID   string // for information only (decides nothing, is not stored)
 	Kind        string // antrag, nachricht, ruecknahme, termin, review
 	// PortalCase is the case id of a portal delivery as its signed part
 	// names it; "" for everything that is not a verified delivery.

@@ -76,7 +76,14 @@ func Open(ctx context.Context, path string, reg *app.Registry) (*DB, error) {
 	}
 	db := &DB{db: sdb, reg: reg, path: abs, log: slog.Default().With("component", "storage"), ckpt: &checkpointer{},
 		now: func() time.Time { return time.Now().UTC() }}
-	if err := db.init(ctx); err != nil {
+	// Two programs opening a new file at the same moment: one switches it
+	// to WAL or migrates it while the other waits (SQLite does not wait on
+	// its own for the switch to WAL).
+	err = db.init(ctx)
+	for deadline := time.Now().Add(10 * time.Second); busy(err) && time.Now().Before(deadline); err = db.init(ctx) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err != nil {
 		sdb.Close()
 		return nil, db.explain(err)
 	}

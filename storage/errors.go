@@ -52,3 +52,10 @@ func explainFS(path string, err error) error {
 	}
 	return err
 }
+
+// busy reports SQLite's "database is locked" (another connection holds
+// the lock SQLite would not wait for).
+func busy(err error) bool {
+	var se sqlite3.Error
+	return errors.As(err, &se) && (se.Code == sqlite3.ErrBusy || se.Code == sqlite3.ErrLocked)
+}

@@ -17,10 +17,11 @@ const receiptKindReview = "review"
 
 // recordReceipt records the mail as taken in (or reviewed), in the
 // transaction of its effect. A mail is its content (rc.SHA256); a receipt
-// without it is not recorded. A review receipt is replaced when the same
-// mail is taken in later; then its open review entry is resolved with a
-// note, in the same transaction (resolution "case:REF" when ref names the
-// case, "taken" otherwise).
+// without it is not recorded. A review receipt gives way when the same
+// mail is taken in later (ref: the case it went to); then the trigger
+// mail_receipts_taken (migration 0007) resolves its open review entry with
+// a note and audits that, in the same statement. A receipt that took the
+// mail in is never replaced.
 func recordReceipt(ctx context.Context, tx *txn, rc *app.Receipt, at time.Time, ref string) error {
 	if rc == nil || rc.SHA256 == "" {
 		return nil
@@ -29,44 +30,13 @@ func recordReceipt(ctx context.Context, tx *txn, rc *app.Receipt, at time.Time, 
 	if kind == "" {
 		kind = receiptKindReview
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO mail_receipts (sha256, kind, portal_case, message_id, mailbox, uidvalidity, uid, at)
+	_, err := tx.ExecContext(ctx, `INSERT INTO mail_receipts (sha256, kind, portal_case, ref, mailbox, uidvalidity, uid, at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (sha256) DO UPDATE SET kind = excluded.kind, portal_case = excluded.portal_case,
-		message_id = excluded.message_id, mailbox = excluded.mailbox, uidvalidity = excluded.uidvalidity, uid = excluded.uid, at = excluded.at
+		ref = excluded.ref, mailbox = excluded.mailbox, uidvalidity = excluded.uidvalidity, uid = excluded.uid, at = excluded.at
 		WHERE mail_receipts.kind = 'review' AND excluded.kind <> 'review'`,
-		rc.SHA256, kind, rc.PortalCase, rc.MessageID, rc.Mailbox, int64(rc.UIDValidity), int64(rc.UID), fmtTime(at))
+		rc.SHA256, kind, rc.PortalCase, ref, rc.Mailbox, int64(rc.UIDValidity), int64(rc.UID), fmtTime(at))
 	if err != nil {
 		return fmt.Errorf("record receipt: %w", err)
-	}
-	if kind == receiptKindReview {
-		return nil
-	}
-	resolution := "taken"
-	if ref != "" {
-		resolution = "case:" + ref
-	}
-	rows, err := tx.QueryContext(ctx, `UPDATE review_items SET handled = 1, handled_by = ?, handled_at = ?, resolution = ?, note = ?
-		WHERE raw_sha256 = ? AND handled = 0 RETURNING id`, app.PortalActor.Clerk, fmtTime(at), resolution,
-		"Nachträglich übernommen: ein späterer Abgleich hat die Mail als echte Portalsendung erkannt und übernommen.", rc.SHA256)
-	if err != nil {
-		return fmt.Errorf("record receipt: resolve review: %w", err)
-	}
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return fmt.Errorf("record receipt: resolve review: %w", err)
-		}
-		ids = append(ids, id)
-	}
-	if err := rows.Close(); err != nil {
-		return fmt.Errorf("record receipt: resolve review: %w", err)
-	}
-	for _, id := range ids {
-		if err := audit(ctx, tx, app.AuditEntry{At: at, Clerk: app.PortalActor.Clerk, Action: "review.resolve", Ref: ref,
-			Detail: fmt.Sprintf("review=%d taken", id)}); err != nil {
-			return err
-		}
 	}
 	return nil
 }
@@ -81,7 +51,7 @@ func (db *DB) Receipts(ctx context.Context, sums []string) (map[string]app.Recei
 		for i, s := range part {
 			args[i] = s
 		}
-		rows, err := db.q().QueryContext(ctx, `SELECT sha256, kind, portal_case, message_id, mailbox, uidvalidity, uid
+		rows, err := db.q().QueryContext(ctx, `SELECT sha256, kind, portal_case, mailbox, uidvalidity, uid
 			FROM mail_receipts WHERE sha256 IN (?`+strings.Repeat(", ?", len(part)-1)+`)`, args...)
 		if err != nil {
 			return nil, fmt.Errorf("receipts: %w", err)
@@ -89,7 +59,7 @@ func (db *DB) Receipts(ctx context.Context, sums []string) (map[string]app.Recei
 		for rows.Next() {
 			var r app.Receipt
 			var uv, uid int64
-			if err := rows.Scan(&r.SHA256, &r.Kind, &r.PortalCase, &r.MessageID, &r.Mailbox, &uv, &uid); err != nil {
+			if err := rows.Scan(&r.SHA256, &r.Kind, &r.PortalCase, &r.Mailbox, &uv, &uid); err != nil {
 				rows.Close()
 				return nil, fmt.Errorf("receipts: %w", err)
 			}
@@ -231,19 +201,28 @@ func (db *DB) Unblocked(ctx context.Context, limit int) ([]app.ReviewItem, error
 	return out, rows.Err()
 }
 
-// MailFiled implements app.IntakeStore.
+// MailFiled implements app.IntakeStore. The places of a sync batch are
+// written a few hundred rows per statement.
 func (db *DB) MailFiled(ctx context.Context, locs []app.MailLocation) error {
-	if len(locs) == 0 {
+	var rows []app.MailLocation
+	for _, l := range locs {
+		if l.SHA256 != "" && l.Mailbox != "" && l.UID != 0 {
+			rows = append(rows, l)
+		}
+	}
+	if len(rows) == 0 {
 		return nil
 	}
 	return db.tx(ctx, "mail filed", func(tx *txn) error {
-		for _, l := range locs {
-			if l.SHA256 == "" || l.Mailbox == "" || l.UID == 0 {
-				continue
+		const chunk = 200
+		for lo := 0; lo < len(rows); lo += chunk {
+			part := rows[lo:min(lo+chunk, len(rows))]
+			args := make([]any, 0, 4*len(part))
+			for _, l := range part {
+				args = append(args, l.SHA256, l.Mailbox, int64(l.UIDValidity), int64(l.UID))
 			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO mail_locations (mailbox, uidvalidity, uid, sha256) VALUES (?, ?, ?, ?)
-				ON CONFLICT (mailbox, uidvalidity, uid) DO UPDATE SET sha256 = excluded.sha256`,
-				l.Mailbox, int64(l.UIDValidity), int64(l.UID), l.SHA256); err != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO mail_locations (sha256, mailbox, uidvalidity, uid) VALUES (?, ?, ?, ?)`+
+				strings.Repeat(", (?, ?, ?, ?)", len(part)-1)+` ON CONFLICT DO NOTHING`, args...); err != nil {
 				return err
 			}
 		}
@@ -289,19 +268,76 @@ func (db *DB) MailPurged(ctx context.Context, ids []int64) error {
 // queueMailPurge marks the server copies of the mails with these contents
 // for removal (and forgets where they were), in the purge's transaction.
 func queueMailPurge(ctx context.Context, tx *txn, sums []string, now string) error {
+	var keys []string
 	for _, s := range sums {
-		if s == "" {
-			continue
+		if s != "" {
+			keys = append(keys, s)
 		}
+	}
+	const chunk = 500
+	for lo := 0; lo < len(keys); lo += chunk {
+		part := keys[lo:min(lo+chunk, len(keys))]
+		in, args := inList(part)
 		if _, err := tx.ExecContext(ctx, `INSERT INTO mail_purges (mailbox, uidvalidity, uid, sha256, queued_at)
-			SELECT mailbox, uidvalidity, uid, sha256, ? FROM mail_locations WHERE sha256 = ?`, now, s); err != nil {
+			SELECT mailbox, uidvalidity, uid, sha256, ? FROM mail_locations WHERE sha256 IN `+in, append([]any{now}, args...)...); err != nil {
 			return fmt.Errorf("queue mail purge: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM mail_locations WHERE sha256 = ?`, s); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM mail_locations WHERE sha256 IN `+in, args...); err != nil {
 			return fmt.Errorf("queue mail purge: %w", err)
 		}
 	}
 	return nil
+}
+
+// inList is "(?, ?, …)" for the values, with them as arguments.
+func inList(values []string) (string, []any) {
+	args := make([]any, len(values))
+	for i, v := range values {
+		args[i] = v
+	}
+	return "(?" + strings.Repeat(", ?", len(values)-1) + ")", args
+}
+
+// queueCaseMails queues the server copies of the purged cases' mails: the
+// deliveries taken in for them and the mails on the review list that
+// belonged to them (by case id, or assigned to their reference), and a
+// search by case id for what was filed without a recorded place. The
+// receipts stay (the same mail again is no new case), without the link
+// to the case.
+func queueCaseMails(ctx context.Context, tx *txn, cases []purgeCase, now string) error {
+	var portals, refs []string
+	for _, c := range cases {
+		refs = append(refs, "assigned:"+c.Ref, "case:"+c.Ref)
+		if c.portalCase != "" {
+			portals = append(portals, c.portalCase)
+		}
+	}
+	in, args := inList(refs)
+	sums, err := stringColumn(ctx, tx, `SELECT raw_sha256 FROM review_items WHERE raw_sha256 <> '' AND resolution IN `+in, args...)
+	if err != nil {
+		return fmt.Errorf("review mails: %w", err)
+	}
+	if len(portals) > 0 {
+		in, args := inList(portals)
+		more, err := stringColumn(ctx, tx, `SELECT raw_sha256 FROM review_items WHERE raw_sha256 <> '' AND portal_case IN `+in, args...)
+		if err != nil {
+			return fmt.Errorf("review mails: %w", err)
+		}
+		taken, err := stringColumn(ctx, tx, `SELECT sha256 FROM mail_receipts WHERE portal_case IN `+in, args...)
+		if err != nil {
+			return fmt.Errorf("receipts: %w", err)
+		}
+		sums = append(append(sums, more...), taken...)
+		if _, err := tx.ExecContext(ctx, `UPDATE mail_receipts SET portal_case = '', ref = '' WHERE portal_case IN `+in, args...); err != nil {
+			return fmt.Errorf("receipts: %w", err)
+		}
+		for _, p := range portals {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO mail_purges (portal_case, queued_at) VALUES (?, ?)`, p, now); err != nil {
+				return fmt.Errorf("queue mail purge: %w", err)
+			}
+		}
+	}
+	return queueMailPurge(ctx, tx, sums, now)
 }
 
 // stringColumn runs a query that returns one text column.

@@ -146,6 +146,10 @@ func (db *DB) Purge(ctx context.Context, o PurgeOptions) (*PurgeReport, error) {
 	for i := 0; i < len(cases); i += chunk {
 		part := cases[i:min(i+chunk, len(cases))]
 		if err := db.tx(ctx, "purge cases", func(tx *txn) error {
+			// The cases' mails on the server: queued for the sync.
+			if err := queueCaseMails(ctx, tx, part, fmtTime(now)); err != nil {
+				return err
+			}
 			for _, c := range part {
 				if err := db.deleteCase(ctx, tx, c, now, by); err != nil {
 					return fmt.Errorf("%s: %w", c.Ref, err)
@@ -295,34 +299,10 @@ func (db *DB) deleteCase(ctx context.Context, tx *txn, c purgeCase, now time.Tim
 			return fmt.Errorf("attachment data: %w", err)
 		}
 	}
-	// The case's mails: the deliveries taken in and the mails on the
-	// review list that belonged to it go from the server too (queued for
-	// the sync, which removes them there: app.MailPurge).
-	reviewWhere := `(portal_case <> '' AND portal_case = ?) OR resolution IN (?, ?)`
-	reviewArgs := []any{c.portalCase, "assigned:" + c.Ref, "case:" + c.Ref}
-	sums, err := stringColumn(ctx, tx, `SELECT raw_sha256 FROM review_items WHERE raw_sha256 <> '' AND (`+reviewWhere+`)`, reviewArgs...)
-	if err != nil {
-		return fmt.Errorf("review mails: %w", err)
-	}
-	if c.portalCase != "" {
-		taken, err := stringColumn(ctx, tx, `SELECT sha256 FROM mail_receipts WHERE portal_case = ?`, c.portalCase)
-		if err != nil {
-			return fmt.Errorf("receipts: %w", err)
-		}
-		sums = append(sums, taken...)
-		// The receipts stay (the same mail again is no new case), without
-		// the link to the case.
-		if _, err := tx.ExecContext(ctx, `UPDATE mail_receipts SET portal_case = '', message_id = '' WHERE portal_case = ?`, c.portalCase); err != nil {
-			return fmt.Errorf("receipts: %w", err)
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO mail_purges (portal_case, queued_at) VALUES (?, ?)`, c.portalCase, fmtTime(now)); err != nil {
-			return fmt.Errorf("queue mail purge: %w", err)
-		}
-	}
-	if err := queueMailPurge(ctx, tx, sums, fmtTime(now)); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM review_items WHERE `+reviewWhere, reviewArgs...); err != nil {
+	// Mails on the review list that belonged to the case (their server
+	// copies were queued by queueCaseMails), and its bookings.
+	if _, err := tx.ExecContext(ctx, `DELETE FROM review_items WHERE (portal_case <> '' AND portal_case = ?) OR resolution IN (?, ?)`,
+		c.portalCase, "assigned:"+c.Ref, "case:"+c.Ref); err != nil {
 		return fmt.Errorf("review mails: %w", err)
 	}
 	if c.portalCase != "" {

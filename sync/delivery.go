@@ -498,12 +498,11 @@ func parseSigned(raw []byte, lim Limits) (*Delivery, *unverified) {
 // proper line ends are returned as they are.
 func normalizeCR(raw []byte) []byte {
 	head := raw[:min(len(raw), 64<<10)]
-	lone := 0
-	for i, c := range head {
-		if c == '\r' && (i+1 == len(head) || head[i+1] != '\n') {
-			lone++
-		}
+	cr := bytes.Count(head, []byte("\r"))
+	if cr == 0 {
+		return raw
 	}
+	lone := cr - bytes.Count(head, []byte("\r\n"))
 	if lone == 0 || lone <= bytes.Count(head, []byte("\n")) {
 		return raw
 	}

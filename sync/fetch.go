@@ -188,7 +188,9 @@ func (s *Syncer) takeLarge(ctx context.Context, cl *imapclient.Client, st *app.S
 			return err
 		}
 	}
-	return mv.flushAfter(s.durable())()
+	err := mv.flushAfter(s.durable())()
+	s.writePlaces(ctx)
+	return err
 }
 
 // fetchLarge streams one mail: it keeps the first 256 KB (for the header)

@@ -3,6 +3,7 @@ package sync
 import (
 	"context"
 	"errors"
+	gosync "sync"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
@@ -158,14 +159,39 @@ func (m *mover) moveAll(order []string, pending map[string]*imap.UIDSet, keys ma
 	return first
 }
 
-// record keeps where the mails were filed; a failure only costs the
-// retention purge its precise places (it also searches by case).
-func (m *mover) record(locs []app.MailLocation) {
-	if len(locs) == 0 {
-		return
-	}
-	if err := m.s.store.MailFiled(context.Background(), locs); err != nil {
-		m.s.log.Warn("could not record where mails were filed", "err", err)
+// record queues where the mails were filed; the next batch's transaction
+// writes it (a transaction of its own here would wait for the write lock
+// the next batch holds). Lost in a crash, it only costs the retention
+// purge its precise places: it also searches by case.
+func (m *mover) record(locs []app.MailLocation) { m.s.places.add(locs) }
+
+// placeQueue holds the places of filed mails until a transaction writes
+// them.
+type placeQueue struct {
+	mu   gosync.Mutex
+	locs []app.MailLocation
+}
+
+func (q *placeQueue) add(locs []app.MailLocation) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.locs = append(q.locs, locs...)
+}
+
+func (q *placeQueue) take() []app.MailLocation {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	l := q.locs
+	q.locs = nil
+	return l
+}
+
+// writePlaces writes the queued places in a transaction of their own.
+func (s *Syncer) writePlaces(ctx context.Context) {
+	if locs := s.places.take(); len(locs) > 0 {
+		if err := s.store.MailFiled(context.WithoutCancel(ctx), locs); err != nil {
+			s.log.Warn("could not record where mails were filed", "err", err)
+		}
 	}
 }
 

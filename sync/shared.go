@@ -408,7 +408,7 @@ func (s *Shared) intake(cl *imapclient.Client, res *JournalResult) error {
 	}
 	if err := mv.flush()(); err != nil {
 		var ie *imap.Error
-		if errors.As(err, &ie) && ie.Code == "EXPUNGEISSUED" { // RFC 9051; no constant in go-imap beta.8
+		if errors.Is(err, errVanished) || errors.As(err, &ie) && ie.Code == "EXPUNGEISSUED" { // RFC 9051; no constant in go-imap beta.8
 			// Another counter took (some of) them in at the same moment.
 			s.log.Info("intake: mails taken in by another counter meanwhile", "mails", len(uids))
 			return nil

@@ -48,9 +48,13 @@ func (s *Syncer) storeBatch(ctx context.Context, st *app.SyncState, items []*ite
 func (s *Syncer) storeTogether(ctx context.Context, st *app.SyncState, items []*item, mv *mover, res *Result) error {
 	local := &mover{}
 	lres := &Result{}
+	places := s.places.take()
 	err := s.store.Batch(ctx, func(tx app.IntakeStore) error {
 		local.reset()
 		*lres = Result{}
+		if err := tx.MailFiled(ctx, places); err != nil {
+			return err
+		}
 		sums := make([]string, 0, len(items))
 		for _, it := range items {
 			if it.key != "" {
@@ -72,6 +76,7 @@ func (s *Syncer) storeTogether(ctx context.Context, st *app.SyncState, items []*
 		return nil
 	})
 	if err != nil {
+		s.places.add(places) // for the next transaction
 		return err
 	}
 	mv.takeOver(local)

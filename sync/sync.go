@@ -51,8 +51,9 @@ type Syncer struct {
 	// database before it gives up, harmlessly ("läuft bereits").
 	LockWait time.Duration
 
-	mu gosync.Mutex
-	wd *watchdog // of the running session
+	mu     gosync.Mutex
+	wd     *watchdog  // of the running session
+	places placeQueue // where filed mails went, to be written
 }
 
 // Result counts what one run did.
@@ -485,6 +486,7 @@ func (s *Syncer) session(ctx context.Context, cl *imapclient.Client, res *Result
 	if serr := settle(); serr != nil && firstErr == nil {
 		firstErr = serr
 	}
+	s.writePlaces(ctx)
 	return firstErr
 }
 
