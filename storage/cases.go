@@ -841,7 +841,20 @@ func (db *DB) AddMessage(ctx context.Context, portalCase, key string, n *app.Not
 // closed case stays as it is (a repeated withdrawal is no change), but the
 // receipt is recorded.
 func (db *DB) Withdraw(ctx context.Context, portalCase, reason string, rc *app.Receipt) error {
-	return db.tx(ctx, "withdraw", func(tx *txn) error {
+	return db.onOpenPortalCase(ctx, "withdraw", portalCase, rc, func(tx *txn, r *caseRow, now time.Time) error {
+		text := "Rücknahme durch den Bürger"
+		if reason = strings.TrimSpace(reason); reason != "" {
+			text += ": " + reason
+		}
+		return db.setStatus(ctx, tx, r, app.StatusWithdrawn, text, citizen, app.PortalActor, change{now: now, audit: true})
+	})
+}
+
+// onOpenPortalCase records the receipt on the portal case and runs fn
+// when the case is still open (a closed case stays as it is; the receipt
+// is recorded either way). ENOTFOUND for an unknown case.
+func (db *DB) onOpenPortalCase(ctx context.Context, op, portalCase string, rc *app.Receipt, fn func(tx *txn, r *caseRow, now time.Time) error) error {
+	return db.tx(ctx, op, func(tx *txn) error {
 		r, err := lockCase(ctx, tx, "portal_case = ?", nullString(portalCase))
 		if err != nil {
 			return err
@@ -849,17 +862,14 @@ func (db *DB) Withdraw(ctx context.Context, portalCase, reason string, rc *app.R
 		if r == nil {
 			return portalNotFound(portalCase)
 		}
-		if err := recordReceipt(ctx, tx, rc, db.clock(ctx), r.ref); err != nil {
+		now := db.clock(ctx)
+		if err := recordReceipt(ctx, tx, rc, now, r.ref); err != nil {
 			return err
 		}
 		if r.status.Final() {
 			return nil
 		}
-		text := "Rücknahme durch den Bürger"
-		if reason = strings.TrimSpace(reason); reason != "" {
-			text += ": " + reason
-		}
-		return db.setStatus(ctx, tx, r, app.StatusWithdrawn, text, citizen, app.PortalActor, change{now: db.clock(ctx), audit: true})
+		return fn(tx, r, now)
 	})
 }
 

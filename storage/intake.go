@@ -87,21 +87,7 @@ func caseFlags(ctx context.Context, tx *txn, id int64) ([]app.Flag, error) {
 // reason as a message; the status stays until a clerk decides. Audited as
 // "case.withdrawal.requested".
 func (db *DB) RequestWithdrawal(ctx context.Context, portalCase, reason string, rc *app.Receipt) error {
-	return db.tx(ctx, "request withdrawal", func(tx *txn) error {
-		r, err := lockCase(ctx, tx, "portal_case = ?", nullString(portalCase))
-		if err != nil {
-			return err
-		}
-		if r == nil {
-			return portalNotFound(portalCase)
-		}
-		now := db.clock(ctx)
-		if err := recordReceipt(ctx, tx, rc, now, r.ref); err != nil {
-			return err
-		}
-		if r.status.Final() {
-			return nil
-		}
+	return db.onOpenPortalCase(ctx, "request withdrawal", portalCase, rc, func(tx *txn, r *caseRow, now time.Time) error {
 		flags, err := caseFlags(ctx, tx, r.id)
 		if err != nil {
 			return err

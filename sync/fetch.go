@@ -35,43 +35,32 @@ func (s *Syncer) fetchBatch(cl *imapclient.Client, refs []mailRef) ([]*item, err
 		items[i] = &item{ref: r}
 		byUID[r.uid] = items[i]
 	}
-	done := s.wd.begin()
-	defer done()
-	whole := &imap.FetchItemBodySection{Peek: true}
-	cmd := cl.Fetch(set, &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{whole}})
-	for {
-		msg := cmd.Next()
-		if msg == nil {
-			break
-		}
-		var uid imap.UID
-		var body []byte
-		for {
-			it := msg.Next()
-			if it == nil {
-				break
-			}
-			switch it := it.(type) {
+	var uid imap.UID
+	var body []byte
+	max := s.limits.withDefaults().MaxBytes
+	err := s.fetchEach(cl, set, &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{{Peek: true}}},
+		func(d imapclient.FetchItemData) error {
+			switch d := d.(type) {
 			case imapclient.FetchItemDataUID:
-				uid = it.UID
+				uid = d.UID
 			case imapclient.FetchItemDataBodySection:
-				if it.Literal == nil {
-					continue // NIL: expunged by another client meanwhile
+				if d.Literal == nil {
+					return nil // NIL: expunged by another client meanwhile
 				}
-				b, err := readLiteral(it.Literal, s.limits.withDefaults().MaxBytes)
-				if err != nil {
-					cmd.Close()
-					return nil, serverError(&s.cfg, "FETCH", err)
-				}
+				b, err := readLiteral(d.Literal, max)
 				body = b
+				return err
 			}
-		}
-		if it := byUID[uid]; it != nil && body != nil {
-			it.raw = body
-		}
-	}
-	if err := cmd.Close(); err != nil && !expungeIssued(err) {
-		return nil, serverError(&s.cfg, "FETCH", err)
+			return nil
+		},
+		func() {
+			if it := byUID[uid]; it != nil && body != nil {
+				it.raw = body
+			}
+			uid, body = 0, nil
+		})
+	if err != nil {
+		return nil, err
 	}
 	out := items[:0]
 	for _, it := range items {
@@ -80,6 +69,29 @@ func (s *Syncer) fetchBatch(cl *imapclient.Client, refs []mailRef) ([]*item, err
 		}
 	}
 	return out, nil
+}
+
+// fetchEach runs one FETCH: item is called with each data item as the
+// server sends it (a literal must be read there), end after each mail. A
+// server that answers for mails another client expunged meanwhile (NIL,
+// or NO with EXPUNGEISSUED) is no error: they are simply not there.
+func (s *Syncer) fetchEach(cl *imapclient.Client, set imap.UIDSet, opts *imap.FetchOptions, item func(imapclient.FetchItemData) error, end func()) error {
+	done := s.wd.begin()
+	defer done()
+	cmd := cl.Fetch(set, opts)
+	for msg := cmd.Next(); msg != nil; msg = cmd.Next() {
+		for d := msg.Next(); d != nil; d = msg.Next() {
+			if err := item(d); err != nil {
+				cmd.Close()
+				return serverError(&s.cfg, "FETCH", err)
+			}
+		}
+		end()
+	}
+	if err := cmd.Close(); err != nil && !expungeIssued(err) {
+		return serverError(&s.cfg, "FETCH", err)
+	}
+	return nil
 }
 
 // readLiteral reads a literal of known size in one allocation.
@@ -198,34 +210,22 @@ func (s *Syncer) takeLarge(ctx context.Context, cl *imapclient.Client, st *app.S
 func (s *Syncer) fetchLarge(cl *imapclient.Client, r mailRef) ([]byte, string, error) {
 	var set imap.UIDSet
 	set.AddNum(r.uid)
-	done := s.wd.begin()
-	defer done()
-	cmd := cl.Fetch(set, &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{{Peek: true}}})
 	var hdr []byte
 	key := ""
-	for {
-		msg := cmd.Next()
-		if msg == nil {
-			break
-		}
-		for {
-			it := msg.Next()
-			if it == nil {
-				break
-			}
-			if b, ok := it.(imapclient.FetchItemDataBodySection); ok && b.Literal != nil {
+	err := s.fetchEach(cl, set, &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{{Peek: true}}},
+		func(d imapclient.FetchItemData) error {
+			if b, ok := d.(imapclient.FetchItemDataBodySection); ok && b.Literal != nil {
 				h := sha256.New()
 				head := &limitedBuffer{max: 256 << 10}
 				if _, err := io.Copy(io.MultiWriter(h, head), b.Literal); err != nil {
-					cmd.Close()
-					return nil, "", serverError(&s.cfg, "FETCH", err)
+					return err
 				}
 				hdr, key = head.b, hex.EncodeToString(h.Sum(nil))
 			}
-		}
-	}
-	if err := cmd.Close(); err != nil && !expungeIssued(err) {
-		return nil, "", serverError(&s.cfg, "FETCH", err)
+			return nil
+		}, func() {})
+	if err != nil {
+		return nil, "", err
 	}
 	return hdr, key, nil
 }
@@ -251,35 +251,29 @@ func (s *Syncer) fetchHeaders(cl *imapclient.Client, refs []mailRef) (map[imap.U
 		set.AddNum(r.uid)
 	}
 	hdrs := map[imap.UID][]byte{}
+	var uid imap.UID
+	var hdr []byte
 	sec := &imap.FetchItemBodySection{Specifier: imap.PartSpecifierHeader, Peek: true}
-	cmd := cl.Fetch(set, &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{sec}})
-	for {
-		msg := cmd.Next()
-		if msg == nil {
-			break
-		}
-		var uid imap.UID
-		var hdr []byte
-		for {
-			it := msg.Next()
-			if it == nil {
-				break
-			}
-			switch it := it.(type) {
+	err := s.fetchEach(cl, set, &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{sec}},
+		func(d imapclient.FetchItemData) error {
+			switch d := d.(type) {
 			case imapclient.FetchItemDataUID:
-				uid = it.UID
+				uid = d.UID
 			case imapclient.FetchItemDataBodySection:
-				if it.Literal != nil {
-					hdr, _ = io.ReadAll(io.LimitReader(it.Literal, 1<<20))
+				if d.Literal != nil {
+					hdr, _ = io.ReadAll(io.LimitReader(d.Literal, 1<<20))
 				}
 			}
-		}
-		if hdr != nil {
-			hdrs[uid] = hdr
-		}
-	}
-	if err := cmd.Close(); err != nil && !expungeIssued(err) {
-		return nil, serverError(&s.cfg, "FETCH", err)
+			return nil
+		},
+		func() {
+			if hdr != nil {
+				hdrs[uid] = hdr
+			}
+			uid, hdr = 0, nil
+		})
+	if err != nil {
+		return nil, err
 	}
 	return hdrs, nil
 }

@@ -286,10 +286,9 @@ var errRunTimeout = errors.New("sync run timeout")
 
 // mailRef is a mail in the inbox as listed before download.
 type mailRef struct {
-	uid       imap.UID
-	size      int64
-	date      time.Time
-	messageID string
+	uid  imap.UID
+	size int64
+	date time.Time
 }
 
 // item is a downloaded and parsed mail on its way to the store.
@@ -591,37 +590,29 @@ func splitBatches(refs []mailRef, n int, maxBytes int64) [][]mailRef {
 func (s *Syncer) list(cl *imapclient.Client, lastUID uint32) ([]mailRef, error) {
 	var set imap.UIDSet
 	set.AddRange(imap.UID(lastUID+1), 0)
-	done := s.wd.begin()
-	defer done()
-	cmd := cl.Fetch(set, &imap.FetchOptions{UID: true, RFC822Size: true, InternalDate: true})
 	var refs []mailRef
-	for {
-		msg := cmd.Next()
-		if msg == nil {
-			break
-		}
-		var r mailRef
-		for {
-			it := msg.Next()
-			if it == nil {
-				break
-			}
-			switch it := it.(type) {
+	var r mailRef
+	err := s.fetchEach(cl, set, &imap.FetchOptions{UID: true, RFC822Size: true, InternalDate: true},
+		func(d imapclient.FetchItemData) error {
+			switch d := d.(type) {
 			case imapclient.FetchItemDataUID:
-				r.uid = it.UID
+				r.uid = d.UID
 			case imapclient.FetchItemDataRFC822Size:
-				r.size = it.Size
+				r.size = d.Size
 			case imapclient.FetchItemDataInternalDate:
-				r.date = it.Time
+				r.date = d.Time
 			}
-		}
-		// "n:*" also returns the last mail when n is above every UID.
-		if uint32(r.uid) > lastUID {
-			refs = append(refs, r)
-		}
-	}
-	if err := cmd.Close(); err != nil && !expungeIssued(err) {
-		return nil, serverError(&s.cfg, "FETCH", err)
+			return nil
+		},
+		func() {
+			// "n:*" also returns the last mail when n is above every UID.
+			if uint32(r.uid) > lastUID {
+				refs = append(refs, r)
+			}
+			r = mailRef{}
+		})
+	if err != nil {
+		return nil, err
 	}
 	sort.Slice(refs, func(i, j int) bool { return refs[i].uid < refs[j].uid })
 	return refs, nil

@@ -164,24 +164,24 @@ func (s *Store) AddMessage(ctx context.Context, portalCase, key string, n *app.N
 }
 
 func (s *Store) Withdraw(ctx context.Context, portalCase, reason string, rc *app.Receipt) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.change(rc); err != nil {
-		return err
-	}
-	c := s.byPortal[portalCase]
-	if c == nil {
-		return app.Errorf(app.ENOTFOUND, "Vorgang %s gibt es nicht.", portalCase)
-	}
-	if !c.Status.Final() {
-		c.Status = app.StatusWithdrawn
-	}
-	s.receipt(rc, c.Ref)
-	return nil
+	return s.onPortalCase(portalCase, rc, func(c *app.Case) {
+		if !c.Status.Final() {
+			c.Status = app.StatusWithdrawn
+		}
+	})
 }
 
 // RequestWithdrawal implements app.IntakeStore: the case is flagged.
 func (s *Store) RequestWithdrawal(ctx context.Context, portalCase, reason string, rc *app.Receipt) error {
+	return s.onPortalCase(portalCase, rc, func(c *app.Case) {
+		if !c.Status.Final() && !c.HasFlag(app.FlagWithdrawalUnconfirmed) {
+			c.Flags = append(c.Flags, app.FlagWithdrawalUnconfirmed)
+		}
+	})
+}
+
+// onPortalCase is a change to a portal case with its receipt.
+func (s *Store) onPortalCase(portalCase string, rc *app.Receipt, fn func(c *app.Case)) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.change(rc); err != nil {
@@ -191,9 +191,7 @@ func (s *Store) RequestWithdrawal(ctx context.Context, portalCase, reason string
 	if c == nil {
 		return app.Errorf(app.ENOTFOUND, "Vorgang %s gibt es nicht.", portalCase)
 	}
-	if !c.Status.Final() && !c.HasFlag(app.FlagWithdrawalUnconfirmed) {
-		c.Flags = append(c.Flags, app.FlagWithdrawalUnconfirmed)
-	}
+	fn(c)
 	s.receipt(rc, c.Ref)
 	return nil
 }
