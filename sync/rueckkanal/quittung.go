@@ -111,3 +111,6 @@ func ParseQuittung(b []byte) (*Quittung, error) {
 	q.Time = t.UTC()
 	return q, nil
 }
+
+// JSON returns quittung.json as the portal writes it.
+func (q *Quittung) JSON() ([]byte, error) { return marshal(q) }
