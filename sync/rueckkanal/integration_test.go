@@ -367,3 +367,38 @@ func TestPostfixDovecot(t *testing.T) {
 		}
 	})
 }
+
+// BenchmarkPostfix1000 sends 1,000 status messages through the real
+// Postfix into Dovecot (make bench-rueckkanal). Reported: submission
+// (relay accepted every message), delivery (all in the portal's mailbox)
+// in messages per second, and the time until the test portal's last
+// quittung is in the functional mailbox.
+func BenchmarkPostfix1000(b *testing.B) {
+	const n = 1000
+	c := startChain(b, nil)
+	b.ResetTimer()
+	delivered := 0
+	var submit, deliver, quittung time.Duration
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		msgs := c.compose(b, n, c.key.Private)
+		o := &rueckkanal.MemOutbox{}
+		o.Add(msgs...)
+		s := c.sender(b, o, returnAddr)
+		b.StartTimer()
+		start := time.Now()
+		res, err := s.SendDue(context.Background())
+		if err != nil || res.Sent != n {
+			b.Fatalf("%+v %v", res, err)
+		}
+		submit += time.Since(start)
+		delivered += n
+		c.waitDelivered(b, delivered)
+		deliver += time.Since(start)
+		c.pollUntil(b, n)
+		quittung += time.Since(start)
+	}
+	b.ReportMetric(float64(n*b.N)/submit.Seconds(), "submitted-msg/s")
+	b.ReportMetric(float64(n*b.N)/deliver.Seconds(), "delivered-msg/s")
+	b.ReportMetric(quittung.Seconds()/float64(b.N), "s-to-last-quittung")
+}

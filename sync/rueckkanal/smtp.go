@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"strings"
 	"syscall"
 	"time"
@@ -17,9 +16,9 @@ import (
 	"github.com/emersion/go-message/mail"
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
-	"github.com/zalando/go-keyring"
 
 	"amtstresen/app"
+	"amtstresen/sync/internal/mailconn"
 )
 
 // SMTPConfig is the [smtp] section of the configuration: the office's own
@@ -49,9 +48,9 @@ const KeyringServiceSMTP = "amtstresen-smtp"
 
 // TLS modes of [smtp] tls.
 const (
-	TLSImplicit = "tls"
-	TLSStart    = "starttls"
-	TLSNone     = "none"
+	TLSImplicit = mailconn.TLSImplicit
+	TLSStart    = mailconn.TLSStart
+	TLSNone     = mailconn.TLSNone
 )
 
 // Defaults fills unset values.
@@ -74,14 +73,8 @@ func (c *Config) Check() error {
 	if err != nil || host == "" || port == "" {
 		return app.Errorf(app.EINVALID, "[smtp] address „%s“ ist ungültig: erwartet wird Mailserver und Port, z. B. „mail.example.de:587“.", clip(s.Address))
 	}
-	switch s.TLS {
-	case TLSImplicit, TLSStart:
-	case TLSNone:
-		if !isLoopback(host) {
-			return app.Errorf(app.EINVALID, "[smtp] tls = \"none\" ist nur für einen Mailserver auf diesem Rechner (127.0.0.1, ::1, localhost) erlaubt. Für %s bitte \"tls\" oder \"starttls\" eintragen.", host)
-		}
-	default:
-		return app.Errorf(app.EINVALID, "[smtp] tls = „%s“ ist unbekannt: erlaubt sind \"tls\", \"starttls\" und \"none\" (nur lokal).", clip(s.TLS))
+	if err := mailconn.CheckTLSMode("[smtp]", s.TLS, host); err != nil {
+		return err
 	}
 	if a, err := mail.ParseAddress(s.From); err != nil || !strings.Contains(a.Address, "@") {
 		return app.Errorf(app.EINVALID, "[smtp] from fehlt oder ist keine gültige E-Mail-Adresse: eingetragen wird die Funktionsadresse der Dienststelle, z. B. „VG Cochem <buergerportal@cochem.de>“.")
@@ -92,15 +85,7 @@ func (c *Config) Check() error {
 	return nil
 }
 
-// isLoopback reports whether host is a loopback address. A name other than
-// "localhost" is not resolved: DNS must not decide whether TLS is skipped.
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(strings.Trim(host, "[]"))
-	return ip != nil && ip.IsLoopback()
-}
+var isLoopback = mailconn.IsLoopback
 
 // Password returns the SMTP password: from the environment variable named
 // by password_env, else from the OS keyring. Without a username no password
@@ -109,21 +94,12 @@ func Password(c SMTPConfig) (string, error) {
 	if c.Username == "" {
 		return "", nil
 	}
-	if c.PasswordEnv != "" {
-		if v, ok := os.LookupEnv(c.PasswordEnv); ok && v != "" {
-			return v, nil
-		}
+	pw, where, err := mailconn.Secret(c.PasswordEnv, KeyringServiceSMTP, c.Username)
+	if err != nil {
+		return "", &app.Error{Code: app.EINVALID, Err: err,
+			Message: "Kein Passwort für den Versand von Statusmeldungen ([smtp] username) gefunden. Bitte " + where + " hinterlegen."}
 	}
-	pw, err := keyring.Get(KeyringServiceSMTP, c.Username)
-	if err == nil && pw != "" {
-		return pw, nil
-	}
-	where := "im Schlüsselbund des Betriebssystems (Dienst „" + KeyringServiceSMTP + "“, Konto „" + c.Username + "“)"
-	if c.PasswordEnv != "" {
-		where = "in der Umgebungsvariable " + c.PasswordEnv + " oder " + where
-	}
-	return "", &app.Error{Code: app.EINVALID, Err: err,
-		Message: "Kein Passwort für den Versand von Statusmeldungen ([smtp] username) gefunden. Bitte " + where + " hinterlegen."}
+	return pw, nil
 }
 
 // Class sorts a failed submission by what happens next.
@@ -209,21 +185,9 @@ func NewSubmitter(c Config, password string) (*Submitter, error) {
 	if c.SMTP.Username != "" && password == "" {
 		return nil, app.Errorf(app.EINVALID, "Für [smtp] username „%s“ fehlt das Passwort (Schlüsselbund oder [smtp] password_env).", c.SMTP.Username)
 	}
-	host, _, _ := net.SplitHostPort(c.SMTP.Address)
-	tc := &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
-	if c.SMTP.CAFile != "" {
-		pem, err := os.ReadFile(c.SMTP.CAFile)
-		if err != nil {
-			return nil, &app.Error{Code: app.EINVALID, Err: err, Message: fmt.Sprintf("Die CA-Datei %s ([smtp] ca_file) ist nicht lesbar.", c.SMTP.CAFile)}
-		}
-		pool, err := x509.SystemCertPool()
-		if err != nil || pool == nil {
-			pool = x509.NewCertPool()
-		}
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, app.Errorf(app.EINVALID, "Die CA-Datei %s ([smtp] ca_file) enthält kein Zertifikat im PEM-Format.", c.SMTP.CAFile)
-		}
-		tc.RootCAs = pool
+	tc, err := mailconn.TLSConfig(c.SMTP.Address, c.SMTP.CAFile, "[smtp] ca_file")
+	if err != nil {
+		return nil, err
 	}
 	from, _ := mail.ParseAddress(c.SMTP.From)
 	to, _ := mail.ParseAddress(c.ReturnAddress)

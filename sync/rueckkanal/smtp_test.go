@@ -12,6 +12,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"io"
+	"log"
 	"math/big"
 	"net"
 	"os"
@@ -68,6 +69,7 @@ func startRelay(t testing.TB, mode relayMode, cert *tls.Certificate, setup func(
 		return &relaySession{r: r}, nil
 	}))
 	r.srv.Domain = "relay.test"
+	r.srv.ErrorLog = log.New(io.Discard, "", 0) // the refused handshakes are expected
 	r.srv.AllowInsecureAuth = true
 	r.srv.MaxMessageBytes = 20 << 20
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -417,7 +419,7 @@ func TestConfigCheck(t *testing.T) {
 	}{
 		{"no address", func(c *Config) { c.SMTP.Address = "" }, "[smtp] address"},
 		{"no port", func(c *Config) { c.SMTP.Address = "mail.example.de" }, "Port"},
-		{"none remote", func(c *Config) { c.SMTP.TLS = TLSNone }, "nur für einen Mailserver auf diesem Rechner"},
+		{"none remote", func(c *Config) { c.SMTP.TLS = TLSNone }, "nur für einen Server auf diesem Rechner"},
 		{"none by name", func(c *Config) { c.SMTP.Address, c.SMTP.TLS = "mail.local:25", TLSNone }, "nur für"},
 		{"unknown tls", func(c *Config) { c.SMTP.TLS = "ssl" }, "unbekannt"},
 		{"skip verify is no mode", func(c *Config) { c.SMTP.TLS = "tls-insecure" }, "unbekannt"},

@@ -115,7 +115,7 @@ func StartServerWith(o Options) (*Server, error) {
 		if _, err := os.Stat("/usr/lib/dovecot/lmtp"); err != nil {
 			return nil, fmt.Errorf("Dovecots LMTP fehlt: apt-get install -y dovecot-lmtpd oder `make deps-test`")
 		}
-		lport, err := freePort()
+		lport, err := FreePort()
 		if err != nil {
 			return nil, err
 		}
@@ -209,7 +209,8 @@ func (s *Server) start() error {
 	return fmt.Errorf("dovecot did not start on %s: %s %s", s.Addr, out.String(), log)
 }
 
-func freePort() (int, error) {
+// FreePort returns a loopback TCP port that was free a moment ago.
+func FreePort() (int, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, err

@@ -35,6 +35,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"amtstresen/sync/internal/dovecottest"
 )
 
 // Binary is Postfix's control command.
@@ -109,7 +111,7 @@ func StartServer(o Options) (*Server, error) {
 	if err := os.Chown(filepath.Join(dir, "data"), postfixUID(), -1); err != nil {
 		return nil, err
 	}
-	port, err := freePort()
+	port, err := dovecottest.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -335,15 +337,6 @@ func (s *Server) QueueSize() (int, error) {
 		return nil
 	})
 	return n, err
-}
-
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
 func postfixUID() int {
