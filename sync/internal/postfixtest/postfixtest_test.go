@@ -24,11 +24,11 @@ func send(addr, to, id string) error {
 
 // TestRelayToDovecot: a mail submitted to Postfix lands in the Dovecot
 // mailbox of the recipient's local part; a listed recipient is refused
-// with 550; a stopped Postfix refuses connections and delivers what it
+// with 550, another with 450; a stopped Postfix refuses connections and delivers what it
 // had queued after Start.
 func TestRelayToDovecot(t *testing.T) {
 	dc := dovecottest.StartWith(t, dovecottest.Options{LMTP: true})
-	pf := Start(t, Options{LMTPAddr: dc.LMTPAddr, Reject: []string{"abgelehnt@portal.test"}})
+	pf := Start(t, Options{LMTPAddr: dc.LMTPAddr, Reject: []string{"abgelehnt@portal.test"}, Defer: []string{"spaeter@portal.test"}})
 
 	if err := send(pf.Addr, "rueckkanal@portal.test", "one@office.test"); err != nil {
 		t.Fatalf("send: %v\n%s", err, pf.Log())
@@ -39,6 +39,9 @@ func TestRelayToDovecot(t *testing.T) {
 	var se *smtp.SMTPError
 	if !errors.As(err, &se) || se.Code != 550 {
 		t.Fatalf("reject: got %v, want a 550 reply", err)
+	}
+	if err := send(pf.Addr, "spaeter@portal.test", "two-b@office.test"); !errors.As(err, &se) || se.Code != 450 {
+		t.Fatalf("defer: got %v, want a 450 reply", err)
 	}
 
 	pf.Stop()
