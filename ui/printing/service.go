@@ -64,8 +64,10 @@ func (s *Confirmations) Save(ctx context.Context, path string, o pdf.Options, it
 		return err
 	}
 	if err := WriteFile(path, b); err != nil {
-		return &app.Error{Code: app.EINTERNAL, Err: err,
-			Message: fmt.Sprintf("Die Datei %s konnte nicht geschrieben werden. Bitte einen anderen Ort wählen.", path)}
+		// The admin's path, not a fault of the program: one German line,
+		// with the reason, and no technical repetition.
+		return &app.Error{Code: app.EINVALID, Err: err,
+			Message: fmt.Sprintf("Die Datei %s konnte nicht geschrieben werden (%s). Bitte einen anderen Ort wählen.", path, app.FileProblem(err))}
 	}
 	return s.audit(ctx, items, toFile)
 }
