@@ -17,3 +17,7 @@ ALTER TABLE case_docs ADD COLUMN presented TEXT NOT NULL DEFAULT '';
 -- The display name of the clerk who acted ("Maria Müller"), next to the
 -- account; '' where none was known (the sync, older entries).
 ALTER TABLE audit_log ADD COLUMN clerk_name TEXT NOT NULL DEFAULT '';
+
+-- A lead's reason for an attendance recorded against the rules (check-in
+-- on another day than the appointment's, "did not come" before its start).
+ALTER TABLE appointments ADD COLUMN attendance_note TEXT NOT NULL DEFAULT '';
