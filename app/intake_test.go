@@ -219,3 +219,42 @@ func TestDisplayFields(t *testing.T) {
 		t.Errorf("unknown service: %v", got)
 	}
 }
+
+// Issue 13, point 13: a date that does not exist is named as such, not
+// taken for a wrong format.
+func TestDateThatDoesNotExist(t *testing.T) {
+	reg := Default()
+	now := time.Date(2026, 11, 27, 10, 0, 0, 0, Berlin)
+	in := IntakeInput{Service: "hund-anmelden", FirstName: "A", LastName: "B", BirthDate: "31.02.1980", Street: "S", Postcode: "56812", Place: "Cochem",
+		Fields: map[string]string{"hund.name": "Bello", "hund.rasse": "Dackel", "hund.chipnummer": "276098106543210", "haltungsbeginn": "31.02.2026"}}
+	it := reg.Intake(in, now)
+	for _, p := range []string{PathBirthDate, "haltungsbeginn"} {
+		if got := it.ErrorsFor(p); !strings.Contains(got, "gibt es nicht") {
+			t.Errorf("%s: %q", p, got)
+		}
+	}
+	if got := DateProblem("12.13.2026"); !strings.Contains(got, "Monat 13") {
+		t.Errorf("month 13: %q", got)
+	}
+	if got := DateProblem("morgen"); got != "Bitte ein Datum angeben (TT.MM.JJJJ)." {
+		t.Errorf("no date: %q", got)
+	}
+	// Appliances are named in German.
+	in = IntakeInput{Service: "elektrogeraete", FirstName: "A", LastName: "B", Street: "S", Postcode: "56812", Place: "Cochem",
+		Fields: map[string]string{"abholanschrift.strasse": "S", "abholanschrift.plz": "56812", "abholanschrift.ort": "Cochem",
+			"geraete": "2 kuehlgeraet\n1 sonstiges: Mikrowelle"}}
+	it = reg.Intake(in, now)
+	if !it.OK() {
+		t.Fatalf("errors %v", it.Errors)
+	}
+	b, _ := json.Marshal(it.Angaben)
+	got := ""
+	for _, f := range reg.DisplayFields("elektrogeraete", b) {
+		if f.Path == "geraete" {
+			got = f.Value
+		}
+	}
+	if got != "2 × Kühl- oder Gefriergerät, 1 × sonstiges Gerät: Mikrowelle" {
+		t.Errorf("appliances shown as %q", got)
+	}
+}

@@ -2,6 +2,8 @@ package ui
 
 import (
 	"context"
+	"io"
+	"os"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/dialog"
@@ -24,10 +26,18 @@ func (m *mainWindow) printCase(c *app.Case, done func(err error)) {
 		return m.printDoc(ctx, doc, by)
 	}, func(err error) {
 		m.printFailed(err, doc)
+		m.refreshCase(c.Ref) // the print is in the history now
 		if done != nil {
 			done(err)
 		}
 	})
+}
+
+// refreshCase reloads the open case view when it shows ref.
+func (m *mainWindow) refreshCase(ref string) {
+	if cv := m.caseView; cv != nil && cv.ref == ref {
+		cv.load()
+	}
 }
 
 // printFailed tells the clerk why and offers to save the PDF.
@@ -102,29 +112,60 @@ func (m *mainWindow) auditDoc(ctx context.Context, doc *Document, by app.Actor, 
 	return m.store.Audit(ctx, app.AuditEntry{At: m.now().UTC(), Clerk: by.Clerk, Office: by.Office, Action: action, Ref: doc.Ref, Detail: doc.Kind + ":" + where})
 }
 
-// savePDF asks where to save and writes the document; the save is logged.
+// savePDF asks where to save and writes the document; the save is logged,
+// the clerk told where the file is, and the case's history shows it.
 func (m *mainWindow) savePDF(doc *Document) {
 	by := m.actor()
+	m.saveFile(lang.L("Bestätigung als PDF speichern"), doc.FileName, func(ctx context.Context, w io.Writer) error {
+		if _, err := w.Write(doc.Data); err != nil {
+			return err
+		}
+		return nil
+	}, func(ctx context.Context) error { return m.auditDoc(ctx, doc, by, toFile) }, func(path string) {
+		m.showMessage(lang.L("Gespeichert"), lang.L("Die Bestätigung ist gespeichert: {{.Path}}", map[string]any{"Path": path}))
+		if !doc.Appointment {
+			m.refreshCase(doc.Ref)
+		}
+	})
+}
+
+// saveFile asks where to save (a dialog titled title, the file named name),
+// writes the file through write, makes it readable for its owner only
+// (0600: it holds personal data, like the cache copy), runs after (the
+// audit) and then done with the path. Failures are told in German.
+func (m *mainWindow) saveFile(title, name string, write func(ctx context.Context, w io.Writer) error, after func(ctx context.Context) error, done func(path string)) {
 	d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
 		if err != nil || w == nil {
 			return
 		}
+		path := w.URI().Path()
 		m.do(func(ctx context.Context) error {
-			_, err := w.Write(doc.Data)
+			err := write(ctx, w)
 			if cerr := w.Close(); err == nil {
 				err = cerr
 			}
-			if err != nil {
-				return &app.Error{Code: app.EINTERNAL, Err: err, Message: lang.L("Die Datei konnte nicht gespeichert werden. Bitte einen anderen Ort wählen.")}
+			if err == nil && w.URI().Scheme() == "file" {
+				err = os.Chmod(path, 0o600)
 			}
-			return m.auditDoc(ctx, doc, by, toFile)
+			if err != nil {
+				return &app.Error{Code: app.EINVALID, Err: err, Message: lang.L("Die Datei konnte nicht gespeichert werden. Bitte einen anderen Ort wählen.")}
+			}
+			if after != nil {
+				return after(ctx)
+			}
+			return nil
 		}, func(err error) {
 			if err != nil {
 				m.showError(err)
+				return
+			}
+			if done != nil {
+				done(path)
 			}
 		})
 	}, m.w)
-	d.SetFileName(doc.FileName)
+	d.SetTitleText(title)
+	d.SetFileName(name)
 	m.dlg = d
 	d.Show()
 }

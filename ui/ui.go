@@ -122,8 +122,10 @@ func Run(ctx context.Context, o Options) error {
 	m := newMainWindow(ctx, a, w, o)
 	w.SetContent(m.buildUI())
 	w.SetMainMenu(m.mainMenu())
-	w.Resize(fyne.NewSize(1280, 800))
+	w.Resize(m.windowSize())
 	w.SetMaster()
+	// Closing the window asks before unsaved input is lost.
+	w.SetCloseIntercept(m.quit)
 	a.Lifecycle().SetOnStarted(func() {
 		m.start()
 		if o.OnReady != nil {
@@ -232,9 +234,7 @@ func (s *Session) ScrollQueue(row int) {
 // SetClerk answers the first-start question (office, name, sign).
 func (s *Session) SetClerk(office app.OfficeKey, name, sign string) {
 	fyne.DoAndWait(func() {
-		if s.m.dlg != nil {
-			s.m.dlg.Hide()
-		}
+		s.m.closeDialogs()
 		s.m.setClerk(office, name, sign)
 	})
 	s.Wait()
@@ -250,10 +250,7 @@ func (s *Session) Capture() image.Image {
 // Back closes an open case or dialog.
 func (s *Session) Back() {
 	fyne.DoAndWait(func() {
-		if s.m.dlg != nil {
-			s.m.dlg.Hide()
-			s.m.dlg = nil
-		}
+		s.m.closeDialogs()
 		s.m.back()
 	})
 	s.Wait()

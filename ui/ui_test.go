@@ -408,7 +408,7 @@ func TestClaimConflict(t *testing.T) {
 	if !cv.claim.Disabled() || cv.release.Disabled() {
 		t.Errorf("after claiming: claim enabled %v, release enabled %v", !cv.claim.Disabled(), !cv.release.Disabled())
 	}
-	if !strings.Contains(cv.summary.Text, "bearbeitet von mm") {
+	if !strings.Contains(cv.summary.Text, "bearbeitet von Maria Müller (mm)") {
 		t.Errorf("summary = %q", cv.summary.Text)
 	}
 }
