@@ -182,6 +182,9 @@ func (s *appointmentsScreen) reload() {
 					s.sel = i
 				}
 			}
+			if s.sel < 0 {
+				s.table.UnselectAll() // else the same row cannot be chosen again
+			}
 			s.table.Refresh()
 			booked := 0
 			for _, a := range list {
@@ -253,7 +256,7 @@ func (s *appointmentsScreen) showSelected() {
 	// The rules (app.CheckAttendance): check-in on the day, no-show after
 	// the start. A lead may record either anyway, with a reason.
 	now := s.m.now()
-	lead := s.m.can(app.RoleLead) && s.m.override != nil
+	lead := s.m.mayOverride()
 	if a.Status == app.AppointmentCancelled || (app.CheckAttendance(a, app.AttendanceCheckedIn, now) != nil && !lead) || a.Attendance == app.AttendanceCheckedIn {
 		s.checkIn.Disable()
 	}
@@ -293,7 +296,7 @@ func (s *appointmentsScreen) onAttendance(att app.Attendance) {
 	m.do(func(ctx context.Context) error {
 		return m.store.SetAttendance(app.WithTime(ctx, m.now()), uid, att, by)
 	}, func(err error) {
-		if err != nil && app.ErrorCode(err) == app.EINVALID && m.override != nil && m.can(app.RoleLead) && att != app.AttendanceNone {
+		if err != nil && app.ErrorCode(err) == app.EINVALID && m.mayOverride() && att != app.AttendanceNone {
 			s.askOverride(uid, att, app.ErrorMessage(err))
 			return
 		}
@@ -341,4 +344,10 @@ func (s *appointmentsScreen) onPrint() {
 		cp := *a
 		s.m.printAppointment(&cp)
 	}
+}
+
+// mayOverride: a lead (or the administration, also while setting up) may
+// record an attendance against the day rules.
+func (m *mainWindow) mayOverride() bool {
+	return m.override != nil && m.controlled() && m.o.Actor.Is(app.RoleLead)
 }

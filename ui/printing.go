@@ -23,6 +23,7 @@ func (m *mainWindow) printCase(c *app.Case, done func(err error)) {
 		if doc, err = m.print.CaseDocument(ctx, c, clerk); err != nil {
 			return err
 		}
+		doc.Office = c.Office
 		return m.printDoc(ctx, doc, by)
 	}, func(err error) {
 		m.printFailed(err, doc)
@@ -59,6 +60,9 @@ func (m *mainWindow) saveCasePDF(c *app.Case) {
 	m.do(func(ctx context.Context) error {
 		var err error
 		doc, err = m.print.CaseDocument(ctx, c, clerk)
+		if err == nil {
+			doc.Office = c.Office
+		}
 		return err
 	}, func(err error) {
 		if err != nil {
@@ -78,6 +82,7 @@ func (m *mainWindow) printAppointment(a *app.Appointment) {
 		if doc, err = m.print.AppointmentDocument(ctx, a, clerk); err != nil {
 			return err
 		}
+		doc.Office = a.Office
 		return m.printDoc(ctx, doc, by)
 	}, func(err error) { m.printFailed(err, doc) })
 }
@@ -109,24 +114,32 @@ func (m *mainWindow) auditDoc(ctx context.Context, doc *Document, by app.Actor, 
 	if doc.Appointment {
 		action = "appointment.print"
 	}
-	return m.store.Audit(ctx, app.AuditEntry{At: m.now().UTC(), Clerk: by.Clerk, Office: by.Office, Action: action, Ref: doc.Ref, Detail: doc.Kind + ":" + where})
+	return m.store.Audit(ctx, app.AuditEntry{At: m.now().UTC(), Clerk: by.Clerk, Name: by.Name, Office: doc.Office, Action: action, Ref: doc.Ref, Detail: doc.Kind + ":" + where})
 }
 
 // savePDF asks where to save and writes the document; the save is logged,
 // the clerk told where the file is, and the case's history shows it.
 func (m *mainWindow) savePDF(doc *Document) {
+	write, after, done := m.pdfSaver(doc)
+	m.saveFile(lang.L("Bestätigung als PDF speichern"), doc.FileName, write, after, done)
+}
+
+// pdfSaver is how a confirmation is written where the clerk chose: the
+// bytes, the audit entry, then the message and the refreshed history.
+func (m *mainWindow) pdfSaver(doc *Document) (write func(context.Context, io.Writer) error, after func(context.Context) error, done func(string)) {
 	by := m.actor()
-	m.saveFile(lang.L("Bestätigung als PDF speichern"), doc.FileName, func(ctx context.Context, w io.Writer) error {
-		if _, err := w.Write(doc.Data); err != nil {
-			return err
-		}
-		return nil
-	}, func(ctx context.Context) error { return m.auditDoc(ctx, doc, by, toFile) }, func(path string) {
+	write = func(ctx context.Context, w io.Writer) error {
+		_, err := w.Write(doc.Data)
+		return err
+	}
+	after = func(ctx context.Context) error { return m.auditDoc(ctx, doc, by, toFile) }
+	done = func(path string) {
 		m.showMessage(lang.L("Gespeichert"), lang.L("Die Bestätigung ist gespeichert: {{.Path}}", map[string]any{"Path": path}))
 		if !doc.Appointment {
 			m.refreshCase(doc.Ref)
 		}
-	})
+	}
+	return write, after, done
 }
 
 // saveFile asks where to save (a dialog titled title, the file named name),
@@ -138,34 +151,39 @@ func (m *mainWindow) saveFile(title, name string, write func(ctx context.Context
 		if err != nil || w == nil {
 			return
 		}
-		path := w.URI().Path()
-		m.do(func(ctx context.Context) error {
-			err := write(ctx, w)
-			if cerr := w.Close(); err == nil {
-				err = cerr
-			}
-			if err == nil && w.URI().Scheme() == "file" {
-				err = os.Chmod(path, 0o600)
-			}
-			if err != nil {
-				return &app.Error{Code: app.EINVALID, Err: err, Message: lang.L("Die Datei konnte nicht gespeichert werden. Bitte einen anderen Ort wählen.")}
-			}
-			if after != nil {
-				return after(ctx)
-			}
-			return nil
-		}, func(err error) {
-			if err != nil {
-				m.showError(err)
-				return
-			}
-			if done != nil {
-				done(path)
-			}
-		})
+		m.writeChosen(w, write, after, done)
 	}, m.w)
 	d.SetTitleText(title)
 	d.SetFileName(name)
 	m.dlg = d
 	d.Show()
+}
+
+// writeChosen writes the file the clerk chose in the save dialog.
+func (m *mainWindow) writeChosen(w fyne.URIWriteCloser, write func(ctx context.Context, w io.Writer) error, after func(ctx context.Context) error, done func(path string)) {
+	path := w.URI().Path()
+	m.do(func(ctx context.Context) error {
+		err := write(ctx, w)
+		if cerr := w.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil && w.URI().Scheme() == "file" {
+			err = os.Chmod(path, 0o600)
+		}
+		if err != nil {
+			return &app.Error{Code: app.EINVALID, Err: err, Message: lang.L("Die Datei konnte nicht gespeichert werden. Bitte einen anderen Ort wählen.")}
+		}
+		if after != nil {
+			return after(ctx)
+		}
+		return nil
+	}, func(err error) {
+		if err != nil {
+			m.showError(err)
+			return
+		}
+		if done != nil {
+			done(path)
+		}
+	})
 }

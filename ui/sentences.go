@@ -75,23 +75,23 @@ var sentencePatterns = []string{
 	"Eintrag {{.A}}: Art {{.B}} ist nicht vorgesehen (erlaubt: {{.C}}).",
 	// The portal sync's summary (sync.Result.Summary), one part each.
 	"keine neuen Sendungen",
-	"{{.A}} Mails geprüft",
-	"{{.A}} Antrag übernommen",
-	"{{.A}} Anträge übernommen",
-	"{{.A}} Antrag doppelt (schon vorhanden)",
-	"{{.A}} Anträge doppelt (schon vorhanden)",
-	"{{.A}} Nachricht",
-	"{{.A}} Nachrichten",
-	"{{.A}} Rücknahme",
-	"{{.A}} Rücknahmen",
-	"{{.A}} Termin",
-	"{{.A}} Termine",
-	"{{.A}} veraltete Terminmeldung",
-	"{{.A}} veraltete Terminmeldungen",
-	"{{.A}} Mail zur Sichtung",
-	"{{.A}} Mails zur Sichtung",
-	"{{.A}} Mail nachträglich abgelegt",
-	"{{.A}} Mails nachträglich abgelegt",
+	"{{.N}} Mails geprüft",
+	"{{.N}} Antrag übernommen",
+	"{{.N}} Anträge übernommen",
+	"{{.N}} Antrag doppelt (schon vorhanden)",
+	"{{.N}} Anträge doppelt (schon vorhanden)",
+	"{{.N}} Nachricht",
+	"{{.N}} Nachrichten",
+	"{{.N}} Rücknahme",
+	"{{.N}} Rücknahmen",
+	"{{.N}} Termin",
+	"{{.N}} Termine",
+	"{{.N}} veraltete Terminmeldung",
+	"{{.N}} veraltete Terminmeldungen",
+	"{{.N}} Mail zur Sichtung",
+	"{{.N}} Mails zur Sichtung",
+	"{{.N}} Mail nachträglich abgelegt",
+	"{{.N}} Mails nachträglich abgelegt",
 }
 
 // sentenceWords are the words that stand alone in those sentences and are
@@ -109,7 +109,7 @@ type sentencePattern struct {
 var (
 	patternsOnce gosync.Once
 	patterns     []sentencePattern
-	placeholder  = regexp.MustCompile(`\{\{\.([A-Z])\}\}`)
+	placeholder  = regexp.MustCompile(`\{\{\.([A-Z])\}\}`) // {{.N}} stands for a number
 )
 
 func compiledPatterns() []sentencePattern {
@@ -124,7 +124,11 @@ func compiledPatterns() []sentencePattern {
 					expr += regexp.QuoteMeta(rest)
 					break
 				}
-				expr += regexp.QuoteMeta(rest[:loc[0]]) + "(.+?)"
+				group := "(.+?)"
+				if rest[loc[2]:loc[3]] == "N" {
+					group = "([0-9][0-9.]*)"
+				}
+				expr += regexp.QuoteMeta(rest[:loc[0]]) + group
 				vars = append(vars, rest[loc[2]:loc[3]])
 				rest = rest[loc[1]:]
 			}

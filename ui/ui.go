@@ -56,6 +56,7 @@ type Document struct {
 	Kind        string
 	Ref         string
 	Appointment bool
+	Office      app.OfficeKey // of the case or appointment, for the audit log
 }
 
 // Printer makes the PDF confirmations and prints them. By default the

@@ -333,6 +333,10 @@ func scrollIntoView(sc *container.Scroll, o fyne.CanvasObject) {
 	if sc == nil || sc.Content == nil {
 		return
 	}
+	// The content may not be laid out yet for fields just added.
+	if min := sc.Content.MinSize(); sc.Content.Size().Height < min.Height {
+		sc.Content.Resize(fyne.NewSize(max(sc.Content.Size().Width, min.Width), min.Height))
+	}
 	d := fyne.CurrentApp().Driver()
 	y := d.AbsolutePositionForObject(o).Y - d.AbsolutePositionForObject(sc.Content).Y
 	top, h := sc.Offset.Y, sc.Size().Height
