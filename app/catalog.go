@@ -73,20 +73,20 @@ const (
 
 // FieldSpec describes one service field and its validation rules.
 type FieldSpec struct {
-	Path         string   `json:"feld"` // dotted path inside angaben, e.g. "hund.chipnummer"
-	Label        string   `json:"label"`
-	Type         string   `json:"typ"`
-	Required     bool     `json:"pflicht,omitempty"`
-	Pattern      string   `json:"muster,omitempty"`
-	Hint         string   `json:"muster_hinweis,omitempty"` // German sentence shown when the rule fails
-	Min          *float64 `json:"min,omitempty"`            // value, or item count for lists
-	Max          *float64 `json:"max,omitempty"`
-	MaxLen       int      `json:"max_laenge,omitempty"`
-	Options      []string `json:"werte,omitempty"`
+	Path     string   `json:"feld"` // dotted path inside angaben, e.g. "hund.chipnummer"
+	Label    string   `json:"label"`
+	Type     string   `json:"typ"`
+	Required bool     `json:"pflicht,omitempty"`
+	Pattern  string   `json:"muster,omitempty"`
+	Hint     string   `json:"muster_hinweis,omitempty"` // German sentence shown when the rule fails
+	Min      *float64 `json:"min,omitempty"`            // value, or item count for lists
+	Max      *float64 `json:"max,omitempty"`
+	MaxLen   int      `json:"max_laenge,omitempty"`
+	Options  []string `json:"werte,omitempty"`
 	// OptionLabels are the German names of the Options ("kuehlgeraet" →
 	// "Kühl- oder Gefriergerät"), for the clerk and the letters.
 	OptionLabels map[string]string `json:"werte_bezeichnungen,omitempty"`
-	NotBefore    string   `json:"nicht_vor,omitempty"` // another field's path
+	NotBefore    string            `json:"nicht_vor,omitempty"` // another field's path
 	MaxDaysAfter *struct {
 		Field string `json:"feld"`
 		Days  int    `json:"tage"`

@@ -18,7 +18,7 @@ type Scoped struct {
 	Actor Actor
 	now   func() time.Time
 
-	mu     gosync.Mutex
+	mu       gosync.Mutex
 	shown    map[string]bool // SHA-256 of attachments of cases this actor was shown
 	finder   PersonFinder
 	override AttendanceOverrider
