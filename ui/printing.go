@@ -79,7 +79,13 @@ func (m *mainWindow) printAppointment(a *app.Appointment) {
 	var doc *Document
 	m.do(func(ctx context.Context) error {
 		var err error
-		if doc, err = m.print.AppointmentDocument(ctx, a, clerk); err != nil {
+		// The case of the booking, when it is here and may be seen: its
+		// postal address goes on the letter.
+		var c *app.Case
+		if a.PortalCase != "" {
+			c, _ = m.store.CaseByPortalID(ctx, a.PortalCase)
+		}
+		if doc, err = m.print.AppointmentDocument(ctx, a, c, clerk); err != nil {
 			return err
 		}
 		doc.Office = a.Office

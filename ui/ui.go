@@ -66,8 +66,9 @@ type Printer interface {
 	// where there is one, else the Eingangsbestätigung); clerk is the name
 	// printed as Bearbeiter/in.
 	CaseDocument(ctx context.Context, c *app.Case, clerk string) (*Document, error)
-	// AppointmentDocument returns the Terminbestätigung.
-	AppointmentDocument(ctx context.Context, a *app.Appointment, clerk string) (*Document, error)
+	// AppointmentDocument returns the Terminbestätigung; c is the case the
+	// booking belongs to (postal address, reference), nil if none.
+	AppointmentDocument(ctx context.Context, a *app.Appointment, c *app.Case, clerk string) (*Document, error)
 	// Print sends a document to the configured printer. On failure the
 	// error says why in German; saved is where a copy was put instead
 	// ("" if none).
