@@ -24,7 +24,7 @@ var keyboardValues = map[string]string{
 	"grundstueck.gemeindeschluessel": "Treis-Karden", "grundstueck.gemarkung": "Karden", "grundstueck.flur": "3", "grundstueck.flurstueck": "112/4",
 	"bisherigerEigentuemer.name": "Erbengemeinschaft Theisen", "neuerEigentuemer.name": "Anna Muster", "uebergangsdatum": "01.11.2026",
 	"volumenKubikmeter": "2,5",
-	"einrichtung": "Bürgersaal", "gemeindeschluessel": "Treis-Karden", "datum": "12.12.2026", "von": "18:00", "bis": "23:00",
+	"einrichtung":       "Bürgersaal", "gemeindeschluessel": "Treis-Karden", "datum": "12.12.2026", "von": "18:00", "bis": "23:00",
 	"anlass": "Geburtstagsfeier", "personen": "40",
 }
 
