@@ -258,3 +258,20 @@ func TestDateThatDoesNotExist(t *testing.T) {
 		t.Errorf("appliances shown as %q", got)
 	}
 }
+
+// The offices' working days: no weekends, no holidays of Rhineland-Palatinate.
+func TestWorkingDays(t *testing.T) {
+	for _, c := range []struct {
+		day  string
+		open bool
+	}{{"2026-11-27", true}, {"2026-11-29", false}, {"2026-12-25", false}, {"2026-12-24", true}, {"2026-06-04", false}, {"2026-11-01", false}, {"2026-10-03", false}} {
+		d, _ := time.ParseInLocation("2006-01-02", c.day, Berlin)
+		if got := IsWorkingDay(d.Add(10 * time.Hour)); got != c.open {
+			t.Errorf("%s: working day %v, want %v", c.day, got, c.open)
+		}
+	}
+	sat, _ := time.ParseInLocation("2006-01-02", "2026-11-28", Berlin)
+	if got := NextWorkingDay(sat).Format("2006-01-02"); got != "2026-11-30" {
+		t.Errorf("next working day after Saturday: %s", got)
+	}
+}

@@ -36,13 +36,13 @@ type queueColumn struct {
 func queueColumns() []queueColumn {
 	return []queueColumn{
 		{"ref", lang.L("Aktenzeichen"), 128, "ref"},
-		{"received", lang.L("Eingang"), 118, "received"},
-		{"service", lang.L("Leistung"), 185, "service"},
+		{"received", lang.L("Eingang"), 132, "received"},
+		{"service", lang.L("Leistung"), 170, "service"},
 		{"applicant", lang.L("Antragsteller"), 150, "applicant"},
-		{"flags", lang.L("Hinweise"), 140, ""},
-		{"status", lang.L("Status"), 120, "status"},
-		{"office", lang.L("Dienststelle"), 125, ""},
-		{"municipality", lang.L("Gemeinde"), 125, ""},
+		{"flags", lang.L("Hinweise"), 135, ""},
+		{"status", lang.L("Status"), 135, "status"},
+		{"office", lang.L("Dienststelle"), 120, ""},
+		{"municipality", lang.L("Gemeinde"), 120, ""},
 		{"assignee", lang.L("Bearbeitung"), 100, ""},
 	}
 }

@@ -283,6 +283,13 @@ func (s *Session) Demo(name string) {
 			if len(m.review.items) > 0 {
 				m.review.list.Select(0)
 			}
+		case "review-to-intake":
+			if m.review.cur != nil {
+				m.intake.onNew() // the screenshot's example input is not the clerk's
+				m.review.toIntake(m.review.cur, "Bürger reicht die Angaben per Mail nach")
+			}
+		case "discard-question":
+			m.guard(func() {})
 		case "appointment-first":
 			if len(m.appointments.list) > 0 {
 				m.appointments.table.Select(widget.TableCellID{Row: 1, Col: 0})
