@@ -324,9 +324,7 @@ func TestMultiLineTabMovesOn(t *testing.T) {
 // default button), also when a button or the entry has the focus.
 func TestDialogsEscAndEnter(t *testing.T) {
 	h := newHarness(t, newTestStore(t))
-	c := h.create(dogCase("Anna", "Muster", "56253", "Treis-Karden"), "a")
-	h.m.openCase(c.Ref)
-	h.wait()
+	c := h.openDogCase("a")
 	cv := h.m.caseView
 	test.Tap(cv.note)
 	h.press(fyne.KeyEscape)
@@ -534,9 +532,7 @@ func TestEnglishEverywhere(t *testing.T) {
 // once, and saving says where the file is.
 func TestHistoryRefreshAfterPrintAndSave(t *testing.T) {
 	h := newHarness(t, newTestStore(t))
-	c := h.create(dogCase("Anna", "Muster", "56253", "Treis-Karden"), "a")
-	h.m.openCase(c.Ref)
-	h.wait()
+	c := h.openDogCase("a")
 	test.Tap(h.m.caseView.printBtn)
 	h.wait()
 	if !strings.Contains(markup(h.m.caseView.historyCard()), "Bestätigung gedruckt") {
@@ -583,6 +579,15 @@ func TestQueueFitsDefaultWindow(t *testing.T) {
 	if got := h.m.windowSize(); got != fyne.NewSize(1300, 850) {
 		t.Errorf("remembered %v", got)
 	}
+}
+
+// openDogCase creates a dog registration of VG Cochem and opens it.
+func (h *harness) openDogCase(key string) *app.Case {
+	h.t.Helper()
+	c := h.create(dogCase("Anna", "Muster", "56253", "Treis-Karden"), key)
+	h.m.openCase(c.Ref)
+	h.wait()
+	return c
 }
 
 // desktopShortcut is a key with modifiers, as the desktop driver reports it.

@@ -2,13 +2,9 @@ package ui
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
-	"mime"
-	"mime/multipart"
-	"mime/quotedprintable"
 	"net/mail"
 	"sort"
 	"strings"
@@ -82,43 +78,17 @@ func serviceInSubject(reg *app.Registry, subject string) string {
 	return ""
 }
 
-// jsonPart returns the first application/json part of a mail (at most a
-// few levels deep, at most 1 MB), nil when there is none.
+// jsonPart returns the first application/json part of a mail (at most
+// 1 MB), nil when there is none.
 func jsonPart(msg *mail.Message) []byte {
 	var found []byte
-	parts := 0
-	var walk func(ctype, cte string, body io.Reader, depth int)
-	walk = func(ctype, cte string, body io.Reader, depth int) {
-		parts++
-		if found != nil || parts > maxMIMEParts || depth > maxMIMEDepth {
-			return
-		}
-		mt, params, err := mime.ParseMediaType(ctype)
-		if err != nil {
-			return
-		}
-		if strings.HasPrefix(mt, "multipart/") {
-			mr := multipart.NewReader(body, params["boundary"])
-			for {
-				p, err := mr.NextRawPart()
-				if err != nil {
-					return
-				}
-				walk(p.Header.Get("Content-Type"), p.Header.Get("Content-Transfer-Encoding"), p, depth+1)
-			}
-		}
+	walkParts(msg, func(mt string, _ map[string]string, body io.Reader) bool {
 		if mt != "application/json" {
-			return
-		}
-		switch strings.ToLower(strings.TrimSpace(cte)) {
-		case "base64":
-			body = base64.NewDecoder(base64.StdEncoding, body)
-		case "quoted-printable":
-			body = quotedprintable.NewReader(body)
+			return true
 		}
 		found, _ = io.ReadAll(io.LimitReader(body, 1<<20))
-	}
-	walk(msg.Header.Get("Content-Type"), msg.Header.Get("Content-Transfer-Encoding"), msg.Body, 0)
+		return false
+	})
 	return found
 }
 
