@@ -28,7 +28,7 @@ type appointmentsScreen struct {
 	dayLabel  *widget.Label
 	dateEntry *widget.Entry
 	officeSel *widget.Select
-	table     *widget.Table
+	table     *keyTable
 	info      *widget.Label
 	detail    *widget.Label
 	checkIn   *keyButton
@@ -80,7 +80,7 @@ func (s *appointmentsScreen) buildUI() fyne.CanvasObject {
 	s.info = widget.NewLabel("")
 
 	headers := []string{lang.L("Zeit"), lang.L("Bürger"), lang.L("Leistung"), lang.L("Dienststelle"), lang.L("Buchung"), lang.L("Anwesenheit")}
-	s.table = widget.NewTableWithHeaders(
+	s.table = newKeyTable(s.m,
 		func() (int, int) { return len(s.list), len(headers) },
 		func() fyne.CanvasObject {
 			l := widget.NewLabel("")

@@ -15,6 +15,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"amtstresen/app"
+	"amtstresen/ui/internal/seed"
 )
 
 // press sends a key the way the desktop driver does: Tab moves the focus
@@ -601,3 +602,42 @@ func (d desktopShortcut) shortcut() *desktop.CustomShortcut {
 }
 
 func (d desktopShortcut) name() string { return d.shortcut().ShortcutName() }
+
+// Going over the app from the keyboard (issue 13): the search's hits and
+// the day's appointments are reached and used like the queue: ↓ from the
+// search into the hits, Enter opens, Esc comes back; Enter on an
+// appointment chooses it.
+func TestSearchAndAppointmentsFromTheKeyboard(t *testing.T) {
+	store := newTestStore(t)
+	if err := seed.Appointments(context.Background(), store, testReg, testNow); err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, store)
+	c := h.create(dogCase("Karl", "Zender", "56812", "Cochem"), "b")
+	h.shortcut(fyne.Key5, fyne.KeyModifierShortcutDefault)
+	h.typeText("Zender")
+	h.m.search.run(false)
+	h.wait()
+	h.press(fyne.KeyDown)
+	h.press(fyne.KeyReturn)
+	if h.m.caseView == nil || h.m.caseView.ref != c.Ref {
+		t.Fatalf("Enter on the hit opened %v", h.m.caseView)
+	}
+	h.press(fyne.KeyEscape)
+	if h.m.caseView != nil || h.w.Canvas().Focused() != h.m.search.table {
+		t.Fatalf("Esc: focus %T", h.w.Canvas().Focused())
+	}
+	h.press(fyne.KeyEscape)
+	if h.w.Canvas().Focused() != h.m.search.entry {
+		t.Errorf("second Esc: focus %T", h.w.Canvas().Focused())
+	}
+
+	h.shortcut(fyne.Key3, fyne.KeyModifierShortcutDefault)
+	s := h.m.appointments
+	h.w.Canvas().Focus(s.table)
+	h.press(fyne.KeyDown)
+	h.press(fyne.KeyReturn)
+	if s.sel != 1 || s.selected() == nil {
+		t.Errorf("Enter chose row %d", s.sel)
+	}
+}

@@ -356,8 +356,11 @@ func (m *mainWindow) back() {
 	}
 	m.closeCase()
 	m.onScreenShown(m.current())
-	if m.current() == ScreenQueue {
-		m.w.Canvas().Focus(m.queue.table) // where the case was opened; Esc again goes to the search
+	switch m.current() { // back where the case was opened; Esc again goes to the search
+	case ScreenQueue:
+		m.w.Canvas().Focus(m.queue.table)
+	case ScreenSearch:
+		m.w.Canvas().Focus(m.search.table)
 	}
 }
 
