@@ -641,3 +641,34 @@ func TestSearchAndAppointmentsFromTheKeyboard(t *testing.T) {
 		t.Errorf("Enter chose row %d", s.sel)
 	}
 }
+
+// Going over the app from the keyboard (issue 13): a kept mail is chosen
+// with ↓ and Enter, and its actions are buttons Enter presses.
+func TestReviewFromTheKeyboard(t *testing.T) {
+	store := newTestStore(t)
+	if err := seed.ReviewItems(context.Background(), store, testNow); err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, store)
+	h.shortcut(fyne.Key4, fyne.KeyModifierShortcutDefault)
+	s := h.m.review
+	h.w.Canvas().Focus(s.list)
+	h.press(fyne.KeyDown)
+	h.press(fyne.KeyReturn)
+	if s.cur == nil || s.cur.ID != s.items[1].ID {
+		t.Fatalf("Enter chose %+v", s.cur)
+	}
+	h.w.Canvas().Focus(s.handled)
+	h.press(fyne.KeyReturn)
+	if h.m.topDialog() == nil || s.noteEntry == nil {
+		t.Fatal("Enter on „Als erledigt markieren …“ opened no dialog")
+	}
+	h.typeText("Werbung")
+	h.press(fyne.KeyReturn)
+	if got, _ := store.ReviewItem(context.Background(), s.items[0].ID); got == nil {
+		t.Fatal("item gone")
+	}
+	if items, _ := store.ReviewItems(context.Background(), false); len(items) != 4 {
+		t.Errorf("%d open items after marking one handled", len(items))
+	}
+}

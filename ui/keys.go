@@ -348,3 +348,30 @@ func (s *shiftState) keyUp(ev *fyne.KeyEvent) {
 		s.down = false
 	}
 }
+
+// keyList is a list for the keyboard: the arrows move (Fyne's own), Enter
+// chooses the item under the cursor (as Space does), Esc reaches the
+// window.
+type keyList struct {
+	widget.List
+	m *mainWindow
+}
+
+func newKeyList(m *mainWindow, length func() int, create func() fyne.CanvasObject, update func(widget.ListItemID, fyne.CanvasObject)) *keyList {
+	l := &keyList{m: m}
+	l.Length, l.CreateItem, l.UpdateItem = length, create, update
+	l.ExtendBaseWidget(l)
+	return l
+}
+
+// TypedKey implements fyne.Focusable.
+func (l *keyList) TypedKey(ev *fyne.KeyEvent) {
+	switch ev.Name {
+	case fyne.KeyReturn, fyne.KeyEnter:
+		l.List.TypedKey(&fyne.KeyEvent{Name: fyne.KeySpace})
+	case fyne.KeyEscape:
+		l.m.routeKey(ev)
+	default:
+		l.List.TypedKey(ev)
+	}
+}

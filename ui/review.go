@@ -27,15 +27,15 @@ type reviewScreen struct {
 	showHandled bool
 	gen         int
 
-	list     *widget.List
+	list     *keyList
 	empty    *widget.Label
 	reason   *widget.Label
 	meta     *widget.Label
 	content  *widget.Label
 	raw      *widget.Check
-	assign   *widget.Button
-	makeCase *widget.Button
-	handled  *widget.Button
+	assign   *keyButton
+	makeCase *keyButton
+	handled  *keyButton
 
 	// The open dialog's inputs (tests fill them).
 	refEntry  *fieldEntry
@@ -47,7 +47,7 @@ type reviewScreen struct {
 func newReviewScreen(m *mainWindow) *reviewScreen { return &reviewScreen{m: m, sel: -1} }
 
 func (s *reviewScreen) buildUI() fyne.CanvasObject {
-	s.list = widget.NewList(
+	s.list = newKeyList(s.m,
 		func() int { return len(s.items) },
 		func() fyne.CanvasObject {
 			t := widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
@@ -92,9 +92,9 @@ func (s *reviewScreen) buildUI() fyne.CanvasObject {
 	s.meta.Wrapping = fyne.TextWrapWord
 	s.content = valueLabel("")
 	s.raw = widget.NewCheck(lang.L("Quelltext der Mail"), func(bool) { s.showContent() })
-	s.assign = widget.NewButtonWithIcon(lang.L("Einem Vorgang zuordnen …"), theme.MailReplyIcon(), s.onAssign)
-	s.makeCase = widget.NewButtonWithIcon(lang.L("Als Vorgang anlegen …"), theme.DocumentCreateIcon(), s.onMakeCase)
-	s.handled = widget.NewButtonWithIcon(lang.L("Als erledigt markieren …"), theme.ConfirmIcon(), s.onHandled)
+	s.assign = newKeyButton(s.m, lang.L("Einem Vorgang zuordnen …"), theme.MailReplyIcon(), s.onAssign)
+	s.makeCase = newKeyButton(s.m, lang.L("Als Vorgang anlegen …"), theme.DocumentCreateIcon(), s.onMakeCase)
+	s.handled = newKeyButton(s.m, lang.L("Als erledigt markieren …"), theme.ConfirmIcon(), s.onHandled)
 	s.showItem()
 
 	left := container.NewBorder(container.NewVBox(heading(lang.L("Mails zur Sichtung")), showHandled), nil, nil, nil,
@@ -212,7 +212,7 @@ func (s *reviewScreen) loadSelected() {
 
 func (s *reviewScreen) showItem() {
 	it := s.cur
-	btns := []*widget.Button{s.assign, s.makeCase, s.handled}
+	btns := []*keyButton{s.assign, s.makeCase, s.handled}
 	if it == nil {
 		s.reason.SetText(lang.L("Eine Mail in der Liste wählen."))
 		s.meta.SetText("")
