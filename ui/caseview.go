@@ -215,6 +215,9 @@ func (cv *caseView) fieldsCard() fyne.CanvasObject {
 	var rows []fyne.CanvasObject
 	for _, f := range cv.m.reg.DisplayFields(cv.c.Service, cv.c.Fields) {
 		l := fieldLabel(f.Label)
+		if f.Known {
+			l.SetText(fieldLabelText(f.Path, f.Label))
+		}
 		v := valueLabel(f.Value)
 		if !f.Known {
 			l.TextStyle = fyne.TextStyle{Italic: true}

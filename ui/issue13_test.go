@@ -516,6 +516,9 @@ func TestEnglishEverywhere(t *testing.T) {
 	if got := s.errs[app.PathLastName].Text; got != "Please fill in." {
 		t.Errorf("validation %q", got)
 	}
+	if !strings.Contains(s.summary.Text, "• Last name: Please fill in.") || !strings.Contains(markup(s.fieldBox), "Chip number") {
+		t.Errorf("labels not English: %q", s.summary.Text)
+	}
 	if got := s.reason.Text; got != "Home address is in Treis-Karden, VG Cochem" {
 		t.Errorf("routing reason %q", got)
 	}
