@@ -153,8 +153,8 @@ func formatSize(n int64) string {
 // fieldLabelText is a catalog field's label in the window's language: the
 // catalog is German; a translation may name it ("feld.hund.chipnummer").
 func fieldLabelText(path, label string) string {
-	if path == "" {
-		return label
+	if path == "" || germanUI() {
+		return label // the catalog's own words (it may be replaced by the admin)
 	}
 	return lang.X("feld."+path, label)
 }
