@@ -332,7 +332,9 @@ func (c *Cluster) CreateDatabase(t testing.TB, owner, template string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { c.Exec(context.Background(), "postgres", "DROP DATABASE IF EXISTS "+Ident(name)+" WITH (FORCE)") })
+	t.Cleanup(func() {
+		c.Exec(context.Background(), "postgres", "DROP DATABASE IF EXISTS "+Ident(name)+" WITH (FORCE)")
+	})
 	return name
 }
 
