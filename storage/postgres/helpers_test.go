@@ -143,12 +143,6 @@ type testCase struct {
 func insertCase(t testing.TB, q *pgx.Conn, c testCase) int64 {
 	t.Helper()
 	ctx := context.Background()
-	if c.Channel == "" {
-		c.Channel = "portal"
-	}
-	if c.Flags == nil {
-		c.Flags = []string{}
-	}
 	tx, err := q.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -165,6 +159,12 @@ func insertCase(t testing.TB, q *pgx.Conn, c testCase) int64 {
 }
 
 func insertCaseTx(ctx context.Context, tx pgx.Tx, c testCase) (int64, error) {
+	if c.Channel == "" {
+		c.Channel = "portal"
+	}
+	if c.Flags == nil {
+		c.Flags = []string{}
+	}
 	var id int64
 	err := tx.QueryRow(ctx, `INSERT INTO amtstresen.cases (ref, office, channel, service, status, flags, applicant_name, applicant_sort, received_at, updated_at)
 		VALUES ($1, $2, $3, 'hund-anmelden', 'received', $4, $5, lower($5), $6, $6) RETURNING id`,

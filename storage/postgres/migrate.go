@@ -138,16 +138,40 @@ func migrateOne(ctx context.Context, db Beginner) (done bool, err error) {
 }
 
 // version reads the schema version (0 for an empty database), creating
-// the bookkeeping tables when they are missing.
+// the bookkeeping tables when they are missing. Reading needs no more
+// than a clerk's rights: Migrate of a current database is a no-op for
+// every Amtstresen role.
 func version(ctx context.Context, tx pgx.Tx) (int, error) {
+	v, err := readVersion(ctx, tx)
+	if err == nil {
+		return v, nil
+	}
+	if !missingSchema(err) {
+		return 0, fmt.Errorf("migrate: read version: %w", err)
+	}
+	if _, err := tx.Exec(ctx, "ROLLBACK TO SAVEPOINT version"); err != nil {
+		return 0, fmt.Errorf("migrate: %w", err)
+	}
 	if _, err := tx.Exec(ctx, bookkeeping); err != nil {
 		return 0, migrateError("migrate: version table", err)
 	}
-	var v int
-	if err := tx.QueryRow(ctx, "SELECT coalesce(max(version), 0) FROM amtstresen.schema_version").Scan(&v); err != nil {
-		return 0, fmt.Errorf("migrate: read version: %w", err)
+	return 0, nil
+}
+
+// readVersion reads the version behind a savepoint, so that the
+// transaction goes on when the table is missing.
+func readVersion(ctx context.Context, tx pgx.Tx) (int, error) {
+	if _, err := tx.Exec(ctx, "SAVEPOINT version"); err != nil {
+		return 0, err
 	}
-	return v, nil
+	var v int
+	err := tx.QueryRow(ctx, "SELECT coalesce(max(version), 0) FROM amtstresen.schema_version").Scan(&v)
+	return v, err
+}
+
+func missingSchema(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "42P01" || pe.Code == "3F000") // undefined_table, invalid_schema_name
 }
 
 func apply(ctx context.Context, tx pgx.Tx, m migration) error {
@@ -207,8 +231,7 @@ func CheckSchema(ctx context.Context, q interface {
 }) error {
 	var v int
 	err := q.QueryRow(ctx, "SELECT coalesce(max(version), 0) FROM amtstresen.schema_version").Scan(&v)
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) && (pe.Code == "42P01" || pe.Code == "3F000") { // undefined_table, invalid_schema_name
+	if missingSchema(err) {
 		v, err = 0, nil
 	}
 	if err != nil {

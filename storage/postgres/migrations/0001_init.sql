@@ -607,10 +607,13 @@ BEGIN
 END
 $$;
 
--- remove_clerk_role takes every Amtstresen membership from the login role
--- and its login; open sessions see nothing from their next statement on.
--- The role itself stays (roles belong to the whole cluster). The last
--- administrator cannot be removed while other assignments exist.
+-- remove_clerk_role takes the kind and the office from the login role, and
+-- its login and password; an open session reads no case from its next
+-- statement on. The role stays a member of amtstresen_konto (which grants
+-- no data), so that set_clerk_role knows it as an Amtstresen account if
+-- the clerk comes back; roles belong to the whole cluster and are not
+-- dropped. The last administrator cannot be removed while other
+-- assignments exist.
 CREATE FUNCTION amtstresen.remove_clerk_role(account text)
     RETURNS void
     LANGUAGE plpgsql
@@ -637,7 +640,7 @@ BEGIN
     END IF;
     FOR r IN SELECT g.rolname FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid
              WHERE m.member = (SELECT oid FROM pg_roles WHERE rolname = account)
-               AND (g.rolname IN ('amtstresen_konto', 'amtstresen_clerk', 'amtstresen_lead', 'amtstresen_admin', 'amtstresen_sync', 'amtstresen_purge')
+               AND (g.rolname IN ('amtstresen_clerk', 'amtstresen_lead', 'amtstresen_admin', 'amtstresen_sync', 'amtstresen_purge')
                     OR g.rolname IN (SELECT o.role FROM amtstresen.offices o)) LOOP
         EXECUTE format('REVOKE %I FROM %I', r.rolname, account);
     END LOOP;

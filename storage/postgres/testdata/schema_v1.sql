@@ -114,7 +114,8 @@ CREATE TABLE amtstresen.cases (
     email           text NOT NULL DEFAULT '',
     received_at     timestamptz NOT NULL,
     updated_at      timestamptz NOT NULL,
-    closed_at       timestamptz
+    closed_at       timestamptz,
+    written_tx      xid8  -- the transaction that wrote the row last (cases_written)
 );
 
 -- The queue asks for one page of cases filtered by office and status,
@@ -396,17 +397,32 @@ GRANT INSERT, UPDATE ON amtstresen.maintenance_runs TO amtstresen_admin, amtstre
 -- (office '') belong to the Kreisverwaltung until routed (app.Actor.CanSee).
 -- A lead also sees every case with an open routing question. Admins, the
 -- sync and the purge see all. A transaction sees the cases it wrote itself
--- (xmin): a clerk who takes in a walk-in application for another office,
--- or forwards a case, can finish writing it (documents, attachments,
--- note) in that transaction, and no longer sees it once it is committed.
+-- (written_tx): a clerk who takes in a walk-in application for another
+-- office, or forwards a case, can finish writing it (documents,
+-- attachments, note; INSERT … RETURNING) in that transaction, and no
+-- longer sees it once it is committed. The trigger sets written_tx on
+-- every write, whatever the client sends, before the policies check the
+-- new row.
+CREATE FUNCTION amtstresen.mark_written() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    -- Runs as the writer and calls pg_catalog only: no search_path needed.
+    NEW.written_tx := pg_current_xact_id();
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER cases_written BEFORE INSERT OR UPDATE ON amtstresen.cases
+    FOR EACH ROW EXECUTE FUNCTION amtstresen.mark_written();
+
 ALTER TABLE amtstresen.cases ENABLE ROW LEVEL SECURITY;
 ALTER TABLE amtstresen.cases FORCE ROW LEVEL SECURITY;
 CREATE POLICY office ON amtstresen.cases FOR SELECT TO amtstresen_clerk, amtstresen_lead
-    USING (office = ANY ((SELECT amtstresen.my_offices())) OR (office = '' AND 'kreis' = ANY ((SELECT amtstresen.my_offices()))));
+    USING (office = ANY ((SELECT amtstresen.my_offices())::text[]) OR (office = '' AND 'kreis' = ANY ((SELECT amtstresen.my_offices())::text[])));
 CREATE POLICY routing_open ON amtstresen.cases FOR SELECT TO amtstresen_lead
     USING (office = '' OR 'routing-unclear' = ANY (flags));
 CREATE POLICY own_transaction ON amtstresen.cases FOR SELECT TO amtstresen_clerk, amtstresen_lead
-    USING (xmin = pg_current_xact_id_if_assigned()::xid);
+    USING (written_tx = pg_current_xact_id_if_assigned());
 CREATE POLICY everything ON amtstresen.cases FOR SELECT TO amtstresen_admin, amtstresen_sync, amtstresen_purge
     USING (true);
 CREATE POLICY counter ON amtstresen.cases FOR INSERT TO amtstresen_clerk, amtstresen_lead
@@ -415,13 +431,13 @@ CREATE POLICY intake ON amtstresen.cases FOR INSERT TO amtstresen_admin, amtstre
     WITH CHECK (true);
 -- Changing a case one sees, also handing it to another office.
 CREATE POLICY office_update ON amtstresen.cases FOR UPDATE TO amtstresen_clerk, amtstresen_lead
-    USING (office = ANY ((SELECT amtstresen.my_offices())) OR (office = '' AND 'kreis' = ANY ((SELECT amtstresen.my_offices()))))
+    USING (office = ANY ((SELECT amtstresen.my_offices())::text[]) OR (office = '' AND 'kreis' = ANY ((SELECT amtstresen.my_offices())::text[])))
     WITH CHECK (true);
 CREATE POLICY routing_update ON amtstresen.cases FOR UPDATE TO amtstresen_lead
     USING (office = '' OR 'routing-unclear' = ANY (flags))
     WITH CHECK (true);
 CREATE POLICY own_transaction_update ON amtstresen.cases FOR UPDATE TO amtstresen_clerk, amtstresen_lead
-    USING (xmin = pg_current_xact_id_if_assigned()::xid)
+    USING (written_tx = pg_current_xact_id_if_assigned())
     WITH CHECK (true);
 CREATE POLICY everything_update ON amtstresen.cases FOR UPDATE TO amtstresen_admin, amtstresen_sync
     USING (true) WITH CHECK (true);
@@ -463,7 +479,7 @@ ALTER TABLE amtstresen.blobs ENABLE ROW LEVEL SECURITY;
 ALTER TABLE amtstresen.blobs FORCE ROW LEVEL SECURITY;
 CREATE POLICY with_attachment ON amtstresen.blobs FOR SELECT
     TO amtstresen_clerk, amtstresen_lead, amtstresen_admin, amtstresen_sync, amtstresen_purge
-    USING (EXISTS (SELECT 1 FROM amtstresen.attachments a WHERE a.blob = sha256));
+    USING (EXISTS (SELECT 1 FROM amtstresen.attachments a WHERE a.blob = blobs.sha256));
 CREATE POLICY store ON amtstresen.blobs FOR INSERT
     TO amtstresen_clerk, amtstresen_lead, amtstresen_admin, amtstresen_sync
     WITH CHECK (true);
@@ -473,9 +489,9 @@ CREATE POLICY purge ON amtstresen.blobs FOR DELETE TO amtstresen_admin, amtstres
 ALTER TABLE amtstresen.appointments ENABLE ROW LEVEL SECURITY;
 ALTER TABLE amtstresen.appointments FORCE ROW LEVEL SECURITY;
 CREATE POLICY office ON amtstresen.appointments FOR SELECT TO amtstresen_clerk, amtstresen_lead
-    USING (office = ANY ((SELECT amtstresen.my_offices())) OR (office = '' AND 'kreis' = ANY ((SELECT amtstresen.my_offices()))));
+    USING (office = ANY ((SELECT amtstresen.my_offices())::text[]) OR (office = '' AND 'kreis' = ANY ((SELECT amtstresen.my_offices())::text[])));
 CREATE POLICY office_update ON amtstresen.appointments FOR UPDATE TO amtstresen_clerk, amtstresen_lead
-    USING (office = ANY ((SELECT amtstresen.my_offices())) OR (office = '' AND 'kreis' = ANY ((SELECT amtstresen.my_offices()))));
+    USING (office = ANY ((SELECT amtstresen.my_offices())::text[]) OR (office = '' AND 'kreis' = ANY ((SELECT amtstresen.my_offices())::text[])));
 CREATE POLICY everything ON amtstresen.appointments TO amtstresen_admin, amtstresen_sync, amtstresen_purge
     USING (true) WITH CHECK (true);
 
@@ -485,13 +501,13 @@ CREATE POLICY everything ON amtstresen.appointments TO amtstresen_admin, amtstre
 ALTER TABLE amtstresen.audit_log ENABLE ROW LEVEL SECURITY;
 ALTER TABLE amtstresen.audit_log FORCE ROW LEVEL SECURITY;
 CREATE POLICY office ON amtstresen.audit_log FOR SELECT TO amtstresen_lead
-    USING (office = ANY ((SELECT amtstresen.my_offices())));
+    USING (office = ANY ((SELECT amtstresen.my_offices())::text[]));
 CREATE POLICY case_history ON amtstresen.audit_log FOR SELECT TO amtstresen_clerk, amtstresen_lead
     USING (ref <> '' AND EXISTS (SELECT 1 FROM amtstresen.cases c WHERE c.ref = audit_log.ref));
 CREATE POLICY everything ON amtstresen.audit_log FOR SELECT TO amtstresen_admin, amtstresen_purge
     USING (true);
 CREATE POLICY own_name ON amtstresen.audit_log FOR INSERT TO amtstresen_clerk, amtstresen_lead
-    WITH CHECK (clerk = session_user AND (office = '' OR office = ANY ((SELECT amtstresen.my_offices()))));
+    WITH CHECK (clerk = session_user AND (office = '' OR office = ANY ((SELECT amtstresen.my_offices())::text[])));
 CREATE POLICY append ON amtstresen.audit_log FOR INSERT TO amtstresen_admin, amtstresen_sync, amtstresen_purge
     WITH CHECK (true);
 -- The owner writes the entries of set_clerk_role and remove_clerk_role.
@@ -591,10 +607,13 @@ BEGIN
 END
 $$;
 
--- remove_clerk_role takes every Amtstresen membership from the login role
--- and its login; open sessions see nothing from their next statement on.
--- The role itself stays (roles belong to the whole cluster). The last
--- administrator cannot be removed while other assignments exist.
+-- remove_clerk_role takes the kind and the office from the login role, and
+-- its login and password; an open session reads no case from its next
+-- statement on. The role stays a member of amtstresen_konto (which grants
+-- no data), so that set_clerk_role knows it as an Amtstresen account if
+-- the clerk comes back; roles belong to the whole cluster and are not
+-- dropped. The last administrator cannot be removed while other
+-- assignments exist.
 CREATE FUNCTION amtstresen.remove_clerk_role(account text)
     RETURNS void
     LANGUAGE plpgsql
@@ -621,7 +640,7 @@ BEGIN
     END IF;
     FOR r IN SELECT g.rolname FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid
              WHERE m.member = (SELECT oid FROM pg_roles WHERE rolname = account)
-               AND (g.rolname IN ('amtstresen_konto', 'amtstresen_clerk', 'amtstresen_lead', 'amtstresen_admin', 'amtstresen_sync', 'amtstresen_purge')
+               AND (g.rolname IN ('amtstresen_clerk', 'amtstresen_lead', 'amtstresen_admin', 'amtstresen_sync', 'amtstresen_purge')
                     OR g.rolname IN (SELECT o.role FROM amtstresen.offices o)) LOOP
         EXECUTE format('REVOKE %I FROM %I', r.rolname, account);
     END LOOP;
