@@ -60,8 +60,7 @@ func TestClerkSeesOnlyOwnOffice(t *testing.T) {
 	// Changes to the Zell case reach no row.
 	for _, q := range []string{
 		"UPDATE amtstresen.cases SET assignee = 'x' WHERE id = $1",
-		"UPDATE amtstresen.notes SET text = 'x' WHERE case_id = $1",
-		"UPDATE amtstresen.case_docs SET fields = '{}' WHERE case_id = $1",
+		"UPDATE amtstresen.cases SET status = 'withdrawn' WHERE id = $1",
 		"UPDATE amtstresen.appointments SET attendance = 'no_show' WHERE uid = 't-zell' AND $1::bigint > 0",
 	} {
 		tag, err := conn.Exec(ctx, q, zell)
@@ -77,6 +76,19 @@ func TestClerkSeesOnlyOwnOffice(t *testing.T) {
 	_, err := conn.Exec(ctx, "INSERT INTO amtstresen.notes (case_id, at, author, kind, text) VALUES ($1, now(), $2, 'note', 'x')", zell, clerk.Account)
 	if pgCode(err) != "42501" || !strings.Contains(err.Error(), "row-level security") {
 		t.Errorf("note on the Zell case: %v", err)
+	}
+	// A clerk changes the workflow of a case, not what it is; counters
+	// move on only through next_ref_number.
+	for _, q := range []string{
+		"UPDATE amtstresen.cases SET ref = 'ULM-2026-00099' WHERE id = $1",
+		"UPDATE amtstresen.cases SET applicant_name = 'X' WHERE id = $1",
+		"UPDATE amtstresen.notes SET text = 'x' WHERE case_id = $1",
+		"UPDATE amtstresen.ref_counters SET last = 0 WHERE $1::bigint > 0",
+		"INSERT INTO amtstresen.ref_counters VALUES ('ZEL', 2026, $1)",
+	} {
+		if _, err := conn.Exec(ctx, q, ulmen); pgCode(err) != "42501" {
+			t.Errorf("%s: %v", q, err)
+		}
 	}
 	// The Ulmen case is the clerk's to work on.
 	if tag, err := conn.Exec(ctx, "UPDATE amtstresen.cases SET assignee = $2 WHERE id = $1", ulmen, clerk.Account); err != nil || tag.RowsAffected() != 1 {

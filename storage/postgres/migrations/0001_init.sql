@@ -241,14 +241,21 @@ CREATE TABLE amtstresen.ref_counters (
 -- counter row stays locked until the calling transaction ends, so that
 -- numbers are unique and without gaps: a transaction that rolls back gives
 -- its number back, the next one waits and takes it. Call it in the
--- transaction that inserts the case, at READ COMMITTED.
+-- transaction that inserts the case, at READ COMMITTED. SECURITY DEFINER:
+-- nobody else may write the counters, so that a counter only ever moves
+-- on by one (a clerk walking in for another office counts on that
+-- office's counter).
 CREATE FUNCTION amtstresen.next_ref_number(prefix text, year integer) RETURNS integer
     LANGUAGE sql VOLATILE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
     BEGIN ATOMIC
         INSERT INTO amtstresen.ref_counters AS r (prefix, year, last) VALUES (prefix, year, 1)
         ON CONFLICT ON CONSTRAINT ref_counters_pkey DO UPDATE SET last = r.last + 1
         RETURNING r.last;
     END;
+REVOKE ALL ON FUNCTION amtstresen.next_ref_number(text, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION amtstresen.next_ref_number(text, integer) TO amtstresen_clerk, amtstresen_lead, amtstresen_admin, amtstresen_sync;
 
 CREATE TABLE amtstresen.appointments (
     uid           text COLLATE "C" PRIMARY KEY,
@@ -369,11 +376,19 @@ CREATE TABLE amtstresen.maintenance_runs (
     last_error  text NOT NULL DEFAULT ''
 );
 
--- Privileges. What a role may do at all; the policies below say on which rows.
+-- Privileges. What a role may do at all; the policies below say on which
+-- rows. Clerks and leads change only the columns of the workflow (claim,
+-- status, forward, routing; a note touches updated_at), never what a case
+-- is or says; documents, notes and attachments are added, not changed.
+GRANT SELECT, INSERT ON amtstresen.cases, amtstresen.case_docs, amtstresen.notes, amtstresen.attachments,
+    amtstresen.case_search, amtstresen.blobs TO amtstresen_clerk, amtstresen_lead;
+GRANT UPDATE (assignee, status, office, forwarded_from, flags, municipality, routing_reason, updated_at, closed_at)
+    ON amtstresen.cases TO amtstresen_clerk, amtstresen_lead;
+GRANT SELECT, UPDATE (attendance, updated_at) ON amtstresen.appointments TO amtstresen_clerk, amtstresen_lead;
 GRANT SELECT, INSERT, UPDATE ON amtstresen.cases, amtstresen.case_docs, amtstresen.notes, amtstresen.attachments,
-    amtstresen.case_search, amtstresen.appointments TO amtstresen_clerk, amtstresen_lead, amtstresen_admin, amtstresen_sync;
-GRANT SELECT, INSERT ON amtstresen.blobs TO amtstresen_clerk, amtstresen_lead, amtstresen_admin, amtstresen_sync;
-GRANT SELECT, INSERT, UPDATE ON amtstresen.ref_counters TO amtstresen_clerk, amtstresen_lead, amtstresen_admin, amtstresen_sync;
+    amtstresen.case_search, amtstresen.appointments TO amtstresen_admin, amtstresen_sync;
+GRANT SELECT, INSERT ON amtstresen.blobs TO amtstresen_admin, amtstresen_sync;
+GRANT SELECT ON amtstresen.ref_counters TO amtstresen_konto;
 GRANT SELECT, INSERT ON amtstresen.audit_log TO amtstresen_clerk, amtstresen_lead, amtstresen_admin, amtstresen_sync, amtstresen_purge;
 GRANT DELETE ON amtstresen.audit_log TO amtstresen_purge;
 GRANT DELETE ON amtstresen.cases, amtstresen.case_docs, amtstresen.notes, amtstresen.attachments, amtstresen.case_search,
