@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"amtstresen/app"
 	"amtstresen/storage/postgres/pgtest"
 )
@@ -162,5 +164,43 @@ func TestMigratePreflight(t *testing.T) {
 	err := Migrate(ctx, pgtest.Connect(t, cluster.URL(name, role, pw)))
 	if app.ErrorCode(err) != app.EINVALID || !strings.Contains(app.ErrorMessage(err), "CREATEROLE") {
 		t.Errorf("migrate without CREATEROLE: %v", err)
+	}
+}
+
+// A test's database: a copy of the migrated template (go test -run '^$'
+// -bench NewDatabase ./storage/postgres/).
+func BenchmarkNewDatabase(b *testing.B) {
+	for b.Loop() {
+		name, err := cluster.NewDatabase(migrator, template)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		cluster.Exec(context.Background(), "postgres", "DROP DATABASE "+pgtest.Ident(name))
+		b.StartTimer()
+	}
+}
+
+// Migrating an empty database to the current schema.
+func BenchmarkMigrate(b *testing.B) {
+	ctx := context.Background()
+	for b.Loop() {
+		b.StopTimer()
+		name, err := cluster.NewDatabase(migrator, "")
+		if err != nil {
+			b.Fatal(err)
+		}
+		conn, err := pgx.Connect(ctx, cluster.URL(name, migrator, migratorPassword))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		if err := Migrate(ctx, conn); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		conn.Close(ctx)
+		cluster.Exec(ctx, "postgres", "DROP DATABASE "+pgtest.Ident(name))
+		b.StartTimer()
 	}
 }

@@ -347,7 +347,7 @@ func (c *Cluster) NewDatabase(owner, template string) (string, error) {
 	// Copying a template needs it without sessions; copies one at a time.
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	err := c.Exec(context.Background(), "postgres", fmt.Sprintf("CREATE DATABASE %s OWNER %s TEMPLATE %s STRATEGY FILE_COPY",
+	err := c.Exec(context.Background(), "postgres", fmt.Sprintf("CREATE DATABASE %s OWNER %s TEMPLATE %s STRATEGY WAL_LOG",
 		Ident(name), Ident(owner), Ident(template)))
 	if err != nil {
 		return "", fmt.Errorf("create database: %w", err)
