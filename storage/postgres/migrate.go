@@ -5,15 +5,12 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"path"
-	"sort"
-	"strconv"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"amtstresen/app"
+	"amtstresen/storage/internal/migfiles"
 )
 
 // Migrations are SQL files named NNNN_what.sql, numbered from 0001 without
@@ -23,52 +20,18 @@ import (
 //go:embed migrations/*.sql
 var migrationFS embed.FS
 
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
 // migrations is the ordered list, checked once at start-up.
 var migrations = mustLoadMigrations()
 
 // SchemaVersion is the schema version this program writes.
 var SchemaVersion = len(migrations)
 
-func mustLoadMigrations() []migration {
-	ms, err := loadMigrations()
+func mustLoadMigrations() []migfiles.File {
+	ms, err := migfiles.Load(migrationFS, "migrations")
 	if err != nil {
 		panic(err) // the binary itself is broken; tests catch it
 	}
 	return ms
-}
-
-func loadMigrations() ([]migration, error) {
-	entries, err := migrationFS.ReadDir("migrations")
-	if err != nil {
-		return nil, err
-	}
-	var out []migration
-	for _, e := range entries {
-		name := e.Name()
-		num, _, ok := strings.Cut(name, "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || len(num) != 4 || !strings.HasSuffix(name, ".sql") {
-			return nil, fmt.Errorf("migration %s: name must be NNNN_what.sql", name)
-		}
-		b, err := migrationFS.ReadFile(path.Join("migrations", name))
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, migration{version: v, name: name, sql: string(b)})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
-	for i, m := range out {
-		if m.version != i+1 {
-			return nil, fmt.Errorf("migration %s: expected number %04d", m.name, i+1)
-		}
-	}
-	return out, nil
 }
 
 // Beginner opens transactions: a *pgx.Conn, a pgxpool.Pool.
@@ -132,7 +95,7 @@ func migrateOne(ctx context.Context, db Beginner) (done bool, err error) {
 		return false, err
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return false, fmt.Errorf("migrate %s: commit: %w", migrations[v].name, err)
+		return false, fmt.Errorf("migrate %s: commit: %w", migrations[v].Name, err)
 	}
 	return false, nil
 }
@@ -174,12 +137,12 @@ func missingSchema(err error) bool {
 	return errors.As(err, &pe) && (pe.Code == "42P01" || pe.Code == "3F000") // undefined_table, invalid_schema_name
 }
 
-func apply(ctx context.Context, tx pgx.Tx, m migration) error {
-	if _, err := tx.Exec(ctx, m.sql); err != nil {
-		return migrateError("migrate "+m.name, err)
+func apply(ctx context.Context, tx pgx.Tx, m migfiles.File) error {
+	if _, err := tx.Exec(ctx, m.SQL); err != nil {
+		return migrateError("migrate "+m.Name, err)
 	}
-	if _, err := tx.Exec(ctx, "INSERT INTO amtstresen.schema_version (version, name) VALUES ($1, $2)", m.version, m.name); err != nil {
-		return fmt.Errorf("migrate %s: set version: %w", m.name, err)
+	if _, err := tx.Exec(ctx, "INSERT INTO amtstresen.schema_version (version, name) VALUES ($1, $2)", m.Version, m.Name); err != nil {
+		return fmt.Errorf("migrate %s: set version: %w", m.Name, err)
 	}
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"amtstresen/app"
+	"amtstresen/storage/internal/migfiles"
 	"amtstresen/storage/postgres/pgtest"
 )
 
@@ -21,7 +22,7 @@ func TestSchemaV1Frozen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if migrations[0].sql != string(frozen) {
+	if migrations[0].SQL != string(frozen) {
 		t.Fatal("migrations/0001_init.sql differs from testdata/schema_v1.sql: released migrations are append-only; add a new migration instead")
 	}
 }
@@ -44,7 +45,7 @@ func TestUpgradeFromV1(t *testing.T) {
 	if _, err := tx.Exec(ctx, bookkeeping); err != nil {
 		t.Fatal(err)
 	}
-	if err := apply(ctx, tx, migration{version: 1, name: "0001_init.sql", sql: string(schema)}); err != nil {
+	if err := apply(ctx, tx, migfiles.File{Version: 1, Name: "0001_init.sql", SQL: string(schema)}); err != nil {
 		t.Fatal(err)
 	}
 	if err := tx.Commit(ctx); err != nil {

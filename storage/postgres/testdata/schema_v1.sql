@@ -459,34 +459,25 @@ CREATE POLICY everything_update ON amtstresen.cases FOR UPDATE TO amtstresen_adm
 CREATE POLICY purge ON amtstresen.cases FOR DELETE TO amtstresen_admin, amtstresen_purge
     USING (true);
 
--- What belongs to a case is visible and writable with the case.
-ALTER TABLE amtstresen.case_docs ENABLE ROW LEVEL SECURITY;
-ALTER TABLE amtstresen.case_docs FORCE ROW LEVEL SECURITY;
-CREATE POLICY with_case ON amtstresen.case_docs
-    TO amtstresen_clerk, amtstresen_lead, amtstresen_admin, amtstresen_sync, amtstresen_purge
-    USING (EXISTS (SELECT 1 FROM amtstresen.cases c WHERE c.id = case_id))
-    WITH CHECK (EXISTS (SELECT 1 FROM amtstresen.cases c WHERE c.id = case_id));
-ALTER TABLE amtstresen.notes ENABLE ROW LEVEL SECURITY;
-ALTER TABLE amtstresen.notes FORCE ROW LEVEL SECURITY;
-CREATE POLICY with_case ON amtstresen.notes
-    TO amtstresen_clerk, amtstresen_lead, amtstresen_admin, amtstresen_sync, amtstresen_purge
-    USING (EXISTS (SELECT 1 FROM amtstresen.cases c WHERE c.id = case_id))
-    WITH CHECK (EXISTS (SELECT 1 FROM amtstresen.cases c WHERE c.id = case_id));
+-- What belongs to a case is visible and writable with the case: the
+-- policy asks the cases table, whose own policies decide.
+DO $$
+DECLARE
+    t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['case_docs', 'notes', 'attachments', 'case_search'] LOOP
+        EXECUTE format('ALTER TABLE amtstresen.%I ENABLE ROW LEVEL SECURITY', t);
+        EXECUTE format('ALTER TABLE amtstresen.%I FORCE ROW LEVEL SECURITY', t);
+        EXECUTE format('CREATE POLICY with_case ON amtstresen.%I '
+            'TO amtstresen_clerk, amtstresen_lead, amtstresen_admin, amtstresen_sync, amtstresen_purge '
+            'USING (EXISTS (SELECT 1 FROM amtstresen.cases c WHERE c.id = case_id)) '
+            'WITH CHECK (EXISTS (SELECT 1 FROM amtstresen.cases c WHERE c.id = case_id))', t);
+    END LOOP;
+END
+$$;
 -- A clerk writes notes in their own name only.
 CREATE POLICY own_name ON amtstresen.notes AS RESTRICTIVE FOR INSERT TO amtstresen_clerk, amtstresen_lead
     WITH CHECK (author = session_user);
-ALTER TABLE amtstresen.attachments ENABLE ROW LEVEL SECURITY;
-ALTER TABLE amtstresen.attachments FORCE ROW LEVEL SECURITY;
-CREATE POLICY with_case ON amtstresen.attachments
-    TO amtstresen_clerk, amtstresen_lead, amtstresen_admin, amtstresen_sync, amtstresen_purge
-    USING (EXISTS (SELECT 1 FROM amtstresen.cases c WHERE c.id = case_id))
-    WITH CHECK (EXISTS (SELECT 1 FROM amtstresen.cases c WHERE c.id = case_id));
-ALTER TABLE amtstresen.case_search ENABLE ROW LEVEL SECURITY;
-ALTER TABLE amtstresen.case_search FORCE ROW LEVEL SECURITY;
-CREATE POLICY with_case ON amtstresen.case_search
-    TO amtstresen_clerk, amtstresen_lead, amtstresen_admin, amtstresen_sync, amtstresen_purge
-    USING (EXISTS (SELECT 1 FROM amtstresen.cases c WHERE c.id = case_id))
-    WITH CHECK (EXISTS (SELECT 1 FROM amtstresen.cases c WHERE c.id = case_id));
 
 -- A file is visible to whoever sees an attachment that refers to it. Any
 -- writer may store a file: the hash check keeps the content honest.
