@@ -14,10 +14,10 @@ SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export CGO_ENABLED = 1
 
 # Debian/Ubuntu packages: what Fyne and cgo need to build, and what the tests
-# run against (real Dovecot, real CUPS with a PDF queue, Xvfb, poppler, and
-# Postfix relaying to Dovecot's LMTP for the return channel).
+# run against (real Dovecot, real CUPS with a PDF queue, Xvfb, poppler,
+# Postfix relaying to Dovecot's LMTP for the return channel, PostgreSQL 15).
 BUILD_PKGS := gcc pkg-config libgl1-mesa-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev
-TEST_PKGS  := xvfb xauth dovecot-imapd dovecot-lmtpd postfix poppler-utils cups printer-driver-cups-pdf imagemagick isync
+TEST_PKGS  := xvfb xauth dovecot-imapd dovecot-lmtpd postfix poppler-utils cups printer-driver-cups-pdf imagemagick isync postgresql
 
 .PHONY: run test build deps-build deps-test vet check-go screenshots clean
 
