@@ -14,9 +14,10 @@ SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export CGO_ENABLED = 1
 
 # Debian/Ubuntu packages: what Fyne and cgo need to build, and what the tests
-# run against (real Dovecot, real CUPS with a PDF queue, Xvfb, poppler).
+# run against (real Dovecot, real CUPS with a PDF queue, Xvfb, poppler,
+# Postfix relaying to Dovecot's LMTP for the return channel, PostgreSQL 15).
 BUILD_PKGS := gcc pkg-config libgl1-mesa-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev
-TEST_PKGS  := xvfb xauth dovecot-imapd poppler-utils cups printer-driver-cups-pdf imagemagick isync
+TEST_PKGS  := xvfb xauth dovecot-imapd dovecot-lmtpd postfix poppler-utils cups printer-driver-cups-pdf imagemagick isync postgresql
 
 .PHONY: run test build deps-build deps-test vet check-go screenshots clean
 
@@ -36,7 +37,11 @@ endef
 deps-build: check-go
 	$(call apt_install,$(BUILD_PKGS))
 
+# Postfix asks how to configure the machine's own mail system; the answer
+# "No configuration" leaves it alone (the tests start private instances).
 deps-test: deps-build
+	@dpkg-query -W -f='$${Status}' postfix 2>/dev/null | grep -q "ok installed" || \
+		echo "postfix postfix/main_mailer_type select No configuration" | $(SUDO) debconf-set-selections
 	$(call apt_install,$(TEST_PKGS))
 
 build: deps-build
@@ -79,7 +84,7 @@ screenshots: deps-test
 # Benchmarks behind the figures in the README (section Benchmarks).
 BENCH_DB ?= $(or $(TMPDIR),/tmp)/amtstresen-ui-bench-100k.db
 .PHONY: bench bench-storage bench-ui bench-pdf
-bench: bench-storage bench-ui bench-pdf bench-sync bench-journal
+bench: bench-storage bench-ui bench-pdf bench-sync bench-journal bench-rueckkanal
 
 # Work queue on 1,000,000 cases (the database is generated once and cached
 # in the temp folder; the first run takes several minutes).
@@ -101,6 +106,13 @@ bench-pdf: deps-test
 .PHONY: bench-sync
 bench-sync: deps-test
 	$(GO) run -tags "$(TAGS)" ./sync/bench -n 10000
+
+# Return channel (as root): 1,000 status messages through a private Postfix
+# into Dovecot, answered by the test portal; messages/s and the time to the
+# last quittung.
+.PHONY: bench-rueckkanal
+bench-rueckkanal: deps-test
+	$(GO) test -tags "$(TAGS)" -run '^$$' -bench Postfix1000 -benchtime 1x -count 5 ./sync/rueckkanal/
 
 # Shared journal benchmark (as root): latency of a change from one counter
 # to another through IMAP IDLE, and the rebuild of a fresh counter from a

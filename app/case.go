@@ -208,6 +208,15 @@ type Case struct {
 	ReceivedAt     time.Time
 	UpdatedAt      time.Time
 	ClosedAt       time.Time
+	// Presented lists the documents the citizen showed at the counter.
+	Presented []PresentedDocument
+}
+
+// PresentedDocument is a document the citizen showed at the counter: seen,
+// or seen and a copy taken.
+type PresentedDocument struct {
+	Name string `json:"unterlage"`
+	Copy bool   `json:"kopie"`
 }
 
 // HasFlag reports whether the case carries f.
@@ -236,6 +245,9 @@ type NewCase struct {
 	Routing        Decision
 	ReceivedAt     time.Time
 	Clerk          string // who created it (counter) or "portal"
+	ClerkName      string `json:",omitempty"` // the clerk's display name, for the history
+	// Presented lists the documents the citizen showed at the counter.
+	Presented []PresentedDocument `json:",omitempty"`
 	// Prepared is what a store worked out in advance from the fields above
 	// (storage.DB.PrepareCase), opaque to everyone else; the case must not
 	// change afterwards.

@@ -73,17 +73,20 @@ const (
 
 // FieldSpec describes one service field and its validation rules.
 type FieldSpec struct {
-	Path         string   `json:"feld"` // dotted path inside angaben, e.g. "hund.chipnummer"
-	Label        string   `json:"label"`
-	Type         string   `json:"typ"`
-	Required     bool     `json:"pflicht,omitempty"`
-	Pattern      string   `json:"muster,omitempty"`
-	Hint         string   `json:"muster_hinweis,omitempty"` // German sentence shown when the rule fails
-	Min          *float64 `json:"min,omitempty"`            // value, or item count for lists
-	Max          *float64 `json:"max,omitempty"`
-	MaxLen       int      `json:"max_laenge,omitempty"`
-	Options      []string `json:"werte,omitempty"`
-	NotBefore    string   `json:"nicht_vor,omitempty"` // another field's path
+	Path     string   `json:"feld"` // dotted path inside angaben, e.g. "hund.chipnummer"
+	Label    string   `json:"label"`
+	Type     string   `json:"typ"`
+	Required bool     `json:"pflicht,omitempty"`
+	Pattern  string   `json:"muster,omitempty"`
+	Hint     string   `json:"muster_hinweis,omitempty"` // German sentence shown when the rule fails
+	Min      *float64 `json:"min,omitempty"`            // value, or item count for lists
+	Max      *float64 `json:"max,omitempty"`
+	MaxLen   int      `json:"max_laenge,omitempty"`
+	Options  []string `json:"werte,omitempty"`
+	// OptionLabels are the German names of the Options ("kuehlgeraet" →
+	// "Kühl- oder Gefriergerät"), for the clerk and the letters.
+	OptionLabels map[string]string `json:"werte_bezeichnungen,omitempty"`
+	NotBefore    string            `json:"nicht_vor,omitempty"` // another field's path
 	MaxDaysAfter *struct {
 		Field string `json:"feld"`
 		Days  int    `json:"tage"`
@@ -222,7 +225,7 @@ func (s *Service) Validate(angaben map[string]any, reg *Registry, now time.Time)
 			case TypeDate:
 				d, err := time.Parse("2006-01-02", str)
 				if err != nil {
-					add(f, "Bitte ein Datum angeben (TT.MM.JJJJ).")
+					add(f, "%s", DateProblem(str))
 					continue
 				}
 				if f.NotFuture && str > today {
@@ -337,6 +340,15 @@ func (s *Service) Validate(angaben map[string]any, reg *Registry, now time.Time)
 }
 
 var plzRE = regexp.MustCompile(`^[0-9]{5}$`)
+
+// OptionLabel returns the German name of an option value, the value
+// itself when the catalog names none.
+func (f *FieldSpec) OptionLabel(v string) string {
+	if l := f.OptionLabels[v]; l != "" {
+		return l
+	}
+	return v
+}
 
 func labelOf(s *Service, path string) string {
 	if f := s.Field(path); f != nil {

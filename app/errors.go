@@ -3,6 +3,8 @@ package app
 import (
 	"errors"
 	"fmt"
+	"io/fs"
+	"strings"
 )
 
 // Error codes. They are stable identifiers for scripts and tests; the
@@ -84,4 +86,22 @@ func RestoreHint(dbPath, latestBackup string) string {
 		msg += "Was nach dieser Sicherung am Schalter erfasst wurde, muss nachgetragen werden. Portal-Sendungen, die seitdem übernommen wurden, liegen im Postfachordner „Übernommen“: zurück in den Posteingang verschoben, übernimmt sie der nächste Abgleich erneut."
 	}
 	return msg
+}
+
+// FileProblem says in German why a file could not be written or read
+// (for messages like "Die Datei … kann nicht geschrieben werden (…)").
+func FileProblem(err error) string {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return "den Ordner gibt es nicht"
+	case errors.Is(err, fs.ErrPermission):
+		return "keine Berechtigung"
+	case errors.Is(err, fs.ErrExist):
+		return "die Datei gibt es schon"
+	}
+	var pe *fs.PathError
+	if errors.As(err, &pe) && strings.Contains(pe.Err.Error(), "directory") {
+		return "der Pfad ist ein Ordner oder kein Ordner, wo einer sein müsste"
+	}
+	return "Schreibfehler"
 }

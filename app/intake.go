@@ -140,7 +140,7 @@ func (r *Registry) Intake(in IntakeInput, now time.Time) *Intake {
 		iso, ok := ParseGermanDate(b)
 		switch {
 		case !ok:
-			add(PathBirthDate, "Geburtsdatum", "Bitte ein Datum angeben (TT.MM.JJJJ).")
+			add(PathBirthDate, "Geburtsdatum", DateProblem(b))
 		case iso > now.In(Berlin).Format("2006-01-02"):
 			add(PathBirthDate, "Geburtsdatum", "Das Datum darf nicht in der Zukunft liegen.")
 		case iso < "1900-01-01":
@@ -297,7 +297,11 @@ func parseItems(s string, options []string) []any {
 		}
 		it := map[string]any{"anzahl": n}
 		if len(options) > 0 {
-			it["art"] = matchOption(name, options)
+			kind, desc, _ := strings.Cut(name, ":")
+			it["art"] = matchOption(strings.TrimSpace(kind), options)
+			if desc = strings.TrimSpace(desc); desc != "" {
+				it["bezeichnung"] = desc
+			}
 		} else {
 			it["bezeichnung"] = name
 		}
@@ -462,7 +466,11 @@ func (r *Registry) formatValue(f *FieldSpec, v any) string {
 				m, _ := x.(map[string]any)
 				name, _ := m["bezeichnung"].(string)
 				if art, ok := m["art"].(string); ok {
-					name = art
+					label := f.OptionLabel(art)
+					if b, _ := m["bezeichnung"].(string); b != "" && b != art {
+						label += ": " + b
+					}
+					name = label
 				}
 				n, _ := number(m["anzahl"])
 				parts = append(parts, fmtNum(n)+" × "+name)

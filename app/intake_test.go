@@ -219,3 +219,59 @@ func TestDisplayFields(t *testing.T) {
 		t.Errorf("unknown service: %v", got)
 	}
 }
+
+// Issue 13, point 13: a date that does not exist is named as such, not
+// taken for a wrong format.
+func TestDateThatDoesNotExist(t *testing.T) {
+	reg := Default()
+	now := time.Date(2026, 11, 27, 10, 0, 0, 0, Berlin)
+	in := IntakeInput{Service: "hund-anmelden", FirstName: "A", LastName: "B", BirthDate: "31.02.1980", Street: "S", Postcode: "56812", Place: "Cochem",
+		Fields: map[string]string{"hund.name": "Bello", "hund.rasse": "Dackel", "hund.chipnummer": "276098106543210", "haltungsbeginn": "31.02.2026"}}
+	it := reg.Intake(in, now)
+	for _, p := range []string{PathBirthDate, "haltungsbeginn"} {
+		if got := it.ErrorsFor(p); !strings.Contains(got, "gibt es nicht") {
+			t.Errorf("%s: %q", p, got)
+		}
+	}
+	if got := DateProblem("12.13.2026"); !strings.Contains(got, "Monat 13") {
+		t.Errorf("month 13: %q", got)
+	}
+	if got := DateProblem("morgen"); got != "Bitte ein Datum angeben (TT.MM.JJJJ)." {
+		t.Errorf("no date: %q", got)
+	}
+	// Appliances are named in German.
+	in = IntakeInput{Service: "elektrogeraete", FirstName: "A", LastName: "B", Street: "S", Postcode: "56812", Place: "Cochem",
+		Fields: map[string]string{"abholanschrift.strasse": "S", "abholanschrift.plz": "56812", "abholanschrift.ort": "Cochem",
+			"geraete": "2 kuehlgeraet\n1 sonstiges: Mikrowelle"}}
+	it = reg.Intake(in, now)
+	if !it.OK() {
+		t.Fatalf("errors %v", it.Errors)
+	}
+	b, _ := json.Marshal(it.Angaben)
+	got := ""
+	for _, f := range reg.DisplayFields("elektrogeraete", b) {
+		if f.Path == "geraete" {
+			got = f.Value
+		}
+	}
+	if got != "2 × Kühl- oder Gefriergerät, 1 × sonstiges Gerät: Mikrowelle" {
+		t.Errorf("appliances shown as %q", got)
+	}
+}
+
+// The offices' working days: no weekends, no holidays of Rhineland-Palatinate.
+func TestWorkingDays(t *testing.T) {
+	for _, c := range []struct {
+		day  string
+		open bool
+	}{{"2026-11-27", true}, {"2026-11-29", false}, {"2026-12-25", false}, {"2026-12-24", true}, {"2026-06-04", false}, {"2026-11-01", false}, {"2026-10-03", false}} {
+		d, _ := time.ParseInLocation("2006-01-02", c.day, Berlin)
+		if got := IsWorkingDay(d.Add(10 * time.Hour)); got != c.open {
+			t.Errorf("%s: working day %v, want %v", c.day, got, c.open)
+		}
+	}
+	sat, _ := time.ParseInLocation("2006-01-02", "2026-11-28", Berlin)
+	if got := NextWorkingDay(sat).Format("2006-01-02"); got != "2026-11-30" {
+		t.Errorf("next working day after Saturday: %s", got)
+	}
+}

@@ -201,11 +201,11 @@ func (r *Registry) resolvePlace(label, ags, plz, ort string) placeResult {
 		}
 		return placeResult{outside: true, reason: fmt.Sprintf("%s liegt außerhalb des Landkreises Cochem-Zell (%s %s).", label, plz, ort)}
 	case ort == "":
-		return placeResult{reason: fmt.Sprintf("Zuständigkeit unklar: Ort fehlt; zur Postleitzahl %s gehören im Kreis %s.", plz, namesWithVG(r, byPLZ))}
+		return placeResult{reason: fmt.Sprintf("Zuständigkeit unklar: Ort fehlt; %s.", postcodePlaces(r, plz, byPLZ))}
 	case plz == "":
 		return placeResult{reason: fmt.Sprintf("Zuständigkeit unklar: „%s“ ist keine Ortsgemeinde des Landkreises und eine Postleitzahl fehlt.", ort)}
 	}
-	return placeResult{reason: fmt.Sprintf("Zuständigkeit unklar: „%s“ ist keine Ortsgemeinde des Landkreises; zur Postleitzahl %s gehören im Kreis %s.", ort, plz, namesWithVG(r, byPLZ))}
+	return placeResult{reason: fmt.Sprintf("Zuständigkeit unklar: „%s“ ist keine Ortsgemeinde des Landkreises; %s.", ort, postcodePlaces(r, plz, byPLZ))}
 }
 
 func names(ms []*Municipality) string {
@@ -224,10 +224,27 @@ func postcodes(ms []*Municipality) string {
 	return strings.Join(s, ", ")
 }
 
-func namesWithVG(r *Registry, ms []*Municipality) string {
-	var s []string
+// postcodePlaces says which Ortsgemeinden of the Kreis have a postcode,
+// grouped by Verbandsgemeinde: "zur Postleitzahl 56856 gehört im Kreis
+// Zell (Mosel) in der VG Zell (Mosel)", "zur Postleitzahl 56814 gehören
+// im Kreis Bremm, Ediger-Eller in der VG Cochem sowie Landkern in der VG
+// Kaisersesch". (Names like "Zell (Mosel)" carry brackets already.)
+func postcodePlaces(r *Registry, plz string, ms []*Municipality) string {
+	var order []OfficeKey
+	byOffice := map[OfficeKey][]string{}
 	for _, m := range ms {
-		s = append(s, m.Name+" ("+r.Office(m.Office).Short()+")")
+		if _, ok := byOffice[m.Office]; !ok {
+			order = append(order, m.Office)
+		}
+		byOffice[m.Office] = append(byOffice[m.Office], m.Name)
 	}
-	return strings.Join(s, ", ")
+	var groups []string
+	for _, o := range order {
+		groups = append(groups, strings.Join(byOffice[o], ", ")+" in der "+r.Office(o).Short())
+	}
+	verb := "gehören"
+	if len(ms) == 1 {
+		verb = "gehört"
+	}
+	return fmt.Sprintf("zur Postleitzahl %s %s im Kreis %s", plz, verb, strings.Join(groups, " sowie "))
 }

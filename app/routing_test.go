@@ -99,7 +99,7 @@ func TestRouteAmbiguousAndUnknown(t *testing.T) {
 		reasonHas   string
 	}{
 		{"56814 alone spans two VGs", "hund-anmelden", Address{Postcode: "56814"}, nil, "", false, FlagRoutingUnclear, "VG Kaisersesch"},
-		{"56829 alone spans two VGs", "hund-anmelden", Address{Postcode: "56829"}, nil, "", false, FlagRoutingUnclear, "Brieden (VG Kaisersesch)"},
+		{"56829 alone spans two VGs", "hund-anmelden", Address{Postcode: "56829"}, nil, "", false, FlagRoutingUnclear, "Brieden, Kail in der VG Kaisersesch"},
 		{"56814 Landkern is Kaisersesch", "hund-anmelden", Address{Postcode: "56814", Place: "Landkern"}, nil, OfficeKaisersesch, true, "", "Landkern, VG Kaisersesch"},
 		{"56814 Bremm is Cochem", "hund-anmelden", Address{Postcode: "56814", Place: "Bremm"}, nil, OfficeCochem, true, "", "Bremm, VG Cochem"},
 		{"56829 Pommern is Cochem", "hund-anmelden", Address{Postcode: "56829", Place: "Pommern"}, nil, OfficeCochem, true, "", "VG Cochem"},
@@ -181,4 +181,18 @@ func hasFlag(fs []Flag, f Flag) bool {
 		}
 	}
 	return false
+}
+
+// Issue 13, point 19: the postcode's places are named without doubled
+// brackets ("Zell (Mosel) (VG Zell (Mosel))" before).
+func TestPostcodePlacesReadable(t *testing.T) {
+	reg := Default()
+	_, _, why := reg.ResolvePlace("", "56856", "Irgendwo")
+	if !strings.Contains(why, "zur Postleitzahl 56856 gehört im Kreis Zell (Mosel) in der VG Zell (Mosel)") || strings.Contains(why, ") (") {
+		t.Errorf("reason = %q", why)
+	}
+	_, _, why = reg.ResolvePlace("", "56814", "")
+	if !strings.Contains(why, "gehören im Kreis") || !strings.Contains(why, " sowie ") || strings.Contains(why, ") (") {
+		t.Errorf("reason = %q", why)
+	}
 }

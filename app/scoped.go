@@ -18,9 +18,10 @@ type Scoped struct {
 	Actor Actor
 	now   func() time.Time
 
-	mu     gosync.Mutex
-	shown  map[string]bool // SHA-256 of attachments of cases this actor was shown
-	finder PersonFinder
+	mu       gosync.Mutex
+	shown    map[string]bool // SHA-256 of attachments of cases this actor was shown
+	finder   PersonFinder
+	override AttendanceOverrider
 }
 
 var _ Store = (*Scoped)(nil)
@@ -31,6 +32,9 @@ func NewScoped(s Store, a Actor) *Scoped {
 	sc := &Scoped{Store: s, Actor: a, now: func() time.Time { return time.Now().UTC() }, shown: map[string]bool{}}
 	if f, ok := s.(PersonFinder); ok {
 		sc.finder = f
+	}
+	if o, ok := s.(AttendanceOverrider); ok {
+		sc.override = o
 	}
 	return sc
 }
@@ -210,8 +214,16 @@ func (s *Scoped) AttachmentData(ctx context.Context, sha256 string) ([]byte, err
 	return s.Store.AttachmentData(ctx, sha256)
 }
 
-// by makes sure changes are made in the actor's name, whatever the caller passed.
-func (s *Scoped) by(Actor) Actor { return s.Actor }
+// by makes sure changes are made in the actor's name, whatever the caller
+// passed; only the display name may come from the caller (the window knows
+// it, the role may not).
+func (s *Scoped) by(b Actor) Actor {
+	a := s.Actor
+	if a.Name == "" {
+		a.Name = b.Name
+	}
+	return a
+}
 
 // Appointment returns a booking of an office the actor sees.
 func (s *Scoped) Appointment(ctx context.Context, uid string) (*Appointment, error) {
@@ -251,6 +263,24 @@ func (s *Scoped) SetAttendance(ctx context.Context, uid string, att Attendance, 
 	}
 	return s.Store.SetAttendance(ctx, uid, att, s.by(by))
 }
+
+// OverrideAttendance lets a lead (or the administration) record an
+// attendance against the day rules, with a reason, for an appointment of
+// an office the actor sees.
+func (s *Scoped) OverrideAttendance(ctx context.Context, uid string, att Attendance, reason string, by Actor) error {
+	if !s.Actor.Is(RoleLead) {
+		return Forbidden("Die Anwesenheit abweichend von den Regeln zu erfassen")
+	}
+	if s.override == nil {
+		return Errorf(EINTERNAL, "Mit diesem Speicher lässt sich die Anwesenheit nicht abweichend erfassen.")
+	}
+	if _, err := s.Appointment(ctx, uid); err != nil {
+		return err
+	}
+	return s.override.OverrideAttendance(ctx, uid, att, reason, s.by(by))
+}
+
+var _ AttendanceOverrider = (*Scoped)(nil)
 
 // AuditEntries: administrators read the whole log, leads their office's
 // entries; clerks none. Everyone reads the history of a case they may see

@@ -11,6 +11,9 @@ type Actor struct {
 	Clerk  string    // OS account or sign-in, e.g. "mmueller"
 	Office OfficeKey // the office the clerk works for
 	Role   Role      // from the role assignments; "" outside access control (sync, tests)
+	// Name is the clerk's display name ("Maria Müller"), shown in a
+	// case's history instead of the account; "" when not known.
+	Name string
 }
 
 // PortalActor is the actor for changes that come from the portal sync.
@@ -221,6 +224,7 @@ type AuditEntry struct {
 	ID     int64
 	At     time.Time
 	Clerk  string
+	Name   string // the clerk's display name, "" when not known
 	Office OfficeKey
 	Action string // e.g. "case.read", "case.create", "case.status", "case.forward", "case.print"
 	Ref    string

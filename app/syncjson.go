@@ -10,12 +10,18 @@ type ReviewJSON struct {
 	From       string `json:"from"`
 	Reason     string `json:"reason"`
 	ReceivedAt string `json:"received_at"`
+	// Handled is false while the mail is open on the list.
+	Handled    bool   `json:"handled"`
+	HandledAt  string `json:"handled_at,omitempty"`
+	HandledBy  string `json:"handled_by,omitempty"`
+	Resolution string `json:"resolution,omitempty"` // "assigned:REF", "case:REF", "handled"
 }
 
 // NewReviewJSON converts a review item.
 func NewReviewJSON(r *ReviewItem) ReviewJSON {
 	return ReviewJSON{MessageID: r.MessageID, Subject: r.Subject, From: r.From, Reason: string(r.Reason),
-		ReceivedAt: rfc3339(r.ReceivedAt)}
+		ReceivedAt: rfc3339(r.ReceivedAt), Handled: r.Handled, HandledAt: rfc3339(r.HandledAt), HandledBy: r.HandledBy,
+		Resolution: r.Resolution}
 }
 
 // AppointmentJSON is one booking (`amtstresen appointments --json`).
@@ -28,12 +34,18 @@ type AppointmentJSON struct {
 	End        string `json:"end"`
 	Status     string `json:"status"`
 	Sequence   int    `json:"sequence"`
+	// Attendance at the counter: "none", "checked_in" or "no_show".
+	Attendance string `json:"attendance"`
 }
 
 // NewAppointmentJSON converts an appointment.
 func NewAppointmentJSON(a *Appointment) AppointmentJSON {
-	return AppointmentJSON{UID: a.UID, PortalCase: a.PortalCase, Service: a.Service, Office: string(a.Office),
-		Start: rfc3339(a.Start), End: rfc3339(a.End), Status: string(a.Status), Sequence: a.Sequence}
+	j := AppointmentJSON{UID: a.UID, PortalCase: a.PortalCase, Service: a.Service, Office: string(a.Office),
+		Start: rfc3339(a.Start), End: rfc3339(a.End), Status: string(a.Status), Sequence: a.Sequence, Attendance: string(a.Attendance)}
+	if j.Attendance == "" {
+		j.Attendance = "none"
+	}
+	return j
 }
 
 // rfc3339 formats in Europe/Berlin with offset; "" for the zero time.

@@ -1,6 +1,10 @@
 package app
 
 import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
 	"time"
 	_ "time/tzdata" // Windows PCs have no zoneinfo; Europe/Berlin must always load
 )
@@ -50,4 +54,30 @@ func ParseGermanDate(s string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+var dateShape = regexp.MustCompile(`^([0-9]{1,2})\.([0-9]{1,2})\.([0-9]{2}|[0-9]{4})$|^([0-9]{4})-([0-9]{2})-([0-9]{2})$`)
+
+// DateProblem says in German what is wrong with a date that does not
+// parse: a day that does not exist ("31.02.2026") is named as such, not
+// mistaken for a wrong format.
+func DateProblem(s string) string {
+	s = strings.TrimSpace(s)
+	if m := dateShape.FindStringSubmatch(s); m != nil {
+		d, mo := m[1], m[2]
+		if m[4] != "" {
+			d, mo = m[6], m[5]
+		}
+		day, _ := strconv.Atoi(d)
+		month, _ := strconv.Atoi(mo)
+		switch {
+		case month < 1 || month > 12:
+			return fmt.Sprintf("Einen Monat %d gibt es nicht; bitte das Datum prüfen (TT.MM.JJJJ).", month)
+		case day < 1 || day > 31:
+			return fmt.Sprintf("Einen Tag %d gibt es nicht; bitte das Datum prüfen (TT.MM.JJJJ).", day)
+		}
+		months := []string{"Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September", "Oktober", "November", "Dezember"}
+		return fmt.Sprintf("Den %s gibt es nicht (der %s hat weniger Tage); bitte das Datum prüfen (TT.MM.JJJJ).", s, months[month-1])
+	}
+	return "Bitte ein Datum angeben (TT.MM.JJJJ)."
 }

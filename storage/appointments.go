@@ -11,13 +11,13 @@ import (
 	"amtstresen/app"
 )
 
-const apptCols = `uid, sequence, status, service, office, start_at, end_at, citizen_name, citizen_email, location, portal_case, attendance, updated_at`
+const apptCols = `uid, sequence, status, service, office, start_at, end_at, citizen_name, citizen_email, location, portal_case, attendance, updated_at, attendance_note`
 
 func scanAppointment(sc interface{ Scan(...any) error }) (*app.Appointment, error) {
 	var a app.Appointment
 	var status, office, start, end, att, updated string
 	if err := sc.Scan(&a.UID, &a.Sequence, &status, &a.Service, &office, &start, &end, &a.CitizenName, &a.CitizenEmail,
-		&a.Location, &a.PortalCase, &att, &updated); err != nil {
+		&a.Location, &a.PortalCase, &att, &updated, &a.AttendanceNote); err != nil {
 		return nil, err
 	}
 	a.Status, a.Office, a.Attendance = app.AppointmentStatus(status), app.OfficeKey(office), app.Attendance(att)
@@ -93,20 +93,20 @@ func (db *DB) ApplyAppointment(ctx context.Context, a *app.Appointment, rc *app.
 			if n.Start.IsZero() {
 				n.Start, n.End = old.Start, old.End
 			}
-			n.Attendance = old.Attendance
+			n.Attendance, n.AttendanceNote = old.Attendance, old.AttendanceNote
 		} else {
 			n.Attendance = app.AttendanceNone
 		}
 		if n.UpdatedAt.IsZero() {
 			n.UpdatedAt = now
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO appointments (`+apptCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO appointments (`+apptCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (uid) DO UPDATE SET sequence = excluded.sequence, status = excluded.status, service = excluded.service,
 			office = excluded.office, start_at = excluded.start_at, end_at = excluded.end_at, citizen_name = excluded.citizen_name,
 			citizen_email = excluded.citizen_email, location = excluded.location, portal_case = excluded.portal_case,
-			attendance = excluded.attendance, updated_at = excluded.updated_at`,
+			attendance = excluded.attendance, updated_at = excluded.updated_at, attendance_note = excluded.attendance_note`,
 			n.UID, n.Sequence, string(n.Status), n.Service, string(n.Office), fmtTime(n.Start), fmtTime(n.End), n.CitizenName,
-			n.CitizenEmail, n.Location, n.PortalCase, string(n.Attendance), fmtTime(n.UpdatedAt)); err != nil {
+			n.CitizenEmail, n.Location, n.PortalCase, string(n.Attendance), fmtTime(n.UpdatedAt), n.AttendanceNote); err != nil {
 			return err
 		}
 		applied = true
@@ -155,9 +155,27 @@ func (db *DB) Appointments(ctx context.Context, office app.OfficeKey, from, to t
 	return out, nil
 }
 
-// SetAttendance implements app.AppointmentStore. A cancelled appointment
-// can only be reset to "no record".
+// SetAttendance implements app.AppointmentStore under the rules of
+// app.CheckAttendance (check-in on the appointment's day, no-show after
+// its start; "now" is the store's clock or app.WithTime).
 func (db *DB) SetAttendance(ctx context.Context, uid string, att app.Attendance, by app.Actor) error {
+	return db.setAttendance(ctx, uid, att, "", by)
+}
+
+// OverrideAttendance implements app.AttendanceOverrider: the attendance
+// is recorded whatever the day, with the reason kept on the appointment
+// and the override in the audit log. A cancelled appointment still gets
+// none. The role is checked by app.Scoped.
+func (db *DB) OverrideAttendance(ctx context.Context, uid string, att app.Attendance, reason string, by app.Actor) error {
+	if strings.TrimSpace(reason) == "" {
+		return &app.Error{Code: app.EINVALID, Field: "reason", Message: "Bitte begründen, warum die Anwesenheit abweichend von den Regeln erfasst wird; die Begründung wird gespeichert."}
+	}
+	return db.setAttendance(ctx, uid, att, strings.TrimSpace(reason), by)
+}
+
+var _ app.AttendanceOverrider = (*DB)(nil)
+
+func (db *DB) setAttendance(ctx context.Context, uid string, att app.Attendance, override string, by app.Actor) error {
 	if err := needClerk(by); err != nil {
 		return err
 	}
@@ -174,17 +192,24 @@ func (db *DB) SetAttendance(ctx context.Context, uid string, att app.Attendance,
 		if a == nil {
 			return apptNotFound()
 		}
-		if a.Status == app.AppointmentCancelled && att != app.AttendanceNone {
-			return app.Errorf(app.EINVALID, "Der Termin ist abgesagt; eine Anwesenheit kann nicht erfasst werden.")
-		}
 		now := db.clock(ctx)
-		if _, err := tx.ExecContext(ctx, `UPDATE appointments SET attendance = ? WHERE uid = ?`, string(att), uid); err != nil {
+		if err := app.CheckAttendance(a, att, now); err != nil {
+			if override == "" || a.Status == app.AppointmentCancelled {
+				return err
+			}
+		} else {
+			override = "" // within the rules: nothing to justify
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE appointments SET attendance = ?, attendance_note = ? WHERE uid = ?`, string(att), override, uid); err != nil {
 			return err
 		}
 		d := string(att)
 		if d == "" {
 			d = "none"
 		}
-		return audit(ctx, tx, app.AuditEntry{At: now, Clerk: by.Clerk, Office: by.Office, Action: "appointment.attendance", Ref: uid, Detail: d})
+		if override != "" {
+			d += " override"
+		}
+		return audit(ctx, tx, app.AuditEntry{At: now, Clerk: by.Clerk, Name: by.Name, Office: a.Office, Action: "appointment.attendance", Ref: uid, Detail: d})
 	})
 }

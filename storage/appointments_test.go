@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -148,6 +149,7 @@ func TestAppointmentsListAndAttendance(t *testing.T) {
 	}
 
 	mm := app.Actor{Clerk: "mm", Office: app.OfficeKreis}
+	ctx = app.WithTime(ctx, day.Add(9*time.Hour+5*time.Minute)) // on the day, after a's start
 	if err := db.SetAttendance(ctx, "a", app.AttendanceCheckedIn, mm); err != nil {
 		t.Fatal(err)
 	}
@@ -172,4 +174,56 @@ func TestAppointmentsListAndAttendance(t *testing.T) {
 	wantCode(t, err, app.ENOTFOUND)
 	_, err = db.ApplyAppointment(ctx, &app.Appointment{Status: app.AppointmentConfirmed}, nil)
 	wantCode(t, err, app.EINVALID)
+}
+
+// Issue 13, point 3: check-in only on the appointment's day, "did not
+// come" only after its start (in storage, whatever the window shows); a
+// lead records it anyway with a reason, which is kept and audited; a
+// clerk may not. Before, both worked on any day.
+func TestAttendanceRules(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	start := time.Date(2026, 11, 28, 9, 20, 0, 0, app.Berlin) // a Saturday is fine for the rule
+	a := appt(0, app.AppointmentConfirmed, start)
+	a.UID, a.Office = "t1", app.OfficeZell
+	if _, err := db.ApplyAppointment(ctx, a, nil); err != nil {
+		t.Fatal(err)
+	}
+	mm := app.Actor{Clerk: "mm", Office: app.OfficeZell, Name: "Maria Müller"}
+	at := func(t time.Time) context.Context { return app.WithTime(ctx, t) }
+	dayBefore := start.AddDate(0, 0, -1)
+	err := db.SetAttendance(at(dayBefore), "t1", app.AttendanceCheckedIn, mm)
+	wantCode(t, err, app.EINVALID)
+	if !strings.Contains(app.ErrorMessage(err), "nur am Tag des Termins (28.11.2026, 09:20 Uhr)") {
+		t.Errorf("message = %q", app.ErrorMessage(err))
+	}
+	wantCode(t, db.SetAttendance(at(start.Add(-time.Minute)), "t1", app.AttendanceNoShow, mm), app.EINVALID)
+	wantCode(t, db.SetAttendance(at(dayBefore), "t1", app.AttendanceNoShow, mm), app.EINVALID)
+	if err := db.SetAttendance(at(start.Add(-time.Hour)), "t1", app.AttendanceCheckedIn, mm); err != nil {
+		t.Fatalf("check-in an hour early on the day: %v", err)
+	}
+	if err := db.SetAttendance(at(start.Add(30*time.Minute)), "t1", app.AttendanceNoShow, mm); err != nil {
+		t.Fatalf("no-show after the start: %v", err)
+	}
+
+	// A clerk cannot override; a lead can, with a reason.
+	clerk := app.NewScoped(db, app.Actor{Clerk: "mm", Office: app.OfficeZell, Role: app.RoleClerk})
+	wantCode(t, clerk.OverrideAttendance(at(dayBefore), "t1", app.AttendanceCheckedIn, "kam einen Tag früher", mm), app.EFORBIDDEN)
+	lead := app.NewScoped(db, app.Actor{Clerk: "ll", Office: app.OfficeZell, Role: app.RoleLead})
+	wantCode(t, lead.OverrideAttendance(at(dayBefore), "t1", app.AttendanceCheckedIn, " ", mm), app.EINVALID)
+	if err := lead.OverrideAttendance(at(dayBefore), "t1", app.AttendanceCheckedIn, "kam einen Tag früher", mm); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := db.Appointment(ctx, "t1")
+	if got.Attendance != app.AttendanceCheckedIn || got.AttendanceNote != "kam einen Tag früher" {
+		t.Errorf("after the override: %q %q", got.Attendance, got.AttendanceNote)
+	}
+	es, _ := db.AuditEntries(ctx, app.AuditFilter{Ref: "t1", Action: "appointment.attendance"})
+	last := es[len(es)-1]
+	if last.Detail != "checked_in override" || last.Clerk != "ll" || last.Office != app.OfficeZell || last.Name != "Maria Müller" {
+		t.Errorf("audit = %+v", last)
+	}
+	if es[0].Office != app.OfficeZell || es[0].Name != "Maria Müller" {
+		t.Errorf("first attendance audit = %+v", es[0])
+	}
 }

@@ -46,7 +46,7 @@ func (db *DB) AuditEntries(ctx context.Context, f app.AuditFilter) ([]app.AuditE
 	} else if f.Action != "" {
 		conds, args = append(conds, "action = ?"), append(args, f.Action)
 	}
-	q := `SELECT id, at, clerk, office, action, ref, detail FROM audit_log`
+	q := `SELECT id, at, clerk, clerk_name, office, action, ref, detail FROM audit_log`
 	if len(conds) > 0 {
 		q += " WHERE " + strings.Join(conds, " AND ")
 	}
@@ -64,7 +64,7 @@ func (db *DB) AuditEntries(ctx context.Context, f app.AuditFilter) ([]app.AuditE
 	for rows.Next() {
 		var e app.AuditEntry
 		var at, office string
-		if err := rows.Scan(&e.ID, &at, &e.Clerk, &office, &e.Action, &e.Ref, &e.Detail); err != nil {
+		if err := rows.Scan(&e.ID, &at, &e.Clerk, &e.Name, &office, &e.Action, &e.Ref, &e.Detail); err != nil {
 			return nil, fmt.Errorf("audit entries: %w", err)
 		}
 		if e.At, err = parseTime(at); err != nil {

@@ -34,8 +34,23 @@ type BackupResult struct {
 	Removed []string
 }
 
-// backupName is "amtstresen-20261127-020000.db" (local time, Europe/Berlin).
-var backupName = regexp.MustCompile(`^amtstresen-(\d{8}-\d{6})\.db$`)
+// A backup is named after its database and the time it was taken (local
+// time, Europe/Berlin): "amtstresen-20261127-020000.db" for amtstresen.db,
+// "demo-20261127-020000.db" for demo.db. Backups of several databases may
+// share a folder; each is listed, rotated and restored by its own name.
+func backupPattern(dbPath string) *regexp.Regexp {
+	return regexp.MustCompile(`^` + regexp.QuoteMeta(BackupPrefix(dbPath)) + `-(\d{8}-\d{6})\.db$`)
+}
+
+// BackupPrefix is the name part of dbPath's backups: its file name without
+// the extension ("amtstresen" for amtstresen.db).
+func BackupPrefix(dbPath string) string {
+	base := filepath.Base(dbPath)
+	if p := strings.TrimSuffix(base, filepath.Ext(base)); p != "" {
+		return p
+	}
+	return base
+}
 
 const backupLayout = "20060102-150405"
 
@@ -54,7 +69,7 @@ func (db *DB) Backup(ctx context.Context, o BackupOptions) (*BackupResult, error
 	if err := os.MkdirAll(o.Dir, 0o700); err != nil {
 		return nil, &app.Error{Code: app.EINTERNAL, Err: err, Message: fmt.Sprintf("Der Sicherungsordner %s kann nicht angelegt werden. Bitte Pfad und Berechtigungen prüfen.", o.Dir)}
 	}
-	final := filepath.Join(o.Dir, "amtstresen-"+now.In(app.Berlin).Format(backupLayout)+".db")
+	final := filepath.Join(o.Dir, BackupPrefix(db.path)+"-"+now.In(app.Berlin).Format(backupLayout)+".db")
 	part := final + ".part"
 	os.Remove(part)
 	if err := prepareFile(part); err != nil {
@@ -85,7 +100,7 @@ func (db *DB) Backup(ctx context.Context, o BackupOptions) (*BackupResult, error
 		return nil, fmt.Errorf("backup: %w", err)
 	}
 	res := &BackupResult{Path: final, Size: st.Size()}
-	res.Kept, res.Removed, err = Rotate(o.Dir, o.Daily, o.Weekly)
+	res.Kept, res.Removed, err = Rotate(o.Dir, db.path, o.Daily, o.Weekly)
 	if err != nil {
 		return res, err
 	}
@@ -238,7 +253,7 @@ func (db *DB) QuickCheck(ctx context.Context, full bool, backupDir string) error
 // Corrupt is the error for a damaged database: what happened and how to
 // restore the newest backup.
 func Corrupt(dbPath, backupDir string, cause error) error {
-	return &app.Error{Code: app.ECORRUPT, Err: cause, Message: app.RestoreHint(dbPath, LatestBackup(backupDir))}
+	return &app.Error{Code: app.ECORRUPT, Err: cause, Message: app.RestoreHint(dbPath, LatestBackup(backupDir, dbPath))}
 }
 
 // IsCorruption reports whether err says the file is not a usable database.
@@ -250,8 +265,9 @@ func IsCorruption(err error) bool {
 	return app.ErrorCode(err) == app.ECORRUPT
 }
 
-// Backups lists the backups in dir, newest first.
-func Backups(dir string) []string {
+// Backups lists the backups of the database at dbPath in dir, newest
+// first; backups of other databases in the same folder are not listed.
+func Backups(dir, dbPath string) []string {
 	if dir == "" {
 		return nil
 	}
@@ -259,9 +275,10 @@ func Backups(dir string) []string {
 	if err != nil {
 		return nil
 	}
+	re := backupPattern(dbPath)
 	var out []string
 	for _, e := range es {
-		if !e.IsDir() && backupName.MatchString(e.Name()) {
+		if !e.IsDir() && re.MatchString(e.Name()) {
 			out = append(out, filepath.Join(dir, e.Name()))
 		}
 	}
@@ -269,24 +286,27 @@ func Backups(dir string) []string {
 	return out
 }
 
-// LatestBackup returns the newest backup in dir, "" when there is none.
-func LatestBackup(dir string) string {
-	if b := Backups(dir); len(b) > 0 {
+// LatestBackup returns the newest backup of the database at dbPath in
+// dir, "" when there is none.
+func LatestBackup(dir, dbPath string) string {
+	if b := Backups(dir, dbPath); len(b) > 0 {
 		return b[0]
 	}
 	return ""
 }
 
-// Rotate keeps the newest backup of each of the last daily days and of each
-// of the last weekly ISO weeks (days and weeks that have a backup) and
-// removes the other backups of the folder. Files other than backups are
-// never touched; leftover ".part" files of a failed run older than a day go.
-func Rotate(dir string, daily, weekly int) (kept, removed []string, err error) {
-	all := Backups(dir) // newest first
+// Rotate keeps the newest backup of the database at dbPath of each of the
+// last daily days and of each of the last weekly ISO weeks (days and weeks
+// that have a backup) and removes its other backups. Backups of other
+// databases and other files are never touched; leftover ".part" files of
+// a failed run older than a day go.
+func Rotate(dir, dbPath string, daily, weekly int) (kept, removed []string, err error) {
+	all := Backups(dir, dbPath) // newest first
+	re := backupPattern(dbPath)
 	keep := map[string]bool{}
 	days, weeks := map[string]bool{}, map[string]bool{}
 	for _, p := range all {
-		m := backupName.FindStringSubmatch(filepath.Base(p))
+		m := re.FindStringSubmatch(filepath.Base(p))
 		t, err := time.ParseInLocation(backupLayout, m[1], app.Berlin)
 		if err != nil {
 			continue
@@ -355,7 +375,11 @@ type RestoreResult struct {
 // a damaged one is renamed aside with its -wal and -shm files and the
 // checked copy takes its place. Afterwards the database is opened (which
 // brings an older backup's schema up to date) and quick-checked.
-func Restore(ctx context.Context, src, dbPath string, reg *app.Registry) (*RestoreResult, error) {
+//
+// A backup of another database (another database_id, or for a backup
+// without one another name) is refused unless force is set: backups of
+// several databases may share a folder.
+func Restore(ctx context.Context, src, dbPath string, reg *app.Registry, force bool) (*RestoreResult, error) {
 	abs, err := filepath.Abs(dbPath)
 	if err != nil {
 		return nil, err
@@ -386,6 +410,11 @@ func Restore(ctx context.Context, src, dbPath string, reg *app.Registry) (*Resto
 	res := &RestoreResult{}
 	_, statErr := os.Stat(abs)
 	exists := statErr == nil
+	if exists && !force {
+		if err := sameDatabase(ctx, tmp, src, abs); err != nil {
+			return nil, err
+		}
+	}
 	if exists {
 		res.Aside = abs + ".vor-wiederherstellung-" + stamp
 	}
@@ -458,4 +487,43 @@ func copyFile(src, dst string) error {
 		return fmt.Errorf("restore: %w", err)
 	}
 	return out.Close()
+}
+
+// DatabaseID returns the random identity a database got when it was
+// created (table meta, schema 8); "" for a file without one.
+func DatabaseID(ctx context.Context, path string) string {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return ""
+	}
+	c, err := sql.Open("sqlite3", fileURI(abs, "mode=ro&_busy_timeout=5000"))
+	if err != nil {
+		return ""
+	}
+	defer c.Close()
+	var id string
+	if err := c.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'database_id'`).Scan(&id); err != nil {
+		return ""
+	}
+	return id
+}
+
+// sameDatabase refuses a backup (copied to tmp, named src) of another
+// database than the one at dbPath: by the identity inside both files, or,
+// where one has none (an older backup, a damaged database), by the name.
+func sameDatabase(ctx context.Context, tmp, src, dbPath string) error {
+	bid, did := DatabaseID(ctx, tmp), DatabaseID(ctx, dbPath)
+	other := false
+	switch {
+	case bid != "" && did != "":
+		other = bid != did
+	default:
+		other = !backupPattern(dbPath).MatchString(filepath.Base(src))
+	}
+	if other {
+		return &app.Error{Code: app.EINVALID, Message: fmt.Sprintf(
+			"Die Sicherung %s stammt von einer anderen Datenbank als %s; es wurde nichts verändert. Bitte die Sicherung dieser Datenbank nehmen (amtstresen check nennt die neueste) oder, wenn sie wirklich diese ersetzen soll, restore mit --force aufrufen.",
+			src, dbPath)}
+	}
+	return nil
 }

@@ -112,7 +112,7 @@ func TestBackupRestoreWhileWriting(t *testing.T) {
 		t.Fatalf("live database has %d cases, backup %d: the test wrote nothing after the backup", len(total), n)
 	}
 
-	rr, err := Restore(ctx, res.Path, db.Path(), testReg)
+	rr, err := Restore(ctx, res.Path, db.Path(), testReg, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,7 +223,7 @@ func TestCorruptDatabaseDetected(t *testing.T) {
 		}
 	}
 
-	rr, err := Restore(ctx, res.Path, path, testReg)
+	rr, err := Restore(ctx, res.Path, path, testReg, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,7 +259,7 @@ func TestRestoreRefusesDamagedBackup(t *testing.T) {
 	bad := filledDB(t, 200)
 	corruptFile(t, bad)
 	before, _ := os.ReadFile(path)
-	_, err = Restore(ctx, bad, path, testReg)
+	_, err = Restore(ctx, bad, path, testReg, false)
 	wantCode(t, err, app.EINVALID)
 	after, _ := os.ReadFile(path)
 	if string(before) != string(after) {
@@ -267,7 +267,7 @@ func TestRestoreRefusesDamagedBackup(t *testing.T) {
 	}
 	notDB := filepath.Join(t.TempDir(), "x.db")
 	os.WriteFile(notDB, []byte(strings.Repeat("x", 9000)), 0o600)
-	_, err = Restore(ctx, notDB, path, testReg)
+	_, err = Restore(ctx, notDB, path, testReg, false)
 	wantCode(t, err, app.EINVALID)
 	es, _ := os.ReadDir(filepath.Dir(path))
 	for _, e := range es {
@@ -286,12 +286,12 @@ func TestBackupRotation(t *testing.T) {
 	for d := 0; d < 90; d++ {
 		last = start.AddDate(0, 0, d)
 		os.WriteFile(filepath.Join(dir, "amtstresen-"+last.Format(backupLayout)+".db"), []byte("x"), 0o600)
-		if _, _, err := Rotate(dir, 7, 4); err != nil {
+		if _, _, err := Rotate(dir, "amtstresen.db", 7, 4); err != nil {
 			t.Fatal(err)
 		}
 	}
 	os.WriteFile(filepath.Join(dir, "notiz.txt"), []byte("bleibt"), 0o600)
-	kept, removed, err := Rotate(dir, 7, 4)
+	kept, removed, err := Rotate(dir, "amtstresen.db", 7, 4)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -308,11 +308,85 @@ func TestBackupRotation(t *testing.T) {
 		}
 	}
 	oldest := filepath.Base(kept[len(kept)-1])
-	ot, _ := time.ParseInLocation(backupLayout, backupName.FindStringSubmatch(oldest)[1], app.Berlin)
+	ot, _ := time.ParseInLocation(backupLayout, backupPattern("amtstresen.db").FindStringSubmatch(oldest)[1], app.Berlin)
 	if age := last.Sub(ot); age > 28*24*time.Hour || age < 21*24*time.Hour {
 		t.Errorf("oldest kept backup is %v old, want 3–4 weeks", age)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "notiz.txt")); err != nil {
 		t.Error("rotation removed a file that is not a backup")
+	}
+}
+
+// TestBackupsPerDatabase: backups of two databases in one folder are named,
+// listed and rotated each by its own database (rotating one never removes
+// the other's), and restore refuses the other database's backup unless
+// forced. Before, both were "amtstresen-…" and the rotation of one deleted
+// the other's.
+func TestBackupsPerDatabase(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	backups := filepath.Join(dir, "sicherungen")
+	open := func(name string) *DB {
+		db, err := Open(ctx, filepath.Join(dir, name), testReg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	}
+	main, demo := open("amtstresen.db"), open("demo.db")
+	mustCreate(t, demo, newDogCase(t, "d1", "Demo", "Daten", app.OfficeZell, testNow))
+	if DatabaseID(ctx, main.Path()) == "" || DatabaseID(ctx, main.Path()) == DatabaseID(ctx, demo.Path()) {
+		t.Fatalf("database ids %q and %q", DatabaseID(ctx, main.Path()), DatabaseID(ctx, demo.Path()))
+	}
+	day := time.Date(2026, 11, 1, 2, 0, 0, 0, app.Berlin)
+	dres, err := demo.Backup(ctx, BackupOptions{Dir: backups, Daily: 1, Weekly: 1, Now: day})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := filepath.Base(dres.Path); got != "demo-20261101-020000.db" {
+		t.Errorf("demo backup named %s", got)
+	}
+	// Ten days of backups of the main database, rotated to one.
+	for d := 1; d <= 10; d++ {
+		if _, err := main.Backup(ctx, BackupOptions{Dir: backups, Daily: 1, Weekly: 1, Now: day.AddDate(0, 0, d)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := Backups(backups, demo.Path()); len(got) != 1 || got[0] != dres.Path {
+		t.Fatalf("demo backups after rotating the main database: %v", got)
+	}
+	mb := Backups(backups, main.Path())
+	if len(mb) != 1 || !strings.HasPrefix(filepath.Base(mb[0]), "amtstresen-2026111") {
+		t.Fatalf("main backups %v", mb)
+	}
+	if got := LatestBackup(backups, main.Path()); got != mb[0] {
+		t.Errorf("latest backup of the main database = %s", got)
+	}
+	// Restoring the demo's backup over the main database: refused, nothing changed.
+	_, err = Restore(ctx, dres.Path, main.Path(), testReg, false)
+	wantCode(t, err, app.EINVALID)
+	if !strings.Contains(app.ErrorMessage(err), "anderen Datenbank") || !strings.Contains(app.ErrorMessage(err), "--force") {
+		t.Errorf("message = %q", app.ErrorMessage(err))
+	}
+	if n, _ := main.CountCases(ctx, app.CaseFilter{}); n != 0 {
+		t.Fatalf("main database changed: %d cases", n)
+	}
+	// A renamed copy is still the other database (by its id).
+	renamed := filepath.Join(dir, "amtstresen-20261201-020000.db")
+	if err := copyFile(dres.Path, renamed); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Restore(ctx, renamed, main.Path(), testReg, false)
+	wantCode(t, err, app.EINVALID)
+	// Its own backup is fine; forced, the other one too.
+	if _, err := Restore(ctx, mb[0], main.Path(), testReg, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Restore(ctx, dres.Path, main.Path(), testReg, true); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := main.CountCases(ctx, app.CaseFilter{}); n != 1 {
+		t.Errorf("after the forced restore: %d cases, want the demo's 1", n)
 	}
 }

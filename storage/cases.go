@@ -22,15 +22,20 @@ import (
 // caseCols are the columns scanCase reads, from cases c joined with case_docs d.
 const caseCols = `c.id, c.ref, c.provisional_ref, c.office, c.channel, c.service, COALESCE(c.portal_case, ''), c.status, c.assignee, c.flags,
 	c.municipality, c.routing_reason, c.forwarded_from, c.received_at, c.updated_at, c.closed_at,
-	d.applicant, d.fields, d.raw`
+	d.applicant, d.fields, d.raw, d.presented`
 
 func scanCase(sc interface{ Scan(...any) error }) (*app.Case, error) {
 	var c app.Case
 	var office, channel, status, flags, forwarded, received, updated, closed string
-	var applicant, fields, raw []byte
+	var applicant, fields, raw, presented []byte
 	if err := sc.Scan(&c.ID, &c.Ref, &c.ProvisionalRef, &office, &channel, &c.Service, &c.PortalCase, &status, &c.Assignee, &flags,
-		&c.Municipality, &c.RoutingReason, &forwarded, &received, &updated, &closed, &applicant, &fields, &raw); err != nil {
+		&c.Municipality, &c.RoutingReason, &forwarded, &received, &updated, &closed, &applicant, &fields, &raw, &presented); err != nil {
 		return nil, err
+	}
+	if len(presented) > 0 {
+		if err := json.Unmarshal(presented, &c.Presented); err != nil {
+			return nil, fmt.Errorf("case %s: presented documents: %w", c.Ref, err)
+		}
 	}
 	c.Office, c.Channel, c.Status, c.ForwardedFrom = app.OfficeKey(office), app.Channel(channel), app.Status(status), app.OfficeKey(forwarded)
 	c.Flags = decodeFlags(flags)
@@ -199,6 +204,7 @@ type newCaseRow struct {
 	fields    []byte
 	raw       any
 	applicant []byte
+	presented string // JSON list of the documents shown at the counter; "" for none
 	flags     string
 	received  time.Time
 	clerk     string
@@ -270,6 +276,14 @@ func (db *DB) checkNewCase(nc *app.NewCase, now time.Time) (*newCaseRow, error) 
 	if err != nil {
 		return nil, fmt.Errorf("create case: %w", err)
 	}
+	presented := ""
+	if len(nc.Presented) > 0 {
+		b, err := json.Marshal(nc.Presented)
+		if err != nil {
+			return nil, fmt.Errorf("create case: %w", err)
+		}
+		presented = string(b)
+	}
 	received := nc.ReceivedAt.UTC()
 	if nc.ReceivedAt.IsZero() {
 		received = now // zero when prepared: set at CreateCase
@@ -278,7 +292,7 @@ func (db *DB) checkNewCase(nc *app.NewCase, now time.Time) (*newCaseRow, error) 
 	if clerk == "" {
 		clerk = app.PortalActor.Clerk
 	}
-	return &newCaseRow{nc: nc, reg: db.reg, office: office, service: service, fields: fields, raw: raw, applicant: applicant,
+	return &newCaseRow{nc: nc, reg: db.reg, office: office, service: service, fields: fields, raw: raw, applicant: applicant, presented: presented,
 		flags: encodeFlags(append(append([]app.Flag(nil), nc.Flags...), nc.Routing.Flags...)), received: received, clerk: clerk}, nil
 }
 
@@ -320,8 +334,8 @@ func (db *DB) createCaseTx(ctx context.Context, tx *txn, in *newCaseRow, rc *app
 	if id, err = res.LastInsertId(); err != nil {
 		return nil, false, err
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO case_docs (case_id, applicant, fields, raw) VALUES (?, ?, ?, ?)`,
-		id, string(in.applicant), string(in.fields), in.raw); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO case_docs (case_id, applicant, fields, raw, presented) VALUES (?, ?, ?, ?, ?)`,
+		id, string(in.applicant), string(in.fields), in.raw, in.presented); err != nil {
 		return nil, false, err
 	}
 	atts, err := insertAttachments(ctx, tx, id, nil, nc.Attachments, in.sums)
@@ -336,7 +350,7 @@ func (db *DB) createCaseTx(ctx context.Context, tx *txn, in *newCaseRow, rc *app
 		return nil, false, err
 	}
 	if ch.audit {
-		if err := audit(ctx, tx, app.AuditEntry{At: now, Clerk: in.clerk, Action: "case.create", Ref: ref,
+		if err := audit(ctx, tx, app.AuditEntry{At: now, Clerk: in.clerk, Name: nc.ClerkName, Office: in.office, Action: "case.create", Ref: ref,
 			Detail: fmt.Sprintf("channel=%s office=%s", nc.Channel, officeCode(in.office))}); err != nil {
 			return nil, false, err
 		}
@@ -377,6 +391,11 @@ func (in *newCaseRow) stored(id int64, ref string, atts []app.Attachment, now ti
 	}
 	if raw, ok := in.raw.(string); ok && raw != "" {
 		c.Raw = json.RawMessage(raw)
+	}
+	if in.presented != "" {
+		if err := json.Unmarshal([]byte(in.presented), &c.Presented); err != nil {
+			return nil, fmt.Errorf("case %s: presented documents: %w", ref, err)
+		}
 	}
 	return c, nil
 }
@@ -596,7 +615,7 @@ func (db *DB) claimTx(ctx context.Context, tx *txn, r *caseRow, by app.Actor, ch
 	if _, err := tx.ExecContext(ctx, `UPDATE cases SET assignee = ?, updated_at = ? WHERE id = ?`, by.Clerk, fmtTime(ch.now), r.id); err != nil {
 		return err
 	}
-	return ch.auditLog(ctx, tx, app.AuditEntry{Clerk: by.Clerk, Office: by.Office, Action: "case.claim", Ref: r.ref})
+	return ch.auditLog(ctx, tx, app.AuditEntry{Clerk: by.Clerk, Name: by.Name, Office: r.office, Action: "case.claim", Ref: r.ref})
 }
 
 // Release implements app.CaseStore: the holder gives the case back.
@@ -626,7 +645,7 @@ func (db *DB) releaseTx(ctx context.Context, tx *txn, r *caseRow, by app.Actor, 
 	if _, err := tx.ExecContext(ctx, `UPDATE cases SET assignee = '', updated_at = ? WHERE id = ?`, fmtTime(ch.now), r.id); err != nil {
 		return err
 	}
-	return ch.auditLog(ctx, tx, app.AuditEntry{Clerk: by.Clerk, Office: by.Office, Action: "case.release", Ref: r.ref})
+	return ch.auditLog(ctx, tx, app.AuditEntry{Clerk: by.Clerk, Name: by.Name, Office: r.office, Action: "case.release", Ref: r.ref})
 }
 
 // checkStatusInput checks what SetStatus needs besides the case.
@@ -683,7 +702,7 @@ func (db *DB) setStatus(ctx context.Context, tx *txn, r *caseRow, to app.Status,
 	if _, err := addNote(ctx, tx, r.id, now, author, "status", text, nil, ch.entry); err != nil {
 		return err
 	}
-	return ch.auditLog(ctx, tx, app.AuditEntry{Clerk: by.Clerk, Office: by.Office, Action: "case.status", Ref: r.ref,
+	return ch.auditLog(ctx, tx, app.AuditEntry{Clerk: by.Clerk, Name: by.Name, Office: r.office, Action: "case.status", Ref: r.ref,
 		Detail: string(r.status) + "->" + string(to)})
 }
 
@@ -740,7 +759,13 @@ func (db *DB) forwardTx(ctx context.Context, tx *txn, r *caseRow, to app.OfficeK
 	if _, err := addNote(ctx, tx, r.id, now, by.Clerk, "forward", fmt.Sprintf("%s → %s: %s", from, target.Short(), reason), nil, ch.entry); err != nil {
 		return err
 	}
-	return ch.auditLog(ctx, tx, app.AuditEntry{Clerk: by.Clerk, Office: by.Office, Action: "case.forward", Ref: r.ref,
+	// The office the case belonged to when it was forwarded (the one an
+	// undecided case goes to).
+	office := r.office
+	if office == "" {
+		office = to
+	}
+	return ch.auditLog(ctx, tx, app.AuditEntry{Clerk: by.Clerk, Name: by.Name, Office: office, Action: "case.forward", Ref: r.ref,
 		Detail: officeCode(r.office) + "->" + string(to)})
 }
 
@@ -770,7 +795,7 @@ func (db *DB) noteTx(ctx context.Context, tx *txn, r *caseRow, text string, by a
 	if _, err := tx.ExecContext(ctx, `UPDATE cases SET updated_at = ? WHERE id = ?`, fmtTime(ch.now), r.id); err != nil {
 		return err
 	}
-	return ch.auditLog(ctx, tx, app.AuditEntry{Clerk: by.Clerk, Office: by.Office, Action: "case.note", Ref: r.ref})
+	return ch.auditLog(ctx, tx, app.AuditEntry{Clerk: by.Clerk, Name: by.Name, Office: r.office, Action: "case.note", Ref: r.ref})
 }
 
 // citizen is the author of portal messages.
@@ -831,7 +856,7 @@ func (db *DB) AddMessage(ctx context.Context, portalCase, key string, n *app.Not
 		if err := recordReceipt(ctx, tx, rc, now, r.ref); err != nil {
 			return err
 		}
-		return audit(ctx, tx, app.AuditEntry{At: now, Clerk: app.PortalActor.Clerk, Action: "case.message", Ref: r.ref,
+		return audit(ctx, tx, app.AuditEntry{At: now, Clerk: app.PortalActor.Clerk, Office: r.office, Action: "case.message", Ref: r.ref,
 			Detail: fmt.Sprintf("files=%d", len(files))})
 	})
 }

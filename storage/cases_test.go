@@ -489,6 +489,7 @@ func TestCreatedCaseAsStored(t *testing.T) {
 		},
 		"counter, received now": func(nc *app.NewCase) {
 			nc.Channel, nc.PortalCase, nc.ReceivedAt, nc.Clerk = app.ChannelCounter, "", time.Time{}, "MÜL"
+			nc.Presented = []app.PresentedDocument{{Name: "Personalausweis"}, {Name: "Impfpass", Copy: true}}
 		},
 		"received with nanoseconds, other zone": func(nc *app.NewCase) {
 			nc.ReceivedAt = time.Date(2026, 12, 31, 23, 59, 59, 987654321, app.Berlin)
@@ -548,5 +549,53 @@ func TestCreatedCaseAsStored(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// Issue 13, point 23: every action on a case is audited with the case's
+// office (not the clerk's, which is empty for an administrator), so that
+// `audit --office` and a lead's view find them; the clerk's display name
+// is kept beside the account (point 6); the documents shown at the
+// counter are stored with the case (point 5).
+func TestCaseAuditCarriesCaseOffice(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	nc := newDogCase(t, "k1", "Anna", "Muster", app.OfficeZell, testNow)
+	nc.Channel, nc.Clerk, nc.ClerkName = app.ChannelCounter, "root", "Maria Müller"
+	nc.Presented = []app.PresentedDocument{{Name: "Personalausweis oder Reisepass"}, {Name: "Impfpass", Copy: true}}
+	c := mustCreate(t, db, nc)
+	admin := app.Actor{Clerk: "root", Role: app.RoleAdmin, Name: "Maria Müller"} // no office of its own
+	steps := []error{
+		db.Claim(ctx, c.Ref, admin),
+		db.SetStatus(ctx, c.Ref, app.StatusInProgress, "", admin),
+		db.AddNote(ctx, c.Ref, "Rückruf vereinbart", admin),
+		db.Release(ctx, c.Ref, admin),
+		db.Forward(ctx, c.Ref, app.OfficeCochem, "Hund lebt in Cochem", admin),
+	}
+	for i, err := range steps {
+		if err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+	}
+	es, err := db.AuditEntries(ctx, app.AuditFilter{Ref: c.Ref, Office: app.OfficeZell})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range es {
+		got = append(got, e.Action)
+		if e.Name != "Maria Müller" {
+			t.Errorf("%s: name %q", e.Action, e.Name)
+		}
+	}
+	if want := "case.create case.claim case.status case.note case.release case.forward"; strings.Join(got, " ") != want {
+		t.Errorf("audit --office vg-zell --ref %s finds %v, want %s", c.Ref, got, want)
+	}
+	back, err := db.CaseByRef(ctx, c.Ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(back.Presented) != 2 || !back.Presented[1].Copy || back.Presented[0].Name != "Personalausweis oder Reisepass" {
+		t.Errorf("presented = %+v", back.Presented)
 	}
 }

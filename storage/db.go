@@ -613,8 +613,8 @@ func nullString(s string) any {
 
 // audit appends an entry inside a transaction.
 func audit(ctx context.Context, q queryer, e app.AuditEntry) error {
-	_, err := q.ExecContext(ctx, `INSERT INTO audit_log (at, clerk, office, action, ref, detail) VALUES (?, ?, ?, ?, ?, ?)`,
-		fmtTime(e.At), e.Clerk, string(e.Office), e.Action, e.Ref, e.Detail)
+	_, err := q.ExecContext(ctx, `INSERT INTO audit_log (at, clerk, clerk_name, office, action, ref, detail) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		fmtTime(e.At), e.Clerk, e.Name, string(e.Office), e.Action, e.Ref, e.Detail)
 	if err != nil {
 		return fmt.Errorf("audit %s: %w", e.Action, err)
 	}

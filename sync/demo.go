@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"time"
 
 	"amtstresen/app"
 	"amtstresen/sync/portaltest"
@@ -44,7 +45,10 @@ func StartDemo(ctx context.Context) (*Demo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start demo server: %w", err)
 	}
+	// The demo's mails and appointments are dated around now, so that the
+	// counter shows today's appointments.
 	g := portaltest.New(2026)
+	g.Now = time.Now().In(app.Berlin)
 	mails := g.Mix(DemoMails)
 	for _, m := range mails {
 		if err := srv.Append("INBOX", m.Raw); err != nil {

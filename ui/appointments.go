@@ -28,14 +28,16 @@ type appointmentsScreen struct {
 	dayLabel  *widget.Label
 	dateEntry *widget.Entry
 	officeSel *widget.Select
-	table     *widget.Table
+	table     *keyTable
 	info      *widget.Label
 	detail    *widget.Label
-	checkIn   *widget.Button
-	noShow    *widget.Button
-	undo      *widget.Button
-	printBtn  *widget.Button
+	checkIn   *keyButton
+	noShow    *keyButton
+	undo      *keyButton
+	printBtn  *keyButton
 	quiet     bool
+
+	overrideReason *fieldEntry // the open override dialog's reason (tests)
 }
 
 func newAppointmentsScreen(m *mainWindow) *appointmentsScreen {
@@ -78,7 +80,7 @@ func (s *appointmentsScreen) buildUI() fyne.CanvasObject {
 	s.info = widget.NewLabel("")
 
 	headers := []string{lang.L("Zeit"), lang.L("Bürger"), lang.L("Leistung"), lang.L("Dienststelle"), lang.L("Buchung"), lang.L("Anwesenheit")}
-	s.table = widget.NewTableWithHeaders(
+	s.table = newKeyTable(s.m,
 		func() (int, int) { return len(s.list), len(headers) },
 		func() fyne.CanvasObject {
 			l := widget.NewLabel("")
@@ -101,11 +103,11 @@ func (s *appointmentsScreen) buildUI() fyne.CanvasObject {
 
 	s.detail = widget.NewLabel(lang.L("Termin in der Liste wählen."))
 	s.detail.Wrapping = fyne.TextWrapWord
-	s.checkIn = widget.NewButtonWithIcon(lang.L("Eingecheckt"), theme.ConfirmIcon(), func() { s.onAttendance(app.AttendanceCheckedIn) })
+	s.checkIn = newKeyButton(s.m, lang.L("Einchecken"), theme.ConfirmIcon(), func() { s.onAttendance(app.AttendanceCheckedIn) })
 	s.checkIn.Importance = widget.HighImportance
-	s.noShow = widget.NewButtonWithIcon(lang.L("Nicht erschienen"), theme.CancelIcon(), func() { s.onAttendance(app.AttendanceNoShow) })
-	s.undo = widget.NewButtonWithIcon(lang.L("Zurücksetzen"), theme.ContentUndoIcon(), func() { s.onAttendance(app.AttendanceNone) })
-	s.printBtn = widget.NewButtonWithIcon(lang.L("Terminbestätigung drucken"), theme.DocumentPrintIcon(), s.onPrint)
+	s.noShow = newKeyButton(s.m, lang.L("Nicht erschienen"), theme.CancelIcon(), func() { s.onAttendance(app.AttendanceNoShow) })
+	s.undo = newKeyButton(s.m, lang.L("Anwesenheit zurücknehmen"), theme.ContentUndoIcon(), func() { s.onAttendance(app.AttendanceNone) })
+	s.printBtn = newKeyButton(s.m, lang.L("Terminbestätigung drucken"), theme.DocumentPrintIcon(), s.onPrint)
 	s.showSelected()
 
 	top := container.NewBorder(nil, nil,
@@ -180,6 +182,9 @@ func (s *appointmentsScreen) reload() {
 					s.sel = i
 				}
 			}
+			if s.sel < 0 {
+				s.table.UnselectAll() // else the same row cannot be chosen again
+			}
 			s.table.Refresh()
 			booked := 0
 			for _, a := range list {
@@ -237,7 +242,7 @@ func (s *appointmentsScreen) selected() *app.Appointment {
 
 func (s *appointmentsScreen) showSelected() {
 	a := s.selected()
-	btns := []*widget.Button{s.checkIn, s.noShow, s.undo, s.printBtn}
+	btns := []*keyButton{s.checkIn, s.noShow, s.undo, s.printBtn}
 	if a == nil {
 		for _, b := range btns {
 			b.Disable()
@@ -248,8 +253,14 @@ func (s *appointmentsScreen) showSelected() {
 	for _, b := range btns {
 		b.Enable()
 	}
-	if a.Status == app.AppointmentCancelled {
+	// The rules (app.CheckAttendance): check-in on the day, no-show after
+	// the start. A lead may record either anyway, with a reason.
+	now := s.m.now()
+	lead := s.m.mayOverride()
+	if a.Status == app.AppointmentCancelled || (app.CheckAttendance(a, app.AttendanceCheckedIn, now) != nil && !lead) || a.Attendance == app.AttendanceCheckedIn {
 		s.checkIn.Disable()
+	}
+	if a.Status == app.AppointmentCancelled || (app.CheckAttendance(a, app.AttendanceNoShow, now) != nil && !lead) || a.Attendance == app.AttendanceNoShow {
 		s.noShow.Disable()
 	}
 	if a.Attendance == app.AttendanceNone {
@@ -267,6 +278,9 @@ func (s *appointmentsScreen) showSelected() {
 		parts = append(parts, a.CitizenEmail)
 	}
 	if att := attendanceLabel(a.Attendance); att != "" {
+		if a.AttendanceNote != "" {
+			att += " (" + lang.L("abweichend erfasst: {{.Reason}}", map[string]any{"Reason": a.AttendanceNote}) + ")"
+		}
 		parts = append(parts, att)
 	}
 	s.detail.SetText(strings.Join(parts, " · "))
@@ -277,13 +291,52 @@ func (s *appointmentsScreen) onAttendance(att app.Attendance) {
 	if a == nil {
 		return
 	}
-	uid, by := a.UID, s.m.actor()
-	s.m.do(func(ctx context.Context) error { return s.m.store.SetAttendance(ctx, uid, att, by) }, func(err error) {
+	uid, by, m := a.UID, s.m.actor(), s.m
+	// The store checks the day rules against the window's clock.
+	m.do(func(ctx context.Context) error {
+		return m.store.SetAttendance(app.WithTime(ctx, m.now()), uid, att, by)
+	}, func(err error) {
+		if err != nil && app.ErrorCode(err) == app.EINVALID && m.mayOverride() && att != app.AttendanceNone {
+			s.askOverride(uid, att, app.ErrorMessage(err))
+			return
+		}
 		if err != nil {
-			s.m.showError(err)
+			m.showError(err)
 		}
 		s.reload()
 	})
+}
+
+// askOverride lets a lead record the attendance against the rules, with a
+// reason that is kept and audited.
+func (s *appointmentsScreen) askOverride(uid string, att app.Attendance, why string) {
+	m := s.m
+	intro := widget.NewLabel(why + "\n\n" + lang.L("Als Leitung können Sie die Anwesenheit trotzdem erfassen; die Begründung wird gespeichert und protokolliert."))
+	intro.Wrapping = fyne.TextWrapWord
+	reason := m.textArea(lang.L("Begründung, z. B. „Bürger kam einen Tag zu früh, Anliegen erledigt“"), 3)
+	msg := newErrorLabel()
+	reason.onChanged = func(string) { setError(msg, "") }
+	s.overrideReason = reason
+	m.openDialog(dialogSpec{title: lang.L("Anwesenheit abweichend erfassen"), content: container.NewVBox(intro, reason, msg),
+		okLabel: lang.L("Erfassen"), cancelLabel: lang.L("Abbrechen"), size: fyne.NewSize(540, 320), focus: reason,
+		dirty: func() bool { return strings.TrimSpace(reason.Text) != "" },
+		ok: func() bool {
+			text := strings.TrimSpace(reason.Text)
+			if text == "" {
+				setError(msg, lang.L("Bitte eine Begründung angeben; sie wird gespeichert."))
+				return false
+			}
+			by := m.actor()
+			m.do(func(ctx context.Context) error {
+				return m.override.OverrideAttendance(app.WithTime(ctx, m.now()), uid, att, text, by)
+			}, func(err error) {
+				if err != nil {
+					m.showError(err)
+				}
+				s.reload()
+			})
+			return true
+		}})
 }
 
 func (s *appointmentsScreen) onPrint() {
@@ -291,4 +344,10 @@ func (s *appointmentsScreen) onPrint() {
 		cp := *a
 		s.m.printAppointment(&cp)
 	}
+}
+
+// mayOverride: a lead (or the administration, also while setting up) may
+// record an attendance against the day rules.
+func (m *mainWindow) mayOverride() bool {
+	return m.override != nil && m.controlled() && m.o.Actor.Is(app.RoleLead)
 }

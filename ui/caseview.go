@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -12,7 +13,6 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/lang"
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/storage"
@@ -30,26 +30,27 @@ type caseView struct {
 	c       *app.Case
 	notes   []app.Note
 	audit   []app.AuditEntry
+	names   map[string]string // account → display name, from the audit entries
 	audited bool
 
 	title    *widget.Label
 	summary  *widget.Label
 	flags    *widget.Label
 	content  *fyne.Container
-	claim    *widget.Button
-	release  *widget.Button
-	status   *widget.Button
-	forward  *widget.Button
-	note     *widget.Button
-	printBtn *widget.Button
-	saveBtn  *widget.Button
+	claim    *keyButton
+	release  *keyButton
+	status   *keyButton
+	forward  *keyButton
+	note     *keyButton
+	printBtn *keyButton
+	saveBtn  *keyButton
 
 	// The open action dialog's inputs (tests fill them).
-	statusSel     *widget.Select
+	statusSel     *keySelect
 	statusOptions []app.Status
-	forwardSel    *widget.Select
+	forwardSel    *keySelect
 	forwardKeys   []app.OfficeKey
-	reasonEntry   *widget.Entry
+	reasonEntry   *fieldEntry
 	reasonError   *widget.Label
 	submit        func() // confirms the open action dialog
 }
@@ -57,7 +58,7 @@ type caseView struct {
 func newCaseView(m *mainWindow, ref string) *caseView { return &caseView{m: m, ref: ref} }
 
 func (cv *caseView) buildUI() fyne.CanvasObject {
-	back := widget.NewButtonWithIcon(lang.L("Zurück"), theme.NavigateBackIcon(), cv.m.back)
+	back := newKeyButton(cv.m, lang.L("Zurück (Esc)"), theme.NavigateBackIcon(), cv.m.back)
 	cv.title = widget.NewLabelWithStyle(cv.ref, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	cv.title.SizeName = theme.SizeNameSubHeadingText
 	cv.summary = widget.NewLabel(lang.L("Vorgang wird geladen …"))
@@ -67,14 +68,14 @@ func (cv *caseView) buildUI() fyne.CanvasObject {
 	cv.flags.Wrapping = fyne.TextWrapWord
 	cv.flags.Hide()
 
-	cv.claim = widget.NewButtonWithIcon(lang.L("Übernehmen"), theme.AccountIcon(), cv.onClaim)
+	cv.claim = newKeyButton(cv.m, lang.L("Übernehmen"), theme.AccountIcon(), cv.onClaim)
 	cv.claim.Importance = widget.HighImportance
-	cv.release = widget.NewButtonWithIcon(lang.L("Freigeben"), theme.ContentUndoIcon(), cv.onRelease)
-	cv.status = widget.NewButtonWithIcon(lang.L("Status ändern …"), theme.ConfirmIcon(), cv.onChangeStatus)
-	cv.forward = widget.NewButtonWithIcon(lang.L("Weiterleiten …"), theme.MailForwardIcon(), cv.onForward)
-	cv.note = widget.NewButtonWithIcon(lang.L("Notiz …"), theme.DocumentCreateIcon(), cv.onNote)
-	cv.printBtn = widget.NewButtonWithIcon(lang.L("Bestätigung drucken"), theme.DocumentPrintIcon(), cv.onPrint)
-	cv.saveBtn = widget.NewButtonWithIcon(lang.L("Als PDF speichern"), theme.DocumentSaveIcon(), cv.onSavePDF)
+	cv.release = newKeyButton(cv.m, lang.L("Freigeben"), theme.ContentUndoIcon(), cv.onRelease)
+	cv.status = newKeyButton(cv.m, lang.L("Status ändern …"), theme.ConfirmIcon(), cv.onChangeStatus)
+	cv.forward = newKeyButton(cv.m, lang.L("Weiterleiten …"), theme.MailForwardIcon(), cv.onForward)
+	cv.note = newKeyButton(cv.m, lang.L("Notiz …"), theme.DocumentCreateIcon(), cv.onNote)
+	cv.printBtn = newKeyButton(cv.m, lang.L("Bestätigung drucken"), theme.DocumentPrintIcon(), cv.onPrint)
+	cv.saveBtn = newKeyButton(cv.m, lang.L("Als PDF speichern"), theme.DocumentSaveIcon(), cv.onSavePDF)
 	for _, b := range cv.buttons() {
 		b.Disable()
 	}
@@ -90,8 +91,8 @@ func (cv *caseView) buildUI() fyne.CanvasObject {
 	return container.NewBorder(top, nil, nil, nil, container.NewVScroll(cv.content))
 }
 
-func (cv *caseView) buttons() []*widget.Button {
-	return []*widget.Button{cv.claim, cv.release, cv.status, cv.forward, cv.note, cv.printBtn, cv.saveBtn}
+func (cv *caseView) buttons() []*keyButton {
+	return []*keyButton{cv.claim, cv.release, cv.status, cv.forward, cv.note, cv.printBtn, cv.saveBtn}
 }
 
 // load reads the case, its notes and its history in the background. The
@@ -107,7 +108,7 @@ func (cv *caseView) load() {
 		var notes []app.Note
 		var entries []app.AuditEntry
 		if err == nil && audit {
-			err = m.store.Audit(ctx, app.AuditEntry{At: m.now().UTC(), Clerk: by.Clerk, Office: by.Office, Action: "case.read", Ref: cv.ref})
+			err = m.store.Audit(ctx, app.AuditEntry{At: m.now().UTC(), Clerk: by.Clerk, Name: by.Name, Office: c.Office, Action: "case.read", Ref: cv.ref})
 		}
 		if err == nil {
 			notes, err = m.store.Notes(ctx, cv.ref)
@@ -125,6 +126,12 @@ func (cv *caseView) load() {
 				return
 			}
 			cv.c, cv.notes, cv.audit = c, notes, entries
+			cv.names = map[string]string{}
+			for _, e := range entries {
+				if e.Name != "" {
+					cv.names[e.Clerk] = e.Name
+				}
+			}
 			cv.render()
 		})
 	})
@@ -136,6 +143,9 @@ func (cv *caseView) render() {
 	who := lang.L("nicht übernommen")
 	if c.Assignee != "" {
 		who = lang.L("bearbeitet von {{.Clerk}}", map[string]any{"Clerk": c.Assignee})
+		if n := cv.m.clerkLabel(c.Assignee, cv.names[c.Assignee]); n != c.Assignee {
+			who = lang.L("bearbeitet von {{.Clerk}}", map[string]any{"Clerk": n + " (" + c.Assignee + ")"})
+		}
 	}
 	channel := lang.L("online über das Bürgerportal")
 	if c.Channel == app.ChannelCounter {
@@ -205,6 +215,9 @@ func (cv *caseView) fieldsCard() fyne.CanvasObject {
 	var rows []fyne.CanvasObject
 	for _, f := range cv.m.reg.DisplayFields(cv.c.Service, cv.c.Fields) {
 		l := fieldLabel(f.Label)
+		if f.Known {
+			l.SetText(fieldLabelText(f.Path, f.Label))
+		}
 		v := valueLabel(f.Value)
 		if !f.Known {
 			l.TextStyle = fyne.TextStyle{Italic: true}
@@ -229,11 +242,22 @@ func (cv *caseView) routingCard() fyne.CanvasObject {
 		office = o.Name
 	}
 	rows := []fyne.CanvasObject{fieldLabel(lang.L("Zuständig")), valueLabel(office)}
-	if c.RoutingReason != "" {
-		rows = append(rows, fieldLabel(lang.L("Begründung")), valueLabel(c.RoutingReason))
-	}
-	if c.ForwardedFrom != "" {
-		rows = append(rows, fieldLabel(lang.L("Weitergeleitet von")), valueLabel(officeShort(reg, c.ForwardedFrom)))
+	// A forwarded case: the reason shown is the forwarding's, the first
+	// routing (which named the office the case came from) below it.
+	if fw := cv.lastForward(); fw != nil {
+		by := cv.m.clerkLabel(fw.Author, cv.names[fw.Author])
+		rows = append(rows, fieldLabel(lang.L("Begründung")), valueLabel(lang.L("weitergeleitet von {{.From}}: {{.Reason}} ({{.Clerk}}, {{.When}})", map[string]any{
+			"From": officeShort(reg, c.ForwardedFrom), "Reason": forwardReason(fw.Text), "Clerk": by, "When": app.FormatDateTime(fw.At)})))
+		if c.RoutingReason != "" {
+			rows = append(rows, fieldLabel(lang.L("Erste Zuordnung")), valueLabel(translateReason(c.RoutingReason)))
+		}
+	} else {
+		if c.RoutingReason != "" {
+			rows = append(rows, fieldLabel(lang.L("Begründung")), valueLabel(translateReason(c.RoutingReason)))
+		}
+		if c.ForwardedFrom != "" {
+			rows = append(rows, fieldLabel(lang.L("Weitergeleitet von")), valueLabel(officeShort(reg, c.ForwardedFrom)))
+		}
 	}
 	if c.PortalCase != "" {
 		rows = append(rows, fieldLabel(lang.L("Portal-Vorgang")), valueLabel(c.PortalCase))
@@ -242,6 +266,25 @@ func (cv *caseView) routingCard() fyne.CanvasObject {
 		rows = append(rows, fieldLabel(lang.L("Abgeschlossen")), valueLabel(app.FormatDateTime(c.ClosedAt)))
 	}
 	return widget.NewCard(lang.L("Zuständigkeit"), "", formGrid(rows...))
+}
+
+// lastForward is the newest forwarding note of the case, nil if none.
+func (cv *caseView) lastForward() *app.Note {
+	for i := len(cv.notes) - 1; i >= 0; i-- {
+		if cv.notes[i].Kind == "forward" {
+			return &cv.notes[i]
+		}
+	}
+	return nil
+}
+
+// forwardReason is the reason part of a forwarding note ("VG Zell → VG
+// Cochem: Grund").
+func forwardReason(text string) string {
+	if _, r, ok := strings.Cut(text, ": "); ok {
+		return r
+	}
+	return text
 }
 
 func (cv *caseView) attachmentsCard() fyne.CanvasObject {
@@ -323,10 +366,11 @@ func (cv *caseView) historyCard() fyne.CanvasObject {
 		if e.Action == "case.read" {
 			reads++
 			if e.At.After(lastRead) {
-				lastRead, lastReader = e.At, e.Clerk
+				lastRead, lastReader = e.At, cv.m.clerkLabel(e.Clerk, e.Name)
 			}
 			continue
 		}
+		e.Clerk = cv.m.clerkLabel(e.Clerk, e.Name)
 		lines = append(lines, line{e.At, auditText(e)})
 	}
 	for _, n := range cv.notes {
@@ -340,7 +384,7 @@ func (cv *caseView) historyCard() fyne.CanvasObject {
 		case "status":
 			kind = lang.L("Statusänderung")
 		}
-		lines = append(lines, line{n.At, fmt.Sprintf("%s · %s: %s", n.Author, kind, n.Text)})
+		lines = append(lines, line{n.At, fmt.Sprintf("%s · %s: %s", cv.m.clerkLabel(n.Author, cv.names[n.Author]), kind, n.Text)})
 	}
 	sort.SliceStable(lines, func(i, j int) bool { return lines[i].at.After(lines[j].at) })
 	box := container.NewVBox()
@@ -450,45 +494,53 @@ func (cv *caseView) after(err error) {
 }
 
 // reasonDialog asks for a reason (and a choice) and runs ok when the
-// clerk confirms with a reason given (or optional).
-func (cv *caseView) reasonDialog(title, confirm string, choice *widget.Select, reasonLabel string, optional func() bool, ok func(reason string)) {
-	cv.reasonEntry = widget.NewMultiLineEntry()
-	cv.reasonEntry.SetMinRowsVisible(3)
-	cv.reasonEntry.Wrapping = fyne.TextWrapWord
+// clerk confirms with a reason given (or optional). Enter confirms, Esc
+// cancels; a mistake shown goes away once it is fixed.
+func (cv *caseView) reasonDialog(title, confirm string, choice *keySelect, reasonLabel string, optional func() bool, ok func(reason string)) {
+	m := cv.m
+	cv.reasonEntry = m.textArea("", 3)
 	cv.reasonError = newErrorLabel()
+	cv.reasonEntry.onChanged = func(string) { setError(cv.reasonError, "") }
 	items := []fyne.CanvasObject{}
+	var focus fyne.Focusable = cv.reasonEntry
 	if choice != nil {
 		items = append(items, choice)
+		prev := choice.OnChanged
+		choice.OnChanged = func(v string) {
+			setError(cv.reasonError, "")
+			if prev != nil {
+				prev(v)
+			}
+		}
+		if choice.SelectedIndex() < 0 {
+			focus = choice
+		}
 	}
 	items = append(items, widget.NewLabel(reasonLabel), cv.reasonEntry, cv.reasonError)
-	var d *dialog.CustomDialog
+	var d *dlg
 	cv.submit = func() {
-		if choice != nil && choice.SelectedIndex() < 0 {
-			setError(cv.reasonError, lang.L("Bitte eine Auswahl treffen."))
-			return
+		if d != nil {
+			d.doOK()
 		}
-		reason := strings.TrimSpace(cv.reasonEntry.Text)
-		if reason == "" && (optional == nil || !optional()) {
-			setError(cv.reasonError, lang.L("Bitte eine Begründung angeben; sie steht im Verlauf des Vorgangs."))
-			return
-		}
-		d.Hide()
-		cv.submit = nil
-		ok(reason)
 	}
-	okBtn := widget.NewButtonWithIcon(confirm, theme.ConfirmIcon(), func() {
-		if cv.submit != nil {
-			cv.submit()
-		}
-	})
-	okBtn.Importance = widget.HighImportance
-	cancel := widget.NewButtonWithIcon(lang.L("Abbrechen"), theme.CancelIcon(), func() { cv.submit = nil; d.Hide() })
-	items = append(items, container.NewHBox(layout.NewSpacer(), cancel, okBtn))
-	d = dialog.NewCustomWithoutButtons(title, container.NewVBox(items...), cv.m.w)
-	d.Resize(fyne.NewSize(520, 320))
-	cv.m.dlg = d
-	d.Show()
-	cv.m.w.Canvas().Focus(cv.reasonEntry)
+	d = m.openDialog(dialogSpec{title: title, content: container.NewVBox(items...), okLabel: confirm, cancelLabel: lang.L("Abbrechen"),
+		size: fyne.NewSize(520, 340), focus: focus,
+		dirty:  func() bool { return strings.TrimSpace(cv.reasonEntry.Text) != "" },
+		cancel: func() { cv.submit = nil },
+		ok: func() bool {
+			if choice != nil && choice.SelectedIndex() < 0 {
+				setError(cv.reasonError, lang.L("Bitte eine Auswahl treffen."))
+				return false
+			}
+			reason := strings.TrimSpace(cv.reasonEntry.Text)
+			if reason == "" && (optional == nil || !optional()) {
+				setError(cv.reasonError, lang.L("Bitte eine Begründung angeben; sie steht im Verlauf des Vorgangs."))
+				return false
+			}
+			cv.submit = nil
+			ok(reason)
+			return true
+		}})
 }
 
 // onChangeStatus offers exactly the statuses the rules allow from here.
@@ -501,7 +553,7 @@ func (cv *caseView) onChangeStatus() {
 	for _, s := range cv.statusOptions {
 		names = append(names, statusLabel(s))
 	}
-	cv.statusSel = widget.NewSelect(names, nil)
+	cv.statusSel = newKeySelect(cv.m, names, nil)
 	cv.statusSel.PlaceHolder = lang.L("Neuer Status")
 	if len(names) == 1 {
 		cv.statusSel.SetSelectedIndex(0)
@@ -540,7 +592,7 @@ func (cv *caseView) onForward() {
 			names = append(names, o.Name)
 		}
 	}
-	cv.forwardSel = widget.NewSelect(names, nil)
+	cv.forwardSel = newKeySelect(cv.m, names, nil)
 	cv.forwardSel.PlaceHolder = lang.L("Dienststelle")
 	cv.reasonDialog(lang.L("Weiterleiten"), lang.L("Weiterleiten"), cv.forwardSel, lang.L("Begründung (z. B. „Grundstück liegt in Landkern, VG Kaisersesch“)"), nil,
 		func(reason string) { cv.doForward(cv.forwardKeys[cv.forwardSel.SelectedIndex()], reason) })
@@ -607,28 +659,17 @@ func (cv *caseView) onOpenAttachment(a app.Attachment) {
 }
 
 func (cv *caseView) onSaveAttachment(a app.Attachment) {
-	d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
-		if err != nil || w == nil {
-			return
+	m := cv.m
+	m.saveFile(lang.L("Anlage speichern"), safeFileName(a.Name), func(ctx context.Context, w io.Writer) error {
+		data, err := m.store.AttachmentData(ctx, a.SHA256)
+		if err != nil {
+			return err
 		}
-		cv.m.do(func(ctx context.Context) error {
-			defer w.Close()
-			data, err := cv.m.store.AttachmentData(ctx, a.SHA256)
-			if err != nil {
-				return err
-			}
-			if _, err := w.Write(data); err != nil {
-				return &app.Error{Code: app.EINTERNAL, Err: err, Message: lang.L("Die Datei konnte nicht gespeichert werden. Bitte einen anderen Ort wählen.")}
-			}
-			return nil
-		}, func(err error) {
-			if err != nil {
-				cv.m.showError(err)
-			}
-		})
-	}, cv.m.w)
-	d.SetFileName(safeFileName(a.Name))
-	d.Show()
+		_, err = w.Write(data)
+		return err
+	}, nil, func(path string) {
+		m.showMessage(lang.L("Gespeichert"), lang.L("Die Anlage ist gespeichert: {{.Path}}", map[string]any{"Path": path}))
+	})
 }
 
 func fileURL(path string) (*url.URL, error) {

@@ -141,11 +141,9 @@ func (m *mainWindow) showAudit() {
 	show := widget.NewButtonWithIcon(lang.L("Anzeigen"), theme.SearchIcon(), v.load)
 	csvB := widget.NewButtonWithIcon(lang.L("Als CSV speichern"), theme.DocumentSaveIcon(), v.onSaveCSV)
 	top := container.NewVBox(container.NewGridWithColumns(5, v.from, v.to, v.ref, show, csvB), v.status)
-	d := dialog.NewCustom(lang.L("Protokoll"), lang.L("Schließen"), container.NewBorder(top, nil, nil, nil, v.table), m.w)
-	d.Resize(fyne.NewSize(1100, 650))
-	m.dlg = d
 	m.auditView = v
-	d.Show()
+	m.openDialog(dialogSpec{title: lang.L("Protokoll"), content: container.NewBorder(top, nil, nil, nil, v.table),
+		cancelLabel: lang.L("Schließen"), size: fyne.NewSize(1100, 650)})
 	v.load()
 }
 
@@ -235,23 +233,10 @@ func (v *auditView) writeCSV(ctx context.Context, w io.Writer) error {
 }
 
 func (v *auditView) onSaveCSV() {
-	d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
-		if err != nil || w == nil {
-			return
-		}
-		v.m.do(func(ctx context.Context) error {
-			defer w.Close()
-			return v.writeCSV(ctx, w)
-		}, func(err error) {
-			if err != nil {
-				v.m.showError(err)
-				return
-			}
-			v.status.SetText(lang.L("Gespeichert: {{.File}}", map[string]any{"File": w.URI().Name()}))
+	v.m.saveFile(lang.L("Protokoll als CSV speichern"), "Protokoll-"+v.m.now().Format("2006-01-02")+".csv",
+		v.writeCSV, nil, func(path string) {
+			v.status.SetText(lang.L("Gespeichert: {{.File}}", map[string]any{"File": path}))
 		})
-	}, v.m.w)
-	d.SetFileName("Protokoll-" + v.m.now().Format("2006-01-02") + ".csv")
-	d.Show()
 }
 
 // personExport is the Art. 15 form.
@@ -275,19 +260,20 @@ func (m *mainWindow) showPersonExport() {
 	intro := widget.NewLabel(lang.L("Name und Geburtsdatum oder die E-Mail-Adresse angeben. Die Auskunft (PDF zum Lesen, JSON maschinenlesbar, Kopien der Unterlagen) wird in einen Ordner geschrieben; der Zugriff wird protokolliert."))
 	intro.Wrapping = fyne.TextWrapWord
 	run := widget.NewButtonWithIcon(lang.L("Ordner wählen und Auskunft erstellen"), theme.FolderOpenIcon(), func() {
-		dialog.ShowFolderOpen(func(u fyne.ListableURI, err error) {
+		fd := dialog.NewFolderOpen(func(u fyne.ListableURI, err error) {
 			if err != nil || u == nil {
 				return
 			}
 			p.export(u.Path())
 		}, m.w)
+		fd.SetTitleText(lang.L("Ordner für die Auskunft wählen"))
+		fd.Show()
 	})
 	run.Importance = widget.HighImportance
-	d := dialog.NewCustom(lang.L("Auskunft nach Art. 15 DSGVO"), lang.L("Schließen"), container.NewVBox(intro, form, run, p.status), m.w)
-	d.Resize(fyne.NewSize(620, 380))
-	m.dlg = d
 	m.personExport = p
-	d.Show()
+	m.openDialog(dialogSpec{title: lang.L("Auskunft nach Art. 15 DSGVO"), content: container.NewVBox(intro, form, run, p.status),
+		cancelLabel: lang.L("Schließen"), size: fyne.NewSize(620, 400), focus: p.name,
+		dirty: func() bool { return strings.TrimSpace(p.name.Text+p.birth.Text+p.email.Text) != "" }})
 }
 
 // export writes the answer into a new folder inside dir.
@@ -311,8 +297,10 @@ func (p *personExport) export(dir string) {
 		if err != nil {
 			return err
 		}
-		summary = lang.L("{{.Cases}} Vorgänge, {{.Appointments}} Termine; {{.Files}} Dateien in {{.Dir}}", map[string]any{
-			"Cases": len(d.Cases), "Appointments": len(d.Appointments), "Files": len(files), "Dir": target})
+		summary = lang.L("{{.Cases}}, {{.Appointments}}; {{.Files}} Dateien in {{.Dir}}", map[string]any{
+			"Cases":        lang.XN("count.cases", "{{.N}} Vorgänge", len(d.Cases), map[string]any{"N": len(d.Cases)}),
+			"Appointments": lang.XN("count.appointments", "{{.N}} Termine", len(d.Appointments), map[string]any{"N": len(d.Appointments)}),
+			"Files":        len(files), "Dir": target})
 		return nil
 	}, func(err error) {
 		if err != nil {

@@ -11,6 +11,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/lang"
+	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -35,6 +36,8 @@ type intakeScreen struct {
 
 	fromReview *app.ReviewItem // set when a kept mail becomes a case
 	reviewNote string
+	mailCard   *widget.Card  // the kept mail beside the form while the clerk types
+	mailText   *widget.Label // its text
 
 	svc        *fieldEntry
 	salutation *fieldEntry
@@ -60,9 +63,10 @@ type intakeScreen struct {
 	bannerL  *widget.Label
 	office   *widget.Label
 	reason   *widget.Label
-	docs     *widget.Label
+	docs     *fyne.Container // what to bring, with ticks for what was shown
+	shown    []presentedDoc
 	summary  *widget.Label
-	saveBtn  *widget.Button
+	saveBtn  *keyButton
 	lastSave *widget.Label
 }
 
@@ -151,9 +155,14 @@ func (s *intakeScreen) buildUI() fyne.CanvasObject {
 	s.bannerL = widget.NewLabel("")
 	s.bannerL.Wrapping = fyne.TextWrapWord
 	s.bannerL.Importance = widget.HighImportance
-	cancelReview := widget.NewButtonWithIcon(lang.L("Nicht aus der Sichtung"), theme.CancelIcon(), func() { s.setReview(nil, "") })
+	// Cancel leaves the mail on the list and empties the form: what was
+	// taken from it must not stay for the next citizen.
+	cancelReview := newKeyButton(s.m, lang.L("Abbrechen"), theme.CancelIcon(), s.onNew)
 	s.banner = container.NewBorder(nil, nil, nil, cancelReview, s.bannerL)
 	s.banner.Hide()
+	s.mailText = valueLabel("")
+	s.mailCard = widget.NewCard(lang.L("Mail aus der Sichtung"), "", s.mailText)
+	s.mailCard.Hide()
 
 	form := container.NewVBox(
 		s.banner,
@@ -169,22 +178,22 @@ func (s *intakeScreen) buildUI() fyne.CanvasObject {
 	s.office.Wrapping = fyne.TextWrapWord
 	s.reason = widget.NewLabel("")
 	s.reason.Wrapping = fyne.TextWrapWord
-	s.docs = widget.NewLabel("")
-	s.docs.Wrapping = fyne.TextWrapWord
+	s.docs = container.NewVBox()
 	s.summary = widget.NewLabel("")
 	s.summary.Wrapping = fyne.TextWrapWord
 	s.summary.Importance = widget.DangerImportance
-	s.saveBtn = widget.NewButtonWithIcon(lang.L("Speichern und Quittung drucken (Enter)"), theme.DocumentPrintIcon(), s.onSave)
+	s.saveBtn = newKeyButton(s.m, lang.L("Speichern und Quittung drucken (Enter)"), theme.DocumentPrintIcon(), s.onSave)
 	s.saveBtn.Importance = widget.HighImportance
-	newBtn := widget.NewButtonWithIcon(lang.L("Neu (Strg+N)"), theme.ContentClearIcon(), s.onNew)
+	newBtn := newKeyButton(s.m, lang.L("Neu (Strg+N)"), theme.ContentClearIcon(), func() { s.m.guard(s.onNew) })
 	s.lastSave = widget.NewLabel("")
 	s.lastSave.Wrapping = fyne.TextWrapWord
 	panel := container.NewVBox(
 		widget.NewCard(lang.L("Zuständig"), "", container.NewVBox(s.office, s.reason)),
-		widget.NewCard(lang.L("Unterlagen"), "", s.docs),
+		widget.NewCard(lang.L("Unterlagen"), lang.L("Vorgelegt? Ankreuzen, was der Bürger gezeigt hat; die Quittung nennt es."), s.docs),
 		s.summary,
 		s.saveBtn, newBtn,
 		s.lastSave,
+		s.mailCard,
 	)
 	s.recompute()
 	s.scroll = container.NewVScroll(container.NewPadded(form))
@@ -209,10 +218,20 @@ func (s *intakeScreen) entry(path, placeholder string) *fieldEntry {
 		}
 	}
 	e.OnSubmitted = func(string) { s.onSave() }
+	e.keys = s.m.routeKey
+	e.onFocus = func() { s.scrollTo(e) }
 	if path != "" {
 		s.targets[path] = e
 	}
 	return e
+}
+
+// scrollTo shows the field that got the focus (Tab does not scroll by
+// itself).
+func (s *intakeScreen) scrollTo(o fyne.CanvasObject) {
+	if s.scroll != nil {
+		scrollIntoView(s.scroll, o)
+	}
 }
 
 func (s *intakeScreen) withError(path string, obj fyne.CanvasObject) fyne.CanvasObject {
@@ -321,10 +340,14 @@ func (s *intakeScreen) setService(svc *app.Service, focus bool) {
 type serviceField struct {
 	spec  *app.FieldSpec
 	entry *fieldEntry
-	check *widget.Check
+	check *keyCheck
 	addr  []*fieldEntry // strasse, hausnummer, plz, ort
 	ags   string        // address: the picked municipality
-	same  *widget.Check // address: as the applicant's
+	same  *keyCheck     // address: as the applicant's
+	// items with a fixed list of kinds (appliances): a count per kind,
+	// named in German, and what the "sonstiges" is.
+	counts []*fieldEntry
+	other  *fieldEntry
 }
 
 func (f *serviceField) values(into map[string]string) {
@@ -336,6 +359,20 @@ func (f *serviceField) values(into map[string]string) {
 			into[f.spec.Path+"."+k] = f.addr[i].Text
 		}
 		into[f.spec.Path+".gemeindeschluessel"] = f.ags
+	case f.counts != nil:
+		var lines []string
+		for i, e := range f.counts {
+			n := strings.TrimSpace(e.Text)
+			if n == "" || n == "0" {
+				continue
+			}
+			line := n + " " + f.spec.Options[i]
+			if f.spec.Options[i] == "sonstiges" && f.other != nil && strings.TrimSpace(f.other.Text) != "" {
+				line += ": " + strings.TrimSpace(f.other.Text)
+			}
+			lines = append(lines, line)
+		}
+		into[f.spec.Path] = strings.Join(lines, "\n")
 	default:
 		into[f.spec.Path] = f.entry.Text
 	}
@@ -347,6 +384,8 @@ func (f *serviceField) focusable() fyne.Focusable {
 		return f.check
 	case f.addr != nil:
 		return f.addr[0]
+	case f.counts != nil:
+		return f.counts[0]
 	}
 	return f.entry
 }
@@ -359,6 +398,7 @@ func (s *intakeScreen) buildFields() {
 	}
 	s.fields = nil
 	if s.service == nil {
+		s.buildDocs()
 		s.svcTitle.SetText(lang.L("Angaben zur Leistung"))
 		s.fieldBox.Objects = []fyne.CanvasObject{widget.NewLabel(lang.L("Nach der Wahl der Leistung erscheinen hier ihre Angaben."))}
 		s.fieldBox.Refresh()
@@ -368,22 +408,27 @@ func (s *intakeScreen) buildFields() {
 	var rows []fyne.CanvasObject
 	for _, spec := range s.service.Fields {
 		f := &serviceField{spec: spec}
-		label := spec.Label
+		label := fieldLabelText(spec.Path, spec.Label)
 		if spec.Required {
 			label += " *"
 		}
 		var obj fyne.CanvasObject
 		switch spec.Type {
 		case app.TypeBool:
-			f.check = widget.NewCheck(lang.L("ja"), func(bool) {
+			c := newKeyCheck(s.m, lang.L("ja"), func(bool) {
 				s.touched[spec.Path] = true
 				s.recompute()
 			})
-			obj = f.check
+			c.onFocus = func() { s.scrollTo(c) }
+			f.check = c
+			obj = c
 		case app.TypeAddress:
 			f.addr = []*fieldEntry{s.entry(spec.Path, lang.L("Straße")), s.entry(spec.Path, lang.L("Nr.")), s.entry(spec.Path, lang.L("PLZ")), s.entry(spec.Path, lang.L("Ort"))}
 			s.placeCompletion(f.addr[2], f.addr[3], func(m *app.Municipality) { f.ags = m.AGS })
-			f.same = widget.NewCheck(lang.L("wie Wohnanschrift"), func(on bool) {
+			same := newKeyCheck(s.m, lang.L("wie Wohnanschrift"), nil)
+			same.onFocus = func() { s.scrollTo(same) }
+			f.same = same
+			same.OnChanged = func(on bool) {
 				if on {
 					f.addr[0].setTextQuiet(s.street.Text)
 					f.addr[1].setTextQuiet(s.house.Text)
@@ -393,7 +438,7 @@ func (s *intakeScreen) buildFields() {
 					s.touched[spec.Path] = true
 					s.recompute()
 				}
-			})
+			}
 			h := f.addr[0].MinSize().Height
 			obj = container.NewVBox(
 				container.NewBorder(nil, nil, nil, container.NewGridWrap(fyne.NewSize(90, h), f.addr[1]), f.addr[0]),
@@ -401,14 +446,19 @@ func (s *intakeScreen) buildFields() {
 				f.addr[2].list, f.addr[3].list,
 				f.same,
 			)
+		case app.TypeItems:
+			if len(spec.Options) > 0 {
+				obj = s.itemPicker(f)
+				break
+			}
+			f.entry = s.entry(spec.Path, withNewlineHint(placeholderFor(spec)))
+			f.entry.MultiLine = true
+			f.entry.Wrapping = fyne.TextWrapWord
+			f.entry.SetMinRowsVisible(3)
+			obj = f.entry
 		default:
 			f.entry = s.entry(spec.Path, placeholderFor(spec))
 			switch spec.Type {
-			case app.TypeItems:
-				f.entry.MultiLine = true
-				f.entry.Wrapping = fyne.TextWrapWord
-				f.entry.SetMinRowsVisible(3)
-				f.entry.OnSubmitted = nil
 			case app.TypeEnum:
 				opts := spec.Options
 				f.entry.suggest = func(text string) []suggestion {
@@ -463,12 +513,31 @@ func (s *intakeScreen) buildFields() {
 		s.targets[spec.Path] = f.focusable()
 		rows = append(rows, fieldLabel(label), s.withError(spec.Path, obj))
 	}
+	s.buildDocs()
 	if len(rows) == 0 {
 		s.fieldBox.Objects = []fyne.CanvasObject{widget.NewLabel(lang.L("Diese Leistung hat keine weiteren Angaben."))}
 	} else {
 		s.fieldBox.Objects = []fyne.CanvasObject{formGrid(rows...)}
 	}
 	s.fieldBox.Refresh()
+}
+
+// itemPicker is the input of a list with fixed kinds (Elektrogeräte): one
+// count field per kind, named in German, and a description for
+// "sonstiges"; Tab walks them.
+func (s *intakeScreen) itemPicker(f *serviceField) fyne.CanvasObject {
+	var rows []fyne.CanvasObject
+	for _, o := range f.spec.Options {
+		e := s.entry(f.spec.Path, lang.L("Anzahl"))
+		f.counts = append(f.counts, e)
+		cell := fyne.CanvasObject(container.NewGridWrap(fyne.NewSize(90, e.MinSize().Height), e))
+		if o == "sonstiges" {
+			f.other = s.entry(f.spec.Path, lang.L("was für ein Gerät?"))
+			cell = container.New(leadFixed{90}, e, f.other)
+		}
+		rows = append(rows, widget.NewLabel(f.spec.OptionLabel(o)), cell)
+	}
+	return container.New(layout.NewFormLayout(), rows...)
 }
 
 func placeholderFor(f *app.FieldSpec) string {
@@ -486,9 +555,6 @@ func placeholderFor(f *app.FieldSpec) string {
 	case app.TypeAGSList:
 		return lang.L("Gemeinden, durch Komma getrennt")
 	case app.TypeItems:
-		if len(f.Options) > 0 {
-			return lang.L("je Zeile Anzahl und Art, z. B. „1 waschmaschine“ – Arten: {{.Options}}", map[string]any{"Options": strings.Join(f.Options, ", ")})
-		}
 		return lang.L("je Zeile Anzahl und Bezeichnung, z. B. „2 Sessel“")
 	}
 	if f.Hint != "" {
@@ -536,11 +602,15 @@ func (s *intakeScreen) recompute() {
 	}
 	s.it = it
 	for path, l := range s.errs {
-		msg := ""
+		var msgs []string
 		if s.showAll || s.touched[path] {
-			msg = it.ErrorsFor(path)
+			for _, e := range it.Errors {
+				if e.Path == path {
+					msgs = append(msgs, translateSentence(e.Message))
+				}
+			}
 		}
-		setError(l, msg)
+		setError(l, strings.Join(msgs, " "))
 	}
 
 	reg := s.m.reg
@@ -556,7 +626,7 @@ func (s *intakeScreen) recompute() {
 		if outside {
 			why = lang.L("außerhalb des Landkreises Cochem-Zell")
 		}
-		s.muni.SetText(why)
+		s.muni.SetText(translateSentence(why))
 		s.muni.Importance = widget.WarningImportance
 	}
 	s.muni.Refresh()
@@ -570,18 +640,14 @@ func (s *intakeScreen) recompute() {
 	case d.Decided:
 		s.office.SetText(reg.OfficeName(d.Office))
 		s.office.Importance = widget.SuccessImportance
-		s.reason.SetText(d.Reason)
+		s.reason.SetText(translateReason(d.Reason))
 	default:
 		s.office.SetText(lang.L("Zuständigkeit nicht geklärt"))
 		s.office.Importance = widget.WarningImportance
-		s.reason.SetText(d.Reason)
+		s.reason.SetText(translateReason(d.Reason))
 	}
 	s.office.Refresh()
-	if s.service != nil && len(s.service.Documents) > 0 {
-		s.docs.SetText("• " + strings.Join(s.service.Documents, "\n• "))
-	} else {
-		s.docs.SetText(lang.L("–"))
-	}
+
 	if s.showAll && !it.OK() {
 		lines := []string{lang.XN("intake.errors", "Bitte {{.N}} Angaben prüfen.", len(it.Errors), map[string]any{"N": len(it.Errors)})}
 		for i, e := range it.Errors {
@@ -589,7 +655,7 @@ func (s *intakeScreen) recompute() {
 				lines = append(lines, "…")
 				break
 			}
-			lines = append(lines, "• "+e.Label+": "+e.Message)
+			lines = append(lines, "• "+fieldLabelText(e.Path, e.Label)+": "+translateSentence(e.Message))
 		}
 		s.summary.SetText(strings.Join(lines, "\n"))
 		s.summary.Show()
@@ -603,6 +669,12 @@ func (s *intakeScreen) recompute() {
 // shown at the fields and the first one gets the focus.
 func (s *intakeScreen) onSave() {
 	if s.saving {
+		return
+	}
+	if !s.dirty() {
+		// A second Enter after saving reaches the fresh form: it stays
+		// clean, and the clerk starts with the service.
+		s.focusFirst()
 		return
 	}
 	s.showAll = true
@@ -619,7 +691,7 @@ func (s *intakeScreen) onSave() {
 	}
 	if !it.Decision.Decided {
 		s.m.confirm(lang.L("Zuständigkeit nicht geklärt"),
-			it.Decision.Reason+"\n\n"+lang.L("Trotzdem speichern? Der Vorgang erscheint dann unter „nicht zugeordnet“ und muss von Hand weitergeleitet werden."),
+			translateReason(it.Decision.Reason)+"\n\n"+lang.L("Trotzdem speichern? Der Vorgang erscheint dann unter „nicht zugeordnet“ und muss von Hand weitergeleitet werden."),
 			lang.L("Trotzdem speichern"), s.save)
 		return
 	}
@@ -633,6 +705,8 @@ func (s *intakeScreen) save() {
 		s.m.showError(err)
 		return
 	}
+	nc.ClerkName = by.Name
+	nc.Presented = s.presented()
 	review, note := s.fromReview, s.reviewNote
 	s.saving = true
 	s.saveBtn.Disable()
@@ -717,11 +791,22 @@ func (s *intakeScreen) setReview(it *app.ReviewItem, note string) {
 	s.fromReview, s.reviewNote = it, note
 	if it == nil {
 		s.banner.Hide()
+		s.mailCard.Hide()
+		s.mailText.SetText("")
 		return
 	}
 	s.bannerL.SetText(lang.L("Aus der Sichtung: Mail „{{.Subject}}“ von {{.From}}. Nach dem Speichern wird sie als erledigt vermerkt (Vorgang angelegt).",
 		map[string]any{"Subject": it.Subject, "From": it.From}))
 	s.banner.Show()
+	text := lang.L("Der Inhalt wurde nicht geladen (zu groß). Die Mail liegt im Postfach-Ordner „Zur Sichtung“.")
+	if it.Raw != nil {
+		text = mailPreview(it.Raw)
+		if len(text) > maxShownContent {
+			text = text[:maxShownContent] + "\n\n" + lang.L("… (gekürzt)")
+		}
+	}
+	s.mailText.SetText(text)
+	s.mailCard.Show()
 }
 
 // fill puts an input into the form (prefill from the review list, the
@@ -750,6 +835,8 @@ func (s *intakeScreen) fill(in app.IntakeInput) {
 			for i, k := range []string{"strasse", "hausnummer", "plz", "ort"} {
 				f.addr[i].setTextQuiet(in.Fields[f.spec.Path+"."+k])
 			}
+		case f.counts != nil:
+			f.fillCounts(in.Fields[f.spec.Path])
 		default:
 			f.entry.setTextQuiet(in.Fields[f.spec.Path])
 		}
@@ -764,4 +851,96 @@ func (s *intakeScreen) fill(in app.IntakeInput) {
 		s.touched[f.spec.Path] = true
 	}
 	s.recompute()
+}
+
+// presentedDoc is one document of the service's list with its ticks:
+// shown at the counter, and a copy taken.
+type presentedDoc struct {
+	name       string
+	seen, copy *keyCheck
+}
+
+// buildDocs lists what the citizen has to bring for the service, each
+// with "vorgelegt" and "Kopie genommen" to tick; the receipt lists what
+// was ticked.
+func (s *intakeScreen) buildDocs() {
+	s.shown = nil
+	s.docs.Objects = nil
+	if s.service == nil || len(s.service.Documents) == 0 {
+		s.docs.Add(widget.NewLabel(lang.L("–")))
+		s.docs.Refresh()
+		return
+	}
+	for _, name := range s.service.Documents {
+		d := presentedDoc{name: name}
+		d.seen = newKeyCheck(s.m, lang.L("vorgelegt"), nil)
+		d.copy = newKeyCheck(s.m, lang.L("Kopie genommen"), nil)
+		seen, cp := d.seen, d.copy
+		seen.OnChanged = func(on bool) {
+			if !on && cp.Checked {
+				cp.SetChecked(false)
+			}
+		}
+		cp.OnChanged = func(on bool) {
+			if on && !seen.Checked {
+				seen.SetChecked(true)
+			}
+		}
+		l := widget.NewLabel(name)
+		l.Wrapping = fyne.TextWrapWord
+		s.docs.Add(container.NewVBox(l, container.NewHBox(seen, cp)))
+		s.shown = append(s.shown, d)
+	}
+	s.docs.Refresh()
+}
+
+// presented is what was ticked.
+func (s *intakeScreen) presented() []app.PresentedDocument {
+	var out []app.PresentedDocument
+	for _, d := range s.shown {
+		if d.seen.Checked {
+			out = append(out, app.PresentedDocument{Name: d.name, Copy: d.copy.Checked})
+		}
+	}
+	return out
+}
+
+// dirty reports whether anything was typed or ticked since the form was
+// emptied (a service chosen counts too).
+func (s *intakeScreen) dirty() bool {
+	if s.svc == nil {
+		return false
+	}
+	if s.service != nil || strings.TrimSpace(s.svc.Text) != "" || len(s.presented()) > 0 {
+		return true
+	}
+	for _, e := range []*fieldEntry{s.salutation, s.first, s.last, s.birth, s.street, s.house, s.postcode, s.place, s.email, s.phone} {
+		if strings.TrimSpace(e.Text) != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// fillCounts puts "2 kuehlgeraet" lines (as the form writes them, or as
+// read from a mail) into the count fields.
+func (f *serviceField) fillCounts(text string) {
+	for _, e := range f.counts {
+		e.setTextQuiet("")
+	}
+	for _, line := range strings.Split(text, "\n") {
+		n, rest, ok := strings.Cut(strings.TrimSpace(line), " ")
+		if !ok {
+			continue
+		}
+		kind, desc, _ := strings.Cut(rest, ":")
+		for i, o := range f.spec.Options {
+			if o == strings.TrimSpace(kind) {
+				f.counts[i].setTextQuiet(n)
+				if o == "sonstiges" && f.other != nil {
+					f.other.setTextQuiet(strings.TrimSpace(desc))
+				}
+			}
+		}
+	}
 }

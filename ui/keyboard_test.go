@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	"fyne.io/fyne/v2"
@@ -87,6 +88,10 @@ func TestMenuShortcuts(t *testing.T) {
 	}
 	h.m.intake.first.SetText("Karl")
 	find(fyne.KeyN, ctrl).Action()
+	if h.m.intake.first.Text != "Karl" || !strings.Contains(h.m.lastMessage, "geht dabei verloren") {
+		t.Error("Ctrl+N emptied a half-filled form without asking")
+	}
+	h.m.topDialog().doOK() // Verwerfen
 	if h.m.intake.first.Text != "" {
 		t.Error("Ctrl+N did not empty the form")
 	}

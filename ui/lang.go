@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -147,4 +148,30 @@ func formatSize(n int64) string {
 		return strings.Replace(fmt.Sprintf("%.1f KB", float64(n)/1024), ".", ",", 1)
 	}
 	return strings.Replace(fmt.Sprintf("%.1f MB", float64(n)/1024/1024), ".", ",", 1)
+}
+
+// fieldLabelText is a catalog field's label in the window's language: the
+// catalog is German; a translation may name it ("feld.hund.chipnummer").
+func fieldLabelText(path, label string) string {
+	if path == "" || germanUI() {
+		return label // the catalog's own words (it may be replaced by the admin)
+	}
+	return lang.X("feld."+path, label)
+}
+
+// textIn returns the translation of key in language choice ("de", "en"),
+// whatever the window shows now; key itself when there is none.
+func textIn(choice, key string) string {
+	b, err := assets.Lang.ReadFile("lang/" + choice + ".json")
+	if err != nil {
+		return key
+	}
+	var m map[string]any
+	if json.Unmarshal(b, &m) != nil {
+		return key
+	}
+	if s, ok := m[key].(string); ok && s != "" {
+		return s
+	}
+	return key
 }

@@ -64,6 +64,12 @@ func TestTranslationsComplete(t *testing.T) {
 	for _, d := range weekdays {
 		keys[d] = "weekdays"
 	}
+	for _, k := range sentencePatterns {
+		keys[k] = "sentencePatterns"
+	}
+	for _, k := range sentenceWords {
+		keys[k] = "sentenceWords"
+	}
 	if len(keys) < 200 {
 		t.Fatalf("found only %d keys; is the parser looking at the right files?", len(keys))
 	}

@@ -57,11 +57,39 @@ func mailPreview(raw []byte) string {
 	}
 	b.WriteString("\n")
 	var others []string
-	parts := 0
+	walkParts(msg, func(mt string, params map[string]string, body io.Reader) bool {
+		data, _ := io.ReadAll(io.LimitReader(body, maxTextBytes))
+		if mt == "text/plain" {
+			b.Write(data)
+			b.WriteString("\n")
+			return true
+		}
+		name := params["name"]
+		if name == "" {
+			name = mt
+		}
+		others = append(others, fmt.Sprintf("%s (%s, %s)", decodeHeader(name), mt, formatSize(int64(len(data)))))
+		return true
+	})
+	if len(others) > 0 {
+		b.WriteString("\n" + lang.L("Weitere Teile (nicht geöffnet):") + "\n")
+		for _, o := range others {
+			b.WriteString("• " + o + "\n")
+		}
+	}
+	return b.String()
+}
+
+// walkParts calls leaf with every part of a mail that is not multipart,
+// its body decoded, at most maxMIMEParts parts and maxMIMEDepth levels deep
+// (a kept mail may be hostile); leaf returns false to stop. A part whose
+// type cannot be read counts as text/plain.
+func walkParts(msg *mail.Message, leaf func(mt string, params map[string]string, body io.Reader) bool) {
+	parts, stop := 0, false
 	var walk func(ctype, cte string, body io.Reader, depth int)
 	walk = func(ctype, cte string, body io.Reader, depth int) {
 		parts++
-		if parts > maxMIMEParts || depth > maxMIMEDepth {
+		if stop || parts > maxMIMEParts || depth > maxMIMEDepth {
 			return
 		}
 		mt, params, err := mime.ParseMediaType(ctype)
@@ -70,13 +98,14 @@ func mailPreview(raw []byte) string {
 		}
 		if strings.HasPrefix(mt, "multipart/") {
 			mr := multipart.NewReader(body, params["boundary"])
-			for {
+			for !stop {
 				p, err := mr.NextRawPart()
 				if err != nil {
 					return
 				}
 				walk(p.Header.Get("Content-Type"), p.Header.Get("Content-Transfer-Encoding"), p, depth+1)
 			}
+			return
 		}
 		switch strings.ToLower(strings.TrimSpace(cte)) {
 		case "base64":
@@ -84,24 +113,7 @@ func mailPreview(raw []byte) string {
 		case "quoted-printable":
 			body = quotedprintable.NewReader(body)
 		}
-		data, _ := io.ReadAll(io.LimitReader(body, maxTextBytes))
-		if mt == "text/plain" {
-			b.Write(data)
-			b.WriteString("\n")
-			return
-		}
-		name := params["name"]
-		if name == "" {
-			name = mt
-		}
-		others = append(others, fmt.Sprintf("%s (%s, %s)", decodeHeader(name), mt, formatSize(int64(len(data)))))
+		stop = !leaf(mt, params, body)
 	}
 	walk(msg.Header.Get("Content-Type"), msg.Header.Get("Content-Transfer-Encoding"), msg.Body, 0)
-	if len(others) > 0 {
-		b.WriteString("\n" + lang.L("Weitere Teile (nicht geöffnet):") + "\n")
-		for _, o := range others {
-			b.WriteString("• " + o + "\n")
-		}
-	}
-	return b.String()
 }

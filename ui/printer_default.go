@@ -56,8 +56,8 @@ func (p *pdfPrinter) CaseDocument(ctx context.Context, c *app.Case, clerk string
 	return p.document(pdf.CaseItem(c), clerk)
 }
 
-func (p *pdfPrinter) AppointmentDocument(ctx context.Context, a *app.Appointment, clerk string) (*Document, error) {
-	return p.document(pdf.AppointmentItem(a, nil), clerk)
+func (p *pdfPrinter) AppointmentDocument(ctx context.Context, a *app.Appointment, c *app.Case, clerk string) (*Document, error) {
+	return p.document(pdf.AppointmentItem(a, c), clerk)
 }
 
 func (p *pdfPrinter) Print(ctx context.Context, d *Document) (string, error) {

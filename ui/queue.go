@@ -24,22 +24,26 @@ const (
 )
 
 type queueColumn struct {
+	key   string
 	title string
 	width float32
 	sort  string // CaseFilter.Sort key; "" when not sortable
 }
 
+// queueColumns fit the 1280 px of the default window up to Dienststelle:
+// the notices (Hinweise) come right after the applicant, where they are
+// seen; municipality and assignee follow.
 func queueColumns() []queueColumn {
 	return []queueColumn{
-		{lang.L("Aktenzeichen"), 140, "ref"},
-		{lang.L("Eingang"), 140, "received"},
-		{lang.L("Leistung"), 230, "service"},
-		{lang.L("Antragsteller"), 170, "applicant"},
-		{lang.L("Gemeinde"), 140, ""},
-		{lang.L("Dienststelle"), 140, ""},
-		{lang.L("Status"), 130, "status"},
-		{lang.L("Bearbeitung"), 100, ""},
-		{lang.L("Hinweise"), 170, ""},
+		{"ref", lang.L("Aktenzeichen"), 128, "ref"},
+		{"received", lang.L("Eingang"), 132, "received"},
+		{"service", lang.L("Leistung"), 170, "service"},
+		{"applicant", lang.L("Antragsteller"), 150, "applicant"},
+		{"flags", lang.L("Hinweise"), 135, ""},
+		{"status", lang.L("Status"), 135, "status"},
+		{"office", lang.L("Dienststelle"), 120, ""},
+		{"municipality", lang.L("Gemeinde"), 120, ""},
+		{"assignee", lang.L("Bearbeitung"), 100, ""},
 	}
 }
 
@@ -65,8 +69,8 @@ type queueScreen struct {
 	wanted   atomic.Int64  // the page the table asked for last
 	quiet    bool          // while setting widgets from a filter
 
-	table      *widget.Table
-	search     *widget.Entry
+	table      *keyTable
+	search     *fieldEntry
 	office     *widget.Select
 	status     *widget.Select
 	service    *widget.Select
@@ -87,12 +91,13 @@ func (q *queueScreen) buildUI() fyne.CanvasObject {
 	q.cols = queueColumns()
 	reg := q.m.reg
 
-	q.search = widget.NewEntry()
-	q.search.SetPlaceHolder(lang.L("Suchen: Name, Aktenzeichen, Angaben … (Strg+F)"))
-	q.search.OnChanged = func(string) {
+	q.search = q.m.textEntry(lang.L("Suchen: Name, Aktenzeichen, Angaben … (Strg+F; ↓ in die Liste)"))
+	q.search.onChanged = func(string) {
 		q.debounce.call(func() { q.m.ui(q.onSearchNow) })
 	}
 	q.search.OnSubmitted = func(string) { q.onSearchNow() }
+	// Down goes into the rows: arrows move, Enter opens, Esc comes back.
+	q.search.onDown = func() { q.m.w.Canvas().Focus(q.table) }
 
 	offices := []string{lang.L("Alle Dienststellen")}
 	for _, o := range reg.Offices {
@@ -123,7 +128,7 @@ func (q *queueScreen) buildUI() fyne.CanvasObject {
 	q.unassigned = widget.NewCheck(lang.L("Nicht übernommen"), func(bool) { q.onFilterChanged() })
 	q.info = widget.NewLabel("")
 
-	q.table = widget.NewTableWithHeaders(
+	q.table = newKeyTable(q.m,
 		func() (int, int) { return q.count, len(q.cols) },
 		func() fyne.CanvasObject {
 			l := widget.NewLabel("")
@@ -132,6 +137,7 @@ func (q *queueScreen) buildUI() fyne.CanvasObject {
 		},
 		q.updateCell,
 	)
+	q.table.up = q.search
 	q.table.ShowHeaderColumn = false
 	q.table.CreateHeader = func() fyne.CanvasObject {
 		b := widget.NewButton("", nil)
@@ -155,7 +161,7 @@ func (q *queueScreen) buildUI() fyne.CanvasObject {
 	sized := func(w float32, o fyne.CanvasObject) fyne.CanvasObject {
 		return container.NewGridWrap(fyne.NewSize(w, h), o)
 	}
-	filters := container.NewHBox(sized(170, q.office), sized(165, q.status), sized(300, q.service), sized(200, q.flag), q.mine, q.unassigned, reset)
+	filters := container.NewHBox(sized(150, q.office), sized(150, q.status), sized(230, q.service), sized(170, q.flag), q.mine, q.unassigned, reset)
 	top := container.NewVBox(
 		container.NewBorder(nil, nil, nil, q.info, q.search),
 		container.NewHScroll(filters),
@@ -443,30 +449,30 @@ func (q *queueScreen) updateCell(id widget.TableCellID, o fyne.CanvasObject) {
 		text = "…"
 	} else {
 		reg := q.m.reg
-		switch id.Col {
-		case 0:
+		switch q.cols[id.Col].key {
+		case "ref":
 			text = r.Ref
-		case 1:
+		case "received":
 			text = r.ReceivedAt.In(app.Berlin).Format("02.01.2006 15:04")
-		case 2:
+		case "service":
 			text = serviceName(reg, r.Service)
-		case 3:
+		case "applicant":
 			text = app.Safe(r.ApplicantName)
-		case 4:
+		case "municipality":
 			text = municipalityName(reg, r.Municipality)
-		case 5:
+		case "office":
 			text = officeShort(reg, r.Office)
 			if r.Office == "" {
 				imp = widget.WarningImportance
 			}
-		case 6:
+		case "status":
 			text = statusLabel(r.Status)
 			if r.Status == app.StatusReceived {
 				imp = widget.HighImportance
 			}
-		case 7:
+		case "assignee":
 			text = r.Assignee
-		case 8:
+		case "flags":
 			text = flagsLabel(r.Flags)
 			if len(r.Flags) > 0 {
 				imp = widget.WarningImportance

@@ -52,7 +52,7 @@ func TestQueueFilterAndSearch(t *testing.T) {
 	if got := h.cell(0, 0); got != first[0].Ref {
 		t.Errorf("row 0 = %q, want %q", got, first[0].Ref)
 	}
-	if got := h.cell(0, 5); got != "VG Cochem" {
+	if got := h.cell(0, 6); got != "VG Cochem" {
 		t.Errorf("office column = %q", got)
 	}
 
@@ -68,7 +68,7 @@ func TestQueueFilterAndSearch(t *testing.T) {
 		t.Fatalf("sperrmüll/erledigt = %d, want %d", got, want)
 	}
 	for row := 0; row < min(q.count, 20); row++ {
-		if got := h.cell(row, 6); got != "Erledigt" {
+		if got := h.cell(row, 5); got != "Erledigt" {
 			t.Fatalf("row %d status %q", row, got)
 		}
 	}
@@ -364,7 +364,7 @@ func TestChooseOfficeFirstStart(t *testing.T) {
 	}
 	h.m.setClerk(app.OfficeZell, "Karl Klein", "kk")
 	h.wait()
-	if p.String(prefOffice) != "vg-zell" || h.m.actor() != (app.Actor{Clerk: "kk", Office: app.OfficeZell}) {
+	if p.String(prefOffice) != "vg-zell" || h.m.actor() != (app.Actor{Clerk: "kk", Office: app.OfficeZell, Name: "Karl Klein"}) {
 		t.Errorf("actor = %+v", h.m.actor())
 	}
 	if !strings.Contains(h.m.who.Text, "Verbandsgemeindeverwaltung Zell (Mosel) · Karl Klein (kk)") {

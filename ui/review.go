@@ -3,12 +3,10 @@ package ui
 import (
 	"context"
 	"fmt"
-	"net/mail"
 	"strings"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/lang"
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
@@ -29,19 +27,19 @@ type reviewScreen struct {
 	showHandled bool
 	gen         int
 
-	list     *widget.List
+	list     *keyList
 	empty    *widget.Label
 	reason   *widget.Label
 	meta     *widget.Label
 	content  *widget.Label
 	raw      *widget.Check
-	assign   *widget.Button
-	makeCase *widget.Button
-	handled  *widget.Button
+	assign   *keyButton
+	makeCase *keyButton
+	handled  *keyButton
 
 	// The open dialog's inputs (tests fill them).
-	refEntry  *widget.Entry
-	noteEntry *widget.Entry
+	refEntry  *fieldEntry
+	noteEntry *fieldEntry
 	dlgError  *widget.Label
 	submit    func()
 }
@@ -49,7 +47,7 @@ type reviewScreen struct {
 func newReviewScreen(m *mainWindow) *reviewScreen { return &reviewScreen{m: m, sel: -1} }
 
 func (s *reviewScreen) buildUI() fyne.CanvasObject {
-	s.list = widget.NewList(
+	s.list = newKeyList(s.m,
 		func() int { return len(s.items) },
 		func() fyne.CanvasObject {
 			t := widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
@@ -94,9 +92,9 @@ func (s *reviewScreen) buildUI() fyne.CanvasObject {
 	s.meta.Wrapping = fyne.TextWrapWord
 	s.content = valueLabel("")
 	s.raw = widget.NewCheck(lang.L("Quelltext der Mail"), func(bool) { s.showContent() })
-	s.assign = widget.NewButtonWithIcon(lang.L("Einem Vorgang zuordnen …"), theme.MailReplyIcon(), s.onAssign)
-	s.makeCase = widget.NewButtonWithIcon(lang.L("Als Vorgang anlegen …"), theme.DocumentCreateIcon(), s.onMakeCase)
-	s.handled = widget.NewButtonWithIcon(lang.L("Als erledigt markieren …"), theme.ConfirmIcon(), s.onHandled)
+	s.assign = newKeyButton(s.m, lang.L("Einem Vorgang zuordnen …"), theme.MailReplyIcon(), s.onAssign)
+	s.makeCase = newKeyButton(s.m, lang.L("Als Vorgang anlegen …"), theme.DocumentCreateIcon(), s.onMakeCase)
+	s.handled = newKeyButton(s.m, lang.L("Als erledigt markieren …"), theme.ConfirmIcon(), s.onHandled)
 	s.showItem()
 
 	left := container.NewBorder(container.NewVBox(heading(lang.L("Mails zur Sichtung")), showHandled), nil, nil, nil,
@@ -214,7 +212,7 @@ func (s *reviewScreen) loadSelected() {
 
 func (s *reviewScreen) showItem() {
 	it := s.cur
-	btns := []*widget.Button{s.assign, s.makeCase, s.handled}
+	btns := []*keyButton{s.assign, s.makeCase, s.handled}
 	if it == nil {
 		s.reason.SetText(lang.L("Eine Mail in der Liste wählen."))
 		s.meta.SetText("")
@@ -289,56 +287,52 @@ func (s *reviewScreen) showContent() {
 
 // actionDialog asks for a reason (and, with ref, an Aktenzeichen).
 func (s *reviewScreen) actionDialog(title, confirm, intro string, withRef bool, ok func(ref, note string)) {
-	s.noteEntry = widget.NewMultiLineEntry()
-	s.noteEntry.SetMinRowsVisible(3)
-	s.noteEntry.Wrapping = fyne.TextWrapWord
+	m := s.m
+	s.noteEntry = m.textArea("", 3)
 	s.dlgError = newErrorLabel()
 	s.refEntry = nil
 	introL := widget.NewLabel(intro)
 	introL.Wrapping = fyne.TextWrapWord
 	items := []fyne.CanvasObject{introL}
+	var focus fyne.Focusable = s.noteEntry
 	if withRef {
-		s.refEntry = widget.NewEntry()
-		s.refEntry.SetPlaceHolder(lang.L("Aktenzeichen, z. B. ZEL-2026-00042"))
+		s.refEntry = m.textEntry(lang.L("Aktenzeichen, z. B. ZEL-2026-00042"))
+		s.refEntry.onChanged = func(string) { setError(s.dlgError, "") }
 		items = append(items, s.refEntry)
+		focus = s.refEntry
 	}
+	s.noteEntry.onChanged = func(string) { setError(s.dlgError, "") } // a fixed mistake is no longer shown
 	items = append(items, widget.NewLabel(lang.L("Begründung (wird protokolliert)")), s.noteEntry, s.dlgError)
-	var d *dialog.CustomDialog
+	var d *dlg
 	s.submit = func() {
-		ref := ""
-		if s.refEntry != nil {
-			ref = strings.ToUpper(strings.TrimSpace(s.refEntry.Text))
-			if ref == "" {
-				setError(s.dlgError, lang.L("Bitte das Aktenzeichen angeben."))
-				return
+		if d != nil {
+			d.doOK()
+		}
+	}
+	d = m.openDialog(dialogSpec{title: title, content: container.NewVBox(items...), okLabel: confirm, cancelLabel: lang.L("Abbrechen"),
+		size: fyne.NewSize(540, 360), focus: focus,
+		dirty: func() bool {
+			return strings.TrimSpace(s.noteEntry.Text) != "" || (s.refEntry != nil && strings.TrimSpace(s.refEntry.Text) != "")
+		},
+		cancel: func() { s.submit = nil },
+		ok: func() bool {
+			ref := ""
+			if s.refEntry != nil {
+				ref = strings.ToUpper(strings.TrimSpace(s.refEntry.Text))
+				if ref == "" {
+					setError(s.dlgError, lang.L("Bitte das Aktenzeichen angeben."))
+					return false
+				}
 			}
-		}
-		note := strings.TrimSpace(s.noteEntry.Text)
-		if note == "" {
-			setError(s.dlgError, lang.L("Bitte eine Begründung angeben; sie wird protokolliert."))
-			return
-		}
-		d.Hide()
-		s.submit = nil
-		ok(ref, note)
-	}
-	okBtn := widget.NewButtonWithIcon(confirm, theme.ConfirmIcon(), func() {
-		if s.submit != nil {
-			s.submit()
-		}
-	})
-	okBtn.Importance = widget.HighImportance
-	cancel := widget.NewButtonWithIcon(lang.L("Abbrechen"), theme.CancelIcon(), func() { s.submit = nil; d.Hide() })
-	items = append(items, container.NewHBox(layout.NewSpacer(), cancel, okBtn))
-	d = dialog.NewCustomWithoutButtons(title, container.NewVBox(items...), s.m.w)
-	d.Resize(fyne.NewSize(540, 340))
-	s.m.dlg = d
-	d.Show()
-	if s.refEntry != nil {
-		s.m.w.Canvas().Focus(s.refEntry)
-	} else {
-		s.m.w.Canvas().Focus(s.noteEntry)
-	}
+			note := strings.TrimSpace(s.noteEntry.Text)
+			if note == "" {
+				setError(s.dlgError, lang.L("Bitte eine Begründung angeben; sie wird protokolliert."))
+				return false
+			}
+			s.submit = nil
+			ok(ref, note)
+			return true
+		}})
 }
 
 func (s *reviewScreen) onAssign() {
@@ -380,21 +374,22 @@ func (s *reviewScreen) onMakeCase() {
 		func(_, note string) { s.toIntake(it, note) })
 }
 
-// toIntake opens the counter form prefilled from the mail's sender.
+// toIntake opens the counter form with what the mail says (the portal's
+// JSON part, unverified when its signature failed; a citizen's own mail:
+// sender and service from the subject), the mail beside it. A form with
+// unsaved input is not overwritten without asking.
 func (s *reviewScreen) toIntake(it *app.ReviewItem, note string) {
-	in := app.IntakeInput{}
-	if a, err := mail.ParseAddress(it.From); err == nil {
-		in.Email = a.Address
-		if parts := strings.Fields(a.Name); len(parts) > 1 {
-			in.FirstName, in.LastName = strings.Join(parts[:len(parts)-1], " "), parts[len(parts)-1]
-		} else if len(parts) == 1 {
-			in.LastName = parts[0]
+	s.m.guard(func() {
+		mi := intakeFromMail(s.m.reg, it)
+		in := s.m.intake
+		s.m.show(ScreenIntake)
+		in.onNew()
+		in.fill(mi.in)
+		in.setReview(it, note)
+		if mi.fromJSON && (it.Reason == app.ReviewSignatureInvalid || it.Reason == app.ReviewSignatureMissing) {
+			in.bannerL.SetText(in.bannerL.Text + "\n" + lang.L("Die Angaben stammen aus der Mail und sind ungeprüft (Signatur nicht in Ordnung): bitte mit dem Bürger oder seinen Unterlagen abgleichen."))
 		}
-	}
-	s.m.show(ScreenIntake)
-	s.m.intake.onNew()
-	s.m.intake.fill(in)
-	s.m.intake.setReview(it, note)
+	})
 }
 
 func (s *reviewScreen) onHandled() {

@@ -17,9 +17,9 @@ import (
 // (opens it at once), by the portal's case id, or by full-text search.
 type searchScreen struct {
 	m        *mainWindow
-	entry    *widget.Entry
+	entry    *fieldEntry
 	info     *widget.Label
-	table    *widget.Table
+	table    *keyTable
 	rows     []app.CaseSummary
 	count    int
 	gen      int
@@ -38,16 +38,16 @@ func newSearchScreen(m *mainWindow) *searchScreen {
 }
 
 func (s *searchScreen) buildUI() fyne.CanvasObject {
-	s.entry = widget.NewEntry()
-	s.entry.SetPlaceHolder(lang.L("Aktenzeichen, Name, Portal-Vorgang oder Stichwort – alle Dienststellen, auch abgeschlossene"))
-	s.entry.OnChanged = func(string) { s.debounce.call(func() { s.m.ui(func() { s.run(false) }) }) }
+	s.entry = s.m.textEntry(lang.L("Aktenzeichen, Name, Portal-Vorgang oder Stichwort – alle Dienststellen, auch abgeschlossene"))
+	s.entry.onChanged = func(string) { s.debounce.call(func() { s.m.ui(func() { s.run(false) }) }) }
+	s.entry.onDown = func() { s.m.w.Canvas().Focus(s.table) } // into the hits: ↑/↓, Enter opens
 	s.entry.OnSubmitted = func(string) { s.run(true) }
 	s.info = widget.NewLabel(lang.L("Enter öffnet einen Vorgang direkt, wenn das Aktenzeichen vollständig ist."))
 	cols := []struct {
 		title string
 		width float32
 	}{{lang.L("Aktenzeichen"), 140}, {lang.L("Eingang"), 140}, {lang.L("Leistung"), 240}, {lang.L("Antragsteller"), 180}, {lang.L("Dienststelle"), 150}, {lang.L("Status"), 130}}
-	s.table = widget.NewTableWithHeaders(
+	s.table = newKeyTable(s.m,
 		func() (int, int) { return len(s.rows), len(cols) },
 		func() fyne.CanvasObject {
 			l := widget.NewLabel("")
@@ -76,6 +76,7 @@ func (s *searchScreen) buildUI() fyne.CanvasObject {
 			}
 		},
 	)
+	s.table.up = s.entry
 	s.table.ShowHeaderColumn = false
 	s.table.UpdateHeader = func(id widget.TableCellID, o fyne.CanvasObject) {
 		if id.Col >= 0 && id.Col < len(cols) {

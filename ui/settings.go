@@ -34,7 +34,7 @@ func (s *settingsScreen) buildUI() fyne.CanvasObject {
 	s.sign = widget.NewEntry()
 	s.msg = widget.NewLabel("")
 	s.msg.Wrapping = fyne.TextWrapWord
-	apply := widget.NewButtonWithIcon(lang.L("Übernehmen"), theme.ConfirmIcon(), s.onApply)
+	apply := newKeyButton(s.m, lang.L("Einstellungen speichern"), theme.ConfirmIcon(), s.onApply)
 	apply.Importance = widget.HighImportance
 	clerk := widget.NewForm(
 		widget.NewFormItem(lang.L("Dienststelle"), s.office),
@@ -51,7 +51,9 @@ func (s *settingsScreen) buildUI() fyne.CanvasObject {
 		p := s.m.a.Preferences()
 		if p.StringWithFallback(prefLanguage, LangGerman) != choice {
 			p.SetString(prefLanguage, choice)
-			s.msg.SetText(lang.L("Die Sprache wechselt beim nächsten Start von Amtstresen."))
+			// Said in the language chosen: whoever picks English may not
+			// read German.
+			s.msg.SetText(textIn(choice, "Die Sprache wechselt beim nächsten Start von Amtstresen."))
 		}
 	})
 	s.language.Horizontal = true

@@ -71,7 +71,7 @@ func (s *syncBar) showState(st *app.SyncState, err error) {
 			"When": app.FormatDateTime(st.LastRun), "Err": st.LastError}))
 	default:
 		s.state.SetText(lang.L("Portal-Abgleich: zuletzt {{.When}} – {{.Result}}", map[string]any{
-			"When": app.FormatDateTime(st.LastRun), "Result": st.LastResult}))
+			"When": app.FormatDateTime(st.LastRun), "Result": translateSentence(st.LastResult)}))
 	}
 	s.state.Refresh()
 }
@@ -122,7 +122,7 @@ func (s *syncBar) onSyncNow() {
 				s.state.SetText(lang.L("Portal-Abgleich fehlgeschlagen: {{.Err}}", map[string]any{"Err": app.ErrorMessage(err)}))
 				s.m.showError(err)
 			} else {
-				s.state.SetText(lang.L("Portal-Abgleich: gerade eben – {{.Result}}", map[string]any{"Result": summary}))
+				s.state.SetText(lang.L("Portal-Abgleich: gerade eben – {{.Result}}", map[string]any{"Result": translateSentence(summary)}))
 			}
 			s.state.Refresh()
 			s.m.queue.reload()

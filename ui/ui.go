@@ -56,6 +56,7 @@ type Document struct {
 	Kind        string
 	Ref         string
 	Appointment bool
+	Office      app.OfficeKey // of the case or appointment, for the audit log
 }
 
 // Printer makes the PDF confirmations and prints them. By default the
@@ -65,8 +66,9 @@ type Printer interface {
 	// where there is one, else the Eingangsbestätigung); clerk is the name
 	// printed as Bearbeiter/in.
 	CaseDocument(ctx context.Context, c *app.Case, clerk string) (*Document, error)
-	// AppointmentDocument returns the Terminbestätigung.
-	AppointmentDocument(ctx context.Context, a *app.Appointment, clerk string) (*Document, error)
+	// AppointmentDocument returns the Terminbestätigung; c is the case the
+	// booking belongs to (postal address, reference), nil if none.
+	AppointmentDocument(ctx context.Context, a *app.Appointment, c *app.Case, clerk string) (*Document, error)
 	// Print sends a document to the configured printer. On failure the
 	// error says why in German; saved is where a copy was put instead
 	// ("" if none).
@@ -122,8 +124,10 @@ func Run(ctx context.Context, o Options) error {
 	m := newMainWindow(ctx, a, w, o)
 	w.SetContent(m.buildUI())
 	w.SetMainMenu(m.mainMenu())
-	w.Resize(fyne.NewSize(1280, 800))
+	w.Resize(m.windowSize())
 	w.SetMaster()
+	// Closing the window asks before unsaved input is lost.
+	w.SetCloseIntercept(m.quit)
 	a.Lifecycle().SetOnStarted(func() {
 		m.start()
 		if o.OnReady != nil {
@@ -232,9 +236,7 @@ func (s *Session) ScrollQueue(row int) {
 // SetClerk answers the first-start question (office, name, sign).
 func (s *Session) SetClerk(office app.OfficeKey, name, sign string) {
 	fyne.DoAndWait(func() {
-		if s.m.dlg != nil {
-			s.m.dlg.Hide()
-		}
+		s.m.closeDialogs()
 		s.m.setClerk(office, name, sign)
 	})
 	s.Wait()
@@ -250,10 +252,7 @@ func (s *Session) Capture() image.Image {
 // Back closes an open case or dialog.
 func (s *Session) Back() {
 	fyne.DoAndWait(func() {
-		if s.m.dlg != nil {
-			s.m.dlg.Hide()
-			s.m.dlg = nil
-		}
+		s.m.closeDialogs()
 		s.m.back()
 	})
 	s.Wait()
@@ -284,6 +283,13 @@ func (s *Session) Demo(name string) {
 			if len(m.review.items) > 0 {
 				m.review.list.Select(0)
 			}
+		case "review-to-intake":
+			if m.review.cur != nil {
+				m.intake.onNew() // the screenshot's example input is not the clerk's
+				m.review.toIntake(m.review.cur, "Bürger reicht die Angaben per Mail nach")
+			}
+		case "discard-question":
+			m.guard(func() {})
 		case "appointment-first":
 			if len(m.appointments.list) > 0 {
 				m.appointments.table.Select(widget.TableCellID{Row: 1, Col: 0})

@@ -34,7 +34,7 @@ func (p *fakePrinter) CaseDocument(ctx context.Context, c *app.Case, clerk strin
 	return &Document{Title: c.Ref, FileName: c.Ref + ".pdf", Data: []byte("%PDF-1.4 " + c.Ref), Kind: "eingang", Ref: c.Ref}, nil
 }
 
-func (p *fakePrinter) AppointmentDocument(ctx context.Context, a *app.Appointment, clerk string) (*Document, error) {
+func (p *fakePrinter) AppointmentDocument(ctx context.Context, a *app.Appointment, c *app.Case, clerk string) (*Document, error) {
 	return &Document{Title: a.UID, FileName: "termin.pdf", Data: []byte("%PDF-1.4 " + a.UID), Kind: "termin", Ref: a.UID, Appointment: true}, nil
 }
 
@@ -408,7 +408,7 @@ func TestClaimConflict(t *testing.T) {
 	if !cv.claim.Disabled() || cv.release.Disabled() {
 		t.Errorf("after claiming: claim enabled %v, release enabled %v", !cv.claim.Disabled(), !cv.release.Disabled())
 	}
-	if !strings.Contains(cv.summary.Text, "bearbeitet von mm") {
+	if !strings.Contains(cv.summary.Text, "bearbeitet von Maria Müller (mm)") {
 		t.Errorf("summary = %q", cv.summary.Text)
 	}
 }

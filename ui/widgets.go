@@ -7,6 +7,7 @@ import (
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/lang"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -25,6 +26,11 @@ const maxSuggestions = 8
 // focus (so a skipped required field shows its message), and offers
 // completions in a list below itself: Up/Down choose, Enter takes one,
 // Escape closes the list. Tab with exactly one completion takes it too.
+//
+// A multi-line fieldEntry is for the keyboard too: Tab moves on (it types
+// no tab character), Enter submits like in every other field, Shift+Enter
+// or Strg+Enter starts a new line. Esc and an Enter nobody uses go to the
+// window (keys), which closes or confirms a dialog.
 type fieldEntry struct {
 	widget.Entry
 
@@ -32,7 +38,11 @@ type fieldEntry struct {
 	onPick      func(s suggestion)
 	onChanged   func(text string)
 	onFocusLost func()
+	onFocus     func() // the form scrolls to the field
+	onDown      func() // Down with no completion list open (the queue's search: into the rows)
+	keys        func(*fyne.KeyEvent) bool
 	showOnFocus bool // offer all completions when focused while empty
+	shift       shiftState
 
 	list    *fyne.Container // placed under the entry by the form
 	items   []suggestion
@@ -69,6 +79,9 @@ func (e *fieldEntry) withList() fyne.CanvasObject {
 func (e *fieldEntry) FocusGained() {
 	e.Entry.FocusGained()
 	e.focused = true
+	if e.onFocus != nil {
+		e.onFocus()
+	}
 	if e.showOnFocus && e.Text == "" {
 		e.updateSuggestions("")
 	}
@@ -108,7 +121,75 @@ func (e *fieldEntry) TypedKey(k *fyne.KeyEvent) {
 			return
 		}
 	}
+	switch k.Name {
+	case fyne.KeyEscape:
+		if e.keys != nil && e.keys(k) {
+			return
+		}
+	case fyne.KeyDown:
+		if e.onDown != nil && !e.MultiLine {
+			e.onDown()
+			return
+		}
+	case fyne.KeyReturn, fyne.KeyEnter:
+		if e.MultiLine {
+			if e.shift.down {
+				e.newline()
+				return
+			}
+			e.submit()
+			return
+		}
+		if e.OnSubmitted == nil && e.keys != nil && e.keys(k) {
+			return
+		}
+	}
 	e.Entry.TypedKey(k)
+}
+
+// submit is Enter: OnSubmitted, else the window's Enter (a dialog's
+// default button).
+func (e *fieldEntry) submit() {
+	if e.OnSubmitted != nil {
+		e.OnSubmitted(e.Text)
+		return
+	}
+	if e.keys != nil {
+		e.keys(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	}
+}
+
+// newline types a line break into a multi-line entry.
+func (e *fieldEntry) newline() {
+	sub := e.OnSubmitted
+	e.OnSubmitted = nil // Fyne would submit while Shift is held
+	e.Entry.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	e.OnSubmitted = sub
+}
+
+// AcceptsTab implements fyne.Tabbable: Tab always moves to the next field.
+func (e *fieldEntry) AcceptsTab() bool { return false }
+
+// KeyDown implements desktop.Keyable (Shift for Shift+Enter).
+func (e *fieldEntry) KeyDown(k *fyne.KeyEvent) {
+	e.shift.keyDown(k)
+	e.Entry.KeyDown(k)
+}
+
+// KeyUp implements desktop.Keyable.
+func (e *fieldEntry) KeyUp(k *fyne.KeyEvent) {
+	e.shift.keyUp(k)
+	e.Entry.KeyUp(k)
+}
+
+// TypedShortcut implements fyne.Shortcutable: Strg+Enter is a new line
+// in a multi-line entry.
+func (e *fieldEntry) TypedShortcut(sc fyne.Shortcut) {
+	if c, ok := sc.(*desktop.CustomShortcut); ok && e.MultiLine && (c.KeyName == fyne.KeyReturn || c.KeyName == fyne.KeyEnter) {
+		e.newline()
+		return
+	}
+	e.Entry.TypedShortcut(sc)
 }
 
 // setTextQuiet sets the text without opening the completion list.
@@ -254,6 +335,10 @@ func scrollIntoView(sc *container.Scroll, o fyne.CanvasObject) {
 	if sc == nil || sc.Content == nil {
 		return
 	}
+	// The content may not be laid out yet for fields just added.
+	if min := sc.Content.MinSize(); sc.Content.Size().Height < min.Height {
+		sc.Content.Resize(fyne.NewSize(max(sc.Content.Size().Width, min.Width), min.Height))
+	}
 	d := fyne.CurrentApp().Driver()
 	y := d.AbsolutePositionForObject(o).Y - d.AbsolutePositionForObject(sc.Content).Y
 	top, h := sc.Offset.Y, sc.Size().Height
@@ -295,4 +380,32 @@ func (l leadFixed) MinSize(objs []fyne.CanvasObject) fyne.Size {
 // postcodePlace puts a postcode and a place entry in one row.
 func postcodePlace(plz, ort fyne.CanvasObject) *fyne.Container {
 	return container.New(leadFixed{110}, plz, ort)
+}
+
+// textEntry is a one-line entry of a dialog or screen: Enter and Esc reach
+// the window when nothing else uses them.
+func (m *mainWindow) textEntry(placeholder string) *fieldEntry {
+	e := newFieldEntry(placeholder)
+	e.keys = m.routeKey
+	return e
+}
+
+// textArea is a multi-line entry (notes, reasons, lists): Tab moves on,
+// Enter submits, Shift+Enter or Strg+Enter is a new line (the
+// placeholder says so).
+func (m *mainWindow) textArea(placeholder string, rows int) *fieldEntry {
+	e := m.textEntry(withNewlineHint(placeholder))
+	e.MultiLine = true
+	e.Wrapping = fyne.TextWrapWord
+	e.SetMinRowsVisible(rows)
+	return e
+}
+
+// withNewlineHint adds how to start a new line to a placeholder.
+func withNewlineHint(placeholder string) string {
+	hint := lang.L("neue Zeile: Umschalt+Enter oder Strg+Enter")
+	if placeholder == "" {
+		return hint
+	}
+	return placeholder + " (" + hint + ")"
 }

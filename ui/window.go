@@ -37,9 +37,12 @@ type mainWindow struct {
 	reg   *app.Registry
 	store app.Store
 	print Printer
-	bg    *background
-	log   *slog.Logger
-	now   func() time.Time
+	// override records an attendance against the day rules (a lead); nil
+	// when the store cannot.
+	override app.AttendanceOverrider
+	bg       *background
+	log      *slog.Logger
+	now      func() time.Time
 
 	tabs *container.AppTabs
 	body *fyne.Container
@@ -58,6 +61,7 @@ type mainWindow struct {
 
 	post        func(func())  // hands a function to the UI goroutine (fyne.Do)
 	dlg         dialog.Dialog // the dialog on screen, if any
+	dialogs     []*dlg        // the open dialogs, the top one last
 	lastMessage string        // text of the last message shown (tests read it)
 }
 
@@ -67,6 +71,7 @@ func newMainWindow(ctx context.Context, a fyne.App, w fyne.Window, o Options) *m
 	if m.print == nil {
 		m.print = defaultPrinter(o)
 	}
+	m.override, _ = o.Store.(app.AttendanceOverrider)
 	m.sync = newSyncBar(m)
 	m.queue = newQueueScreen(m)
 	m.intake = newIntakeScreen(m)
@@ -100,6 +105,7 @@ func (m *mainWindow) buildUI() fyne.CanvasObject {
 	m.tabs.OnSelected = func(*container.TabItem) { m.onScreenShown(m.current()) }
 	m.body = container.NewStack(m.tabs)
 	m.updateWho()
+	m.w.Canvas().SetOnTypedKey(func(ev *fyne.KeyEvent) { m.routeKey(ev) })
 	return container.NewBorder(container.NewVBox(header, widget.NewSeparator()), m.sync.buildUI(), nil, nil, m.body)
 }
 
@@ -178,14 +184,20 @@ func (m *mainWindow) mainMenu() *fyne.MainMenu {
 		views = append(views, item(m.screenTitle(s), sc(keys[i], ctrl), func() { m.show(s) }))
 	}
 	views = append(views, fyne.NewMenuItemSeparator(), item(lang.L("Zurück"), sc(fyne.KeyLeft, fyne.KeyModifierAlt), m.back))
+	// Beenden asks before unsaved input is lost (Fyne's own Quit item
+	// would end the program at once).
+	quit := item(lang.L("Beenden"), sc(fyne.KeyQ, ctrl), m.quit)
+	quit.IsQuit = true
 	return fyne.NewMainMenu(
 		fyne.NewMenu(lang.L("Datei"),
 			item(lang.L("Jetzt synchronisieren"), sc(fyne.KeyS, ctrl|fyne.KeyModifierShift), m.sync.onSyncNow),
 			item(lang.L("Dienststelle wechseln"), nil, m.chooseOffice),
+			fyne.NewMenuItemSeparator(),
+			quit,
 		),
 		fyne.NewMenu(lang.L("Ansicht"), views...),
 		fyne.NewMenu(lang.L("Vorgang"),
-			item(lang.L("Neuer Schaltervorgang"), sc(fyne.KeyN, ctrl), func() { m.show(ScreenIntake); m.intake.onNew() }),
+			item(lang.L("Neuer Schaltervorgang"), sc(fyne.KeyN, ctrl), func() { m.guard(func() { m.show(ScreenIntake); m.intake.onNew() }) }),
 			item(lang.L("Speichern und Quittung drucken"), sc(fyne.KeyS, ctrl), func() {
 				if m.current() == ScreenIntake && m.caseView == nil {
 					m.intake.onSave()
@@ -208,8 +220,11 @@ func (m *mainWindow) showShortcuts() {
 	m.showMessage(lang.L("Tastenkürzel"), strings.Join([]string{
 		lang.L("Strg+1 … Strg+6: Arbeitsvorrat, Schalter, Termine, Zur Sichtung, Suche, Einstellungen"),
 		lang.L("Strg+N: neuer Schaltervorgang · Strg+S oder Enter: speichern und Quittung drucken"),
-		lang.L("Strg+F: suchen · Strg+R: aktualisieren · Alt+←: zurück"),
+		lang.L("Strg+F: suchen · Strg+R: aktualisieren · Alt+← oder Esc: zurück · Strg+Q: beenden"),
 		lang.L("Tab: nächstes Feld · ↑/↓ und Enter: Vorschlag übernehmen · Esc: Vorschläge schließen"),
+		lang.L("Mehrzeilige Felder: Umschalt+Enter oder Strg+Enter für eine neue Zeile"),
+		lang.L("Arbeitsvorrat: ↓ aus der Suche in die Liste, ↑/↓ wählen, Enter öffnen, Esc zurück"),
+		lang.L("Dialoge: Enter bestätigt, Esc bricht ab"),
 		lang.L("Strg+Umschalt+S: jetzt synchronisieren"),
 	}, "\n"))
 }
@@ -270,6 +285,36 @@ func (m *mainWindow) onScreenShown(s Screen) {
 	}
 }
 
+// quit ends the program (window closed, Datei → Beenden), after asking
+// when something typed would be lost.
+func (m *mainWindow) quit() {
+	m.guard(func() {
+		m.saveWindowSize()
+		m.a.Quit()
+	})
+}
+
+// The window remembers its size (per user and PC).
+const (
+	prefWindowW = "window.width"
+	prefWindowH = "window.height"
+)
+
+// windowSize is the size the window had when it was last closed, at
+// least the default 1280×800 fits on the screen everything needs.
+func (m *mainWindow) windowSize() fyne.Size {
+	p := m.a.Preferences()
+	w, h := float32(p.FloatWithFallback(prefWindowW, 1280)), float32(p.FloatWithFallback(prefWindowH, 800))
+	return fyne.NewSize(max(w, 800), max(h, 560))
+}
+
+func (m *mainWindow) saveWindowSize() {
+	if sz := m.w.Canvas().Size(); sz.Width >= 400 && sz.Height >= 300 {
+		m.a.Preferences().SetFloat(prefWindowW, float64(sz.Width))
+		m.a.Preferences().SetFloat(prefWindowH, float64(sz.Height))
+	}
+}
+
 func (m *mainWindow) refresh() {
 	if m.caseView != nil {
 		m.caseView.load()
@@ -311,6 +356,12 @@ func (m *mainWindow) back() {
 	}
 	m.closeCase()
 	m.onScreenShown(m.current())
+	switch m.current() { // back where the case was opened; Esc again goes to the search
+	case ScreenQueue:
+		m.w.Canvas().Focus(m.queue.table)
+	case ScreenSearch:
+		m.w.Canvas().Focus(m.search.table)
+	}
 }
 
 // The clerk.
@@ -332,11 +383,36 @@ func (m *mainWindow) clerkSign() string {
 }
 
 func (m *mainWindow) clerkName() string {
-	return m.a.Preferences().StringWithFallback(prefClerkName, m.clerkSign())
+	if n := m.displayName(); n != "" {
+		return n
+	}
+	return m.clerkSign()
 }
 
 func (m *mainWindow) actor() app.Actor {
-	return app.Actor{Clerk: m.clerkSign(), Office: m.office(), Role: m.o.Actor.Role}
+	return app.Actor{Clerk: m.clerkSign(), Office: m.office(), Role: m.o.Actor.Role, Name: m.displayName()}
+}
+
+// displayName is the clerk's name for the history: the one given at the
+// first start (or by the administration with the role), "" when only the
+// account is known.
+func (m *mainWindow) displayName() string {
+	if n := strings.TrimSpace(m.a.Preferences().String(prefClerkName)); n != "" {
+		return n
+	}
+	return m.o.Actor.Name
+}
+
+// clerkLabel is how the history names a clerk: the display name where it
+// is known ("Maria Müller"), else the account.
+func (m *mainWindow) clerkLabel(account, name string) string {
+	switch {
+	case name != "":
+		return name
+	case account == m.clerkSign() && m.displayName() != "":
+		return m.displayName()
+	}
+	return account
 }
 
 // osUser returns the login name without a Windows domain.
@@ -387,14 +463,14 @@ func (m *mainWindow) chooseOffice() {
 	for _, o := range m.reg.Offices {
 		names = append(names, o.Name)
 	}
-	sel := widget.NewSelect(names, nil)
+	sel := newKeySelect(m, names, nil)
 	sel.PlaceHolder = lang.L("(bitte wählen)")
 	if o := m.reg.Office(m.office()); o != nil {
 		sel.SetSelected(o.Name)
 	}
-	name := widget.NewEntry()
+	name := m.textEntry("")
 	name.SetText(m.clerkName())
-	sign := widget.NewEntry()
+	sign := m.textEntry("")
 	sign.SetText(m.clerkSign())
 	if m.controlled() {
 		sign.Disable()
@@ -405,40 +481,33 @@ func (m *mainWindow) chooseOffice() {
 		widget.NewFormItem(lang.L("Name"), name),
 		widget.NewFormItem(lang.L("Kürzel"), sign),
 	)
-	var d *dialog.CustomDialog
-	ok := widget.NewButtonWithIcon(lang.L("Weiter"), theme.ConfirmIcon(), func() {
-		if sel.SelectedIndex() < 0 {
-			setError(msg, lang.L("Bitte die Dienststelle wählen, für die Sie arbeiten."))
-			return
-		}
-		if strings.TrimSpace(sign.Text) == "" {
-			setError(msg, lang.L("Bitte ein Kürzel angeben; es steht im Verlauf jedes Vorgangs."))
-			return
-		}
-		d.Hide()
-		m.setClerk(m.reg.Offices[sel.SelectedIndex()].Key, name.Text, sign.Text)
-	})
-	ok.Importance = widget.HighImportance
 	intro := widget.NewLabel(lang.L("Für welche Dienststelle arbeiten Sie an diesem Platz? Die Wahl wird gespeichert und kann jederzeit geändert werden."))
 	intro.Wrapping = fyne.TextWrapWord
-	d = dialog.NewCustomWithoutButtons(lang.L("Dienststelle wählen"),
-		container.NewVBox(intro, form, msg, container.NewHBox(ok)), m.w)
-	d.Resize(fyne.NewSize(560, 320))
-	m.dlg = d
-	d.Show()
+	m.openDialog(dialogSpec{title: lang.L("Dienststelle wählen"), content: container.NewVBox(intro, form, msg),
+		okLabel: lang.L("Weiter"), size: fyne.NewSize(560, 340), focus: sel,
+		ok: func() bool {
+			if sel.SelectedIndex() < 0 {
+				setError(msg, lang.L("Bitte die Dienststelle wählen, für die Sie arbeiten."))
+				return false
+			}
+			if strings.TrimSpace(sign.Text) == "" {
+				setError(msg, lang.L("Bitte ein Kürzel angeben; es steht im Verlauf jedes Vorgangs."))
+				return false
+			}
+			m.setClerk(m.reg.Offices[sel.SelectedIndex()].Key, name.Text, sign.Text)
+			return true
+		}})
 }
 
 // Messages.
 
-// showMessage shows a German message the clerk confirms with OK.
+// showMessage shows a German message the clerk confirms with OK (Enter
+// or Esc).
 func (m *mainWindow) showMessage(title, msg string) {
 	m.lastMessage = msg
 	l := widget.NewLabel(msg)
 	l.Wrapping = fyne.TextWrapWord
-	d := dialog.NewCustom(title, lang.L("OK"), l, m.w)
-	d.Resize(fyne.NewSize(520, 200))
-	m.dlg = d
-	d.Show()
+	m.openDialog(dialogSpec{title: title, content: l, cancelLabel: lang.L("OK"), size: fyne.NewSize(520, 200)})
 }
 
 // showError tells the clerk what went wrong and what to do; technical
@@ -450,19 +519,13 @@ func (m *mainWindow) showError(err error) {
 	m.showMessage(lang.L("Nicht möglich"), app.ErrorMessage(err))
 }
 
-// confirm asks a yes/no question.
+// confirm asks a yes/no question; Enter says yes, Esc no.
 func (m *mainWindow) confirm(title, msg, yes string, fn func()) {
 	m.lastMessage = msg
 	l := widget.NewLabel(msg)
 	l.Wrapping = fyne.TextWrapWord
-	d := dialog.NewCustomConfirm(title, yes, lang.L("Abbrechen"), l, func(ok bool) {
-		if ok {
-			fn()
-		}
-	}, m.w)
-	d.Resize(fyne.NewSize(520, 220))
-	m.dlg = d
-	d.Show()
+	m.openDialog(dialogSpec{title: title, content: l, okLabel: yes, cancelLabel: lang.L("Abbrechen"), size: fyne.NewSize(520, 220),
+		ok: func() bool { fn(); return true }})
 }
 
 // do runs fn in the background and hands its error to the UI goroutine.

@@ -45,7 +45,7 @@ func (g *Generator) Mix(n int) []*Mail {
 	// Appointments: booked, moved, cancelled.
 	t0, spec := g.Termin(TerminSpec{Service: "kfz-zulassung"})
 	add(t0)
-	spec.Sequence, spec.Start = 1, spec.Start.Add(24*time.Hour)
+	spec.Sequence, spec.Start = 1, app.NextWorkingDay(spec.Start.Add(24*time.Hour)).Add(time.Duration(spec.Start.In(app.Berlin).Hour())*time.Hour)
 	t1, _ := g.Termin(spec)
 	add(t1)
 	spec.Sequence, spec.Cancel = 2, true
@@ -57,6 +57,19 @@ func (g *Generator) Mix(n int) []*Mail {
 	r0, _ := g.Termin(cspec)
 	add(c0)
 	add(r0)
+	// Appointments today (the next working day when today is none), at
+	// the Kreis and a Verbandsgemeinde, so that the counter has its day.
+	today := app.NextWorkingDay(g.Now)
+	for i, ts := range []struct {
+		service string
+		office  app.OfficeKey
+		h, m    int
+	}{{"kfz-zulassung", app.OfficeKreis, 8, 30}, {"buergerbuero", app.OfficeCochem, 9, 10}, {"fuehrerschein", app.OfficeKreis, 10, 40},
+		{"buergerbuero", app.OfficeZell, 11, 20}, {"kfz-zulassung", app.OfficeKreis, 14, 0}} {
+		m, _ := g.Termin(TerminSpec{Service: ts.service, Office: ts.office,
+			Start: time.Date(today.Year(), today.Month(), today.Day(), ts.h, ts.m+i, 0, 0, app.Berlin)})
+		add(m)
+	}
 	// A stale REQUEST (SEQUENCE 0) after the move (SEQUENCE 1).
 	_, sspec := g.Termin(TerminSpec{Service: "buergerbuero"})
 	sspec.Sequence = 1

@@ -108,7 +108,11 @@ func (g *Generator) messageID(domain string) string {
 func (g *Generator) pick(list []string) string { return list[g.rnd.Intn(len(list))] }
 
 var (
-	firstNames = []string{"Anna", "Özlem", "Jürgen", "Matthias", "Björn", "Heinz", "Sabine", "Käthe", "Lukas", "Marie", "Günter", "Sophie", "Jörg", "Élodie", "Hans-Peter", "Ursula", "Mehmet", "Zoë", "Paul", "Lena"}
+	// First names by the form of address they go with ("Herr Anna" is
+	// not a person a clerk would believe).
+	women      = []string{"Anna", "Özlem", "Sabine", "Käthe", "Marie", "Sophie", "Élodie", "Ursula", "Zoë", "Lena"}
+	men        = []string{"Jürgen", "Matthias", "Björn", "Heinz", "Lukas", "Günter", "Jörg", "Hans-Peter", "Mehmet", "Paul"}
+	firstNames = append(append([]string(nil), women...), men...)
 	lastNames  = []string{"Muster", "Zöller", "Weißgerber", "Schäfer", "Müller", "Schmitt", "Becker", "Hoffmann", "Krämer", "Gööck", "Lenz", "Theisen", "Klöckner", "Bär", "Steffens", "Kaspari", "Oster", "Thömmes"}
 	streets    = []string{"Moselstraße", "Hauptstraße", "Bergstraße", "Am Römerturm", "Kirchstraße", "Schulstraße", "Im Wingert", "Ravenéstraße", "Zum Sportplatz", "Weinbergsweg"}
 	dogNames   = []string{"Luna", "Bello", "Rex", "Emma", "Balu", "Paula", "Sammy", "Nala"}
@@ -118,8 +122,16 @@ var (
 // Applicant returns a random applicant living in a municipality of the Kreis.
 func (g *Generator) Applicant() app.Applicant {
 	m := g.Reg.Municipalities[g.rnd.Intn(len(g.Reg.Municipalities))]
-	first, last := g.pick(firstNames), g.pick(lastNames)
-	return app.Applicant{Salutation: g.pick([]string{"Frau", "Herr", ""}), FirstName: first, LastName: last,
+	salutation := g.pick([]string{"Frau", "Herr", ""})
+	names := firstNames
+	switch salutation {
+	case "Frau":
+		names = women
+	case "Herr":
+		names = men
+	}
+	first, last := g.pick(names), g.pick(lastNames)
+	return app.Applicant{Salutation: salutation, FirstName: first, LastName: last,
 		BirthDate: fmt.Sprintf("%d-%02d-%02d", 1940+g.rnd.Intn(65), 1+g.rnd.Intn(12), 1+g.rnd.Intn(28)),
 		Address: app.Address{Street: g.pick(streets), HouseNumber: fmt.Sprint(1 + g.rnd.Intn(120)),
 			Postcode: m.Postcodes[0], Place: m.Name, AGS: m.AGS},
@@ -360,7 +372,9 @@ func (g *Generator) Termin(s TerminSpec) (*Mail, TerminSpec) {
 		}
 	}
 	if s.Start.IsZero() {
-		d := g.Now.AddDate(0, 0, 1+g.rnd.Intn(30))
+		// Offices are open on working days only (no weekends, no holidays
+		// of Rhineland-Palatinate).
+		d := app.NextWorkingDay(g.Now.AddDate(0, 0, 1+g.rnd.Intn(30)))
 		s.Start = time.Date(d.Year(), d.Month(), d.Day(), 8+g.rnd.Intn(8), 10*g.rnd.Intn(6), 0, 0, app.Berlin)
 	}
 	if s.Minutes == 0 {

@@ -15,7 +15,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"sort"
 	"strings"
 	"syscall"
 	"time"
@@ -107,8 +106,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		name, args = args[0], args[1:]
 	}
 	if name == "help" {
-		usage(stdout)
-		return 0
+		if len(args) == 0 {
+			usage(stdout)
+			return 0
+		}
+		name, args = args[0], []string{"--help"}
 	}
 	cmd, ok := commands[name]
 	if !ok {
@@ -130,7 +132,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if !explicit {
 		cfgPath = e.paths.DefaultConfigPath()
 	}
-	if name != "version" {
+	// Help is printed before anything is read or created.
+	help := false
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		help = help || isHelp(a)
+	}
+	if help {
+		args = []string{"--help"}
+	} else if name != "version" {
 		if e.cfg, err = app.LoadConfig(cfgPath, explicit); err == nil {
 			e.reg, err = app.LoadRegistry(e.paths.DataDir)
 		}
@@ -139,6 +151,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmd.run(e, args)
 	}
 	if err != nil {
+		var he helpText
+		if errors.As(err, &he) {
+			fmt.Fprint(stdout, string(he))
+			return 0
+		}
 		var ue usageError
 		if errors.As(err, &ue) {
 			fmt.Fprintln(stderr, err)
@@ -183,31 +200,25 @@ func globalFlags(args []string) (rest []string, db, cfg string) {
 	return rest, db, cfg
 }
 
-func usage(w io.Writer) {
-	fmt.Fprintln(w, "Aufruf: amtstresen [BEFEHL] [--db DATEI] [--config DATEI] [OPTIONEN]")
-	fmt.Fprintln(w, "\nBefehle:")
-	var names []string
-	for n := range commands {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		fmt.Fprintf(w, "  %-16s %s\n", n, commands[n].summary)
-	}
-}
-
 func newFlags(name string, e *env) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs.SetOutput(io.Discard) // parseFlags says it in German
+	fs.Usage = func() {}
 	return fs
 }
 
 func runVersion(e *env, args []string) error {
+	if err := parseFlags(newFlags("version", e), args); err != nil {
+		return err
+	}
 	fmt.Fprintln(e.stdout, versionString())
 	return nil
 }
 
 func runGUI(e *env, args []string) error {
+	if err := parseFlags(newFlags("gui", e), args); err != nil {
+		return err
+	}
 	db, err := e.openChecked()
 	if app.ErrorCode(err) == app.ECORRUPT {
 		fmt.Fprintln(e.stderr, app.ErrorMessage(err))
@@ -254,8 +265,8 @@ func runGUI(e *env, args []string) error {
 func runCases(e *env, args []string) error {
 	fs := newFlags("cases", e)
 	asJSON := fs.Bool("json", false, "als JSON ausgeben")
-	if err := fs.Parse(args); err != nil {
-		return usageError(err.Error())
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	db, s, err := e.openScoped()
 	if err != nil {
@@ -270,6 +281,15 @@ func runCases(e *env, args []string) error {
 	for _, c := range all {
 		if s.Actor.CanSee(c.Office) {
 			cases = append(cases, c)
+		}
+	}
+	if len(cases) == 0 {
+		// An empty default database next to the demo's: say where the demo is.
+		demo := filepath.Join(e.paths.DataDir, "demo.db")
+		if _, err := os.Stat(demo); err == nil && filepath.Clean(e.dbPath) != filepath.Clean(demo) {
+			fmt.Fprintf(e.stderr, "Keine Vorgänge in %s. Die Demo-Daten liegen in %s: amtstresen cases --db %s\n", e.dbPath, demo, demo)
+		} else {
+			fmt.Fprintf(e.stderr, "Keine Vorgänge in %s.\n", e.dbPath)
 		}
 	}
 	if *asJSON {
@@ -289,6 +309,19 @@ func runCases(e *env, args []string) error {
 	return nil
 }
 
+// officeFlag checks an --office value: "" (all) or a known office key.
+func (e *env) officeFlag(v string) (app.OfficeKey, error) {
+	v = strings.TrimSpace(v)
+	if v == "" || e.reg.Office(app.OfficeKey(v)) != nil {
+		return app.OfficeKey(v), nil
+	}
+	var keys []string
+	for _, o := range e.reg.Offices {
+		keys = append(keys, string(o.Key))
+	}
+	return "", usageError(fmt.Sprintf("Unbekannte Dienststelle „%s“ (--office). Möglich sind: %s.", v, strings.Join(keys, ", ")))
+}
+
 // syncLogger logs the sync to stderr (ids and counts only, never the password).
 func syncLogger(e *env) *slog.Logger {
 	return slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
@@ -299,8 +332,8 @@ func runSync(e *env, args []string) error {
 	fs := newFlags("sync", e)
 	once := fs.Bool("once", false, "einmal abgleichen und beenden")
 	wait := fs.Duration("wait", 10*time.Second, "so lange auf einen laufenden Abgleich derselben Datenbank warten, dann überspringen")
-	if err := fs.Parse(args); err != nil {
-		return usageError(err.Error())
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	db, err := e.openStore()
 	if err != nil {
@@ -345,8 +378,8 @@ func runReview(e *env, args []string) error {
 	fs := newFlags("review", e)
 	asJSON := fs.Bool("json", false, "als JSON ausgeben")
 	all := fs.Bool("all", false, "auch erledigte")
-	if err := fs.Parse(args); err != nil {
-		return usageError(err.Error())
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	db, err := e.openStore()
 	if err != nil {
@@ -377,10 +410,14 @@ func runAppointments(e *env, args []string) error {
 	fromS := fs.String("from", "", "ab Datum (TT.MM.JJJJ oder JJJJ-MM-TT)")
 	toS := fs.String("to", "", "bis einschließlich Datum")
 	office := fs.String("office", "", "nur diese Dienststelle (z. B. kreis, vg-cochem)")
-	if err := fs.Parse(args); err != nil {
-		return usageError(err.Error())
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	from, to, err := dayRange(*fromS, *toS)
+	if err != nil {
+		return err
+	}
+	officeKey, err := e.officeFlag(*office)
 	if err != nil {
 		return err
 	}
@@ -395,7 +432,7 @@ func runAppointments(e *env, args []string) error {
 		return err
 	}
 	defer db.Close()
-	list, err := s.Appointments(e.ctx, app.OfficeKey(*office), from, to)
+	list, err := s.Appointments(e.ctx, officeKey, from, to)
 	if err != nil {
 		return err
 	}
@@ -418,8 +455,8 @@ func runAppointments(e *env, args []string) error {
 func runDemo(e *env, args []string) error {
 	fs := newFlags("demo", e)
 	headless := fs.Bool("headless", false, "nur abgleichen, kein Fenster")
-	if err := fs.Parse(args); err != nil {
-		return usageError(err.Error())
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if e.dbPath == e.paths.DefaultDBPath() {
 		e.dbPath = filepath.Join(e.paths.DataDir, "demo.db")
@@ -477,8 +514,8 @@ func addConfirmFlags(fs *flag.FlagSet) confirmFlags {
 func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, usageError(err.Error())
+		if err := parseFlags(fs, args); err != nil {
+			return nil, err
 		}
 		if fs.NArg() == 0 {
 			return pos, nil
@@ -668,8 +705,8 @@ func runJournal(e *env, args []string) error {
 	asJSON := fs.Bool("json", false, "Stand als JSON ausgeben")
 	doSync := fs.Bool("sync", false, "einmal abgleichen: Portal-Sendungen ins Journal, eigene Änderungen anhängen, Journal anwenden")
 	watch := fs.Bool("watch", false, "laufend abgleichen (IDLE, Abfrage alle poll_seconds)")
-	if err := fs.Parse(args); err != nil {
-		return usageError(err.Error())
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	db, err := e.openStore()
 	if err != nil {

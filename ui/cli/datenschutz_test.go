@@ -152,7 +152,7 @@ func TestBackupRestoreCheckCommands(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "sicherungen")
 	cfg := writeConfig(t, "[backup]\ndir = \""+dir+"\"\ndaily = 2\nweekly = 1\n")
 	out := mustRun(t, "backup", "--db", dbPath, "--config", cfg)
-	backups := storage.Backups(dir)
+	backups := storage.Backups(dir, dbPath)
 	if len(backups) != 1 || !strings.Contains(out, backups[0]) {
 		t.Fatalf("backup: %v\n%s", backups, out)
 	}
@@ -330,7 +330,7 @@ func TestNightlyOnce(t *testing.T) {
 	if !strings.Contains(out, ref) || !strings.Contains(out, "Sicherung geschrieben") {
 		t.Fatalf("nightly:\n%s", out)
 	}
-	b := storage.Backups(dir)
+	b := storage.Backups(dir, dbPath)
 	if len(b) != 1 {
 		t.Fatalf("backups %v", b)
 	}

@@ -184,14 +184,17 @@ func runAudit(e *env, args []string) error {
 	office := fs.String("office", "", "nur diese Dienststelle")
 	action := fs.String("action", "", "nur diese Aktion (z. B. case.read, oder case. für alle)")
 	out := fs.String("o", "", "in diese Datei schreiben (Modus 0600) statt auf die Ausgabe")
-	if err := fs.Parse(args); err != nil {
-		return usageError(err.Error())
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
-	f := app.AuditFilter{Ref: strings.ToUpper(strings.TrimSpace(*ref)), Clerk: *clerk, Office: app.OfficeKey(*office), Action: *action}
+	officeKey, err := e.officeFlag(*office)
+	if err != nil {
+		return err
+	}
+	f := app.AuditFilter{Ref: strings.ToUpper(strings.TrimSpace(*ref)), Clerk: *clerk, Office: officeKey, Action: *action}
 	if strings.Contains(*ref, "@") || (*ref != "" && !strings.Contains(*ref, "-")) {
 		f.Ref = *ref // booking UIDs and accounts keep their case
 	}
-	var err error
 	if f.From, f.To, err = dayRange(*fromS, *toS); err != nil {
 		return err
 	}
@@ -208,7 +211,7 @@ func runAudit(e *env, args []string) error {
 	if *out != "" {
 		file, err := os.OpenFile(*out, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 		if err != nil {
-			return &app.Error{Code: app.EINVALID, Err: err, Message: fmt.Sprintf("Die Datei %s kann nicht geschrieben werden.", *out)}
+			return &app.Error{Code: app.EINVALID, Err: err, Message: fmt.Sprintf("Die Datei %s kann nicht geschrieben werden (%s).", *out, app.FileProblem(err))}
 		}
 		defer file.Close()
 		w = file
@@ -230,8 +233,8 @@ func runPurge(e *env, args []string) error {
 	fs := newFlags("purge", e)
 	dry := fs.Bool("dry-run", false, "nur auflisten, was gelöscht würde")
 	asJSON := fs.Bool("json", false, "Bericht als JSON")
-	if err := fs.Parse(args); err != nil {
-		return usageError(err.Error())
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	db, a, err := e.openAs(app.RoleAdmin, "Das Löschen nach Aufbewahrungsfrist")
 	if err != nil {
@@ -256,7 +259,7 @@ func purge(e *env, db *storage.DB, a app.Actor, dry, asJSON bool) error {
 		}
 	}
 	if asJSON {
-		return printJSON(e.stdout, rep)
+		return printJSON(e.stdout, newPurgeJSON(rep))
 	}
 	if dry {
 		fmt.Fprintln(e.stdout, "Probelauf – gelöscht würde:")
@@ -302,8 +305,8 @@ func purgeMailbox(e *env, db *storage.DB) error {
 // runBackup writes a backup into [backup] dir and rotates the folder.
 func runBackup(e *env, args []string) error {
 	fs := newFlags("backup", e)
-	if err := fs.Parse(args); err != nil {
-		return usageError(err.Error())
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	db, err := e.openChecked()
 	if err != nil {
@@ -333,12 +336,13 @@ func backup(e *env, db *storage.DB) error {
 // runRestore puts a backup in place of the database.
 func runRestore(e *env, args []string) error {
 	fs := newFlags("restore", e)
+	force := fs.Bool("force", false, "auch eine Sicherung einer anderen Datenbank zurückholen")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 {
-		return usageError("Aufruf: amtstresen restore SICHERUNGSDATEI [--db DATEI]")
+		return usageError("Aufruf: amtstresen restore SICHERUNGSDATEI [--force] [--db DATEI]")
 	}
 	// A readable database with roles may be replaced by its administration
 	// only; a damaged one by whoever may write the file.
@@ -354,7 +358,7 @@ func runRestore(e *env, args []string) error {
 			}
 		}
 	}
-	res, err := storage.Restore(e.ctx, pos[0], e.dbPath, e.reg)
+	res, err := storage.Restore(e.ctx, pos[0], e.dbPath, e.reg, *force)
 	if err != nil {
 		return err
 	}
@@ -369,8 +373,8 @@ func runRestore(e *env, args []string) error {
 func runCheck(e *env, args []string) error {
 	fs := newFlags("check", e)
 	full := fs.Bool("full", false, "vollständige Prüfung (integrity_check)")
-	if err := fs.Parse(args); err != nil {
-		return usageError(err.Error())
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	db, err := e.openChecked()
 	if err != nil {
@@ -381,7 +385,7 @@ func runCheck(e *env, args []string) error {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "Datenbank %s ist in Ordnung.\n", db.Path())
-	if b := storage.LatestBackup(e.backupDir()); b != "" {
+	if b := storage.LatestBackup(e.backupDir(), e.dbPath); b != "" {
 		fmt.Fprintf(e.stdout, "Neueste Sicherung: %s\n", b)
 	} else {
 		fmt.Fprintf(e.stdout, "Keine Sicherung in %s.\n", e.backupDir())
@@ -394,8 +398,8 @@ func runCheck(e *env, args []string) error {
 func runNightly(e *env, args []string) error {
 	fs := newFlags("nightly", e)
 	once := fs.Bool("once", false, "einmal ausführen und beenden")
-	if err := fs.Parse(args); err != nil {
-		return usageError(err.Error())
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	db, a, err := e.openAs(app.RoleAdmin, "Der nächtliche Löschlauf")
 	if err != nil {
@@ -440,8 +444,8 @@ func runExportPerson(e *env, args []string) error {
 	birth := fs.String("geburtsdatum", "", "Geburtsdatum (TT.MM.JJJJ)")
 	email := fs.String("email", "", "E-Mail-Adresse")
 	out := fs.String("o", "", "Zielordner (Standard: Auskunft-DATUM-UHRZEIT im aktuellen Ordner)")
-	if err := fs.Parse(args); err != nil {
-		return usageError(err.Error())
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	db, s, err := e.openScoped()
 	if err != nil {
@@ -470,4 +474,40 @@ func runExportPerson(e *env, args []string) error {
 		fmt.Fprintln(e.stdout, " ", f)
 	}
 	return nil
+}
+
+// purgeJSON is `purge --json`: times in RFC 3339, Europe/Berlin, as every
+// JSON output of the command line.
+type purgeJSON struct {
+	DryRun       bool            `json:"dry_run"`
+	Cases        []purgeItemJSON `json:"cases"`
+	Appointments []purgeItemJSON `json:"appointments"`
+	AuditEntries int             `json:"audit_entries"`
+	AuditBefore  string          `json:"audit_before,omitempty"`
+	NoRetention  []string        `json:"no_retention"`
+}
+
+type purgeItemJSON struct {
+	Ref     string `json:"ref"`
+	Service string `json:"service"`
+	Office  string `json:"office"`
+	Since   string `json:"since"`
+	Expired string `json:"expired"`
+}
+
+func newPurgeJSON(r *storage.PurgeReport) purgeJSON {
+	items := func(list []storage.PurgeItem) []purgeItemJSON {
+		out := make([]purgeItemJSON, 0, len(list))
+		for _, it := range list {
+			out = append(out, purgeItemJSON{Ref: it.Ref, Service: it.Service, Office: string(it.Office),
+				Since: app.FormatRFC3339(it.Since), Expired: app.FormatRFC3339(it.Expired)})
+		}
+		return out
+	}
+	j := purgeJSON{DryRun: r.DryRun, Cases: items(r.Cases), Appointments: items(r.Appointments), AuditEntries: r.AuditEntries,
+		AuditBefore: app.FormatRFC3339(r.AuditBefore), NoRetention: r.NoRetention}
+	if j.NoRetention == nil {
+		j.NoRetention = []string{}
+	}
+	return j
 }

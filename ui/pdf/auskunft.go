@@ -75,8 +75,9 @@ func (r *Renderer) disclosureBody(fl *flow, d *app.PersonData) {
 	if d.Query.Email != "" {
 		who = append(who, "E-Mail "+d.Query.Email)
 	}
-	fl.para(fmt.Sprintf("Sie haben Auskunft darüber verlangt, welche Daten wir über Sie verarbeiten. Gesucht haben wir nach: %s. Stand der Auskunft: %s. Gefunden haben wir %d Vorgänge, %d Termine und %d Mails.",
-		strings.Join(who, ", "), app.FormatDateTime(d.At), len(d.Cases), len(d.Appointments), len(d.Mails)))
+	fl.para(fmt.Sprintf("Sie haben Auskunft darüber verlangt, welche Daten wir über Sie verarbeiten. Gesucht haben wir nach: %s. Stand der Auskunft: %s. Gefunden haben wir %s, %s und %s.",
+		strings.Join(who, ", "), app.FormatDateTime(d.At), count(len(d.Cases), "Vorgang", "Vorgänge"),
+		count(len(d.Appointments), "Termin", "Termine"), count(len(d.Mails), "Mail", "Mails")))
 	if len(d.Cases)+len(d.Appointments)+len(d.Mails) == 0 {
 		fl.para("Zu diesen Angaben sind in unserer Anwendung Amtstresen keine Daten gespeichert.")
 	}
@@ -118,10 +119,17 @@ func (r *Renderer) disclosureBody(fl *flow, d *app.PersonData) {
 			fl.paraStyle("B", "Ihre Angaben")
 			fl.table(fr)
 		}
-		if len(c.Attachments) > 0 {
+		if len(c.Attachments) > 0 || len(c.Presented) > 0 {
 			var items []string
 			for _, at := range c.Attachments {
-				items = append(items, fmt.Sprintf("%s (%s)", at.Name, sizeText(at.Size, at.Received)))
+				items = append(items, fmt.Sprintf("%s (%s)", at.Name, fileState(at)))
+			}
+			for _, p := range c.Presented {
+				st := "am Schalter vorgelegt"
+				if p.Copy {
+					st += ", Kopie genommen"
+				}
+				items = append(items, fmt.Sprintf("%s (%s)", p.Name, st))
 			}
 			fl.paraStyle("B", "Unterlagen")
 			fl.bullets(items)
@@ -131,7 +139,7 @@ func (r *Renderer) disclosureBody(fl *flow, d *app.PersonData) {
 			for _, n := range ns {
 				s := fmt.Sprintf("%s, %s (%s): %s", app.FormatDateTime(n.At), n.Author, noteKind(n.Kind), n.Text)
 				for _, at := range n.Attachments {
-					s += fmt.Sprintf(" [Anlage: %s, %s]", at.Name, sizeText(at.Size, at.Received))
+					s += fmt.Sprintf(" [Anlage: %s, %s]", at.Name, fileState(at))
 				}
 				items = append(items, s)
 			}
@@ -147,7 +155,7 @@ func (r *Renderer) disclosureBody(fl *flow, d *app.PersonData) {
 				{label: "Leistung", value: r.serviceName(a.Service)},
 				{label: "Dienststelle", value: r.office(a.Office).Name},
 				{label: "Stand", value: a.Status.Label()},
-				{label: "Buchungsnummer", value: bookingNo(a.UID)},
+				{label: "Buchungsnummer", value: BookingCode(a.UID)},
 			}
 			if a.CitizenName != "" {
 				rows = append(rows, kv{label: "Name", value: a.CitizenName})
@@ -221,17 +229,26 @@ func retentionAppt(svc *app.Service) string {
 	return fmt.Sprintf("%d Tage nach dem Termin", svc.RetentionDays)
 }
 
-func sizeText(n int64, received bool) string {
-	if !received {
-		return "nicht eingegangen"
+// count is "1 Vorgang", "2 Vorgänge", "keine Vorgänge".
+func count(n int, one, many string) string {
+	switch n {
+	case 0:
+		return "keine " + many
+	case 1:
+		return "1 " + one
 	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+// fileState says how a file came in, for the citizen: no byte counts.
+func fileState(a app.Attachment) string {
 	switch {
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%d KB", n>>10)
+	case !a.Received:
+		return "nicht eingegangen"
+	case a.Problem != "":
+		return "beschädigt angekommen"
 	}
-	return fmt.Sprintf("%d Bytes", n)
+	return "eingegangen"
 }
 
 func noteKind(k string) string {

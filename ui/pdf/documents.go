@@ -179,10 +179,12 @@ func nextSteps(c *app.Case) string {
 	return "Wir prüfen Ihr Anliegen. Wenn wir weitere Angaben oder Unterlagen benötigen, melden wir uns bei Ihnen. Über das Ergebnis erhalten Sie eine gesonderte Nachricht."
 }
 
-// attachments lists what came in and what is missing or unusable.
+// attachments lists what came in and what is missing or unusable, and
+// the documents the citizen showed at the counter. Problems are said in
+// the citizen's words, never with byte counts or checksums.
 func (r *Renderer) attachments(fl *flow, c *app.Case) {
 	fl.heading("Eingereichte Unterlagen")
-	if len(c.Attachments) == 0 {
+	if len(c.Attachments) == 0 && len(c.Presented) == 0 {
 		fl.para("Mit Ihrem Antrag haben wir keine Unterlagen erhalten.")
 		return
 	}
@@ -195,10 +197,17 @@ func (r *Renderer) attachments(fl *flow, c *app.Case) {
 			status = "fehlt – nicht bei uns eingegangen"
 			problems++
 		case a.Problem != "":
-			status = "nicht verwendbar – " + a.Problem
+			status = "nicht verwendbar – Die Datei ist beschädigt angekommen."
 			problems++
 		}
 		rows = append(rows, []string{a.Name, status})
+	}
+	for _, d := range c.Presented {
+		status := "vorgelegt"
+		if d.Copy {
+			status = "vorgelegt, Kopie genommen"
+		}
+		rows = append(rows, []string{d.Name, status})
 	}
 	fl.columns([]float64{62, textW - 62}, []bool{false, false}, []string{"Unterlage", "Stand"}, rows, nil)
 	if problems > 0 {
@@ -314,7 +323,7 @@ func (r *Renderer) pickupBody(fl *flow, c *app.Case, fields map[string]any) {
 	fl.table(rows)
 	fl.heading("Wie geht es weiter?")
 	fl.para("Den Abholtermin teilen wir Ihnen gesondert mit. Bitte stellen Sie am Abholtag nur die angemeldeten Gegenstände gut zugänglich an der Abholanschrift bereit; andere Gegenstände können nicht mitgenommen werden.")
-	if len(c.Attachments) > 0 {
+	if len(c.Attachments) > 0 || len(c.Presented) > 0 {
 		r.attachments(fl, c)
 	}
 	r.referencePara(fl, c.Ref)
@@ -330,8 +339,15 @@ func (r *Renderer) appointmentLetter(a *app.Appointment, c *app.Case, o Options,
 		rec = recipient(c.Applicant)
 		greet = salutation(c.Applicant.Salutation, c.Applicant.FirstName, c.Applicant.LastName)
 		ref = c.Ref
-	} else if a.CitizenName != "" {
-		rec = []string{a.CitizenName}
+	} else {
+		// No case, no postal address (a booking of its own): the name,
+		// and where the booking confirmation went.
+		if a.CitizenName != "" {
+			rec = append(rec, a.CitizenName)
+		}
+		if a.CitizenEmail != "" {
+			rec = append(rec, "E-Mail: "+a.CitizenEmail)
+		}
 	}
 	clerk := o.Clerk
 	if clerk == "" && c != nil {
@@ -344,13 +360,13 @@ func (r *Renderer) appointmentLetter(a *app.Appointment, c *app.Case, o Options,
 	if clerk != "" {
 		info = append(info, kv{label: "Bearbeiter/in", value: clerk})
 	}
-	qr := ref
+	qr, caption := ref, ref
 	if qr == "" {
-		qr = bookingNo(a.UID)
+		qr, caption = bookingNo(a.UID), BookingCode(a.UID) // the code holds the whole booking id
 	}
 	cancelled := a.Status == app.AppointmentCancelled
 	l := &letter{
-		office: off, recipient: rec, ref: ref, qr: qr, info: info,
+		office: off, recipient: rec, ref: ref, qr: qr, qrCaption: caption, info: info,
 		date: app.FormatDate(now), kind: KindAppointment.Label(), service: svc,
 		salutation: greet, closing: []string{"Ihre " + off.Name},
 		subject: "Terminbestätigung – " + svc,
@@ -378,7 +394,7 @@ func (r *Renderer) appointmentLetter(a *app.Appointment, c *app.Case, o Options,
 			{label: "Datum", value: when, strong: true},
 			{label: "Uhrzeit", value: clock, strong: true},
 			{label: "Ort", value: place},
-			{label: "Buchungsnummer", value: bookingNo(a.UID)},
+			{label: "Buchungsnummer", value: BookingCode(a.UID)},
 		}
 		if cancelled {
 			fl.para("Ihr folgender Termin ist abgesagt:")
@@ -393,7 +409,7 @@ func (r *Renderer) appointmentLetter(a *app.Appointment, c *app.Case, o Options,
 			fl.bullets(s.Documents)
 		}
 		fl.heading("Wenn Sie den Termin nicht wahrnehmen können")
-		fl.para(fmt.Sprintf("Bitte sagen Sie ihn rechtzeitig ab, damit wir ihn anderen Bürgerinnen und Bürgern geben können: über den Link in Ihrer Buchungsbestätigung im Bürgerportal Cochem-Zell, persönlich oder schriftlich bei der %s, jeweils mit der Buchungsnummer %s.", off.Name, bookingNo(a.UID)))
+		fl.para(fmt.Sprintf("Bitte sagen Sie ihn rechtzeitig ab, damit wir ihn anderen Bürgerinnen und Bürgern geben können: über den Link in Ihrer Buchungsbestätigung im Bürgerportal Cochem-Zell, persönlich oder schriftlich bei der %s, jeweils mit der Buchungsnummer %s.", off.Name, BookingCode(a.UID)))
 		fl.para("Bitte kommen Sie einige Minuten vor Beginn, damit Ihr Anliegen pünktlich bearbeitet werden kann.")
 		if ref != "" {
 			r.referencePara(fl, ref)
@@ -410,6 +426,18 @@ func bookingNo(uid string) string {
 		return uid[:i]
 	}
 	return uid
+}
+
+// BookingCode is the booking number as people read and say it: the
+// portal's 36-character id shortened to its first eight characters
+// ("5D1C-2F80"); other ids as they are. The QR code carries the whole id.
+func BookingCode(uid string) string {
+	id := bookingNo(uid)
+	if len(id) == 36 && strings.Count(id, "-") == 4 {
+		h := strings.ToUpper(id[:8])
+		return h[:4] + "-" + h[4:]
+	}
+	return id
 }
 
 // recipient returns the address lines after DIN 5008.

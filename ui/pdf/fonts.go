@@ -8,6 +8,7 @@ import (
 
 	"fyne.io/fyne/v2/theme"
 	"github.com/jung-kurt/gofpdf"
+	"golang.org/x/image/font/sfnt"
 	"golang.org/x/text/unicode/norm"
 )
 
@@ -39,7 +40,6 @@ var covered = []struct{ lo, hi rune }{
 	{0x2030, 0x203A}, // ‰ ′ ″ ‹ ›
 	{0x20AC, 0x20AC}, // €
 	{0x2116, 0x2116}, // №
-	{0x2190, 0x2193}, // arrows
 }
 
 type fontSet struct {
@@ -55,9 +55,18 @@ var (
 // loadFonts returns the cut fonts, cutting them on first use.
 func loadFonts() *fontSet {
 	fontsOnce.Do(func() {
+		// Only runes the font has a glyph for: a rune without one would
+		// print as an empty box (Noto Sans in Fyne has no arrows, for one).
+		regular, _ := sfnt.Parse(theme.DefaultTextFont().Content())
+		var buf sfnt.Buffer
 		var b strings.Builder
 		for _, r := range covered {
 			for c := r.lo; c <= r.hi; c++ {
+				if regular != nil {
+					if i, err := regular.GlyphIndex(&buf, c); err != nil || i == 0 {
+						continue
+					}
+				}
 				b.WriteRune(c)
 			}
 		}
@@ -100,9 +109,13 @@ func clean(s string) string { return cleanKeep(s, false) }
 // cleanText is clean for text that wraps: line breaks are kept.
 func cleanText(s string) string { return cleanKeep(s, true) }
 
+// arrows are said in words: the font has no arrows ("Eingegangen →
+// In Bearbeitung" in a status note).
+var arrows = strings.NewReplacer("→", "nach", "←", "von", "⇒", "nach")
+
 func cleanKeep(s string, keepNL bool) string {
 	fs := loadFonts()
-	s = norm.NFC.String(s)
+	s = arrows.Replace(norm.NFC.String(s))
 	ok := true
 	for _, c := range s {
 		if !fs.has[c] && !(keepNL && c == '\n') {

@@ -15,6 +15,7 @@ type letter struct {
 	recipient  []string // address lines: optional "Frau"/"Herrn", name, street, postcode and place
 	ref        string   // Aktenzeichen: info block, footer, continuation pages
 	qr         string   // QR code content; "" for none
+	qrCaption  string   // printed under the code; qr when empty
 	info       []kv     // information block, Datum is appended
 	date       string
 	kind       string // document name, e.g. "Eingangsbestätigung"
@@ -75,8 +76,7 @@ func (l *letter) draw(f *gofpdf.Fpdf) {
 	}})
 	head.gap(bodyLH * 0.6)
 	rows := append(head.rows, fl.rows...)
-
-	pages := paginate(rows, subjectY)
+	rows, pages := pageBreaks(rows, len(closing)+2)
 	for p, span := range pages {
 		f.AddPage()
 		if p == 0 {
@@ -112,6 +112,9 @@ func (l *letter) drawFirstPage(f *gofpdf.Fpdf) {
 		// Caption: centred under the code, or right-aligned and smaller
 		// when it is wider (a booking id).
 		caption := clean(l.qr)
+		if l.qrCaption != "" {
+			caption = clean(l.qrCaption)
+		}
 		font(f, "", 6.5)
 		setColor(f, grey)
 		if w := f.GetStringWidth(caption); w <= qrSize+4 {
@@ -273,4 +276,55 @@ func (l *letter) drawFooter(f *gofpdf.Fpdf, page, pages int) {
 		setColor(f, grey)
 		textRight(f, pageW-marginR, footerY+1.5+3*smallLH, smallLH, fmt.Sprintf("Seite %d von %d", page, pages))
 	}
+}
+
+// pageBreaks paginates a letter whose last closingRows rows are the
+// closing (greeting, office, note). A continuation page must not hold the
+// closing alone: then the gaps are tightened so that the letter fits on
+// fewer pages, and where that is not enough the whole last paragraph goes
+// along to the last page.
+func pageBreaks(rows []row, closingRows int) ([]row, [][2]int) {
+	pages := paginate(rows, subjectY)
+	closingStart := len(rows) - closingRows
+	if len(pages) < 2 || !closingAlone(rows, pages, closingStart) {
+		return rows, pages
+	}
+	tight := make([]row, len(rows))
+	copy(tight, rows)
+	for i := range tight {
+		if tight[i].gap {
+			tight[i].h *= 0.5
+		}
+	}
+	if p := paginate(tight, subjectY); len(p) < len(pages) {
+		return tight, p
+	}
+	glued := make([]row, len(rows))
+	copy(glued, rows)
+	// From the closing back to the start of the last paragraph, and of
+	// the one before while that is less than three lines.
+	lines := 0
+	for i := closingStart - 1; i > 0; i-- {
+		glued[i].keep = true
+		if !glued[i].gap {
+			lines++
+		}
+		if lines >= 3 && glued[i-1].gap {
+			break
+		}
+	}
+	return glued, paginate(glued, subjectY)
+}
+
+// closingAlone reports whether the last page holds nothing but the
+// closing and at most the one line glued to it.
+func closingAlone(rows []row, pages [][2]int, closingStart int) bool {
+	first := pages[len(pages)-1][0]
+	body := 0
+	for i := first; i < closingStart && i < len(rows); i++ {
+		if !rows[i].gap {
+			body++
+		}
+	}
+	return body <= 1
 }

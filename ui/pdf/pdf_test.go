@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jung-kurt/gofpdf"
+
 	"amtstresen/app"
 )
 
@@ -82,7 +84,7 @@ func TestReceiptContent(t *testing.T) {
 	for _, re := range []string{
 		`impfpass\.jpg\s+eingegangen`,
 		`heimtierausweis\.pdf\s+fehlt – nicht bei uns eingegangen`,
-		`foto-hund\.png\s+nicht verwendbar – Die Anlage ist beschädigt`,
+		`foto-hund\.png\s+nicht verwendbar – Die Datei ist beschädigt`,
 	} {
 		if !regexp.MustCompile(re).MatchString(lay) {
 			t.Errorf("layout text lacks %s\n%s", re, lay)
@@ -154,7 +156,7 @@ func TestAppointmentContent(t *testing.T) {
 	wantText(t, txt, "Terminbestätigung – Termin Kfz-Zulassungsstelle", "Guten Tag Ömer Çelik,",
 		"Datum Freitag, 04.12.2026", "Uhrzeit 09:30 bis 09:45 Uhr",
 		"Kreisverwaltung Cochem-Zell, Zulassungsstelle, Erdgeschoss", "Endertplatz 2, 56812 Cochem",
-		"Buchungsnummer 5d1c2f80-9a1e-4c57-8f0a-2b6f1f0c9e77",
+		"Buchungsnummer 5D1C-2F80",
 		"Bitte bringen Sie mit", "Wenn Sie den Termin nicht wahrnehmen können", "rechtzeitig ab")
 	// What to bring is the catalog's list for the service.
 	for _, d := range testReg().Catalog.Service("kfz-zulassung").Documents {
@@ -476,5 +478,76 @@ func TestMargins(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Issue 13, point 19: a continuation page never holds the closing alone.
+// A body that ends just at the foot of the first page put "Mit freundlichen
+// Grüßen" and the office alone on page 2 (paginate by itself still does,
+// as the first check shows); pageBreaks tightens or brings the last
+// paragraph along.
+func TestClosingNeverAlone(t *testing.T) {
+	line := func() row { return row{h: bodyLH, draw: func(*gofpdf.Fpdf, float64) {}} }
+	gap := func() row { return row{h: bodyLH * 0.6, gap: true, draw: func(*gofpdf.Fpdf, float64) {}} }
+	closing := []row{{h: bodyLH, keep: true}, {h: bodyLH, keep: true}, {h: bodyLH, keep: true}, {h: 2.5, keep: true}, {h: smallLH}}
+	alone := 0
+	for n := 10; n < 60; n++ {
+		var rows []row
+		for i := 0; i < n; i++ {
+			rows = append(rows, line())
+			if i%4 == 3 {
+				rows = append(rows, gap())
+			}
+		}
+		rows[len(rows)-1].keep = true // the last line is glued to the closing
+		rows = append(rows, closing...)
+		if p := paginate(rows, subjectY); len(p) > 1 && closingAlone(rows, p, len(rows)-len(closing)) {
+			alone++
+		}
+		got, pages := pageBreaks(rows, len(closing))
+		if len(pages) > 1 && closingAlone(got, pages, len(got)-len(closing)) {
+			t.Errorf("%d lines: the last page holds only the closing (pages %v)", n, pages)
+		}
+	}
+	if alone == 0 {
+		t.Fatal("no body length put the closing alone with plain pagination; the test does not test")
+	}
+}
+
+// Issue 13, point 19: what a citizen reads has no byte counts or
+// checksums, the documents shown at the counter are listed, an
+// appointment letter without a case names the citizen's e-mail and a
+// short booking code, the Art. 15 letter has no empty boxes for arrows and
+// counts "1 Vorgang".
+func TestCitizenWording(t *testing.T) {
+	c := dogCase()
+	c.Presented = []app.PresentedDocument{{Name: "Personalausweis oder Reisepass", Copy: true}}
+	text := flat(pdftotext(t, writeTemp(t, render(t, Item{Kind: KindReceipt, Case: c}))))
+	wantText(t, text, "Die Datei ist beschädigt angekommen", "Personalausweis oder Reisepass vorgelegt, Kopie genommen")
+	for _, bad := range []string{"Bytes", "Prüfsumme"} {
+		if strings.Contains(text, bad) {
+			t.Errorf("receipt shows %q", bad)
+		}
+	}
+	a := appointment()
+	a.UID = "5d1c2f80-9a1e-4c57-8f0a-2b6f1f0c9e77@cochem-zell-online.de"
+	a.CitizenEmail = "oemer.celik@example.org"
+	text = flat(pdftotext(t, writeTemp(t, render(t, AppointmentItem(a, nil)))))
+	wantText(t, text, "E-Mail: oemer.celik@example.org", "5D1C-2F80")
+	if strings.Contains(text, "5d1c2f80-9a1e") {
+		t.Errorf("the 36-character booking id is printed:\n%s", text)
+	}
+	d := &app.PersonData{Query: app.PersonQuery{Name: "Jördis Weißmüller"}, At: fixedNow, Cases: []*app.Case{c},
+		Notes: map[string][]app.Note{c.Ref: {{At: fixedNow, Author: "mm", Kind: "status", Text: "Eingegangen → In Bearbeitung"}}}}
+	var b bytes.Buffer
+	if err := NewRenderer(testReg()).Disclosure(&b, d, app.OfficeZell, Options{Now: fixedNow}); err != nil {
+		t.Fatal(err)
+	}
+	text = flat(pdftotext(t, writeTemp(t, b.Bytes())))
+	wantText(t, text, "Gefunden haben wir 1 Vorgang, keine Termine und keine Mails", "Eingegangen nach In Bearbeitung", "foto-hund.png (beschädigt angekommen)")
+	for _, bad := range []string{"1 Vorgänge", "→", "Bytes", "KB)"} {
+		if strings.Contains(text, bad) {
+			t.Errorf("Art. 15 letter shows %q", bad)
+		}
 	}
 }

@@ -64,8 +64,10 @@ func (s *Confirmations) Save(ctx context.Context, path string, o pdf.Options, it
 		return err
 	}
 	if err := WriteFile(path, b); err != nil {
-		return &app.Error{Code: app.EINTERNAL, Err: err,
-			Message: fmt.Sprintf("Die Datei %s konnte nicht geschrieben werden. Bitte einen anderen Ort wählen.", path)}
+		// The admin's path, not a fault of the program: one German line,
+		// with the reason, and no technical repetition.
+		return &app.Error{Code: app.EINVALID, Err: err,
+			Message: fmt.Sprintf("Die Datei %s konnte nicht geschrieben werden (%s). Bitte einen anderen Ort wählen.", path, app.FileProblem(err))}
 	}
 	return s.audit(ctx, items, toFile)
 }
@@ -77,13 +79,13 @@ func (s *Confirmations) audit(ctx context.Context, items []pdf.Item, where strin
 	}
 	now := time.Now().UTC()
 	for _, it := range items {
-		e := app.AuditEntry{At: now, Clerk: s.Actor.Clerk, Office: s.Actor.Office,
+		e := app.AuditEntry{At: now, Clerk: s.Actor.Clerk, Name: s.Actor.Name, Office: s.Actor.Office,
 			Action: ActionCasePrint, Detail: string(it.Resolved()) + ":" + where}
 		switch {
-		case it.Case != nil:
-			e.Ref = it.Case.Ref
 		case it.Appointment != nil:
-			e.Action, e.Ref = ActionAppointmentPrint, it.Appointment.UID
+			e.Action, e.Ref, e.Office = ActionAppointmentPrint, it.Appointment.UID, it.Appointment.Office
+		case it.Case != nil:
+			e.Ref, e.Office = it.Case.Ref, it.Case.Office
 		}
 		if err := s.Audit.Audit(ctx, e); err != nil {
 			return &app.Error{Code: app.EINTERNAL, Err: err,

@@ -34,6 +34,9 @@ type Server struct {
 	Password string
 	Dir      string // everything lives below
 	Conf     string // dovecot.conf
+	// LMTPAddr is 127.0.0.1:port of Dovecot's LMTP service (Options.LMTP),
+	// where a mail server delivers into the mailboxes; "" without it.
+	LMTPAddr string
 
 	cmd *exec.Cmd
 	uid int
@@ -51,8 +54,31 @@ func Start(t testing.TB) *Server {
 	return s
 }
 
+// Options are optional features of the private Dovecot.
+type Options struct {
+	// LMTP also starts Dovecot's LMTP service on a loopback port (needs
+	// dovecot-lmtpd), so that Postfix can deliver into the mailboxes. The
+	// user is the recipient's local part (rueckkanal@portal.test →
+	// mailbox of user "rueckkanal").
+	LMTP bool
+}
+
+// StartWith starts Dovecot with options and registers its stop with t.Cleanup.
+func StartWith(t testing.TB, o Options) *Server {
+	t.Helper()
+	s, err := StartServerWith(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Stop)
+	return s
+}
+
 // StartServer starts Dovecot; the caller must Stop it.
-func StartServer() (*Server, error) {
+func StartServer() (*Server, error) { return StartServerWith(Options{}) }
+
+// StartServerWith starts Dovecot with options; the caller must Stop it.
+func StartServerWith(o Options) (*Server, error) {
 	if _, err := os.Stat(Binary); err != nil {
 		return nil, fmt.Errorf("Dovecot fehlt (%s): die Integrationstests brauchen einen echten Dovecot. Installieren mit `apt-get install -y dovecot-imapd` oder `make deps-test`", Binary)
 	}
@@ -84,11 +110,33 @@ func StartServer() (*Server, error) {
 	ln.Close()
 	s.Addr = "127.0.0.1:" + strconv.Itoa(port)
 	s.Conf = filepath.Join(dir, "dovecot.conf")
+	protocols, lmtp := "imap", ""
+	if o.LMTP {
+		if _, err := os.Stat("/usr/lib/dovecot/lmtp"); err != nil {
+			return nil, fmt.Errorf("Dovecots LMTP fehlt: apt-get install -y dovecot-lmtpd oder `make deps-test`")
+		}
+		lport, err := FreePort()
+		if err != nil {
+			return nil, err
+		}
+		s.LMTPAddr = "127.0.0.1:" + strconv.Itoa(lport)
+		protocols = "imap lmtp"
+		lmtp = fmt.Sprintf(`service lmtp {
+  inet_listener lmtp {
+    address = 127.0.0.1
+    port = %d
+  }
+}
+protocol lmtp {
+  auth_username_format = %%Ln
+}
+`, lport)
+	}
 	conf := fmt.Sprintf(`base_dir = %[1]s/run
 state_dir = %[1]s/state
 log_path = %[1]s/dovecot.log
 info_log_path = %[1]s/dovecot.log
-protocols = imap
+protocols = %[4]s
 listen = 127.0.0.1
 ssl = no
 disable_plaintext_auth = no
@@ -126,7 +174,7 @@ service anvil {
 service imap-login {
   chroot =
 }
-`, dir, s.Password, port)
+%[5]s`, dir, s.Password, port, protocols, lmtp)
 	if err := os.WriteFile(s.Conf, []byte(conf), 0o644); err != nil {
 		return nil, err
 	}
@@ -159,6 +207,16 @@ func (s *Server) start() error {
 	}
 	log, _ := os.ReadFile(filepath.Join(s.Dir, "dovecot.log"))
 	return fmt.Errorf("dovecot did not start on %s: %s %s", s.Addr, out.String(), log)
+}
+
+// FreePort returns a loopback TCP port that was free a moment ago.
+func FreePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
 // Kill stops the server (for "server down" tests); Restart starts it again

@@ -102,9 +102,20 @@ func main() {
 		writePrefs(reg)
 	}
 
+	// As the real app does (ui/cli runGUI): the account's role from the
+	// database (none assigned: the installation is being set up and the
+	// account acts as administration), the store scoped to it, the
+	// configuration's defaults, the backup folder next to the database.
+	actor, setup, err := app.ResolveActor(ctx, st, "mmueller")
+	if err != nil {
+		log.Fatal(err)
+	}
+	cfg := &app.Config{}
+	cfg.Defaults()
 	runStart := time.Now()
 	opts := ui.Options{
-		Store: st, Registry: reg, Config: &app.Config{}, DBPath: *dbPath, Version: "screenshots",
+		Store: app.NewScoped(st, actor), Actor: actor, Setup: setup, BackupDir: filepath.Join(filepath.Dir(*dbPath), "sicherungen"),
+		Registry: reg, Config: cfg, DBPath: *dbPath, Version: "screenshots",
 		Paths:  app.Paths{DataDir: tmp, ConfigDir: tmp, CacheDir: tmp},
 		Syncer: &demoSyncer{last: now.Add(-8 * time.Hour)},
 		// The start-up check of the database, as the app runs it.
@@ -166,6 +177,12 @@ func shoot(s *ui.Session, out string, useImport bool) {
 	s.Wait()
 	snap("dienststelle-waehlen")
 	s.SetClerk(app.OfficeCochem, "Maria Müller", "mmueller")
+	// The default window size first: the important columns must fit.
+	fyne.DoAndWait(func() { s.Window().Resize(fyne.NewSize(1280, 800)) })
+	s.Wait()
+	snap("arbeitsvorrat-1280x800")
+	fyne.DoAndWait(func() { s.Window().Resize(fyne.NewSize(1400, 900)) })
+	s.Wait()
 	snap("arbeitsvorrat")
 	s.SetQueueSearch("Müller")
 	snap("arbeitsvorrat-suche")
@@ -199,6 +216,11 @@ func shoot(s *ui.Session, out string, useImport bool) {
 	s.Show(ui.ScreenReview)
 	s.Demo("review-first")
 	snap("zur-sichtung")
+	s.Demo("review-to-intake")
+	snap("schalter-aus-sichtung")
+	s.Demo("discard-question")
+	snap("eingaben-verwerfen")
+	s.Back()
 	s.Show(ui.ScreenSearch)
 	snap("suche")
 	s.Show(ui.ScreenSettings)

@@ -221,7 +221,7 @@ func moveAlong(ctx context.Context, st app.Store, ref string, by app.Actor, path
 // moved, some cancelled.
 func Appointments(ctx context.Context, st app.Store, reg *app.Registry, day time.Time) error {
 	g := New(reg, 7, day)
-	y, m, d := day.In(app.Berlin).Date()
+	y, m, d := app.NextWorkingDay(day).Date() // offices are closed on weekends and holidays
 	services := map[app.OfficeKey][]string{app.OfficeKreis: {"kfz-zulassung", "fuehrerschein"}}
 	for _, o := range reg.Offices {
 		list := services[o.Key]

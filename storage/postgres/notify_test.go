@@ -1,0 +1,102 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// next waits up to d for a notification.
+func next(t *testing.T, conn *pgx.Conn, d time.Duration) (string, string, bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	n, err := conn.WaitForNotification(ctx)
+	if err != nil {
+		return "", "", false
+	}
+	return n.Channel, n.Payload, true
+}
+
+// Every written case is announced when its transaction commits, by id
+// and office only, to anyone listening (also to another office's clerk:
+// the payload says nothing about the citizen).
+func TestNotifyCaseChanges(t *testing.T) {
+	db := newDB(t)
+	ctx := context.Background()
+	listener := db.newLogin("zel", "clerk", "vg-zell").conn()
+	for _, ch := range []string{ChannelCase, ChannelAppointment, ChannelReview} {
+		if _, err := listener.Exec(ctx, "LISTEN "+ch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sync := db.serviceLogin("abgleich", "sync").conn()
+	id := insertCase(t, sync, testCase{Ref: "ULM-2026-00001", Office: "vg-ulmen", Name: "Karl Ulmer", Author: "portal"})
+
+	ch, payload, ok := next(t, listener, 5*time.Second)
+	if !ok || ch != ChannelCase {
+		t.Fatalf("no notification of the new case (%q %q)", ch, payload)
+	}
+	var m map[string]any
+	if err := json.Unmarshal([]byte(payload), &m); err != nil || len(m) != 3 {
+		t.Fatalf("payload %s: %v", payload, err)
+	}
+	var c CaseChange
+	if err := json.Unmarshal([]byte(payload), &c); err != nil || c != (CaseChange{ID: id, Office: "vg-ulmen"}) {
+		t.Fatalf("payload %s = %+v, %v", payload, c, err)
+	}
+	// The case's documents, note and attachment are not announced on their own.
+	if ch, p, ok := next(t, listener, 100*time.Millisecond); ok {
+		t.Fatalf("second notification %s %s", ch, p)
+	}
+
+	// A forward announces both offices.
+	if _, err := sync.Exec(ctx, "UPDATE amtstresen.cases SET office = 'vg-zell', flags = '{routing-unclear}' WHERE id = $1", id); err != nil {
+		t.Fatal(err)
+	}
+	var got []CaseChange
+	for range 2 {
+		_, p, ok := next(t, listener, 5*time.Second)
+		if !ok {
+			t.Fatal("forward: notification missing")
+		}
+		json.Unmarshal([]byte(p), &c)
+		got = append(got, c)
+	}
+	if got[0] != (CaseChange{ID: id, Office: "vg-ulmen"}) || got[1] != (CaseChange{ID: id, Office: "vg-zell", RoutingOpen: true}) {
+		t.Errorf("forward: %+v", got)
+	}
+
+	// Nothing for a transaction that rolls back.
+	tx, err := sync.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := insertCaseTx(ctx, tx, testCase{Ref: "ULM-2026-00002", Office: "vg-ulmen", Name: "X", Author: "portal"}); err != nil {
+		t.Fatal(err)
+	}
+	tx.Rollback(ctx)
+	if ch, p, ok := next(t, listener, 200*time.Millisecond); ok {
+		t.Fatalf("notification of a rolled-back case: %s %s", ch, p)
+	}
+
+	// Appointments and review items.
+	if _, err := sync.Exec(ctx, `INSERT INTO amtstresen.appointments (uid, sequence, status, office, citizen_name, updated_at)
+		VALUES ('b-1', 0, 'confirmed', 'vg-ulmen', 'Karl Ulmer', now())`); err != nil {
+		t.Fatal(err)
+	}
+	if ch, p, ok := next(t, listener, 5*time.Second); !ok || ch != ChannelAppointment || p != `{"uid" : "b-1", "office" : "vg-ulmen"}` {
+		t.Errorf("appointment: %q %q", ch, p)
+	}
+	if _, err := sync.Exec(ctx, `INSERT INTO amtstresen.review_items (message_id, raw_sha256, reason, subject, received_at)
+		VALUES ('<m@x>', '', 'not-portal', 'Karl Ulmer fragt', now())`); err != nil {
+		t.Fatal(err)
+	}
+	if ch, p, ok := next(t, listener, 5*time.Second); !ok || ch != ChannelReview || strings.Contains(p, "Ulmer") || !strings.Contains(p, `"id"`) {
+		t.Errorf("review: %q %q", ch, p)
+	}
+}
