@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/emersion/go-imap/v2"
+
 	"amtstresen/app"
 	"amtstresen/sync/internal/memstore"
 	"amtstresen/sync/portaltest"
@@ -101,9 +103,11 @@ func FuzzDeliveries(f *testing.F) {
 		if srv.Count("INBOX") != 0 || processed+review != len(raws) {
 			t.Fatalf("server: inbox %d, processed %d, review %d for %d mails (%+v)", srv.Count("INBOX"), processed, review, len(raws), res)
 		}
-		// Every mail: exactly one effect or exactly one review entry.
+		// Every mail as the server holds it (a server may store other line
+		// ends than were appended): exactly one effect or exactly one
+		// review entry.
 		wantProcessed, wantReview := 0, 0
-		for _, r := range raws {
+		for _, r := range serverMails(t, cfg, "Übernommen", "Zur Sichtung") {
 			sum := sha256.Sum256(r)
 			key := hex.EncodeToString(sum[:])
 			rc, ok := st.Taken[key]
@@ -149,6 +153,44 @@ func FuzzDeliveries(f *testing.F) {
 			t.Errorf("case withdrawn by a mail not signed as a withdrawal (%q, version %q)", kind, version)
 		}
 	})
+}
+
+// serverMails fetches every mail of the folders.
+func serverMails(t *testing.T, cfg *app.Config, boxes ...string) [][]byte {
+	t.Helper()
+	cl, err := dial(context.Background(), &cfg.IMAP, "pw", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	var out [][]byte
+	for _, box := range boxes {
+		sel, err := cl.Select(box, nil).Wait()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sel.NumMessages == 0 {
+			continue
+		}
+		msgs, err := cl.Fetch(imap.SeqSetNum(seqRange(sel.NumMessages)...), &imap.FetchOptions{BodySection: []*imap.FetchItemBodySection{{Peek: true}}}).Collect()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range msgs {
+			for _, b := range m.BodySection {
+				out = append(out, b.Bytes)
+			}
+		}
+	}
+	return out
+}
+
+func seqRange(n uint32) []uint32 {
+	out := make([]uint32, n)
+	for i := range out {
+		out[i] = uint32(i + 1)
+	}
+	return out
 }
 
 func reviewResolved(st *memstore.Store, key string) bool {
