@@ -102,10 +102,18 @@ const (
 	FlagServiceUnknown     Flag = "service-unknown"
 	FlagOutsideDistrict    Flag = "outside-district"
 	FlagRoutingUnclear     Flag = "routing-unclear"
+	// FlagWithdrawalUnconfirmed: a withdrawal arrived in format version 1,
+	// whose kind the portal did not sign; a clerk confirms or rejects it
+	// (CaseStore.DecideWithdrawal).
+	FlagWithdrawalUnconfirmed Flag = "withdrawal-unconfirmed"
+	// FlagDateImplausible: a date the citizen's data gives lies outside
+	// a sane window (submitted in the future, born before 1900 …).
+	FlagDateImplausible Flag = "date-implausible"
 )
 
 // AllFlags lists the known flags.
-var AllFlags = []Flag{FlagAttachmentMismatch, FlagAttachmentMissing, FlagServiceUnknown, FlagOutsideDistrict, FlagRoutingUnclear}
+var AllFlags = []Flag{FlagAttachmentMismatch, FlagAttachmentMissing, FlagServiceUnknown, FlagOutsideDistrict, FlagRoutingUnclear,
+	FlagWithdrawalUnconfirmed, FlagDateImplausible}
 
 // Label returns the German text for a flag.
 func (f Flag) Label() string {
@@ -120,6 +128,10 @@ func (f Flag) Label() string {
 		return "außerhalb des Kreises"
 	case FlagRoutingUnclear:
 		return "Zuständigkeit unklar"
+	case FlagWithdrawalUnconfirmed:
+		return "Rücknahme unbestätigt"
+	case FlagDateImplausible:
+		return "Datum unplausibel"
 	}
 	return string(f)
 }

@@ -39,6 +39,12 @@ type IMAPConfig struct {
 	ProcessedMailbox string `toml:"processed_mailbox"` // default "Übernommen"
 	ReviewMailbox    string `toml:"review_mailbox"`    // default "Zur Sichtung"
 	MaxMessageBytes  int64  `toml:"max_message_bytes"` // default 25 MB
+	// TimeoutSeconds is how long the server may stay silent while the
+	// sync waits for an answer; default 60.
+	TimeoutSeconds int `toml:"timeout_seconds"`
+	// ReviewRetentionMonths: handled mails of the review list are deleted
+	// (here and on the server) this long after they were handled; default 12.
+	ReviewRetentionMonths int `toml:"review_retention_months"`
 }
 
 // PortalConfig holds the portal's signing key.
@@ -48,7 +54,8 @@ type PortalConfig struct {
 
 // SyncConfig is the schedule of the headless job.
 type SyncConfig struct {
-	Schedule string `toml:"schedule"` // cron expression, default "0 2 * * *"
+	Schedule   string `toml:"schedule"`    // cron expression, default "0 2 * * *"
+	MaxMinutes int    `toml:"max_minutes"` // a run ends after this long; default 60
 }
 
 // PrintConfig chooses the printer.
@@ -104,6 +111,15 @@ func (c *Config) Defaults() {
 	}
 	if c.IMAP.MaxMessageBytes == 0 {
 		c.IMAP.MaxMessageBytes = 25 << 20
+	}
+	if c.IMAP.TimeoutSeconds <= 0 {
+		c.IMAP.TimeoutSeconds = 60
+	}
+	if c.IMAP.ReviewRetentionMonths == 0 {
+		c.IMAP.ReviewRetentionMonths = 12
+	}
+	if c.Sync.MaxMinutes <= 0 {
+		c.Sync.MaxMinutes = 60
 	}
 	if c.Backup.Daily == 0 {
 		c.Backup.Daily = 7

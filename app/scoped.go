@@ -173,6 +173,14 @@ func (s *Scoped) AddNote(ctx context.Context, ref string, text string, by Actor)
 	return s.Store.AddNote(ctx, ref, text, s.by(by))
 }
 
+// DecideWithdrawal implements CaseStore for the actor's cases only.
+func (s *Scoped) DecideWithdrawal(ctx context.Context, ref string, confirm bool, reason string, by Actor) error {
+	if _, err := s.checkCase(ctx, ref, "case.withdrawal"); err != nil {
+		return err
+	}
+	return s.Store.DecideWithdrawal(ctx, ref, confirm, reason, s.by(by))
+}
+
 // Notes implements CaseStore for the actor's cases only.
 func (s *Scoped) Notes(ctx context.Context, ref string) ([]Note, error) {
 	if _, err := s.checkCase(ctx, ref, "case.read"); err != nil {

@@ -50,14 +50,28 @@ type CaseSummary struct {
 }
 
 // Receipt ties a change to the mail it came from, so that storage records
-// the mail as processed in the same transaction as the change.
+// the mail as taken in, in the same transaction as the change.
+//
+// A mail is its content: SHA256 (of the raw bytes as fetched) is its
+// identity. The Message-ID is chosen by the sender and never decides
+// anything; two different mails with one Message-ID are two mails.
 type Receipt struct {
-	Mailbox     string
+	SHA256      string // hex SHA-256 of the raw mail
+	Mailbox     string // where it was taken from
 	UIDValidity uint32
 	UID         uint32
-	MessageID   string
+	MessageID   string // for information only (decides nothing, is not stored)
 	Kind        string // antrag, nachricht, ruecknahme, termin, review
+	// PortalCase is the case id of a portal delivery as its signed part
+	// names it; "" for everything that is not a verified delivery.
+	PortalCase string
 }
+
+// TakenIn reports whether the receipt records an effect (a case, a
+// message, a booking …). A mail that went to the review list is not
+// taken in: when it arrives again (moved back to the inbox after the
+// portal key was corrected, say) it is judged again on its content.
+func (r Receipt) TakenIn() bool { return r.Kind != "" && r.Kind != "review" }
 
 // CaseStore is the work queue.
 type CaseStore interface {
@@ -78,8 +92,15 @@ type CaseStore interface {
 	AddNote(ctx context.Context, ref string, text string, by Actor) error
 	// AddMessage attaches a citizen's portal message (idempotent by key).
 	AddMessage(ctx context.Context, portalCase, key string, n *Note, files []NewAttachment, rc *Receipt) error
-	// Withdraw marks a portal case withdrawn by the citizen (idempotent).
+	// Withdraw marks a portal case withdrawn by the citizen (idempotent):
+	// a withdrawal whose kind and case the portal signed (version 2).
 	Withdraw(ctx context.Context, portalCase, reason string, rc *Receipt) error
+	// DecideWithdrawal settles a withdrawal the portal did not sign as
+	// one (version 1; the case carries FlagWithdrawalUnconfirmed): confirm
+	// moves the case to "withdrawn", otherwise it stays as it is. Either
+	// way the flag goes, the reason is required and recorded in a note
+	// and in the audit log ("case.withdrawal").
+	DecideWithdrawal(ctx context.Context, ref string, confirm bool, reason string, by Actor) error
 	Notes(ctx context.Context, ref string) ([]Note, error)
 	// AttachmentData returns a stored file by its SHA-256.
 	AttachmentData(ctx context.Context, sha256 string) ([]byte, error)
@@ -135,13 +156,13 @@ func (r ReviewReason) Label() string {
 	case ReviewSignatureInvalid:
 		return "Signatur ungültig: die Mail wurde verändert oder stammt nicht vom Portal."
 	case ReviewPayloadInvalid:
-		return "Portaldaten unlesbar: der Antrag konnte nicht gelesen werden."
+		return "Portaldaten ungültig: die signierten Daten sind unlesbar, passen nicht zur angegebenen Art oder zum Vorgang, oder ein Wert ist unplausibel."
 	case ReviewCaseUnknown:
 		return "Vorgang unbekannt: die Nachricht bezieht sich auf keinen vorhandenen Vorgang."
 	case ReviewNotPortal:
 		return "Keine Portalsendung: direkte Mail eines Bürgers, Rückläufer oder Werbung."
 	case ReviewTooLarge:
-		return "Zu groß: die Mail überschreitet die Größengrenze und wurde nicht geladen."
+		return "Zu groß: die Mail oder ein Feld darin überschreitet eine Grenze; sie wurde nicht übernommen (die Grenze steht im Detail)."
 	case ReviewMalformed:
 		return "Fehlerhaft aufgebaut: die Mail ist kein gültiges MIME."
 	case ReviewJournalInvalid:
@@ -161,17 +182,18 @@ type ReviewItem struct {
 	ReceivedAt time.Time
 	Size       int64
 	Raw        []byte // the mail as fetched; nil when too large
+	SHA256     string // hex SHA-256 of the mail as fetched (also when Raw is nil): its identity
 	PortalCase string // X-Buergerportal-Vorgang if any
 	Handled    bool
 	HandledBy  string
 	HandledAt  time.Time
-	Resolution string // "assigned:REF", "case:REF", "handled"
+	Resolution string // "assigned:REF", "case:REF", "handled", "taken" (the mail was taken in later)
 	Note       string // the clerk's logged reason
 }
 
 // ReviewStore is the list of mails that are not (yet) understood.
 type ReviewStore interface {
-	// AddReview keeps the item (idempotent by MessageID and content).
+	// AddReview keeps the item (idempotent by its content, SHA256).
 	AddReview(ctx context.Context, it *ReviewItem, rc *Receipt) error
 	ReviewItems(ctx context.Context, includeHandled bool) ([]ReviewItem, error)
 	ReviewItem(ctx context.Context, id int64) (*ReviewItem, error)
@@ -189,12 +211,11 @@ type SyncState struct {
 	LastError   string
 }
 
-// SyncStore keeps sync progress and knows which mails were processed.
+// SyncStore keeps sync progress. Which mails were taken in is asked by
+// their content (IntakeStore.Receipts).
 type SyncStore interface {
 	SyncState(ctx context.Context, mailbox string) (*SyncState, error)
 	SaveSyncState(ctx context.Context, s *SyncState) error
-	// Processed reports whether a mail with this Message-ID was already taken in.
-	Processed(ctx context.Context, messageID string) (bool, error)
 }
 
 // AuditEntry is one line of the audit log: who did what to which case.

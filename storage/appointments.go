@@ -70,7 +70,7 @@ func (db *DB) ApplyAppointment(ctx context.Context, a *app.Appointment, rc *app.
 		if err != nil {
 			return err
 		}
-		if err := recordReceipt(ctx, tx, rc, now); err != nil {
+		if err := recordReceipt(ctx, tx, rc, now, ""); err != nil {
 			return err
 		}
 		detail := fmt.Sprintf("%s seq=%d", a.Status, a.Sequence)

@@ -48,11 +48,11 @@ func TestAppointmentArrivalOrders(t *testing.T) {
 		t.Run(fmt.Sprint(order), func(t *testing.T) {
 			db := openTest(t)
 			for i, k := range order {
-				rc := &app.Receipt{Mailbox: "INBOX", UIDValidity: 1, UID: uint32(i + 1), MessageID: fmt.Sprintf("<t%d@x>", k), Kind: "termin"}
+				rc := &app.Receipt{Mailbox: "INBOX", UIDValidity: 1, UID: uint32(i + 1), SHA256: fmt.Sprintf("<t%d@x>", k), MessageID: fmt.Sprintf("<t%d@x>", k), Kind: "termin"}
 				if _, err := db.ApplyAppointment(ctx, msgs[k], rc); err != nil {
 					t.Fatal(err)
 				}
-				if done, _ := db.Processed(ctx, rc.MessageID); !done {
+				if done, _ := hasReceipt(ctx, db, rc.SHA256); !done {
 					t.Errorf("receipt %s not recorded", rc.MessageID)
 				}
 			}

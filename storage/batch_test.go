@@ -22,10 +22,10 @@ func TestBatch(t *testing.T) {
 	db := openTest(t)
 	ctx := context.Background()
 	rc := func(id string) *app.Receipt {
-		return &app.Receipt{Mailbox: "INBOX", UIDValidity: 3, UID: 1, MessageID: id, Kind: "antrag"}
+		return &app.Receipt{Mailbox: "INBOX", UIDValidity: 3, UID: 1, SHA256: id, MessageID: id, Kind: "antrag"}
 	}
 	n := &app.Note{At: testNow, Author: "Bürger", Kind: "message", Text: "Nachtrag"}
-	err := db.Batch(ctx, func(tx app.Store) error {
+	err := db.Batch(ctx, func(tx app.IntakeStore) error {
 		if _, created, err := tx.CreateCase(ctx, newDogCase(t, "p-1", "Anna", "Muster", app.OfficeZell, testNow), rc("<a@x>")); err != nil || !created {
 			t.Fatalf("create in batch: %v %v", err, created)
 		}
@@ -34,7 +34,7 @@ func TestBatch(t *testing.T) {
 		if err := tx.AddMessage(ctx, "p-1", "k1", n, nil, rc("<m@x>")); err != nil {
 			t.Fatalf("message in batch: %v", err)
 		}
-		if done, _ := tx.Processed(ctx, "<a@x>"); !done {
+		if done, _ := hasReceipt(ctx, tx, "<a@x>"); !done {
 			t.Error("receipt not visible inside the batch")
 		}
 		// Outside the batch nothing is visible yet.
@@ -43,7 +43,7 @@ func TestBatch(t *testing.T) {
 		}
 		// A failing operation: an unknown case. Its receipt must not stay.
 		wantCode(t, tx.Withdraw(ctx, "unbekannt", "x", rc("<w@x>")), app.ENOTFOUND)
-		if done, _ := tx.Processed(ctx, "<w@x>"); done {
+		if done, _ := hasReceipt(ctx, tx, "<w@x>"); done {
 			t.Error("failed operation left its receipt in the batch")
 		}
 		return nil
@@ -60,7 +60,7 @@ func TestBatch(t *testing.T) {
 	}
 
 	boom := errors.New("boom")
-	err = db.Batch(ctx, func(tx app.Store) error {
+	err = db.Batch(ctx, func(tx app.IntakeStore) error {
 		if _, _, err := tx.CreateCase(ctx, newDogCase(t, "p-2", "Bernd", "Beispiel", app.OfficeZell, testNow), rc("<b@x>")); err != nil {
 			t.Fatal(err)
 		}
@@ -72,7 +72,7 @@ func TestBatch(t *testing.T) {
 	if n, _ := db.CountCases(ctx, app.CaseFilter{}); n != 1 {
 		t.Errorf("%d cases after a rolled-back batch", n)
 	}
-	if done, _ := db.Processed(ctx, "<b@x>"); done {
+	if done, _ := hasReceipt(ctx, db, "<b@x>"); done {
 		t.Error("receipt of a rolled-back batch recorded")
 	}
 	// The reference number of the rolled-back case is not used up.
@@ -92,7 +92,7 @@ func TestBatchSearchRows(t *testing.T) {
 		BEGIN SELECT RAISE(ABORT, 'simulated failure'); END`); err != nil {
 		t.Fatal(err)
 	}
-	err := db.Batch(ctx, func(tx app.Store) error {
+	err := db.Batch(ctx, func(tx app.IntakeStore) error {
 		mustCreate(t, tx.(*DB), newDogCase(t, "p-1", "Anna", "Zöller", app.OfficeZell, testNow))
 		// Fails after its search row was written: rolled back.
 		if _, _, err := tx.CreateCase(ctx, newDogCase(t, "p-2", "Bernd", "Geistername", app.OfficeZell, testNow), nil); err == nil {
@@ -107,7 +107,7 @@ func TestBatchSearchRows(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.db.Exec(`DROP TRIGGER fail_create`)
-	err = db.Batch(ctx, func(tx app.Store) error {
+	err = db.Batch(ctx, func(tx app.IntakeStore) error {
 		mustCreate(t, tx.(*DB), newDogCase(t, "p-3", "Clara", "Weißgerber", app.OfficeZell, testNow))
 		return nil
 	})
@@ -121,7 +121,7 @@ func TestBatchSearchRows(t *testing.T) {
 		}
 	}
 	// Deleted in the same batch it was written in: never reaches the index.
-	err = db.Batch(ctx, func(tx app.Store) error {
+	err = db.Batch(ctx, func(tx app.IntakeStore) error {
 		c := mustCreate(t, tx.(*DB), newDogCase(t, "p-4", "Dora", "Kurzzeit", app.OfficeZell, testNow))
 		v := tx.(*DB)
 		return v.tx(ctx, "test", func(stx *txn) error { return v.unindexCase(ctx, stx, c.ID) })
@@ -143,7 +143,7 @@ func TestBatchCheckpointsInBackground(t *testing.T) {
 	ctx := context.Background()
 	st, _ := os.Stat(db.Path())
 	before := st.Size()
-	err := db.Batch(ctx, func(tx app.Store) error {
+	err := db.Batch(ctx, func(tx app.IntakeStore) error {
 		for i := range 300 {
 			nc := newDogCase(t, fmt.Sprintf("p-%d", i), "Anna", fmt.Sprintf("Muster%d", i), app.OfficeZell, testNow)
 			nc.Attachments = []app.NewAttachment{{Attachment: app.Attachment{Name: "a.pdf"}, Data: bytes.Repeat([]byte{byte(i)}, 20000)}}
@@ -204,7 +204,7 @@ func TestBatchRefCounters(t *testing.T) {
 	}
 	var got []string
 	failed := errors.New("failed")
-	err := db.Batch(ctx, func(tx app.Store) error {
+	err := db.Batch(ctx, func(tx app.IntakeStore) error {
 		got = append(got, create(tx), create(tx))
 		v := tx.(*DB)
 		// An operation that takes a number and fails: rolled back.
@@ -226,11 +226,11 @@ func TestBatchRefCounters(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A batch that fails as a whole uses no number.
-	if err := db.Batch(ctx, func(tx app.Store) error { create(tx); return failed }); !errors.Is(err, failed) {
+	if err := db.Batch(ctx, func(tx app.IntakeStore) error { create(tx); return failed }); !errors.Is(err, failed) {
 		t.Fatalf("err = %v", err)
 	}
 	got = append(got, create(db))
-	if err := db.Batch(ctx, func(tx app.Store) error { got = append(got, create(tx)); return nil }); err != nil {
+	if err := db.Batch(ctx, func(tx app.IntakeStore) error { got = append(got, create(tx)); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	want := []string{"ZEL-2026-00001", "ZEL-2026-00002", "ZEL-2026-00003", "ZEL-2026-00004", "ZEL-2026-00005"}
@@ -250,7 +250,7 @@ func TestBatchRefCounters(t *testing.T) {
 func TestDurable(t *testing.T) {
 	db := openTest(t)
 	ctx := context.Background()
-	if err := db.Batch(ctx, func(tx app.Store) error {
+	if err := db.Batch(ctx, func(tx app.IntakeStore) error {
 		_, _, err := tx.CreateCase(ctx, newDogCase(t, "p-1", "Anna", "Muster", app.OfficeZell, testNow), nil)
 		return err
 	}); err != nil {

@@ -305,11 +305,14 @@ func (db *DB) createCaseTx(ctx context.Context, tx *txn, in *newCaseRow, rc *app
 		nullString(nc.IdempotencyKey), nullString(nc.PortalCase)).Scan(&id)
 	switch {
 	case err == nil:
-		if err := recordReceipt(ctx, tx, rc, now); err != nil {
+		c, err := getCase(ctx, tx, "WHERE c.id = ?", id)
+		if err != nil {
 			return nil, false, err
 		}
-		c, err := getCase(ctx, tx, "WHERE c.id = ?", id)
-		return c, false, err
+		if err := recordReceipt(ctx, tx, rc, now, c.Ref); err != nil {
+			return nil, false, err
+		}
+		return c, false, nil
 	case !errors.Is(err, sql.ErrNoRows):
 		return nil, false, err
 	}
@@ -343,7 +346,7 @@ func (db *DB) createCaseTx(ctx context.Context, tx *txn, in *newCaseRow, rc *app
 	if err := db.indexCase(ctx, tx, id, func() ftsDoc { return newFTSDoc(db.reg, ftsRef(ref, in.alias), sc) }); err != nil {
 		return nil, false, err
 	}
-	if err := recordReceipt(ctx, tx, rc, now); err != nil {
+	if err := recordReceipt(ctx, tx, rc, now, ref); err != nil {
 		return nil, false, err
 	}
 	if ch.audit {
@@ -820,7 +823,7 @@ func (db *DB) AddMessage(ctx context.Context, portalCase, key string, n *app.Not
 			var one int
 			err := tx.QueryRowContext(ctx, `SELECT 1 FROM notes WHERE msg_key = ?`, key).Scan(&one)
 			if err == nil {
-				return recordReceipt(ctx, tx, rc, now)
+				return recordReceipt(ctx, tx, rc, now, r.ref)
 			}
 			if !errors.Is(err, sql.ErrNoRows) {
 				return err
@@ -850,7 +853,7 @@ func (db *DB) AddMessage(ctx context.Context, portalCase, key string, n *app.Not
 		if _, err := tx.ExecContext(ctx, `UPDATE cases SET updated_at = ? WHERE id = ?`, fmtTime(now), r.id); err != nil {
 			return err
 		}
-		if err := recordReceipt(ctx, tx, rc, now); err != nil {
+		if err := recordReceipt(ctx, tx, rc, now, r.ref); err != nil {
 			return err
 		}
 		return audit(ctx, tx, app.AuditEntry{At: now, Clerk: app.PortalActor.Clerk, Office: r.office, Action: "case.message", Ref: r.ref,
@@ -863,7 +866,20 @@ func (db *DB) AddMessage(ctx context.Context, portalCase, key string, n *app.Not
 // closed case stays as it is (a repeated withdrawal is no change), but the
 // receipt is recorded.
 func (db *DB) Withdraw(ctx context.Context, portalCase, reason string, rc *app.Receipt) error {
-	return db.tx(ctx, "withdraw", func(tx *txn) error {
+	return db.onOpenPortalCase(ctx, "withdraw", portalCase, rc, func(tx *txn, r *caseRow, now time.Time) error {
+		text := "Rücknahme durch den Bürger"
+		if reason = strings.TrimSpace(reason); reason != "" {
+			text += ": " + reason
+		}
+		return db.setStatus(ctx, tx, r, app.StatusWithdrawn, text, citizen, app.PortalActor, change{now: now, audit: true})
+	})
+}
+
+// onOpenPortalCase records the receipt on the portal case and runs fn
+// when the case is still open (a closed case stays as it is; the receipt
+// is recorded either way). ENOTFOUND for an unknown case.
+func (db *DB) onOpenPortalCase(ctx context.Context, op, portalCase string, rc *app.Receipt, fn func(tx *txn, r *caseRow, now time.Time) error) error {
+	return db.tx(ctx, op, func(tx *txn) error {
 		r, err := lockCase(ctx, tx, "portal_case = ?", nullString(portalCase))
 		if err != nil {
 			return err
@@ -871,17 +887,14 @@ func (db *DB) Withdraw(ctx context.Context, portalCase, reason string, rc *app.R
 		if r == nil {
 			return portalNotFound(portalCase)
 		}
-		if err := recordReceipt(ctx, tx, rc, db.clock(ctx)); err != nil {
+		now := db.clock(ctx)
+		if err := recordReceipt(ctx, tx, rc, now, r.ref); err != nil {
 			return err
 		}
 		if r.status.Final() {
 			return nil
 		}
-		text := "Rücknahme durch den Bürger"
-		if reason = strings.TrimSpace(reason); reason != "" {
-			text += ": " + reason
-		}
-		return db.setStatus(ctx, tx, r, app.StatusWithdrawn, text, citizen, app.PortalActor, change{now: db.clock(ctx), audit: true})
+		return fn(tx, r, now)
 	})
 }
 

@@ -341,13 +341,13 @@ func TestMessagesAndWithdrawal(t *testing.T) {
 	ctx := context.Background()
 	c := mustCreate(t, db, newDogCase(t, "p-1", "Anna", "Muster", app.OfficeCochem, testNow))
 	rc := func(id string) *app.Receipt {
-		return &app.Receipt{Mailbox: "INBOX", UIDValidity: 7, UID: 1, MessageID: id, Kind: "nachricht"}
+		return &app.Receipt{Mailbox: "INBOX", UIDValidity: 7, UID: 1, SHA256: id, MessageID: id, Kind: "nachricht"}
 	}
 	n := &app.Note{At: testNow.Add(-time.Hour), Author: "Bürger", Kind: "message", Text: "Anbei der Impfpass."}
 	files := []app.NewAttachment{{Attachment: app.Attachment{Name: "impfpass.jpg", Type: "image/jpeg"}, Data: []byte("jpg")}}
 
 	wantCode(t, db.AddMessage(ctx, "unbekannt", "k1", n, files, rc("<m0@x>")), app.ENOTFOUND)
-	if done, _ := db.Processed(ctx, "<m0@x>"); done {
+	if done, _ := hasReceipt(ctx, db, "<m0@x>"); done {
 		t.Error("receipt recorded for a failed message")
 	}
 	for i := 0; i < 2; i++ { // the second is a re-delivery with a new Message-ID
@@ -366,7 +366,7 @@ func TestMessagesAndWithdrawal(t *testing.T) {
 		t.Errorf("message files listed as case attachments: %+v", got.Attachments)
 	}
 	for _, id := range []string{"<m1@x>", "<m2@x>"} {
-		if done, _ := db.Processed(ctx, id); !done {
+		if done, _ := hasReceipt(ctx, db, id); !done {
 			t.Errorf("%s not recorded", id)
 		}
 	}
@@ -389,7 +389,7 @@ func TestMessagesAndWithdrawal(t *testing.T) {
 		t.Errorf("notes = %+v", notes)
 	}
 	for _, id := range []string{"<w1@x>", "<w2@x>"} {
-		if done, _ := db.Processed(ctx, id); !done {
+		if done, _ := hasReceipt(ctx, db, id); !done {
 			t.Errorf("%s not recorded", id)
 		}
 	}
@@ -408,12 +408,12 @@ func TestReceiptAtomic(t *testing.T) {
 		BEGIN SELECT RAISE(ABORT, 'simulated failure'); END`); err != nil {
 		t.Fatal(err)
 	}
-	rc := &app.Receipt{Mailbox: "INBOX", UIDValidity: 1, UID: 5, MessageID: "<a@x>", Kind: "antrag"}
+	rc := &app.Receipt{Mailbox: "INBOX", UIDValidity: 1, UID: 5, SHA256: "<a@x>", Kind: "antrag"}
 	nc := newDogCase(t, "p-1", "Anna", "Muster", app.OfficeZell, testNow)
 	if _, _, err := db.CreateCase(ctx, nc, rc); err == nil || !strings.Contains(err.Error(), "simulated failure") {
 		t.Fatalf("err = %v", err)
 	}
-	if done, _ := db.Processed(ctx, "<a@x>"); done {
+	if done, _ := hasReceipt(ctx, db, "<a@x>"); done {
 		t.Error("receipt recorded for a failed creation")
 	}
 	if n, _ := db.CountCases(ctx, app.CaseFilter{}); n != 0 {
@@ -426,17 +426,17 @@ func TestReceiptAtomic(t *testing.T) {
 	}
 	var uid, uv int
 	var mailbox, kind string
-	db.db.QueryRow(`SELECT mailbox, uidvalidity, uid, kind FROM processed_mails WHERE message_id = '<a@x>'`).Scan(&mailbox, &uv, &uid, &kind)
+	db.db.QueryRow(`SELECT mailbox, uidvalidity, uid, kind FROM mail_receipts WHERE sha256 = '<a@x>'`).Scan(&mailbox, &uv, &uid, &kind)
 	if mailbox != "INBOX" || uv != 1 || uid != 5 || kind != "antrag" {
 		t.Errorf("receipt = %s %d %d %s", mailbox, uv, uid, kind)
 	}
 	// A duplicate delivery records its own receipt.
 	rc2 := *rc
-	rc2.MessageID, rc2.UID = "<b@x>", 6
+	rc2.SHA256, rc2.UID = "<b@x>", 6
 	if _, created, err := db.CreateCase(ctx, nc, &rc2); err != nil || created {
 		t.Fatalf("duplicate: %v %v", err, created)
 	}
-	if done, _ := db.Processed(ctx, "<b@x>"); !done {
+	if done, _ := hasReceipt(ctx, db, "<b@x>"); !done {
 		t.Error("duplicate's receipt not recorded")
 	}
 }
@@ -514,8 +514,8 @@ func TestCreatedCaseAsStored(t *testing.T) {
 				}
 			}
 			var got *app.Case
-			create := func(st app.Store) error {
-				c, created, err := st.CreateCase(ctx, nc, &app.Receipt{Mailbox: "INBOX", UID: uint32(i), MessageID: fmt.Sprintf("<%d@x>", i)})
+			create := func(st app.IntakeStore) error {
+				c, created, err := st.CreateCase(ctx, nc, &app.Receipt{Mailbox: "INBOX", UID: uint32(i), SHA256: fmt.Sprintf("<%d@x>", i)})
 				if err == nil && !created {
 					err = fmt.Errorf("not created")
 				}

@@ -76,9 +76,16 @@ func Open(ctx context.Context, path string, reg *app.Registry) (*DB, error) {
 	}
 	db := &DB{db: sdb, reg: reg, path: abs, log: slog.Default().With("component", "storage"), ckpt: &checkpointer{},
 		now: func() time.Time { return time.Now().UTC() }}
-	if err := db.init(ctx); err != nil {
+	// Two programs opening a new file at the same moment: one switches it
+	// to WAL or migrates it while the other waits (SQLite does not wait on
+	// its own for the switch to WAL).
+	err = db.init(ctx)
+	for deadline := time.Now().Add(10 * time.Second); busy(err) && time.Now().Before(deadline); err = db.init(ctx) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err != nil {
 		sdb.Close()
-		return nil, err
+		return nil, db.explain(err)
 	}
 	// SQLite creates -wal and -shm with the main file's mode; make sure
 	// anyway (an older file may have been created by hand).
@@ -104,6 +111,9 @@ func prepareFile(path string) error {
 	}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
+		if e := explainFS(path, err); e != err {
+			return e // a full or read-only disk: said as such
+		}
 		return &app.Error{Code: app.EINTERNAL, Err: err, Message: fmt.Sprintf(
 			"Die Datenbank %s kann nicht geöffnet werden. Bitte Pfad und Berechtigungen prüfen.", path)}
 	}
@@ -177,14 +187,14 @@ func (db *DB) tx(ctx context.Context, op string, fn func(tx *txn) error) error {
 	}
 	tx, err := begin(ctx, db.db)
 	if err != nil {
-		return fmt.Errorf("%s: begin: %w", op, err)
+		return db.explain(fmt.Errorf("%s: begin: %w", op, err))
 	}
 	defer tx.Rollback()
 	if err := fn(tx); err != nil {
-		return wrap(op, err)
+		return db.explain(wrap(op, err))
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("%s: commit: %w", op, err)
+		return db.explain(fmt.Errorf("%s: commit: %w", op, err))
 	}
 	return nil
 }
@@ -200,9 +210,9 @@ func (db *DB) savepoint(ctx context.Context, op string, fn func(tx *txn) error) 
 	if err := fn(db.btx); err != nil {
 		db.batchRollback(mark)
 		if _, rerr := db.btx.ExecContext(ctx, "ROLLBACK TO op; RELEASE op"); rerr != nil {
-			return fmt.Errorf("%s: %w (rollback: %v)", op, err, rerr)
+			return db.explain(fmt.Errorf("%s: %w (rollback: %v)", op, err, rerr))
 		}
-		return wrap(op, err)
+		return db.explain(wrap(op, err))
 	}
 	if _, err := db.btx.ExecContext(ctx, "RELEASE op"); err != nil {
 		return fmt.Errorf("%s: release: %w", op, err)
@@ -377,10 +387,14 @@ func (db *DB) nextRef(ctx context.Context, tx *txn, office app.OfficeKey, receiv
 // = NORMAL); call Durable before anything outside the database relies on
 // it. The batch does not copy the WAL into the database file either; a
 // checkpoint on another connection does that meanwhile (checkpointer).
-func (db *DB) Batch(ctx context.Context, fn func(tx app.Store) error) error {
+func (db *DB) Batch(ctx context.Context, fn func(tx app.IntakeStore) error) error {
 	if db.btx != nil {
 		return fn(db)
 	}
+	return db.explain(db.batch(ctx, fn))
+}
+
+func (db *DB) batch(ctx context.Context, fn func(tx app.IntakeStore) error) error {
 	conn, err := db.db.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("batch: %w", err)
@@ -603,22 +617,6 @@ func audit(ctx context.Context, q queryer, e app.AuditEntry) error {
 		fmtTime(e.At), e.Clerk, e.Name, string(e.Office), e.Action, e.Ref, e.Detail)
 	if err != nil {
 		return fmt.Errorf("audit %s: %w", e.Action, err)
-	}
-	return nil
-}
-
-// recordReceipt marks the mail as processed in the transaction of its
-// effect. A mail without Message-ID cannot be recognised again and is not
-// recorded; a Message-ID already recorded keeps its first record.
-func recordReceipt(ctx context.Context, q queryer, rc *app.Receipt, at time.Time) error {
-	if rc == nil || rc.MessageID == "" {
-		return nil
-	}
-	_, err := q.ExecContext(ctx, `INSERT INTO processed_mails (message_id, mailbox, uidvalidity, uid, kind, at)
-		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (message_id) DO NOTHING`,
-		rc.MessageID, rc.Mailbox, int64(rc.UIDValidity), int64(rc.UID), rc.Kind, fmtTime(at))
-	if err != nil {
-		return fmt.Errorf("record receipt: %w", err)
 	}
 	return nil
 }

@@ -106,3 +106,13 @@ func auditActions(t *testing.T, db *DB, ref string) []string {
 	}
 	return out
 }
+
+// hasReceipt reports whether a receipt is recorded for the content sum.
+func hasReceipt(ctx context.Context, st app.IntakeStore, sum string) (bool, error) {
+	if sum == "" {
+		return false, nil
+	}
+	m, err := st.Receipts(ctx, []string{sum})
+	_, ok := m[sum]
+	return ok, err
+}

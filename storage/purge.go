@@ -18,6 +18,9 @@ type PurgeOptions struct {
 	// AuditMonths is the retention period of the audit log ([audit]
 	// retention_months); 0 keeps the log.
 	AuditMonths int
+	// ReviewMonths is how long a handled mail of the review list is kept
+	// after it was handled ([imap] review_retention_months); 0 keeps them.
+	ReviewMonths int
 	// By is who runs the purge (for the audit log); "system" by default.
 	By app.Actor
 }
@@ -39,6 +42,9 @@ type PurgeReport struct {
 	// AuditEntries older than AuditBefore (zero when the log is kept).
 	AuditEntries int       `json:"audit_entries"`
 	AuditBefore  time.Time `json:"audit_before"`
+	// ReviewMails handled before ReviewBefore (zero when they are kept).
+	ReviewMails  int       `json:"review_mails"`
+	ReviewBefore time.Time `json:"review_before"`
 	// NoRetention lists closed cases and past appointments whose service
 	// has no retention period in the catalog: they are kept, and the
 	// admin must complete the catalog.
@@ -51,7 +57,7 @@ func (r *PurgeReport) Summary() string {
 	if r.DryRun {
 		verb = "würden gelöscht"
 	}
-	s := fmt.Sprintf("%d Vorgänge, %d Termine und %d Protokolleinträge %s", len(r.Cases), len(r.Appointments), r.AuditEntries, verb)
+	s := fmt.Sprintf("%d Vorgänge, %d Termine, %d erledigte Mails der Sichtung und %d Protokolleinträge %s", len(r.Cases), len(r.Appointments), r.ReviewMails, r.AuditEntries, verb)
 	if n := len(r.NoRetention); n > 0 {
 		s += fmt.Sprintf("; %d ohne Aufbewahrungsfrist im Leistungskatalog (bleiben erhalten)", n)
 	}
@@ -87,7 +93,9 @@ type purgeCase struct {
 // Purge deletes what the retention periods of the catalog no longer allow
 // to keep: closed cases (with their documents, notes, messages,
 // attachments, search entries, review mails and appointments), past
-// appointments, and audit entries older than AuditMonths. Each deletion is
+// appointments, handled review mails older than ReviewMonths and audit
+// entries older than AuditMonths. The server copies of the deleted mails
+// are queued (MailPurges) for the sync to remove from the mailbox. Each deletion is
 // audited by reference only ("case.purge", "appointment.purge",
 // "audit.purge"). Then the freed space is overwritten: secure_delete is on
 // for every connection, the search index is rebuilt without the deleted
@@ -121,6 +129,13 @@ func (db *DB) Purge(ctx context.Context, o PurgeOptions) (*PurgeReport, error) {
 			return nil, fmt.Errorf("purge: %w", err)
 		}
 	}
+	if o.ReviewMonths > 0 {
+		rep.ReviewBefore = now.In(app.Berlin).AddDate(0, -o.ReviewMonths, 0).UTC()
+		if err := db.q().QueryRowContext(ctx, `SELECT count(*) FROM review_items WHERE handled = 1 AND handled_at <> '' AND handled_at < ?`,
+			fmtTime(rep.ReviewBefore)).Scan(&rep.ReviewMails); err != nil {
+			return nil, fmt.Errorf("purge: %w", err)
+		}
+	}
 	if o.DryRun {
 		return rep, nil
 	}
@@ -131,6 +146,10 @@ func (db *DB) Purge(ctx context.Context, o PurgeOptions) (*PurgeReport, error) {
 	for i := 0; i < len(cases); i += chunk {
 		part := cases[i:min(i+chunk, len(cases))]
 		if err := db.tx(ctx, "purge cases", func(tx *txn) error {
+			// The cases' mails on the server: queued for the sync.
+			if err := queueCaseMails(ctx, tx, part, fmtTime(now)); err != nil {
+				return err
+			}
 			for _, c := range part {
 				if err := db.deleteCase(ctx, tx, c, now, by); err != nil {
 					return fmt.Errorf("%s: %w", c.Ref, err)
@@ -158,6 +177,13 @@ func (db *DB) Purge(ctx context.Context, o PurgeOptions) (*PurgeReport, error) {
 			return nil, err
 		}
 	}
+	if rep.ReviewMails > 0 {
+		if err := db.tx(ctx, "purge review mails", func(tx *txn) error {
+			return purgeReviewMails(ctx, tx, rep.ReviewBefore, now, by)
+		}); err != nil {
+			return nil, err
+		}
+	}
 	if rep.AuditEntries > 0 {
 		if err := db.tx(ctx, "purge audit log", func(tx *txn) error {
 			return purgeAudit(ctx, tx, rep.AuditBefore, now, by)
@@ -165,7 +191,7 @@ func (db *DB) Purge(ctx context.Context, o PurgeOptions) (*PurgeReport, error) {
 			return nil, err
 		}
 	}
-	if len(cases)+len(appts)+rep.AuditEntries > 0 {
+	if len(cases)+len(appts)+rep.AuditEntries+rep.ReviewMails > 0 {
 		if err := db.Scrub(ctx); err != nil {
 			return nil, err
 		}
@@ -273,7 +299,8 @@ func (db *DB) deleteCase(ctx context.Context, tx *txn, c purgeCase, now time.Tim
 			return fmt.Errorf("attachment data: %w", err)
 		}
 	}
-	// Mails on the review list that belonged to the case, and its bookings.
+	// Mails on the review list that belonged to the case (their server
+	// copies were queued by queueCaseMails), and its bookings.
 	if _, err := tx.ExecContext(ctx, `DELETE FROM review_items WHERE (portal_case <> '' AND portal_case = ?) OR resolution IN (?, ?)`,
 		c.portalCase, "assigned:"+c.Ref, "case:"+c.Ref); err != nil {
 		return fmt.Errorf("review mails: %w", err)
@@ -285,6 +312,26 @@ func (db *DB) deleteCase(ctx context.Context, tx *txn, c purgeCase, now time.Tim
 	}
 	return audit(ctx, tx, app.AuditEntry{At: now, Clerk: by.Clerk, Office: by.Office, Action: "case.purge", Ref: c.Ref,
 		Detail: fmt.Sprintf("service=%s office=%s closed=%s", c.Service, c.Office, c.Since.In(app.Berlin).Format("2006-01-02"))})
+}
+
+// purgeReviewMails deletes the mails of the review list that were handled
+// before before, here and (queued) on the server.
+func purgeReviewMails(ctx context.Context, tx *txn, before, now time.Time, by app.Actor) error {
+	where := `handled = 1 AND handled_at <> '' AND handled_at < ?`
+	sums, err := stringColumn(ctx, tx, `SELECT raw_sha256 FROM review_items WHERE raw_sha256 <> '' AND `+where, fmtTime(before))
+	if err != nil {
+		return err
+	}
+	if err := queueMailPurge(ctx, tx, sums, fmtTime(now)); err != nil {
+		return err
+	}
+	res, err := tx.ExecContext(ctx, `DELETE FROM review_items WHERE `+where, fmtTime(before))
+	if err != nil {
+		return err
+	}
+	n, _ := res.RowsAffected()
+	return audit(ctx, tx, app.AuditEntry{At: now, Clerk: by.Clerk, Office: by.Office, Action: "review.purge",
+		Detail: fmt.Sprintf("before=%s count=%d", before.In(app.Berlin).Format("2006-01-02"), n)})
 }
 
 // auditNoDelete is the trigger of migration 0001, created again exactly.

@@ -12,15 +12,16 @@ import (
 	"amtstresen/app"
 )
 
-// AddReview implements app.ReviewStore. An item with the same Message-ID
-// and the same content is stored once; it.ID is set to the stored row.
+// AddReview implements app.ReviewStore. A mail is stored once (by its
+// content, it.SHA256, computed from Raw when not set; the Message-ID is
+// kept for information); it.ID is set to the stored row.
 // The receipt is recorded in the same transaction.
 func (db *DB) AddReview(ctx context.Context, it *app.ReviewItem, rc *app.Receipt) error {
 	if it == nil {
 		return errors.New("add review: no item")
 	}
-	sum := ""
-	if it.Raw != nil {
+	sum := it.SHA256
+	if sum == "" && it.Raw != nil {
 		s := sha256.Sum256(it.Raw)
 		sum = hex.EncodeToString(s[:])
 	}
@@ -46,7 +47,7 @@ func (db *DB) AddReview(ctx context.Context, it *app.ReviewItem, rc *app.Receipt
 			return err
 		}
 		it.ID = id
-		if err := recordReceipt(ctx, tx, rc, now); err != nil {
+		if err := recordReceipt(ctx, tx, rc, now, ""); err != nil {
 			return err
 		}
 		if !inserted {
@@ -57,13 +58,13 @@ func (db *DB) AddReview(ctx context.Context, it *app.ReviewItem, rc *app.Receipt
 	})
 }
 
-const reviewCols = `id, message_id, subject, sender, reason, detail, received_at, size, portal_case, handled, handled_by, handled_at, resolution, note`
+const reviewCols = `id, message_id, subject, sender, reason, detail, received_at, size, portal_case, handled, handled_by, handled_at, resolution, note, raw_sha256`
 
 func scanReview(sc interface{ Scan(...any) error }, extra ...any) (*app.ReviewItem, error) {
 	var it app.ReviewItem
 	var reason, received, handledAt string
 	dst := append([]any{&it.ID, &it.MessageID, &it.Subject, &it.From, &reason, &it.Detail, &received, &it.Size, &it.PortalCase,
-		&it.Handled, &it.HandledBy, &handledAt, &it.Resolution, &it.Note}, extra...)
+		&it.Handled, &it.HandledBy, &handledAt, &it.Resolution, &it.Note, &it.SHA256}, extra...)
 	if err := sc.Scan(dst...); err != nil {
 		return nil, err
 	}

@@ -12,7 +12,7 @@ func TestReview(t *testing.T) {
 	db := openTest(t)
 	ctx := context.Background()
 	rc := func(id string) *app.Receipt {
-		return &app.Receipt{Mailbox: "INBOX", UIDValidity: 3, UID: 9, MessageID: id, Kind: "review"}
+		return &app.Receipt{Mailbox: "INBOX", UIDValidity: 3, UID: 9, SHA256: id, MessageID: id, Kind: "review"}
 	}
 	raw := []byte("From: jemand@example.org\r\nSubject: Frage\r\n\r\nHallo")
 	it := &app.ReviewItem{MessageID: "<r1@x>", Subject: "Frage", From: "jemand@example.org", Reason: app.ReviewNotPortal,
@@ -39,7 +39,7 @@ func TestReview(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, m := range []string{"<r1@x>", "<big@x>"} {
-		if done, _ := db.Processed(ctx, m); !done {
+		if done, _ := hasReceipt(ctx, db, m); !done {
 			t.Errorf("%s not processed", m)
 		}
 	}
@@ -97,10 +97,10 @@ func TestSyncState(t *testing.T) {
 			t.Errorf("state = %+v, %v; want %+v", got, err, s)
 		}
 	}
-	if done, err := db.Processed(ctx, "<nie@x>"); done || err != nil {
+	if done, err := hasReceipt(ctx, db, "<nie@x>"); done || err != nil {
 		t.Errorf("processed = %v, %v", done, err)
 	}
-	if done, _ := db.Processed(ctx, ""); done {
+	if done, _ := hasReceipt(ctx, db, ""); done {
 		t.Error("empty Message-ID processed")
 	}
 	if a := auditActions(t, db, "INBOX"); len(a) != 2 || a[1] != "portal sync.state uidvalidity=43 last_uid=0 error=1" {

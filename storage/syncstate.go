@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 
 	"amtstresen/app"
 )
@@ -50,51 +49,4 @@ func (db *DB) SaveSyncState(ctx context.Context, s *app.SyncState) error {
 		return audit(ctx, tx, app.AuditEntry{At: db.clock(ctx), Clerk: app.PortalActor.Clerk, Action: "sync.state", Ref: s.Mailbox,
 			Detail: fmt.Sprintf("uidvalidity=%d last_uid=%d error=%d", s.UIDValidity, s.LastUID, failed)})
 	})
-}
-
-// Processed implements app.SyncStore.
-func (db *DB) Processed(ctx context.Context, messageID string) (bool, error) {
-	if messageID == "" {
-		return false, nil
-	}
-	var one int
-	err := db.q().QueryRowContext(ctx, `SELECT 1 FROM processed_mails WHERE message_id = ?`, messageID).Scan(&one)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("processed: %w", err)
-	}
-	return true, nil
-}
-
-// ProcessedAmong returns which of the Message-IDs are recorded as
-// processed: one query for a whole sync batch instead of one per mail.
-func (db *DB) ProcessedAmong(ctx context.Context, messageIDs []string) (map[string]bool, error) {
-	out := map[string]bool{}
-	const chunk = 500
-	for lo := 0; lo < len(messageIDs); lo += chunk {
-		ids := messageIDs[lo:min(lo+chunk, len(messageIDs))]
-		args := make([]any, len(ids))
-		for i, id := range ids {
-			args[i] = id
-		}
-		rows, err := db.q().QueryContext(ctx, `SELECT message_id FROM processed_mails WHERE message_id IN (?`+
-			strings.Repeat(", ?", len(ids)-1)+`)`, args...)
-		if err != nil {
-			return nil, fmt.Errorf("processed: %w", err)
-		}
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("processed: %w", err)
-			}
-			out[id] = true
-		}
-		if err := rows.Close(); err != nil {
-			return nil, fmt.Errorf("processed: %w", err)
-		}
-	}
-	return out, nil
 }

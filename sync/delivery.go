@@ -41,26 +41,52 @@ const (
 	KindReview     = "review" // anything that goes to the review list
 )
 
-// Limits cap what the parser accepts from a mail.
+// Limits cap what the parser accepts from a mail, so that a hostile mail
+// can neither use up memory nor hide in a field too large to show. A mail
+// over a cap goes to the review list as too-large, with the cap it broke
+// in the detail; it is kept there whole (up to MaxBytes).
+//
+// The portal sets no number of attachments; MaxAttachments is far above
+// any real application, and the part limit follows from it (the
+// summary, the signed part, the form's PDF and the nesting of a calendar
+// come on top), so that no application the portal can send within the
+// size limit is refused for its number of parts.
 type Limits struct {
-	MaxBytes int64 // whole mail; default 25 MB
-	MaxDepth int   // nesting of multiparts; default 8
-	MaxParts int   // leaf parts; default 100
+	MaxBytes       int64 // whole mail; default 25 MB
+	MaxDepth       int   // nesting of multiparts; default 8
+	MaxAttachments int   // announced attachments per delivery; default 500
+	MaxParts       int   // leaf parts; default MaxAttachments + 10
+	MaxPayload     int   // the signed part (JSON or calendar); default 1 MB
+	MaxField       int   // bytes of one text value or name in the signed part; default 4 KB
+	MaxText        int   // bytes of a citizen's message text and of a calendar line; default 64 KB
+	MaxList        int   // entries of one JSON list or object; default 1,000
+	MaxValues      int   // values in one signed JSON part; default 20,000
+	MaxJSONDepth   int   // nesting of the signed JSON; default 32
 }
 
 // DefaultLimits are used for zero fields.
-var DefaultLimits = Limits{MaxBytes: 25 << 20, MaxDepth: 8, MaxParts: 100}
+var DefaultLimits = Limits{MaxBytes: 25 << 20, MaxDepth: 8, MaxAttachments: 500, MaxPayload: 1 << 20,
+	MaxField: 4 << 10, MaxText: 64 << 10, MaxList: 1000, MaxValues: 20000, MaxJSONDepth: 32}
 
 func (l Limits) withDefaults() Limits {
+	d := DefaultLimits
+	def := func(p *int, v int) {
+		if *p <= 0 {
+			*p = v
+		}
+	}
 	if l.MaxBytes <= 0 {
-		l.MaxBytes = DefaultLimits.MaxBytes
+		l.MaxBytes = d.MaxBytes
 	}
-	if l.MaxDepth <= 0 {
-		l.MaxDepth = DefaultLimits.MaxDepth
-	}
-	if l.MaxParts <= 0 {
-		l.MaxParts = DefaultLimits.MaxParts
-	}
+	def(&l.MaxDepth, d.MaxDepth)
+	def(&l.MaxAttachments, d.MaxAttachments)
+	def(&l.MaxParts, l.MaxAttachments+10)
+	def(&l.MaxPayload, d.MaxPayload)
+	def(&l.MaxField, d.MaxField)
+	def(&l.MaxText, d.MaxText)
+	def(&l.MaxList, d.MaxList)
+	def(&l.MaxValues, d.MaxValues)
+	def(&l.MaxJSONDepth, d.MaxJSONDepth)
 	return l
 }
 
@@ -74,9 +100,14 @@ type Delivery struct {
 	From      string
 	Date      time.Time
 	Size      int64
-	Kind      string // X-Buergerportal-Art
-	Vorgang   string // X-Buergerportal-Vorgang
-	Leistung  string // X-Buergerportal-Leistung
+	// Kind and Vorgang: for a genuine delivery (Review "") what the signed
+	// part says; otherwise the unverified header values.
+	Kind     string // X-Buergerportal-Art
+	Vorgang  string // X-Buergerportal-Vorgang
+	Leistung string // X-Buergerportal-Leistung
+	// Version is the format version (1: only the part is signed; 2: the
+	// part also names its kind and case, portal/README.md section 9).
+	Version int
 
 	// Review is set when the mail goes to the review list.
 	Review app.ReviewReason
@@ -98,6 +129,7 @@ type Delivery struct {
 
 // Antrag is antrag.json. Unknown fields are kept in Raw (the payload).
 type Antrag struct {
+	Art         string `json:"art"` // format 2: "antrag"
 	Schema      string `json:"schema"`
 	Vorgang     string `json:"vorgang"`
 	Eingereicht string `json:"eingereicht"`
@@ -122,10 +154,27 @@ type Anlage struct {
 
 // Message is nachricht.json (also used by ruecknahme).
 type Message struct {
+	Art      string   `json:"art"` // format 2: "nachricht" or "ruecknahme"
 	Vorgang  string   `json:"vorgang"`
 	Gesendet string   `json:"gesendet"`
 	Text     string   `json:"text"`
 	Anlagen  []Anlage `json:"anlagen"`
+}
+
+// messageShape is nachricht.json with the fields only an application has:
+// in format 1 an antrag.json re-sent as a message or withdrawal is told
+// apart by them (portal/README.md section 9).
+type messageShape struct {
+	Message
+	Schema        json.RawMessage `json:"schema"`
+	Leistung      json.RawMessage `json:"leistung"`
+	Antragsteller json.RawMessage `json:"antragsteller"`
+	Angaben       json.RawMessage `json:"angaben"`
+	Eingereicht   json.RawMessage `json:"eingereicht"`
+}
+
+func (m *messageShape) looksLikeAntrag() bool {
+	return m.Schema != nil || m.Leistung != nil || m.Antragsteller != nil || m.Angaben != nil || m.Eingereicht != nil
 }
 
 // SentAt parses gesendet; zero when unreadable.
@@ -264,13 +313,14 @@ func SyntheticMessageID(raw []byte) string {
 // large to download) and returns a delivery for review.
 func ParseHeaderOnly(hdr []byte, size int64) *Delivery {
 	d := &Delivery{Size: size, Review: app.ReviewTooLarge}
-	m, err := mail.ReadMessage(bytes.NewReader(append(bytes.TrimRight(hdr, "\r\n"), "\r\n\r\n"...)))
+	hdr = normalizeCR(hdr)
+	h, _, err := splitHeader(hdr)
 	if err != nil {
 		d.MessageID = SyntheticMessageID(hdr)
 		d.Detail = "Kopfzeilen nicht lesbar"
 		return d
 	}
-	headerInfo(d, m.Header, hdr)
+	headerInfo(d, mail.Header(h), hdr)
 	d.Detail = fmt.Sprintf("Größe %d Bytes", size)
 	return d
 }
@@ -341,7 +391,16 @@ type unverified struct {
 	sig         []byte
 	parts       []part
 	payloadName string
+	lim         Limits
 }
+
+// capError is a mail over one of the Limits: it goes to review as
+// too-large, with the German detail.
+type capError struct{ detail string }
+
+func (e *capError) Error() string { return e.detail }
+
+func tooLarge(format string, a ...any) error { return &capError{fmt.Sprintf(format, a...)} }
 
 // parseSigned parses a mail up to the signature check. A mail that is
 // decided without it (not a portal delivery, malformed, no signature) is
@@ -352,10 +411,11 @@ func parseSigned(raw []byte, lim Limits) (*Delivery, *unverified) {
 	review := func(r app.ReviewReason, detail string, a ...any) (*Delivery, *unverified) {
 		return d.toReview(r, detail, a...), nil
 	}
+	raw = normalizeCR(raw)
 	if int64(len(raw)) > lim.MaxBytes {
 		d.MessageID = SyntheticMessageID(raw)
-		if m, err := mail.ReadMessage(bytes.NewReader(raw)); err == nil {
-			headerInfo(d, m.Header, raw)
+		if h, _, err := splitHeader(raw); err == nil {
+			headerInfo(d, mail.Header(h), raw)
 		}
 		return review(app.ReviewTooLarge, "Größe %d Bytes über der Grenze von %d", len(raw), lim.MaxBytes)
 	}
@@ -368,6 +428,10 @@ func parseSigned(raw []byte, lim Limits) (*Delivery, *unverified) {
 	headerInfo(d, mh, raw)
 	parts := make([]part, 0, 8)
 	if err := walk(hdr, body, 0, lim, &parts); err != nil {
+		var ce *capError
+		if errors.As(err, &ce) {
+			return review(app.ReviewTooLarge, "%s", ce.detail)
+		}
 		return review(app.ReviewMalformed, "MIME: %v", err)
 	}
 	isPortal := d.Kind != "" || mh.Get("X-Buergerportal-Version") != "" || mh.Get("X-Buergerportal-Signatur") != ""
@@ -389,8 +453,13 @@ func parseSigned(raw []byte, lim Limits) (*Delivery, *unverified) {
 	default:
 		return review(app.ReviewPayloadInvalid, "unbekannte Art %q", d.Kind)
 	}
-	if v := strings.TrimSpace(mh.Get("X-Buergerportal-Version")); v != "1" {
-		return review(app.ReviewPayloadInvalid, "Formatversion %q statt 1", cleanText(v, 20))
+	switch v := strings.TrimSpace(mh.Get("X-Buergerportal-Version")); v {
+	case "1":
+		d.Version = 1
+	case "2":
+		d.Version = 2
+	default:
+		return review(app.ReviewPayloadInvalid, "Formatversion %q (verstanden werden 1 und 2)", cleanText(v, 20))
 	}
 	sig, ok := parseSignature(sigHeader)
 	if !ok {
@@ -417,23 +486,74 @@ func parseSigned(raw []byte, lim Limits) (*Delivery, *unverified) {
 	if len(cands) > 1 && !(d.Kind == KindTermin && allEqual(cands)) {
 		return review(app.ReviewPayloadInvalid, "Teil %s mehrfach vorhanden", payloadName)
 	}
-	return d, &unverified{d: d, payload: cands[0].data, sig: sig, parts: parts, payloadName: payloadName}
+	if n := len(cands[0].data); n > lim.MaxPayload {
+		return review(app.ReviewTooLarge, "%s ist %d Bytes groß (Grenze %d Bytes)", payloadName, n, lim.MaxPayload)
+	}
+	return d, &unverified{d: d, payload: cands[0].data, sig: sig, parts: parts, payloadName: payloadName, lim: lim}
 }
 
-// finish completes the parse after the signature check (ok: valid).
+// normalizeCR turns the line ends of a mail written with CR alone (old
+// Mac programs, some broken gateways) into CR LF, so that its header can
+// be read and the review list shows its subject and sender. Mails with
+// proper line ends are returned as they are.
+func normalizeCR(raw []byte) []byte {
+	head := raw[:min(len(raw), 64<<10)]
+	cr := bytes.Count(head, []byte("\r"))
+	if cr == 0 {
+		return raw
+	}
+	lone := cr - bytes.Count(head, []byte("\r\n"))
+	if lone == 0 || lone <= bytes.Count(head, []byte("\n")) {
+		return raw
+	}
+	out := make([]byte, 0, len(raw)+lone+len(raw)/64)
+	for i, c := range raw {
+		out = append(out, c)
+		if c == '\r' && (i+1 == len(raw) || raw[i+1] != '\n') {
+			out = append(out, '\n')
+		}
+	}
+	return out
+}
+
+// finish completes the parse after the signature check (ok: valid). From
+// here the signed part decides what the mail is: in format 2 its kind and
+// case, which the headers must match; in format 1 the part must at least
+// have the shape of the kind the header claims.
 func (u *unverified) finish(ok bool) *Delivery {
-	d, payload, parts, payloadName := u.d, u.payload, u.parts, u.payloadName
+	d, payload, parts, payloadName, lim := u.d, u.payload, u.parts, u.payloadName, u.lim
 	review := d.toReview
 	if !ok {
 		return review(app.ReviewSignatureInvalid, "Ed25519-Prüfung von %s fehlgeschlagen", payloadName)
 	}
 	d.Payload = payload
+	if d.Kind == KindTermin {
+		if detail, ok := checkICSSize(payload, lim); !ok {
+			return review(app.ReviewTooLarge, "termin.ics: %s", detail)
+		}
+	} else if detail, ok := checkJSON(payload, lim, "text"); !ok {
+		return review(app.ReviewTooLarge, "%s: %s", payloadName, detail)
+	}
+	// checkArt: the kind the signed part names (format 2 must name it).
+	checkArt := func(art string) (string, bool) {
+		art = strings.ToLower(strings.TrimSpace(art))
+		switch {
+		case art == "" && d.Version >= 2:
+			return fmt.Sprintf("%s: „art“ fehlt (Format 2)", payloadName), false
+		case art != "" && art != d.Kind:
+			return fmt.Sprintf("%s ist als „%s“ signiert, die Kopfzeile X-Buergerportal-Art sagt „%s“", payloadName, cleanText(art, 40), d.Kind), false
+		}
+		return "", true
+	}
 
 	switch d.Kind {
 	case KindAntrag:
 		var a Antrag
 		if err := json.Unmarshal(payload, &a); err != nil {
 			return review(app.ReviewPayloadInvalid, "antrag.json: %s", jsonErr(err))
+		}
+		if detail, ok := checkArt(a.Art); !ok {
+			return review(app.ReviewPayloadInvalid, "%s", detail)
 		}
 		a.Vorgang = strings.ToLower(strings.TrimSpace(a.Vorgang))
 		switch {
@@ -443,6 +563,9 @@ func (u *unverified) finish(ok bool) *Delivery {
 			return review(app.ReviewPayloadInvalid, "Vorgang in Kopfzeile und antrag.json verschieden")
 		case strings.TrimSpace(a.Leistung.Schluessel) == "":
 			return review(app.ReviewPayloadInvalid, "antrag.json: leistung.schluessel fehlt")
+		case len(a.Anlagen) > lim.MaxAttachments:
+			d.Payload = nil
+			return review(app.ReviewTooLarge, "antrag.json kündigt %d Anlagen an (Grenze %d)", len(a.Anlagen), lim.MaxAttachments)
 		}
 		if len(a.Angaben) > 0 && !bytes.HasPrefix(bytes.TrimSpace(a.Angaben), []byte("{")) && !bytes.Equal(bytes.TrimSpace(a.Angaben), []byte("null")) {
 			return review(app.ReviewPayloadInvalid, "antrag.json: angaben ist kein Objekt")
@@ -451,9 +574,15 @@ func (u *unverified) finish(ok bool) *Delivery {
 		d.Antrag = &a
 		d.Files, d.Flags = checkFiles(a.Anlagen, parts, payloadName)
 	case KindNachricht, KindRuecknahme:
-		var msg Message
+		var msg messageShape
 		if err := json.Unmarshal(payload, &msg); err != nil {
 			return review(app.ReviewPayloadInvalid, "nachricht.json: %s", jsonErr(err))
+		}
+		if detail, ok := checkArt(msg.Art); !ok {
+			return review(app.ReviewPayloadInvalid, "%s", detail)
+		}
+		if msg.looksLikeAntrag() {
+			return review(app.ReviewPayloadInvalid, "%s hat die Form eines Antrags (antrag.json), nicht einer %s", payloadName, kindWord(d.Kind))
 		}
 		msg.Vorgang = strings.ToLower(strings.TrimSpace(msg.Vorgang))
 		switch {
@@ -461,9 +590,12 @@ func (u *unverified) finish(ok bool) *Delivery {
 			return review(app.ReviewPayloadInvalid, "nachricht.json: vorgang fehlt oder ist keine UUID")
 		case d.Vorgang != "" && d.Vorgang != msg.Vorgang:
 			return review(app.ReviewPayloadInvalid, "Vorgang in Kopfzeile und nachricht.json verschieden")
+		case len(msg.Anlagen) > lim.MaxAttachments:
+			return review(app.ReviewTooLarge, "nachricht.json kündigt %d Anlagen an (Grenze %d)", len(msg.Anlagen), lim.MaxAttachments)
 		}
 		d.Vorgang = msg.Vorgang
-		d.Message = &msg
+		m := msg.Message
+		d.Message = &m
 		d.Files, d.Flags = checkFiles(msg.Anlagen, parts, payloadName)
 	case KindTermin:
 		ev, err := ParseICS(payload)
@@ -471,10 +603,12 @@ func (u *unverified) finish(ok bool) *Delivery {
 			return review(app.ReviewPayloadInvalid, "termin.ics: %v", err)
 		}
 		ap := ev.Appointment()
-		if ap.PortalCase != "" && !validUUID(ap.PortalCase) {
+		switch {
+		case ap.PortalCase != "" && !validUUID(ap.PortalCase):
 			return review(app.ReviewPayloadInvalid, "termin.ics: X-BUERGERPORTAL-VORGANG ist keine UUID")
-		}
-		if d.Vorgang != "" && ap.PortalCase != "" && d.Vorgang != ap.PortalCase {
+		case ap.PortalCase == "" && d.Version >= 2:
+			return review(app.ReviewPayloadInvalid, "termin.ics: X-BUERGERPORTAL-VORGANG fehlt (Format 2)")
+		case d.Vorgang != "" && ap.PortalCase != "" && d.Vorgang != ap.PortalCase:
 			return review(app.ReviewPayloadInvalid, "Vorgang in Kopfzeile und termin.ics verschieden")
 		}
 		if ap.PortalCase == "" {
@@ -484,6 +618,13 @@ func (u *unverified) finish(ok bool) *Delivery {
 		d.Appointment = ap
 	}
 	return d
+}
+
+func kindWord(kind string) string {
+	if kind == KindRuecknahme {
+		return "Rücknahme"
+	}
+	return "Nachricht"
 }
 
 func allEqual(ps []*part) bool {
@@ -606,7 +747,7 @@ func walk(h textproto.MIMEHeader, body []byte, depth int, lim Limits, out *[]par
 		if boundary == "" {
 			return fmt.Errorf("multipart ohne boundary")
 		}
-		subs, err := splitMultipart(body, boundary, lim.MaxParts)
+		subs, err := splitMultipart(body, boundary, lim)
 		if err != nil {
 			return err
 		}
@@ -619,7 +760,7 @@ func walk(h textproto.MIMEHeader, body []byte, depth int, lim Limits, out *[]par
 				return err
 			}
 			if len(*out) > lim.MaxParts {
-				return fmt.Errorf("mehr als %d Teile", lim.MaxParts)
+				return tooManyParts(lim)
 			}
 		}
 		return nil
@@ -647,9 +788,13 @@ func walk(h textproto.MIMEHeader, body []byte, depth int, lim Limits, out *[]par
 	}
 	*out = append(*out, part{mediaType: mediaType, params: params, filename: filename, data: data})
 	if len(*out) > lim.MaxParts {
-		return fmt.Errorf("mehr als %d Teile", lim.MaxParts)
+		return tooManyParts(lim)
 	}
 	return nil
+}
+
+func tooManyParts(lim Limits) error {
+	return tooLarge("mehr als %d MIME-Teile (Grenze: %d Anlagen und die Teile einer Portalsendung)", lim.MaxParts, lim.MaxAttachments)
 }
 
 var errHeader = errors.New("header")
@@ -736,7 +881,7 @@ func splitHeader(b []byte) (textproto.MIMEHeader, []byte, error) {
 // splitMultipart returns the body parts between the boundary delimiter
 // lines (RFC 2046 5.1.1) as sub-slices of body. The close delimiter must
 // be there; preamble and epilogue are ignored.
-func splitMultipart(body []byte, boundary string, maxParts int) ([][]byte, error) {
+func splitMultipart(body []byte, boundary string, lim Limits) ([][]byte, error) {
 	delim := []byte("--" + boundary)
 	pos := findDelim(body, delim, 0)
 	if pos < 0 {
@@ -768,8 +913,8 @@ func splitMultipart(body []byte, boundary string, maxParts int) ([][]byte, error
 			}
 		}
 		parts = append(parts, body[start:end])
-		if len(parts) > maxParts {
-			return nil, fmt.Errorf("mehr als %d Teile", maxParts)
+		if len(parts) > lim.MaxParts {
+			return nil, tooManyParts(lim)
 		}
 		pos = next
 	}

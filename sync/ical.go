@@ -10,6 +10,11 @@ import (
 	"amtstresen/app"
 )
 
+// MaxSequence is the highest SEQUENCE a booking may carry. The portal
+// counts one up per change; a higher one is absurd and would freeze the
+// booking (no later change could supersede it), so it goes to review.
+const MaxSequence = 10000
+
 // Event is the one VEVENT of a portal calendar (RFC 5545/5546).
 type Event struct {
 	Method       string // REQUEST or CANCEL
@@ -135,7 +140,9 @@ func unescapeText(s string) string {
 }
 
 // parseICSTime reads DATE-TIME values: UTC ("…Z"), with TZID, or floating
-// (taken as Europe/Berlin, the only zone the portal uses).
+// (taken as Europe/Berlin, the only zone the portal uses). A TZID must
+// name a zone of the IANA database; "Local" (which Go would read as the
+// zone of this PC) and any zone the database does not know are refused.
 func parseICSTime(p icsProp) (time.Time, error) {
 	if strings.EqualFold(p.params["VALUE"], "DATE") {
 		return time.Time{}, fmt.Errorf("%s ohne Uhrzeit", p.name)
@@ -149,10 +156,11 @@ func parseICSTime(p icsProp) (time.Time, error) {
 		return t.UTC(), nil
 	}
 	loc := app.Berlin
-	if tz := p.params["TZID"]; tz != "" && tz != "Europe/Berlin" {
-		l, err := time.LoadLocation(strings.TrimPrefix(tz, "/"))
-		if err != nil {
-			return time.Time{}, fmt.Errorf("%s: unbekannte Zeitzone", p.name)
+	if tz, ok := p.params["TZID"]; ok && tz != "Europe/Berlin" {
+		tz = strings.TrimPrefix(tz, "/")
+		l, err := time.LoadLocation(tz)
+		if err != nil || tz == "" || strings.EqualFold(tz, "Local") {
+			return time.Time{}, fmt.Errorf("%s: unbekannte Zeitzone „%s“", p.name, cleanText(tz, 60))
 		}
 		loc = l
 	}
@@ -218,6 +226,9 @@ func ParseICS(b []byte) (*Event, error) {
 			n, err := strconv.Atoi(strings.TrimSpace(p.value))
 			if err != nil || n < 0 {
 				return nil, fmt.Errorf("SEQUENCE nicht lesbar")
+			}
+			if n > MaxSequence {
+				return nil, fmt.Errorf("SEQUENCE %d unplausibel (Grenze %d)", n, MaxSequence)
 			}
 			ev.Sequence = n
 		case "DTSTART":

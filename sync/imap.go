@@ -51,10 +51,21 @@ func checkIMAPConfig(c *app.IMAPConfig) error {
 	default:
 		return app.Errorf(app.EINVALID, "[imap] tls = „%s“ ist unbekannt: erlaubt sind \"tls\", \"starttls\" und \"none\" (nur lokal).", c.TLS)
 	}
-	if c.Mailbox == c.ProcessedMailbox || c.Mailbox == c.ReviewMailbox || (c.ProcessedMailbox == c.ReviewMailbox && c.ReviewMailbox != "") {
-		return app.Errorf(app.EINVALID, "[imap] mailbox, processed_mailbox und review_mailbox müssen drei verschiedene Ordner sein.")
+	m, p, r := mailboxKey(c.Mailbox), mailboxKey(c.ProcessedMailbox), mailboxKey(c.ReviewMailbox)
+	if m == p || m == r || (p == r && r != "") {
+		return app.Errorf(app.EINVALID, "[imap] mailbox, processed_mailbox und review_mailbox müssen drei verschiedene Ordner sein (INBOX gilt in jeder Schreibweise als derselbe Ordner).")
 	}
 	return nil
+}
+
+// mailboxKey is a folder name as the server compares it: INBOX in any
+// case is the inbox (RFC 3501 5.1); other names are compared as written.
+func mailboxKey(name string) string {
+	name = strings.TrimSpace(name)
+	if strings.EqualFold(name, "INBOX") {
+		return "INBOX"
+	}
+	return name
 }
 
 // isLoopback reports whether host is a loopback address. A name other than
@@ -112,6 +123,12 @@ func tlsConfig(c *app.IMAPConfig) (*tls.Config, error) {
 // dial connects and logs in. Every error is an *app.Error with a German
 // message that says what to do.
 func dial(ctx context.Context, c *app.IMAPConfig, pw string, handler *imapclient.UnilateralDataHandler) (*imapclient.Client, error) {
+	return dialWatched(ctx, c, pw, handler, nil)
+}
+
+// dialWatched is dial with the connection under the watchdog wd (nil:
+// none).
+func dialWatched(ctx context.Context, c *app.IMAPConfig, pw string, handler *imapclient.UnilateralDataHandler, wd *watchdog) (*imapclient.Client, error) {
 	tc, err := tlsConfig(c)
 	if err != nil {
 		return nil, err
@@ -121,6 +138,7 @@ func dial(ctx context.Context, c *app.IMAPConfig, pw string, handler *imapclient
 	if err != nil {
 		return nil, connectError(c, err)
 	}
+	conn = wd.watch(conn)
 	opts := &imapclient.Options{TLSConfig: tc, UnilateralDataHandler: handler}
 	var cl *imapclient.Client
 	switch c.TLS {
@@ -139,6 +157,13 @@ func dial(ctx context.Context, c *app.IMAPConfig, pw string, handler *imapclient
 		cl, err = imapclient.NewStartTLS(conn, opts)
 		if err != nil {
 			conn.Close()
+			var ie *imap.Error
+			if errors.As(err, &ie) {
+				// The server answered STARTTLS with NO or BAD: it offers
+				// no encryption on this port.
+				return nil, &app.Error{Code: app.EINVALID, Err: err, Message: fmt.Sprintf(
+					"Der Mailserver %s bietet auf diesem Port keine Verschlüsselung per STARTTLS an. Ohne Verschlüsselung meldet sich Amtstresen nicht an. Bitte in der Konfiguration [imap] tls = \"tls\" mit Port 993 eintragen, oder die IT bitten, STARTTLS einzuschalten.", c.Address)}
+			}
 			return nil, connectError(c, err)
 		}
 		conn.SetDeadline(time.Time{})

@@ -37,7 +37,7 @@ const JournalKeyringService = "amtstresen-journal"
 type Shared struct {
 	app.Store
 	js      app.JournalStore
-	batcher Batcher
+	batcher app.IntakeStore
 	sy      *Syncer
 	jc      app.JournalConfig
 	log     *slog.Logger
@@ -111,8 +111,8 @@ func (r *JournalResult) Summary() string {
 }
 
 // NewShared checks the configuration and returns the shared counter on
-// store (which must be the SQLite storage: app.JournalStore and Batcher).
-func NewShared(cfg *app.Config, store app.Store, reg *app.Registry, logger *slog.Logger) (*Shared, error) {
+// store (which must be the SQLite storage: app.JournalStore).
+func NewShared(cfg *app.Config, store app.IntakeStore, reg *app.Registry, logger *slog.Logger) (*Shared, error) {
 	c := *cfg
 	c.Defaults()
 	sy, err := New(&c, store, reg, logger)
@@ -120,8 +120,8 @@ func NewShared(cfg *app.Config, store app.Store, reg *app.Registry, logger *slog
 		return nil, err
 	}
 	js, ok := store.(app.JournalStore)
-	b, ok2 := store.(Batcher)
-	if !ok || !ok2 {
+	b := store
+	if !ok {
 		return nil, errors.New("shared journal: the store cannot hold a journal")
 	}
 	m := strings.TrimSpace(c.Journal.Mailbox)
@@ -376,7 +376,8 @@ func (s *Shared) ensureJournal(cl *imapclient.Client) error {
 // where it gets its place in the one order. Two counters moving at the
 // same moment can both copy a mail before either expunges it (Dovecot's
 // MOVE is copy, then expunge): the second copy is recognised everywhere
-// by its Message-ID (and the case by its portal id) and changes nothing.
+// by its content (byte-identical; and the case by its portal id) and
+// changes nothing.
 func (s *Shared) intake(cl *imapclient.Client, res *JournalResult) error {
 	c := &s.sy.cfg
 	sel, err := cl.Select(c.Mailbox, nil).Wait()
@@ -403,11 +404,11 @@ func (s *Shared) intake(cl *imapclient.Client, res *JournalResult) error {
 	}
 	mv := &mover{s: s.sy, cl: cl, move: caps.Has(imap.CapMove), uidExpunge: caps.Has(imap.CapUIDPlus), res: &Result{}}
 	for _, u := range uids {
-		mv.add(s.jc.Mailbox, u)
+		mv.add(s.jc.Mailbox, u, "")
 	}
 	if err := mv.flush()(); err != nil {
 		var ie *imap.Error
-		if errors.As(err, &ie) && ie.Code == "EXPUNGEISSUED" { // RFC 9051; no constant in go-imap beta.8
+		if errors.Is(err, errVanished) || errors.As(err, &ie) && ie.Code == "EXPUNGEISSUED" { // RFC 9051; no constant in go-imap beta.8
 			// Another counter took (some of) them in at the same moment.
 			s.log.Info("intake: mails taken in by another counter meanwhile", "mails", len(uids))
 			return nil
@@ -542,6 +543,7 @@ func (s *Shared) parseJournal(items []*jitem, secret []byte) {
 		if it.d != nil { // too large: header only
 			return
 		}
+		it.key = contentKey(it.raw)
 		e, err := journal.Decode(it.raw, secret)
 		var inv *journal.Invalid
 		switch {
@@ -571,7 +573,7 @@ func (s *Shared) applyBatch(ctx context.Context, st *app.SyncState, items []*jit
 	}
 	var local JournalResult
 	cursor := *st
-	err := s.batcher.Batch(ctx, func(tx app.Store) error {
+	err := s.batcher.Batch(ctx, func(tx app.IntakeStore) error {
 		local = JournalResult{}
 		js := tx.(app.JournalStore)
 		ob, err := js.Outbox(ctx)
@@ -611,7 +613,7 @@ func (s *Shared) applyBatch(ctx context.Context, st *app.SyncState, items []*jit
 				local.Invalid++
 			default:
 				local.Portal.Mails++
-				if _, err := s.sy.storeOne(app.WithTime(ctx, it.ref.date), tx, &cursor, &it.item, &mover{}, &local.Portal); err != nil {
+				if _, err := s.sy.storeOne(app.WithTime(ctx, it.ref.date), tx, nil, &cursor, &it.item, &mover{}, &local.Portal); err != nil {
 					return err
 				}
 			}

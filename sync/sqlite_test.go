@@ -238,8 +238,7 @@ func TestRelaxGC(t *testing.T) {
 // method renamed, the sync would quietly do without (and file mails
 // before their commit is on disk).
 var (
-	_ Batcher         = (*storage.DB)(nil)
+	_ app.IntakeStore = (*storage.DB)(nil)
 	_ durabler        = (*storage.DB)(nil)
-	_ processedLister = (*storage.DB)(nil)
 	_ casePreparer    = (*storage.DB)(nil)
 )

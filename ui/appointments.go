@@ -208,7 +208,7 @@ func (s *appointmentsScreen) updateCell(id widget.TableCellID, l *widget.Label) 
 	case 0:
 		text = a.Start.In(app.Berlin).Format("15:04") + "–" + a.End.In(app.Berlin).Format("15:04")
 	case 1:
-		text = a.CitizenName
+		text = app.Safe(a.CitizenName)
 	case 2:
 		text = serviceName(s.m.reg, a.Service)
 	case 3:
@@ -269,10 +269,10 @@ func (s *appointmentsScreen) showSelected() {
 	parts := []string{
 		app.FormatDate(a.Start) + ", " + lang.L("{{.From}}–{{.To}} Uhr", map[string]any{
 			"From": a.Start.In(app.Berlin).Format("15:04"), "To": a.End.In(app.Berlin).Format("15:04")}),
-		a.CitizenName, serviceName(s.m.reg, a.Service), appointmentStatusLabel(a),
+		app.Safe(a.CitizenName), serviceName(s.m.reg, a.Service), appointmentStatusLabel(a),
 	}
 	if a.Location != "" {
-		parts = append(parts, a.Location)
+		parts = append(parts, app.Safe(a.Location))
 	}
 	if a.CitizenEmail != "" {
 		parts = append(parts, a.CitizenEmail)

@@ -177,7 +177,7 @@ func (cv *caseView) render() {
 		cv.forward.Disable()
 	}
 
-	left := container.NewVBox(cv.applicantCard(), cv.fieldsCard())
+	left := container.NewVBox(append(cv.withdrawalCards(), cv.applicantCard(), cv.fieldsCard())...)
 	right := container.NewVBox(cv.routingCard(), cv.attachmentsCard(), cv.messagesCard(), cv.historyCard())
 	cv.content.Objects = []fyne.CanvasObject{container.NewGridWithColumns(2, left, right)}
 	cv.content.Refresh()
@@ -291,7 +291,7 @@ func (cv *caseView) attachmentsCard() fyne.CanvasObject {
 	box := container.NewVBox()
 	for _, a := range cv.c.Attachments {
 		a := a
-		info := fmt.Sprintf("%s (%s)", a.Name, formatSize(a.Size))
+		info := fmt.Sprintf("%s (%s)", app.Safe(a.Name), formatSize(a.Size))
 		l := widget.NewLabel(info)
 		l.Wrapping = fyne.TextWrapWord
 		open := widget.NewButtonWithIcon(lang.L("Öffnen"), theme.FileIcon(), func() { cv.onOpenAttachment(a) })
@@ -334,7 +334,7 @@ func (cv *caseView) messagesCard() fyne.CanvasObject {
 		box.Add(valueLabel(n.Text))
 		for _, a := range n.Attachments {
 			a := a
-			b := widget.NewButtonWithIcon(a.Name+" ("+formatSize(a.Size)+")", theme.FileIcon(), func() { cv.onOpenAttachment(a) })
+			b := widget.NewButtonWithIcon(app.Safe(a.Name)+" ("+formatSize(a.Size)+")", theme.FileIcon(), func() { cv.onOpenAttachment(a) })
 			b.Importance = widget.LowImportance
 			if !a.Received {
 				b.Disable()
@@ -628,20 +628,7 @@ func (cv *caseView) onSavePDF() {
 // Attachments. The sender's file name is never used as a path: the file
 // goes to a folder named by its hash, under a cleaned name.
 
-func safeFileName(name string) string {
-	name = filepath.Base(strings.ReplaceAll(name, "\\", "/"))
-	name = strings.Map(func(r rune) rune {
-		if r < 32 || strings.ContainsRune(`<>:"/\|?*`, r) {
-			return '_'
-		}
-		return r
-	}, name)
-	name = strings.Trim(name, " .")
-	if name == "" {
-		name = "anlage"
-	}
-	return name
-}
+func safeFileName(name string) string { return app.SafeFileName(name) }
 
 func (cv *caseView) onOpenAttachment(a app.Attachment) {
 	dir := filepath.Join(cv.m.o.Paths.CacheDir, "anlagen", a.SHA256)

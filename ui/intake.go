@@ -796,7 +796,7 @@ func (s *intakeScreen) setReview(it *app.ReviewItem, note string) {
 		return
 	}
 	s.bannerL.SetText(lang.L("Aus der Sichtung: Mail „{{.Subject}}“ von {{.From}}. Nach dem Speichern wird sie als erledigt vermerkt (Vorgang angelegt).",
-		map[string]any{"Subject": it.Subject, "From": it.From}))
+		map[string]any{"Subject": app.Safe(it.Subject), "From": app.Safe(it.From)}))
 	s.banner.Show()
 	text := lang.L("Der Inhalt wurde nicht geladen (zu groß). Die Mail liegt im Postfach-Ordner „Zur Sichtung“.")
 	if it.Raw != nil {

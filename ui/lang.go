@@ -113,7 +113,7 @@ func serviceName(reg *app.Registry, key string) string {
 	if s := reg.Catalog.Service(key); s != nil {
 		return s.Name
 	}
-	return key
+	return app.Safe(key)
 }
 
 func municipalityName(reg *app.Registry, ags string) string {

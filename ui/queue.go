@@ -457,7 +457,7 @@ func (q *queueScreen) updateCell(id widget.TableCellID, o fyne.CanvasObject) {
 		case "service":
 			text = serviceName(reg, r.Service)
 		case "applicant":
-			text = r.ApplicantName
+			text = app.Safe(r.ApplicantName)
 		case "municipality":
 			text = municipalityName(reg, r.Municipality)
 		case "office":

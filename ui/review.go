@@ -63,7 +63,7 @@ func (s *reviewScreen) buildUI() fyne.CanvasObject {
 			it := &s.items[i]
 			box := o.(*fyne.Container)
 			t, d := box.Objects[0].(*widget.Label), box.Objects[1].(*widget.Label)
-			subject := it.Subject
+			subject := app.Safe(it.Subject)
 			if subject == "" {
 				subject = lang.L("(ohne Betreff)")
 			}
@@ -224,8 +224,8 @@ func (s *reviewScreen) showItem() {
 	}
 	s.reason.SetText(reviewReasonLabel(it.Reason))
 	meta := []string{
-		lang.L("Von: {{.From}}", map[string]any{"From": it.From}),
-		lang.L("Betreff: {{.Subject}}", map[string]any{"Subject": it.Subject}),
+		lang.L("Von: {{.From}}", map[string]any{"From": app.Safe(it.From)}),
+		lang.L("Betreff: {{.Subject}}", map[string]any{"Subject": app.Safe(it.Subject)}),
 		lang.L("Eingang: {{.When}} · {{.Size}}", map[string]any{"When": app.FormatDateTime(it.ReceivedAt), "Size": formatSize(it.Size)}),
 	}
 	if it.PortalCase != "" {

@@ -68,7 +68,7 @@ func (s *searchScreen) buildUI() fyne.CanvasObject {
 			case 2:
 				l.SetText(serviceName(s.m.reg, r.Service))
 			case 3:
-				l.SetText(r.ApplicantName)
+				l.SetText(app.Safe(r.ApplicantName))
 			case 4:
 				l.SetText(officeShort(s.m.reg, r.Office))
 			case 5:

@@ -10,6 +10,8 @@ import (
 	"fyne.io/fyne/v2/lang"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
+
+	"amtstresen/app"
 )
 
 // suggestion is one completion offered under a field.
@@ -321,7 +323,7 @@ func heading(text string) *widget.Label {
 
 // valueLabel is a selectable, wrapping label for read-only values.
 func valueLabel(text string) *widget.Label {
-	l := widget.NewLabel(text)
+	l := widget.NewLabel(app.SafeText(text)) // signed text shown neutralised
 	l.Wrapping = fyne.TextWrapWord
 	l.Selectable = true
 	return l

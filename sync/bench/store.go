@@ -9,7 +9,7 @@ import (
 
 const storeName = "Speicher: SQLite (storage, WAL)"
 
-func openStore(path string) (app.Store, func(), error) {
+func openStore(path string) (app.IntakeStore, func(), error) {
 	db, err := storage.Open(context.Background(), path, app.Default())
 	if err != nil {
 		return nil, nil, err

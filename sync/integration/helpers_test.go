@@ -22,7 +22,7 @@ func config(d *dovecottest.Server) *app.Config {
 	return cfg
 }
 
-func newSyncer(t testing.TB, d *dovecottest.Server, st app.Store) *sync.Syncer {
+func newSyncer(t testing.TB, d *dovecottest.Server, st app.IntakeStore) *sync.Syncer {
 	t.Helper()
 	s, err := sync.New(config(d), st, reg, nil)
 	if err != nil {

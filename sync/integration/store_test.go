@@ -6,14 +6,13 @@ import (
 
 	"amtstresen/app"
 	"amtstresen/storage"
-	portalsync "amtstresen/sync"
 )
 
-// The sync groups each batch into one transaction when the store offers it.
-var _ portalsync.Batcher = (*storage.DB)(nil)
+// The sync needs what app.IntakeStore names; storage.DB provides it.
+var _ app.IntakeStore = (*storage.DB)(nil)
 
 // openStore opens the real SQLite store (build with -tags sqlite_fts5).
-func openStore(t testing.TB, path string) app.Store {
+func openStore(t testing.TB, path string) app.IntakeStore {
 	t.Helper()
 	db, err := storage.Open(context.Background(), path, reg)
 	if err != nil {

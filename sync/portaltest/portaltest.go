@@ -73,8 +73,12 @@ type Generator struct {
 	Key ed25519.PrivateKey
 	Reg *app.Registry
 	Now time.Time
-	rnd *rand.Rand
-	n   int
+	// Version is the format version of the deliveries: 1 (default) or 2,
+	// where every signed JSON part names its kind ("art") and case
+	// (portal/README.md section 9).
+	Version int
+	rnd     *rand.Rand
+	n       int
 }
 
 // New returns a generator with the test key, the embedded registry and a
@@ -261,6 +265,9 @@ func (g *Generator) Antrag(s AntragSpec) *Mail {
 	if g.rnd.Intn(2) == 0 {
 		doc["servicekonto"] = fmt.Sprintf("sk-%06x", g.rnd.Intn(1<<24))
 	}
+	if g.Version >= 2 {
+		doc["art"] = "antrag"
+	}
 	for k, v := range s.Extra {
 		doc[k] = v
 	}
@@ -310,8 +317,11 @@ func (g *Generator) message(kind, vorgang, text string, files []File) *Mail {
 		sum := sha256.Sum256(f.Data)
 		anlagen = append(anlagen, map[string]any{"datei": f.Name, "typ": f.Type, "groesse": len(f.Data), "sha256": hex.EncodeToString(sum[:])})
 	}
-	payload, _ := json.MarshalIndent(map[string]any{"vorgang": vorgang, "gesendet": g.Now.Add(15 * time.Hour).Format(time.RFC3339),
-		"text": text, "anlagen": anlagen}, "", "  ")
+	doc := map[string]any{"vorgang": vorgang, "gesendet": g.Now.Add(15 * time.Hour).Format(time.RFC3339), "text": text, "anlagen": anlagen}
+	if g.Version >= 2 {
+		doc["art"] = kind
+	}
+	payload, _ := json.MarshalIndent(doc, "", "  ")
 	parts := []mpart{textPart(text + "\n"), attachPart("application/json", "nachricht.json", payload)}
 	for _, f := range files {
 		parts = append(parts, attachPart(f.Type, f.Name, f.Data))
@@ -336,6 +346,11 @@ type TerminSpec struct {
 	Minutes  int
 	Name     string
 	Email    string
+	// For hostile tests: the TZID of DTSTART/DTEND (default
+	// Europe/Berlin), an end of its own, SEQUENCE written as given.
+	TZID         string
+	End          time.Time
+	SequenceText string
 }
 
 // Termin builds an appointment delivery. It returns the spec as used, so
@@ -385,15 +400,25 @@ func (g *Generator) Termin(s TerminSpec) (*Mail, TerminSpec) {
 	}
 	start := s.Start.In(app.Berlin)
 	end := start.Add(time.Duration(s.Minutes) * time.Minute)
+	if !s.End.IsZero() {
+		end = s.End.In(app.Berlin)
+	}
+	tzid, seq := "Europe/Berlin", fmt.Sprint(s.Sequence)
+	if s.TZID != "" {
+		tzid = s.TZID
+	}
+	if s.SequenceText != "" {
+		seq = s.SequenceText
+	}
 	esc := strings.NewReplacer(`\`, `\\`, ",", `\,`, ";", `\;`, "\n", `\n`)
 	lines := []string{"BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Buergerportal Cochem-Zell//Terminvergabe//DE", "METHOD:" + method,
 		"BEGIN:VTIMEZONE", "TZID:Europe/Berlin",
 		"BEGIN:DAYLIGHT", "TZOFFSETFROM:+0100", "TZOFFSETTO:+0200", "TZNAME:CEST", "DTSTART:19700329T020000", "RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU", "END:DAYLIGHT",
 		"BEGIN:STANDARD", "TZOFFSETFROM:+0200", "TZOFFSETTO:+0100", "TZNAME:CET", "DTSTART:19701025T030000", "RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU", "END:STANDARD",
-		"END:VTIMEZONE", "BEGIN:VEVENT", "UID:" + s.UID, fmt.Sprintf("SEQUENCE:%d", s.Sequence),
+		"END:VTIMEZONE", "BEGIN:VEVENT", "UID:" + s.UID, "SEQUENCE:" + seq,
 		"DTSTAMP:" + g.Now.UTC().Format("20060102T150405Z"),
-		"DTSTART;TZID=Europe/Berlin:" + start.Format("20060102T150405"),
-		"DTEND;TZID=Europe/Berlin:" + end.Format("20060102T150405"),
+		"DTSTART;TZID=" + tzid + ":" + start.Format("20060102T150405"),
+		"DTEND;TZID=" + tzid + ":" + end.Format("20060102T150405"),
 		"SUMMARY:" + esc.Replace(svcName), "LOCATION:" + esc.Replace(location),
 		"DESCRIPTION:Bitte bringen Sie Ihren Personalausweis mit.",
 		fmt.Sprintf(`ORGANIZER;CN="%s":mailto:termine@cochem-zell-online.de`, officeName),
@@ -540,7 +565,7 @@ func (g *Generator) portalHeader(kind, vorgang, service, subject string, payload
 		{"Date", g.Now.Format(time.RFC1123Z)},
 		{"Message-ID", "<" + id + ">"},
 		{"Auto-Submitted", "auto-generated"},
-		{"X-Buergerportal-Version", "1"},
+		{"X-Buergerportal-Version", fmt.Sprint(max(g.Version, 1))},
 		{"X-Buergerportal-Art", kind},
 		{"X-Buergerportal-Vorgang", vorgang},
 	}
@@ -661,4 +686,21 @@ func removeHeader(raw []byte, name string) []byte {
 
 func insertHeader(raw []byte, name, value string) []byte {
 	return append([]byte(name+": "+value+"\r\n"), raw...)
+}
+
+// SetHeader replaces (or adds) a header field of a mail, leaving the rest
+// (and so the signature) as it is.
+func SetHeader(raw []byte, name, value string) []byte {
+	return insertHeader(removeHeader(raw, name), name, value)
+}
+
+// Relabel re-sends a signed delivery under another kind, with a new
+// Message-ID: what someone who can read a signed part and put a mail into
+// the mailbox could do. The signed part is unchanged, and so is its
+// signature.
+func (g *Generator) Relabel(m *Mail, kind string) *Mail {
+	raw := SetHeader(m.Raw, "X-Buergerportal-Art", kind)
+	id := g.messageID("evil.example")
+	raw = SetHeader(raw, "Message-ID", "<"+id+">")
+	return &Mail{Raw: raw, MessageID: id, Kind: kind, Vorgang: m.Vorgang}
 }

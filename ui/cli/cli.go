@@ -302,7 +302,9 @@ func runCases(e *env, args []string) error {
 		return enc.Encode(out)
 	}
 	for _, c := range cases {
-		fmt.Fprintf(e.stdout, "%-16s %-20s %-15s %-12s %s\n", c.Ref, c.Service, c.Office, c.Status, c.Applicant.Name())
+		// Signed text is shown neutralised: no escape sequence or bidi
+		// override reaches the terminal.
+		fmt.Fprintf(e.stdout, "%-16s %-20s %-15s %-12s %s\n", c.Ref, app.Safe(c.Service), c.Office, c.Status, app.Safe(c.Applicant.Name()))
 	}
 	return nil
 }
@@ -329,6 +331,7 @@ func syncLogger(e *env) *slog.Logger {
 func runSync(e *env, args []string) error {
 	fs := newFlags("sync", e)
 	once := fs.Bool("once", false, "einmal abgleichen und beenden")
+	wait := fs.Duration("wait", 10*time.Second, "so lange auf einen laufenden Abgleich derselben Datenbank warten, dann überspringen")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -344,6 +347,7 @@ func runSync(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	s.LockWait = *wait
 	if *once {
 		res, err := s.Sync(e.ctx, nil)
 		if err != nil {
@@ -394,7 +398,7 @@ func runReview(e *env, args []string) error {
 		return printJSON(e.stdout, out)
 	}
 	for _, it := range items {
-		fmt.Fprintf(e.stdout, "%-18s %-17s %-40.40s %s\n", app.FormatDateTime(it.ReceivedAt), it.Reason, it.From, it.Subject)
+		fmt.Fprintf(e.stdout, "%-18s %-17s %-40.40s %s\n", app.FormatDateTime(it.ReceivedAt), it.Reason, app.Safe(it.From), app.Safe(it.Subject))
 	}
 	return nil
 }
@@ -440,7 +444,7 @@ func runAppointments(e *env, args []string) error {
 		return printJSON(e.stdout, out)
 	}
 	for _, a := range list {
-		fmt.Fprintf(e.stdout, "%-18s %-15s %-15s %-10s %s\n", app.FormatDateTime(a.Start), a.Service, a.Office, a.Status.Label(), a.CitizenName)
+		fmt.Fprintf(e.stdout, "%-18s %-15s %-15s %-10s %s\n", app.FormatDateTime(a.Start), app.Safe(a.Service), app.Safe(string(a.Office)), a.Status.Label(), app.Safe(a.CitizenName))
 	}
 	return nil
 }

@@ -245,7 +245,8 @@ func runPurge(e *env, args []string) error {
 }
 
 func purge(e *env, db *storage.DB, a app.Actor, dry, asJSON bool) error {
-	rep, err := db.Purge(e.ctx, storage.PurgeOptions{DryRun: dry, AuditMonths: e.cfg.Audit.RetentionMonths, By: a})
+	rep, err := db.Purge(e.ctx, storage.PurgeOptions{DryRun: dry, AuditMonths: e.cfg.Audit.RetentionMonths,
+		ReviewMonths: e.cfg.IMAP.ReviewRetentionMonths, By: a})
 	if err != nil {
 		if !dry {
 			db.RecordRun(e.ctx, "purge", "", app.ErrorMessage(err))
@@ -276,6 +277,28 @@ func purge(e *env, db *storage.DB, a app.Actor, dry, asJSON bool) error {
 		fmt.Fprintf(e.stdout, "Ohne Aufbewahrungsfrist im Leistungskatalog (bleiben erhalten, bitte Katalog ergänzen): %s\n", strings.Join(rep.NoRetention, ", "))
 	}
 	fmt.Fprintln(e.stdout, "Löschlauf:", rep.Summary()+".")
+	if dry {
+		return nil
+	}
+	return purgeMailbox(e, db)
+}
+
+// purgeMailbox removes the purged cases' mails from the server folders
+// too (and handled review mail past its period); what fails stays queued
+// for the next run.
+func purgeMailbox(e *env, db *storage.DB) error {
+	if strings.TrimSpace(e.cfg.IMAP.Address) == "" {
+		return nil // no mailbox configured: nothing there
+	}
+	s, err := portalsync.New(e.cfg, db, e.reg, syncLogger(e))
+	if err != nil {
+		return err
+	}
+	n, err := s.PurgeMailbox(e.ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "Postfach: %d Mails gelöschter Vorgänge und erledigter Sichtung vom Server entfernt.\n", n)
 	return nil
 }
 

@@ -340,11 +340,4 @@ func (r *Renderer) DisclosureFiles(dir string, d *app.PersonData, office app.Off
 }
 
 // safeBase makes a sender's file name safe as a file name of its own.
-func safeBase(s string) string {
-	s = strings.NewReplacer("/", "_", "\\", "_", ":", "_", "\x00", "").Replace(s)
-	s = strings.TrimLeft(s, ".")
-	if s == "" {
-		s = "anlage"
-	}
-	return s
-}
+func safeBase(s string) string { return app.SafeFileName(s) }

@@ -4,6 +4,8 @@ import (
 	"strings"
 
 	"github.com/jung-kurt/gofpdf"
+
+	"amtstresen/app"
 )
 
 // Geometry of a DIN 5008 form B letter on A4, in millimetres from the top
@@ -55,7 +57,9 @@ func setColor(f *gofpdf.Fpdf, c [3]int) { f.SetTextColor(c[0], c[1], c[2]) }
 // glyphs sit centred in a line of height lh.
 func text(f *gofpdf.Fpdf, x, y, lh float64, s string) {
 	_, size := f.GetFontSize() // in mm
-	f.Text(x, y+lh/2+size*0.36, s)
+	// Signed text is printed neutralised (control and bidi characters
+	// visible, app.Neutral).
+	f.Text(x, y+lh/2+size*0.36, app.Safe(s))
 }
 
 // textRight writes s ending at xr.

@@ -1,10 +1,14 @@
-// Package memstore is an in-memory app.Store for the sync's unit tests. It
-// keeps the semantics the sync relies on (idempotency keys, receipts
-// recorded with the change, RFC 5546 supersession) and can fail on demand.
+// Package memstore is an in-memory app.IntakeStore for the sync's unit
+// tests. It keeps the semantics the sync relies on (idempotency keys,
+// receipts by content recorded with the change, a review receipt replaced
+// when the mail is taken in later, RFC 5546 supersession, batches rolled
+// back as a whole, one sync at a time) and can fail on demand.
 package memstore
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	gosync "sync"
 	"time"
@@ -21,20 +25,27 @@ type Store struct {
 	Messages map[string]*app.Note // by key
 	Appts    map[string]*app.Appointment
 	Reviews  []*app.ReviewItem
-	Receipts map[string]app.Receipt // by Message-ID
+	Taken    map[string]app.Receipt // receipts by content (SHA-256)
 	States   map[string]app.SyncState
+	Filed    []app.MailLocation
+	Purges   []app.MailPurge
 	// FailAfter makes the n-th change (1-based) and every later one fail
 	// with an internal error; 0 never fails.
 	FailAfter int
 	changes   int
+	// Batches counts committed batches.
+	Batches int
+
+	lock chan struct{} // LockSync
 }
 
-var _ app.Store = (*Store)(nil)
+var _ app.IntakeStore = (*Store)(nil)
 
 // New returns an empty store.
 func New() *Store {
 	return &Store{byKey: map[string]*app.Case{}, byPortal: map[string]*app.Case{}, Messages: map[string]*app.Note{},
-		Appts: map[string]*app.Appointment{}, Receipts: map[string]app.Receipt{}, States: map[string]app.SyncState{}}
+		Appts: map[string]*app.Appointment{}, Taken: map[string]app.Receipt{}, States: map[string]app.SyncState{},
+		lock: make(chan struct{}, 1)}
 }
 
 func (s *Store) change(rc *app.Receipt) error {
@@ -45,9 +56,27 @@ func (s *Store) change(rc *app.Receipt) error {
 	return nil
 }
 
-func (s *Store) receipt(rc *app.Receipt) {
-	if rc != nil {
-		s.Receipts[rc.MessageID] = *rc
+// receipt records rc; a review receipt gives way to one that takes the
+// mail in, and then the mail's open review entry is resolved.
+func (s *Store) receipt(rc *app.Receipt, ref string) {
+	if rc == nil || rc.SHA256 == "" {
+		return
+	}
+	if old, ok := s.Taken[rc.SHA256]; ok && (old.TakenIn() || !rc.TakenIn()) {
+		return
+	}
+	s.Taken[rc.SHA256] = *rc
+	if !rc.TakenIn() {
+		return
+	}
+	for _, r := range s.Reviews {
+		if r.SHA256 == rc.SHA256 && !r.Handled {
+			r.Handled, r.HandledBy, r.Resolution = true, app.PortalActor.Clerk, "taken"
+			if ref != "" {
+				r.Resolution = "case:" + ref
+			}
+			r.Note = "Nachträglich übernommen"
+		}
 	}
 }
 
@@ -58,13 +87,13 @@ func (s *Store) CreateCase(ctx context.Context, nc *app.NewCase, rc *app.Receipt
 		return nil, false, err
 	}
 	if c := s.byKey[nc.IdempotencyKey]; c != nil {
-		s.receipt(rc)
+		s.receipt(rc, c.Ref)
 		return c, false, nil
 	}
-	c := &app.Case{ID: int64(len(s.Cases) + 1), Ref: fmt.Sprintf("CZ-2026-%05d", len(s.Cases)+1), Office: nc.Routing.Office,
+	c := &app.Case{ID: int64(len(s.Cases) + 1), Ref: fmt.Sprintf("CZ-%d-%05d", nc.ReceivedAt.In(app.Berlin).Year(), len(s.Cases)+1), Office: nc.Routing.Office,
 		Channel: nc.Channel, Service: nc.Service, PortalCase: nc.PortalCase, Applicant: nc.Applicant, Fields: nc.Fields, Raw: nc.Raw,
-		Status: app.StatusReceived, Flags: nc.Flags, Municipality: nc.Routing.Municipality, RoutingReason: nc.Routing.Reason,
-		ReceivedAt: nc.ReceivedAt, UpdatedAt: nc.ReceivedAt}
+		Status: app.StatusReceived, Flags: append(append([]app.Flag(nil), nc.Flags...), nc.Routing.Flags...), Municipality: nc.Routing.Municipality,
+		RoutingReason: nc.Routing.Reason, ReceivedAt: nc.ReceivedAt, UpdatedAt: nc.ReceivedAt}
 	for _, a := range nc.Attachments {
 		c.Attachments = append(c.Attachments, a.Attachment)
 	}
@@ -73,7 +102,7 @@ func (s *Store) CreateCase(ctx context.Context, nc *app.NewCase, rc *app.Receipt
 	if nc.PortalCase != "" {
 		s.byPortal[nc.PortalCase] = c
 	}
-	s.receipt(rc)
+	s.receipt(rc, c.Ref)
 	return c, true, nil
 }
 
@@ -130,11 +159,29 @@ func (s *Store) AddMessage(ctx context.Context, portalCase, key string, n *app.N
 		nn.CaseID = c.ID
 		s.Messages[key] = &nn
 	}
-	s.receipt(rc)
+	s.receipt(rc, c.Ref)
 	return nil
 }
 
 func (s *Store) Withdraw(ctx context.Context, portalCase, reason string, rc *app.Receipt) error {
+	return s.onPortalCase(portalCase, rc, func(c *app.Case) {
+		if !c.Status.Final() {
+			c.Status = app.StatusWithdrawn
+		}
+	})
+}
+
+// RequestWithdrawal implements app.IntakeStore: the case is flagged.
+func (s *Store) RequestWithdrawal(ctx context.Context, portalCase, reason string, rc *app.Receipt) error {
+	return s.onPortalCase(portalCase, rc, func(c *app.Case) {
+		if !c.Status.Final() && !c.HasFlag(app.FlagWithdrawalUnconfirmed) {
+			c.Flags = append(c.Flags, app.FlagWithdrawalUnconfirmed)
+		}
+	})
+}
+
+// onPortalCase is a change to a portal case with its receipt.
+func (s *Store) onPortalCase(portalCase string, rc *app.Receipt, fn func(c *app.Case)) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.change(rc); err != nil {
@@ -144,9 +191,32 @@ func (s *Store) Withdraw(ctx context.Context, portalCase, reason string, rc *app
 	if c == nil {
 		return app.Errorf(app.ENOTFOUND, "Vorgang %s gibt es nicht.", portalCase)
 	}
-	c.Status = app.StatusWithdrawn
-	s.receipt(rc)
+	fn(c)
+	s.receipt(rc, c.Ref)
 	return nil
+}
+
+// DecideWithdrawal implements app.CaseStore.
+func (s *Store) DecideWithdrawal(ctx context.Context, ref string, confirm bool, reason string, by app.Actor) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.Cases {
+		if c.Ref != ref {
+			continue
+		}
+		rest := c.Flags[:0:0]
+		for _, f := range c.Flags {
+			if f != app.FlagWithdrawalUnconfirmed {
+				rest = append(rest, f)
+			}
+		}
+		c.Flags = rest
+		if confirm && !c.Status.Final() {
+			c.Status = app.StatusWithdrawn
+		}
+		return nil
+	}
+	return app.Errorf(app.ENOTFOUND, "Vorgang %s gibt es nicht.", ref)
 }
 
 func (s *Store) Notes(ctx context.Context, ref string) ([]app.Note, error) { return nil, nil }
@@ -166,7 +236,7 @@ func (s *Store) ApplyAppointment(ctx context.Context, a *app.Appointment, rc *ap
 		cp := *a
 		s.Appts[a.UID] = &cp
 	}
-	s.receipt(rc)
+	s.receipt(rc, "")
 	return applied, nil
 }
 
@@ -186,22 +256,31 @@ func (s *Store) SetAttendance(ctx context.Context, uid string, att app.Attendanc
 	return nil
 }
 
+// AddReview implements app.ReviewStore: once per content.
 func (s *Store) AddReview(ctx context.Context, it *app.ReviewItem, rc *app.Receipt) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.change(rc); err != nil {
 		return err
 	}
+	sum := it.SHA256
+	if sum == "" && it.Raw != nil {
+		h := sha256.Sum256(it.Raw)
+		sum = hex.EncodeToString(h[:])
+	}
 	for _, r := range s.Reviews {
-		if r.MessageID == it.MessageID {
-			s.receipt(rc)
+		if r.SHA256 == sum && r.MessageID == it.MessageID {
+			it.ID = r.ID
+			s.receipt(rc, "")
 			return nil
 		}
 	}
 	cp := *it
+	cp.SHA256 = sum
 	cp.ID = int64(len(s.Reviews) + 1)
+	it.ID = cp.ID
 	s.Reviews = append(s.Reviews, &cp)
-	s.receipt(rc)
+	s.receipt(rc, "")
 	return nil
 }
 
@@ -210,7 +289,9 @@ func (s *Store) ReviewItems(ctx context.Context, includeHandled bool) ([]app.Rev
 	defer s.mu.Unlock()
 	var out []app.ReviewItem
 	for _, r := range s.Reviews {
-		out = append(out, *r)
+		if includeHandled || !r.Handled {
+			out = append(out, *r)
+		}
 	}
 	return out, nil
 }
@@ -236,11 +317,77 @@ func (s *Store) SaveSyncState(ctx context.Context, st *app.SyncState) error {
 	return nil
 }
 
-func (s *Store) Processed(ctx context.Context, messageID string) (bool, error) {
+// Receipts implements app.IntakeStore.
+func (s *Store) Receipts(ctx context.Context, sums []string) (map[string]app.Receipt, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	_, ok := s.Receipts[messageID]
-	return ok, nil
+	out := map[string]app.Receipt{}
+	for _, k := range sums {
+		if r, ok := s.Taken[k]; ok {
+			out[k] = r
+		}
+	}
+	return out, nil
+}
+
+// Unblocked implements app.IntakeStore.
+func (s *Store) Unblocked(ctx context.Context, limit int) ([]app.ReviewItem, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []app.ReviewItem
+	for _, r := range s.Reviews {
+		if !r.Handled && r.Reason == app.ReviewCaseUnknown && r.Raw != nil && s.byPortal[r.PortalCase] != nil && len(out) < limit {
+			out = append(out, *r)
+		}
+	}
+	return out, nil
+}
+
+// MailFiled implements app.IntakeStore.
+func (s *Store) MailFiled(ctx context.Context, locs []app.MailLocation) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.Filed = append(s.Filed, locs...)
+	return nil
+}
+
+// MailPurges implements app.IntakeStore.
+func (s *Store) MailPurges(ctx context.Context) ([]app.MailPurge, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]app.MailPurge(nil), s.Purges...), nil
+}
+
+// MailPurged implements app.IntakeStore.
+func (s *Store) MailPurged(ctx context.Context, ids []int64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	done := map[int64]bool{}
+	for _, id := range ids {
+		done[id] = true
+	}
+	rest := s.Purges[:0]
+	for _, p := range s.Purges {
+		if !done[p.ID] {
+			rest = append(rest, p)
+		}
+	}
+	s.Purges = rest
+	return nil
+}
+
+// LockSync implements app.IntakeStore: one sync per store.
+func (s *Store) LockSync(ctx context.Context, wait time.Duration) (func(), error) {
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case s.lock <- struct{}{}:
+		return func() { <-s.lock }, nil
+	case <-t.C:
+		return nil, app.Errorf(app.ECONFLICT, "Der Portal-Abgleich läuft bereits.")
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 func (s *Store) Audit(ctx context.Context, e app.AuditEntry) error { return nil }
@@ -249,22 +396,18 @@ func (s *Store) AuditEntries(ctx context.Context, f app.AuditFilter) ([]app.Audi
 }
 func (s *Store) Close() error { return nil }
 
-// Batching wraps a Store with a Batch method (one "transaction" for many
-// changes, rolled back as a whole on error), like a store that implements
-// sync.Batcher.
-type Batching struct {
-	*Store
-	Batches int // committed batches
-}
-
-// Batch runs fn; on error every change fn made is undone.
-func (b *Batching) Batch(ctx context.Context, fn func(tx app.Store) error) error {
-	s := b.Store
+// Batch implements app.IntakeStore: fn's changes are one "transaction",
+// undone as a whole when fn fails.
+func (s *Store) Batch(ctx context.Context, fn func(tx app.IntakeStore) error) error {
 	s.mu.Lock()
 	snapCases := append([]*app.Case(nil), s.Cases...)
-	status := map[*app.Case]app.Status{}
+	type caseState struct {
+		status app.Status
+		flags  []app.Flag
+	}
+	state := map[*app.Case]caseState{}
 	for _, c := range s.Cases {
-		status[c] = c.Status
+		state[c] = caseState{c.Status, append([]app.Flag(nil), c.Flags...)}
 	}
 	copyMap := func(m map[string]*app.Case) map[string]*app.Case {
 		out := make(map[string]*app.Case, len(m))
@@ -282,21 +425,33 @@ func (b *Batching) Batch(ctx context.Context, fn func(tx app.Store) error) error
 	for k, v := range s.Appts {
 		appts[k] = v
 	}
-	reviews := append([]*app.ReviewItem(nil), s.Reviews...)
+	reviews := make([]*app.ReviewItem, len(s.Reviews))
+	for i, r := range s.Reviews {
+		cp := *r
+		reviews[i] = &cp
+	}
 	receipts := map[string]app.Receipt{}
-	for k, v := range s.Receipts {
+	for k, v := range s.Taken {
 		receipts[k] = v
 	}
 	s.mu.Unlock()
 	if err := fn(s); err != nil {
 		s.mu.Lock()
-		s.Cases, s.byKey, s.byPortal, s.Messages, s.Appts, s.Reviews, s.Receipts = snapCases, byKey, byPortal, msgs, appts, reviews, receipts
-		for c, st := range status {
-			c.Status = st
+		s.Cases, s.byKey, s.byPortal, s.Messages, s.Appts, s.Reviews, s.Taken = snapCases, byKey, byPortal, msgs, appts, reviews, receipts
+		for c, st := range state {
+			c.Status, c.Flags = st.status, st.flags
 		}
 		s.mu.Unlock()
 		return err
 	}
-	b.Batches++
+	s.mu.Lock()
+	s.Batches++
+	s.mu.Unlock()
 	return nil
+}
+
+// Batching is a Store under another name, for tests written when batches
+// were optional.
+type Batching struct {
+	*Store
 }

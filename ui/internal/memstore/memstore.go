@@ -285,6 +285,42 @@ func (s *Store) SetStatus(ctx context.Context, ref string, to app.Status, reason
 	return nil
 }
 
+// DecideWithdrawal implements app.CaseStore.
+func (s *Store) DecideWithdrawal(ctx context.Context, ref string, confirm bool, reason string, by app.Actor) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, err := s.find(ref)
+	if err != nil {
+		return err
+	}
+	if strings.TrimSpace(reason) == "" {
+		return &app.Error{Code: app.EINVALID, Field: "reason", Message: "Bitte eine Begründung angeben; sie wird im Vorgang vermerkt."}
+	}
+	rest := c.Flags[:0:0]
+	for _, f := range c.Flags {
+		if f != app.FlagWithdrawalUnconfirmed {
+			rest = append(rest, f)
+		}
+	}
+	if len(rest) == len(c.Flags) {
+		return app.Errorf(app.ECONFLICT, "Zum Vorgang %s liegt keine unbestätigte Rücknahme (mehr) vor.", ref)
+	}
+	c.Flags = rest
+	detail := "rejected"
+	if confirm {
+		detail = "confirmed"
+		if !c.Status.Final() {
+			from := c.Status
+			c.Status, c.ClosedAt = app.StatusWithdrawn, s.now()
+			s.note(c, by, "status", from.Label()+" → "+app.StatusWithdrawn.Label()+": Rücknahme bestätigt: "+reason)
+		}
+	} else {
+		s.note(c, by, "note", "Rücknahme nicht bestätigt: "+reason)
+	}
+	s.log(by, "case.withdrawal", ref, detail)
+	return nil
+}
+
 // Forward implements app.CaseStore.
 func (s *Store) Forward(ctx context.Context, ref string, to app.OfficeKey, reason string, by app.Actor) error {
 	s.mu.Lock()

@@ -1,0 +1,65 @@
+package app
+
+import (
+	"context"
+	"time"
+)
+
+// MailLocation is where a mail lies on the IMAP server. SHA256 is the
+// mail's content (its identity, as in Receipt).
+type MailLocation struct {
+	SHA256      string
+	Mailbox     string
+	UIDValidity uint32
+	UID         uint32
+}
+
+// MailPurge is one thing the retention purge left to do on the server:
+// remove the mail at a recorded place (Mailbox, UIDValidity, UID), or,
+// with PortalCase set, every mail of that purged portal case still found
+// in the processed and review folders (for a mail whose place was never
+// recorded).
+type MailPurge struct {
+	ID int64
+	MailLocation
+	PortalCase string
+}
+
+// IntakeStore is what the portal sync needs from storage besides Store.
+// Each method is a contract an adapter fulfils on its own terms (SQLite
+// here; a PostgreSQL adapter the same way): nothing is asked of a store
+// by a type assertion.
+type IntakeStore interface {
+	Store
+	// Batch runs fn with a view of the store whose changes are one
+	// transaction, committed when fn returns nil and rolled back
+	// otherwise. Each call on tx keeps its own all-or-nothing effect, so
+	// a call that fails with a clerk-facing error leaves nothing half-done
+	// and the batch may go on.
+	Batch(ctx context.Context, fn func(tx IntakeStore) error) error
+	// Receipts returns the receipts recorded for the mails with these
+	// contents (hex SHA-256), keyed by content.
+	Receipts(ctx context.Context, sums []string) (map[string]Receipt, error)
+	// RequestWithdrawal records a withdrawal whose kind the portal did not
+	// sign (format version 1): the case gets FlagWithdrawalUnconfirmed
+	// and a note with the citizen's reason, its status stays until a
+	// clerk decides (CaseStore.DecideWithdrawal). A closed case stays as
+	// it is. ENOTFOUND for an unknown case.
+	RequestWithdrawal(ctx context.Context, portalCase, reason string, rc *Receipt) error
+	// Unblocked returns open review items of reason case-unknown whose
+	// case exists by now, with their raw mail, oldest first, at most
+	// limit: a message that arrived before its application.
+	Unblocked(ctx context.Context, limit int) ([]ReviewItem, error)
+	// MailFiled records where mails were filed on the server, so that the
+	// retention purge can remove exactly these later.
+	MailFiled(ctx context.Context, locs []MailLocation) error
+	// MailPurges lists what the retention purge left to do on the server;
+	// MailPurged forgets the entries done.
+	MailPurges(ctx context.Context) ([]MailPurge, error)
+	MailPurged(ctx context.Context, ids []int64) error
+	// LockSync makes sure that only one sync works on the database at a
+	// time (across processes). It waits up to wait for a running sync to
+	// end and then fails with ECONFLICT. unlock releases it; the lock also
+	// ends with the process, however it ends.
+	LockSync(ctx context.Context, wait time.Duration) (unlock func(), err error)
+}

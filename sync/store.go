@@ -1,0 +1,381 @@
+package sync
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"amtstresen/app"
+)
+
+// storeBatch stores the items in order; it stops at the first error and
+// returns the items committed so far. The whole batch is one transaction;
+// if that fails, the batch is retried mail by mail (each in a transaction
+// of its own) so that one bad mail cannot hold back the others. A mail is
+// queued for filing only after its commit.
+func (s *Syncer) storeBatch(ctx context.Context, st *app.SyncState, items []*item, mv *mover, res *Result, tick func()) ([]*item, error) {
+	if len(items) > 1 {
+		err := s.storeTogether(ctx, st, items, mv, res)
+		if err == nil {
+			for range items {
+				tick()
+			}
+			return items, nil
+		}
+		if ctx.Err() != nil {
+			return nil, err
+		}
+		s.log.Warn("batch failed, retrying mail by mail", "err", err)
+	}
+	var stored []*item
+	for _, it := range items {
+		if err := ctx.Err(); err != nil {
+			return stored, err
+		}
+		// A batch of one: committed durably before the mail is filed.
+		if err := s.storeTogether(ctx, st, []*item{it}, mv, res); err != nil {
+			return stored, err
+		}
+		stored = append(stored, it)
+		tick()
+	}
+	return stored, nil
+}
+
+// storeTogether stores the items in one transaction. What is to be filed
+// and counted is handed to mv and res only after the commit.
+func (s *Syncer) storeTogether(ctx context.Context, st *app.SyncState, items []*item, mv *mover, res *Result) error {
+	local := &mover{}
+	lres := &Result{}
+	places := s.places.take()
+	err := s.store.Batch(ctx, func(tx app.IntakeStore) error {
+		local.reset()
+		*lres = Result{}
+		if err := tx.MailFiled(ctx, places); err != nil {
+			return err
+		}
+		sums := make([]string, 0, len(items))
+		for _, it := range items {
+			if it.key != "" {
+				sums = append(sums, it.key)
+			}
+		}
+		known, err := tx.Receipts(ctx, sums)
+		if err != nil {
+			return err
+		}
+		for _, it := range items {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if _, err := s.storeOne(ctx, tx, known, st, it, local, lres); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		s.places.add(places) // for the next transaction
+		return err
+	}
+	mv.takeOver(local)
+	res.add(lres)
+	return nil
+}
+
+func (r *Result) add(o *Result) {
+	r.Cases += o.Cases
+	r.Duplicates += o.Duplicates
+	r.Messages += o.Messages
+	r.Withdrawals += o.Withdrawals
+	r.Unconfirmed += o.Unconfirmed
+	r.Appointments += o.Appointments
+	r.Stale += o.Stale
+	r.Review += o.Review
+	r.Recovered += o.Recovered
+	r.Retried += o.Retried
+}
+
+// storeOne takes one mail in. Each store call carries the receipt, so
+// that the mail is recorded as taken in in the same transaction as its
+// effect; the mail is queued for filing on the server only after that
+// commit. A mail is its content (it.key): one taken in before is only
+// filed (also a byte-identical copy); one that went to review before is
+// judged again. known holds the receipts of the batch (nil: asked of
+// store); it learns this mail's.
+func (s *Syncer) storeOne(ctx context.Context, store app.IntakeStore, known map[string]app.Receipt, st *app.SyncState, it *item, mv *mover, res *Result) (string, error) {
+	d := it.d
+	rc := &app.Receipt{SHA256: it.key, Mailbox: s.cfg.Mailbox, UIDValidity: st.UIDValidity, UID: uint32(it.ref.uid), MessageID: d.MessageID, Kind: d.Kind}
+	if d.Review == "" {
+		rc.PortalCase = d.Vorgang // as signed
+	}
+	seen := false // a review receipt: the mail was judged before
+	if it.key != "" {
+		prev, ok := known[it.key]
+		if known == nil {
+			m, err := store.Receipts(ctx, []string{it.key})
+			if err != nil {
+				return "", err
+			}
+			prev, ok = m[it.key]
+		}
+		if ok && prev.TakenIn() {
+			// Taken in before (by an earlier run that stopped before
+			// filing it, or this is a copy of the same mail).
+			res.Recovered++
+			mv.add(s.cfg.ProcessedMailbox, it.ref.uid, it.key)
+			return s.cfg.ProcessedMailbox, nil
+		}
+		seen = ok
+		defer func() {
+			if known != nil && rc.Kind != "" {
+				known[it.key] = *rc
+			}
+		}()
+	}
+	review := func(reason app.ReviewReason, detail string) (string, error) {
+		rc.Kind, rc.PortalCase = KindReview, ""
+		ri := &app.ReviewItem{MessageID: d.MessageID, Subject: d.Subject, From: d.From, Reason: reason, Detail: detail,
+			ReceivedAt: officeTime(it.ref.date, s.now(ctx)), Size: it.ref.size, Raw: it.raw, SHA256: it.key, PortalCase: d.Vorgang}
+		if ri.Size == 0 {
+			ri.Size = int64(len(it.raw))
+		}
+		if err := store.AddReview(ctx, ri, rc); err != nil {
+			return "", fmt.Errorf("add review: %w", err)
+		}
+		if seen {
+			res.Recovered++ // on the list already
+		} else {
+			res.Review++
+		}
+		mv.add(s.cfg.ReviewMailbox, it.ref.uid, it.key)
+		return s.cfg.ReviewMailbox, nil
+	}
+	if d.Review != "" {
+		return review(d.Review, d.Detail)
+	}
+	received := officeTime(it.ref.date, s.now(ctx))
+	switch d.Kind {
+	case KindAntrag:
+		nc := it.nc
+		if nc == nil {
+			nc = s.newCase(d, received)
+		}
+		_, created, err := store.CreateCase(ctx, nc, rc)
+		if err != nil {
+			if rv, ok := reviewable(err); ok {
+				return review(app.ReviewPayloadInvalid, rv)
+			}
+			return "", fmt.Errorf("create case: %w", err)
+		}
+		if created {
+			res.Cases++
+		} else {
+			res.Duplicates++
+		}
+	case KindNachricht, KindRuecknahme:
+		// A message for a case not here: the store answers ENOTFOUND.
+		var err error
+		switch {
+		case d.Kind == KindNachricht:
+			at := d.Message.SentAt()
+			if at.IsZero() || at.After(received.Add(24*time.Hour)) {
+				at = received
+			}
+			n := &app.Note{At: at.UTC(), Author: "Bürger", Kind: "message", Text: d.Message.Text}
+			for _, f := range d.Files {
+				n.Attachments = append(n.Attachments, f.Attachment)
+			}
+			err = store.AddMessage(ctx, d.Vorgang, d.Key(), n, d.Files, rc)
+		case d.Version >= 2:
+			err = store.Withdraw(ctx, d.Vorgang, d.Message.Text, rc)
+		default:
+			// Format 1: the kind is not signed (a citizen's message
+			// re-sent as a withdrawal has the same signed part). Never
+			// applied by itself: a clerk confirms or rejects it.
+			err = store.RequestWithdrawal(ctx, d.Vorgang, d.Message.Text, rc)
+		}
+		if err != nil {
+			if app.ErrorCode(err) == app.ENOTFOUND {
+				return review(app.ReviewCaseUnknown, "kein Vorgang "+d.Vorgang+" (wird nachgetragen, sobald der Antrag eingeht)")
+			}
+			if rv, ok := reviewable(err); ok {
+				return review(app.ReviewPayloadInvalid, rv)
+			}
+			return "", fmt.Errorf("%s: %w", d.Kind, err)
+		}
+		switch {
+		case d.Kind == KindNachricht:
+			res.Messages++
+		case d.Version >= 2:
+			res.Withdrawals++
+		default:
+			res.Unconfirmed++
+		}
+	case KindTermin:
+		a := *d.Appointment
+		if detail, ok := plausibleAppointment(&a, received); !ok {
+			return review(app.ReviewPayloadInvalid, detail)
+		}
+		if s.reg != nil && s.reg.Office(a.Office) == nil {
+			a.Office = ""
+		}
+		a.UpdatedAt = s.now(ctx).UTC()
+		applied, err := store.ApplyAppointment(ctx, &a, rc)
+		if err != nil {
+			if rv, ok := reviewable(err); ok {
+				return review(app.ReviewPayloadInvalid, rv)
+			}
+			return "", fmt.Errorf("apply appointment: %w", err)
+		}
+		if applied {
+			res.Appointments++
+		} else {
+			res.Stale++
+		}
+	default:
+		return review(app.ReviewPayloadInvalid, "unbekannte Art")
+	}
+	mv.add(s.cfg.ProcessedMailbox, it.ref.uid, it.key)
+	return s.cfg.ProcessedMailbox, nil
+}
+
+// reviewable reports whether a store error is about this one mail (invalid
+// data, a conflict) rather than the store itself; such a mail goes to the
+// review list instead of stopping the sync for good.
+func reviewable(err error) (string, bool) {
+	switch app.ErrorCode(err) {
+	case app.EINVALID, app.ECONFLICT:
+		return cleanText(app.ErrorMessage(err), 300), true
+	}
+	return "", false
+}
+
+// now is the clock for a mail: the time set with app.WithTime (a mail
+// applied from the shared journal, the same on every counter), else Now.
+func (s *Syncer) now(ctx context.Context) time.Time {
+	if t, ok := app.TimeFrom(ctx); ok {
+		return t
+	}
+	return s.Now()
+}
+
+// Sane windows for dates from a delivery, against the office's receipt.
+var (
+	earliestDate  = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC) // submissions, appointments
+	earliestBirth = time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)
+	// An appointment is booked at most this far ahead and lasts at most a day.
+	maxBookingAhead = 3 * 366 * 24 * time.Hour
+	maxAppointment  = 24 * time.Hour
+)
+
+// plausibleAppointment checks the signed times of a booking against the
+// office's receipt: DTEND 9999-12-31 is no booking a clerk can act on.
+func plausibleAppointment(a *app.Appointment, received time.Time) (string, bool) {
+	switch {
+	case a.Start.Before(earliestDate) || a.Start.After(received.Add(maxBookingAhead)):
+		return fmt.Sprintf("Termin am %s liegt außerhalb des plausiblen Zeitraums (bis drei Jahre nach Eingang)", a.Start.In(app.Berlin).Format("02.01.2006")), false
+	case a.End.Sub(a.Start) > maxAppointment:
+		return fmt.Sprintf("Termin endet am %s, mehr als einen Tag nach Beginn", a.End.In(app.Berlin).Format("02.01.2006")), false
+	}
+	return "", true
+}
+
+// implausibleDates reports whether the citizen's dates of an application
+// lie outside a sane window: submitted in the future (or before 2000, or
+// unreadable), born in the future or before 1900.
+func implausibleDates(a *Antrag, received time.Time) bool {
+	if a.Eingereicht != "" {
+		t := a.ReceivedAt()
+		if t.IsZero() || t.Before(earliestDate) || t.After(received.Add(24*time.Hour)) {
+			return true
+		}
+	}
+	if b := a.Antragsteller.BirthDate; b != "" {
+		t, err := time.Parse("2006-01-02", b)
+		if err != nil || t.Before(earliestBirth) || t.After(received) {
+			return true
+		}
+	}
+	return false
+}
+
+// newCase builds the case of an application: routed by the catalog's
+// rules, flagged for attachment problems and implausible dates; the JSON
+// is kept whole. received is the office's receipt: it dates the case and
+// decides the year of its reference number.
+func (s *Syncer) newCase(d *Delivery, received time.Time) *app.NewCase {
+	a := d.Antrag
+	var fields map[string]any
+	if len(a.Angaben) > 0 {
+		_ = json.Unmarshal(a.Angaben, &fields)
+	}
+	angaben := a.Angaben
+	if len(angaben) == 0 || string(angaben) == "null" {
+		angaben = json.RawMessage("{}")
+	}
+	var dec app.Decision
+	if s.reg != nil {
+		dec = s.reg.Route(app.RouteInput{Service: a.Leistung.Schluessel, Applicant: a.Antragsteller, Fields: fields})
+	}
+	flags := append([]app.Flag{}, dec.Flags...)
+	extra := d.Flags
+	if implausibleDates(a, received) {
+		extra = append(extra[:len(extra):len(extra)], app.FlagDateImplausible)
+	}
+	for _, f := range extra {
+		if !hasFlag(flags, f) {
+			flags = append(flags, f)
+		}
+	}
+	return &app.NewCase{IdempotencyKey: a.Vorgang, Channel: app.ChannelPortal, Service: a.Leistung.Schluessel,
+		PortalCase: a.Vorgang, Applicant: a.Antragsteller, Fields: angaben, Raw: json.RawMessage(d.Payload),
+		Attachments: d.Files, Flags: flags, Routing: dec, ReceivedAt: received.UTC(), Clerk: app.PortalActor.Clerk}
+}
+
+func hasFlag(list []app.Flag, f app.Flag) bool {
+	for _, x := range list {
+		if x == f {
+			return true
+		}
+	}
+	return false
+}
+
+// retryWaiting takes in the messages that came before their case: they
+// are on the review list as case-unknown, and their case has arrived
+// since. Each is parsed again from the kept mail and applied; taking it
+// in resolves its review entry (storage does, by its content). The mail
+// stays where it is filed on the server.
+func (s *Syncer) retryWaiting(ctx context.Context, res *Result) error {
+	waiting, err := s.store.Unblocked(ctx, 200)
+	if err != nil || len(waiting) == 0 {
+		return err
+	}
+	raws := make([][]byte, len(waiting))
+	for i := range waiting {
+		raws[i] = waiting[i].Raw
+	}
+	ds := ParseDeliveries(raws, s.verifier, s.limits)
+	st := &app.SyncState{Mailbox: s.cfg.Mailbox}
+	lres := &Result{}
+	err = s.store.Batch(ctx, func(tx app.IntakeStore) error {
+		*lres = Result{}
+		for i, d := range ds {
+			if d.Review != "" {
+				continue // no longer a genuine delivery (another portal key?): stays on the list
+			}
+			it := &item{ref: mailRef{date: waiting[i].ReceivedAt, size: waiting[i].Size}, raw: raws[i], key: contentKey(raws[i]), d: d}
+			if _, err := s.storeOne(ctx, tx, map[string]app.Receipt{}, st, it, &mover{}, lres); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	res.Retried += lres.Messages + lres.Withdrawals + lres.Unconfirmed + lres.Appointments
+	return nil
+}
