@@ -272,7 +272,7 @@ func fillBench(ctx context.Context, raw *sql.DB, n int) error {
 			return err
 		}
 		d := newFTSDoc(reg, ref, &app.Case{Service: svcKey, Applicant: a, Municipality: municipality, Fields: fields})
-		if _, err := insFTS.ExecContext(ctx, i, d.ref, d.applicant, d.service, d.place, d.fields, d.alt); err != nil {
+		if _, err := insFTS.ExecContext(ctx, i, d.Ref, d.Applicant, d.Service, d.Place, d.Fields, d.Alt); err != nil {
 			return err
 		}
 	}

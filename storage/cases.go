@@ -3,20 +3,15 @@ package storage
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"path"
 	"strings"
 	"time"
-	"unicode"
-
-	"golang.org/x/text/unicode/norm"
 
 	"amtstresen/app"
+	"amtstresen/storage/internal/casetext"
 )
 
 // caseCols are the columns scanCase reads, from cases c joined with case_docs d.
@@ -459,44 +454,16 @@ func insertAttachments(ctx context.Context, tx *txn, caseID int64, noteID any, f
 
 // attachmentSums are the SHA-256 (hex) of the files' data, "" for a file
 // without data.
-func attachmentSums(files []app.NewAttachment) []string {
-	sums := make([]string, len(files))
-	for i, f := range files {
-		if f.Data != nil {
-			sum := sha256.Sum256(f.Data)
-			sums[i] = hex.EncodeToString(sum[:])
-		}
-	}
-	return sums
-}
+func attachmentSums(files []app.NewAttachment) []string { return casetext.Sums(files) }
 
-// safeName keeps the last element of a sender's file name, without
-// control characters; never a path.
-func safeName(s string) string {
-	s = path.Base(strings.ReplaceAll(s, `\`, "/"))
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return -1
-		}
-		return r
-	}, s)
-	if s = strings.TrimSpace(s); s == "" || s == "." || s == "/" || s == ".." {
-		return "Anlage"
-	}
-	return s
-}
+// safeName keeps the last element of a sender's file name; never a path.
+func safeName(s string) string { return casetext.SafeName(s) }
 
 // encodeFlags stores flags as ",a,b," (no duplicates) so that a flag test
 // is instr(flags, ',a,'); no flags is the empty string.
 func encodeFlags(fs []app.Flag) string {
 	var b strings.Builder
-	seen := map[app.Flag]bool{}
-	for _, f := range fs {
-		f = app.Flag(strings.TrimSpace(string(f)))
-		if f == "" || seen[f] || strings.Contains(string(f), ",") {
-			continue
-		}
-		seen[f] = true
+	for _, f := range casetext.Flags(fs) {
 		b.WriteString("," + string(f))
 	}
 	if b.Len() == 0 {
@@ -515,23 +482,10 @@ func decodeFlags(s string) []app.Flag {
 	return out
 }
 
-// sortKey is the applicant's name folded for sorting (DIN 5007-1: "Ä" as
-// "A", "ß" as "ss"): "muster anna".
-func sortKey(a app.Applicant) string {
-	return foldSort(strings.TrimSpace(a.LastName + " " + a.FirstName))
-}
+// sortKey is the applicant's name folded for sorting: "muster anna".
+func sortKey(a app.Applicant) string { return casetext.SortKey(a) }
 
-func foldSort(s string) string {
-	s = strings.ReplaceAll(strings.ReplaceAll(s, "ß", "ss"), "ẞ", "SS")
-	var b strings.Builder
-	for _, r := range norm.NFD.String(s) {
-		if unicode.Is(unicode.Mn, r) {
-			continue
-		}
-		b.WriteRune(unicode.ToLower(r))
-	}
-	return b.String()
-}
+func foldSort(s string) string { return casetext.FoldSort(s) }
 
 // caseRow is the part of a case that the state changes look at.
 type caseRow struct {
