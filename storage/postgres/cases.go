@@ -1,0 +1,878 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"amtstresen/app"
+	"amtstresen/storage/internal/casetext"
+)
+
+// caseCols are the columns scanCase reads, from cases c joined with case_docs d.
+const caseCols = `c.id, c.ref, c.provisional_ref, c.office, c.channel, c.service, coalesce(c.portal_case, ''), c.status, c.assignee, c.flags,
+	c.municipality, c.routing_reason, c.forwarded_from, c.received_at, c.updated_at, c.closed_at,
+	d.applicant::text, d.fields::text, d.raw::text, d.presented::text`
+
+func scanCase(sc pgx.Row) (*app.Case, error) {
+	var c app.Case
+	var office, channel, status, forwarded, applicant, fields string
+	var flags []string
+	var received, updated, closed *time.Time
+	var raw, presented *string
+	if err := sc.Scan(&c.ID, &c.Ref, &c.ProvisionalRef, &office, &channel, &c.Service, &c.PortalCase, &status, &c.Assignee, &flags,
+		&c.Municipality, &c.RoutingReason, &forwarded, &received, &updated, &closed, &applicant, &fields, &raw, &presented); err != nil {
+		return nil, err
+	}
+	c.Office, c.Channel, c.Status, c.ForwardedFrom = app.OfficeKey(office), app.Channel(channel), app.Status(status), app.OfficeKey(forwarded)
+	c.Flags = toFlags(flags)
+	c.ReceivedAt, c.UpdatedAt, c.ClosedAt = utc(received), utc(updated), utc(closed)
+	if presented != nil {
+		if err := json.Unmarshal([]byte(*presented), &c.Presented); err != nil {
+			return nil, fmt.Errorf("case %s: presented documents: %w", c.Ref, err)
+		}
+	}
+	if applicant != "" {
+		if err := json.Unmarshal([]byte(applicant), &c.Applicant); err != nil {
+			return nil, fmt.Errorf("case %s: applicant: %w", c.Ref, err)
+		}
+	}
+	c.Fields = json.RawMessage(fields)
+	if raw != nil && *raw != "" {
+		c.Raw = json.RawMessage(*raw)
+	}
+	return &c, nil
+}
+
+// toFlags is the flags column as app.Flags (nil for none).
+func toFlags(fs []string) []app.Flag {
+	var out []app.Flag
+	for _, f := range fs {
+		out = append(out, app.Flag(f))
+	}
+	return out
+}
+
+// flagsCol is the flags as stored: cleaned (casetext.Flags), never NULL.
+func flagsCol(fs []app.Flag) []string {
+	out := []string{}
+	for _, f := range casetext.Flags(fs) {
+		out = append(out, txt(string(f)))
+	}
+	return out
+}
+
+// queryCases loads whole cases (with their attachments) matching where.
+func queryCases(ctx context.Context, q querier, where string, args ...any) ([]*app.Case, error) {
+	rows, err := q.Query(ctx, "SELECT "+caseCols+" FROM cases c JOIN case_docs d ON d.case_id = c.id "+where, args...)
+	if err != nil {
+		return nil, err
+	}
+	var out []*app.Case
+	byID := map[int64]*app.Case{}
+	var ids []int64
+	for rows.Next() {
+		c, err := scanCase(rows)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		out = append(out, c)
+		byID[c.ID] = c
+		ids = append(ids, c.ID)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	// The case's own attachments (not those of messages).
+	arows, err := q.Query(ctx, `SELECT case_id, name, type, size, sha256, blob IS NOT NULL, problem FROM attachments
+		WHERE note_id IS NULL AND case_id = ANY ($1) ORDER BY case_id, pos`, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer arows.Close()
+	for arows.Next() {
+		var id int64
+		var a app.Attachment
+		if err := arows.Scan(&id, &a.Name, &a.Type, &a.Size, &a.SHA256, &a.Received, &a.Problem); err != nil {
+			return nil, err
+		}
+		if c := byID[id]; c != nil {
+			c.Attachments = append(c.Attachments, a)
+		}
+	}
+	return out, arows.Err()
+}
+
+func getCase(ctx context.Context, q querier, where string, args ...any) (*app.Case, error) {
+	cs, err := queryCases(ctx, q, where+" LIMIT 1", args...)
+	if err != nil || len(cs) == 0 {
+		return nil, err
+	}
+	return cs[0], nil
+}
+
+func notFound(ref string) error {
+	return app.Errorf(app.ENOTFOUND, "Vorgang %s nicht gefunden.", ref)
+}
+
+func portalNotFound(portalCase string) error {
+	return app.Errorf(app.ENOTFOUND, "Zum Portal-Vorgang %s gibt es keinen Vorgang.", portalCase)
+}
+
+// normRef accepts a reference as a clerk types it ("zel-2026-00042 ").
+func normRef(ref string) string { return strings.ToUpper(strings.TrimSpace(ref)) }
+
+// nullString maps "" to NULL (for UNIQUE columns where "" means "none").
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return txt(s)
+}
+
+// CaseByRef implements app.CaseStore; also by the provisional reference
+// a walk-in case's receipt may carry.
+func (db *DB) CaseByRef(ctx context.Context, ref string) (*app.Case, error) {
+	ref = normRef(ref)
+	c, err := getCase(ctx, db.q(), "WHERE c.ref = $1", ref)
+	if err == nil && c == nil {
+		c, err = getCase(ctx, db.q(), "WHERE c.provisional_ref = $1 AND c.provisional_ref <> ''", ref)
+	}
+	if err != nil {
+		return nil, explain(fmt.Errorf("case by ref: %w", err))
+	}
+	if c == nil {
+		return nil, notFound(ref)
+	}
+	return c, nil
+}
+
+// CaseByPortalID implements app.CaseStore.
+func (db *DB) CaseByPortalID(ctx context.Context, portalCase string) (*app.Case, error) {
+	if portalCase == "" {
+		return nil, portalNotFound(portalCase)
+	}
+	c, err := getCase(ctx, db.q(), "WHERE c.portal_case = $1", portalCase)
+	if err != nil {
+		return nil, explain(fmt.Errorf("case by portal id: %w", err))
+	}
+	if c == nil {
+		return nil, portalNotFound(portalCase)
+	}
+	return c, nil
+}
+
+// AllCases returns every case the role sees, with its attachments,
+// oldest first (for `amtstresen cases --json` and exports).
+func (db *DB) AllCases(ctx context.Context) ([]*app.Case, error) {
+	cs, err := queryCases(ctx, db.q(), "ORDER BY c.received_at, c.id")
+	if err != nil {
+		return nil, explain(fmt.Errorf("all cases: %w", err))
+	}
+	return cs, nil
+}
+
+// newCaseRow is a checked app.NewCase, ready to insert.
+type newCaseRow struct {
+	nc        *app.NewCase
+	reg       *app.Registry // checked against
+	sums      []string      // SHA-256 of the attachments' data ("" where none), if prepared
+	office    app.OfficeKey
+	service   string
+	fields    string
+	raw       any // string or nil
+	applicant string
+	presented any // JSON string or nil
+	flags     []string
+	received  time.Time
+	clerk     string
+}
+
+// PrepareCase does what CreateCase does before it touches the database:
+// the checks, the encoding of the applicant, the hashes of the files, so
+// that the sync can prepare the cases of a batch on all cores. An input
+// that fails the checks is left alone; CreateCase reports the error. nc
+// must not change afterwards.
+func (db *DB) PrepareCase(nc *app.NewCase) {
+	in, err := db.checkNewCase(nc, time.Time{})
+	if err != nil {
+		return
+	}
+	in.sums = casetext.Sums(nc.Attachments)
+	nc.Prepared = in
+}
+
+// prepared is the checked input of nc: PrepareCase's if there is one for
+// this registry, else checked now.
+func (db *DB) prepared(nc *app.NewCase, now time.Time) (*newCaseRow, error) {
+	if nc != nil {
+		if p, ok := nc.Prepared.(*newCaseRow); ok && p.nc == nc && p.reg == db.reg {
+			in := *p
+			if in.received.IsZero() {
+				in.received = now
+			}
+			return &in, nil
+		}
+	}
+	return db.checkNewCase(nc, now)
+}
+
+// checkNewCase validates the input of a case the way the SQLite store does.
+func (db *DB) checkNewCase(nc *app.NewCase, now time.Time) (*newCaseRow, error) {
+	if nc == nil {
+		return nil, errors.New("create case: no input")
+	}
+	office := nc.Routing.Office
+	if office != "" && db.reg.Office(office) == nil {
+		return nil, app.Errorf(app.EINVALID, "Die Dienststelle „%s“ ist unbekannt; der Vorgang wurde nicht angelegt.", office)
+	}
+	if nc.Channel != app.ChannelPortal && nc.Channel != app.ChannelCounter {
+		return nil, app.Errorf(app.EINVALID, "Unbekannter Eingangsweg „%s“; der Vorgang wurde nicht angelegt.", nc.Channel)
+	}
+	service := strings.TrimSpace(nc.Service)
+	if service == "" {
+		return nil, &app.Error{Code: app.EINVALID, Field: "service", Message: "Die Leistung fehlt; der Vorgang wurde nicht angelegt."}
+	}
+	fields := []byte(nc.Fields)
+	if len(strings.TrimSpace(string(fields))) == 0 {
+		fields = []byte("{}")
+	}
+	if !json.Valid(fields) {
+		return nil, app.Errorf(app.EINVALID, "Die Angaben zum Antrag sind unlesbar (kein gültiges JSON); der Vorgang wurde nicht angelegt.")
+	}
+	var raw any
+	if len(nc.Raw) > 0 {
+		if !json.Valid(nc.Raw) {
+			return nil, app.Errorf(app.EINVALID, "Die Antragsdaten sind unlesbar (kein gültiges JSON); der Vorgang wurde nicht angelegt.")
+		}
+		raw = string(nc.Raw)
+	}
+	applicant, err := json.Marshal(nc.Applicant)
+	if err != nil {
+		return nil, fmt.Errorf("create case: %w", err)
+	}
+	var presented any
+	if len(nc.Presented) > 0 {
+		b, err := json.Marshal(nc.Presented)
+		if err != nil {
+			return nil, fmt.Errorf("create case: %w", err)
+		}
+		presented = string(b)
+	}
+	received := micro(nc.ReceivedAt)
+	if nc.ReceivedAt.IsZero() {
+		received = now // zero when prepared: set at CreateCase
+	}
+	clerk := nc.Clerk
+	if clerk == "" {
+		clerk = app.PortalActor.Clerk
+	}
+	return &newCaseRow{nc: nc, reg: db.reg, office: office, service: service, fields: string(fields), raw: raw, applicant: string(applicant),
+		presented: presented, flags: flagsCol(append(append([]app.Flag(nil), nc.Flags...), nc.Routing.Flags...)), received: received, clerk: clerk}, nil
+}
+
+// CreateCase implements app.CaseStore. The idempotency key (and the
+// portal case id) find an existing case, which is returned with
+// created=false; no reference number is used up then. A new case gets the
+// next number of its office's prefix and year (Europe/Berlin) in the same
+// transaction (amtstresen.next_ref_number: gap-free), status "received",
+// the flags of the input and of routing, its search row, and an audit
+// entry "case.create". A receipt is recorded either way.
+//
+// Two programs creating the same key at once: the second waits for the
+// first and then finds its case. A clerk who saves a walk-in case for
+// another office twice gets ECONFLICT the second time (the case is that
+// office's and no longer visible to the clerk).
+func (db *DB) CreateCase(ctx context.Context, nc *app.NewCase, rc *app.Receipt) (*app.Case, bool, error) {
+	now := db.clock(ctx)
+	in, err := db.prepared(nc, now)
+	if err != nil {
+		return nil, false, err
+	}
+	var c *app.Case
+	created := false
+	for attempt := 1; ; attempt++ {
+		err = db.tx(ctx, "create case", func(tx pgx.Tx) error {
+			var err error
+			c, created, err = db.createCaseTx(ctx, tx, in, rc, now)
+			return err
+		})
+		if !duplicateKey(err) {
+			break
+		}
+		if attempt == 2 {
+			return nil, false, &app.Error{Code: app.ECONFLICT, Err: err, Message: "Dieser Antrag wurde bereits gespeichert, für eine andere Dienststelle; er liegt jetzt dort und wird hier nicht mehr angezeigt. Bitte nicht erneut erfassen."}
+		}
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	return c, created, nil
+}
+
+// duplicateKey reports a case that another transaction created with the
+// same idempotency key or portal id meanwhile.
+func duplicateKey(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505" && (pe.ConstraintName == "cases_idempotency_key_key" || pe.ConstraintName == "cases_portal_case_key")
+}
+
+func (db *DB) createCaseTx(ctx context.Context, tx pgx.Tx, in *newCaseRow, rc *app.Receipt, now time.Time) (*app.Case, bool, error) {
+	nc := in.nc
+	var id int64
+	err := tx.QueryRow(ctx, `SELECT id FROM cases WHERE idempotency_key = $1 OR portal_case = $2 LIMIT 1`,
+		nullString(nc.IdempotencyKey), nullString(nc.PortalCase)).Scan(&id)
+	switch {
+	case err == nil:
+		c, err := getCase(ctx, tx, "WHERE c.id = $1", id)
+		if err != nil {
+			return nil, false, err
+		}
+		if err := recordReceipt(ctx, tx, rc, now, c.Ref); err != nil {
+			return nil, false, err
+		}
+		return c, false, nil
+	case !errors.Is(err, pgx.ErrNoRows):
+		return nil, false, err
+	}
+	ref, err := db.nextRef(ctx, tx, in.office, in.received)
+	if err != nil {
+		return nil, false, err
+	}
+	a := nc.Applicant
+	if err := tx.QueryRow(ctx, `INSERT INTO cases (ref, idempotency_key, office, channel, service, portal_case, status,
+		flags, municipality, routing_reason, applicant_name, applicant_sort, birthdate, email, received_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id`,
+		ref, nullString(nc.IdempotencyKey), string(in.office), string(nc.Channel), txt(in.service), nullString(nc.PortalCase), string(app.StatusReceived),
+		in.flags, txt(nc.Routing.Municipality), txt(nc.Routing.Reason), txt(a.Name()), txt(casetext.SortKey(a)),
+		txt(a.BirthDate), txt(a.Email), in.received, now).Scan(&id); err != nil {
+		return nil, false, err
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO case_docs (case_id, applicant, fields, raw, presented) VALUES ($1, $2::text::json, $3::text::json, $4::text::json, $5::text::json)`,
+		id, in.applicant, in.fields, in.raw, in.presented); err != nil {
+		return nil, false, err
+	}
+	atts, err := insertAttachments(ctx, tx, id, nil, nc.Attachments, in.sums)
+	if err != nil {
+		return nil, false, err
+	}
+	sc := &app.Case{Service: in.service, Applicant: nc.Applicant, Municipality: nc.Routing.Municipality, Fields: json.RawMessage(in.fields)}
+	if err := indexCase(ctx, tx, id, casetext.NewDoc(db.reg, ref, sc)); err != nil {
+		return nil, false, err
+	}
+	if err := recordReceipt(ctx, tx, rc, now, ref); err != nil {
+		return nil, false, err
+	}
+	if err := audit(ctx, tx, app.AuditEntry{At: now, Clerk: in.clerk, Name: nc.ClerkName, Office: in.office, Action: "case.create", Ref: ref,
+		Detail: fmt.Sprintf("channel=%s office=%s", nc.Channel, officeCode(in.office))}); err != nil {
+		return nil, false, err
+	}
+	c, err := in.stored(id, ref, atts, now)
+	return c, true, err
+}
+
+// nextRef hands out the next reference number of the office's prefix and
+// the year (Europe/Berlin) of received. The counter stays locked until
+// the transaction ends: numbers are gap-free.
+func (db *DB) nextRef(ctx context.Context, tx pgx.Tx, office app.OfficeKey, received time.Time) (string, error) {
+	prefix, year := app.RefPrefix(db.reg, office), received.In(app.Berlin).Year()
+	var seq int
+	if err := tx.QueryRow(ctx, `SELECT next_ref_number($1, $2)`, prefix, year).Scan(&seq); err != nil {
+		return "", fmt.Errorf("next reference: %w", err)
+	}
+	return app.FormatRef(prefix, year, seq), nil
+}
+
+// indexCase writes the search row of a case: its search text in words as
+// SQLite's tokenizer makes them, as a tsvector (search_vector).
+func indexCase(ctx context.Context, tx querier, id int64, d casetext.Doc) error {
+	if _, err := tx.Exec(ctx, `INSERT INTO case_search (case_id, doc) VALUES ($1, search_vector($2))`,
+		id, txt(strings.Join(SearchWords(d.Text()), " "))); err != nil {
+		return fmt.Errorf("index case: %w", err)
+	}
+	return nil
+}
+
+// stored is the case as it was just inserted, built from the row's
+// values instead of read back, as a read returns it.
+func (in *newCaseRow) stored(id int64, ref string, atts []app.Attachment, now time.Time) (*app.Case, error) {
+	nc := in.nc
+	c := &app.Case{ID: id, Ref: ref, Office: in.office, Channel: nc.Channel, Service: in.service,
+		PortalCase: nc.PortalCase, Fields: json.RawMessage(in.fields), Attachments: atts, Status: app.StatusReceived,
+		Flags: toFlags(in.flags), Municipality: nc.Routing.Municipality, RoutingReason: nc.Routing.Reason,
+		ReceivedAt: micro(in.received), UpdatedAt: micro(now)}
+	// The applicant's strings come back from JSON as they went in, except
+	// invalid UTF-8, which json.Marshal wrote as \ufffd.
+	if strings.Contains(in.applicant, `\ufffd`) {
+		if err := json.Unmarshal([]byte(in.applicant), &c.Applicant); err != nil {
+			return nil, fmt.Errorf("case %s: applicant: %w", ref, err)
+		}
+	} else {
+		c.Applicant = nc.Applicant
+	}
+	if raw, ok := in.raw.(string); ok && raw != "" {
+		c.Raw = json.RawMessage(raw)
+	}
+	if p, ok := in.presented.(string); ok {
+		if err := json.Unmarshal([]byte(p), &c.Presented); err != nil {
+			return nil, fmt.Errorf("case %s: presented documents: %w", ref, err)
+		}
+	}
+	return c, nil
+}
+
+// officeCode is the office key for audit details ("-" while undecided).
+func officeCode(o app.OfficeKey) string {
+	if o == "" {
+		return "-"
+	}
+	return string(o)
+}
+
+// insertAttachments stores files by content hash (the sender's name is
+// kept for display only, without any path) and returns what was stored.
+// A file without data is recorded as announced but missing.
+func insertAttachments(ctx context.Context, tx pgx.Tx, caseID int64, noteID any, files []app.NewAttachment, sums []string) ([]app.Attachment, error) {
+	if len(sums) != len(files) {
+		sums = casetext.Sums(files)
+	}
+	var out []app.Attachment
+	for i, f := range files {
+		a := f.Attachment
+		a.Name = txt(casetext.SafeName(a.Name))
+		a.Type, a.Problem = txt(a.Type), txt(a.Problem)
+		var blob any
+		a.Received = f.Data != nil
+		if a.Received {
+			a.SHA256, a.Size = sums[i], int64(len(f.Data))
+			// No conflict target: with one, PostgreSQL holds the new row
+			// to the SELECT policy too, which shows a file only once an
+			// attachment refers to it.
+			if _, err := tx.Exec(ctx, `INSERT INTO blobs (sha256, size, data) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+				a.SHA256, a.Size, f.Data); err != nil {
+				return nil, fmt.Errorf("store attachment: %w", err)
+			}
+			blob = a.SHA256
+		} else {
+			a.SHA256 = txt(strings.ToLower(strings.TrimSpace(a.SHA256)))
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO attachments (case_id, note_id, pos, name, type, size, sha256, blob, problem)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, caseID, noteID, i, a.Name, a.Type, a.Size, a.SHA256, blob, a.Problem); err != nil {
+			return nil, fmt.Errorf("store attachment: %w", err)
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+// caseRow is the part of a case that the state changes look at.
+type caseRow struct {
+	id       int64
+	ref      string
+	office   app.OfficeKey
+	status   app.Status
+	assignee string
+	flags    []string
+}
+
+// lockCase reads and locks the case (FOR UPDATE): a second change of the
+// same case waits for the first to commit and then sees its result.
+func lockCase(ctx context.Context, tx pgx.Tx, where string, arg any) (*caseRow, error) {
+	var r caseRow
+	var office, status string
+	err := tx.QueryRow(ctx, `SELECT id, ref, office, status, assignee, flags FROM cases WHERE `+where+` FOR UPDATE`, arg).
+		Scan(&r.id, &r.ref, &office, &status, &r.assignee, &r.flags)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	r.office, r.status = app.OfficeKey(office), app.Status(status)
+	return &r, nil
+}
+
+func caseByRefTx(ctx context.Context, tx pgx.Tx, ref string) (*caseRow, error) {
+	r, err := lockCase(ctx, tx, "ref = $1", ref)
+	if err == nil && r == nil {
+		r, err = lockCase(ctx, tx, "provisional_ref = $1 AND provisional_ref <> ''", ref)
+	}
+	if err == nil && r == nil {
+		err = notFound(ref)
+	}
+	return r, err
+}
+
+func needClerk(by app.Actor) error {
+	if strings.TrimSpace(by.Clerk) == "" {
+		return app.Errorf(app.EINVALID, "Ohne Kürzel der Sachbearbeitung ist das nicht möglich; bitte anmelden.")
+	}
+	return nil
+}
+
+func addNote(ctx context.Context, tx pgx.Tx, caseID int64, at time.Time, author, kind, text string, key any) (int64, error) {
+	var id int64
+	err := tx.QueryRow(ctx, `INSERT INTO notes (case_id, at, author, kind, text, msg_key) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
+		caseID, at.UTC(), txt(author), kind, txt(text), key).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("add note: %w", err)
+	}
+	return id, nil
+}
+
+// onCase runs a change of the case ref in one transaction, with the case
+// locked.
+func (db *DB) onCase(ctx context.Context, op, ref string, fn func(tx pgx.Tx, r *caseRow, now time.Time) error) error {
+	ref = normRef(ref)
+	return db.tx(ctx, op, func(tx pgx.Tx) error {
+		r, err := caseByRefTx(ctx, tx, ref)
+		if err != nil {
+			return err
+		}
+		return fn(tx, r, db.clock(ctx))
+	})
+}
+
+// Claim implements app.CaseStore. It assigns the case to the clerk when
+// nobody holds it; claiming one's own case again changes nothing; another
+// clerk's case gives ECONFLICT. Claiming does not change the status. A
+// closed case cannot be claimed. Clerks claiming one case at once are
+// served one after the other (the row lock): one wins, the others read
+// who holds it.
+func (db *DB) Claim(ctx context.Context, ref string, by app.Actor) error {
+	if err := needClerk(by); err != nil {
+		return err
+	}
+	return db.onCase(ctx, "claim", ref, func(tx pgx.Tx, r *caseRow, now time.Time) error {
+		switch {
+		case r.assignee == by.Clerk:
+			return nil
+		case r.assignee != "":
+			return app.Errorf(app.ECONFLICT, "Der Vorgang %s wird bereits von %s bearbeitet.", r.ref, r.assignee)
+		case r.status.Final():
+			return app.Errorf(app.EINVALID, "Der Vorgang %s ist abgeschlossen (%s) und kann nicht übernommen werden.", r.ref, r.status.Label())
+		}
+		if _, err := tx.Exec(ctx, `UPDATE cases SET assignee = $1, updated_at = $2 WHERE id = $3`, txt(by.Clerk), now, r.id); err != nil {
+			return err
+		}
+		return audit(ctx, tx, app.AuditEntry{At: now, Clerk: by.Clerk, Name: by.Name, Office: r.office, Action: "case.claim", Ref: r.ref})
+	})
+}
+
+// Release implements app.CaseStore: the holder gives the case back.
+// Releasing a case nobody holds changes nothing; another clerk's case
+// cannot be released (ECONFLICT).
+func (db *DB) Release(ctx context.Context, ref string, by app.Actor) error {
+	if err := needClerk(by); err != nil {
+		return err
+	}
+	return db.onCase(ctx, "release", ref, func(tx pgx.Tx, r *caseRow, now time.Time) error {
+		switch {
+		case r.assignee == "":
+			return nil
+		case r.assignee != by.Clerk:
+			return app.Errorf(app.ECONFLICT, "Der Vorgang %s wird von %s bearbeitet; nur %s kann ihn freigeben.", r.ref, r.assignee, r.assignee)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE cases SET assignee = '', updated_at = $1 WHERE id = $2`, now, r.id); err != nil {
+			return err
+		}
+		return audit(ctx, tx, app.AuditEntry{At: now, Clerk: by.Clerk, Name: by.Name, Office: r.office, Action: "case.release", Ref: r.ref})
+	})
+}
+
+// SetStatus implements app.CaseStore. The move must be allowed by
+// app.CheckTransition; a reason is required for every move except to
+// "in_progress". The move is written as a status note (with the reason)
+// and audited ("case.status", detail "from->to"); a final status sets
+// closed_at.
+func (db *DB) SetStatus(ctx context.Context, ref string, to app.Status, reason string, by app.Actor) error {
+	if err := needClerk(by); err != nil {
+		return err
+	}
+	if !app.ValidStatus(to) {
+		return app.Errorf(app.EINVALID, "Unbekannter Status „%s“.", to)
+	}
+	if strings.TrimSpace(reason) == "" && to != app.StatusInProgress {
+		return &app.Error{Code: app.EINVALID, Field: "reason", Message: fmt.Sprintf("Bitte eine Begründung für „%s“ angeben.", to.Label())}
+	}
+	reason = strings.TrimSpace(reason)
+	return db.onCase(ctx, "set status", ref, func(tx pgx.Tx, r *caseRow, now time.Time) error {
+		return setStatus(ctx, tx, r, to, reason, by.Clerk, by, now)
+	})
+}
+
+func setStatus(ctx context.Context, tx pgx.Tx, r *caseRow, to app.Status, reason, author string, by app.Actor, now time.Time) error {
+	if err := app.CheckTransition(r.status, to); err != nil {
+		return err
+	}
+	var closed any
+	if to.Final() {
+		closed = now
+	}
+	if _, err := tx.Exec(ctx, `UPDATE cases SET status = $1, closed_at = $2, updated_at = $3 WHERE id = $4`,
+		string(to), closed, now, r.id); err != nil {
+		return err
+	}
+	text := r.status.Label() + " → " + to.Label()
+	if reason != "" {
+		text += ": " + reason
+	}
+	if _, err := addNote(ctx, tx, r.id, now, author, "status", text, nil); err != nil {
+		return err
+	}
+	return audit(ctx, tx, app.AuditEntry{At: now, Clerk: by.Clerk, Name: by.Name, Office: r.office, Action: "case.status", Ref: r.ref,
+		Detail: string(r.status) + "->" + string(to)})
+}
+
+// Forward implements app.CaseStore. The reason is required and the target
+// must be a known office other than the current one; a closed case stays
+// where it is. The case loses its assignee (the new office claims it),
+// remembers where it came from, and gets a note "forward" with the reason.
+// A clerk no longer sees the case once the change is committed.
+func (db *DB) Forward(ctx context.Context, ref string, to app.OfficeKey, reason string, by app.Actor) error {
+	if err := needClerk(by); err != nil {
+		return err
+	}
+	if strings.TrimSpace(reason) == "" {
+		return &app.Error{Code: app.EINVALID, Field: "reason", Message: "Bitte einen Grund für die Weiterleitung angeben; er wird im Vorgang vermerkt."}
+	}
+	target := db.reg.Office(to)
+	if target == nil {
+		return &app.Error{Code: app.EINVALID, Field: "office", Message: fmt.Sprintf("Die Dienststelle „%s“ ist unbekannt; bitte eine Dienststelle aus der Liste wählen.", to)}
+	}
+	reason = strings.TrimSpace(reason)
+	return db.onCase(ctx, "forward", ref, func(tx pgx.Tx, r *caseRow, now time.Time) error {
+		if r.status.Final() {
+			return app.Errorf(app.EINVALID, "Der Vorgang %s ist abgeschlossen (%s) und kann nicht mehr weitergeleitet werden.", r.ref, r.status.Label())
+		}
+		if r.office == to {
+			return &app.Error{Code: app.EINVALID, Field: "office", Message: fmt.Sprintf("Der Vorgang %s liegt bereits bei der %s.", r.ref, target.Name)}
+		}
+		if _, err := tx.Exec(ctx, `UPDATE cases SET office = $1, forwarded_from = $2, assignee = '', updated_at = $3 WHERE id = $4`,
+			string(to), string(r.office), now, r.id); err != nil {
+			return err
+		}
+		from := "noch nicht zugeordnet"
+		if o := db.reg.Office(r.office); o != nil {
+			from = o.Short()
+		}
+		if _, err := addNote(ctx, tx, r.id, now, by.Clerk, "forward", fmt.Sprintf("%s → %s: %s", from, target.Short(), reason), nil); err != nil {
+			return err
+		}
+		// The office the case belonged to when it was forwarded (the one
+		// an undecided case goes to).
+		office := r.office
+		if office == "" {
+			office = to
+		}
+		return audit(ctx, tx, app.AuditEntry{At: now, Clerk: by.Clerk, Name: by.Name, Office: office, Action: "case.forward", Ref: r.ref,
+			Detail: officeCode(r.office) + "->" + string(to)})
+	})
+}
+
+// AddNote implements app.CaseStore.
+func (db *DB) AddNote(ctx context.Context, ref string, text string, by app.Actor) error {
+	if err := needClerk(by); err != nil {
+		return err
+	}
+	text = strings.TrimSpace(text)
+	if text == "" {
+		return &app.Error{Code: app.EINVALID, Field: "text", Message: "Die Notiz ist leer."}
+	}
+	return db.onCase(ctx, "add note", ref, func(tx pgx.Tx, r *caseRow, now time.Time) error {
+		if _, err := addNote(ctx, tx, r.id, now, by.Clerk, "note", text, nil); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE cases SET updated_at = $1 WHERE id = $2`, now, r.id); err != nil {
+			return err
+		}
+		return audit(ctx, tx, app.AuditEntry{At: now, Clerk: by.Clerk, Name: by.Name, Office: r.office, Action: "case.note", Ref: r.ref})
+	})
+}
+
+// citizen is the author of portal messages.
+const citizen = "Bürger"
+
+// AddMessage implements app.CaseStore: a citizen's message with its files
+// becomes a note of kind "message". The key (the portal's message
+// identity) makes it idempotent: a message already stored is not stored
+// again, but the receipt is recorded. ENOTFOUND when the portal case is
+// unknown.
+func (db *DB) AddMessage(ctx context.Context, portalCase, key string, n *app.Note, files []app.NewAttachment, rc *app.Receipt) error {
+	if n == nil {
+		n = &app.Note{}
+	}
+	return db.tx(ctx, "add message", func(tx pgx.Tx) error {
+		r, err := lockCase(ctx, tx, "portal_case = $1", nullString(portalCase))
+		if err != nil {
+			return err
+		}
+		if r == nil {
+			return portalNotFound(portalCase)
+		}
+		now := db.clock(ctx)
+		if key != "" {
+			var one int
+			err := tx.QueryRow(ctx, `SELECT 1 FROM notes WHERE msg_key = $1`, txt(key)).Scan(&one)
+			if err == nil {
+				return recordReceipt(ctx, tx, rc, now, r.ref)
+			}
+			if !errors.Is(err, pgx.ErrNoRows) {
+				return err
+			}
+		}
+		at := n.At
+		if at.IsZero() {
+			at = now
+		}
+		author := n.Author
+		if author == "" {
+			author = citizen
+		}
+		noteID, err := addNote(ctx, tx, r.id, at, author, "message", n.Text, nullString(key))
+		if err != nil {
+			return err
+		}
+		if len(files) == 0 {
+			// Announced files without content.
+			for _, a := range n.Attachments {
+				files = append(files, app.NewAttachment{Attachment: a})
+			}
+		}
+		if _, err := insertAttachments(ctx, tx, r.id, noteID, files, nil); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE cases SET updated_at = $1 WHERE id = $2`, now, r.id); err != nil {
+			return err
+		}
+		if err := recordReceipt(ctx, tx, rc, now, r.ref); err != nil {
+			return err
+		}
+		return audit(ctx, tx, app.AuditEntry{At: now, Clerk: app.PortalActor.Clerk, Office: r.office, Action: "case.message", Ref: r.ref,
+			Detail: fmt.Sprintf("files=%d", len(files))})
+	})
+}
+
+// Withdraw implements app.CaseStore: the citizen withdraws; an open case
+// moves to "withdrawn" with a status note holding the citizen's reason. A
+// closed case stays as it is (a repeated withdrawal is no change), but the
+// receipt is recorded.
+func (db *DB) Withdraw(ctx context.Context, portalCase, reason string, rc *app.Receipt) error {
+	return db.onOpenPortalCase(ctx, "withdraw", portalCase, rc, func(tx pgx.Tx, r *caseRow, now time.Time) error {
+		text := "Rücknahme durch den Bürger"
+		if reason = strings.TrimSpace(reason); reason != "" {
+			text += ": " + reason
+		}
+		return setStatus(ctx, tx, r, app.StatusWithdrawn, text, citizen, app.PortalActor, now)
+	})
+}
+
+// onOpenPortalCase records the receipt on the portal case and runs fn
+// when the case is still open (a closed case stays as it is; the receipt
+// is recorded either way). ENOTFOUND for an unknown case.
+func (db *DB) onOpenPortalCase(ctx context.Context, op, portalCase string, rc *app.Receipt, fn func(tx pgx.Tx, r *caseRow, now time.Time) error) error {
+	return db.tx(ctx, op, func(tx pgx.Tx) error {
+		r, err := lockCase(ctx, tx, "portal_case = $1", nullString(portalCase))
+		if err != nil {
+			return err
+		}
+		if r == nil {
+			return portalNotFound(portalCase)
+		}
+		now := db.clock(ctx)
+		if err := recordReceipt(ctx, tx, rc, now, r.ref); err != nil {
+			return err
+		}
+		if r.status.Final() {
+			return nil
+		}
+		return fn(tx, r, now)
+	})
+}
+
+// Notes implements app.CaseStore: the notes of a case, oldest first, with
+// the files of citizens' messages.
+func (db *DB) Notes(ctx context.Context, ref string) ([]app.Note, error) {
+	ref = normRef(ref)
+	var id int64
+	err := db.q().QueryRow(ctx, `SELECT id FROM cases WHERE ref = $1`, ref).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, notFound(ref)
+	}
+	if err != nil {
+		return nil, explain(fmt.Errorf("notes: %w", err))
+	}
+	out, err := notesOf(ctx, db.q(), id)
+	if err != nil {
+		return nil, explain(fmt.Errorf("notes: %w", err))
+	}
+	return out, nil
+}
+
+func notesOf(ctx context.Context, q querier, id int64) ([]app.Note, error) {
+	rows, err := q.Query(ctx, `SELECT id, at, author, kind, text FROM notes WHERE case_id = $1 ORDER BY at, id`, id)
+	if err != nil {
+		return nil, err
+	}
+	var out []app.Note
+	idx := map[int64]int{}
+	for rows.Next() {
+		n := app.Note{CaseID: id}
+		if err := rows.Scan(&n.ID, &n.At, &n.Author, &n.Kind, &n.Text); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		n.At = n.At.UTC()
+		idx[n.ID] = len(out)
+		out = append(out, n)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	arows, err := q.Query(ctx, `SELECT note_id, name, type, size, sha256, blob IS NOT NULL, problem
+		FROM attachments WHERE case_id = $1 AND note_id IS NOT NULL ORDER BY note_id, pos`, id)
+	if err != nil {
+		return nil, err
+	}
+	defer arows.Close()
+	for arows.Next() {
+		var nid int64
+		var a app.Attachment
+		if err := arows.Scan(&nid, &a.Name, &a.Type, &a.Size, &a.SHA256, &a.Received, &a.Problem); err != nil {
+			return nil, err
+		}
+		if i, ok := idx[nid]; ok {
+			out[i].Attachments = append(out[i].Attachments, a)
+		}
+	}
+	return out, arows.Err()
+}
+
+// AttachmentData implements app.CaseStore: a file the role may see (one
+// of a case it sees).
+func (db *DB) AttachmentData(ctx context.Context, sum string) ([]byte, error) {
+	var b []byte
+	err := db.q().QueryRow(ctx, `SELECT data FROM blobs WHERE sha256 = $1`, txt(strings.ToLower(strings.TrimSpace(sum)))).Scan(&b)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, app.Errorf(app.ENOTFOUND, "Die Anlage ist nicht gespeichert (sie fehlte in der Sendung oder wurde gelöscht).")
+	}
+	if err != nil {
+		return nil, explain(fmt.Errorf("attachment data: %w", err))
+	}
+	if b == nil {
+		b = []byte{}
+	}
+	return b, nil
+}
