@@ -174,7 +174,9 @@ func testSearchCommonWordAndNFD(e *env) {
 	for i := range 30 {
 		e.create(e.dogCase(fmt.Sprintf("s-%d", i), "Eva", "Schmitt", offices[i%len(offices)], Start))
 	}
-	one := func(key, last string) string { return e.create(e.dogCase(key, "Otto", last, app.OfficeZell, Start)).Ref }
+	one := func(key, last string) string {
+		return e.create(e.dogCase(key, "Otto", last, app.OfficeZell, Start)).Ref
+	}
 	bach := one("x-1", "Müllenbach")
 	mueller2 := one("x-2", "Mueller")
 	moeller := one("x-3", "Möller")
