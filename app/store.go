@@ -29,9 +29,14 @@ type CaseFilter struct {
 	Flag       Flag   // carries this flag
 	Flagged    bool   // carries any flag
 	Query      string // full-text search over names, reference, fields
-	Sort       string // "received" (default, newest first), "ref", "service", "status", "applicant"; prefix "+" for ascending
-	Limit      int    // page size; 0 means 50
-	Offset     int
+	// Sort is "received" (the default, newest first), "ref", "service"
+	// (then received), "status" (the order of AllStatuses, then
+	// received) or "applicant" (Applicant.SortKey); prefix "+" for
+	// ascending. Strings compare bytewise, not by a locale; equal keys
+	// are ordered by ID in the same direction (storage/storetest).
+	Sort   string
+	Limit  int // page size; 0 means 50
+	Offset int
 }
 
 // CaseSummary is one row of the queue.

@@ -482,10 +482,8 @@ func decodeFlags(s string) []app.Flag {
 	return out
 }
 
-// sortKey is the applicant's name folded for sorting: "muster anna".
-func sortKey(a app.Applicant) string { return casetext.SortKey(a) }
-
-func foldSort(s string) string { return casetext.FoldSort(s) }
+// sortKey is the applicant's key for the "applicant" sort (app.Applicant.SortKey).
+func sortKey(a app.Applicant) string { return a.SortKey() }
 
 // caseRow is the part of a case that the state changes look at.
 type caseRow struct {

@@ -9,17 +9,15 @@ import (
 	"amtstresen/app"
 )
 
-// The purge's options and report are the same for both adapters (app).
+// The purge's types are the application's (app.Purger); these names stay
+// for the callers of this package.
 type (
 	PurgeOptions = app.PurgeOptions
 	PurgeItem    = app.PurgeItem
 	PurgeReport  = app.PurgeReport
 )
 
-// Expiry is app.Expiry.
-func Expiry(svc *app.Service, t time.Time, appointment bool) (time.Time, bool) {
-	return app.Expiry(svc, t, appointment)
-}
+var _ app.Purger = (*DB)(nil)
 
 type purgeCase struct {
 	PurgeItem
@@ -154,7 +152,7 @@ func (db *DB) expiredCases(ctx context.Context, now time.Time, rep *PurgeReport)
 		if c.Since, err = parseTime(closed); err != nil {
 			return nil, fmt.Errorf("purge: %w", err)
 		}
-		exp, ok := Expiry(db.reg.Catalog.Service(c.Service), c.Since, false)
+		exp, ok := app.Expiry(db.reg.Catalog.Service(c.Service), c.Since, false)
 		if !ok {
 			rep.NoRetention = append(rep.NoRetention, c.Ref)
 			continue
@@ -188,7 +186,7 @@ func (db *DB) expiredAppointments(ctx context.Context, now time.Time, rep *Purge
 		if it.Since, err = parseTime(took); err != nil {
 			return nil, fmt.Errorf("purge: %w", err)
 		}
-		exp, ok := Expiry(db.reg.Catalog.Service(it.Service), it.Since, true)
+		exp, ok := app.Expiry(db.reg.Catalog.Service(it.Service), it.Since, true)
 		if !ok {
 			rep.NoRetention = append(rep.NoRetention, "Termin "+it.Ref)
 			continue

@@ -355,7 +355,7 @@ func (db *DB) createCaseTx(ctx context.Context, tx pgx.Tx, in *newCaseRow, rc *a
 		flags, municipality, routing_reason, applicant_name, applicant_sort, birthdate, email, received_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id`,
 		ref, nullString(nc.IdempotencyKey), string(in.office), string(nc.Channel), txt(in.service), nullString(nc.PortalCase), string(app.StatusReceived),
-		in.flags, txt(nc.Routing.Municipality), txt(nc.Routing.Reason), txt(a.Name()), txt(casetext.SortKey(a)),
+		in.flags, txt(nc.Routing.Municipality), txt(nc.Routing.Reason), txt(a.Name()), txt(a.SortKey()),
 		txt(a.BirthDate), txt(a.Email), in.received, now).Scan(&id); err != nil {
 		return nil, false, err
 	}

@@ -129,25 +129,6 @@ func Separator(r rune) bool {
 	return !(unicode.IsLetter(r) || unicode.IsNumber(r) || unicode.Is(unicode.Co, r))
 }
 
-// SortKey is the applicant's name folded for sorting (DIN 5007-1: "Ä" as
-// "A", "ß" as "ss"): "muster anna".
-func SortKey(a app.Applicant) string {
-	return FoldSort(strings.TrimSpace(a.LastName + " " + a.FirstName))
-}
-
-// FoldSort folds s for sorting: without diacritics, ß as ss, lower case.
-func FoldSort(s string) string {
-	s = strings.ReplaceAll(strings.ReplaceAll(s, "ß", "ss"), "ẞ", "SS")
-	var b strings.Builder
-	for _, r := range norm.NFD.String(s) {
-		if unicode.Is(unicode.Mn, r) {
-			continue
-		}
-		b.WriteRune(unicode.ToLower(r))
-	}
-	return b.String()
-}
-
 // SafeName keeps the last element of a sender's file name, without
 // control characters; never a path.
 func SafeName(s string) string {

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"fmt"
 	"time"
 )
@@ -78,4 +79,20 @@ func Expiry(svc *Service, t time.Time, appointment bool) (time.Time, bool) {
 		return l.AddDate(0, 0, svc.RetentionDays), true
 	}
 	return time.Time{}, false
+}
+
+// Purger deletes what the retention periods no longer allow to keep.
+//
+// A case is purged once Expiry (of its service, from when it was closed)
+// has passed: with it go its notes, messages, files no other case refers
+// to, its review mails and its bookings; the server copies of its mails
+// are queued for the sync (IntakeStore.MailPurges). An open case is never
+// purged, however old. A booking goes Expiry after it took place (its
+// end, else its start). Handled review mails go ReviewMonths after they
+// were handled, audit entries AuditMonths after they were written. Each
+// deletion is audited by reference only ("case.purge",
+// "appointment.purge", "review.purge", "audit.purge"); a dry run changes
+// nothing and reports the same.
+type Purger interface {
+	Purge(ctx context.Context, o PurgeOptions) (*PurgeReport, error)
 }
