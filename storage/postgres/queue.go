@@ -261,7 +261,7 @@ func (db *DB) list(ctx context.Context, f app.CaseFilter, s *search, key string,
 		if len(arms) == 0 {
 			return nil, nil
 		}
-		sql = strings.Join(arms, " UNION ALL ")
+		sql = "SELECT * FROM (" + strings.Join(arms, " UNION ALL ") + ") arms"
 	}
 	sql += " ORDER BY " + order + " LIMIT " + q.arg(limit) + " OFFSET " + q.arg(offset)
 	rows, err := db.q().Query(ctx, sql, q.args...)

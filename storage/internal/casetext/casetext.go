@@ -1,8 +1,7 @@
 // Package casetext holds what both store adapters derive from a case the
-// same way, so that SQLite and PostgreSQL find, sort and name things
-// alike: the search text of a case, the folded sort key of the applicant,
-// the safe file name of an attachment, the cleaned list of flags and the
-// content hashes of files.
+// same way, so that SQLite and PostgreSQL find and name things alike: the
+// search text of a case, the safe file name of an attachment, the cleaned
+// list of flags and the content hashes of files.
 package casetext
 
 import (
