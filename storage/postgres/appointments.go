@@ -124,7 +124,7 @@ func (db *DB) Appointment(ctx context.Context, uid string) (*app.Appointment, er
 		return nil, explain(fmt.Errorf("appointment: %w", err))
 	}
 	if a == nil {
-		return nil, apptNotFound()
+		return nil, db.appointmentRefused(ctx, "appointment.read", uid)
 	}
 	return a, nil
 }
@@ -188,13 +188,13 @@ func (db *DB) setAttendance(ctx context.Context, uid string, att app.Attendance,
 	default:
 		return app.Errorf(app.EINVALID, "Unbekannte Angabe zur Anwesenheit „%s“.", att)
 	}
-	return db.tx(ctx, "set attendance", func(tx pgx.Tx) error {
+	err := db.tx(ctx, "set attendance", func(tx pgx.Tx) error {
 		a, err := getAppointment(ctx, tx, uid, true)
 		if err != nil {
 			return err
 		}
 		if a == nil {
-			return apptNotFound()
+			return errMissing
 		}
 		now := db.clock(ctx)
 		override := override
@@ -217,4 +217,8 @@ func (db *DB) setAttendance(ctx context.Context, uid string, att app.Attendance,
 		}
 		return audit(ctx, tx, app.AuditEntry{At: now, Clerk: by.Clerk, Name: by.Name, Office: a.Office, Action: "appointment.attendance", Ref: uid, Detail: d})
 	})
+	if errors.Is(err, errMissing) {
+		return db.appointmentRefused(ctx, "appointment.attendance", uid)
+	}
+	return err
 }

@@ -153,7 +153,7 @@ func (db *DB) CaseByRef(ctx context.Context, ref string) (*app.Case, error) {
 		return nil, explain(fmt.Errorf("case by ref: %w", err))
 	}
 	if c == nil {
-		return nil, notFound(ref)
+		return nil, db.caseRefused(ctx, "case.read", ref, "", notFound(ref))
 	}
 	return c, nil
 }
@@ -168,7 +168,7 @@ func (db *DB) CaseByPortalID(ctx context.Context, portalCase string) (*app.Case,
 		return nil, explain(fmt.Errorf("case by portal id: %w", err))
 	}
 	if c == nil {
-		return nil, portalNotFound(portalCase)
+		return nil, db.caseRefused(ctx, "case.read", "", portalCase, portalNotFound(portalCase))
 	}
 	return c, nil
 }
@@ -531,19 +531,6 @@ func addNote(ctx context.Context, tx pgx.Tx, caseID int64, at time.Time, author,
 	return id, nil
 }
 
-// onCase runs a change of the case ref in one transaction, with the case
-// locked.
-func (db *DB) onCase(ctx context.Context, op, ref string, fn func(tx pgx.Tx, r *caseRow, now time.Time) error) error {
-	ref = normRef(ref)
-	return db.tx(ctx, op, func(tx pgx.Tx) error {
-		r, err := caseByRefTx(ctx, tx, ref)
-		if err != nil {
-			return err
-		}
-		return fn(tx, r, db.clock(ctx))
-	})
-}
-
 // Claim implements app.CaseStore. It assigns the case to the clerk when
 // nobody holds it; claiming one's own case again changes nothing; another
 // clerk's case gives ECONFLICT. Claiming does not change the status. A
@@ -554,7 +541,7 @@ func (db *DB) Claim(ctx context.Context, ref string, by app.Actor) error {
 	if err := needClerk(by); err != nil {
 		return err
 	}
-	return db.onCase(ctx, "claim", ref, func(tx pgx.Tx, r *caseRow, now time.Time) error {
+	return db.onCase(ctx, "claim", "case.claim", ref, func(tx pgx.Tx, r *caseRow, now time.Time) error {
 		switch {
 		case r.assignee == by.Clerk:
 			return nil
@@ -577,7 +564,7 @@ func (db *DB) Release(ctx context.Context, ref string, by app.Actor) error {
 	if err := needClerk(by); err != nil {
 		return err
 	}
-	return db.onCase(ctx, "release", ref, func(tx pgx.Tx, r *caseRow, now time.Time) error {
+	return db.onCase(ctx, "release", "case.release", ref, func(tx pgx.Tx, r *caseRow, now time.Time) error {
 		switch {
 		case r.assignee == "":
 			return nil
@@ -607,7 +594,7 @@ func (db *DB) SetStatus(ctx context.Context, ref string, to app.Status, reason s
 		return &app.Error{Code: app.EINVALID, Field: "reason", Message: fmt.Sprintf("Bitte eine Begründung für „%s“ angeben.", to.Label())}
 	}
 	reason = strings.TrimSpace(reason)
-	return db.onCase(ctx, "set status", ref, func(tx pgx.Tx, r *caseRow, now time.Time) error {
+	return db.onCase(ctx, "set status", "case.status", ref, func(tx pgx.Tx, r *caseRow, now time.Time) error {
 		return setStatus(ctx, tx, r, to, reason, by.Clerk, by, now)
 	})
 }
@@ -652,7 +639,7 @@ func (db *DB) Forward(ctx context.Context, ref string, to app.OfficeKey, reason 
 		return &app.Error{Code: app.EINVALID, Field: "office", Message: fmt.Sprintf("Die Dienststelle „%s“ ist unbekannt; bitte eine Dienststelle aus der Liste wählen.", to)}
 	}
 	reason = strings.TrimSpace(reason)
-	return db.onCase(ctx, "forward", ref, func(tx pgx.Tx, r *caseRow, now time.Time) error {
+	return db.onCase(ctx, "forward", "case.forward", ref, func(tx pgx.Tx, r *caseRow, now time.Time) error {
 		if r.status.Final() {
 			return app.Errorf(app.EINVALID, "Der Vorgang %s ist abgeschlossen (%s) und kann nicht mehr weitergeleitet werden.", r.ref, r.status.Label())
 		}
@@ -690,7 +677,7 @@ func (db *DB) AddNote(ctx context.Context, ref string, text string, by app.Actor
 	if text == "" {
 		return &app.Error{Code: app.EINVALID, Field: "text", Message: "Die Notiz ist leer."}
 	}
-	return db.onCase(ctx, "add note", ref, func(tx pgx.Tx, r *caseRow, now time.Time) error {
+	return db.onCase(ctx, "add note", "case.note", ref, func(tx pgx.Tx, r *caseRow, now time.Time) error {
 		if _, err := addNote(ctx, tx, r.id, now, by.Clerk, "note", text, nil); err != nil {
 			return err
 		}
@@ -808,7 +795,7 @@ func (db *DB) Notes(ctx context.Context, ref string) ([]app.Note, error) {
 	var id int64
 	err := db.q().QueryRow(ctx, `SELECT id FROM cases WHERE ref = $1`, ref).Scan(&id)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, notFound(ref)
+		return nil, db.caseRefused(ctx, "case.read", ref, "", notFound(ref))
 	}
 	if err != nil {
 		return nil, explain(fmt.Errorf("notes: %w", err))

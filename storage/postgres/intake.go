@@ -102,7 +102,7 @@ func (db *DB) DecideWithdrawal(ctx context.Context, ref string, confirm bool, re
 	if reason == "" {
 		return &app.Error{Code: app.EINVALID, Field: "reason", Message: "Bitte eine Begründung angeben; sie wird im Vorgang vermerkt."}
 	}
-	return db.onCase(ctx, "decide withdrawal", ref, func(tx pgx.Tx, r *caseRow, now time.Time) error {
+	return db.onCase(ctx, "decide withdrawal", "case.withdrawal", ref, func(tx pgx.Tx, r *caseRow, now time.Time) error {
 		flags := toFlags(r.flags)
 		rest := flags[:0:0]
 		for _, f := range flags {

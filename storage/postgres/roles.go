@@ -59,9 +59,8 @@ func (db *DB) RoleAssignment(ctx context.Context, clerk string) (*app.RoleAssign
 // role through amtstresen.set_clerk_role (a member of the kind's and the
 // office's group role; the password stays as it is, see
 // SetRoleWithPassword) and its record, audited as "role.set" with the
-// previous assignment after "<-". The database writes the audit entry in
-// the name of the session's login role (only administrators may), not of
-// by.Clerk: in a clerk's window both are the same account. The first
+// previous assignment after "<-", in by's name (only administrators may
+// call it, and the database trusts their audit entries). The first
 // assignment must be an administrator's.
 func (db *DB) SetRole(ctx context.Context, ra app.RoleAssignment, by app.Actor) error {
 	return db.SetRoleWithPassword(ctx, ra, "", by)
@@ -93,7 +92,8 @@ func (db *DB) SetRoleWithPassword(ctx context.Context, ra app.RoleAssignment, pa
 		if n == 0 && ra.Role != app.RoleAdmin {
 			return app.Errorf(app.ECONFLICT, "Bitte zuerst eine Administration eintragen (amtstresen roles set KONTO admin); sonst könnte niemand mehr Rollen vergeben.")
 		}
-		_, err := tx.Exec(ctx, `SELECT set_clerk_role($1, $2, $3, $4, $5)`, ra.Clerk, string(ra.Role), string(ra.Office), txt(ra.Name), verifier)
+		_, err := tx.Exec(ctx, `SELECT set_clerk_role($1, $2, $3, $4, $5, $6, $7, $8)`, ra.Clerk, string(ra.Role), string(ra.Office), txt(ra.Name), verifier,
+			txt(by.Clerk), string(by.Office), micro(db.now()))
 		return roleError(err)
 	})
 }
@@ -108,7 +108,7 @@ func (db *DB) RemoveRole(ctx context.Context, clerk string, by app.Actor) error 
 	}
 	clerk = app.NormalizeClerk(clerk)
 	return db.tx(ctx, "remove role", func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `SELECT remove_clerk_role($1)`, txt(clerk))
+		_, err := tx.Exec(ctx, `SELECT remove_clerk_role($1, $2, $3, $4)`, txt(clerk), txt(by.Clerk), string(by.Office), micro(db.now()))
 		return roleError(err)
 	})
 }
