@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/url"
 	"strings"
+	gosync "sync"
 	"time"
 	"unicode/utf8"
 
@@ -46,6 +47,14 @@ type DB struct {
 	// btx is set on the view of the DB that Batch hands out: every read
 	// and write of that view runs in the batch's one transaction.
 	btx pgx.Tx
+	// held are the connections that hold the sync's lock (LockSync).
+	held *heldConns
+}
+
+// heldConns are connections taken out of the pool for a session lock.
+type heldConns struct {
+	mu    gosync.Mutex
+	conns map[*pgxpool.Conn]bool
 }
 
 var (
@@ -90,7 +99,7 @@ func Open(ctx context.Context, connString, password string, reg *app.Registry) (
 		return nil, explainConnect(cfg, err)
 	}
 	db := &DB{pool: pool, reg: reg, log: slog.Default().With("component", "postgres"),
-		now: func() time.Time { return time.Now().UTC() }}
+		now: func() time.Time { return time.Now().UTC() }, held: &heldConns{conns: map[*pgxpool.Conn]bool{}}}
 	if err := pool.QueryRow(ctx, "SELECT session_user").Scan(&db.user); err != nil {
 		pool.Close()
 		return nil, explainConnect(cfg, err)
@@ -185,8 +194,16 @@ func explainConnect(cfg *pgxpool.Config, err error) error {
 		"Der Datenbankserver %s ist nicht erreichbar (oder sein Zertifikat ist nicht gültig). Bitte Netzwerk und Datenbankadresse prüfen; bleibt es so, die IT verständigen.", host)}
 }
 
-// Close closes the connections.
+// Close closes the connections; a sync lock still held ends with its
+// connection.
 func (db *DB) Close() error {
+	db.held.mu.Lock()
+	for c := range db.held.conns {
+		c.Conn().Close(context.Background())
+		c.Release()
+	}
+	clear(db.held.conns)
+	db.held.mu.Unlock()
 	db.pool.Close()
 	return nil
 }

@@ -330,9 +330,18 @@ func (db *DB) LockSync(ctx context.Context, wait time.Duration) (func(), error) 
 		}
 		return nil, held
 	}
+	db.held.mu.Lock()
+	db.held.conns[conn] = true
+	db.held.mu.Unlock()
 	var once gosync.Once
 	return func() {
 		once.Do(func() {
+			db.held.mu.Lock()
+			defer db.held.mu.Unlock()
+			if !db.held.conns[conn] {
+				return // closed with the store
+			}
+			delete(db.held.conns, conn)
 			if _, err := conn.Exec(context.Background(), "SELECT pg_advisory_unlock($1)", syncLock); err != nil {
 				// The lock ends with the connection: close it rather than
 				// hand it back to the pool still holding the lock.
