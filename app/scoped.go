@@ -45,7 +45,7 @@ func (s *Scoped) forbidden(c *Case) error {
 
 // deny audits the refused access and returns EFORBIDDEN.
 func (s *Scoped) deny(ctx context.Context, c *Case, action string) error {
-	_ = s.Store.Audit(ctx, AuditEntry{At: s.now(), Clerk: s.Actor.Clerk, Office: s.Actor.Office, Action: action + ".denied", Ref: c.Ref, Detail: string(c.Office)})
+	_ = s.Store.Audit(ctx, AuditEntry{At: s.now(), Clerk: s.Actor.Clerk, Office: s.Actor.Office, Action: action + DeniedSuffix, Ref: c.Ref, Detail: string(c.Office)})
 	return s.forbidden(c)
 }
 
@@ -73,7 +73,7 @@ func (s *Scoped) checkCase(ctx context.Context, ref, action string) (*Case, erro
 
 // CaseByRef returns the case if the actor may see it, else EFORBIDDEN.
 func (s *Scoped) CaseByRef(ctx context.Context, ref string) (*Case, error) {
-	c, err := s.checkCase(ctx, ref, "case.read")
+	c, err := s.checkCase(ctx, ref, ActionCaseRead)
 	if err != nil {
 		return nil, err
 	}
@@ -88,7 +88,7 @@ func (s *Scoped) CaseByPortalID(ctx context.Context, portalCase string) (*Case, 
 		return nil, err
 	}
 	if !s.Actor.CanSee(c.Office) {
-		return nil, s.deny(ctx, c, "case.read")
+		return nil, s.deny(ctx, c, ActionCaseRead)
 	}
 	s.remember(c)
 	return c, nil
@@ -135,7 +135,7 @@ func (s *Scoped) CountCases(ctx context.Context, f CaseFilter) (int, error) {
 
 // Claim implements CaseStore for the actor's cases only.
 func (s *Scoped) Claim(ctx context.Context, ref string, by Actor) error {
-	if _, err := s.checkCase(ctx, ref, "case.claim"); err != nil {
+	if _, err := s.checkCase(ctx, ref, ActionCaseClaim); err != nil {
 		return err
 	}
 	return s.Store.Claim(ctx, ref, s.by(by))
@@ -143,7 +143,7 @@ func (s *Scoped) Claim(ctx context.Context, ref string, by Actor) error {
 
 // Release implements CaseStore for the actor's cases only.
 func (s *Scoped) Release(ctx context.Context, ref string, by Actor) error {
-	if _, err := s.checkCase(ctx, ref, "case.release"); err != nil {
+	if _, err := s.checkCase(ctx, ref, ActionCaseRelease); err != nil {
 		return err
 	}
 	return s.Store.Release(ctx, ref, s.by(by))
@@ -151,7 +151,7 @@ func (s *Scoped) Release(ctx context.Context, ref string, by Actor) error {
 
 // SetStatus implements CaseStore for the actor's cases only.
 func (s *Scoped) SetStatus(ctx context.Context, ref string, to Status, reason string, by Actor) error {
-	if _, err := s.checkCase(ctx, ref, "case.status"); err != nil {
+	if _, err := s.checkCase(ctx, ref, ActionCaseStatus); err != nil {
 		return err
 	}
 	return s.Store.SetStatus(ctx, ref, to, reason, s.by(by))
@@ -159,7 +159,7 @@ func (s *Scoped) SetStatus(ctx context.Context, ref string, to Status, reason st
 
 // Forward implements CaseStore for the actor's cases only.
 func (s *Scoped) Forward(ctx context.Context, ref string, to OfficeKey, reason string, by Actor) error {
-	if _, err := s.checkCase(ctx, ref, "case.forward"); err != nil {
+	if _, err := s.checkCase(ctx, ref, ActionCaseForward); err != nil {
 		return err
 	}
 	return s.Store.Forward(ctx, ref, to, reason, s.by(by))
@@ -167,7 +167,7 @@ func (s *Scoped) Forward(ctx context.Context, ref string, to OfficeKey, reason s
 
 // AddNote implements CaseStore for the actor's cases only.
 func (s *Scoped) AddNote(ctx context.Context, ref string, text string, by Actor) error {
-	if _, err := s.checkCase(ctx, ref, "case.note"); err != nil {
+	if _, err := s.checkCase(ctx, ref, ActionCaseNote); err != nil {
 		return err
 	}
 	return s.Store.AddNote(ctx, ref, text, s.by(by))
@@ -175,7 +175,7 @@ func (s *Scoped) AddNote(ctx context.Context, ref string, text string, by Actor)
 
 // DecideWithdrawal implements CaseStore for the actor's cases only.
 func (s *Scoped) DecideWithdrawal(ctx context.Context, ref string, confirm bool, reason string, by Actor) error {
-	if _, err := s.checkCase(ctx, ref, "case.withdrawal"); err != nil {
+	if _, err := s.checkCase(ctx, ref, ActionCaseWithdrawal); err != nil {
 		return err
 	}
 	return s.Store.DecideWithdrawal(ctx, ref, confirm, reason, s.by(by))
@@ -183,7 +183,7 @@ func (s *Scoped) DecideWithdrawal(ctx context.Context, ref string, confirm bool,
 
 // Notes implements CaseStore for the actor's cases only.
 func (s *Scoped) Notes(ctx context.Context, ref string) ([]Note, error) {
-	if _, err := s.checkCase(ctx, ref, "case.read"); err != nil {
+	if _, err := s.checkCase(ctx, ref, ActionCaseRead); err != nil {
 		return nil, err
 	}
 	ns, err := s.Store.Notes(ctx, ref)
@@ -207,7 +207,7 @@ func (s *Scoped) AttachmentData(ctx context.Context, sha256 string) ([]byte, err
 		ok := s.shown[sha256]
 		s.mu.Unlock()
 		if !ok {
-			_ = s.Store.Audit(ctx, AuditEntry{At: s.now(), Clerk: s.Actor.Clerk, Office: s.Actor.Office, Action: "attachment.read.denied", Detail: sha256})
+			_ = s.Store.Audit(ctx, AuditEntry{At: s.now(), Clerk: s.Actor.Clerk, Office: s.Actor.Office, Action: ActionAttachmentRead + DeniedSuffix, Detail: sha256})
 			return nil, Errorf(EFORBIDDEN, "Diese Anlage gehört zu keinem Vorgang, den Sie geöffnet haben. Bitte den Vorgang öffnen.")
 		}
 	}
@@ -232,7 +232,7 @@ func (s *Scoped) Appointment(ctx context.Context, uid string) (*Appointment, err
 		return nil, err
 	}
 	if !s.Actor.CanSee(a.Office) {
-		_ = s.Store.Audit(ctx, AuditEntry{At: s.now(), Clerk: s.Actor.Clerk, Office: s.Actor.Office, Action: "appointment.read.denied", Ref: a.UID, Detail: string(a.Office)})
+		_ = s.Store.Audit(ctx, AuditEntry{At: s.now(), Clerk: s.Actor.Clerk, Office: s.Actor.Office, Action: ActionAppointmentRead + DeniedSuffix, Ref: a.UID, Detail: string(a.Office)})
 		return nil, Errorf(EFORBIDDEN, "Der Termin gehört nicht zu Ihrer Dienststelle.")
 	}
 	return a, nil

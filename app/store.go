@@ -226,7 +226,7 @@ type AuditEntry struct {
 	Clerk  string
 	Name   string // the clerk's display name, "" when not known
 	Office OfficeKey
-	Action string // e.g. "case.read", "case.create", "case.status", "case.forward", "case.print"
+	Action string // one of the Action… constants (audit.go)
 	Ref    string
 	Detail string // codes only, e.g. "received->in_progress"
 }

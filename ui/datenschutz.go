@@ -228,7 +228,7 @@ func (v *auditView) writeCSV(ctx context.Context, w io.Writer) error {
 		return &app.Error{Code: app.EINTERNAL, Err: err, Message: lang.L("Die Datei konnte nicht gespeichert werden. Bitte einen anderen Ort wählen.")}
 	}
 	by := v.m.actor()
-	return v.m.store.Audit(ctx, app.AuditEntry{At: v.m.now().UTC(), Clerk: by.Clerk, Office: by.Office, Action: "audit.export",
+	return v.m.store.Audit(ctx, app.AuditEntry{At: v.m.now().UTC(), Clerk: by.Clerk, Office: by.Office, Action: app.ActionAuditExport,
 		Detail: fmt.Sprintf("entries=%d", len(v.entries))})
 }
 

@@ -220,7 +220,7 @@ func runAudit(e *env, args []string) error {
 		if err := app.WriteAuditCSV(w, entries); err != nil {
 			return err
 		}
-		return s.Audit(e.ctx, app.AuditEntry{Clerk: s.Actor.Clerk, Office: s.Actor.Office, Action: "audit.export", Detail: fmt.Sprintf("entries=%d", len(entries))})
+		return s.Audit(e.ctx, app.AuditEntry{Clerk: s.Actor.Clerk, Office: s.Actor.Office, Action: app.ActionAuditExport, Detail: fmt.Sprintf("entries=%d", len(entries))})
 	}
 	for _, en := range entries {
 		fmt.Fprintf(w, "%s  %-14s %-15s %-22s %-24s %s\n", en.At.In(app.Berlin).Format("02.01.2006 15:04:05"), en.Clerk, en.Office, en.Action, en.Ref, en.Detail)
