@@ -148,7 +148,9 @@ func TestUlmenClerkCannotOpenZellCase(t *testing.T) {
 	if b, err := z.AttachmentData(ctx, sum); err != nil || string(b) != string(file) {
 		t.Fatalf("Zell reads its own case's file: %v", err)
 	}
-	if err := z.Forward(ctx, zell.Ref, app.OfficeUlmen, "Wohnsitz in Ulmen", app.Actor{Clerk: "someone-else"}); err != nil {
+	// Only in the scoped actor's name: another actor is refused, not replaced.
+	wantCode(t, z.Forward(ctx, zell.Ref, app.OfficeUlmen, "Wohnsitz in Ulmen", app.Actor{Clerk: "someone-else"}), app.EFORBIDDEN)
+	if err := z.Forward(ctx, zell.Ref, app.OfficeUlmen, "Wohnsitz in Ulmen", z.Actor); err != nil {
 		t.Fatal(err)
 	}
 	if es, _ := db.AuditEntries(ctx, app.AuditFilter{Ref: zell.Ref, Action: "case.forward"}); len(es) != 1 || es[0].Clerk != "zklerk" {

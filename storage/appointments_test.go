@@ -210,8 +210,13 @@ func TestAttendanceRules(t *testing.T) {
 	clerk := app.NewScoped(db, app.Actor{Clerk: "mm", Office: app.OfficeZell, Role: app.RoleClerk})
 	wantCode(t, clerk.OverrideAttendance(at(dayBefore), "t1", app.AttendanceCheckedIn, "kam einen Tag früher", mm), app.EFORBIDDEN)
 	lead := app.NewScoped(db, app.Actor{Clerk: "ll", Office: app.OfficeZell, Role: app.RoleLead})
-	wantCode(t, lead.OverrideAttendance(at(dayBefore), "t1", app.AttendanceCheckedIn, " ", mm), app.EINVALID)
-	if err := lead.OverrideAttendance(at(dayBefore), "t1", app.AttendanceCheckedIn, "kam einen Tag früher", mm); err != nil {
+	// The lead acts in the lead's own name only (the display name may come
+	// from the window); naming another clerk is refused.
+	wantCode(t, lead.OverrideAttendance(at(dayBefore), "t1", app.AttendanceCheckedIn, "kam einen Tag früher", mm), app.EFORBIDDEN)
+	ll := lead.Actor
+	ll.Name = mm.Name
+	wantCode(t, lead.OverrideAttendance(at(dayBefore), "t1", app.AttendanceCheckedIn, " ", ll), app.EINVALID)
+	if err := lead.OverrideAttendance(at(dayBefore), "t1", app.AttendanceCheckedIn, "kam einen Tag früher", ll); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := db.Appointment(ctx, "t1")

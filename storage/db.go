@@ -44,7 +44,7 @@ type DB struct {
 	ckpt *checkpointer
 }
 
-var _ app.Store = (*DB)(nil)
+var _ app.ClerkStore = (*DB)(nil)
 
 // applicationID marks the file as an Amtstresen database ("AMTS").
 const applicationID = 0x414D5453

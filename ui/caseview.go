@@ -96,20 +96,24 @@ func (cv *caseView) buttons() []*keyButton {
 }
 
 // load reads the case, its notes and its history in the background. The
-// first load writes the read to the audit log.
+// first load opens the case (the store writes the read to the audit log);
+// a reload after a change only looks it up again.
 func (cv *caseView) load() {
 	m := cv.m
-	audit := !cv.audited
+	first := !cv.audited
 	cv.audited = true
 	by := m.actor()
 	m.bg.run(func() {
 		ctx := m.ctx
-		c, err := m.store.CaseByRef(ctx, cv.ref)
+		var c *app.Case
+		var err error
+		if first {
+			c, err = m.store.ReadCase(app.WithTime(ctx, m.now()), cv.ref, by)
+		} else {
+			c, err = m.store.CaseByRef(ctx, cv.ref)
+		}
 		var notes []app.Note
 		var entries []app.AuditEntry
-		if err == nil && audit {
-			err = m.store.Audit(ctx, app.AuditEntry{At: m.now().UTC(), Clerk: by.Clerk, Name: by.Name, Office: c.Office, Action: app.ActionCaseRead, Ref: cv.ref})
-		}
 		if err == nil {
 			notes, err = m.store.Notes(ctx, cv.ref)
 		}

@@ -279,20 +279,15 @@ func (m *mainWindow) showPersonExport() {
 // export writes the answer into a new folder inside dir.
 func (p *personExport) export(dir string) {
 	q := app.PersonQuery{Name: p.name.Text, BirthDate: p.birth.Text, Email: p.email.Text}
-	finder, ok := p.m.store.(app.PersonFinder)
-	if !ok {
-		p.status.SetText(lang.L("Die Auskunft ist mit diesem Speicher nicht möglich."))
-		return
-	}
 	by := p.m.actor()
 	target := dir + "/Auskunft-" + p.m.now().Format("20060102-150405")
 	var summary string
 	p.m.do(func(ctx context.Context) error {
-		d, err := app.ExportPerson(ctx, finder, p.m.store, by, q)
+		d, err := app.ExportPerson(ctx, p.m.store, p.m.store, by, q)
 		if err != nil {
 			return err
 		}
-		files, err := pdf.NewRenderer(p.m.reg).DisclosureFiles(target, d, by.Office, pdf.Options{Clerk: p.m.clerkName()},
+		files, err := pdf.NewRenderer(p.m.reg).DisclosureFiles(target, d, p.m.office(), pdf.Options{Clerk: p.m.clerkName()},
 			func(sha string) ([]byte, error) { return p.m.store.AttachmentData(ctx, sha) })
 		if err != nil {
 			return err

@@ -75,9 +75,19 @@ type Printer interface {
 	Print(ctx context.Context, d *Document) (saved string, err error)
 }
 
+// Store is everything the window uses from storage: the store as the
+// signed-in clerk may use it (app.Scoped in production, which checks
+// every call against the clerk's role and office), with the Art. 15
+// search, the lead's attendance override and the audited opening of a
+// case. ui/cli hands it in; nothing is asked of it by type assertion.
+type Store interface {
+	app.ClerkStore
+	app.CaseReader
+}
+
 // Options is what the window needs.
 type Options struct {
-	Store    app.Store
+	Store    Store
 	Registry *app.Registry
 	Config   *app.Config
 	Paths    app.Paths
@@ -94,8 +104,9 @@ type Options struct {
 	// and the printer named in Config ([print] printer; "" = default).
 	Printer Printer
 	// Actor is the signed-in clerk with the role from the database; the
-	// Store is then scoped to it (app.Scoped). A zero Role means no access
-	// control (tests, tools): office and sign come from the preferences.
+	// Store is then scoped to it (app.Scoped), and every change names
+	// exactly this actor. A zero Role means no access control (the UI
+	// tests): office and sign come from the preferences.
 	Actor app.Actor
 	// Setup is true while no role is assigned (everyone acts as admin).
 	Setup bool
@@ -166,7 +177,7 @@ var Screens = []Screen{ScreenQueue, ScreenIntake, ScreenAppointments, ScreenRevi
 type Session struct{ m *mainWindow }
 
 // Store returns the store the window shows.
-func (s *Session) Store() app.Store { return s.m.store }
+func (s *Session) Store() Store { return s.m.store }
 
 // Window returns the main window.
 func (s *Session) Window() fyne.Window { return s.m.w }

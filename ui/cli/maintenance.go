@@ -3,8 +3,18 @@ package cli
 // Data protection and safe operation: roles, audit log, retention purge,
 // backups, restore, database check and the Art. 15 export. Wiring only;
 // the work is done in app and storage.
+//
+// What a command uses of storage it names by interface: a clerk's
+// commands (audit, export-person, and in cli.go cases, review,
+// appointments, confirm, print) work through app.Scoped; roles take an
+// app.RoleStore, the purge a purger, each after the role check of openAs.
+// Only the operations on the SQLite file itself (backup, restore, check,
+// the backup of nightly) and the shared journal take *storage.DB: another
+// adapter (PostgreSQL) plugs in by opening its store where openStore and
+// openChecked open SQLite, and has its own way of backing up.
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -60,23 +70,24 @@ func (e *env) openChecked() (*storage.DB, error) {
 }
 
 // actor is who runs the command, with the role from the database.
-func (e *env) actor(db *storage.DB) (app.Actor, error) {
+func (e *env) actor(db app.RoleStore) (app.Actor, error) {
 	a, _, err := app.ResolveActor(e.ctx, db, accountName())
 	return a, err
 }
 
-// openScoped opens the database and the store as the OS account may use it.
-func (e *env) openScoped() (*storage.DB, *app.Scoped, error) {
+// openScoped opens the database as the OS account may use it: every
+// clerk's command works through it (closing it closes the database).
+func (e *env) openScoped() (*app.Scoped, error) {
 	db, err := e.openChecked()
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	a, err := e.actor(db)
 	if err != nil {
 		db.Close()
-		return nil, nil, err
+		return nil, err
 	}
-	return db, app.NewScoped(db, a), nil
+	return app.NewScoped(db, a), nil
 }
 
 // openAs opens the database for a command that needs at least role r.
@@ -134,6 +145,11 @@ func runRoles(e *env, args []string) error {
 		return err
 	}
 	defer db.Close()
+	return roles(e, db, a, pos, *name)
+}
+
+// roles runs `roles` for an administrator a.
+func roles(e *env, db app.RoleStore, a app.Actor, pos []string, name string) error {
 	switch {
 	case len(pos) == 0 || pos[0] == "list":
 		list, err := db.RoleAssignments(e.ctx)
@@ -153,7 +169,7 @@ func runRoles(e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		ra := app.RoleAssignment{Clerk: pos[1], Role: role, Name: *name}
+		ra := app.RoleAssignment{Clerk: pos[1], Role: role, Name: name}
 		if len(pos) == 4 {
 			ra.Office = app.OfficeKey(pos[3])
 		}
@@ -198,11 +214,11 @@ func runAudit(e *env, args []string) error {
 	if f.From, f.To, err = dayRange(*fromS, *toS); err != nil {
 		return err
 	}
-	db, s, err := e.openScoped()
+	s, err := e.openScoped()
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer s.Close()
 	entries, err := s.AuditEntries(e.ctx, f)
 	if err != nil {
 		return err
@@ -241,10 +257,23 @@ func runPurge(e *env, args []string) error {
 		return err
 	}
 	defer db.Close()
-	return purge(e, db, a, *dry, *asJSON)
+	if err := purge(e, db, a, *dry, *asJSON); err != nil || *dry || *asJSON {
+		return err // with --json the report is the whole output; the server waits for a run without (as before)
+	}
+	return purgeMailbox(e, db)
 }
 
-func purge(e *env, db *storage.DB, a app.Actor, dry, asJSON bool) error {
+// purger is what the retention purge needs of a store: the purge and the
+// record of its runs. (The purge's options and report become app's when
+// the PostgreSQL adapter gets its purge; storage keeps their names.)
+type purger interface {
+	Purge(ctx context.Context, o storage.PurgeOptions) (*storage.PurgeReport, error)
+	RecordRun(ctx context.Context, job, result, errText string) error
+}
+
+// purge runs the retention purge as a and reports it; the server's copies
+// of the mails are purgeMailbox's.
+func purge(e *env, db purger, a app.Actor, dry, asJSON bool) error {
 	rep, err := db.Purge(e.ctx, storage.PurgeOptions{DryRun: dry, AuditMonths: e.cfg.Audit.RetentionMonths,
 		ReviewMonths: e.cfg.IMAP.ReviewRetentionMonths, By: a})
 	if err != nil {
@@ -277,10 +306,7 @@ func purge(e *env, db *storage.DB, a app.Actor, dry, asJSON bool) error {
 		fmt.Fprintf(e.stdout, "Ohne Aufbewahrungsfrist im Leistungskatalog (bleiben erhalten, bitte Katalog ergänzen): %s\n", strings.Join(rep.NoRetention, ", "))
 	}
 	fmt.Fprintln(e.stdout, "Löschlauf:", rep.Summary()+".")
-	if dry {
-		return nil
-	}
-	return purgeMailbox(e, db)
+	return nil
 }
 
 // purgeMailbox removes the purged cases' mails from the server folders
@@ -408,6 +434,9 @@ func runNightly(e *env, args []string) error {
 	defer db.Close()
 	job := func() error {
 		perr := purge(e, db, a, false, false)
+		if perr == nil {
+			perr = purgeMailbox(e, db)
+		}
 		if perr != nil {
 			fmt.Fprintln(e.stderr, "Löschlauf fehlgeschlagen:", app.ErrorMessage(perr))
 		}
@@ -447,11 +476,11 @@ func runExportPerson(e *env, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	db, s, err := e.openScoped()
+	s, err := e.openScoped()
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer s.Close()
 	d, err := app.ExportPerson(e.ctx, s, s, s.Actor, app.PersonQuery{Name: *name, BirthDate: *birth, Email: *email})
 	if err != nil {
 		return err
