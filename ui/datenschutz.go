@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"sort"
 	"strings"
 	"time"
@@ -320,11 +321,12 @@ func startupMessage(title, msg string, onClose func()) fyne.CanvasObject {
 }
 
 // RunStartupError shows title and msg in a window of its own until it is
-// closed; for a database that fails its check at start.
-func RunStartupError(ctx context.Context, title, msg string) error {
+// closed; for a database that fails its check at start. log is the
+// program's logger (nil logs nothing).
+func RunStartupError(ctx context.Context, log *slog.Logger, title, msg string) error {
 	a := fyneapp.NewWithID(AppID)
 	if err := setupLanguage(a.Preferences().StringWithFallback(prefLanguage, LangGerman)); err != nil {
-		fyne.LogError("translations", err)
+		Options{Log: log}.logger().Error("translations", "err", err)
 	}
 	w := a.NewWindow("Amtstresen – " + title)
 	w.SetContent(startupMessage(title, msg, a.Quit))

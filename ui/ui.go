@@ -11,6 +11,7 @@ package ui
 import (
 	"context"
 	"image"
+	"log/slog"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -121,13 +122,24 @@ type Options struct {
 	// OnReady, if set, is called once the window is shown (for the
 	// screenshot and benchmark tool).
 	OnReady func(*Session)
+	// Log is the program's logger (errors of background work, no
+	// personal data); the window adds component=ui. nil logs nothing.
+	Log *slog.Logger
+}
+
+// logger is o.Log for the window, or one that discards.
+func (o Options) logger() *slog.Logger {
+	if o.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return o.Log.With("component", "ui")
 }
 
 // Run opens the main window and blocks until it is closed.
 func Run(ctx context.Context, o Options) error {
 	a := fyneapp.NewWithID(AppID)
 	if err := setupLanguage(a.Preferences().StringWithFallback(prefLanguage, LangGerman)); err != nil {
-		fyne.LogError("translations", err)
+		o.logger().Error("translations", "err", err)
 	}
 	w := a.NewWindow("Amtstresen")
 	ctx, cancel := context.WithCancel(ctx)

@@ -64,7 +64,7 @@ type mainWindow struct {
 
 func newMainWindow(ctx context.Context, a fyne.App, w fyne.Window, o Options) *mainWindow {
 	m := &mainWindow{ctx: ctx, a: a, w: w, o: o, reg: o.Registry, store: o.Store, print: o.Printer,
-		bg: &background{}, log: slog.Default().With("component", "ui"), now: time.Now, post: fyne.Do}
+		bg: &background{}, log: o.logger(), now: time.Now, post: fyne.Do}
 	if m.print == nil {
 		m.print = defaultPrinter(o)
 	}

@@ -56,11 +56,15 @@ type env struct {
 	reg    *app.Registry
 	stdout io.Writer
 	stderr io.Writer
+	// log is the program's one logger (stderr, ids and counts only, never
+	// a password or personal data); each component gets it at
+	// construction and adds its own component=… attribute.
+	log *slog.Logger
 }
 
 // openStore opens the database at env.dbPath.
 func (e *env) openStore() (*storage.DB, error) {
-	return storage.Open(e.ctx, e.dbPath, e.reg)
+	return storage.Open(e.ctx, e.dbPath, e.reg, storage.WithLogger(e.log))
 }
 
 type command struct {
@@ -120,7 +124,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	e := &env{ctx: ctx, paths: app.DefaultPaths(), stdout: stdout, stderr: stderr}
+	e := &env{ctx: ctx, paths: app.DefaultPaths(), stdout: stdout, stderr: stderr,
+		log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))}
 	// --db and --config are accepted by every command, before or after its own flags.
 	args, dbPath, cfgPath := globalFlags(args)
 	e.dbPath = dbPath
@@ -222,7 +227,7 @@ func runGUI(e *env, args []string) error {
 	db, err := e.openChecked()
 	if app.ErrorCode(err) == app.ECORRUPT {
 		fmt.Fprintln(e.stderr, app.ErrorMessage(err))
-		ui.RunStartupError(e.ctx, "Datenbank beschädigt", app.ErrorMessage(err))
+		ui.RunStartupError(e.ctx, e.log, "Datenbank beschädigt", app.ErrorMessage(err))
 		return err
 	}
 	if err != nil {
@@ -232,11 +237,11 @@ func runGUI(e *env, args []string) error {
 	actor, setup, err := app.ResolveActor(e.ctx, db, accountName())
 	if err != nil {
 		if app.ErrorCode(err) == app.EFORBIDDEN {
-			ui.RunStartupError(e.ctx, "Kein Zugang", app.ErrorMessage(err))
+			ui.RunStartupError(e.ctx, e.log, "Kein Zugang", app.ErrorMessage(err))
 		}
 		return err
 	}
-	o := ui.Options{Store: app.NewScoped(db, actor), Actor: actor, Setup: setup, BackupDir: e.backupDir(),
+	o := ui.Options{Store: app.NewScoped(db, actor), Actor: actor, Setup: setup, BackupDir: e.backupDir(), Log: e.log,
 		Registry: e.reg, Config: e.cfg, Paths: e.paths, DBPath: e.dbPath, Version: versionString(),
 		// A damaged file is found at start, while the window opens.
 		Check: func(ctx context.Context) error { return db.QuickCheck(ctx, false, e.backupDir()) }}
@@ -322,10 +327,9 @@ func (e *env) officeFlag(v string) (app.OfficeKey, error) {
 	return "", usageError(fmt.Sprintf("Unbekannte Dienststelle „%s“ (--office). Möglich sind: %s.", v, strings.Join(keys, ", ")))
 }
 
-// syncLogger logs the sync to stderr (ids and counts only, never the password).
-func syncLogger(e *env) *slog.Logger {
-	return slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-}
+// syncLogger is the logger handed to the sync: the program's (the sync
+// adds component=sync).
+func syncLogger(e *env) *slog.Logger { return e.log }
 
 // runSync runs the portal sync once (--once) or on the [sync] schedule.
 func runSync(e *env, args []string) error {
@@ -490,7 +494,7 @@ func runDemo(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	return ui.Run(e.ctx, ui.Options{Store: app.NewScoped(db, actor), Actor: actor, Setup: setup, BackupDir: e.backupDir(),
+	return ui.Run(e.ctx, ui.Options{Store: app.NewScoped(db, actor), Actor: actor, Setup: setup, BackupDir: e.backupDir(), Log: e.log,
 		Registry: e.reg, Config: d.Config, Paths: e.paths, DBPath: e.dbPath, Version: versionString(), Syncer: s})
 }
 

@@ -17,7 +17,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -462,8 +461,7 @@ func runNightly(e *env, args []string) error {
 		last = r.LastRun
 	}
 	fmt.Fprintf(e.stdout, "Löschlauf und Sicherung nach Zeitplan „%s“ (Europe/Berlin); Beenden mit Strg+C.\n", e.cfg.Backup.Schedule)
-	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	return portalsync.RunJob(e.ctx, e.cfg.Backup.Schedule, last, time.Now(), log, func() { _ = job() })
+	return portalsync.RunJob(e.ctx, e.cfg.Backup.Schedule, last, time.Now(), e.log.With("component", "nightly"), func() { _ = job() })
 }
 
 // runExportPerson writes the Art. 15 answer for one person.

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -82,5 +83,27 @@ func TestHeadlessCommandsQuiet(t *testing.T) {
 		if rc != 1 || out != "" || strings.Count(errOut, "\n") != 1 || !strings.HasPrefix(errOut, "Fehler: Der Portal-Abgleich ist nicht eingerichtet") {
 			t.Errorf("%v sync --once without configuration: rc %d, stdout %q, stderr %q", locale, rc, out, errOut)
 		}
+	}
+}
+
+// Issue 14, point 8: the program hands its one logger to each component;
+// none takes slog.Default. A command on a new database logs the store's
+// migrations on the command's own stderr (component=storage), and the
+// process's default logger receives nothing.
+func TestLoggerHandedIn(t *testing.T) {
+	emptyHome(t)
+	var global bytes.Buffer
+	old := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(&global, nil)))
+	t.Cleanup(func() { slog.SetDefault(old) })
+	out, errOut, rc := runCmd(t, "cases", "--json", "--db", filepath.Join(t.TempDir(), "neu.db"))
+	if rc != 0 || strings.TrimSpace(out) != "[]" {
+		t.Fatalf("cases on a new database: rc %d\n%s%s", rc, out, errOut)
+	}
+	if !strings.Contains(errOut, `msg="schema migrated" component=storage`) {
+		t.Errorf("the store's log is not on the command's stderr:\n%s", errOut)
+	}
+	if global.Len() > 0 {
+		t.Errorf("logged through slog.Default:\n%s", global.String())
 	}
 }

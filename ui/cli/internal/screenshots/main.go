@@ -19,6 +19,7 @@ import (
 	"image"
 	"image/png"
 	"log"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -116,6 +117,7 @@ func main() {
 	opts := ui.Options{
 		Store: app.NewScoped(st, actor), Actor: actor, Setup: setup, BackupDir: filepath.Join(filepath.Dir(*dbPath), "sicherungen"),
 		Registry: reg, Config: cfg, DBPath: *dbPath, Version: "screenshots",
+		Log:    slog.New(slog.NewTextHandler(os.Stderr, nil)),
 		Paths:  app.Paths{DataDir: tmp, ConfigDir: tmp, CacheDir: tmp},
 		Syncer: &demoSyncer{last: now.Add(-8 * time.Hour)},
 		// The start-up check of the database, as the app runs it.
