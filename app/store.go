@@ -247,7 +247,10 @@ type AuditLog interface {
 	AuditEntries(ctx context.Context, f AuditFilter) ([]AuditEntry, error)
 }
 
-// Store is everything the UI and the sync need from storage.
+// Store is what every store adapter implements at least: the work queue,
+// bookings, the review list, sync progress and the audit log. Its
+// consumers name more: the window and a clerk's commands ClerkStore
+// (through Scoped), the portal sync IntakeStore.
 type Store interface {
 	CaseStore
 	AppointmentStore
