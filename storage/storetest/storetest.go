@@ -149,7 +149,7 @@ type test struct {
 }
 
 // groups are the tests, by what they are about.
-var groups = [][]test{cases, queue, search}
+var groups = [][]test{cases, queue, search, review, appointments, audit, intake, access, purge}
 
 // Run runs the contract against the adapter: every test in a subtest of
 // its own, each on a fresh database from open.
