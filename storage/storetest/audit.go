@@ -157,12 +157,16 @@ func testAuditEveryChangeWithoutContent(e *env) {
 	if err != nil {
 		e.Fatal(err)
 	}
+	actions := map[string]bool{}
 	for _, x := range es {
 		if s := x.Clerk + x.Name + string(x.Office) + x.Action + x.Ref + x.Detail; strings.Contains(strings.ToLower(s), "geheim") || strings.Contains(s, "Bello") {
 			e.Errorf("personal data in the audit log: %+v", x)
 		}
+		actions[x.Action] = true
 	}
-	if len(es) < len(want)+7 {
-		e.Errorf("%d entries: not every change audited", len(es))
+	for _, a := range []string{"case.withdrawal.requested", "case.withdrawal", "review.add", "review.resolve", "appointment.apply", "appointment.attendance", "sync.state"} {
+		if !actions[a] {
+			e.Errorf("no %s in the audit log", a)
+		}
 	}
 }
