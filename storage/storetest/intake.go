@@ -137,6 +137,17 @@ func testWithdrawalUnconfirmed(e *env) {
 		e.Error("receipt on a closed case not recorded")
 	}
 	e.wantCode(e.st.DecideWithdrawal(e.ctx, c.Ref, true, "x", clerk), app.ECONFLICT)
+	// Flagged, then closed by a clerk, then confirmed: the status stays,
+	// the flag goes, the decision is noted.
+	c = e.create(e.dogCase("p-late", "Anna", "Muster", app.OfficeZell, Start))
+	e.ok(e.st.RequestWithdrawal(e.ctx, "p-late", "bitte zurücknehmen", nil))
+	e.ok(e.st.SetStatus(e.ctx, c.Ref, app.StatusWithdrawn, "telefonisch zurückgenommen", clerk))
+	e.ok(e.st.DecideWithdrawal(e.ctx, c.Ref, true, "schon erledigt", clerk))
+	got := e.mustCase(c.Ref)
+	notes, _ := e.st.Notes(e.ctx, c.Ref)
+	if got.Status != app.StatusWithdrawn || got.HasFlag(app.FlagWithdrawalUnconfirmed) || !strings.Contains(notes[len(notes)-1].Text, "schon erledigt") {
+		e.Errorf("confirmed on a closed case: %s %v %+v", got.Status, got.Flags, notes)
+	}
 }
 
 // testUnblocked: a message kept as case-unknown is offered again once its
