@@ -263,17 +263,16 @@ func runPurge(e *env, args []string) error {
 }
 
 // purger is what the retention purge needs of a store: the purge and the
-// record of its runs. (The purge's options and report become app's when
-// the PostgreSQL adapter gets its purge; storage keeps their names.)
+// record of its runs.
 type purger interface {
-	Purge(ctx context.Context, o storage.PurgeOptions) (*storage.PurgeReport, error)
+	app.Purger
 	RecordRun(ctx context.Context, job, result, errText string) error
 }
 
 // purge runs the retention purge as a and reports it; the server's copies
 // of the mails are purgeMailbox's.
 func purge(e *env, db purger, a app.Actor, dry, asJSON bool) error {
-	rep, err := db.Purge(e.ctx, storage.PurgeOptions{DryRun: dry, AuditMonths: e.cfg.Audit.RetentionMonths,
+	rep, err := db.Purge(e.ctx, app.PurgeOptions{DryRun: dry, AuditMonths: e.cfg.Audit.RetentionMonths,
 		ReviewMonths: e.cfg.IMAP.ReviewRetentionMonths, By: a})
 	if err != nil {
 		if !dry {
@@ -522,8 +521,8 @@ type purgeItemJSON struct {
 	Expired string `json:"expired"`
 }
 
-func newPurgeJSON(r *storage.PurgeReport) purgeJSON {
-	items := func(list []storage.PurgeItem) []purgeItemJSON {
+func newPurgeJSON(r *app.PurgeReport) purgeJSON {
+	items := func(list []app.PurgeItem) []purgeItemJSON {
 		out := make([]purgeItemJSON, 0, len(list))
 		for _, it := range list {
 			out = append(out, purgeItemJSON{Ref: it.Ref, Service: it.Service, Office: string(it.Office),
