@@ -10,6 +10,18 @@
 // no byte in the files, migrations of its schema) stays in that adapter's
 // own tests.
 //
+// Each test runs in a subtest named after it (go test -run
+// 'TestContract/Search'), one after another, on a fresh database from
+// Open. The groups: cases (creation, references, claim, status moves,
+// forward, notes, messages), queue (filters, sorting, paging against an
+// oracle), search, review and sync state, appointments (SEQUENCE rules,
+// attendance), audit, intake (receipts, format-1 withdrawal, batches, the
+// sync lock), access (roles, a clerk's view, Art. 15) and purge.
+//
+// The audit actions and details the tests name ("case.status",
+// "received->in_progress") and the German messages they quote are part of
+// the contract: the audit export, the screens and the CLI show them.
+//
 // # What the contract says beyond the method comments in package app
 //
 //   - Time: every change takes its time from the clock the adapter was
@@ -32,7 +44,8 @@
 //     field values, not field names), case, accents and "ß"/"ss",
 //     "ö"/"oe" folded, decomposed (NFD) input as composed. A reference or
 //     its beginning ("ZEL-2026-000") finds the cases whose reference
-//     begins with it. No character is query syntax.
+//     begins with it; its number without zeros ("42") finds it too. No
+//     character is query syntax; a query without words is no search.
 //   - Errors a clerk can act on are *app.Error with the codes named in
 //     package app (ENOTFOUND, EINVALID, ECONFLICT, EFORBIDDEN), whose
 //     messages are German sentences without personal data.
@@ -149,7 +162,7 @@ type test struct {
 }
 
 // groups are the tests, by what they are about.
-var groups = [][]test{cases, queue, search}
+var groups = [][]test{cases, queue, search, review, appointments, audit, intake, access, purge}
 
 // Run runs the contract against the adapter: every test in a subtest of
 // its own, each on a fresh database from open.
@@ -163,27 +176,27 @@ func Run(t *testing.T, open Open) {
 
 var reg = app.Default()
 
-// muni returns the first municipality of the office.
-func (e *env) muni(o app.OfficeKey) *app.Municipality {
-	e.Helper()
-	for _, m := range reg.Municipalities {
-		if m.Office == o {
-			return m
-		}
-	}
-	e.Fatalf("no municipality for %s", o)
-	return nil
-}
-
-// dogCase is a portal application to register a dog, routed to the
-// office of the applicant's municipality.
-func (e *env) dogCase(key, first, last string, o app.OfficeKey, at time.Time) *app.NewCase {
-	e.Helper()
+// DogCase is a portal application to register a dog (Bello, a Dackel),
+// routed to office o (undecided when ""), the applicant living in the
+// first municipality of o (of VG Zell for the Kreis and undecided), with
+// key as idempotency key and portal case id: the case the suite is made
+// of, for an adapter's own tests too.
+func DogCase(t testing.TB, key, first, last string, o app.OfficeKey, at time.Time) *app.NewCase {
+	t.Helper()
 	mo := o
 	if mo == "" || mo == app.OfficeKreis {
 		mo = app.OfficeZell
 	}
-	m := e.muni(mo)
+	var m *app.Municipality
+	for _, x := range reg.Municipalities {
+		if x.Office == mo {
+			m = x
+			break
+		}
+	}
+	if m == nil {
+		t.Fatalf("no municipality for %s", mo)
+	}
 	fields, _ := json.Marshal(map[string]any{
 		"hund":           map[string]any{"name": "Bello", "rasse": "Dackel", "chipnummer": "276098106543210", "farbe": "braun"},
 		"haltungsbeginn": "2026-11-01", "gefaehrlich": false, "weitereHunde": 0,
@@ -195,6 +208,11 @@ func (e *env) dogCase(key, first, last string, o app.OfficeKey, at time.Time) *a
 		Applicant: a, Fields: fields, Raw: json.RawMessage(`{"vorgang":"` + key + `","extra":{"neu":1}}`),
 		Routing:    app.Decision{Office: o, Decided: o != "", Municipality: m.AGS, Reason: "Wohnanschrift liegt in " + m.Name},
 		ReceivedAt: at, Clerk: "portal"}
+}
+
+func (e *env) dogCase(key, first, last string, o app.OfficeKey, at time.Time) *app.NewCase {
+	e.Helper()
+	return DogCase(e.T, key, first, last, o, at)
 }
 
 // create creates the case in st (the test's store when nil) and fails
