@@ -322,3 +322,64 @@ func TestSearchWalkSameAsIndex(t *testing.T) {
 		t.Errorf("one letter is not dense: %v", err)
 	}
 }
+
+// The search finds what the login may see, also after a forward, and a
+// lead's open routing questions of other offices; asked directly, the
+// search function gives a clerk no id of another office's case.
+func TestSearchFollowsOffice(t *testing.T) {
+	ctx := context.Background()
+	tdb := newDB(t)
+	sync := tdb.serviceLogin("abgleich", "sync").open(t)
+	zell, _, err := sync.CreateCase(ctx, newDogCase(t, "z-1", "Zora", "Zeller", app.OfficeZell, storeNow), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unclear := newDogCase(t, "c-1", "Zacharias", "Zeller", app.OfficeCochem, storeNow)
+	unclear.Flags = []app.Flag{app.FlagRoutingUnclear}
+	if _, _, err := sync.CreateCase(ctx, unclear, nil); err != nil {
+		t.Fatal(err)
+	}
+	ulmClerk := tdb.newLogin("ulm", "clerk", "vg-ulmen")
+	ulm, zel, lead := ulmClerk.open(t), tdb.newLogin("zel", "clerk", "vg-zell").open(t), tdb.newLogin("zelchef", "lead", "vg-zell").open(t)
+	found := func(st *DB) string {
+		t.Helper()
+		list, err := st.ListCases(ctx, app.CaseFilter{Query: "zeller", Sort: "+ref"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := st.CountCases(ctx, app.CaseFilter{Query: "zeller"})
+		if err != nil || n != len(list) {
+			t.Errorf("%s: counted %d, listed %d, %v", st.User(), n, len(list), err)
+		}
+		var refs []string
+		for _, s := range list {
+			refs = append(refs, s.Ref)
+		}
+		return strings.Join(refs, " ")
+	}
+	for _, tc := range []struct {
+		st   *DB
+		want string
+	}{{ulm, ""}, {zel, "ZEL-2026-00001"}, {lead, "COC-2026-00001 ZEL-2026-00001"}} {
+		if got := found(tc.st); got != tc.want {
+			t.Errorf("%s finds %q, want %q", tc.st.User(), got, tc.want)
+		}
+	}
+	if err := sync.Forward(ctx, zell.Ref, app.OfficeUlmen, "Wohnsitz in Ulmen", app.Actor{Clerk: "portal"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		st   *DB
+		want string
+	}{{ulm, "ZEL-2026-00001"}, {zel, ""}, {lead, "COC-2026-00001"}} {
+		if got := found(tc.st); got != tc.want {
+			t.Errorf("after the forward %s finds %q, want %q", tc.st.User(), got, tc.want)
+		}
+	}
+	// Asked directly, no id of a case the clerk may not see.
+	conn := ulmClerk.conn()
+	ids := count(t, conn, "SELECT count(*) FROM amtstresen.search_case_ids(ARRAY['zeller'], NULL)")
+	if ids != 1 {
+		t.Errorf("the Ulmen clerk's direct search returns %d ids, want 1 (its own)", ids)
+	}
+}

@@ -271,6 +271,10 @@ func (db *DB) listByStatus(ctx context.Context, f app.CaseFilter, asc bool, limi
 
 // list runs one page.
 func (db *DB) list(ctx context.Context, f app.CaseFilter, s *search, key string, asc bool, limit, offset int) ([]app.CaseSummary, error) {
+	v, err := db.viewer(ctx)
+	if err != nil {
+		return nil, err
+	}
 	var q query
 	var sql string
 	order := orderBy(key, asc)
@@ -285,6 +289,9 @@ func (db *DB) list(ctx context.Context, f app.CaseFilter, s *search, key string,
 		conds := q.filterConds(f)
 		conds = append(conds, q.searchCond(s))
 		conds = append(conds, q.officeStatusConds(f)...)
+		if c := q.visible(v); c != "" {
+			conds = append(conds, c)
+		}
 		sql = "SELECT " + summaryCols + ", " + srankSQL + " AS srank FROM cases WHERE " + strings.Join(conds, " AND ")
 	} else {
 		offices, err := db.offices(ctx, f)
@@ -302,8 +309,15 @@ func (db *DB) list(ctx context.Context, f app.CaseFilter, s *search, key string,
 		lim := q.arg(offset + limit)
 		var arms []string
 		for _, o := range offices {
+			read, routingOnly := v.arm(o)
+			if !read {
+				continue
+			}
 			for _, st := range statuses {
 				conds := append([]string{"office = " + q.arg(o), "status = " + q.arg(string(st))}, resid...)
+				if routingOnly {
+					conds = append(conds, "'routing-unclear' = ANY (flags)")
+				}
 				arms = append(arms, fmt.Sprintf("(SELECT %s, %d AS srank FROM cases WHERE %s ORDER BY %s LIMIT %s)",
 					summaryCols, statusRank(st), strings.Join(conds, " AND "), order, lim))
 			}
@@ -359,8 +373,7 @@ func (q *query) officeStatusConds(f app.CaseFilter) []string {
 }
 
 // offices are the filter's offices, or every office present in the queue
-// (that the role sees), found by skipping through the index (one seek per
-// office), not by scanning it.
+// (present_offices: by skipping through the index, one seek per office).
 func (db *DB) offices(ctx context.Context, f app.CaseFilter) ([]string, error) {
 	if len(f.Offices) > 0 {
 		var out []string
@@ -369,11 +382,7 @@ func (db *DB) offices(ctx context.Context, f app.CaseFilter) ([]string, error) {
 		}
 		return out, nil
 	}
-	out, err := stringColumn(ctx, db.q(), `WITH RECURSIVE o(v) AS (
-			SELECT (SELECT office FROM cases ORDER BY office LIMIT 1)
-			UNION ALL
-			SELECT (SELECT office FROM cases WHERE office > o.v ORDER BY office LIMIT 1) FROM o WHERE o.v IS NOT NULL
-		) SELECT v FROM o WHERE v IS NOT NULL`)
+	out, err := stringColumn(ctx, db.q(), `SELECT present_offices()`)
 	if err != nil {
 		return nil, fmt.Errorf("list offices: %w", err)
 	}
@@ -408,8 +417,15 @@ func (db *DB) CountCases(ctx context.Context, f app.CaseFilter) (int, error) {
 
 // count counts the matches, or at most max of them when max > 0.
 func (db *DB) count(ctx context.Context, f app.CaseFilter, s *search, max int) (int, error) {
+	v, err := db.viewer(ctx)
+	if err != nil {
+		return 0, err
+	}
 	var q query
 	conds := append(q.filterConds(f), q.officeStatusConds(f)...)
+	if c := q.visible(v); c != "" {
+		conds = append(conds, c)
+	}
 	if s != nil {
 		conds = append(conds, q.searchCond(s))
 	}

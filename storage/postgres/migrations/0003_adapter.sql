@@ -324,46 +324,11 @@ REVOKE ALL ON FUNCTION amtstresen.case_office(text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION amtstresen.appointment_office(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION amtstresen.case_office(text, text), amtstresen.appointment_office(text) TO amtstresen_konto;
 
--- The free-text search. The search operator (@@) is not leakproof, so
--- under row-level security PostgreSQL tests it only after the policies,
--- row by row, never through the GIN index: a clerk's search read every
--- case of the office. search_case_ids asks the index as amtstresen_lookup
--- and returns the ids of the matching cases that the session's login may
--- see by the rules of the policies on cases (its offices, the
--- Kreisverwaltung's undecided cases, a lead's open routing questions;
--- administrators and the service accounts all). The caller's query on
--- cases applies the policies once more. At most max_rows ids (NULL: all).
-GRANT SELECT (id, flags) ON amtstresen.cases TO amtstresen_lookup;
-GRANT SELECT (case_id, doc) ON amtstresen.case_search TO amtstresen_lookup;
-GRANT SELECT ON amtstresen.offices TO amtstresen_lookup;
-CREATE POLICY lookup ON amtstresen.case_search FOR SELECT TO amtstresen_lookup USING (true);
-CREATE FUNCTION amtstresen.search_case_ids(words text[], max_rows integer) RETURNS SETOF bigint
-    LANGUAGE sql STABLE
-    SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp
-    BEGIN ATOMIC
-        WITH me AS (
-            SELECT pg_has_role(session_user, 'amtstresen_admin', 'MEMBER') OR pg_has_role(session_user, 'amtstresen_sync', 'MEMBER')
-                       OR pg_has_role(session_user, 'amtstresen_purge', 'MEMBER') AS everything,
-                   pg_has_role(session_user, 'amtstresen_lead', 'MEMBER') AS lead,
-                   pg_has_role(session_user, 'amtstresen_clerk', 'MEMBER') OR pg_has_role(session_user, 'amtstresen_lead', 'MEMBER') AS staff,
-                   coalesce((SELECT array_agg(o.key) FROM amtstresen.offices o WHERE pg_has_role(session_user, o.role, 'MEMBER')), '{}') AS offices
-        )
-        SELECT s.case_id FROM amtstresen.case_search s JOIN amtstresen.cases c ON c.id = s.case_id CROSS JOIN me
-        WHERE s.doc @@ amtstresen.search_query(words)
-          AND (me.everything OR (me.staff AND (c.office = ANY (me.offices) OR (c.office = '' AND 'kreis' = ANY (me.offices))))
-               OR (me.lead AND (c.office = '' OR 'routing-unclear' = ANY (c.flags))))
-        LIMIT max_rows;
-    END;
-REVOKE ALL ON FUNCTION amtstresen.search_case_ids(text[], integer) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION amtstresen.search_case_ids(text[], integer) TO amtstresen_konto;
-
 -- Handing the functions to amtstresen_lookup needs a moment's membership
 -- and the right to create in the schema; both are taken back at once.
 GRANT amtstresen_lookup TO CURRENT_USER;
 GRANT CREATE ON SCHEMA amtstresen TO amtstresen_lookup;
 ALTER FUNCTION amtstresen.case_office(text, text) OWNER TO amtstresen_lookup;
 ALTER FUNCTION amtstresen.appointment_office(text) OWNER TO amtstresen_lookup;
-ALTER FUNCTION amtstresen.search_case_ids(text[], integer) OWNER TO amtstresen_lookup;
 REVOKE CREATE ON SCHEMA amtstresen FROM amtstresen_lookup;
 REVOKE amtstresen_lookup FROM CURRENT_USER;
