@@ -378,7 +378,7 @@ func TestSearchFollowsOffice(t *testing.T) {
 	}
 	// Asked directly, no id of a case the clerk may not see.
 	conn := ulmClerk.conn()
-	ids := count(t, conn, "SELECT count(*) FROM amtstresen.search_case_ids(ARRAY['zeller'], NULL)")
+	ids := count(t, conn, "SELECT count(*) FROM amtstresen.search_case_ids(ARRAY['zeller'], NULL, NULL)")
 	if ids != 1 {
 		t.Errorf("the Ulmen clerk's direct search returns %d ids, want 1 (its own)", ids)
 	}

@@ -3,7 +3,7 @@ package postgres
 // Benchmarks on a database of realistic size: the 1,000,000 cases of the
 // SQLite store's benchmarks (storage/internal/benchdata), loaded into a
 // PostgreSQL cluster of their own by COPY. The cluster's files are kept
-// in os.TempDir() per schema version and size, so that repeated runs
+// in os.TempDir() per schema (version and content) and size, so that repeated runs
 // start at once (generating takes a few minutes):
 //
 //	go test -tags "sqlite_fts5 ci" -run XXX -bench . -benchtime 200x ./storage/postgres/
@@ -17,6 +17,7 @@ package postgres
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -83,7 +84,12 @@ func benchStore(b *testing.B, login string) *DB {
 // startBenchCluster starts the kept cluster; TestMain stops it.
 func startBenchCluster(b *testing.B) (*pgtest.Cluster, error) {
 	n := benchCases()
-	dir := filepath.Join(os.TempDir(), fmt.Sprintf("amtstresen-pgbench-schema%d-%d", SchemaVersion, n))
+	// Named by the schema's content: a changed migration makes a new one.
+	h := sha256.New()
+	for _, m := range migrations {
+		h.Write([]byte(m.SQL))
+	}
+	dir := filepath.Join(os.TempDir(), fmt.Sprintf("amtstresen-pgbench-schema%d-%x-%d", SchemaVersion, h.Sum(nil)[:4], n))
 	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
 		start := time.Now()
 		tmp := fmt.Sprintf("%s.%d.tmp", dir, os.Getpid())

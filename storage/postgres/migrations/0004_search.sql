@@ -63,8 +63,9 @@ CREATE POLICY lookup_update ON amtstresen.case_search FOR UPDATE TO amtstresen_l
 -- among those the session's login may see: administrators and the service
 -- accounts all; clerks and leads their offices' (the Kreisverwaltung also
 -- the undecided ones); a lead also every case with an open routing
--- question. At most max_rows ids (NULL: all).
-CREATE FUNCTION amtstresen.search_case_ids(words text[], max_rows integer) RETURNS SETOF bigint
+-- question. Only of the given offices (NULL: any), at most max_rows ids
+-- (NULL: all).
+CREATE FUNCTION amtstresen.search_case_ids(words text[], only_offices text[], max_rows integer) RETURNS SETOF bigint
     LANGUAGE plpgsql STABLE
     SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
@@ -78,7 +79,11 @@ BEGIN
     END IF;
     IF pg_has_role(session_user, 'amtstresen_admin', 'MEMBER') OR pg_has_role(session_user, 'amtstresen_sync', 'MEMBER')
        OR pg_has_role(session_user, 'amtstresen_purge', 'MEMBER') THEN
-        RETURN QUERY SELECT s.case_id FROM amtstresen.case_search s WHERE s.doc @@ q LIMIT max_rows;
+        IF only_offices IS NULL THEN
+            RETURN QUERY SELECT s.case_id FROM amtstresen.case_search s WHERE s.doc @@ q LIMIT max_rows;
+        ELSE
+            RETURN QUERY SELECT s.case_id FROM amtstresen.case_search s WHERE s.office = ANY (only_offices) AND s.doc @@ q LIMIT max_rows;
+        END IF;
         RETURN;
     END IF;
     IF NOT (pg_has_role(session_user, 'amtstresen_clerk', 'MEMBER') OR pg_has_role(session_user, 'amtstresen_lead', 'MEMBER')) THEN
@@ -90,8 +95,12 @@ BEGIN
     END IF;
     IF pg_has_role(session_user, 'amtstresen_lead', 'MEMBER') THEN
         RETURN QUERY SELECT s.case_id FROM amtstresen.case_search s JOIN amtstresen.cases c ON c.id = s.case_id
-            WHERE s.doc @@ q AND (s.office = ANY (mine) OR c.office = '' OR 'routing-unclear' = ANY (c.flags)) LIMIT max_rows;
+            WHERE s.doc @@ q AND (only_offices IS NULL OR s.office = ANY (only_offices))
+              AND (s.office = ANY (mine) OR c.office = '' OR 'routing-unclear' = ANY (c.flags)) LIMIT max_rows;
     ELSE
+        IF only_offices IS NOT NULL THEN
+            mine := ARRAY(SELECT unnest(mine) INTERSECT SELECT unnest(only_offices));
+        END IF;
         RETURN QUERY SELECT s.case_id FROM amtstresen.case_search s WHERE s.office = ANY (mine) AND s.doc @@ q LIMIT max_rows;
     END IF;
 END
@@ -112,13 +121,13 @@ CREATE FUNCTION amtstresen.present_offices() RETURNS SETOF text
         ) SELECT v FROM o WHERE v IS NOT NULL;
     END;
 
-REVOKE ALL ON FUNCTION amtstresen.search_case_ids(text[], integer), amtstresen.present_offices(),
+REVOKE ALL ON FUNCTION amtstresen.search_case_ids(text[], text[], integer), amtstresen.present_offices(),
     amtstresen.case_search_office(), amtstresen.case_office_moved() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION amtstresen.search_case_ids(text[], integer), amtstresen.present_offices() TO amtstresen_konto;
+GRANT EXECUTE ON FUNCTION amtstresen.search_case_ids(text[], text[], integer), amtstresen.present_offices() TO amtstresen_konto;
 
 GRANT amtstresen_lookup TO CURRENT_USER;
 GRANT CREATE ON SCHEMA amtstresen TO amtstresen_lookup;
-ALTER FUNCTION amtstresen.search_case_ids(text[], integer) OWNER TO amtstresen_lookup;
+ALTER FUNCTION amtstresen.search_case_ids(text[], text[], integer) OWNER TO amtstresen_lookup;
 ALTER FUNCTION amtstresen.present_offices() OWNER TO amtstresen_lookup;
 ALTER FUNCTION amtstresen.case_search_office() OWNER TO amtstresen_lookup;
 ALTER FUNCTION amtstresen.case_office_moved() OWNER TO amtstresen_lookup;
