@@ -507,15 +507,23 @@ func TestCreatedCaseAsStored(t *testing.T) {
 			i++
 			nc := newDogCase(t, fmt.Sprintf("p-%d", i), "Zoë", "Çelik-Müller", app.OfficeCochem, testNow)
 			change(nc)
+			var prep app.PreparedCase
 			if strings.HasPrefix(mode, "prepared") {
-				db.PrepareCase(nc)
-				if nc.Prepared == nil {
+				prep = db.PrepareCase(nc)
+				if p, _ := prep.(*preparedCase); p == nil || p.in == nil {
 					t.Fatalf("%s: not prepared", name)
 				}
 			}
 			var got *app.Case
 			create := func(st app.IntakeStore) error {
-				c, created, err := st.CreateCase(ctx, nc, &app.Receipt{Mailbox: "INBOX", UID: uint32(i), SHA256: fmt.Sprintf("<%d@x>", i)})
+				rc := &app.Receipt{Mailbox: "INBOX", UID: uint32(i), SHA256: fmt.Sprintf("<%d@x>", i)}
+				mk := st.CreateCase
+				if prep != nil {
+					mk = func(ctx context.Context, _ *app.NewCase, rc *app.Receipt) (*app.Case, bool, error) {
+						return st.CreatePreparedCase(ctx, prep, rc)
+					}
+				}
+				c, created, err := mk(ctx, nc, rc)
 				if err == nil && !created {
 					err = fmt.Errorf("not created")
 				}
