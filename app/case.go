@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // Status of a case (Vorgang).
@@ -171,6 +174,22 @@ type Applicant struct {
 
 // Name returns "Anna Muster".
 func (a Applicant) Name() string { return strings.TrimSpace(a.FirstName + " " + a.LastName) }
+
+// SortKey is what the queue's "applicant" sort compares (bytewise): last
+// and first name folded as in DIN 5007-1, "Ä" as "a", "ß" as "ss", lower
+// case: "Zöller, Anna" → "zoller anna".
+func (a Applicant) SortKey() string {
+	s := strings.TrimSpace(a.LastName + " " + a.FirstName)
+	s = strings.ReplaceAll(strings.ReplaceAll(s, "ß", "ss"), "ẞ", "SS")
+	var b strings.Builder
+	for _, r := range norm.NFD.String(s) {
+		if unicode.Is(unicode.Mn, r) {
+			continue
+		}
+		b.WriteRune(unicode.ToLower(r))
+	}
+	return b.String()
+}
 
 // Attachment is a file the citizen sent or brought. Files are stored by
 // content hash; Name is the sender's name and never a path.

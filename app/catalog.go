@@ -46,6 +46,8 @@ type Service struct {
 	// Retention: months after a case is closed, days after an appointment.
 	RetentionMonths int `json:"aufbewahrung_monate,omitempty"`
 	RetentionDays   int `json:"aufbewahrung_tage,omitempty"`
+	// Answers: which status messages go to the citizen by themselves.
+	Answers *Answers `json:"rueckmeldungen,omitempty"`
 }
 
 // RoutingSource names a field that holds an AGS, a list of AGS or an

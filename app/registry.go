@@ -20,6 +20,10 @@ type Registry struct {
 	Municipalities []*Municipality
 	Catalog        *Catalog
 	CatalogSource  string // "eingebaut" or the path of the override file
+	// StatusTexts are the texts of the messages to the citizen;
+	// StatusTextsSource says where they came from, like CatalogSource.
+	StatusTexts       *StatusTexts
+	StatusTextsSource string
 
 	officeByKey map[OfficeKey]*Office
 	byAGS       map[string]*Municipality
@@ -52,30 +56,62 @@ func LoadRegistry(dataDir string) (*Registry, error) {
 	if err != nil {
 		return nil, err
 	}
-	cb, err := assets.Read(CatalogFileName)
+	cb, source, err := readData(dataDir, CatalogFileName)
 	if err != nil {
 		return nil, err
-	}
-	source := "eingebaut"
-	if dataDir != "" {
-		p := filepath.Join(dataDir, CatalogFileName)
-		b, err := os.ReadFile(p)
-		switch {
-		case err == nil:
-			cb, source = b, p
-		case !errors.Is(err, fs.ErrNotExist):
-			return nil, fmt.Errorf("read catalog override: %w", err)
-		}
 	}
 	cat, err := ParseCatalog(cb)
 	if err != nil {
-		if source != "eingebaut" {
-			return nil, &Error{Code: EINVALID, Err: err, Message: fmt.Sprintf(
-				"Der Leistungskatalog %s ist fehlerhaft: %v. Bitte korrigieren oder die Datei entfernen, dann gilt der eingebaute Katalog.", source, err)}
-		}
+		return nil, dataError("Der Leistungskatalog", source, err)
+	}
+	tb, tsource, err := readData(dataDir, StatusTextsFileName)
+	if err != nil {
 		return nil, err
 	}
-	return NewRegistry(offices, munis, cat, source)
+	// The embedded texts name services of the embedded catalog; a
+	// catalog override may drop some, which is no error of the texts.
+	textCat := cat
+	if tsource == "eingebaut" {
+		textCat = nil
+	}
+	texts, err := ParseStatusTexts(tb, textCat)
+	if err != nil {
+		return nil, dataError("Die Texte der Nachrichten an Bürger", tsource, err)
+	}
+	r, err := NewRegistry(offices, munis, cat, source)
+	if err != nil {
+		return nil, err
+	}
+	r.StatusTexts, r.StatusTextsSource = texts, tsource
+	return r, nil
+}
+
+// readData returns the embedded data file, or the file of the same name in
+// dataDir that replaces it, and where it came from ("eingebaut" or the path).
+func readData(dataDir, name string) ([]byte, string, error) {
+	if dataDir != "" {
+		p := filepath.Join(dataDir, name)
+		b, err := os.ReadFile(p)
+		switch {
+		case err == nil:
+			return b, p, nil
+		case !errors.Is(err, fs.ErrNotExist):
+			return nil, "", fmt.Errorf("read %s: %w", name, err)
+		}
+	}
+	b, err := assets.Read(name)
+	return b, "eingebaut", err
+}
+
+// dataError explains a broken data file: an override names its path and
+// what to do (the admin must see it, never get the default silently); a
+// broken embedded file is a broken binary.
+func dataError(what, source string, err error) error {
+	if source == "eingebaut" {
+		return err
+	}
+	return &Error{Code: EINVALID, Err: err, Message: fmt.Sprintf(
+		"%s in %s ist fehlerhaft: %v. Bitte korrigieren oder die Datei entfernen, dann gilt die eingebaute Fassung.", what, source, err)}
 }
 
 // NewRegistry indexes the given data.

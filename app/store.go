@@ -26,12 +26,21 @@ type CaseFilter struct {
 	Service    string
 	Assignee   string // "" any; use Unassigned for "nobody"
 	Unassigned bool
-	Flag       Flag   // carries this flag
-	Flagged    bool   // carries any flag
-	Query      string // full-text search over names, reference, fields
-	Sort       string // "received" (default, newest first), "ref", "service", "status", "applicant"; prefix "+" for ascending
-	Limit      int    // page size; 0 means 50
-	Offset     int
+	Flag       Flag // carries this flag
+	Flagged    bool // carries any flag
+	// Query is plain text (no character is syntax): every word must
+	// begin a word of the case (reference, names, address, service, field
+	// values), case, accents, "ß"/"ss" and "ö"/"oe" folded; a reference's
+	// beginning ("ZEL-2026-000") finds the cases whose reference begins so.
+	Query string
+	// Sort is "received" (the default, newest first), "ref", "service"
+	// (then received), "status" (the order of AllStatuses, then
+	// received) or "applicant" (Applicant.SortKey); prefix "+" for
+	// ascending. Strings compare bytewise, not by a locale; equal keys
+	// are ordered by ID in the same direction (storage/storetest).
+	Sort   string
+	Limit  int // page size; 0 means 50
+	Offset int
 }
 
 // CaseSummary is one row of the queue.
@@ -101,6 +110,8 @@ type CaseStore interface {
 	// way the flag goes, the reason is required and recorded in a note
 	// and in the audit log ("case.withdrawal").
 	DecideWithdrawal(ctx context.Context, ref string, confirm bool, reason string, by Actor) error
+	// Notes returns the notes and messages of a case by their time, equal
+	// times in the order they were written.
 	Notes(ctx context.Context, ref string) ([]Note, error)
 	// AttachmentData returns a stored file by its SHA-256.
 	AttachmentData(ctx context.Context, sha256 string) ([]byte, error)
@@ -112,7 +123,8 @@ type AppointmentStore interface {
 	// Supersedes); applied=false means it was stale and ignored.
 	ApplyAppointment(ctx context.Context, a *Appointment, rc *Receipt) (applied bool, err error)
 	Appointment(ctx context.Context, uid string) (*Appointment, error)
-	// Appointments lists those starting in [from, to), for one office or all ("").
+	// Appointments lists those starting in [from, to), for one office or
+	// all (""), by start, equal starts by UID.
 	Appointments(ctx context.Context, office OfficeKey, from, to time.Time) ([]Appointment, error)
 	SetAttendance(ctx context.Context, uid string, att Attendance, by Actor) error
 }
@@ -195,6 +207,8 @@ type ReviewItem struct {
 type ReviewStore interface {
 	// AddReview keeps the item (idempotent by its content, SHA256).
 	AddReview(ctx context.Context, it *ReviewItem, rc *Receipt) error
+	// ReviewItems lists the items newest received first (equal times: the
+	// one added last first), without Raw.
 	ReviewItems(ctx context.Context, includeHandled bool) ([]ReviewItem, error)
 	ReviewItem(ctx context.Context, id int64) (*ReviewItem, error)
 	// ResolveReview marks it handled with a logged reason; resolution says how.
@@ -243,7 +257,12 @@ type AuditFilter struct {
 
 // AuditLog is append-only.
 type AuditLog interface {
+	// Audit appends e (At defaults to now; an ID given is ignored);
+	// EINVALID without an action.
 	Audit(ctx context.Context, e AuditEntry) error
+	// AuditEntries returns the entries in the order they were written
+	// (not by At); with a Limit the newest Limit of them. From is
+	// inclusive, To exclusive.
 	AuditEntries(ctx context.Context, f AuditFilter) ([]AuditEntry, error)
 }
 

@@ -240,7 +240,7 @@ func fillBench(ctx context.Context, raw *sql.DB, n int) error {
 			BirthDate: fmt.Sprintf("%d-%02d-%02d", 1935+r.IntN(70), 1+r.IntN(12), 1+r.IntN(28)),
 			Address: app.Address{Street: benchStreets[r.IntN(len(benchStreets))], HouseNumber: strconv.Itoa(1 + r.IntN(120)),
 				Postcode: m.Postcodes[0], Place: m.Name, AGS: m.AGS}}
-		a.Email = fmt.Sprintf("%s.%d@example.org", foldSort(a.LastName), i)
+		a.Email = fmt.Sprintf("%s.%d@example.org", app.Applicant{LastName: a.LastName}.SortKey(), i)
 		if r.IntN(2) == 0 {
 			a.Salutation = "Frau"
 		} else {

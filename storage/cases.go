@@ -14,8 +14,6 @@ import (
 	"time"
 	"unicode"
 
-	"golang.org/x/text/unicode/norm"
-
 	"amtstresen/app"
 )
 
@@ -531,23 +529,8 @@ func decodeFlags(s string) []app.Flag {
 	return out
 }
 
-// sortKey is the applicant's name folded for sorting (DIN 5007-1: "Ä" as
-// "A", "ß" as "ss"): "muster anna".
-func sortKey(a app.Applicant) string {
-	return foldSort(strings.TrimSpace(a.LastName + " " + a.FirstName))
-}
-
-func foldSort(s string) string {
-	s = strings.ReplaceAll(strings.ReplaceAll(s, "ß", "ss"), "ẞ", "SS")
-	var b strings.Builder
-	for _, r := range norm.NFD.String(s) {
-		if unicode.Is(unicode.Mn, r) {
-			continue
-		}
-		b.WriteRune(unicode.ToLower(r))
-	}
-	return b.String()
-}
+// sortKey is the applicant's key for the "applicant" sort (app.Applicant.SortKey).
+func sortKey(a app.Applicant) string { return a.SortKey() }
 
 // caseRow is the part of a case that the state changes look at.
 type caseRow struct {
