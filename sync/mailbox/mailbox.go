@@ -1,10 +1,12 @@
 // Package mailbox is the sync's access to the portal's IMAP mailbox
-// (emersion/go-imap v2), one concern per file: dial.go connects and logs
-// in under the TLS rules, list.go lists what is new, fetch.go holds the
-// one FETCH loop (whole mails, a mail streamed, headers), move.go files
-// mails (MOVE, or COPY and UID EXPUNGE), create.go creates folders,
-// expunge.go removes exactly named mails, search.go searches, and
-// watchdog.go ends a connection whose server has gone silent.
+// (emersion/go-imap v2), one concern per file: config.go checks [imap]
+// and finds the password, dial.go connects and logs in under the TLS
+// rules, caps.go says what the server can, select.go opens a folder,
+// list.go lists what is new, fetch.go holds the one FETCH loop (whole
+// mails, a mail streamed, headers), move.go files mails (MOVE, or COPY
+// and UID EXPUNGE), create.go creates folders, expunge.go removes exactly
+// named mails, search.go searches, and watchdog.go ends a connection
+// whose server has gone silent.
 //
 // Every error is an *app.Error with a German message that says what to
 // do. It imports app and sync/internal/mailconn (the rules every mail
@@ -61,34 +63,6 @@ func (c *Conn) Logout() {
 // TimedOut reports whether the watchdog ended the connection because the
 // server stayed silent longer than the command timeout.
 func (c *Conn) TimedOut() bool { return c.wd.fired() }
-
-// CanMove reports whether the server has MOVE (RFC 6851).
-func (c *Conn) CanMove() bool { return c.cl.Caps().Has(imap.CapMove) }
-
-// CanUIDExpunge reports whether the server has UIDPLUS (RFC 4315): UID
-// EXPUNGE of exactly named mails, COPYUID.
-func (c *Conn) CanUIDExpunge() bool { return c.cl.Caps().Has(imap.CapUIDPlus) }
-
-// CanIdle reports whether the server has IDLE (RFC 2177).
-func (c *Conn) CanIdle() bool { return c.cl.Caps().Has(imap.CapIdle) }
-
-// Selected is what SELECT tells about a folder.
-type Selected struct {
-	UIDValidity uint32
-	NumMessages uint32
-}
-
-// Select opens a folder (read-only: no flag changes, no expunge).
-func (c *Conn) Select(name string, readOnly bool) (*Selected, error) {
-	done := c.wd.begin()
-	sel, err := c.cl.Select(name, &imap.SelectOptions{ReadOnly: readOnly}).Wait()
-	done()
-	if err != nil {
-		return nil, ServerError(c.cfg, "SELECT "+name, err)
-	}
-	c.selected = name
-	return &Selected{UIDValidity: sel.UIDValidity, NumMessages: sel.NumMessages}, nil
-}
 
 // Refused reports whether err is the server's refusal (NO or BAD) of a
 // command, rather than a broken connection.
