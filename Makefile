@@ -59,7 +59,7 @@ run: build
 vet: deps-build
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet -tags "$(TESTTAGS)" ./...
-	$(GO) vet -tags "screenshots $(TAGS)" ./ui/internal/screenshots
+	$(GO) vet -tags "screenshots $(TAGS)" ./ui/cli/internal/screenshots
 
 # Every test, including the integration tests against real Dovecot and CUPS
 # (they start private instances themselves) and the UI tests (Fyne's test
@@ -77,7 +77,7 @@ clean:
 # Generated; never committed.
 screenshots: deps-test
 	@rm -rf build/screenshots && mkdir -p build/screenshots/ui build/screenshots/pdf
-	xvfb-run -a -s "-screen 0 1400x900x24" $(GO) run -tags "screenshots $(TAGS)" ./ui/internal/screenshots -out build/screenshots/ui
+	xvfb-run -a -s "-screen 0 1400x900x24" $(GO) run -tags "screenshots $(TAGS)" ./ui/cli/internal/screenshots -out build/screenshots/ui
 	GO=$(GO) ui/pdf/screenshots.sh build/screenshots/pdf >/dev/null
 	@ls build/screenshots/ui build/screenshots/pdf
 
@@ -94,8 +94,8 @@ bench-storage: deps-build
 # The real window on 100,000 cases: time to the first painted queue,
 # filter and search as the clerk sees them, memory.
 bench-ui: deps-test
-	@[ -f "$(BENCH_DB)" ] || $(GO) run -tags "screenshots $(TAGS)" ./ui/internal/screenshots -db "$(BENCH_DB)" -cases 100000 -seed-only
-	xvfb-run -a -s "-screen 0 1400x900x24" $(GO) run -tags "screenshots $(TAGS)" ./ui/internal/screenshots -db "$(BENCH_DB)" -bench
+	@[ -f "$(BENCH_DB)" ] || $(GO) run -tags "screenshots $(TAGS)" ./ui/cli/internal/screenshots -db "$(BENCH_DB)" -cases 100000 -seed-only
+	xvfb-run -a -s "-screen 0 1400x900x24" $(GO) run -tags "screenshots $(TAGS)" ./ui/cli/internal/screenshots -db "$(BENCH_DB)" -bench
 
 bench-pdf: deps-test
 	$(GO) test -run '^$$' -bench 'Confirmation$$|Batch100' -benchmem -count 5 ./ui/pdf/

@@ -38,20 +38,20 @@ func cell(s string) string {
 // AuditActionLabel is the German description of an audit action.
 func AuditActionLabel(action string) string {
 	labels := map[string]string{
-		"case.read": "Vorgang geöffnet", "case.read.denied": "Zugriff verweigert", "case.create": "Vorgang angelegt",
-		"case.claim": "übernommen", "case.release": "freigegeben", "case.status": "Status geändert",
-		"case.forward": "weitergeleitet", "case.note": "Vermerk", "case.message": "Nachricht eingegangen",
-		"case.print": "gedruckt oder als PDF gespeichert", "case.export": "Auskunft (Art. 15)",
-		"case.purge": "gelöscht (Frist abgelaufen)", "appointment.purge": "Termin gelöscht (Frist abgelaufen)",
-		"appointment.apply": "Termin übernommen", "appointment.attendance": "Anwesenheit", "appointment.print": "Terminbestätigung gedruckt/gespeichert",
-		"appointment.export": "Termin beauskunftet", "person.export": "Auskunft erteilt", "audit.purge": "Protokoll gekürzt (Frist)",
-		"audit.export": "Protokoll exportiert", "role.set": "Rolle vergeben", "role.remove": "Rolle entzogen",
-		"review.add": "Mail zur Sichtung", "review.resolve": "Sichtung erledigt", "sync.state": "Abgleich",
+		ActionCaseRead: "Vorgang geöffnet", ActionCaseRead + DeniedSuffix: "Zugriff verweigert", ActionCaseCreate: "Vorgang angelegt",
+		ActionCaseClaim: "übernommen", ActionCaseRelease: "freigegeben", ActionCaseStatus: "Status geändert",
+		ActionCaseForward: "weitergeleitet", ActionCaseNote: "Vermerk", ActionCaseMessage: "Nachricht eingegangen",
+		ActionCasePrint: "gedruckt oder als PDF gespeichert", ActionCaseExport: "Auskunft (Art. 15)",
+		ActionCasePurge: "gelöscht (Frist abgelaufen)", ActionAppointmentPurge: "Termin gelöscht (Frist abgelaufen)",
+		ActionAppointmentApply: "Termin übernommen", ActionAppointmentAttendance: "Anwesenheit", ActionAppointmentPrint: "Terminbestätigung gedruckt/gespeichert",
+		ActionAppointmentExport: "Termin beauskunftet", ActionPersonExport: "Auskunft erteilt", ActionAuditPurge: "Protokoll gekürzt (Frist)",
+		ActionAuditExport: "Protokoll exportiert", ActionRoleSet: "Rolle vergeben", ActionRoleRemove: "Rolle entzogen",
+		ActionReviewAdd: "Mail zur Sichtung", ActionReviewResolve: "Sichtung erledigt", ActionSyncState: "Abgleich",
 	}
 	if l, ok := labels[action]; ok {
 		return l
 	}
-	if strings.HasSuffix(action, ".denied") {
+	if strings.HasSuffix(action, DeniedSuffix) {
 		return "Zugriff verweigert"
 	}
 	return action

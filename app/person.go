@@ -96,17 +96,17 @@ func ExportPerson(ctx context.Context, f PersonFinder, log AuditLog, by Actor, q
 	}
 	now := time.Now().UTC()
 	for _, c := range d.Cases {
-		if err := log.Audit(ctx, AuditEntry{At: now, Clerk: by.Clerk, Office: by.Office, Action: "case.export", Ref: c.Ref, Detail: "art15"}); err != nil {
+		if err := log.Audit(ctx, AuditEntry{At: now, Clerk: by.Clerk, Office: by.Office, Action: ActionCaseExport, Ref: c.Ref, Detail: "art15"}); err != nil {
 			return nil, err
 		}
 	}
 	for _, a := range d.Appointments {
-		if err := log.Audit(ctx, AuditEntry{At: now, Clerk: by.Clerk, Office: by.Office, Action: "appointment.export", Ref: a.UID, Detail: "art15"}); err != nil {
+		if err := log.Audit(ctx, AuditEntry{At: now, Clerk: by.Clerk, Office: by.Office, Action: ActionAppointmentExport, Ref: a.UID, Detail: "art15"}); err != nil {
 			return nil, err
 		}
 	}
 	detail := fmt.Sprintf("cases=%d appointments=%d mails=%d", len(d.Cases), len(d.Appointments), len(d.Mails))
-	if err := log.Audit(ctx, AuditEntry{At: now, Clerk: by.Clerk, Office: by.Office, Action: "person.export", Detail: detail}); err != nil {
+	if err := log.Audit(ctx, AuditEntry{At: now, Clerk: by.Clerk, Office: by.Office, Action: ActionPersonExport, Detail: detail}); err != nil {
 		return nil, err
 	}
 	return d, nil

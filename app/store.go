@@ -240,7 +240,7 @@ type AuditEntry struct {
 	Clerk  string
 	Name   string // the clerk's display name, "" when not known
 	Office OfficeKey
-	Action string // e.g. "case.read", "case.create", "case.status", "case.forward", "case.print"
+	Action string // one of the Action… constants (audit.go)
 	Ref    string
 	Detail string // codes only, e.g. "received->in_progress"
 }
@@ -266,7 +266,10 @@ type AuditLog interface {
 	AuditEntries(ctx context.Context, f AuditFilter) ([]AuditEntry, error)
 }
 
-// Store is everything the UI and the sync need from storage.
+// Store is what every store adapter implements at least: the work queue,
+// bookings, the review list, sync progress and the audit log. Its
+// consumers name more: the window and a clerk's commands ClerkStore
+// (through Scoped), the portal sync IntakeStore.
 type Store interface {
 	CaseStore
 	AppointmentStore

@@ -75,7 +75,7 @@ func (db *DB) ApplyAppointment(ctx context.Context, a *app.Appointment, rc *app.
 		}
 		detail := fmt.Sprintf("%s seq=%d", a.Status, a.Sequence)
 		if !app.Supersedes(a, old) {
-			return audit(ctx, tx, app.AuditEntry{At: now, Clerk: app.PortalActor.Clerk, Action: "appointment.stale", Ref: a.UID, Detail: detail})
+			return audit(ctx, tx, app.AuditEntry{At: now, Clerk: app.PortalActor.Clerk, Action: app.ActionAppointmentStale, Ref: a.UID, Detail: detail})
 		}
 		n := *a
 		if old != nil {
@@ -110,7 +110,7 @@ func (db *DB) ApplyAppointment(ctx context.Context, a *app.Appointment, rc *app.
 			return err
 		}
 		applied = true
-		return audit(ctx, tx, app.AuditEntry{At: now, Clerk: app.PortalActor.Clerk, Action: "appointment.apply", Ref: a.UID, Detail: detail})
+		return audit(ctx, tx, app.AuditEntry{At: now, Clerk: app.PortalActor.Clerk, Action: app.ActionAppointmentApply, Ref: a.UID, Detail: detail})
 	})
 	return applied, err
 }
@@ -210,6 +210,6 @@ func (db *DB) setAttendance(ctx context.Context, uid string, att app.Attendance,
 		if override != "" {
 			d += " override"
 		}
-		return audit(ctx, tx, app.AuditEntry{At: now, Clerk: by.Clerk, Name: by.Name, Office: a.Office, Action: "appointment.attendance", Ref: uid, Detail: d})
+		return audit(ctx, tx, app.AuditEntry{At: now, Clerk: by.Clerk, Name: by.Name, Office: a.Office, Action: app.ActionAppointmentAttendance, Ref: uid, Detail: d})
 	})
 }

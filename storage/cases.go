@@ -364,7 +364,7 @@ func (db *DB) createCaseTx(ctx context.Context, tx *txn, in *newCaseRow, rc *app
 		return nil, false, err
 	}
 	if ch.audit {
-		if err := audit(ctx, tx, app.AuditEntry{At: now, Clerk: in.clerk, Name: nc.ClerkName, Office: in.office, Action: "case.create", Ref: ref,
+		if err := audit(ctx, tx, app.AuditEntry{At: now, Clerk: in.clerk, Name: nc.ClerkName, Office: in.office, Action: app.ActionCaseCreate, Ref: ref,
 			Detail: fmt.Sprintf("channel=%s office=%s", nc.Channel, officeCode(in.office))}); err != nil {
 			return nil, false, err
 		}
@@ -614,7 +614,7 @@ func (db *DB) claimTx(ctx context.Context, tx *txn, r *caseRow, by app.Actor, ch
 	if _, err := tx.ExecContext(ctx, `UPDATE cases SET assignee = ?, updated_at = ? WHERE id = ?`, by.Clerk, fmtTime(ch.now), r.id); err != nil {
 		return err
 	}
-	return ch.auditLog(ctx, tx, app.AuditEntry{Clerk: by.Clerk, Name: by.Name, Office: r.office, Action: "case.claim", Ref: r.ref})
+	return ch.auditLog(ctx, tx, app.AuditEntry{Clerk: by.Clerk, Name: by.Name, Office: r.office, Action: app.ActionCaseClaim, Ref: r.ref})
 }
 
 // Release implements app.CaseStore: the holder gives the case back.
@@ -644,7 +644,7 @@ func (db *DB) releaseTx(ctx context.Context, tx *txn, r *caseRow, by app.Actor, 
 	if _, err := tx.ExecContext(ctx, `UPDATE cases SET assignee = '', updated_at = ? WHERE id = ?`, fmtTime(ch.now), r.id); err != nil {
 		return err
 	}
-	return ch.auditLog(ctx, tx, app.AuditEntry{Clerk: by.Clerk, Name: by.Name, Office: r.office, Action: "case.release", Ref: r.ref})
+	return ch.auditLog(ctx, tx, app.AuditEntry{Clerk: by.Clerk, Name: by.Name, Office: r.office, Action: app.ActionCaseRelease, Ref: r.ref})
 }
 
 // checkStatusInput checks what SetStatus needs besides the case.
@@ -701,7 +701,7 @@ func (db *DB) setStatus(ctx context.Context, tx *txn, r *caseRow, to app.Status,
 	if _, err := addNote(ctx, tx, r.id, now, author, "status", text, nil, ch.entry); err != nil {
 		return err
 	}
-	return ch.auditLog(ctx, tx, app.AuditEntry{Clerk: by.Clerk, Name: by.Name, Office: r.office, Action: "case.status", Ref: r.ref,
+	return ch.auditLog(ctx, tx, app.AuditEntry{Clerk: by.Clerk, Name: by.Name, Office: r.office, Action: app.ActionCaseStatus, Ref: r.ref,
 		Detail: string(r.status) + "->" + string(to)})
 }
 
@@ -764,7 +764,7 @@ func (db *DB) forwardTx(ctx context.Context, tx *txn, r *caseRow, to app.OfficeK
 	if office == "" {
 		office = to
 	}
-	return ch.auditLog(ctx, tx, app.AuditEntry{Clerk: by.Clerk, Name: by.Name, Office: office, Action: "case.forward", Ref: r.ref,
+	return ch.auditLog(ctx, tx, app.AuditEntry{Clerk: by.Clerk, Name: by.Name, Office: office, Action: app.ActionCaseForward, Ref: r.ref,
 		Detail: officeCode(r.office) + "->" + string(to)})
 }
 
@@ -794,7 +794,7 @@ func (db *DB) noteTx(ctx context.Context, tx *txn, r *caseRow, text string, by a
 	if _, err := tx.ExecContext(ctx, `UPDATE cases SET updated_at = ? WHERE id = ?`, fmtTime(ch.now), r.id); err != nil {
 		return err
 	}
-	return ch.auditLog(ctx, tx, app.AuditEntry{Clerk: by.Clerk, Name: by.Name, Office: r.office, Action: "case.note", Ref: r.ref})
+	return ch.auditLog(ctx, tx, app.AuditEntry{Clerk: by.Clerk, Name: by.Name, Office: r.office, Action: app.ActionCaseNote, Ref: r.ref})
 }
 
 // citizen is the author of portal messages.
@@ -855,7 +855,7 @@ func (db *DB) AddMessage(ctx context.Context, portalCase, key string, n *app.Not
 		if err := recordReceipt(ctx, tx, rc, now, r.ref); err != nil {
 			return err
 		}
-		return audit(ctx, tx, app.AuditEntry{At: now, Clerk: app.PortalActor.Clerk, Office: r.office, Action: "case.message", Ref: r.ref,
+		return audit(ctx, tx, app.AuditEntry{At: now, Clerk: app.PortalActor.Clerk, Office: r.office, Action: app.ActionCaseMessage, Ref: r.ref,
 			Detail: fmt.Sprintf("files=%d", len(files))})
 	})
 }

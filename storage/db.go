@@ -27,7 +27,7 @@ import (
 	"amtstresen/app"
 )
 
-// DB is the SQLite store. It implements app.Store.
+// DB is the SQLite store. It implements app.ClerkStore and app.IntakeStore.
 type DB struct {
 	db   *sql.DB
 	reg  *app.Registry
@@ -44,7 +44,7 @@ type DB struct {
 	ckpt *checkpointer
 }
 
-var _ app.Store = (*DB)(nil)
+var _ app.ClerkStore = (*DB)(nil)
 
 // applicationID marks the file as an Amtstresen database ("AMTS").
 const applicationID = 0x414D5453
@@ -55,11 +55,20 @@ const applicationID = 0x414D5453
 // queue on busy_timeout instead of failing on a lock upgrade.
 const dsnParams = "_foreign_keys=true&_busy_timeout=5000&_journal_mode=WAL&_synchronous=NORMAL&_txlock=immediate&_secure_delete=true&_cache_size=-32000&_stmt_cache_size=64"
 
+// Option is a setting of Open.
+type Option func(*DB)
+
+// WithLogger hands the store its logger (migrations, failed checkpoints);
+// the store adds component=storage. Without one it logs nothing.
+func WithLogger(l *slog.Logger) Option {
+	return func(db *DB) { db.log = l.With("component", "storage") }
+}
+
 // Open opens (and creates or upgrades) the database at path. The folder is
 // created with mode 0700, the file and its -wal/-shm companions get 0600:
 // the database holds personal data. A database written by a newer version
 // of the program is refused with ETOONEW.
-func Open(ctx context.Context, path string, reg *app.Registry) (*DB, error) {
+func Open(ctx context.Context, path string, reg *app.Registry, opts ...Option) (*DB, error) {
 	if reg == nil {
 		return nil, errors.New("open database: no registry")
 	}
@@ -74,8 +83,11 @@ func Open(ctx context.Context, path string, reg *app.Registry) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
-	db := &DB{db: sdb, reg: reg, path: abs, log: slog.Default().With("component", "storage"), ckpt: &checkpointer{},
+	db := &DB{db: sdb, reg: reg, path: abs, log: slog.New(slog.DiscardHandler), ckpt: &checkpointer{},
 		now: func() time.Time { return time.Now().UTC() }}
+	for _, o := range opts {
+		o(db)
+	}
 	// Two programs opening a new file at the same moment: one switches it
 	// to WAL or migrates it while the other waits (SQLite does not wait on
 	// its own for the switch to WAL).

@@ -103,7 +103,7 @@ func (db *DB) RequestWithdrawal(ctx context.Context, portalCase, reason string, 
 		if _, err := addNote(ctx, tx, r.id, now, citizen, "message", text, nil, nil); err != nil {
 			return err
 		}
-		return audit(ctx, tx, app.AuditEntry{At: now, Clerk: app.PortalActor.Clerk, Action: "case.withdrawal.requested", Ref: r.ref})
+		return audit(ctx, tx, app.AuditEntry{At: now, Clerk: app.PortalActor.Clerk, Action: app.ActionCaseWithdrawalRequested, Ref: r.ref})
 	})
 }
 
@@ -157,7 +157,7 @@ func (db *DB) DecideWithdrawal(ctx context.Context, ref string, confirm bool, re
 				return err
 			}
 		}
-		return ch.auditLog(ctx, tx, app.AuditEntry{Clerk: by.Clerk, Office: by.Office, Action: "case.withdrawal", Ref: r.ref, Detail: detail})
+		return ch.auditLog(ctx, tx, app.AuditEntry{Clerk: by.Clerk, Office: by.Office, Action: app.ActionCaseWithdrawal, Ref: r.ref, Detail: detail})
 	})
 }
 

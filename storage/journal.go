@@ -260,7 +260,7 @@ func (db *DB) applyCreate(ctx context.Context, tx *txn, e *app.JournalEntry, pen
 	if err := db.indexCase(ctx, tx, r.id, func() ftsDoc { return newFTSDoc(db.reg, ftsRef(ref, alias), c) }); err != nil {
 		return "", err
 	}
-	return ref, ch.auditLog(ctx, tx, app.AuditEntry{Clerk: in.clerk, Action: "case.create", Ref: ref,
+	return ref, ch.auditLog(ctx, tx, app.AuditEntry{Clerk: in.clerk, Action: app.ActionCaseCreate, Ref: ref,
 		Detail: fmt.Sprintf("channel=%s office=%s provisional=%s", nc.Channel, officeCode(in.office), alias)})
 }
 
@@ -420,7 +420,7 @@ func (db *DB) ApplyEntry(ctx context.Context, uid uint32, e *app.JournalEntry) (
 				return err
 			}
 			o.State, o.Code, o.Message = app.JournalRejected, ae.Code, ae.Message
-			if err := audit(ctx, tx, app.AuditEntry{At: e.At.UTC(), Clerk: e.Clerk, Office: e.Office, Action: "journal.rejected",
+			if err := audit(ctx, tx, app.AuditEntry{At: e.At.UTC(), Clerk: e.Clerk, Office: e.Office, Action: app.ActionJournalRejected,
 				Ref: normRef(e.Ref), Detail: fmt.Sprintf("op=%s code=%s uid=%d", e.Op, ae.Code, uid)}); err != nil {
 				return err
 			}

@@ -102,7 +102,7 @@ func (db *DB) Purge(ctx context.Context, o PurgeOptions) (*PurgeReport, error) {
 				if _, err := tx.ExecContext(ctx, `DELETE FROM appointments WHERE uid = ?`, a.Ref); err != nil {
 					return err
 				}
-				if err := audit(ctx, tx, app.AuditEntry{At: now, Clerk: by.Clerk, Office: by.Office, Action: "appointment.purge", Ref: a.Ref,
+				if err := audit(ctx, tx, app.AuditEntry{At: now, Clerk: by.Clerk, Office: by.Office, Action: app.ActionAppointmentPurge, Ref: a.Ref,
 					Detail: "service=" + a.Service + " office=" + string(a.Office)}); err != nil {
 					return err
 				}
@@ -245,7 +245,7 @@ func (db *DB) deleteCase(ctx context.Context, tx *txn, c purgeCase, now time.Tim
 			return fmt.Errorf("appointments: %w", err)
 		}
 	}
-	return audit(ctx, tx, app.AuditEntry{At: now, Clerk: by.Clerk, Office: by.Office, Action: "case.purge", Ref: c.Ref,
+	return audit(ctx, tx, app.AuditEntry{At: now, Clerk: by.Clerk, Office: by.Office, Action: app.ActionCasePurge, Ref: c.Ref,
 		Detail: fmt.Sprintf("service=%s office=%s closed=%s", c.Service, c.Office, c.Since.In(app.Berlin).Format("2006-01-02"))})
 }
 
@@ -265,7 +265,7 @@ func purgeReviewMails(ctx context.Context, tx *txn, before, now time.Time, by ap
 		return err
 	}
 	n, _ := res.RowsAffected()
-	return audit(ctx, tx, app.AuditEntry{At: now, Clerk: by.Clerk, Office: by.Office, Action: "review.purge",
+	return audit(ctx, tx, app.AuditEntry{At: now, Clerk: by.Clerk, Office: by.Office, Action: app.ActionReviewPurge,
 		Detail: fmt.Sprintf("before=%s count=%d", before.In(app.Berlin).Format("2006-01-02"), n)})
 }
 
@@ -290,7 +290,7 @@ func purgeAudit(ctx context.Context, tx *txn, before, now time.Time, by app.Acto
 		return err
 	}
 	n, _ := res.RowsAffected()
-	return audit(ctx, tx, app.AuditEntry{At: now, Clerk: by.Clerk, Office: by.Office, Action: "audit.purge",
+	return audit(ctx, tx, app.AuditEntry{At: now, Clerk: by.Clerk, Office: by.Office, Action: app.ActionAuditPurge,
 		Detail: fmt.Sprintf("before=%s count=%d", before.In(app.Berlin).Format("2006-01-02"), n)})
 }
 

@@ -53,7 +53,7 @@ func (db *DB) AddReview(ctx context.Context, it *app.ReviewItem, rc *app.Receipt
 		if !inserted {
 			return nil
 		}
-		return audit(ctx, tx, app.AuditEntry{At: now, Clerk: app.PortalActor.Clerk, Action: "review.add",
+		return audit(ctx, tx, app.AuditEntry{At: now, Clerk: app.PortalActor.Clerk, Action: app.ActionReviewAdd,
 			Ref: fmt.Sprintf("review:%d", id), Detail: string(it.Reason)})
 	})
 }
@@ -161,6 +161,6 @@ func resolveReviewTx(ctx context.Context, tx *txn, id int64, resolution, note st
 		return err
 	}
 	kind, ref, _ := strings.Cut(resolution, ":")
-	return ch.auditLog(ctx, tx, app.AuditEntry{Clerk: by.Clerk, Office: by.Office, Action: "review.resolve", Ref: normRef(ref),
+	return ch.auditLog(ctx, tx, app.AuditEntry{Clerk: by.Clerk, Office: by.Office, Action: app.ActionReviewResolve, Ref: normRef(ref),
 		Detail: fmt.Sprintf("review=%d %s", id, kind)})
 }

@@ -88,7 +88,7 @@ func (db *DB) SetRole(ctx context.Context, ra app.RoleAssignment, by app.Actor) 
 		if prev != "" {
 			detail += "<-" + prev
 		}
-		return audit(ctx, tx, app.AuditEntry{At: now, Clerk: by.Clerk, Office: by.Office, Action: "role.set", Ref: ra.Clerk, Detail: detail})
+		return audit(ctx, tx, app.AuditEntry{At: now, Clerk: by.Clerk, Office: by.Office, Action: app.ActionRoleSet, Ref: ra.Clerk, Detail: detail})
 	})
 }
 
@@ -121,6 +121,6 @@ func (db *DB) RemoveRole(ctx context.Context, clerk string, by app.Actor) error 
 		if _, err := tx.ExecContext(ctx, `DELETE FROM roles WHERE clerk = ?`, clerk); err != nil {
 			return err
 		}
-		return audit(ctx, tx, app.AuditEntry{At: db.now(), Clerk: by.Clerk, Office: by.Office, Action: "role.remove", Ref: clerk, Detail: role + "@" + office})
+		return audit(ctx, tx, app.AuditEntry{At: db.now(), Clerk: by.Clerk, Office: by.Office, Action: app.ActionRoleRemove, Ref: clerk, Detail: role + "@" + office})
 	})
 }

@@ -46,7 +46,7 @@ func (db *DB) SaveSyncState(ctx context.Context, s *app.SyncState) error {
 		if s.LastError != "" {
 			failed = 1
 		}
-		return audit(ctx, tx, app.AuditEntry{At: db.clock(ctx), Clerk: app.PortalActor.Clerk, Action: "sync.state", Ref: s.Mailbox,
+		return audit(ctx, tx, app.AuditEntry{At: db.clock(ctx), Clerk: app.PortalActor.Clerk, Action: app.ActionSyncState, Ref: s.Mailbox,
 			Detail: fmt.Sprintf("uidvalidity=%d last_uid=%d error=%d", s.UIDValidity, s.LastUID, failed)})
 	})
 }

@@ -328,7 +328,7 @@ func (s *appointmentsScreen) askOverride(uid string, att app.Attendance, why str
 			}
 			by := m.actor()
 			m.do(func(ctx context.Context) error {
-				return m.override.OverrideAttendance(app.WithTime(ctx, m.now()), uid, att, text, by)
+				return m.store.OverrideAttendance(app.WithTime(ctx, m.now()), uid, att, text, by)
 			}, func(err error) {
 				if err != nil {
 					m.showError(err)
@@ -349,5 +349,5 @@ func (s *appointmentsScreen) onPrint() {
 // mayOverride: a lead (or the administration, also while setting up) may
 // record an attendance against the day rules.
 func (m *mainWindow) mayOverride() bool {
-	return m.override != nil && m.controlled() && m.o.Actor.Is(app.RoleLead)
+	return m.controlled() && m.o.Actor.Is(app.RoleLead)
 }

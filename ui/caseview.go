@@ -96,20 +96,24 @@ func (cv *caseView) buttons() []*keyButton {
 }
 
 // load reads the case, its notes and its history in the background. The
-// first load writes the read to the audit log.
+// first load opens the case (the store writes the read to the audit log);
+// a reload after a change only looks it up again.
 func (cv *caseView) load() {
 	m := cv.m
-	audit := !cv.audited
+	first := !cv.audited
 	cv.audited = true
 	by := m.actor()
 	m.bg.run(func() {
 		ctx := m.ctx
-		c, err := m.store.CaseByRef(ctx, cv.ref)
+		var c *app.Case
+		var err error
+		if first {
+			c, err = m.store.ReadCase(app.WithTime(ctx, m.now()), cv.ref, by)
+		} else {
+			c, err = m.store.CaseByRef(ctx, cv.ref)
+		}
 		var notes []app.Note
 		var entries []app.AuditEntry
-		if err == nil && audit {
-			err = m.store.Audit(ctx, app.AuditEntry{At: m.now().UTC(), Clerk: by.Clerk, Name: by.Name, Office: c.Office, Action: "case.read", Ref: cv.ref})
-		}
 		if err == nil {
 			notes, err = m.store.Notes(ctx, cv.ref)
 		}
@@ -360,10 +364,10 @@ func (cv *caseView) historyCard() fyne.CanvasObject {
 	var lastRead time.Time
 	for _, e := range cv.audit {
 		switch e.Action {
-		case "case.status", "case.forward", "case.note", "case.message":
+		case app.ActionCaseStatus, app.ActionCaseForward, app.ActionCaseNote, app.ActionCaseMessage:
 			continue // the note says it, with the text
 		}
-		if e.Action == "case.read" {
+		if e.Action == app.ActionCaseRead {
 			reads++
 			if e.At.After(lastRead) {
 				lastRead, lastReader = e.At, cv.m.clerkLabel(e.Clerk, e.Name)
@@ -406,23 +410,21 @@ func (cv *caseView) historyCard() fyne.CanvasObject {
 func auditText(e app.AuditEntry) string {
 	action, detail := e.Action, e.Detail
 	switch e.Action {
-	case "case.create":
+	case app.ActionCaseCreate:
 		action = lang.L("angelegt")
-	case "case.claim":
+	case app.ActionCaseClaim:
 		action = lang.L("übernommen")
-	case "case.release":
+	case app.ActionCaseRelease:
 		action = lang.L("freigegeben")
-	case "case.status":
+	case app.ActionCaseStatus:
 		action = lang.L("Status geändert")
-	case "case.forward":
+	case app.ActionCaseForward:
 		action = lang.L("weitergeleitet")
-	case "case.note":
+	case app.ActionCaseNote:
 		action = lang.L("Notiz ergänzt")
-	case "case.message":
+	case app.ActionCaseMessage:
 		action = lang.L("Nachricht des Bürgers")
-	case "case.withdraw":
-		action = lang.L("vom Bürger zurückgenommen")
-	case "case.print":
+	case app.ActionCasePrint:
 		action = lang.L("Bestätigung gedruckt oder gespeichert")
 		if _, where, ok := strings.Cut(detail, ":"); ok {
 			switch where {
@@ -436,7 +438,7 @@ func auditText(e app.AuditEntry) string {
 			detail = ""
 		}
 	}
-	if e.Action == "case.create" {
+	if e.Action == app.ActionCaseCreate {
 		detail = ""
 		if strings.Contains(e.Detail, "channel="+string(app.ChannelCounter)) {
 			detail = lang.L("am Schalter")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"sort"
 	"strings"
 	"time"
@@ -228,7 +229,7 @@ func (v *auditView) writeCSV(ctx context.Context, w io.Writer) error {
 		return &app.Error{Code: app.EINTERNAL, Err: err, Message: lang.L("Die Datei konnte nicht gespeichert werden. Bitte einen anderen Ort wählen.")}
 	}
 	by := v.m.actor()
-	return v.m.store.Audit(ctx, app.AuditEntry{At: v.m.now().UTC(), Clerk: by.Clerk, Office: by.Office, Action: "audit.export",
+	return v.m.store.Audit(ctx, app.AuditEntry{At: v.m.now().UTC(), Clerk: by.Clerk, Office: by.Office, Action: app.ActionAuditExport,
 		Detail: fmt.Sprintf("entries=%d", len(v.entries))})
 }
 
@@ -279,20 +280,15 @@ func (m *mainWindow) showPersonExport() {
 // export writes the answer into a new folder inside dir.
 func (p *personExport) export(dir string) {
 	q := app.PersonQuery{Name: p.name.Text, BirthDate: p.birth.Text, Email: p.email.Text}
-	finder, ok := p.m.store.(app.PersonFinder)
-	if !ok {
-		p.status.SetText(lang.L("Die Auskunft ist mit diesem Speicher nicht möglich."))
-		return
-	}
 	by := p.m.actor()
 	target := dir + "/Auskunft-" + p.m.now().Format("20060102-150405")
 	var summary string
 	p.m.do(func(ctx context.Context) error {
-		d, err := app.ExportPerson(ctx, finder, p.m.store, by, q)
+		d, err := app.ExportPerson(ctx, p.m.store, p.m.store, by, q)
 		if err != nil {
 			return err
 		}
-		files, err := pdf.NewRenderer(p.m.reg).DisclosureFiles(target, d, by.Office, pdf.Options{Clerk: p.m.clerkName()},
+		files, err := pdf.NewRenderer(p.m.reg).DisclosureFiles(target, d, p.m.office(), pdf.Options{Clerk: p.m.clerkName()},
 			func(sha string) ([]byte, error) { return p.m.store.AttachmentData(ctx, sha) })
 		if err != nil {
 			return err
@@ -325,11 +321,12 @@ func startupMessage(title, msg string, onClose func()) fyne.CanvasObject {
 }
 
 // RunStartupError shows title and msg in a window of its own until it is
-// closed; for a database that fails its check at start.
-func RunStartupError(ctx context.Context, title, msg string) error {
+// closed; for a database that fails its check at start. log is the
+// program's logger (nil logs nothing).
+func RunStartupError(ctx context.Context, log *slog.Logger, title, msg string) error {
 	a := fyneapp.NewWithID(AppID)
 	if err := setupLanguage(a.Preferences().StringWithFallback(prefLanguage, LangGerman)); err != nil {
-		fyne.LogError("translations", err)
+		Options{Log: log}.logger().Error("translations", "err", err)
 	}
 	w := a.NewWindow("Amtstresen – " + title)
 	w.SetContent(startupMessage(title, msg, a.Quit))

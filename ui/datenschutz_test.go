@@ -245,3 +245,50 @@ func TestStartupCheckFailsInWindow(t *testing.T) {
 		t.Error("queue missing after a passed check")
 	}
 }
+
+// Under access control the window opens a case through the scoped store,
+// which logs the read: once per opening, not again when the view reloads
+// after a change. The administration, working for an office it chose in
+// the window, makes its changes as itself (the store refuses any other
+// actor), and they land.
+func TestWindowReadAuditedOncePerOpening(t *testing.T) {
+	db := roleStore(t)
+	for _, account := range []string{"uklerk", "it"} {
+		h := signedIn(t, db, account)
+		if account == "it" {
+			h.m.setClerk(app.OfficeZell, "Ingo Tech", "")
+			if h.m.office() != app.OfficeZell {
+				t.Fatalf("admin's office in the window: %s", h.m.office())
+			}
+		}
+		c := h.create(dogCase("Ulla", "Ulmer", "56766", "Ulmen"), "r-"+account)
+		reads := func() int {
+			es, _ := db.AuditEntries(context.Background(), app.AuditFilter{Ref: c.Ref, Action: app.ActionCaseRead})
+			for _, e := range es {
+				if e.Clerk != account || e.Office != app.OfficeUlmen {
+					t.Errorf("read logged as %+v", e)
+				}
+			}
+			return len(es)
+		}
+		h.m.openCase(c.Ref)
+		h.wait()
+		if n := reads(); n != 1 {
+			t.Fatalf("%s: %d reads after opening, want 1", account, n)
+		}
+		h.m.caseView.onClaim()
+		h.wait()
+		if got := h.caseByRef(c.Ref); got.Assignee != account {
+			t.Fatalf("%s: claim did not land (assignee %q, message %q)", account, got.Assignee, h.m.lastMessage)
+		}
+		if n := reads(); n != 1 {
+			t.Errorf("%s: %d reads after the reload of a claim, want 1", account, n)
+		}
+		h.m.back()
+		h.m.openCase(c.Ref)
+		h.wait()
+		if n := reads(); n != 2 {
+			t.Errorf("%s: %d reads after opening again, want 2", account, n)
+		}
+	}
+}

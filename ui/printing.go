@@ -116,9 +116,9 @@ func (m *mainWindow) printDoc(ctx context.Context, doc *Document, by app.Actor) 
 }
 
 func (m *mainWindow) auditDoc(ctx context.Context, doc *Document, by app.Actor, where string) error {
-	action := "case.print"
+	action := app.ActionCasePrint
 	if doc.Appointment {
-		action = "appointment.print"
+		action = app.ActionAppointmentPrint
 	}
 	return m.store.Audit(ctx, app.AuditEntry{At: m.now().UTC(), Clerk: by.Clerk, Name: by.Name, Office: doc.Office, Action: action, Ref: doc.Ref, Detail: doc.Kind + ":" + where})
 }

@@ -11,6 +11,7 @@ package ui
 import (
 	"context"
 	"image"
+	"log/slog"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -75,9 +76,19 @@ type Printer interface {
 	Print(ctx context.Context, d *Document) (saved string, err error)
 }
 
+// Store is everything the window uses from storage: the store as the
+// signed-in clerk may use it (app.Scoped in production, which checks
+// every call against the clerk's role and office), with the Art. 15
+// search, the lead's attendance override and the audited opening of a
+// case. ui/cli hands it in; nothing is asked of it by type assertion.
+type Store interface {
+	app.ClerkStore
+	app.CaseReader
+}
+
 // Options is what the window needs.
 type Options struct {
-	Store    app.Store
+	Store    Store
 	Registry *app.Registry
 	Config   *app.Config
 	Paths    app.Paths
@@ -94,8 +105,9 @@ type Options struct {
 	// and the printer named in Config ([print] printer; "" = default).
 	Printer Printer
 	// Actor is the signed-in clerk with the role from the database; the
-	// Store is then scoped to it (app.Scoped). A zero Role means no access
-	// control (tests, tools): office and sign come from the preferences.
+	// Store is then scoped to it (app.Scoped), and every change names
+	// exactly this actor. A zero Role means no access control (the UI
+	// tests): office and sign come from the preferences.
 	Actor app.Actor
 	// Setup is true while no role is assigned (everyone acts as admin).
 	Setup bool
@@ -110,13 +122,24 @@ type Options struct {
 	// OnReady, if set, is called once the window is shown (for the
 	// screenshot and benchmark tool).
 	OnReady func(*Session)
+	// Log is the program's logger (errors of background work, no
+	// personal data); the window adds component=ui. nil logs nothing.
+	Log *slog.Logger
+}
+
+// logger is o.Log for the window, or one that discards.
+func (o Options) logger() *slog.Logger {
+	if o.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return o.Log.With("component", "ui")
 }
 
 // Run opens the main window and blocks until it is closed.
 func Run(ctx context.Context, o Options) error {
 	a := fyneapp.NewWithID(AppID)
 	if err := setupLanguage(a.Preferences().StringWithFallback(prefLanguage, LangGerman)); err != nil {
-		fyne.LogError("translations", err)
+		o.logger().Error("translations", "err", err)
 	}
 	w := a.NewWindow("Amtstresen")
 	ctx, cancel := context.WithCancel(ctx)
@@ -166,7 +189,7 @@ var Screens = []Screen{ScreenQueue, ScreenIntake, ScreenAppointments, ScreenRevi
 type Session struct{ m *mainWindow }
 
 // Store returns the store the window shows.
-func (s *Session) Store() app.Store { return s.m.store }
+func (s *Session) Store() Store { return s.m.store }
 
 // Window returns the main window.
 func (s *Session) Window() fyne.Window { return s.m.w }

@@ -67,7 +67,7 @@ type harness struct {
 }
 
 // newHarness opens the window as clerk "mm" of VG Cochem.
-func newHarness(t *testing.T, store app.Store, opts ...func(*Options)) *harness {
+func newHarness(t *testing.T, store Store, opts ...func(*Options)) *harness {
 	t.Helper()
 	a := test.NewTempApp(t)
 	if err := setupLanguage(LangGerman); err != nil {

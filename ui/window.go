@@ -35,14 +35,11 @@ type mainWindow struct {
 	w     fyne.Window
 	o     Options
 	reg   *app.Registry
-	store app.Store
+	store Store
 	print Printer
-	// override records an attendance against the day rules (a lead); nil
-	// when the store cannot.
-	override app.AttendanceOverrider
-	bg       *background
-	log      *slog.Logger
-	now      func() time.Time
+	bg    *background
+	log   *slog.Logger
+	now   func() time.Time
 
 	tabs *container.AppTabs
 	body *fyne.Container
@@ -67,11 +64,10 @@ type mainWindow struct {
 
 func newMainWindow(ctx context.Context, a fyne.App, w fyne.Window, o Options) *mainWindow {
 	m := &mainWindow{ctx: ctx, a: a, w: w, o: o, reg: o.Registry, store: o.Store, print: o.Printer,
-		bg: &background{}, log: slog.Default().With("component", "ui"), now: time.Now, post: fyne.Do}
+		bg: &background{}, log: o.logger(), now: time.Now, post: fyne.Do}
 	if m.print == nil {
 		m.print = defaultPrinter(o)
 	}
-	m.override, _ = o.Store.(app.AttendanceOverrider)
 	m.sync = newSyncBar(m)
 	m.queue = newQueueScreen(m)
 	m.intake = newIntakeScreen(m)
@@ -389,8 +385,18 @@ func (m *mainWindow) clerkName() string {
 	return m.clerkSign()
 }
 
+// actor is who the window's changes are made by. Under access control it
+// is the signed-in actor (the store refuses any other), with the display
+// name; an administrator's office chosen in the window is where they
+// work (the queue's filter, the letterhead), not a different actor.
+// Without access control (tests) it comes from the preferences.
 func (m *mainWindow) actor() app.Actor {
-	return app.Actor{Clerk: m.clerkSign(), Office: m.office(), Role: m.o.Actor.Role, Name: m.displayName()}
+	if m.controlled() {
+		a := m.o.Actor
+		a.Name = m.displayName()
+		return a
+	}
+	return app.Actor{Clerk: m.clerkSign(), Office: m.office(), Name: m.displayName()}
 }
 
 // displayName is the clerk's name for the history: the one given at the

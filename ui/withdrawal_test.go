@@ -19,7 +19,7 @@ import (
 func TestWithdrawalDecision(t *testing.T) {
 	store := newTestStore(t)
 	h := newHarness(t, store)
-	intake := store.(app.IntakeStore)
+	intake := store.DB
 	ctx := context.Background()
 	flagged := func(portal string) *app.Case {
 		it := testReg.Intake(dogCase("Anna", "Muster", "56253", "Treis-Karden"), testNow)

@@ -57,11 +57,15 @@ type env struct {
 	reg    *app.Registry
 	stdout io.Writer
 	stderr io.Writer
+	// log is the program's one logger (stderr, ids and counts only, never
+	// a password or personal data); each component gets it at
+	// construction and adds its own component=… attribute.
+	log *slog.Logger
 }
 
 // openStore opens the database at env.dbPath.
 func (e *env) openStore() (*storage.DB, error) {
-	return storage.Open(e.ctx, e.dbPath, e.reg)
+	return storage.Open(e.ctx, e.dbPath, e.reg, storage.WithLogger(e.log))
 }
 
 type command struct {
@@ -121,7 +125,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	e := &env{ctx: ctx, paths: app.DefaultPaths(), stdout: stdout, stderr: stderr}
+	e := &env{ctx: ctx, paths: app.DefaultPaths(), stdout: stdout, stderr: stderr,
+		log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))}
 	// --db and --config are accepted by every command, before or after its own flags.
 	args, dbPath, cfgPath := globalFlags(args)
 	e.dbPath = dbPath
@@ -223,7 +228,7 @@ func runGUI(e *env, args []string) error {
 	db, err := e.openChecked()
 	if app.ErrorCode(err) == app.ECORRUPT {
 		fmt.Fprintln(e.stderr, app.ErrorMessage(err))
-		ui.RunStartupError(e.ctx, "Datenbank beschädigt", app.ErrorMessage(err))
+		ui.RunStartupError(e.ctx, e.log, "Datenbank beschädigt", app.ErrorMessage(err))
 		return err
 	}
 	if err != nil {
@@ -233,11 +238,11 @@ func runGUI(e *env, args []string) error {
 	actor, setup, err := app.ResolveActor(e.ctx, db, accountName())
 	if err != nil {
 		if app.ErrorCode(err) == app.EFORBIDDEN {
-			ui.RunStartupError(e.ctx, "Kein Zugang", app.ErrorMessage(err))
+			ui.RunStartupError(e.ctx, e.log, "Kein Zugang", app.ErrorMessage(err))
 		}
 		return err
 	}
-	o := ui.Options{Store: app.NewScoped(db, actor), Actor: actor, Setup: setup, BackupDir: e.backupDir(),
+	o := ui.Options{Store: app.NewScoped(db, actor), Actor: actor, Setup: setup, BackupDir: e.backupDir(), Log: e.log,
 		Registry: e.reg, Config: e.cfg, Paths: e.paths, DBPath: e.dbPath, Version: versionString(),
 		// A damaged file is found at start, while the window opens.
 		Check: func(ctx context.Context) error { return db.QuickCheck(ctx, false, e.backupDir()) }}
@@ -250,7 +255,7 @@ func runGUI(e *env, args []string) error {
 			return err
 		}
 		defer sh.Close()
-		o.Store, o.Syncer, o.Journal = app.NewScoped(sh, actor), sh, journalWatch{sh}
+		o.Store, o.Syncer, o.Journal = app.NewScoped(journalStore{sh, db}, actor), sh, journalWatch{sh}
 		return ui.Run(e.ctx, o)
 	}
 	// "Jetzt synchronisieren" in the window; without a usable [imap] and
@@ -269,20 +274,20 @@ func runCases(e *env, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	db, s, err := e.openScoped()
+	s, err := e.openScoped()
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	all, err := db.AllCases(e.ctx)
+	defer s.Close()
+	return listCases(e, s, *asJSON)
+}
+
+// listCases prints the cases the store gives (through app.Scoped: those
+// of the offices the actor sees).
+func listCases(e *env, s app.CaseExporter, asJSON bool) error {
+	cases, err := s.AllCases(e.ctx)
 	if err != nil {
 		return err
-	}
-	cases := all[:0]
-	for _, c := range all {
-		if s.Actor.CanSee(c.Office) {
-			cases = append(cases, c)
-		}
 	}
 	if len(cases) == 0 {
 		// An empty default database next to the demo's: say where the demo is.
@@ -293,7 +298,7 @@ func runCases(e *env, args []string) error {
 			fmt.Fprintf(e.stderr, "Keine Vorgänge in %s.\n", e.dbPath)
 		}
 	}
-	if *asJSON {
+	if asJSON {
 		out := make([]app.CaseJSON, 0, len(cases))
 		for _, c := range cases {
 			out = append(out, app.NewCaseJSON(c))
@@ -323,10 +328,9 @@ func (e *env) officeFlag(v string) (app.OfficeKey, error) {
 	return "", usageError(fmt.Sprintf("Unbekannte Dienststelle „%s“ (--office). Möglich sind: %s.", v, strings.Join(keys, ", ")))
 }
 
-// syncLogger logs the sync to stderr (ids and counts only, never the password).
-func syncLogger(e *env) *slog.Logger {
-	return slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-}
+// syncLogger is the logger handed to the sync: the program's (the sync
+// adds component=sync).
+func syncLogger(e *env) *slog.Logger { return e.log }
 
 // runSync runs the portal sync once (--once) or on the [sync] schedule.
 func runSync(e *env, args []string) error {
@@ -382,12 +386,12 @@ func runReview(e *env, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	db, err := e.openStore()
+	s, err := e.openScoped()
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	items, err := db.ReviewItems(e.ctx, *all)
+	defer s.Close()
+	items, err := s.ReviewItems(e.ctx, *all)
 	if err != nil {
 		return err
 	}
@@ -428,11 +432,11 @@ func runAppointments(e *env, args []string) error {
 	if to.IsZero() {
 		to = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
 	}
-	db, s, err := e.openScoped()
+	s, err := e.openScoped()
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer s.Close()
 	list, err := s.Appointments(e.ctx, officeKey, from, to)
 	if err != nil {
 		return err
@@ -491,7 +495,7 @@ func runDemo(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	return ui.Run(e.ctx, ui.Options{Store: app.NewScoped(db, actor), Actor: actor, Setup: setup, BackupDir: e.backupDir(),
+	return ui.Run(e.ctx, ui.Options{Store: app.NewScoped(db, actor), Actor: actor, Setup: setup, BackupDir: e.backupDir(), Log: e.log,
 		Registry: e.reg, Config: d.Config, Paths: e.paths, DBPath: e.dbPath, Version: versionString(), Syncer: s})
 }
 
@@ -525,8 +529,16 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
+// confirmSource is what a confirmation is made of: cases, a booking and
+// the case it belongs to.
+type confirmSource interface {
+	CaseByRef(ctx context.Context, ref string) (*app.Case, error)
+	CaseByPortalID(ctx context.Context, portalCase string) (*app.Case, error)
+	Appointment(ctx context.Context, uid string) (*app.Appointment, error)
+}
+
 // confirmItems loads the cases and the appointment to confirm.
-func confirmItems(e *env, db app.Store, refs []string, f confirmFlags) ([]pdf.Item, error) {
+func confirmItems(e *env, db confirmSource, refs []string, f confirmFlags) ([]pdf.Item, error) {
 	kind, err := pdf.ParseKind(*f.kind)
 	if err != nil {
 		return nil, err
@@ -559,10 +571,10 @@ func confirmItems(e *env, db app.Store, refs []string, f confirmFlags) ([]pdf.It
 	return items, nil
 }
 
-// confirmations prints and saves with the audit log of db; a failed print
-// job is kept in the cache folder, as in the window.
-func confirmations(e *env, db *app.Scoped, printer string) *printing.Confirmations {
-	return &printing.Confirmations{Renderer: pdf.NewRenderer(e.reg), Audit: db, Actor: db.Actor,
+// confirmations prints and saves with the audit log of the actor's store;
+// a failed print job is kept in the cache folder, as in the window.
+func confirmations(e *env, log app.AuditLog, by app.Actor, printer string) *printing.Confirmations {
+	return &printing.Confirmations{Renderer: pdf.NewRenderer(e.reg), Audit: log, Actor: by,
 		Printer: printing.Printer{Name: printer, SaveDir: filepath.Join(e.paths.CacheDir, "pdf")}}
 }
 
@@ -575,11 +587,11 @@ func runConfirm(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	db, sc, err := e.openScoped()
+	sc, err := e.openScoped()
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer sc.Close()
 	items, err := confirmItems(e, sc, refs, f)
 	if err != nil {
 		return err
@@ -588,7 +600,7 @@ func runConfirm(e *env, args []string) error {
 	if path == "" {
 		path = pdf.FileName(items...)
 	}
-	if err := confirmations(e, sc, "").Save(e.ctx, path, pdf.Options{Clerk: *f.clerk}, items...); err != nil {
+	if err := confirmations(e, sc, sc.Actor, "").Save(e.ctx, path, pdf.Options{Clerk: *f.clerk}, items...); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "Bestätigung gespeichert: %s\n", path)
@@ -609,16 +621,16 @@ func runPrint(e *env, args []string) error {
 	if name == "" && e.cfg != nil {
 		name = e.cfg.Print.Printer
 	}
-	db, sc, err := e.openScoped()
+	sc, err := e.openScoped()
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer sc.Close()
 	items, err := confirmItems(e, sc, refs, f)
 	if err != nil {
 		return err
 	}
-	res, err := confirmations(e, sc, name).Print(e.ctx, pdf.Options{Clerk: *f.clerk}, items...)
+	res, err := confirmations(e, sc, sc.Actor, name).Print(e.ctx, pdf.Options{Clerk: *f.clerk}, items...)
 	if err != nil {
 		return err
 	}
@@ -631,6 +643,21 @@ func runPrint(e *env, args []string) error {
 }
 
 // --- The shared journal of several counters ---
+
+// journalStore is the store of a counter on the shared journal as the
+// window uses it: sync.Shared (changes through the journal, reads from the
+// database), the export of all cases from the database, and no attendance
+// override (the journal does not carry one).
+type journalStore struct {
+	*portalsync.Shared
+	db *storage.DB
+}
+
+func (j journalStore) AllCases(ctx context.Context) ([]*app.Case, error) { return j.db.AllCases(ctx) }
+
+func (journalStore) OverrideAttendance(context.Context, string, app.Attendance, string, app.Actor) error {
+	return app.Errorf(app.EINTERNAL, "Mit diesem Speicher lässt sich die Anwesenheit nicht abweichend erfassen.")
+}
 
 // journalWatch adapts sync.Shared to ui.Journal.
 type journalWatch struct{ sh *portalsync.Shared }

@@ -3,11 +3,20 @@ package cli
 // Data protection and safe operation: roles, audit log, retention purge,
 // backups, restore, database check and the Art. 15 export. Wiring only;
 // the work is done in app and storage.
+//
+// What a command uses of storage it names by interface: a clerk's
+// commands (audit, export-person, and in cli.go cases, review,
+// appointments, confirm, print) work through app.Scoped; roles take an
+// app.RoleStore, the purge a purger, each after the role check of openAs.
+// Only the operations on the SQLite file itself (backup, restore, check,
+// the backup of nightly) and the shared journal take *storage.DB: another
+// adapter (PostgreSQL) plugs in by opening its store where openStore and
+// openChecked open SQLite, and has its own way of backing up.
 
 import (
+	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -60,23 +69,24 @@ func (e *env) openChecked() (*storage.DB, error) {
 }
 
 // actor is who runs the command, with the role from the database.
-func (e *env) actor(db *storage.DB) (app.Actor, error) {
+func (e *env) actor(db app.RoleStore) (app.Actor, error) {
 	a, _, err := app.ResolveActor(e.ctx, db, accountName())
 	return a, err
 }
 
-// openScoped opens the database and the store as the OS account may use it.
-func (e *env) openScoped() (*storage.DB, *app.Scoped, error) {
+// openScoped opens the database as the OS account may use it: every
+// clerk's command works through it (closing it closes the database).
+func (e *env) openScoped() (*app.Scoped, error) {
 	db, err := e.openChecked()
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	a, err := e.actor(db)
 	if err != nil {
 		db.Close()
-		return nil, nil, err
+		return nil, err
 	}
-	return db, app.NewScoped(db, a), nil
+	return app.NewScoped(db, a), nil
 }
 
 // openAs opens the database for a command that needs at least role r.
@@ -134,6 +144,11 @@ func runRoles(e *env, args []string) error {
 		return err
 	}
 	defer db.Close()
+	return roles(e, db, a, pos, *name)
+}
+
+// roles runs `roles` for an administrator a.
+func roles(e *env, db app.RoleStore, a app.Actor, pos []string, name string) error {
 	switch {
 	case len(pos) == 0 || pos[0] == "list":
 		list, err := db.RoleAssignments(e.ctx)
@@ -153,7 +168,7 @@ func runRoles(e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		ra := app.RoleAssignment{Clerk: pos[1], Role: role, Name: *name}
+		ra := app.RoleAssignment{Clerk: pos[1], Role: role, Name: name}
 		if len(pos) == 4 {
 			ra.Office = app.OfficeKey(pos[3])
 		}
@@ -198,11 +213,11 @@ func runAudit(e *env, args []string) error {
 	if f.From, f.To, err = dayRange(*fromS, *toS); err != nil {
 		return err
 	}
-	db, s, err := e.openScoped()
+	s, err := e.openScoped()
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer s.Close()
 	entries, err := s.AuditEntries(e.ctx, f)
 	if err != nil {
 		return err
@@ -220,7 +235,7 @@ func runAudit(e *env, args []string) error {
 		if err := app.WriteAuditCSV(w, entries); err != nil {
 			return err
 		}
-		return s.Audit(e.ctx, app.AuditEntry{Clerk: s.Actor.Clerk, Office: s.Actor.Office, Action: "audit.export", Detail: fmt.Sprintf("entries=%d", len(entries))})
+		return s.Audit(e.ctx, app.AuditEntry{Clerk: s.Actor.Clerk, Office: s.Actor.Office, Action: app.ActionAuditExport, Detail: fmt.Sprintf("entries=%d", len(entries))})
 	}
 	for _, en := range entries {
 		fmt.Fprintf(w, "%s  %-14s %-15s %-22s %-24s %s\n", en.At.In(app.Berlin).Format("02.01.2006 15:04:05"), en.Clerk, en.Office, en.Action, en.Ref, en.Detail)
@@ -241,11 +256,23 @@ func runPurge(e *env, args []string) error {
 		return err
 	}
 	defer db.Close()
-	return purge(e, db, a, *dry, *asJSON)
+	if err := purge(e, db, a, *dry, *asJSON); err != nil || *dry || *asJSON {
+		return err // with --json the report is the whole output; the server waits for a run without (as before)
+	}
+	return purgeMailbox(e, db)
 }
 
-func purge(e *env, db *storage.DB, a app.Actor, dry, asJSON bool) error {
-	rep, err := db.Purge(e.ctx, storage.PurgeOptions{DryRun: dry, AuditMonths: e.cfg.Audit.RetentionMonths,
+// purger is what the retention purge needs of a store: the purge and the
+// record of its runs.
+type purger interface {
+	app.Purger
+	RecordRun(ctx context.Context, job, result, errText string) error
+}
+
+// purge runs the retention purge as a and reports it; the server's copies
+// of the mails are purgeMailbox's.
+func purge(e *env, db purger, a app.Actor, dry, asJSON bool) error {
+	rep, err := db.Purge(e.ctx, app.PurgeOptions{DryRun: dry, AuditMonths: e.cfg.Audit.RetentionMonths,
 		ReviewMonths: e.cfg.IMAP.ReviewRetentionMonths, By: a})
 	if err != nil {
 		if !dry {
@@ -277,10 +304,7 @@ func purge(e *env, db *storage.DB, a app.Actor, dry, asJSON bool) error {
 		fmt.Fprintf(e.stdout, "Ohne Aufbewahrungsfrist im Leistungskatalog (bleiben erhalten, bitte Katalog ergänzen): %s\n", strings.Join(rep.NoRetention, ", "))
 	}
 	fmt.Fprintln(e.stdout, "Löschlauf:", rep.Summary()+".")
-	if dry {
-		return nil
-	}
-	return purgeMailbox(e, db)
+	return nil
 }
 
 // purgeMailbox removes the purged cases' mails from the server folders
@@ -408,6 +432,9 @@ func runNightly(e *env, args []string) error {
 	defer db.Close()
 	job := func() error {
 		perr := purge(e, db, a, false, false)
+		if perr == nil {
+			perr = purgeMailbox(e, db)
+		}
 		if perr != nil {
 			fmt.Fprintln(e.stderr, "Löschlauf fehlgeschlagen:", app.ErrorMessage(perr))
 		}
@@ -433,8 +460,7 @@ func runNightly(e *env, args []string) error {
 		last = r.LastRun
 	}
 	fmt.Fprintf(e.stdout, "Löschlauf und Sicherung nach Zeitplan „%s“ (Europe/Berlin); Beenden mit Strg+C.\n", e.cfg.Backup.Schedule)
-	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	return portalsync.RunJob(e.ctx, e.cfg.Backup.Schedule, last, time.Now(), log, func() { _ = job() })
+	return portalsync.RunJob(e.ctx, e.cfg.Backup.Schedule, last, time.Now(), e.log.With("component", "nightly"), func() { _ = job() })
 }
 
 // runExportPerson writes the Art. 15 answer for one person.
@@ -447,11 +473,11 @@ func runExportPerson(e *env, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	db, s, err := e.openScoped()
+	s, err := e.openScoped()
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer s.Close()
 	d, err := app.ExportPerson(e.ctx, s, s, s.Actor, app.PersonQuery{Name: *name, BirthDate: *birth, Email: *email})
 	if err != nil {
 		return err
@@ -495,8 +521,8 @@ type purgeItemJSON struct {
 	Expired string `json:"expired"`
 }
 
-func newPurgeJSON(r *storage.PurgeReport) purgeJSON {
-	items := func(list []storage.PurgeItem) []purgeItemJSON {
+func newPurgeJSON(r *app.PurgeReport) purgeJSON {
+	items := func(list []app.PurgeItem) []purgeItemJSON {
 		out := make([]purgeItemJSON, 0, len(list))
 		for _, it := range list {
 			out = append(out, purgeItemJSON{Ref: it.Ref, Service: it.Service, Office: string(it.Office),

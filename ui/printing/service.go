@@ -22,12 +22,6 @@ type Confirmations struct {
 	Actor    app.Actor
 }
 
-// Audit actions.
-const (
-	ActionCasePrint        = "case.print"
-	ActionAppointmentPrint = "appointment.print"
-)
-
 // Audit details say where the document went.
 const (
 	toPrinter = "drucker"  // handed to the printer
@@ -80,10 +74,10 @@ func (s *Confirmations) audit(ctx context.Context, items []pdf.Item, where strin
 	now := time.Now().UTC()
 	for _, it := range items {
 		e := app.AuditEntry{At: now, Clerk: s.Actor.Clerk, Name: s.Actor.Name, Office: s.Actor.Office,
-			Action: ActionCasePrint, Detail: string(it.Resolved()) + ":" + where}
+			Action: app.ActionCasePrint, Detail: string(it.Resolved()) + ":" + where}
 		switch {
 		case it.Appointment != nil:
-			e.Action, e.Ref, e.Office = ActionAppointmentPrint, it.Appointment.UID, it.Appointment.Office
+			e.Action, e.Ref, e.Office = app.ActionAppointmentPrint, it.Appointment.UID, it.Appointment.Office
 		case it.Case != nil:
 			e.Ref, e.Office = it.Case.Ref, it.Case.Office
 		}

@@ -2,11 +2,12 @@ package seed
 
 import (
 	"context"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"amtstresen/app"
-	"amtstresen/ui/internal/memstore"
+	"amtstresen/storage"
 )
 
 // Every generated counter form is valid by the catalog's rules (except
@@ -25,11 +26,17 @@ func TestInputsValid(t *testing.T) {
 	}
 }
 
+// Fill, Appointments and ReviewItems go into the real SQLite store (what
+// the screenshot and benchmark program seeds).
 func TestFill(t *testing.T) {
 	reg := app.Default()
-	st := memstore.New(reg)
 	now := time.Now()
 	ctx := context.Background()
+	st, err := storage.Open(ctx, filepath.Join(t.TempDir(), "seed.db"), reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
 	if err := Fill(ctx, st, reg, 300, now, nil); err != nil {
 		t.Fatal(err)
 	}

@@ -5,9 +5,9 @@
 // every screen and saves each as PNG, for a person to look at. With -bench
 // it measures instead: window shown, filter and search times, memory.
 //
-//	xvfb-run -a -s "-screen 0 1400x900x24" go run -tags "screenshots sqlite_fts5" ./ui/internal/screenshots -out build/screenshots
-//	go run -tags "screenshots sqlite_fts5" ./ui/internal/screenshots -db /tmp/bench.db -cases 100000 -seed-only
-//	xvfb-run -a -s "-screen 0 1400x900x24" go run -tags "screenshots sqlite_fts5" ./ui/internal/screenshots -db /tmp/bench.db -bench
+//	xvfb-run -a -s "-screen 0 1400x900x24" go run -tags "screenshots sqlite_fts5" ./ui/cli/internal/screenshots -out build/screenshots
+//	go run -tags "screenshots sqlite_fts5" ./ui/cli/internal/screenshots -db /tmp/bench.db -cases 100000 -seed-only
+//	xvfb-run -a -s "-screen 0 1400x900x24" go run -tags "screenshots sqlite_fts5" ./ui/cli/internal/screenshots -db /tmp/bench.db -bench
 //
 // Nothing it writes is meant to be committed.
 package main
@@ -19,6 +19,7 @@ import (
 	"image"
 	"image/png"
 	"log"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -116,6 +117,7 @@ func main() {
 	opts := ui.Options{
 		Store: app.NewScoped(st, actor), Actor: actor, Setup: setup, BackupDir: filepath.Join(filepath.Dir(*dbPath), "sicherungen"),
 		Registry: reg, Config: cfg, DBPath: *dbPath, Version: "screenshots",
+		Log:    slog.New(slog.NewTextHandler(os.Stderr, nil)),
 		Paths:  app.Paths{DataDir: tmp, ConfigDir: tmp, CacheDir: tmp},
 		Syncer: &demoSyncer{last: now.Add(-8 * time.Hour)},
 		// The start-up check of the database, as the app runs it.
