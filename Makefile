@@ -111,7 +111,7 @@ bench-pdf: deps-test
 # pulling the same mailbox for comparison.
 .PHONY: bench-sync
 bench-sync: deps-test
-	$(GO) run -tags "$(TAGS)" ./sync/bench -n 10000
+	$(GO) run -tags "$(TAGS)" ./ui/cli/internal/syncbench -n 10000
 
 # Return channel (as root): 1,000 status messages through a private Postfix
 # into Dovecot, answered by the test portal; messages/s and the time to the
@@ -125,7 +125,7 @@ bench-rueckkanal: deps-test
 # journal of 100,000 entries.
 .PHONY: bench-journal
 bench-journal: deps-test
-	$(GO) run -tags "$(TAGS)" ./sync/journalbench -n 100000 -rounds 50
+	$(GO) run -tags "$(TAGS)" ./ui/cli/internal/journalbench -n 100000 -rounds 50
 
 # --- Packaging (fyne.io/tools) ---------------------------------------------
 FYNE_TOOL_VERSION := v1.7.4

@@ -267,10 +267,6 @@ type NewCase struct {
 	ClerkName      string `json:",omitempty"` // the clerk's display name, for the history
 	// Presented lists the documents the citizen showed at the counter.
 	Presented []PresentedDocument `json:",omitempty"`
-	// Prepared is what a store worked out in advance from the fields above
-	// (storage.DB.PrepareCase), opaque to everyone else; the case must not
-	// change afterwards.
-	Prepared any `json:"-"`
 }
 
 // NewAttachment carries the content to store.

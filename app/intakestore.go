@@ -62,4 +62,22 @@ type IntakeStore interface {
 	// end and then fails with ECONFLICT. unlock releases it; the lock also
 	// ends with the process, however it ends.
 	LockSync(ctx context.Context, wait time.Duration) (unlock func(), err error)
+	// PrepareCase does in advance, without the database, what CreateCase
+	// does before it writes (the checks, the encoding, the hashes of the
+	// files): the sync prepares the cases of a batch on all cores, so
+	// that the one goroutine that writes only writes. It is safe for
+	// concurrent use and never fails; nc must not change afterwards.
+	PrepareCase(nc *NewCase) PreparedCase
+	// CreatePreparedCase is CreateCase for a prepared case: the same
+	// result, errors included (an input that failed the checks is
+	// reported here). A batch takes the cases its store prepared.
+	CreatePreparedCase(ctx context.Context, p PreparedCase, rc *Receipt) (c *Case, created bool, err error)
+}
+
+// PreparedCase is a new case a store checked and encoded in advance
+// (IntakeStore.PrepareCase). What the store worked out is opaque to
+// everyone else; the caller keeps it beside the NewCase it came from.
+type PreparedCase interface {
+	// NewCase is the input it was prepared from.
+	NewCase() *NewCase
 }

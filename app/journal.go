@@ -141,6 +141,13 @@ func (o *JournalOutcome) Err() error {
 	return &Error{Code: o.Code, Message: o.Message}
 }
 
+// JournalBatchStore is the view of a batch of the shared journal: the
+// intake's store and the journal's in one transaction.
+type JournalBatchStore interface {
+	IntakeStore
+	JournalStore
+}
+
 // JournalStore is what the journal needs from storage on top of Store.
 // Writes of one journal batch run inside Batch (one transaction), so that
 // a batch of applied entries and the journal cursor commit together.

@@ -104,10 +104,9 @@ func TestCreatedCaseAsStored(t *testing.T) {
 	db := openTest(t)
 	now := time.Date(2026, 11, 29, 8, 15, 30, 123456789, time.UTC)
 	db.now = func() time.Time { return now }
-	storetest.CreatedCaseAsStored(t, db, now, func(nc *app.NewCase) {
-		db.PrepareCase(nc)
-		if nc.Prepared == nil {
-			t.Fatalf("%s: not prepared", nc.IdempotencyKey)
+	storetest.CreatedCaseAsStored(t, db, now, func(p app.PreparedCase) {
+		if pc, _ := p.(*preparedCase); pc == nil || pc.in == nil {
+			t.Fatalf("%s: not prepared", p.NewCase().IdempotencyKey)
 		}
 	})
 }

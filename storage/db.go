@@ -403,10 +403,10 @@ func (db *DB) Batch(ctx context.Context, fn func(tx app.IntakeStore) error) erro
 	if db.btx != nil {
 		return fn(db)
 	}
-	return db.explain(db.batch(ctx, fn))
+	return db.explain(db.batch(ctx, func(view *DB) error { return fn(view) }))
 }
 
-func (db *DB) batch(ctx context.Context, fn func(tx app.IntakeStore) error) error {
+func (db *DB) batch(ctx context.Context, fn func(view *DB) error) error {
 	conn, err := db.db.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("batch: %w", err)

@@ -20,6 +20,15 @@ import (
 
 var _ app.JournalStore = (*DB)(nil)
 
+// JournalBatch is Batch for the shared journal: the view fn gets is the
+// journal's store too.
+func (db *DB) JournalBatch(ctx context.Context, fn func(tx app.JournalBatchStore) error) error {
+	if db.btx != nil {
+		return fn(db)
+	}
+	return db.explain(db.batch(ctx, func(view *DB) error { return fn(view) }))
+}
+
 // ftsRef is the text of the search row's reference column: the reference
 // and, for a walk-in case that had one, its provisional reference.
 func ftsRef(ref, alias string) string {

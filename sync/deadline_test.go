@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"amtstresen/app"
+	"amtstresen/sync/mailbox"
 	"amtstresen/sync/portaltest"
 )
 
@@ -189,7 +190,7 @@ func TestRunDeadline(t *testing.T) {
 func TestStartTLSRefusedMessage(t *testing.T) {
 	srv := startMem(t, nil)
 	cfg := memConfig(srv)
-	cfg.IMAP.TLS = TLSStart
+	cfg.IMAP.TLS = mailbox.TLSStart
 	_, err := newMemSyncer(t, srv, openSQLite(t), cfg).Sync(context.Background(), nil)
 	msg := app.ErrorMessage(err)
 	if !strings.Contains(msg, "keine Verschlüsselung per STARTTLS") || !strings.Contains(msg, `tls = "tls"`) || strings.Contains(msg, "Netzwerk") {

@@ -13,7 +13,9 @@ import (
 	"github.com/emersion/go-imap/v2"
 
 	"amtstresen/app"
+	"amtstresen/sync/delivery"
 	"amtstresen/sync/internal/memstore"
+	"amtstresen/sync/mailbox"
 	"amtstresen/sync/portaltest"
 )
 
@@ -53,8 +55,8 @@ func FuzzDeliveries(f *testing.F) {
 	t1, _ := g.Termin(portaltest.TerminSpec{Vorgang: a.Vorgang})
 	for _, m := range []*portaltest.Mail{a, a2, g.Nachricht(a.Vorgang, "Hallo"), g2.Nachricht(a2.Vorgang, "Hallo"), g.Ruecknahme(a.Vorgang, "weg"),
 		g2.Ruecknahme(a2.Vorgang, "weg"), t1} {
-		d := ParseDelivery(m.Raw, pub, Limits{})
-		name := map[string]string{KindAntrag: "antrag.json", KindTermin: "termin.ics"}[m.Kind]
+		d := delivery.ParseDelivery(m.Raw, pub, delivery.Limits{})
+		name := map[string]string{delivery.KindAntrag: "antrag.json", delivery.KindTermin: "termin.ics"}[m.Kind]
 		if name == "" {
 			name = "nachricht.json"
 		}
@@ -62,7 +64,7 @@ func FuzzDeliveries(f *testing.F) {
 		if bytes.Contains(d.Payload, []byte(`"art"`)) {
 			version = "2"
 		}
-		for _, kind := range []string{m.Kind, KindRuecknahme, KindAntrag} {
+		for _, kind := range []string{m.Kind, delivery.KindRuecknahme, delivery.KindAntrag} {
 			f.Add(kind, version, m.Vorgang, name, d.Payload, "impfpass.jpg", []byte{0xff, 0xd8, 0xff, 0xd9}, uint8(3))
 		}
 	}
@@ -74,7 +76,7 @@ func FuzzDeliveries(f *testing.F) {
 			raws = append(raws, raws[1]) // a byte-identical copy
 		}
 		if opts&2 != 0 {
-			raws = append(raws, fuzzMail(KindRuecknahme, version, vorgang, "nachricht.json", payload, attachName, attach, 2)) // relabelled
+			raws = append(raws, fuzzMail(delivery.KindRuecknahme, version, vorgang, "nachricht.json", payload, attachName, attach, 2)) // relabelled
 		}
 		srv, err := portaltest.StartMemServer("eingang", "pw", nil)
 		if err != nil {
@@ -128,7 +130,7 @@ func FuzzDeliveries(f *testing.F) {
 				if rc.PortalCase == "" {
 					t.Errorf("a mail taken in (%s) names no signed case", rc.Kind)
 				}
-				if rc.Kind != KindTermin {
+				if rc.Kind != delivery.KindTermin {
 					if _, err := st.CaseByPortalID(context.Background(), rc.PortalCase); err != nil {
 						t.Errorf("%s taken in, but no case %s", rc.Kind, rc.PortalCase)
 					}
@@ -146,8 +148,8 @@ func FuzzDeliveries(f *testing.F) {
 		// A case is withdrawn only by a withdrawal signed as one (format 2).
 		signed := false
 		for _, r := range raws {
-			d := ParseDelivery(r, portaltest.TestPublicKey(), Limits{})
-			signed = signed || d.Review == "" && d.Kind == KindRuecknahme && d.Version == 2 && d.Vorgang == a.Vorgang
+			d := delivery.ParseDelivery(r, portaltest.TestPublicKey(), delivery.Limits{})
+			signed = signed || d.Review == "" && d.Kind == delivery.KindRuecknahme && d.Version == 2 && d.Vorgang == a.Vorgang
 		}
 		if c, err := st.CaseByPortalID(context.Background(), a.Vorgang); err == nil && c.Status == app.StatusWithdrawn && !signed {
 			t.Errorf("case withdrawn by a mail not signed as a withdrawal (%q, version %q)", kind, version)
@@ -158,11 +160,12 @@ func FuzzDeliveries(f *testing.F) {
 // serverMails fetches every mail of the folders.
 func serverMails(t *testing.T, cfg *app.Config, boxes ...string) [][]byte {
 	t.Helper()
-	cl, err := dial(context.Background(), &cfg.IMAP, "pw", nil)
+	conn, err := mailbox.Dial(context.Background(), &cfg.IMAP, "pw", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer cl.Close()
+	defer conn.Close()
+	cl := conn.Client()
 	var out [][]byte
 	for _, box := range boxes {
 		sel, err := cl.Select(box, nil).Wait()

@@ -15,7 +15,9 @@ import (
 
 	"amtstresen/app"
 	"amtstresen/storage"
+	"amtstresen/sync/delivery"
 	"amtstresen/sync/internal/memstore"
+	"amtstresen/sync/mailbox"
 	"amtstresen/sync/portaltest"
 )
 
@@ -24,7 +26,13 @@ import (
 
 func readRepro(t testing.TB, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", "repro", name))
+	return readTestdata(t, "repro", name)
+}
+
+// readTestdata reads testdata/dir/name.
+func readTestdata(t testing.TB, dir, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", dir, name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +50,7 @@ func openSQLite(t testing.TB) *storage.DB {
 }
 
 // stores runs fn against the in-memory store and the real SQLite store.
-func stores(t *testing.T, fn func(t *testing.T, st app.IntakeStore)) {
+func stores(t *testing.T, fn func(t *testing.T, st Store)) {
 	t.Run("memstore", func(t *testing.T) { fn(t, memstore.New()) })
 	t.Run("sqlite", func(t *testing.T) { fn(t, openSQLite(t)) })
 }
@@ -56,7 +64,7 @@ func mustSync(t *testing.T, s *Syncer) *Result {
 	return res
 }
 
-func reviewItems(t *testing.T, st app.IntakeStore) []app.ReviewItem {
+func reviewItems(t *testing.T, st Store) []app.ReviewItem {
 	t.Helper()
 	items, err := st.ReviewItems(context.Background(), true)
 	if err != nil {
@@ -70,7 +78,7 @@ func reviewItems(t *testing.T, st app.IntakeStore) []app.ReviewItem {
 // vanish (repro/msgid-*), and different mails with one Message-ID are as
 // many entries on the review list as there are mails in "Zur Sichtung".
 func TestIdentityIsContent(t *testing.T) {
-	stores(t, func(t *testing.T, st app.IntakeStore) {
+	stores(t, func(t *testing.T, st Store) {
 		ctx := context.Background()
 		srv := startMem(t, nil)
 		appendAll(t, srv, readRepro(t, "msgid-1-unsigned-same-message-id.eml"), readRepro(t, "msgid-2-genuine.eml"))
@@ -186,7 +194,7 @@ func TestSignedKindDecides(t *testing.T) {
 	if c, _ := st.CaseByPortalID(ctx, swapped); res.Withdrawals != 1 || c.Status != app.StatusWithdrawn {
 		t.Errorf("format-2 withdrawal: %+v, case %s", res, c.Status)
 	}
-	if d := ParseDelivery(v2, portaltest.TestPublicKey(), Limits{}); d.Version != 2 || d.Kind != KindRuecknahme || d.Review != "" {
+	if d := delivery.ParseDelivery(v2, portaltest.TestPublicKey(), delivery.Limits{}); d.Version != 2 || d.Kind != delivery.KindRuecknahme || d.Review != "" {
 		t.Errorf("example 13 parsed as %+v", d)
 	}
 }
@@ -204,7 +212,7 @@ func otherKey(t *testing.T) string {
 // moved back to the inbox after the key was corrected are taken in, and
 // their review entries are resolved with a note.
 func TestJudgedAgain(t *testing.T) {
-	stores(t, func(t *testing.T, st app.IntakeStore) {
+	stores(t, func(t *testing.T, st Store) {
 		ctx := context.Background()
 		g := portaltest.New(43)
 		a := g.Antrag(portaltest.AntragSpec{Service: "hund-anmelden"})
@@ -242,7 +250,7 @@ func TestJudgedAgain(t *testing.T) {
 // its application is taken in as soon as the case exists, in the same run
 // or a later one, and its review entry is resolved.
 func TestMessageBeforeApplication(t *testing.T) {
-	stores(t, func(t *testing.T, st app.IntakeStore) {
+	stores(t, func(t *testing.T, st Store) {
 		ctx := context.Background()
 		g := portaltest.New(44)
 		srv := startMem(t, nil)
@@ -349,7 +357,7 @@ func TestMailboxNamesCompareAsTheServer(t *testing.T) {
 	for _, c := range []struct{ mailbox, processed, review string }{
 		{"INBOX", "inbox", "Zur Sichtung"}, {"INBOX", "Übernommen", "Inbox"}, {"inbox", "INBOX", "x"}, {"INBOX", "A", "A"},
 	} {
-		cfg := &app.Config{IMAP: app.IMAPConfig{Address: "127.0.0.1:143", TLS: TLSNone, Username: "u", Mailbox: c.mailbox,
+		cfg := &app.Config{IMAP: app.IMAPConfig{Address: "127.0.0.1:143", TLS: mailbox.TLSNone, Username: "u", Mailbox: c.mailbox,
 			ProcessedMailbox: c.processed, ReviewMailbox: c.review}, Portal: app.PortalConfig{PublicKey: portaltest.TestPublicKeyBase64()}}
 		if _, err := New(cfg, memstore.New(), testReg, nil); err == nil || !strings.Contains(app.ErrorMessage(err), "drei verschiedene Ordner") {
 			t.Errorf("%+v accepted: %v", c, err)
@@ -431,7 +439,7 @@ func TestCaps(t *testing.T) {
 			return m
 		}(), "termin.ics: eine Zeile ist länger als 65536 Bytes"},
 	} {
-		d := ParseDelivery(c.m.Raw, pub, Limits{})
+		d := delivery.ParseDelivery(c.m.Raw, pub, delivery.Limits{})
 		if d.Review != app.ReviewTooLarge || !strings.Contains(d.Detail, c.want) || d.Antrag != nil || d.Message != nil || d.Payload != nil {
 			t.Errorf("%s: review %q %q, want too-large %q", name, d.Review, d.Detail, c.want)
 		}
@@ -446,7 +454,7 @@ func TestCaps(t *testing.T) {
 		"name of 4000 bytes":    g.Antrag(portaltest.AntragSpec{Applicant: &ok}),
 		"message text of 60 KB": g.Nachricht(g.UUID(), strings.Repeat("a", 60<<10)),
 	} {
-		if d := ParseDelivery(m.Raw, pub, Limits{}); d.Review != "" {
+		if d := delivery.ParseDelivery(m.Raw, pub, delivery.Limits{}); d.Review != "" {
 			t.Errorf("%s: %s %s", name, d.Review, d.Detail)
 		}
 	}

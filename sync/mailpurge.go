@@ -2,14 +2,12 @@ package sync
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 
-	"github.com/emersion/go-imap/v2"
-	"github.com/emersion/go-imap/v2/imapclient"
-
 	"amtstresen/app"
+	"amtstresen/sync/delivery"
+	"amtstresen/sync/mailbox"
 )
 
 // PurgeMailbox carries the retention purge to the server: the mails the
@@ -33,42 +31,23 @@ func (s *Syncer) PurgeMailbox(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	defer unlock()
-	pw := s.Password
-	if pw == nil {
-		pw = func() (string, error) { return password(&s.cfg) }
-	}
-	secret, err := pw()
-	if err != nil {
-		return 0, err
-	}
-	wd := newWatchdog(s.commandTimeout())
-	defer wd.stop()
-	cl, err := dialWatched(ctx, &s.cfg, secret, nil, wd)
-	if err != nil {
-		return 0, s.explainStop(ctx, wd, err)
-	}
-	defer cl.Close()
-	s.wd = wd
-	defer func() { s.wd = nil }()
-	stop := context.AfterFunc(ctx, func() { cl.Close() })
-	defer stop()
-	n, err := s.purgeMailbox(ctx, cl, jobs)
-	if err == nil {
-		done := wd.begin()
-		cl.Logout().Wait()
-		done()
-	}
-	return n, s.explainStop(ctx, wd, err)
+	var n int
+	err = s.connected(ctx, func(conn *mailbox.Conn) error {
+		var err error
+		n, err = s.purgeMailbox(ctx, conn, jobs)
+		return err
+	})
+	return n, err
 }
 
-func (s *Syncer) purgeMailbox(ctx context.Context, cl *imapclient.Client, jobs []app.MailPurge) (int, error) {
-	if !cl.Caps().Has(imap.CapUIDPlus) {
+func (s *Syncer) purgeMailbox(ctx context.Context, conn *mailbox.Conn, jobs []app.MailPurge) (int, error) {
+	if !conn.CanUIDExpunge() {
 		return 0, app.Errorf(app.EINVALID, "Der Mailserver %s kann kein UIDPLUS: die Mails gelöschter Vorgänge können nicht gezielt aus den Ordnern „%s“ und „%s“ entfernt werden (ein allgemeines EXPUNGE würde auch fremde gelöschte Mails entfernen). Bitte die IT bitten, sie von Hand zu löschen, oder einen Server mit UIDPLUS verwenden; die Liste bleibt gespeichert.",
 			s.cfg.Address, s.cfg.ProcessedMailbox, s.cfg.ReviewMailbox)
 	}
 	boxes := []string{s.cfg.ProcessedMailbox, s.cfg.ReviewMailbox}
 	for _, j := range jobs {
-		if j.Mailbox != "" && !slices.Contains(boxes, j.Mailbox) && mailboxKey(j.Mailbox) != mailboxKey(s.cfg.Mailbox) {
+		if j.Mailbox != "" && !slices.Contains(boxes, j.Mailbox) && mailbox.Key(j.Mailbox) != mailbox.Key(s.cfg.Mailbox) {
 			boxes = append(boxes, j.Mailbox)
 		}
 	}
@@ -78,56 +57,38 @@ func (s *Syncer) purgeMailbox(ctx context.Context, cl *imapclient.Client, jobs [
 		if err := ctx.Err(); err != nil {
 			return removed, err
 		}
-		w := s.wd.begin()
-		sel, err := cl.Select(box, nil).Wait()
-		w()
+		sel, err := conn.Select(box, false)
 		if err != nil {
-			var ie *imap.Error
-			if errors.As(err, &ie) {
+			if mailbox.Refused(err) {
 				continue // no such folder: nothing of ours in it
 			}
-			return removed, serverError(&s.cfg, "SELECT "+box, err)
+			return removed, err
 		}
-		var set imap.UIDSet
+		var uids []uint32
 		for _, j := range jobs {
 			if j.Mailbox == box && j.UIDValidity == sel.UIDValidity && j.UID > 0 {
-				set.AddNum(imap.UID(j.UID))
+				uids = append(uids, j.UID)
 			}
 		}
 		for _, j := range jobs {
-			if j.PortalCase == "" || !validUUID(j.PortalCase) {
+			if j.PortalCase == "" || !delivery.ValidUUID(j.PortalCase) {
 				continue
 			}
-			w := s.wd.begin()
-			data, err := cl.UIDSearch(&imap.SearchCriteria{Header: []imap.SearchCriteriaHeaderField{{Key: "X-Buergerportal-Vorgang", Value: j.PortalCase}}}, nil).Wait()
-			w()
+			found, err := conn.SearchHeader("X-Buergerportal-Vorgang", j.PortalCase)
 			if err != nil {
-				return removed, serverError(&s.cfg, "UID SEARCH "+box, err)
+				return removed, err
 			}
-			set.AddNum(data.AllUIDs()...)
+			uids = append(uids, found...)
 		}
-		if len(set) > 0 && sel.NumMessages > 0 {
-			w := s.wd.begin()
-			err := cl.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagDeleted}}, nil).Close()
-			if err == nil {
-				var expunged []uint32
-				cmd := cl.UIDExpunge(set)
-				for {
-					seq := cmd.Next()
-					if seq == 0 {
-						break
-					}
-					expunged = append(expunged, seq)
-				}
-				err = cmd.Close()
-				removed += len(expunged)
-			}
-			w()
-			if err != nil && !expungeIssued(err) {
-				return removed, serverError(&s.cfg, "UID EXPUNGE "+box, err)
+		uids = distinct(uids)
+		if len(uids) > 0 && sel.NumMessages > 0 {
+			n, err := conn.Expunge(uids)
+			removed += n
+			if err != nil {
+				return removed, err
 			}
 		}
-		s.log.Info("mailbox purged", "mailbox", box, "mails", countUIDs(set))
+		s.log.Info("mailbox purged", "mailbox", box, "mails", len(uids))
 	}
 	for _, j := range jobs {
 		done = append(done, j.ID)
@@ -136,4 +97,10 @@ func (s *Syncer) purgeMailbox(ctx context.Context, cl *imapclient.Client, jobs [
 		return removed, fmt.Errorf("mail purged: %w", err)
 	}
 	return removed, nil
+}
+
+// distinct is uids sorted, each once.
+func distinct(uids []uint32) []uint32 {
+	slices.Sort(uids)
+	return slices.Compact(uids)
 }

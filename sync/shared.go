@@ -16,7 +16,10 @@ import (
 	"github.com/zalando/go-keyring"
 
 	"amtstresen/app"
+	"amtstresen/sync/delivery"
+	"amtstresen/sync/internal/allcores"
 	"amtstresen/sync/journal"
+	"amtstresen/sync/mailbox"
 )
 
 // JournalKeyringService is the OS keyring service under which the journal's
@@ -37,7 +40,8 @@ const JournalKeyringService = "amtstresen-journal"
 type Shared struct {
 	app.Store
 	js      app.JournalStore
-	batcher app.IntakeStore
+	batcher SharedStore
+	finder  app.PersonFinder
 	sy      *Syncer
 	jc      app.JournalConfig
 	log     *slog.Logger
@@ -56,9 +60,12 @@ type Shared struct {
 	OnAppend func(id string, uid uint32)
 	// Now is the clock for entries.
 	Now func() time.Time
+	// OnRun, when set, is called as a sync starts, and the function it
+	// returns as it ends (ui/cli relaxes the garbage collector with it).
+	OnRun func() (done func())
 
 	mu       gosync.Mutex
-	cl       *imapclient.Client
+	conn     *mailbox.Conn
 	secret   []byte
 	appended map[string]bool
 	pulled   bool
@@ -111,18 +118,13 @@ func (r *JournalResult) Summary() string {
 }
 
 // NewShared checks the configuration and returns the shared counter on
-// store (which must be the SQLite storage: app.JournalStore).
-func NewShared(cfg *app.Config, store app.IntakeStore, reg *app.Registry, logger *slog.Logger) (*Shared, error) {
+// store (the SQLite storage).
+func NewShared(cfg *app.Config, store SharedStore, reg *app.Registry, logger *slog.Logger) (*Shared, error) {
 	c := *cfg
 	c.Defaults()
 	sy, err := New(&c, store, reg, logger)
 	if err != nil {
 		return nil, err
-	}
-	js, ok := store.(app.JournalStore)
-	b := store
-	if !ok {
-		return nil, errors.New("shared journal: the store cannot hold a journal")
 	}
 	m := strings.TrimSpace(c.Journal.Mailbox)
 	if m == "" || m == c.IMAP.Mailbox || m == c.IMAP.ProcessedMailbox || m == c.IMAP.ReviewMailbox {
@@ -134,7 +136,7 @@ func NewShared(cfg *app.Config, store app.IntakeStore, reg *app.Registry, logger
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return &Shared{Store: store, js: js, batcher: b, sy: sy, jc: c.Journal, log: logger.With("component", "journal", "counter", c.Journal.Counter),
+	return &Shared{Store: store, js: store, batcher: store, finder: store, sy: sy, jc: c.Journal, log: logger.With("component", "journal", "counter", c.Journal.Counter),
 		SubmitTimeout: 10 * time.Second, BatchSize: 1000, Now: time.Now, appended: map[string]bool{}, kick: make(chan struct{}, 1)}, nil
 }
 
@@ -200,13 +202,13 @@ func (s *Shared) getSecret(cfg *app.Config) ([]byte, error) {
 func (s *Shared) Sync(ctx context.Context, intake bool) (*JournalResult, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	defer relaxGC()()
+	defer onRun(s.OnRun)()
 	start := time.Now()
 	res := &JournalResult{}
 	err := s.syncLocked(ctx, intake, res)
 	res.Duration = time.Since(start)
 	s.offlineUntil = time.Time{}
-	if err != nil && s.cl == nil && !errors.Is(ctx.Err(), context.Canceled) {
+	if err != nil && s.conn == nil && !errors.Is(ctx.Err(), context.Canceled) {
 		// No connection: further changes in the next seconds go to the
 		// outbox without waiting for the server again.
 		s.offlineUntil = time.Now().Add(min(time.Duration(s.jc.PollSeconds)*time.Second, 30*time.Second))
@@ -232,28 +234,28 @@ func (s *Shared) syncLocked(ctx context.Context, intake bool, res *JournalResult
 	if err != nil {
 		return err
 	}
-	if s.cl == nil {
+	if s.conn == nil {
 		pw := s.sy.Password
 		if pw == nil {
-			pw = func() (string, error) { return password(&s.sy.cfg) }
+			pw = func() (string, error) { return mailbox.Password(&s.sy.cfg) }
 		}
 		p, err := pw()
 		if err != nil {
 			return err
 		}
-		cl, err := dial(ctx, &s.sy.cfg, p, nil)
+		conn, err := mailbox.Dial(ctx, &s.sy.cfg, p, nil)
 		if err != nil {
 			return err
 		}
-		s.cl = cl
+		s.conn = conn
 	}
-	cl := s.cl
-	stop := context.AfterFunc(ctx, func() { cl.Close() })
+	conn := s.conn
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
-	err = s.session(ctx, cl, secret, intake, res)
+	err = s.session(ctx, conn, secret, intake, res)
 	if err != nil {
-		cl.Close()
-		s.cl = nil
+		conn.Close()
+		s.conn = nil
 		if ctx.Err() != nil {
 			return &app.Error{Code: app.EINTERNAL, Err: err, Message: "Der Abgleich mit dem Journal wurde abgebrochen; er wird fortgesetzt."}
 		}
@@ -286,43 +288,42 @@ func (s *Shared) recordOutcome(ctx context.Context, res *JournalResult, err erro
 // Close ends the connection.
 func (s *Shared) Close() error {
 	s.mu.Lock()
-	if s.cl != nil {
-		s.cl.Close()
-		s.cl = nil
+	if s.conn != nil {
+		s.conn.Close()
+		s.conn = nil
 	}
 	s.mu.Unlock()
 	return nil
 }
 
-func (s *Shared) session(ctx context.Context, cl *imapclient.Client, secret []byte, intake bool, res *JournalResult) error {
-	if err := s.ensureJournal(cl); err != nil {
+func (s *Shared) session(ctx context.Context, conn *mailbox.Conn, secret []byte, intake bool, res *JournalResult) error {
+	if err := s.ensureJournal(conn); err != nil {
 		return err
 	}
 	if intake {
-		if err := s.intake(cl, res); err != nil {
+		if err := s.intake(conn, res); err != nil {
 			return err
 		}
 	}
 	if !s.pulled {
 		// First sync of this process: read the journal before appending,
 		// so that entries appended before a crash are not appended again.
-		if err := s.pullAll(ctx, cl, secret, res); err != nil {
+		if err := s.pullAll(ctx, conn, secret, res); err != nil {
 			return err
 		}
 		s.pulled = true
 	}
-	if err := s.flush(ctx, cl, secret, res); err != nil {
+	if err := s.flush(ctx, conn, secret, res); err != nil {
 		return err
 	}
-	return s.pullAll(ctx, cl, secret, res)
+	return s.pullAll(ctx, conn, secret, res)
 }
 
 // pullAll applies the journal from the cursor on.
-func (s *Shared) pullAll(ctx context.Context, cl *imapclient.Client, secret []byte, res *JournalResult) error {
-	c := &s.sy.cfg
-	sel, err := cl.Select(s.jc.Mailbox, &imap.SelectOptions{ReadOnly: true}).Wait()
+func (s *Shared) pullAll(ctx context.Context, conn *mailbox.Conn, secret []byte, res *JournalResult) error {
+	sel, err := conn.Select(s.jc.Mailbox, true)
 	if err != nil {
-		return serverError(c, "SELECT "+s.jc.Mailbox, err)
+		return err
 	}
 	st, err := s.Store.SyncState(ctx, s.jc.Mailbox)
 	if err != nil && app.ErrorCode(err) != app.ENOTFOUND {
@@ -343,33 +344,20 @@ func (s *Shared) pullAll(ctx context.Context, cl *imapclient.Client, secret []by
 	if sel.NumMessages == 0 {
 		return nil
 	}
-	refs, err := s.sy.list(cl, st.LastUID)
+	refs, err := conn.List(st.LastUID)
 	if err != nil || len(refs) == 0 {
 		return err
 	}
-	return s.pull(ctx, cl, secret, st, refs, res)
+	return s.pull(ctx, conn, secret, st, refs, res)
 }
 
 // ensureJournal creates the journal folder if missing.
-func (s *Shared) ensureJournal(cl *imapclient.Client) error {
-	list, err := cl.List("", s.jc.Mailbox, nil).Collect()
-	if err != nil {
-		return serverError(&s.sy.cfg, "LIST", err)
+func (s *Shared) ensureJournal(conn *mailbox.Conn) error {
+	created, err := conn.Ensure(s.jc.Mailbox)
+	if len(created) > 0 {
+		s.log.Info("journal folder created", "mailbox", s.jc.Mailbox)
 	}
-	for _, l := range list {
-		if l.Mailbox == s.jc.Mailbox {
-			return nil
-		}
-	}
-	if err := cl.Create(s.jc.Mailbox, nil).Wait(); err != nil {
-		var ie *imap.Error
-		if errors.As(err, &ie) && ie.Code == imap.ResponseCodeAlreadyExists {
-			return nil
-		}
-		return serverError(&s.sy.cfg, "CREATE "+s.jc.Mailbox, err)
-	}
-	s.log.Info("journal folder created", "mailbox", s.jc.Mailbox)
-	return nil
+	return err
 }
 
 // intake moves everything in the portal's inbox into the journal folder,
@@ -378,35 +366,33 @@ func (s *Shared) ensureJournal(cl *imapclient.Client) error {
 // MOVE is copy, then expunge): the second copy is recognised everywhere
 // by its content (byte-identical; and the case by its portal id) and
 // changes nothing.
-func (s *Shared) intake(cl *imapclient.Client, res *JournalResult) error {
+func (s *Shared) intake(conn *mailbox.Conn, res *JournalResult) error {
 	c := &s.sy.cfg
-	sel, err := cl.Select(c.Mailbox, nil).Wait()
+	sel, err := conn.Select(c.Mailbox, false)
 	if err != nil {
-		return serverError(c, "SELECT "+c.Mailbox, err)
+		return err
 	}
 	if sel.NumMessages == 0 {
 		return nil
 	}
-	caps := cl.Caps()
-	if !caps.Has(imap.CapMove) && !caps.Has(imap.CapUIDPlus) {
+	if !conn.CanMove() && !conn.CanUIDExpunge() {
 		return app.Errorf(app.EINVALID, "Der Mailserver %s kann weder MOVE noch UIDPLUS; das gemeinsame Journal braucht eins davon.", c.Address)
 	}
 	// The UIDs present now, named one by one: with COPY + EXPUNGE (no
 	// MOVE) a range "1:*" could take in a mail that arrived in between
 	// and expunge it uncopied.
-	data, err := cl.UIDSearch(&imap.SearchCriteria{}, nil).Wait()
+	uids, err := conn.SearchAll()
 	if err != nil {
-		return serverError(c, "UID SEARCH", err)
+		return err
 	}
-	uids := data.AllUIDs()
 	if len(uids) == 0 {
 		return nil
 	}
-	mv := &mover{s: s.sy, cl: cl, move: caps.Has(imap.CapMove), uidExpunge: caps.Has(imap.CapUIDPlus), res: &Result{}}
+	mv := &mover{s: s.sy, conn: conn, move: conn.CanMove(), uidExpunge: conn.CanUIDExpunge(), res: &Result{}}
 	for _, u := range uids {
 		mv.add(s.jc.Mailbox, u, "")
 	}
-	if err := mv.flush()(); err != nil {
+	if err := mv.flush(); err != nil {
 		var ie *imap.Error
 		if errors.Is(err, errVanished) || errors.As(err, &ie) && ie.Code == "EXPUNGEISSUED" { // RFC 9051; no constant in go-imap beta.8
 			// Another counter took (some of) them in at the same moment.
@@ -422,7 +408,8 @@ func (s *Shared) intake(cl *imapclient.Client, res *JournalResult) error {
 // flush appends the outbox's entries not yet appended by this process.
 // An entry whose answer was lost is appended again after a restart; the
 // copy is recognised by its id and applied once.
-func (s *Shared) flush(ctx context.Context, cl *imapclient.Client, secret []byte, res *JournalResult) error {
+func (s *Shared) flush(ctx context.Context, conn *mailbox.Conn, secret []byte, res *JournalResult) error {
+	cl := conn.Client()
 	list, err := s.js.Outbox(ctx)
 	if err != nil {
 		return err
@@ -439,14 +426,14 @@ func (s *Shared) flush(ctx context.Context, cl *imapclient.Client, secret []byte
 		cmd := cl.Append(s.jc.Mailbox, int64(len(raw)), &imap.AppendOptions{Time: e.At})
 		if _, err := cmd.Write(raw); err != nil {
 			cmd.Close()
-			return serverError(&s.sy.cfg, "APPEND", err)
+			return mailbox.ServerError(&s.sy.cfg, "APPEND", err)
 		}
 		if err := cmd.Close(); err != nil {
-			return serverError(&s.sy.cfg, "APPEND", err)
+			return mailbox.ServerError(&s.sy.cfg, "APPEND", err)
 		}
 		data, err := cmd.Wait()
 		if err != nil {
-			return serverError(&s.sy.cfg, "APPEND", err)
+			return mailbox.ServerError(&s.sy.cfg, "APPEND", err)
 		}
 		s.appended[e.ID] = true
 		res.Appended++
@@ -468,7 +455,7 @@ type jitem struct {
 // parsing overlap with storing) and applies each batch in one
 // transaction: the outbox taken out, the batch applied in UID order, the
 // cursor saved, the outbox applied again on top.
-func (s *Shared) pull(ctx context.Context, cl *imapclient.Client, secret []byte, st *app.SyncState, refs []mailRef, res *JournalResult) error {
+func (s *Shared) pull(ctx context.Context, conn *mailbox.Conn, secret []byte, st *app.SyncState, refs []mailbox.Ref, res *JournalResult) error {
 	n := s.BatchSize
 	if n <= 0 {
 		n = 1000
@@ -477,7 +464,7 @@ func (s *Shared) pull(ctx context.Context, cl *imapclient.Client, secret []byte,
 	// Three stages overlap: batch k+2 is fetched while k+1 is parsed and
 	// k applied.
 	ch, stop := fetchAndParse(ctx, batches, 2, s.log, "journal",
-		func(b []mailRef) ([]*jitem, error) { return s.fetchJournal(cl, b) },
+		func(b []mailbox.Ref) ([]*jitem, error) { return s.fetchJournal(conn, b) },
 		func(items []*jitem) { s.parseJournal(items, secret) })
 	defer stop()
 	var firstErr error
@@ -498,38 +485,38 @@ func (s *Shared) pull(ctx context.Context, cl *imapclient.Client, secret []byte,
 
 // fetchJournal downloads one batch: whole mails up to the size limit, the
 // header only above it.
-func (s *Shared) fetchJournal(cl *imapclient.Client, refs []mailRef) ([]*jitem, error) {
-	max := s.sy.limits.withDefaults().MaxBytes
-	var small, large []mailRef
+func (s *Shared) fetchJournal(conn *mailbox.Conn, refs []mailbox.Ref) ([]*jitem, error) {
+	max := s.sy.limits.WithDefaults().MaxBytes
+	var small, large []mailbox.Ref
 	for _, r := range refs {
-		if r.size > max {
+		if r.Size > max {
 			large = append(large, r)
 		} else {
 			small = append(small, r)
 		}
 	}
-	items, err := s.sy.fetchBatch(cl, small)
+	items, err := s.sy.fetchBatch(conn, small)
 	if err != nil {
 		return nil, err
 	}
-	byUID := map[imap.UID]*jitem{}
+	byUID := map[uint32]*jitem{}
 	for _, it := range items {
-		byUID[it.ref.uid] = &jitem{item: *it}
+		byUID[it.ref.UID] = &jitem{item: *it}
 	}
 	if len(large) > 0 {
-		hdrs, err := s.sy.fetchHeaders(cl, large)
+		hdrs, err := conn.FetchHeaders(large)
 		if err != nil {
 			return nil, err
 		}
 		for _, r := range large {
-			if h, ok := hdrs[r.uid]; ok {
-				byUID[r.uid] = &jitem{item: item{ref: r, d: s.sy.tooLarge(h, r)}}
+			if h, ok := hdrs[r.UID]; ok {
+				byUID[r.UID] = &jitem{item: item{ref: r, d: s.sy.tooLarge(h, r)}}
 			}
 		}
 	}
 	out := make([]*jitem, 0, len(refs))
 	for _, r := range refs {
-		if it := byUID[r.uid]; it != nil {
+		if it := byUID[r.UID]; it != nil {
 			out = append(out, it)
 		}
 	}
@@ -539,7 +526,7 @@ func (s *Shared) fetchJournal(cl *imapclient.Client, refs []mailRef) ([]*jitem, 
 // parseJournal reads the batch on all cores: journal entries are
 // authenticated, everything else parsed as a portal delivery.
 func (s *Shared) parseJournal(items []*jitem, secret []byte) {
-	onAllCores(items, func(it *jitem) {
+	allcores.Do(items, func(it *jitem) {
 		if it.d != nil { // too large: header only
 			return
 		}
@@ -562,7 +549,7 @@ func (s *Shared) parseJournal(items []*jitem, secret []byte) {
 			rest, raws = append(rest, it), append(raws, it.raw)
 		}
 	}
-	for i, d := range ParseDeliveries(raws, s.sy.verifier, s.sy.limits) {
+	for i, d := range delivery.ParseDeliveries(raws, s.sy.verifier, s.sy.limits) {
 		rest[i].d = d
 	}
 }
@@ -573,9 +560,9 @@ func (s *Shared) applyBatch(ctx context.Context, st *app.SyncState, items []*jit
 	}
 	var local JournalResult
 	cursor := *st
-	err := s.batcher.Batch(ctx, func(tx app.IntakeStore) error {
+	err := s.batcher.JournalBatch(ctx, func(tx app.JournalBatchStore) error {
 		local = JournalResult{}
-		js := tx.(app.JournalStore)
+		js := tx
 		ob, err := js.Outbox(ctx)
 		if err != nil {
 			return err
@@ -587,7 +574,7 @@ func (s *Shared) applyBatch(ctx context.Context, st *app.SyncState, items []*jit
 			}
 		}
 		for _, it := range items {
-			uid := uint32(it.ref.uid)
+			uid := it.ref.UID
 			switch {
 			case it.entry != nil:
 				o, err := js.ApplyEntry(ctx, uid, it.entry)
@@ -606,20 +593,20 @@ func (s *Shared) applyBatch(ctx context.Context, st *app.SyncState, items []*jit
 					mid = fmt.Sprintf("journal-%d-%d", st.UIDValidity, uid)
 				}
 				ri := &app.ReviewItem{MessageID: mid, Subject: inv.Subject, From: inv.From, Reason: app.ReviewJournalInvalid,
-					Detail: inv.Reason, ReceivedAt: it.ref.date.UTC(), Size: it.ref.size, Raw: it.raw}
-				if err := tx.AddReview(app.WithTime(ctx, it.ref.date), ri, nil); err != nil {
+					Detail: inv.Reason, ReceivedAt: it.ref.Date.UTC(), Size: it.ref.Size, Raw: it.raw}
+				if err := tx.AddReview(app.WithTime(ctx, it.ref.Date), ri, nil); err != nil {
 					return fmt.Errorf("keep invalid journal entry: %w", err)
 				}
 				local.Invalid++
 			default:
 				local.Portal.Mails++
-				if _, err := s.sy.storeOne(app.WithTime(ctx, it.ref.date), tx, nil, &cursor, &it.item, &mover{}, &local.Portal); err != nil {
+				if _, err := s.sy.storeOne(app.WithTime(ctx, it.ref.Date), tx, nil, &cursor, &it.item, &mover{}, &local.Portal); err != nil {
 					return err
 				}
 			}
 		}
 		st2 := cursor
-		st2.LastUID = uint32(items[len(items)-1].ref.uid)
+		st2.LastUID = items[len(items)-1].ref.UID
 		st2.LastRun = s.Now().UTC()
 		st2.LastError, st2.LastResult = "", ""
 		if err := tx.SaveSyncState(ctx, &st2); err != nil {
@@ -633,7 +620,7 @@ func (s *Shared) applyBatch(ctx context.Context, st *app.SyncState, items []*jit
 	if err != nil {
 		return err
 	}
-	st.LastUID = uint32(items[len(items)-1].ref.uid)
+	st.LastUID = items[len(items)-1].ref.UID
 	res.LastUID = st.LastUID
 	res.Entries += local.Entries
 	res.Rejected += local.Rejected
@@ -659,7 +646,7 @@ func (s *Shared) Watch(ctx context.Context, intakeEvery time.Duration) {
 	var w *watcher
 	defer func() {
 		if w != nil {
-			w.cl.Close()
+			w.conn.Close()
 		}
 	}()
 	var lastIntake time.Time
@@ -678,7 +665,7 @@ func (s *Shared) Watch(ctx context.Context, intakeEvery time.Duration) {
 		if w != nil {
 			if err := w.wait(ctx, s.kick, poll); err != nil {
 				s.log.Debug("idle", "err", err)
-				w.cl.Close()
+				w.conn.Close()
 				w = nil
 			}
 			continue
@@ -702,7 +689,7 @@ func (s *Shared) Kick() {
 
 // watcher is the IDLE connection on the journal folder.
 type watcher struct {
-	cl   *imapclient.Client
+	conn *mailbox.Conn
 	wake chan struct{}
 }
 
@@ -727,31 +714,31 @@ func (s *Shared) openWatch(ctx context.Context) (*watcher, error) {
 	}}
 	pw := s.sy.Password
 	if pw == nil {
-		pw = func() (string, error) { return password(&s.sy.cfg) }
+		pw = func() (string, error) { return mailbox.Password(&s.sy.cfg) }
 	}
 	p, err := pw()
 	if err != nil {
 		return nil, err
 	}
-	cl, err := dial(ctx, &s.sy.cfg, p, handler)
+	conn, err := mailbox.Dial(ctx, &s.sy.cfg, p, &mailbox.DialOptions{Handler: handler})
 	if err != nil {
 		return nil, err
 	}
-	if !cl.Caps().Has(imap.CapIdle) {
-		cl.Close()
+	if !conn.CanIdle() {
+		conn.Close()
 		return nil, errors.New("server without IDLE")
 	}
-	sel, err := cl.Select(s.jc.Mailbox, &imap.SelectOptions{ReadOnly: true}).Wait()
+	sel, err := conn.Select(s.jc.Mailbox, true)
 	if err != nil {
-		cl.Close()
-		return nil, serverError(&s.sy.cfg, "SELECT "+s.jc.Mailbox, err)
+		conn.Close()
+		return nil, err
 	}
 	mu.Lock()
 	if sel.NumMessages > known {
 		known = sel.NumMessages
 	}
 	mu.Unlock()
-	w.cl = cl
+	w.conn = conn
 	return w, nil
 }
 
@@ -759,9 +746,9 @@ func (s *Shared) openWatch(ctx context.Context) (*watcher, error) {
 // that arrived since the last wait is reported by the server when IDLE
 // starts.
 func (w *watcher) wait(ctx context.Context, kick chan struct{}, poll time.Duration) error {
-	stop := context.AfterFunc(ctx, func() { w.cl.Close() })
+	stop := context.AfterFunc(ctx, func() { w.conn.Close() })
 	defer stop()
-	cmd, err := w.cl.Idle()
+	cmd, err := w.conn.Client().Idle()
 	if err != nil {
 		return err
 	}
@@ -911,11 +898,7 @@ func (s *Shared) ResolveReview(ctx context.Context, id int64, resolution, note s
 
 // FindPerson forwards the Art. 15 search to the database (app.PersonFinder).
 func (s *Shared) FindPerson(ctx context.Context, q app.PersonQuery) (*app.PersonData, error) {
-	f, ok := s.Store.(app.PersonFinder)
-	if !ok {
-		return nil, errors.New("shared journal: the store cannot search persons")
-	}
-	return f.FindPerson(ctx, q)
+	return s.finder.FindPerson(ctx, q)
 }
 
 // Notices returns this counter's changes that lost in journal order and

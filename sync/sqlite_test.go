@@ -9,11 +9,10 @@ import (
 	gosync "sync"
 	"testing"
 
-	"github.com/emersion/go-imap/v2"
-
 	"amtstresen/app"
 	"amtstresen/storage"
 	"amtstresen/sync/internal/memstore"
+	"amtstresen/sync/mailbox"
 	"amtstresen/sync/portaltest"
 )
 
@@ -125,18 +124,18 @@ func TestSyncFilesOnlyWhenDurable(t *testing.T) {
 // TestSplitBatches: small first and last batches, the rest full, every
 // mail once and in order, no batch over the byte limit.
 func TestSplitBatches(t *testing.T) {
-	refs := make([]mailRef, 10000)
+	refs := make([]mailbox.Ref, 10000)
 	for i := range refs {
-		refs[i] = mailRef{uid: imap.UID(i + 1), size: 1000}
+		refs[i] = mailbox.Ref{UID: uint32(i + 1), Size: 1000}
 	}
 	b := splitBatches(refs, 500, 32<<20)
 	var sizes []int
-	next := imap.UID(1)
+	next := uint32(1)
 	for _, batch := range b {
 		sizes = append(sizes, len(batch))
 		for _, r := range batch {
-			if r.uid != next {
-				t.Fatalf("uid %d where %d belongs", r.uid, next)
+			if r.UID != next {
+				t.Fatalf("uid %d where %d belongs", r.UID, next)
 			}
 			next++
 		}
@@ -205,40 +204,44 @@ func TestSyncFilingFailsMidway(t *testing.T) {
 	}
 }
 
-// TestRelaxGC: the collector is relaxed while syncs run and restored when
-// the last one ends; an explicit GOGC is left alone.
-func TestRelaxGC(t *testing.T) {
+// gcStore notes the collector's setting while the sync stores.
+type gcStore struct {
+	*memstore.Store
+	percent int
+}
+
+func (g *gcStore) Batch(ctx context.Context, fn func(tx app.IntakeStore) error) error {
+	g.percent = debug.SetGCPercent(100)
+	debug.SetGCPercent(g.percent)
+	return g.Store.Batch(ctx, fn)
+}
+
+// TestSyncLeavesTheCollector: the sync changes no setting of the whole
+// process (the garbage collector is the program's: ui/cli relaxes it
+// through OnRun); OnRun is called as each run starts and what it returns
+// as the run ends.
+func TestSyncLeavesTheCollector(t *testing.T) {
 	if os.Getenv("GOGC") != "" {
 		t.Skip("GOGC set in the environment")
 	}
 	before := debug.SetGCPercent(100)
 	defer debug.SetGCPercent(before)
-	r1 := relaxGC()
-	r2 := relaxGC()
-	if p := debug.SetGCPercent(-2); p != 200 {
-		t.Errorf("during two syncs: GOGC %d", p)
+	srv := startMem(t, nil)
+	appendAll(t, srv, portaltest.New(12).Antrag(portaltest.AntragSpec{}).Raw)
+	st := &gcStore{Store: memstore.New()}
+	s := newMemSyncer(t, srv, st, nil)
+	mustSync(t, s)
+	if st.percent != 100 {
+		t.Errorf("GOGC %d while the sync stored, want 100 (untouched)", st.percent)
 	}
-	debug.SetGCPercent(200)
-	r1()
-	if p := debug.SetGCPercent(200); p != 200 {
-		t.Errorf("one sync still running: GOGC %d", p)
+	var events []string
+	s.OnRun = func() func() {
+		events = append(events, "start")
+		return func() { events = append(events, "end") }
 	}
-	r2()
-	if p := debug.SetGCPercent(100); p != 100 {
-		t.Errorf("after the syncs: GOGC %d, want 100", p)
-	}
-	t.Setenv("GOGC", "50")
-	relaxGC()()
-	if p := debug.SetGCPercent(100); p != 100 {
-		t.Errorf("with GOGC set: changed to %d", p)
+	appendAll(t, srv, portaltest.New(13).Antrag(portaltest.AntragSpec{}).Raw)
+	mustSync(t, s)
+	if len(events) != 2 || events[0] != "start" || events[1] != "end" || len(st.Cases) != 2 {
+		t.Errorf("hook calls %v, %d cases", events, len(st.Cases))
 	}
 }
-
-// storage.DB is the store the optional interfaces are written for; were a
-// method renamed, the sync would quietly do without (and file mails
-// before their commit is on disk).
-var (
-	_ app.IntakeStore = (*storage.DB)(nil)
-	_ durabler        = (*storage.DB)(nil)
-	_ casePreparer    = (*storage.DB)(nil)
-)

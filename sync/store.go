@@ -7,6 +7,9 @@ import (
 	"time"
 
 	"amtstresen/app"
+	"amtstresen/sync/delivery"
+	"amtstresen/sync/internal/cleantext"
+	"amtstresen/sync/mailbox"
 )
 
 // storeBatch stores the items in order; it stops at the first error and
@@ -106,7 +109,7 @@ func (r *Result) add(o *Result) {
 // store); it learns this mail's.
 func (s *Syncer) storeOne(ctx context.Context, store app.IntakeStore, known map[string]app.Receipt, st *app.SyncState, it *item, mv *mover, res *Result) (string, error) {
 	d := it.d
-	rc := &app.Receipt{SHA256: it.key, Mailbox: s.cfg.Mailbox, UIDValidity: st.UIDValidity, UID: uint32(it.ref.uid), MessageID: d.MessageID, Kind: d.Kind}
+	rc := &app.Receipt{SHA256: it.key, Mailbox: s.cfg.Mailbox, UIDValidity: st.UIDValidity, UID: it.ref.UID, MessageID: d.MessageID, Kind: d.Kind}
 	if d.Review == "" {
 		rc.PortalCase = d.Vorgang // as signed
 	}
@@ -124,7 +127,7 @@ func (s *Syncer) storeOne(ctx context.Context, store app.IntakeStore, known map[
 			// Taken in before (by an earlier run that stopped before
 			// filing it, or this is a copy of the same mail).
 			res.Recovered++
-			mv.add(s.cfg.ProcessedMailbox, it.ref.uid, it.key)
+			mv.add(s.cfg.ProcessedMailbox, it.ref.UID, it.key)
 			return s.cfg.ProcessedMailbox, nil
 		}
 		seen = ok
@@ -135,9 +138,9 @@ func (s *Syncer) storeOne(ctx context.Context, store app.IntakeStore, known map[
 		}()
 	}
 	review := func(reason app.ReviewReason, detail string) (string, error) {
-		rc.Kind, rc.PortalCase = KindReview, ""
+		rc.Kind, rc.PortalCase = delivery.KindReview, ""
 		ri := &app.ReviewItem{MessageID: d.MessageID, Subject: d.Subject, From: d.From, Reason: reason, Detail: detail,
-			ReceivedAt: officeTime(it.ref.date, s.now(ctx)), Size: it.ref.size, Raw: it.raw, SHA256: it.key, PortalCase: d.Vorgang}
+			ReceivedAt: officeTime(it.ref.Date, s.now(ctx)), Size: it.ref.Size, Raw: it.raw, SHA256: it.key, PortalCase: d.Vorgang}
 		if ri.Size == 0 {
 			ri.Size = int64(len(it.raw))
 		}
@@ -149,20 +152,20 @@ func (s *Syncer) storeOne(ctx context.Context, store app.IntakeStore, known map[
 		} else {
 			res.Review++
 		}
-		mv.add(s.cfg.ReviewMailbox, it.ref.uid, it.key)
+		mv.add(s.cfg.ReviewMailbox, it.ref.UID, it.key)
 		return s.cfg.ReviewMailbox, nil
 	}
 	if d.Review != "" {
 		return review(d.Review, d.Detail)
 	}
-	received := officeTime(it.ref.date, s.now(ctx))
+	received := officeTime(it.ref.Date, s.now(ctx))
 	switch d.Kind {
-	case KindAntrag:
-		nc := it.nc
-		if nc == nil {
-			nc = s.newCase(d, received)
+	case delivery.KindAntrag:
+		p := it.prep
+		if p == nil {
+			p = store.PrepareCase(s.newCase(d, received))
 		}
-		_, created, err := store.CreateCase(ctx, nc, rc)
+		_, created, err := store.CreatePreparedCase(ctx, p, rc)
 		if err != nil {
 			if rv, ok := reviewable(err); ok {
 				return review(app.ReviewPayloadInvalid, rv)
@@ -174,11 +177,11 @@ func (s *Syncer) storeOne(ctx context.Context, store app.IntakeStore, known map[
 		} else {
 			res.Duplicates++
 		}
-	case KindNachricht, KindRuecknahme:
+	case delivery.KindNachricht, delivery.KindRuecknahme:
 		// A message for a case not here: the store answers ENOTFOUND.
 		var err error
 		switch {
-		case d.Kind == KindNachricht:
+		case d.Kind == delivery.KindNachricht:
 			at := d.Message.SentAt()
 			if at.IsZero() || at.After(received.Add(24*time.Hour)) {
 				at = received
@@ -206,14 +209,14 @@ func (s *Syncer) storeOne(ctx context.Context, store app.IntakeStore, known map[
 			return "", fmt.Errorf("%s: %w", d.Kind, err)
 		}
 		switch {
-		case d.Kind == KindNachricht:
+		case d.Kind == delivery.KindNachricht:
 			res.Messages++
 		case d.Version >= 2:
 			res.Withdrawals++
 		default:
 			res.Unconfirmed++
 		}
-	case KindTermin:
+	case delivery.KindTermin:
 		a := *d.Appointment
 		if detail, ok := plausibleAppointment(&a, received); !ok {
 			return review(app.ReviewPayloadInvalid, detail)
@@ -237,7 +240,7 @@ func (s *Syncer) storeOne(ctx context.Context, store app.IntakeStore, known map[
 	default:
 		return review(app.ReviewPayloadInvalid, "unbekannte Art")
 	}
-	mv.add(s.cfg.ProcessedMailbox, it.ref.uid, it.key)
+	mv.add(s.cfg.ProcessedMailbox, it.ref.UID, it.key)
 	return s.cfg.ProcessedMailbox, nil
 }
 
@@ -247,7 +250,7 @@ func (s *Syncer) storeOne(ctx context.Context, store app.IntakeStore, known map[
 func reviewable(err error) (string, bool) {
 	switch app.ErrorCode(err) {
 	case app.EINVALID, app.ECONFLICT:
-		return cleanText(app.ErrorMessage(err), 300), true
+		return cleantext.Line(app.ErrorMessage(err), 300), true
 	}
 	return "", false
 }
@@ -285,7 +288,7 @@ func plausibleAppointment(a *app.Appointment, received time.Time) (string, bool)
 // implausibleDates reports whether the citizen's dates of an application
 // lie outside a sane window: submitted in the future (or before 2000, or
 // unreadable), born in the future or before 1900.
-func implausibleDates(a *Antrag, received time.Time) bool {
+func implausibleDates(a *delivery.Antrag, received time.Time) bool {
 	if a.Eingereicht != "" {
 		t := a.ReceivedAt()
 		if t.IsZero() || t.Before(earliestDate) || t.After(received.Add(24*time.Hour)) {
@@ -305,7 +308,7 @@ func implausibleDates(a *Antrag, received time.Time) bool {
 // rules, flagged for attachment problems and implausible dates; the JSON
 // is kept whole. received is the office's receipt: it dates the case and
 // decides the year of its reference number.
-func (s *Syncer) newCase(d *Delivery, received time.Time) *app.NewCase {
+func (s *Syncer) newCase(d *delivery.Delivery, received time.Time) *app.NewCase {
 	a := d.Antrag
 	var fields map[string]any
 	if len(a.Angaben) > 0 {
@@ -357,7 +360,7 @@ func (s *Syncer) retryWaiting(ctx context.Context, res *Result) error {
 	for i := range waiting {
 		raws[i] = waiting[i].Raw
 	}
-	ds := ParseDeliveries(raws, s.verifier, s.limits)
+	ds := delivery.ParseDeliveries(raws, s.verifier, s.limits)
 	st := &app.SyncState{Mailbox: s.cfg.Mailbox}
 	lres := &Result{}
 	err = s.store.Batch(ctx, func(tx app.IntakeStore) error {
@@ -366,7 +369,7 @@ func (s *Syncer) retryWaiting(ctx context.Context, res *Result) error {
 			if d.Review != "" {
 				continue // no longer a genuine delivery (another portal key?): stays on the list
 			}
-			it := &item{ref: mailRef{date: waiting[i].ReceivedAt, size: waiting[i].Size}, raw: raws[i], key: contentKey(raws[i]), d: d}
+			it := &item{ref: mailbox.Ref{Date: waiting[i].ReceivedAt, Size: waiting[i].Size}, raw: raws[i], key: contentKey(raws[i]), d: d}
 			if _, err := s.storeOne(ctx, tx, map[string]app.Receipt{}, st, it, &mover{}, lres); err != nil {
 				return err
 			}

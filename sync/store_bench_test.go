@@ -8,11 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/emersion/go-imap/v2"
-
 	"amtstresen/app"
 	"amtstresen/storage"
-	"amtstresen/sync/internal/edbatch"
+	"amtstresen/sync/delivery"
+	"amtstresen/sync/mailbox"
 	"amtstresen/sync/portaltest"
 )
 
@@ -32,7 +31,7 @@ func BenchmarkStoreDeliveries(b *testing.B) {
 	}
 	s := &Syncer{cfg: app.IMAPConfig{Mailbox: "INBOX", ProcessedMailbox: "Übernommen", ReviewMailbox: "Zur Sichtung"},
 		reg: app.Default(), log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: time.Now}
-	s.verifier, _ = edbatch.NewVerifier(portaltest.TestPublicKey())
+	s.verifier, _ = delivery.NewVerifier(portaltest.TestPublicKey())
 	ctx := context.Background()
 	b.ResetTimer()
 	for range b.N {
@@ -50,7 +49,7 @@ func BenchmarkStoreDeliveries(b *testing.B) {
 		for lo := 0; lo < n; lo += 500 {
 			items := make([]*item, 0, 500)
 			for i := lo; i < lo+500; i++ {
-				items = append(items, &item{ref: mailRef{uid: imap.UID(i + 1), size: int64(len(raws[i]))}, raw: raws[i]})
+				items = append(items, &item{ref: mailbox.Ref{UID: uint32(i + 1), Size: int64(len(raws[i]))}, raw: raws[i]})
 			}
 			s.parseAll(items)
 			batches = append(batches, items)

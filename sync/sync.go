@@ -1,3 +1,15 @@
+// Package sync takes the Bürgerportal's deliveries in from the shared IMAP
+// mailbox (portal/README.md): it lists and downloads the mails
+// (sync/mailbox), parses and verifies them (sync/delivery), turns each
+// into work in the store in one transaction per batch and files the mail
+// on the server once its commit is on disk. What it needs of a store is
+// Store, handed in at construction.
+//
+// The stages: sync.go runs a session (list, fetch and parse in
+// goroutines, store in UID order), store.go turns a delivery into a
+// store call, mover.go files the mails after their commit, mailpurge.go
+// carries the retention purge to the server, schedule.go runs it on a
+// cron schedule. shared.go is the former shared journal (to be removed).
 package sync
 
 import (
@@ -7,18 +19,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"runtime/debug"
-	"sort"
 	"strings"
 	gosync "sync"
 	"time"
 
-	"github.com/emersion/go-imap/v2"
-	"github.com/emersion/go-imap/v2/imapclient"
-
 	"amtstresen/app"
-	"amtstresen/sync/internal/edbatch"
+	"amtstresen/sync/delivery"
+	"amtstresen/sync/mailbox"
 )
 
 // Syncer takes the portal's deliveries in. It is safe for concurrent use;
@@ -29,11 +36,11 @@ type Syncer struct {
 	cfg app.IMAPConfig
 	// verifier checks the portal's signatures (its public key), a batch
 	// at a time.
-	verifier *edbatch.Verifier
-	store    app.IntakeStore
+	verifier *delivery.Verifier
+	store    Store
 	reg      *app.Registry
 	log      *slog.Logger
-	limits   Limits
+	limits   delivery.Limits
 
 	// BatchSize is the number of mails fetched, stored and moved together.
 	BatchSize int
@@ -50,9 +57,13 @@ type Syncer struct {
 	// LockWait is how long a run waits for another sync of the same
 	// database before it gives up, harmlessly ("läuft bereits").
 	LockWait time.Duration
+	// OnRun, when set, is called as a run starts, and the function it
+	// returns as the run ends. ui/cli relaxes the garbage collector with
+	// it while syncs run: a setting of the whole process, which a
+	// library leaves alone.
+	OnRun func() (done func())
 
 	mu     gosync.Mutex
-	wd     *watchdog  // of the running session
 	places placeQueue // where filed mails went, to be written
 }
 
@@ -115,10 +126,10 @@ func (r *Result) Summary() string {
 
 // New checks the configuration and returns a Syncer. The password is read
 // at each run, not here.
-func New(cfg *app.Config, store app.IntakeStore, reg *app.Registry, logger *slog.Logger) (*Syncer, error) {
+func New(cfg *app.Config, store Store, reg *app.Registry, logger *slog.Logger) (*Syncer, error) {
 	c := *cfg
 	c.Defaults()
-	if err := checkIMAPConfig(&c.IMAP); err != nil {
+	if err := mailbox.CheckConfig(&c.IMAP); err != nil {
 		return nil, err
 	}
 	ver, err := portalKey(c.Portal.PublicKey)
@@ -129,22 +140,22 @@ func New(cfg *app.Config, store app.IntakeStore, reg *app.Registry, logger *slog
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	return &Syncer{cfg: c.IMAP, verifier: ver, store: store, reg: reg, log: logger.With("component", "sync"),
-		limits: Limits{MaxBytes: c.IMAP.MaxMessageBytes}, BatchSize: 500, Now: time.Now,
+		limits: delivery.Limits{MaxBytes: c.IMAP.MaxMessageBytes}, BatchSize: 500, Now: time.Now,
 		CommandTimeout: time.Duration(c.IMAP.TimeoutSeconds) * time.Second, RunTimeout: time.Duration(c.Sync.MaxMinutes) * time.Minute,
 		LockWait: 10 * time.Second}, nil
 }
 
 // portalKey reads [portal] public_key (base64, 32 bytes, a point of the
 // curve) into the verifier of the portal's signatures.
-func portalKey(s string) (*edbatch.Verifier, error) {
+func portalKey(s string) (*delivery.Verifier, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return nil, app.Errorf(app.EINVALID, "In der Konfiguration fehlt [portal] public_key, der öffentliche Schlüssel des Bürgerportals. Ohne ihn kann keine Sendung geprüft werden.")
 	}
 	b, err := base64.StdEncoding.DecodeString(s)
-	var v *edbatch.Verifier
+	var v *delivery.Verifier
 	if err == nil {
-		v, err = edbatch.NewVerifier(b)
+		v, err = delivery.NewVerifier(b)
 	}
 	if err != nil {
 		return nil, app.Errorf(app.EINVALID, "[portal] public_key ist kein gültiger Ed25519-Schlüssel (erwartet: 32 Bytes in Base64). Bitte den Schlüssel aus der Dokumentation des Bürgerportals eintragen.")
@@ -152,36 +163,16 @@ func portalKey(s string) (*edbatch.Verifier, error) {
 	return v, nil
 }
 
-// relaxGC lets the heap grow to three times its live size (GOGC=200)
-// while a sync runs, until the last one ends. A sync allocates fast (the
-// mails, their parts); at the default of 100 the collector ran every few
-// megabytes, and its assist work fell on the one goroutine that writes
-// too: the full sync of make bench-sync took 5–15 % longer. An explicit
-// GOGC in the environment is left alone.
-func relaxGC() (restore func()) {
-	gcMu.Lock()
-	defer gcMu.Unlock()
-	if os.Getenv("GOGC") != "" {
+// onRun calls OnRun and returns what ends it.
+func onRun(hook func() (done func())) (done func()) {
+	if hook == nil {
 		return func() {}
 	}
-	if gcUsers == 0 {
-		gcPrev = debug.SetGCPercent(200)
+	if done = hook(); done == nil {
+		return func() {}
 	}
-	gcUsers++
-	return func() {
-		gcMu.Lock()
-		defer gcMu.Unlock()
-		if gcUsers--; gcUsers == 0 {
-			debug.SetGCPercent(gcPrev)
-		}
-	}
+	return done
 }
-
-var (
-	gcMu    gosync.Mutex
-	gcUsers int
-	gcPrev  int
-)
 
 // Run syncs once and returns the German summary; it matches ui.Syncer.
 func (s *Syncer) Run(ctx context.Context, progress func(done, total int)) (string, error) {
@@ -232,7 +223,7 @@ func (s *Syncer) Sync(ctx context.Context, progress func(done, total int)) (*Res
 		return &Result{}, err
 	}
 	defer unlock()
-	defer relaxGC()()
+	defer onRun(s.OnRun)()
 	if progress == nil {
 		progress = func(int, int) {}
 	}
@@ -284,60 +275,53 @@ func germanDuration(d time.Duration) string {
 // errRunTimeout is the cause of a run that reached RunTimeout.
 var errRunTimeout = errors.New("sync run timeout")
 
-// mailRef is a mail in the inbox as listed before download.
-type mailRef struct {
-	uid  imap.UID
-	size int64
-	date time.Time
-}
-
 // item is a downloaded and parsed mail on its way to the store.
 type item struct {
-	ref mailRef
-	raw []byte
-	key string // hex SHA-256 of raw (or of the whole mail, for one too large to keep): its identity
-	d   *Delivery
-	nc  *app.NewCase // an application's case, routed while parsing
+	ref  mailbox.Ref
+	raw  []byte
+	key  string // hex SHA-256 of raw (or of the whole mail, for one too large to keep): its identity
+	d    *delivery.Delivery
+	prep app.PreparedCase // an application's case, routed and prepared while parsing
 }
 
 func (s *Syncer) run(ctx context.Context, res *Result, progress func(done, total int)) error {
+	return s.connected(ctx, func(conn *mailbox.Conn) error { return s.session(ctx, conn, res, progress) })
+}
+
+// connected logs in to the mailbox (the connection under the watchdog of
+// CommandTimeout, closed when ctx ends), runs fn and logs out.
+func (s *Syncer) connected(ctx context.Context, fn func(*mailbox.Conn) error) error {
 	pw := s.Password
 	if pw == nil {
-		pw = func() (string, error) { return password(&s.cfg) }
+		pw = func() (string, error) { return mailbox.Password(&s.cfg) }
 	}
 	secret, err := pw()
 	if err != nil {
 		return err
 	}
-	wd := newWatchdog(s.commandTimeout())
-	defer wd.stop()
-	cl, err := dialWatched(ctx, &s.cfg, secret, nil, wd)
+	conn, err := mailbox.Dial(ctx, &s.cfg, secret, &mailbox.DialOptions{CommandTimeout: s.commandTimeout()})
 	if err != nil {
-		return s.explainStop(ctx, wd, err)
+		return s.explainStop(ctx, nil, err)
 	}
-	defer cl.Close()
-	s.wd = wd
-	defer func() { s.wd = nil }()
-	stop := context.AfterFunc(ctx, func() { cl.Close() })
+	defer conn.Close()
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
-	err = s.session(ctx, cl, res, progress)
+	err = fn(conn)
 	if err == nil {
-		done := wd.begin()
-		cl.Logout().Wait()
-		done()
+		conn.Logout()
 	}
-	return s.explainStop(ctx, wd, err)
+	return s.explainStop(ctx, conn, err)
 }
 
 // explainStop turns the end of a run by a deadline or a cancellation into
 // a German message that says what happened; other errors pass.
-func (s *Syncer) explainStop(ctx context.Context, wd *watchdog, err error) error {
+func (s *Syncer) explainStop(ctx context.Context, conn *mailbox.Conn, err error) error {
 	if err == nil {
 		return nil
 	}
 	safe := " Bereits übernommene Sendungen sind vollständig gespeichert; nichts wurde halb geschrieben, der Rest folgt beim nächsten Abgleich."
 	switch {
-	case wd.fired():
+	case conn != nil && conn.TimedOut():
 		return &app.Error{Code: app.EINTERNAL, Err: err, Message: fmt.Sprintf(
 			"Der Mailserver %s hat %s lang nicht geantwortet; der Portal-Abgleich wurde abgebrochen.%s Bleibt der Server stumm, bitte die IT verständigen ([imap] timeout_seconds).",
 			s.cfg.Address, germanDuration(s.commandTimeout()), safe)}
@@ -351,13 +335,11 @@ func (s *Syncer) explainStop(ctx context.Context, wd *watchdog, err error) error
 	return err
 }
 
-func (s *Syncer) session(ctx context.Context, cl *imapclient.Client, res *Result, progress func(done, total int)) error {
+func (s *Syncer) session(ctx context.Context, conn *mailbox.Conn, res *Result, progress func(done, total int)) error {
 	c := &s.cfg
-	done := s.wd.begin()
-	sel, err := cl.Select(c.Mailbox, &imap.SelectOptions{}).Wait()
-	done()
+	sel, err := conn.Select(c.Mailbox, false)
 	if err != nil {
-		return serverError(c, "SELECT "+c.Mailbox, err)
+		return err
 	}
 	st, err := s.store.SyncState(ctx, c.Mailbox)
 	if err != nil && app.ErrorCode(err) != app.ENOTFOUND {
@@ -378,9 +360,9 @@ func (s *Syncer) session(ctx context.Context, cl *imapclient.Client, res *Result
 	if sel.NumMessages == 0 {
 		return nil
 	}
-	// 1. List what is there: UID, size, date, Message-ID; nothing large yet.
+	// 1. List what is there: UID, size, date; nothing large yet.
 	tList := time.Now()
-	refs, err := s.list(cl, st.LastUID)
+	refs, err := conn.List(st.LastUID)
 	s.log.Debug("listed", "mails", len(refs), "took", time.Since(tList))
 	if err != nil {
 		return err
@@ -388,22 +370,25 @@ func (s *Syncer) session(ctx context.Context, cl *imapclient.Client, res *Result
 	if len(refs) == 0 {
 		return nil
 	}
-	canMove := cl.Caps().Has(imap.CapMove)
-	canUIDExpunge := cl.Caps().Has(imap.CapUIDPlus)
+	canMove, canUIDExpunge := conn.CanMove(), conn.CanUIDExpunge()
 	if canMove || canUIDExpunge {
-		if err := s.ensureMailboxes(cl); err != nil {
+		created, err := conn.Ensure(s.cfg.ProcessedMailbox, s.cfg.ReviewMailbox)
+		for _, name := range created {
+			s.log.Info("mailbox created", "mailbox", name)
+		}
+		if err != nil {
 			return err
 		}
 	}
 	res.Mails = len(refs)
 	progress(0, len(refs))
-	mv := &mover{s: s, cl: cl, move: canMove, uidExpunge: canUIDExpunge, res: res}
+	mv := &mover{s: s, conn: conn, move: canMove, uidExpunge: canUIDExpunge, res: res}
 
 	// 2. Too large: the header and the content's hash, straight to review.
-	var small []mailRef
-	var large []mailRef
+	var small []mailbox.Ref
+	var large []mailbox.Ref
 	for _, r := range refs {
-		if r.size > s.limits.withDefaults().MaxBytes {
+		if r.Size > s.limits.WithDefaults().MaxBytes {
 			large = append(large, r)
 		} else {
 			small = append(small, r)
@@ -411,7 +396,7 @@ func (s *Syncer) session(ctx context.Context, cl *imapclient.Client, res *Result
 	}
 	finished := 0
 	if len(large) > 0 {
-		if err := s.takeLarge(ctx, cl, st, large, mv, res); err != nil {
+		if err := s.takeLarge(ctx, conn, st, large, mv, res); err != nil {
 			return err
 		}
 		finished += len(large)
@@ -424,7 +409,7 @@ func (s *Syncer) session(ctx context.Context, cl *imapclient.Client, res *Result
 	// batch k runs on the server while k+1 is stored.
 	batches := splitBatches(small, s.batchSize(), 32<<20)
 	parsed, stop := fetchAndParse(ctx, batches, 1, s.log, "portal",
-		func(b []mailRef) ([]*item, error) { return s.fetchBatch(cl, b) }, s.parseAll)
+		func(b []mailbox.Ref) ([]*item, error) { return s.fetchBatch(conn, b) }, s.parseAll)
 	defer stop()
 	// The previous batch's MOVE and the cursor it may advance to.
 	var waitMove func() error
@@ -467,12 +452,12 @@ func (s *Syncer) session(ctx context.Context, cl *imapclient.Client, res *Result
 		}
 		// File what was committed, even when the batch stopped early, as
 		// soon as it is on disk; meanwhile the next batch is stored.
-		waitMove = mv.flushAfter(s.durable())
+		waitMove = mv.flushAfter(s.durable)
 		cursor = 0
 		// A mail that vanished while it was fetched keeps the cursor
 		// where it is: the next run looks at the batch again.
 		if complete := len(f.items) == len(batches[bi]); err == nil && complete && len(stored) == len(f.items) && len(f.items) > 0 {
-			cursor = uint32(f.items[len(f.items)-1].ref.uid)
+			cursor = f.items[len(f.items)-1].ref.UID
 		} else if err == nil && !complete {
 			res.Vanished += len(batches[bi]) - len(f.items)
 			finished += len(batches[bi]) - len(f.items)
@@ -501,8 +486,8 @@ type batchResult[T any] struct {
 // (depth batches may wait between stages). A fetch error is the last
 // result. stop ends the stages and waits until they let go of the
 // connection.
-func fetchAndParse[T any](ctx context.Context, batches [][]mailRef, depth int, log *slog.Logger, what string,
-	fetch func([]mailRef) ([]T, error), parse func([]T)) (<-chan batchResult[T], func()) {
+func fetchAndParse[T any](ctx context.Context, batches [][]mailbox.Ref, depth int, log *slog.Logger, what string,
+	fetch func([]mailbox.Ref) ([]T, error), parse func([]T)) (<-chan batchResult[T], func()) {
 	fctx, cancel := context.WithCancel(ctx)
 	raw := make(chan batchResult[T], depth)
 	parsed := make(chan batchResult[T], depth)
@@ -559,21 +544,21 @@ func (s *Syncer) batchSize() int {
 // The first and the last batch are a fifth of that: the store can only
 // start when the first is fetched and parsed, and the sync ends only when
 // the server has filed the last.
-func splitBatches(refs []mailRef, n int, maxBytes int64) [][]mailRef {
-	var out [][]mailRef
-	var cur []mailRef
+func splitBatches(refs []mailbox.Ref, n int, maxBytes int64) [][]mailbox.Ref {
+	var out [][]mailbox.Ref
+	var cur []mailbox.Ref
 	var size int64
 	for _, r := range refs {
 		limit := n
 		if len(out) == 0 {
 			limit = max(1, n/5)
 		}
-		if len(cur) > 0 && (len(cur) >= limit || size+r.size > maxBytes) {
+		if len(cur) > 0 && (len(cur) >= limit || size+r.Size > maxBytes) {
 			out = append(out, cur)
 			cur, size = nil, 0
 		}
 		cur = append(cur, r)
-		size += r.size
+		size += r.Size
 	}
 	if len(cur) > 0 {
 		out = append(out, cur)
@@ -583,81 +568,4 @@ func splitBatches(refs []mailRef, n int, maxBytes int64) [][]mailRef {
 		out = append(out[:len(out)-1], last[:len(last)-small], last[len(last)-small:])
 	}
 	return out
-}
-
-// list fetches UID, size and internal date of every mail above the
-// cursor.
-func (s *Syncer) list(cl *imapclient.Client, lastUID uint32) ([]mailRef, error) {
-	var set imap.UIDSet
-	set.AddRange(imap.UID(lastUID+1), 0)
-	var refs []mailRef
-	var r mailRef
-	err := s.fetchEach(cl, set, &imap.FetchOptions{UID: true, RFC822Size: true, InternalDate: true},
-		func(d imapclient.FetchItemData) error {
-			switch d := d.(type) {
-			case imapclient.FetchItemDataUID:
-				r.uid = d.UID
-			case imapclient.FetchItemDataRFC822Size:
-				r.size = d.Size
-			case imapclient.FetchItemDataInternalDate:
-				r.date = d.Time
-			}
-			return nil
-		},
-		func() {
-			// "n:*" also returns the last mail when n is above every UID.
-			if uint32(r.uid) > lastUID {
-				refs = append(refs, r)
-			}
-			r = mailRef{}
-		})
-	if err != nil {
-		return nil, err
-	}
-	sort.Slice(refs, func(i, j int) bool { return refs[i].uid < refs[j].uid })
-	return refs, nil
-}
-
-// expungeIssued reports the server's answer for a command on mails that
-// another client expunged meanwhile (RFC 9051 EXPUNGEISSUED; Dovecot also
-// says so in plain words): harmless, the mails are skipped.
-func expungeIssued(err error) bool {
-	var ie *imap.Error
-	if !errors.As(err, &ie) {
-		return false
-	}
-	return ie.Code == "EXPUNGEISSUED" || strings.Contains(strings.ToLower(ie.Text), "expunged") || strings.Contains(strings.ToLower(ie.Text), "no longer exist")
-}
-
-// ensureMailboxes creates the processed and review folders if missing.
-func (s *Syncer) ensureMailboxes(cl *imapclient.Client) error {
-	for _, name := range []string{s.cfg.ProcessedMailbox, s.cfg.ReviewMailbox} {
-		done := s.wd.begin()
-		list, err := cl.List("", name, nil).Collect()
-		done()
-		if err != nil {
-			return serverError(&s.cfg, "LIST", err)
-		}
-		found := false
-		for _, l := range list {
-			if l.Mailbox == name {
-				found = true
-			}
-		}
-		if found {
-			continue
-		}
-		done = s.wd.begin()
-		err = cl.Create(name, nil).Wait()
-		done()
-		if err != nil {
-			var ie *imap.Error
-			if errors.As(err, &ie) && ie.Code == imap.ResponseCodeAlreadyExists {
-				continue
-			}
-			return serverError(&s.cfg, "CREATE "+name, err)
-		}
-		s.log.Info("mailbox created", "mailbox", name)
-	}
-	return nil
 }

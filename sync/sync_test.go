@@ -22,19 +22,20 @@ import (
 
 	"amtstresen/app"
 	"amtstresen/sync/internal/memstore"
+	"amtstresen/sync/mailbox"
 	"amtstresen/sync/portaltest"
 )
 
 var testReg = app.Default()
 
 func memConfig(srv *portaltest.MemServer) *app.Config {
-	cfg := &app.Config{IMAP: app.IMAPConfig{Address: srv.Addr, TLS: TLSNone, Username: srv.User},
+	cfg := &app.Config{IMAP: app.IMAPConfig{Address: srv.Addr, TLS: mailbox.TLSNone, Username: srv.User},
 		Portal: app.PortalConfig{PublicKey: portaltest.TestPublicKeyBase64()}}
 	cfg.Defaults()
 	return cfg
 }
 
-func newMemSyncer(t *testing.T, srv *portaltest.MemServer, st app.IntakeStore, cfg *app.Config) *Syncer {
+func newMemSyncer(t *testing.T, srv *portaltest.MemServer, st Store, cfg *app.Config) *Syncer {
 	t.Helper()
 	if cfg == nil {
 		cfg = memConfig(srv)
@@ -65,6 +66,11 @@ func appendAll(t *testing.T, srv *portaltest.MemServer, raws ...[]byte) {
 			t.Fatal(err)
 		}
 	}
+}
+
+func readExample(t testing.TB, name string) []byte {
+	t.Helper()
+	return readTestdata(t, "examples", name)
 }
 
 func exampleRaws(t *testing.T) [][]byte {
@@ -296,7 +302,7 @@ func testStoreFailsMidway(t *testing.T, batching bool) {
 	}
 	st := memstore.New()
 	st.FailAfter = 6
-	var store app.IntakeStore = st
+	var store Store = st
 	bs := &memstore.Batching{Store: st}
 	if batching {
 		store = bs
@@ -488,7 +494,7 @@ func TestSyncTLS(t *testing.T) {
 	appendAll(t, srv, portaltest.New(10).Antrag(portaltest.AntragSpec{}).Raw)
 	st := memstore.New()
 	cfg := memConfig(srv)
-	cfg.IMAP.TLS = TLSImplicit
+	cfg.IMAP.TLS = mailbox.TLSImplicit
 	_, err := newMemSyncer(t, srv, st, cfg).Sync(context.Background(), nil)
 	if msg := app.ErrorMessage(err); !strings.Contains(msg, "Zertifikat") {
 		t.Fatalf("untrusted certificate: %v", err)
@@ -513,7 +519,7 @@ func TestSyncStartTLS(t *testing.T) {
 	appendAll(t, srv, portaltest.New(12).Antrag(portaltest.AntragSpec{}).Raw)
 	st := memstore.New()
 	cfg := memConfig(srv)
-	cfg.IMAP.TLS = TLSStart
+	cfg.IMAP.TLS = mailbox.TLSStart
 	if _, err := newMemSyncer(t, srv, st, cfg).Sync(context.Background(), nil); !strings.Contains(app.ErrorMessage(err), "Zertifikat") {
 		t.Fatalf("untrusted certificate: %v", err)
 	}
@@ -526,26 +532,4 @@ func TestSyncStartTLS(t *testing.T) {
 	if len(st.Cases) != 1 {
 		t.Errorf("%d cases", len(st.Cases))
 	}
-}
-
-func TestStartDemo(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	d, err := StartDemo(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st := memstore.New()
-	s, err := New(d.Config, st, testReg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := s.Sync(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Mails != DemoMails || res.Cases < 15 || res.Review < 8 || res.Appointments < 5 {
-		t.Errorf("demo result %+v", res)
-	}
-	t.Log(res.Summary())
 }

@@ -178,8 +178,9 @@ func testCreateCaseFlagsAndAttachments(e *env) {
 	e.wantCode(err, app.ENOTFOUND)
 }
 
-// testCreatedCaseAsStored: the case CreateCase returns equals what a read
-// returns, for every kind of input, inside a batch and outside.
+// testCreatedCaseAsStored: the case CreateCase (and CreatePreparedCase
+// for a case PrepareCase prepared) returns equals what a read returns, for
+// every kind of input, inside a batch and outside.
 func testCreatedCaseAsStored(e *env) {
 	at := time.Date(2026, 11, 29, 8, 15, 30, 123456000, time.UTC)
 	e.clock.set(at)
@@ -187,14 +188,14 @@ func testCreatedCaseAsStored(e *env) {
 }
 
 // CreatedCaseAsStored runs the check of the test CreatedCaseAsStored on
-// st, each new case passed through prepare before it is created: for an
-// adapter with a second way of creating a case (SQLite's PrepareCase).
-// st's clock must stand still at now.
-func CreatedCaseAsStored(t *testing.T, st app.IntakeStore, now time.Time, prepare func(*app.NewCase)) {
-	createdCaseAsStored(&env{T: t, ctx: context.Background()}, st, now, prepare)
+// st, with prepared called on each case st prepared (PrepareCase) before
+// it is created: for an adapter to check that its own preparation, not a
+// check on the way, made the case. st's clock must stand still at now.
+func CreatedCaseAsStored(t *testing.T, st app.IntakeStore, now time.Time, prepared func(app.PreparedCase)) {
+	createdCaseAsStored(&env{T: t, ctx: context.Background()}, st, now, prepared)
 }
 
-func createdCaseAsStored(e *env, st app.IntakeStore, now time.Time, prepare func(*app.NewCase)) {
+func createdCaseAsStored(e *env, st app.IntakeStore, now time.Time, prepared func(app.PreparedCase)) {
 	photo := []byte("PDF … Nachweis")
 	variants := map[string]func(nc *app.NewCase){
 		"plain": func(nc *app.NewCase) {},
@@ -225,16 +226,29 @@ func createdCaseAsStored(e *env, st app.IntakeStore, now time.Time, prepare func
 	}
 	i := 0
 	for name, change := range variants {
-		for _, inBatch := range []bool{false, true} {
+		for _, mode := range []string{"direct", "batch", "prepared", "prepared, batch"} {
+			inBatch := strings.HasSuffix(mode, "batch")
 			i++
 			nc := e.dogCase(fmt.Sprintf("p-%d", i), "Zoë", "Çelik-Müller", app.OfficeCochem, Start)
 			change(nc)
-			if prepare != nil {
-				prepare(nc)
+			var prep app.PreparedCase
+			if strings.HasPrefix(mode, "prepared") {
+				prep = st.PrepareCase(nc)
+				if prepared != nil {
+					prepared(prep)
+				}
 			}
 			var got *app.Case
 			create := func(st app.IntakeStore) error {
-				c, created, err := st.CreateCase(e.ctx, nc, &app.Receipt{Mailbox: "INBOX", UID: uint32(i), SHA256: fmt.Sprintf("<%d@x>", i)})
+				rc := &app.Receipt{Mailbox: "INBOX", UID: uint32(i), SHA256: fmt.Sprintf("<%d@x>", i)}
+				var c *app.Case
+				var created bool
+				var err error
+				if prep != nil {
+					c, created, err = st.CreatePreparedCase(e.ctx, prep, rc)
+				} else {
+					c, created, err = st.CreateCase(e.ctx, nc, rc)
+				}
 				if err == nil && !created {
 					err = fmt.Errorf("not created")
 				}
@@ -248,23 +262,23 @@ func createdCaseAsStored(e *env, st app.IntakeStore, now time.Time, prepare func
 				err = create(st)
 			}
 			if err != nil {
-				e.Fatalf("%s (batch %v): %v", name, inBatch, err)
+				e.Fatalf("%s (%s): %v", name, mode, err)
 			}
 			read, err := st.CaseByRef(e.ctx, got.Ref)
 			if err != nil {
 				e.Fatal(err)
 			}
 			if !reflect.DeepEqual(got, read) {
-				e.Errorf("%s (batch %v):\nreturned %+v\nread     %+v", name, inBatch, got, read)
+				e.Errorf("%s (%s):\nreturned %+v\nread     %+v", name, mode, got, read)
 			}
 			// And both are right: the time of a case without one is now,
 			// a file is stored under the hash of its data.
 			if nc.ReceivedAt.IsZero() && !got.ReceivedAt.Equal(now) {
-				e.Errorf("%s (batch %v): received %v, want now", name, inBatch, got.ReceivedAt)
+				e.Errorf("%s (%s): received %v, want now", name, mode, got.ReceivedAt)
 			}
 			for k, f := range nc.Attachments {
 				if sum := sha256.Sum256(f.Data); f.Data != nil && got.Attachments[k].SHA256 != hex.EncodeToString(sum[:]) {
-					e.Errorf("%s (batch %v): file %d stored as %s", name, inBatch, k, got.Attachments[k].SHA256)
+					e.Errorf("%s (%s): file %d stored as %s", name, mode, k, got.Attachments[k].SHA256)
 				}
 			}
 		}

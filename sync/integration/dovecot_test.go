@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"amtstresen/app"
-	"amtstresen/sync/internal/dovecottest"
+	"amtstresen/sync/dovecottest"
 	"amtstresen/sync/portaltest"
 )
 

@@ -9,20 +9,21 @@ import (
 
 	"amtstresen/app"
 	"amtstresen/sync"
-	"amtstresen/sync/internal/dovecottest"
+	"amtstresen/sync/dovecottest"
+	"amtstresen/sync/mailbox"
 	"amtstresen/sync/portaltest"
 )
 
 var reg = app.Default()
 
 func config(d *dovecottest.Server) *app.Config {
-	cfg := &app.Config{IMAP: app.IMAPConfig{Address: d.Addr, TLS: sync.TLSNone, Username: d.User},
+	cfg := &app.Config{IMAP: app.IMAPConfig{Address: d.Addr, TLS: mailbox.TLSNone, Username: d.User},
 		Portal: app.PortalConfig{PublicKey: portaltest.TestPublicKeyBase64()}}
 	cfg.Defaults()
 	return cfg
 }
 
-func newSyncer(t testing.TB, d *dovecottest.Server, st app.IntakeStore) *sync.Syncer {
+func newSyncer(t testing.TB, d *dovecottest.Server, st sync.Store) *sync.Syncer {
 	t.Helper()
 	s, err := sync.New(config(d), st, reg, nil)
 	if err != nil {

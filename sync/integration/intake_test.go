@@ -21,7 +21,8 @@ import (
 	"amtstresen/app"
 	"amtstresen/storage"
 	"amtstresen/sync"
-	"amtstresen/sync/internal/dovecottest"
+	"amtstresen/sync/dovecottest"
+	"amtstresen/sync/mailbox"
 	"amtstresen/sync/portaltest"
 )
 
@@ -84,7 +85,7 @@ func TestConcurrentChild(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	cfg := &app.Config{IMAP: app.IMAPConfig{Address: os.Getenv("AMTSTRESEN_CONC_ADDR"), TLS: sync.TLSNone, Username: "eingang",
+	cfg := &app.Config{IMAP: app.IMAPConfig{Address: os.Getenv("AMTSTRESEN_CONC_ADDR"), TLS: mailbox.TLSNone, Username: "eingang",
 		PasswordEnv: "AMTSTRESEN_CONC_PW"}, Portal: app.PortalConfig{PublicKey: portaltest.TestPublicKeyBase64()}}
 	cfg.Defaults()
 	s, err := sync.New(cfg, db, reg, nil)
@@ -270,7 +271,7 @@ func TestDovecotWithoutMoveAndUIDPlus(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := startCapsProxy(t, d.Addr)
-	sync1 := func(st app.IntakeStore) *sync.Result {
+	sync1 := func(st sync.Store) *sync.Result {
 		cfg := config(d)
 		cfg.IMAP.Address = p.ln.Addr().String()
 		s, err := sync.New(cfg, st, reg, nil)

@@ -15,7 +15,8 @@ import (
 	"amtstresen/app"
 	"amtstresen/storage"
 	"amtstresen/sync"
-	"amtstresen/sync/internal/dovecottest"
+	"amtstresen/sync/dovecottest"
+	"amtstresen/sync/mailbox"
 	"amtstresen/sync/portaltest"
 )
 
@@ -31,7 +32,7 @@ type counter struct {
 }
 
 func journalConfig(addr, user, name string) *app.Config {
-	cfg := &app.Config{IMAP: app.IMAPConfig{Address: addr, TLS: sync.TLSNone, Username: user},
+	cfg := &app.Config{IMAP: app.IMAPConfig{Address: addr, TLS: mailbox.TLSNone, Username: user},
 		Portal:  app.PortalConfig{PublicKey: portaltest.TestPublicKeyBase64()},
 		Journal: app.JournalConfig{Enabled: true, Counter: name, PollSeconds: 60}}
 	cfg.Defaults()

@@ -11,7 +11,7 @@ import (
 	"amtstresen/app"
 	"amtstresen/storage"
 	"amtstresen/sync"
-	"amtstresen/sync/internal/dovecottest"
+	"amtstresen/sync/dovecottest"
 	"amtstresen/sync/journal"
 	"amtstresen/sync/portaltest"
 )

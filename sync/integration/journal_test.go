@@ -12,7 +12,7 @@ import (
 
 	"amtstresen/app"
 	"amtstresen/sync"
-	"amtstresen/sync/internal/dovecottest"
+	"amtstresen/sync/dovecottest"
 	"amtstresen/sync/journal"
 	"amtstresen/sync/portaltest"
 )

@@ -17,7 +17,8 @@ import (
 	"amtstresen/app"
 	"amtstresen/storage"
 	"amtstresen/sync"
-	"amtstresen/sync/internal/dovecottest"
+	"amtstresen/sync/dovecottest"
+	"amtstresen/sync/mailbox"
 	"amtstresen/sync/portaltest"
 )
 
@@ -31,7 +32,7 @@ func TestKillChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := &app.Config{IMAP: app.IMAPConfig{Address: os.Getenv("AMTSTRESEN_KILL_ADDR"), TLS: sync.TLSNone, Username: "eingang",
+	cfg := &app.Config{IMAP: app.IMAPConfig{Address: os.Getenv("AMTSTRESEN_KILL_ADDR"), TLS: mailbox.TLSNone, Username: "eingang",
 		PasswordEnv: "AMTSTRESEN_KILL_PW"}, Portal: app.PortalConfig{PublicKey: portaltest.TestPublicKeyBase64()}}
 	cfg.Defaults()
 	s, err := sync.New(cfg, db, reg, nil)

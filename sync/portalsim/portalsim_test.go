@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"amtstresen/app"
-	"amtstresen/sync/internal/dovecottest"
+	"amtstresen/sync/dovecottest"
 	"amtstresen/sync/internal/signedmail"
 	"amtstresen/sync/portaltest"
 	"amtstresen/sync/rueckkanal"

@@ -15,7 +15,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 
 	"amtstresen/app"
-	"amtstresen/sync/internal/dovecottest"
+	"amtstresen/sync/dovecottest"
 	"amtstresen/sync/internal/postfixtest"
 	"amtstresen/sync/internal/signedmail"
 	"amtstresen/sync/portalsim"

@@ -23,6 +23,7 @@ import (
 	"amtstresen/app/platform"
 	"amtstresen/storage"
 	portalsync "amtstresen/sync"
+	portaldemo "amtstresen/sync/demo"
 	"amtstresen/ui"
 	"amtstresen/ui/pdf"
 	"amtstresen/ui/printing"
@@ -249,7 +250,7 @@ func runGUI(e *env, args []string) error {
 	// first, then the journal); a counter must never change its queue on
 	// its own then.
 	if e.cfg.Journal.Enabled {
-		sh, err := portalsync.NewShared(e.cfg, db, e.reg, syncLogger(e))
+		sh, err := newShared(e, db)
 		if err != nil {
 			return err
 		}
@@ -259,7 +260,7 @@ func runGUI(e *env, args []string) error {
 	}
 	// "Jetzt synchronisieren" in the window; without a usable [imap] and
 	// [portal] configuration the window says why instead.
-	if s, err := portalsync.New(e.cfg, db, e.reg, syncLogger(e)); err == nil {
+	if s, err := newSyncer(e, e.cfg, db); err == nil {
 		o.Syncer = s
 	} else {
 		o.SyncUnavailable = err
@@ -347,7 +348,7 @@ func runSync(e *env, args []string) error {
 	if e.cfg.Journal.Enabled {
 		return runSharedSync(e, db, *once)
 	}
-	s, err := portalsync.New(e.cfg, db, e.reg, syncLogger(e))
+	s, err := newSyncer(e, e.cfg, db)
 	if err != nil {
 		return err
 	}
@@ -468,7 +469,7 @@ func runDemo(e *env, args []string) error {
 	if err := os.MkdirAll(filepath.Dir(e.dbPath), 0o700); err != nil {
 		return err
 	}
-	d, err := portalsync.StartDemo(e.ctx)
+	d, err := portaldemo.Start(e.ctx)
 	if err != nil {
 		return err
 	}
@@ -478,7 +479,7 @@ func runDemo(e *env, args []string) error {
 		return err
 	}
 	defer db.Close()
-	s, err := portalsync.New(d.Config, db, e.reg, syncLogger(e))
+	s, err := newSyncer(e, d.Config, db)
 	if err != nil {
 		return err
 	}
@@ -674,7 +675,7 @@ func (j journalWatch) Notices(ctx context.Context) ([]app.JournalOutcome, error)
 // move into the journal and the journal is applied; without --once it
 // stays running (IDLE on the journal, deliveries every poll_seconds).
 func runSharedSync(e *env, db *storage.DB, once bool) error {
-	sh, err := portalsync.NewShared(e.cfg, db, e.reg, syncLogger(e))
+	sh, err := newShared(e, db)
 	if err != nil {
 		return err
 	}

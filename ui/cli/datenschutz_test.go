@@ -14,7 +14,7 @@ import (
 
 	"amtstresen/app"
 	"amtstresen/storage"
-	portalsync "amtstresen/sync"
+	portaldemo "amtstresen/sync/demo"
 )
 
 // as runs the commands as OS account acct.
@@ -280,7 +280,7 @@ func TestPasswordNeverStoredOrLogged(t *testing.T) {
 	as(t, "it")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	d, err := portalsync.StartDemo(ctx)
+	d, err := portaldemo.Start(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

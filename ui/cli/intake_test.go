@@ -9,7 +9,7 @@ import (
 
 	"amtstresen/app"
 	"amtstresen/storage"
-	portalsync "amtstresen/sync"
+	portaldemo "amtstresen/sync/demo"
 )
 
 // hostile is signed text as a hostile portal delivery could carry it: an
@@ -75,7 +75,7 @@ func TestSyncOnceWhileAnotherRuns(t *testing.T) {
 	dbPath, _ := confirmEnv(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	d, err := portalsync.StartDemo(ctx)
+	d, err := portaldemo.Start(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

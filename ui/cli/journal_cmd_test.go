@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	portalsync "amtstresen/sync"
+	portaldemo "amtstresen/sync/demo"
 )
 
 // The journal command against the in-process demo mailbox (MOVE and
@@ -21,7 +21,7 @@ func TestJournalCommand(t *testing.T) {
 	t.Setenv("AMTSTRESEN_DATA_DIR", filepath.Join(dir, "data"))
 	t.Setenv("AMTSTRESEN_CONFIG_DIR", filepath.Join(dir, "config"))
 	t.Setenv("AMTSTRESEN_DB", "")
-	d, err := portalsync.StartDemo(context.Background())
+	d, err := portaldemo.Start(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,7 +29,7 @@ func TestJournalCommand(t *testing.T) {
 	conf := func(name, extra string) string {
 		p := filepath.Join(dir, name+".toml")
 		s := fmt.Sprintf("[imap]\naddress = %q\ntls = \"none\"\nusername = %q\npassword_env = %q\n\n[portal]\npublic_key = %q\n\n[journal]\nenabled = true\ncounter = %q\nsecret_env = \"AMTSTRESEN_TEST_JOURNAL_SECRET\"\n%s",
-			d.Addr, d.User, portalsync.DemoPasswordEnv, d.PublicKey, name, extra)
+			d.Addr, d.User, portaldemo.PasswordEnv, d.PublicKey, name, extra)
 		if err := os.WriteFile(p, []byte(s), 0o600); err != nil {
 			t.Fatal(err)
 		}

@@ -314,7 +314,7 @@ func purgeMailbox(e *env, db *storage.DB) error {
 	if strings.TrimSpace(e.cfg.IMAP.Address) == "" {
 		return nil // no mailbox configured: nothing there
 	}
-	s, err := portalsync.New(e.cfg, db, e.reg, syncLogger(e))
+	s, err := newSyncer(e, e.cfg, db)
 	if err != nil {
 		return err
 	}

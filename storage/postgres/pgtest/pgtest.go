@@ -1,5 +1,5 @@
 // Package pgtest starts a private PostgreSQL cluster for tests, the way
-// sync/internal/dovecottest starts Dovecot: Debian's PostgreSQL 15
+// sync/dovecottest starts Dovecot: Debian's PostgreSQL 15
 // (`postgresql`, installed by `make deps-test`), initdb into a temp folder
 // owned by the postgres user, the server on a free loopback port with its
 // socket in that folder, stopped and removed on cleanup.

@@ -3,8 +3,7 @@
 // the TLS configuration with the system roots plus an optional CA file,
 // and where a password comes from (environment variable or OS keyring,
 // never a file).
-// sync/rueckkanal (SMTP) uses it; the IMAP side (sync/imap.go) has the same
-// rules and can switch to it.
+// sync/rueckkanal (SMTP) and sync/mailbox (IMAP) use it.
 package mailconn
 
 import (

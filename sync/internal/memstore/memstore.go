@@ -1,5 +1,5 @@
-// Package memstore is an in-memory app.IntakeStore for the sync's unit
-// tests. It keeps the semantics the sync relies on (idempotency keys,
+// Package memstore is an in-memory sync.Store for the sync's unit tests
+// (only tests import it). It keeps the semantics the sync relies on (idempotency keys,
 // receipts by content recorded with the change, a review receipt replaced
 // when the mail is taken in later, RFC 5546 supersession, batches rolled
 // back as a whole, one sync at a time) and can fail on demand.
@@ -449,6 +449,21 @@ func (s *Store) Batch(ctx context.Context, fn func(tx app.IntakeStore) error) er
 	s.mu.Unlock()
 	return nil
 }
+
+// PrepareCase implements app.IntakeStore: nothing to do in advance.
+func (s *Store) PrepareCase(nc *app.NewCase) app.PreparedCase { return prepared{nc} }
+
+// CreatePreparedCase implements app.IntakeStore.
+func (s *Store) CreatePreparedCase(ctx context.Context, p app.PreparedCase, rc *app.Receipt) (*app.Case, bool, error) {
+	return s.CreateCase(ctx, p.NewCase(), rc)
+}
+
+type prepared struct{ nc *app.NewCase }
+
+func (p prepared) NewCase() *app.NewCase { return p.nc }
+
+// Durable implements sync.Store: in memory, a commit is all there is.
+func (s *Store) Durable(ctx context.Context) error { return nil }
 
 // Batching is a Store under another name, for tests written when batches
 // were optional.

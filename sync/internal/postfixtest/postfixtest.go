@@ -36,7 +36,7 @@ import (
 	"testing"
 	"time"
 
-	"amtstresen/sync/internal/dovecottest"
+	"amtstresen/sync/dovecottest"
 )
 
 // Binary is Postfix's control command.

@@ -9,7 +9,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
-	"amtstresen/sync/internal/dovecottest"
+	"amtstresen/sync/dovecottest"
 )
 
 func send(addr, to, id string) error {

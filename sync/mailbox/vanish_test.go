@@ -1,4 +1,4 @@
-package sync
+package mailbox
 
 import (
 	"context"
@@ -7,8 +7,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 
 	"amtstresen/app"
-	"amtstresen/sync/internal/dovecottest"
-	"amtstresen/sync/internal/memstore"
+	"amtstresen/sync/dovecottest"
 	"amtstresen/sync/portaltest"
 )
 
@@ -27,50 +26,48 @@ func TestFetchSkipsVanished(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	cfg := &app.Config{IMAP: app.IMAPConfig{Address: d.Addr, TLS: TLSNone, Username: d.User},
-		Portal: app.PortalConfig{PublicKey: portaltest.TestPublicKeyBase64()}}
+	cfg := &app.Config{IMAP: app.IMAPConfig{Address: d.Addr, TLS: TLSNone, Username: d.User}}
 	cfg.Defaults()
-	s, err := New(cfg, memstore.New(), testReg, nil)
-	if err != nil {
+	if err := CheckConfig(&cfg.IMAP); err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	cl, err := dial(ctx, &s.cfg, d.Password, nil)
+	c, err := Dial(ctx, &cfg.IMAP, d.Password, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer cl.Close()
-	if _, err := cl.Select("INBOX", nil).Wait(); err != nil {
+	defer c.Close()
+	if _, err := c.Select("INBOX", false); err != nil {
 		t.Fatal(err)
 	}
-	refs, err := s.list(cl, 0)
+	refs, err := c.List(0)
 	if err != nil || len(refs) != 3 {
 		t.Fatalf("list: %v %d", err, len(refs))
 	}
 	// Another client takes the second mail away meanwhile.
-	other, err := dial(ctx, &s.cfg, d.Password, nil)
+	other, err := Dial(ctx, &cfg.IMAP, d.Password, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := other.Select("INBOX", nil).Wait(); err != nil {
+	if _, err := other.Select("INBOX", false); err != nil {
 		t.Fatal(err)
 	}
-	set := imap.UIDSetNum(refs[1].uid)
-	if err := other.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagDeleted}}, nil).Close(); err != nil {
+	set := imap.UIDSetNum(imap.UID(refs[1].UID))
+	if err := other.Client().Store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagDeleted}}, nil).Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := other.UIDExpunge(set).Close(); err != nil {
+	if err := other.Client().UIDExpunge(set).Close(); err != nil {
 		t.Fatal(err)
 	}
-	other.Logout().Wait()
-	items, err := s.fetchBatch(cl, refs)
+	other.Logout()
+	items, err := c.Fetch(refs, 25<<20)
 	if err != nil {
 		t.Fatalf("fetch: %v", err)
 	}
-	if len(items) != 2 || items[0].ref.uid != refs[0].uid || items[1].ref.uid != refs[2].uid {
+	if len(items) != 2 || items[0].UID != refs[0].UID || items[1].UID != refs[2].UID {
 		t.Fatalf("fetched %d mails", len(items))
 	}
-	if headers, err := s.fetchHeaders(cl, refs); err != nil || len(headers) != 2 {
+	if headers, err := c.FetchHeaders(refs); err != nil || len(headers) != 2 {
 		t.Errorf("headers: %v, %d", err, len(headers))
 	}
 }

@@ -1,4 +1,4 @@
-package sync
+package mailbox
 
 import (
 	"context"
@@ -7,129 +7,51 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
-	"github.com/zalando/go-keyring"
 
 	"amtstresen/app"
+	"amtstresen/sync/internal/cleantext"
+	"amtstresen/sync/internal/mailconn"
 )
 
-// KeyringService is the OS keyring service under which the IMAP password
-// is kept (account = IMAP user name).
-const KeyringService = "amtstresen"
-
-// TLS modes of [imap] tls.
-const (
-	TLSImplicit = "tls"
-	TLSStart    = "starttls"
-	TLSNone     = "none"
-)
-
-// checkIMAPConfig validates the [imap] section; messages are for the admin.
-func checkIMAPConfig(c *app.IMAPConfig) error {
-	if strings.TrimSpace(c.Address) == "" {
-		return app.Errorf(app.EINVALID, "Der Portal-Abgleich ist nicht eingerichtet: in der Konfiguration fehlt [imap] address (Server und Port, z. B. „imap.example.de:993“).")
-	}
-	host, port, err := net.SplitHostPort(c.Address)
-	if err != nil || host == "" || port == "" {
-		return app.Errorf(app.EINVALID, "[imap] address „%s“ ist ungültig: erwartet wird Server und Port, z. B. „imap.example.de:993“.", c.Address)
-	}
-	if strings.TrimSpace(c.Username) == "" {
-		return app.Errorf(app.EINVALID, "In der Konfiguration fehlt [imap] username (das Konto des Portal-Postfachs).")
-	}
-	switch c.TLS {
-	case TLSImplicit, TLSStart:
-	case TLSNone:
-		if !isLoopback(host) {
-			return app.Errorf(app.EINVALID, "[imap] tls = \"none\" ist nur für einen Server auf diesem Rechner (127.0.0.1, ::1, localhost) erlaubt. Für %s bitte \"tls\" oder \"starttls\" eintragen.", host)
-		}
-	default:
-		return app.Errorf(app.EINVALID, "[imap] tls = „%s“ ist unbekannt: erlaubt sind \"tls\", \"starttls\" und \"none\" (nur lokal).", c.TLS)
-	}
-	m, p, r := mailboxKey(c.Mailbox), mailboxKey(c.ProcessedMailbox), mailboxKey(c.ReviewMailbox)
-	if m == p || m == r || (p == r && r != "") {
-		return app.Errorf(app.EINVALID, "[imap] mailbox, processed_mailbox und review_mailbox müssen drei verschiedene Ordner sein (INBOX gilt in jeder Schreibweise als derselbe Ordner).")
-	}
-	return nil
+// DialOptions configure Dial; nil is the zero value.
+type DialOptions struct {
+	// CommandTimeout puts the connection under a watchdog: when the
+	// server stays silent this long while a command waits for it, the
+	// connection is ended (TimedOut reports it). 0: no watchdog.
+	CommandTimeout time.Duration
+	// Handler receives what the server sends unasked (IDLE).
+	Handler *imapclient.UnilateralDataHandler
 }
 
-// mailboxKey is a folder name as the server compares it: INBOX in any
-// case is the inbox (RFC 3501 5.1); other names are compared as written.
-func mailboxKey(name string) string {
-	name = strings.TrimSpace(name)
-	if strings.EqualFold(name, "INBOX") {
-		return "INBOX"
+// Dial connects and logs in: with TLS as [imap] tls says, the server's
+// certificate always verified, and without TLS only on loopback. Every
+// error is an *app.Error with a German message that says what to do.
+func Dial(ctx context.Context, c *app.IMAPConfig, pw string, o *DialOptions) (*Conn, error) {
+	if o == nil {
+		o = &DialOptions{}
 	}
-	return name
+	var wd *watchdog
+	if o.CommandTimeout > 0 {
+		wd = newWatchdog(o.CommandTimeout)
+	}
+	cl, err := dial(ctx, c, pw, o.Handler, wd)
+	if err != nil {
+		wd.stop()
+		return nil, err
+	}
+	return &Conn{cl: cl, cfg: c, wd: wd}, nil
 }
 
-// isLoopback reports whether host is a loopback address. A name other than
-// "localhost" is not resolved: DNS must not decide whether TLS is skipped.
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(strings.Trim(host, "[]"))
-	return ip != nil && ip.IsLoopback()
-}
-
-// password returns the IMAP password: from the environment variable named
-// by password_env, else from the OS keyring. It is never logged.
-func password(c *app.IMAPConfig) (string, error) {
-	if c.PasswordEnv != "" {
-		if v, ok := os.LookupEnv(c.PasswordEnv); ok && v != "" {
-			return v, nil
-		}
-	}
-	pw, err := keyring.Get(KeyringService, c.Username)
-	if err == nil && pw != "" {
-		return pw, nil
-	}
-	where := "im Schlüsselbund des Betriebssystems (Dienst „amtstresen“, Konto „" + c.Username + "“)"
-	if c.PasswordEnv != "" {
-		where = "in der Umgebungsvariable " + c.PasswordEnv + " oder " + where
-	}
-	return "", &app.Error{Code: app.EINVALID, Err: err,
-		Message: "Kein Passwort für das Portal-Postfach gefunden. Bitte " + where + " hinterlegen."}
-}
-
-// tlsConfig verifies the server certificate always: the system roots plus
-// the optional CA file.
-func tlsConfig(c *app.IMAPConfig) (*tls.Config, error) {
-	host, _, _ := net.SplitHostPort(c.Address)
-	cfg := &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
-	if c.CAFile != "" {
-		pem, err := os.ReadFile(c.CAFile)
-		if err != nil {
-			return nil, &app.Error{Code: app.EINVALID, Err: err, Message: fmt.Sprintf("Die CA-Datei %s ([imap] ca_file) ist nicht lesbar.", c.CAFile)}
-		}
-		pool, err := x509.SystemCertPool()
-		if err != nil || pool == nil {
-			pool = x509.NewCertPool()
-		}
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, app.Errorf(app.EINVALID, "Die CA-Datei %s ([imap] ca_file) enthält kein Zertifikat im PEM-Format.", c.CAFile)
-		}
-		cfg.RootCAs = pool
-	}
-	return cfg, nil
-}
-
-// dial connects and logs in. Every error is an *app.Error with a German
-// message that says what to do.
-func dial(ctx context.Context, c *app.IMAPConfig, pw string, handler *imapclient.UnilateralDataHandler) (*imapclient.Client, error) {
-	return dialWatched(ctx, c, pw, handler, nil)
-}
-
-// dialWatched is dial with the connection under the watchdog wd (nil:
+// dial connects and logs in, the connection under the watchdog wd (nil:
 // none).
-func dialWatched(ctx context.Context, c *app.IMAPConfig, pw string, handler *imapclient.UnilateralDataHandler, wd *watchdog) (*imapclient.Client, error) {
-	tc, err := tlsConfig(c)
+func dial(ctx context.Context, c *app.IMAPConfig, pw string, handler *imapclient.UnilateralDataHandler, wd *watchdog) (*imapclient.Client, error) {
+	tc, err := mailconn.TLSConfig(c.Address, c.CAFile, "[imap] ca_file")
 	if err != nil {
 		return nil, err
 	}
@@ -179,7 +101,7 @@ func dialWatched(ctx context.Context, c *app.IMAPConfig, pw string, handler *ima
 		cl.Close()
 		return nil, connectError(c, err)
 	}
-	if c.TLS == TLSNone && !isLoopback(conn.RemoteAddr().(*net.TCPAddr).IP.String()) {
+	if c.TLS == TLSNone && !mailconn.IsLoopback(conn.RemoteAddr().(*net.TCPAddr).IP.String()) {
 		cl.Close()
 		return nil, app.Errorf(app.EINVALID, "[imap] tls = \"none\" ist nur für einen Server auf diesem Rechner erlaubt.")
 	}
@@ -224,8 +146,9 @@ func connectError(c *app.IMAPConfig, err error) error {
 		"Die Verbindung zum Mailserver %s ist fehlgeschlagen oder abgebrochen. Bitte Netzwerk prüfen und später erneut versuchen; bleibt der Fehler, die IT verständigen.", c.Address)}
 }
 
-// serverError wraps an error during the session (after login).
-func serverError(c *app.IMAPConfig, op string, err error) error {
+// ServerError wraps an error of the command op during the session (after
+// login) into a German message; an *app.Error passes as it is.
+func ServerError(c *app.IMAPConfig, op string, err error) error {
 	var ae *app.Error
 	if errors.As(err, &ae) {
 		return err
@@ -233,7 +156,7 @@ func serverError(c *app.IMAPConfig, op string, err error) error {
 	var ie *imap.Error
 	if errors.As(err, &ie) {
 		return &app.Error{Code: app.EINTERNAL, Err: fmt.Errorf("%s: %w", op, err), Message: fmt.Sprintf(
-			"Der Mailserver %s hat „%s“ verweigert: %s. Bitte die IT verständigen.", c.Address, op, cleanText(ie.Text, 200))}
+			"Der Mailserver %s hat „%s“ verweigert: %s. Bitte die IT verständigen.", c.Address, op, cleantext.Line(ie.Text, 200))}
 	}
 	return connectError(c, fmt.Errorf("%s: %w", op, err))
 }

@@ -1,4 +1,4 @@
-package portaltest
+package demo
 
 import (
 	"bytes"
@@ -14,9 +14,10 @@ import (
 	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
 )
 
-// MemServer is an in-process IMAP server (go-imap's imapmemserver) on a
-// free loopback port, for unit tests and the demo.
-type MemServer struct {
+// Server is the demo's mailbox: an in-process IMAP server (go-imap's
+// imapmemserver) on a free loopback port. The sync's unit tests use it
+// too, with the options below.
+type Server struct {
 	Addr     string // 127.0.0.1:port
 	User     string
 	Password string
@@ -26,8 +27,8 @@ type MemServer struct {
 	ln   net.Listener
 }
 
-// MemOptions configure StartMemServer.
-type MemOptions struct {
+// ServerOptions configure StartServer.
+type ServerOptions struct {
 	// TLS, if set, makes the server speak implicit TLS with this config.
 	TLS *tls.Config
 	// StartTLS, if set, offers STARTTLS with this config on a plain port.
@@ -37,10 +38,10 @@ type MemOptions struct {
 	Caps imap.CapSet
 }
 
-// StartMemServer starts the server with one user and an empty INBOX.
-func StartMemServer(user, password string, o *MemOptions) (*MemServer, error) {
+// StartServer starts the server with one user and an empty INBOX.
+func StartServer(user, password string, o *ServerOptions) (*Server, error) {
 	if o == nil {
-		o = &MemOptions{}
+		o = &ServerOptions{}
 	}
 	mem := imapmemserver.New()
 	u := imapmemserver.NewUser(user, password)
@@ -69,11 +70,11 @@ func StartMemServer(user, password string, o *MemOptions) (*MemServer, error) {
 		ln = tls.NewListener(ln, o.TLS)
 	}
 	go srv.Serve(ln)
-	return &MemServer{Addr: ln.Addr().String(), User: user, Password: password, user: u, srv: srv, ln: ln}, nil
+	return &Server{Addr: ln.Addr().String(), User: user, Password: password, user: u, srv: srv, ln: ln}, nil
 }
 
 // Append puts a mail into a mailbox (created if missing).
-func (m *MemServer) Append(mailbox string, raw []byte) error {
+func (m *Server) Append(mailbox string, raw []byte) error {
 	if mailbox != "INBOX" {
 		m.user.Create(mailbox, nil) // exists already: fine
 	}
@@ -85,7 +86,7 @@ func (m *MemServer) Append(mailbox string, raw []byte) error {
 }
 
 // Count returns the number of mails in a mailbox (0 if it does not exist).
-func (m *MemServer) Count(mailbox string) int {
+func (m *Server) Count(mailbox string) int {
 	st, err := m.user.Status(mailbox, &imap.StatusOptions{NumMessages: true})
 	if err != nil || st.NumMessages == nil {
 		return 0
@@ -94,7 +95,7 @@ func (m *MemServer) Count(mailbox string) int {
 }
 
 // Close stops the server.
-func (m *MemServer) Close() error {
+func (m *Server) Close() error {
 	m.ln.Close()
 	return m.srv.Close()
 }

@@ -1,4 +1,4 @@
-package sync
+package delivery
 
 import (
 	"crypto/ed25519"
@@ -11,13 +11,12 @@ import (
 	"time"
 
 	"amtstresen/app"
-	"amtstresen/sync/internal/edbatch"
 	"amtstresen/sync/portaltest"
 )
 
 func readExample(t testing.TB, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", "examples", name))
+	b, err := os.ReadFile(filepath.Join("..", "testdata", "examples", name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,10 +187,10 @@ func TestParseICSFolding(t *testing.T) {
 }
 
 func FuzzParseDelivery(f *testing.F) {
-	ents, _ := os.ReadDir(filepath.Join("testdata", "examples"))
+	ents, _ := os.ReadDir(filepath.Join("..", "testdata", "examples"))
 	for _, e := range ents {
 		if strings.HasSuffix(e.Name(), ".eml") {
-			b, _ := os.ReadFile(filepath.Join("testdata", "examples", e.Name()))
+			b, _ := os.ReadFile(filepath.Join("..", "testdata", "examples", e.Name()))
 			f.Add(b)
 		}
 	}
@@ -254,20 +253,20 @@ func TestParseDeliveriesSameAsOne(t *testing.T) {
 		}
 		raws = append(raws, raw)
 	}
-	ents, _ := os.ReadDir(filepath.Join("testdata", "examples"))
+	ents, _ := os.ReadDir(filepath.Join("..", "testdata", "examples"))
 	for _, e := range ents {
 		raws = append(raws, readExample(t, e.Name()))
 	}
-	v, err := edbatch.NewVerifier(pub)
+	v, err := NewVerifier(pub)
 	if err != nil {
 		t.Fatal(err)
 	}
 	otherPub := otherKey.Public().(ed25519.PublicKey)
-	other, _ := edbatch.NewVerifier(otherPub)
+	other, _ := NewVerifier(otherPub)
 	invalid, valid := 0, 0
 	for _, tc := range []struct {
 		name string
-		v    *edbatch.Verifier
+		v    *Verifier
 		pub  []byte
 	}{{"portal key", v, pub}, {"other key", other, otherPub}, {"no key", nil, nil}} {
 		got := ParseDeliveries(raws, tc.v, Limits{})

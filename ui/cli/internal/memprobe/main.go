@@ -5,7 +5,7 @@
 // it into a new SQLite database and prints its own peak resident memory:
 // the sync's, since the mail reached this process only through IMAP.
 //
-//	go build -tags sqlite_fts5 -o /tmp/memprobe ./sync/internal/memprobe
+//	go build -tags sqlite_fts5 -o /tmp/memprobe ./ui/cli/internal/memprobe
 //	/tmp/memprobe -case nested        (also: array, name, announced, parts, plain)
 //	/usr/bin/time -v /tmp/memprobe -case nested
 package main
@@ -25,8 +25,10 @@ import (
 	"amtstresen/app"
 	"amtstresen/storage"
 	"amtstresen/sync"
-	"amtstresen/sync/internal/dovecottest"
+	"amtstresen/sync/dovecottest"
+	"amtstresen/sync/mailbox"
 	"amtstresen/sync/portaltest"
+	"amtstresen/ui/cli/internal/gctune"
 )
 
 func main() {
@@ -142,7 +144,7 @@ func measure(which string) error {
 		return err
 	}
 	defer db.Close()
-	cfg := &app.Config{IMAP: app.IMAPConfig{Address: d.Addr, TLS: sync.TLSNone, Username: d.User},
+	cfg := &app.Config{IMAP: app.IMAPConfig{Address: d.Addr, TLS: mailbox.TLSNone, Username: d.User},
 		Portal: app.PortalConfig{PublicKey: portaltest.TestPublicKeyBase64()}}
 	s, err := sync.New(cfg, db, reg, nil)
 	if err != nil {
@@ -150,6 +152,7 @@ func measure(which string) error {
 	}
 	pw := d.Password
 	s.Password = func() (string, error) { return pw, nil }
+	s.OnRun = gctune.Relax
 	var before syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &before)
 	t0 := time.Now()

@@ -9,7 +9,7 @@
 //     releases from five clerks at three counters, conflicts included) and
 //     a counter with an empty database reads and applies all of it.
 //
-//     go run -tags sqlite_fts5 ./sync/journalbench -n 100000     (make bench-journal)
+//     go run -tags sqlite_fts5 ./ui/cli/internal/journalbench -n 100000     (make bench-journal)
 //
 // It must run as root (the private Dovecot switches to nobody).
 package main
@@ -30,9 +30,11 @@ import (
 	"amtstresen/app"
 	"amtstresen/storage"
 	"amtstresen/sync"
-	"amtstresen/sync/internal/dovecottest"
+	"amtstresen/sync/dovecottest"
 	"amtstresen/sync/journal"
+	"amtstresen/sync/mailbox"
 	"amtstresen/sync/portaltest"
+	"amtstresen/ui/cli/internal/gctune"
 )
 
 var (
@@ -66,7 +68,7 @@ func counter(d *dovecottest.Server, dir, name string) (*sync.Shared, *storage.DB
 	if err != nil {
 		return nil, nil, err
 	}
-	cfg := &app.Config{IMAP: app.IMAPConfig{Address: d.Addr, TLS: sync.TLSNone, Username: d.User},
+	cfg := &app.Config{IMAP: app.IMAPConfig{Address: d.Addr, TLS: mailbox.TLSNone, Username: d.User},
 		Portal:  app.PortalConfig{PublicKey: portaltest.TestPublicKeyBase64()},
 		Journal: app.JournalConfig{Enabled: true, Counter: name, PollSeconds: 60}}
 	cfg.Defaults()
@@ -77,6 +79,7 @@ func counter(d *dovecottest.Server, dir, name string) (*sync.Shared, *storage.DB
 	pw := d.Password
 	sh.SetPassword(func() (string, error) { return pw, nil })
 	sh.Secret = func() ([]byte, error) { return secret, nil }
+	sh.OnRun = gctune.Relax
 	return sh, db, nil
 }
 

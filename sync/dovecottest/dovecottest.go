@@ -3,8 +3,9 @@
 // state and mail directories under a temp folder, a static passdb, a static
 // userdb (uid nobody), maildir storage, ssl = no (loopback only).
 //
-// Dovecot must be installed (Debian: dovecot-imapd; `make deps-test` and
-// .ci/run install it). When it is missing, Start fails the test with a
+// Tests and the measuring programs (ui/cli/internal/…) import it, the
+// product never does. Dovecot must be installed (Debian: dovecot-imapd;
+// `make deps-test` and .ci/run install it). When it is missing, Start fails the test with a
 // message saying so: integration tests never skip silently.
 package dovecottest
 

@@ -1,4 +1,4 @@
-package portaltest
+package demo
 
 import (
 	"strings"
@@ -21,7 +21,7 @@ func TestDemoDataBelievable(t *testing.T) {
 		time.Date(2026, 12, 24, 9, 0, 0, 0, app.Berlin),   // Christmas Eve, before two holidays and a Sunday
 		time.Date(2026, 12, 6, 9, 0, 0, 0, app.Berlin),    // a Sunday
 	} {
-		g := New(2026)
+		g := NewGenerator(2026)
 		g.Now = now
 		for i := 0; i < 300; i++ {
 			a := g.Applicant()

@@ -1,11 +1,15 @@
-// Package sync takes the Bürgerportal's deliveries in from the shared IMAP
-// mailbox (portal/README.md, format version 1): it parses and verifies each
-// mail, turns it into work in the store and files the mail on the server.
+// Package delivery reads the Bürgerportal's deliveries (portal/README.md,
+// format versions 1 and 2): it parses a mail, checks the portal's
+// signature over its signed part and says what the mail is, or why it
+// goes to the review list.
 //
-// The parser (ParseDelivery) is pure: it never touches the network or the
-// store and never panics on hostile input; everything it does not trust
-// comes back with a review reason.
-package sync
+// The parser is pure: it never touches the network or the store and never
+// panics on hostile input; everything it does not trust comes back with a
+// review reason. The caps (Limits) bound what a hostile mail can cost.
+//
+// It imports app and sync/internal/edbatch (the batch signature check),
+// nothing of IMAP or storage.
+package delivery
 
 import (
 	"bytes"
@@ -25,10 +29,10 @@ import (
 	"runtime"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"amtstresen/app"
+	"amtstresen/sync/internal/allcores"
+	"amtstresen/sync/internal/cleantext"
 	"amtstresen/sync/internal/edbatch"
 )
 
@@ -68,7 +72,8 @@ type Limits struct {
 var DefaultLimits = Limits{MaxBytes: 25 << 20, MaxDepth: 8, MaxAttachments: 500, MaxPayload: 1 << 20,
 	MaxField: 4 << 10, MaxText: 64 << 10, MaxList: 1000, MaxValues: 20000, MaxJSONDepth: 32}
 
-func (l Limits) withDefaults() Limits {
+// WithDefaults is l with DefaultLimits for its zero fields.
+func (l Limits) WithDefaults() Limits {
 	d := DefaultLimits
 	def := func(p *int, v int) {
 		if *p <= 0 {
@@ -231,29 +236,7 @@ func decodeHeader(s string) string {
 	if err != nil {
 		d = s
 	}
-	return cleanText(d, 998)
-}
-
-// cleanText drops control characters and invalid UTF-8 and caps the length.
-func cleanText(s string, max int) string {
-	if !utf8.ValidString(s) {
-		s = strings.ToValidUTF8(s, "\uFFFD")
-	}
-	s = strings.Map(func(r rune) rune {
-		if r == '\t' || r == '\n' || r == '\r' {
-			return ' '
-		}
-		if unicode.IsControl(r) {
-			return -1
-		}
-		return r
-	}, s)
-	s = strings.TrimSpace(s)
-	if len(s) > max {
-		s = s[:max]
-		s = strings.ToValidUTF8(s, "")
-	}
-	return s
+	return cleantext.Line(d, 998)
 }
 
 // SafeName makes an attachment name safe to show and store: never a path,
@@ -261,7 +244,7 @@ func cleanText(s string, max int) string {
 func SafeName(name string) string {
 	name = strings.ReplaceAll(name, "\\", "/")
 	name = path.Base(name)
-	name = cleanText(name, 200)
+	name = cleantext.Line(name, 200)
 	name = strings.TrimLeft(name, ".")
 	if name == "" || name == "/" {
 		return "anlage"
@@ -280,9 +263,9 @@ func headerInfo(d *Delivery, h mail.Header, raw []byte) {
 	if t, err := parseMailDate(h.Get("Date")); err == nil {
 		d.Date = t
 	}
-	d.Kind = strings.ToLower(cleanText(h.Get("X-Buergerportal-Art"), 40))
-	d.Vorgang = strings.ToLower(cleanText(h.Get("X-Buergerportal-Vorgang"), 80))
-	d.Leistung = cleanText(h.Get("X-Buergerportal-Leistung"), 80)
+	d.Kind = strings.ToLower(cleantext.Line(h.Get("X-Buergerportal-Art"), 40))
+	d.Vorgang = strings.ToLower(cleantext.Line(h.Get("X-Buergerportal-Vorgang"), 80))
+	d.Leistung = cleantext.Line(h.Get("X-Buergerportal-Leistung"), 80)
 }
 
 // normalizeMessageID returns the id without angle brackets and space.
@@ -293,7 +276,7 @@ func normalizeMessageID(s string) string {
 			s = s[i+1 : i+j]
 		}
 	}
-	return cleanText(s, 500)
+	return cleantext.Line(s, 500)
 }
 
 // SyntheticMessageID gives a mail without a Message-ID a stable id derived
@@ -335,11 +318,26 @@ func ParseDelivery(raw []byte, pub ed25519.PublicKey, lim Limits) *Delivery {
 	return u.finish(len(pub) == ed25519.PublicKeySize && ed25519.Verify(pub, u.payload, u.sig))
 }
 
+// Verifier checks the portal's signatures, many at a time.
+type Verifier struct {
+	batch *edbatch.Verifier
+}
+
+// NewVerifier returns the verifier for the portal's public key; it fails
+// for a key that is not a point of the curve.
+func NewVerifier(pub ed25519.PublicKey) (*Verifier, error) {
+	v, err := edbatch.NewVerifier(pub)
+	if err != nil {
+		return nil, err
+	}
+	return &Verifier{batch: v}, nil
+}
+
 // ParseDeliveries parses and verifies many mails on all cores, with the
-// signatures checked as one batch (edbatch, about a third of the cost of
-// checking each alone; nil v: every signature is invalid). Each result
-// is what ParseDelivery returns for that mail.
-func ParseDeliveries(raws [][]byte, v *edbatch.Verifier, lim Limits) []*Delivery {
+// signatures checked as one batch (about a third of the cost of checking
+// each alone; nil v: every signature is invalid). Each result is what
+// ParseDelivery returns for that mail.
+func ParseDeliveries(raws [][]byte, v *Verifier, lim Limits) []*Delivery {
 	type job struct {
 		i, k int // index into raws, into pending
 		u    *unverified
@@ -349,7 +347,7 @@ func ParseDeliveries(raws [][]byte, v *edbatch.Verifier, lim Limits) []*Delivery
 	for i := range jobs {
 		jobs[i] = &job{i: i}
 	}
-	onAllCores(jobs, func(j *job) { out[j.i], j.u = parseSigned(raws[j.i], lim) })
+	allcores.Do(jobs, func(j *job) { out[j.i], j.u = parseSigned(raws[j.i], lim) })
 	var pending []*job
 	for _, j := range jobs {
 		if j.u != nil {
@@ -366,15 +364,15 @@ func ParseDeliveries(raws [][]byte, v *edbatch.Verifier, lim Limits) []*Delivery
 		for lo := 0; lo < len(pending); lo += size {
 			chunks = append(chunks, [2]int{lo, min(lo+size, len(pending))})
 		}
-		onAllCores(chunks, func(c [2]int) {
+		allcores.Do(chunks, func(c [2]int) {
 			msgs, sigs := make([][]byte, 0, c[1]-c[0]), make([][]byte, 0, c[1]-c[0])
 			for _, j := range pending[c[0]:c[1]] {
 				msgs, sigs = append(msgs, j.u.payload), append(sigs, j.u.sig)
 			}
-			copy(ok[c[0]:c[1]], v.VerifyAll(msgs, sigs))
+			copy(ok[c[0]:c[1]], v.batch.VerifyAll(msgs, sigs))
 		})
 	}
-	onAllCores(pending, func(j *job) { out[j.i] = j.u.finish(ok[j.k]) })
+	allcores.Do(pending, func(j *job) { out[j.i] = j.u.finish(ok[j.k]) })
 	return out
 }
 
@@ -406,7 +404,7 @@ func tooLarge(format string, a ...any) error { return &capError{fmt.Sprintf(form
 // decided without it (not a portal delivery, malformed, no signature) is
 // returned whole with a nil *unverified.
 func parseSigned(raw []byte, lim Limits) (*Delivery, *unverified) {
-	lim = lim.withDefaults()
+	lim = lim.WithDefaults()
 	d := &Delivery{Size: int64(len(raw))}
 	review := func(r app.ReviewReason, detail string, a ...any) (*Delivery, *unverified) {
 		return d.toReview(r, detail, a...), nil
@@ -459,7 +457,7 @@ func parseSigned(raw []byte, lim Limits) (*Delivery, *unverified) {
 	case "2":
 		d.Version = 2
 	default:
-		return review(app.ReviewPayloadInvalid, "Formatversion %q (verstanden werden 1 und 2)", cleanText(v, 20))
+		return review(app.ReviewPayloadInvalid, "Formatversion %q (verstanden werden 1 und 2)", cleantext.Line(v, 20))
 	}
 	sig, ok := parseSignature(sigHeader)
 	if !ok {
@@ -541,7 +539,7 @@ func (u *unverified) finish(ok bool) *Delivery {
 		case art == "" && d.Version >= 2:
 			return fmt.Sprintf("%s: „art“ fehlt (Format 2)", payloadName), false
 		case art != "" && art != d.Kind:
-			return fmt.Sprintf("%s ist als „%s“ signiert, die Kopfzeile X-Buergerportal-Art sagt „%s“", payloadName, cleanText(art, 40), d.Kind), false
+			return fmt.Sprintf("%s ist als „%s“ signiert, die Kopfzeile X-Buergerportal-Art sagt „%s“", payloadName, cleantext.Line(art, 40), d.Kind), false
 		}
 		return "", true
 	}
@@ -557,7 +555,7 @@ func (u *unverified) finish(ok bool) *Delivery {
 		}
 		a.Vorgang = strings.ToLower(strings.TrimSpace(a.Vorgang))
 		switch {
-		case !validUUID(a.Vorgang):
+		case !ValidUUID(a.Vorgang):
 			return review(app.ReviewPayloadInvalid, "antrag.json: vorgang fehlt oder ist keine UUID")
 		case d.Vorgang != "" && d.Vorgang != a.Vorgang:
 			return review(app.ReviewPayloadInvalid, "Vorgang in Kopfzeile und antrag.json verschieden")
@@ -586,7 +584,7 @@ func (u *unverified) finish(ok bool) *Delivery {
 		}
 		msg.Vorgang = strings.ToLower(strings.TrimSpace(msg.Vorgang))
 		switch {
-		case !validUUID(msg.Vorgang):
+		case !ValidUUID(msg.Vorgang):
 			return review(app.ReviewPayloadInvalid, "nachricht.json: vorgang fehlt oder ist keine UUID")
 		case d.Vorgang != "" && d.Vorgang != msg.Vorgang:
 			return review(app.ReviewPayloadInvalid, "Vorgang in Kopfzeile und nachricht.json verschieden")
@@ -604,7 +602,7 @@ func (u *unverified) finish(ok bool) *Delivery {
 		}
 		ap := ev.Appointment()
 		switch {
-		case ap.PortalCase != "" && !validUUID(ap.PortalCase):
+		case ap.PortalCase != "" && !ValidUUID(ap.PortalCase):
 			return review(app.ReviewPayloadInvalid, "termin.ics: X-BUERGERPORTAL-VORGANG ist keine UUID")
 		case ap.PortalCase == "" && d.Version >= 2:
 			return review(app.ReviewPayloadInvalid, "termin.ics: X-BUERGERPORTAL-VORGANG fehlt (Format 2)")
@@ -663,8 +661,8 @@ func parseSignature(h string) ([]byte, bool) {
 	return sig, true
 }
 
-// validUUID accepts the canonical 8-4-4-4-12 hex form.
-func validUUID(s string) bool {
+// ValidUUID accepts the canonical 8-4-4-4-12 hex form.
+func ValidUUID(s string) bool {
 	if len(s) != 36 {
 		return false
 	}
@@ -691,7 +689,7 @@ func checkFiles(anlagen []Anlage, parts []part, payloadName string) ([]app.NewAt
 	var missing, mismatch bool
 	for _, an := range anlagen {
 		name := SafeName(an.Datei)
-		att := app.NewAttachment{Attachment: app.Attachment{Name: name, Type: cleanText(an.Typ, 100),
+		att := app.NewAttachment{Attachment: app.Attachment{Name: name, Type: cleantext.Line(an.Typ, 100),
 			Size: an.Groesse, SHA256: strings.ToLower(strings.TrimSpace(an.SHA256))}}
 		var p *part
 		for i := range parts {

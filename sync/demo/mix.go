@@ -1,4 +1,4 @@
-package portaltest
+package demo
 
 import (
 	"time"

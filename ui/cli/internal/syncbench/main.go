@@ -4,9 +4,11 @@
 // local maildir for comparison, then syncs everything into an empty
 // database and runs a no-op sync after it.
 //
-//	go run -tags sqlite_fts5 ./sync/bench -n 10000      (make bench-sync)
+//	go run -tags sqlite_fts5 ./ui/cli/internal/syncbench -n 10000      (make bench-sync)
 //
-// It must run as root (the private Dovecot switches to nobody).
+// It must run as root (the private Dovecot switches to nobody). It lives
+// beside the wiring (ui/cli) because it wires real adapters: the sync on
+// the SQLite storage, with the collector relaxed as the program does it.
 package main
 
 import (
@@ -26,8 +28,10 @@ import (
 
 	"amtstresen/app"
 	"amtstresen/sync"
-	"amtstresen/sync/internal/dovecottest"
+	"amtstresen/sync/dovecottest"
+	"amtstresen/sync/mailbox"
 	"amtstresen/sync/portaltest"
+	"amtstresen/ui/cli/internal/gctune"
 )
 
 func main() {
@@ -87,7 +91,7 @@ func run(n, batch int) error {
 		return err
 	}
 	defer closeStore()
-	cfg := &app.Config{IMAP: app.IMAPConfig{Address: d.Addr, TLS: sync.TLSNone, Username: d.User},
+	cfg := &app.Config{IMAP: app.IMAPConfig{Address: d.Addr, TLS: mailbox.TLSNone, Username: d.User},
 		Portal: app.PortalConfig{PublicKey: portaltest.TestPublicKeyBase64()}}
 	cfg.Defaults()
 	var logger *slog.Logger
@@ -99,6 +103,7 @@ func run(n, batch int) error {
 		return err
 	}
 	s.BatchSize = batch
+	s.OnRun = gctune.Relax
 	pw := d.Password
 	s.Password = func() (string, error) { return pw, nil }
 	ctx := context.Background()

@@ -5,11 +5,12 @@ import (
 
 	"amtstresen/app"
 	"amtstresen/storage"
+	"amtstresen/sync"
 )
 
 const storeName = "Speicher: SQLite (storage, WAL)"
 
-func openStore(path string) (app.IntakeStore, func(), error) {
+func openStore(path string) (sync.Store, func(), error) {
 	db, err := storage.Open(context.Background(), path, app.Default())
 	if err != nil {
 		return nil, nil, err

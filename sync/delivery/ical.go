@@ -1,4 +1,4 @@
-package sync
+package delivery
 
 import (
 	"bytes"
@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"amtstresen/app"
+	"amtstresen/sync/internal/cleantext"
 )
 
 // MaxSequence is the highest SEQUENCE a booking may carry. The portal
@@ -160,7 +161,7 @@ func parseICSTime(p icsProp) (time.Time, error) {
 		tz = strings.TrimPrefix(tz, "/")
 		l, err := time.LoadLocation(tz)
 		if err != nil || tz == "" || strings.EqualFold(tz, "Local") {
-			return time.Time{}, fmt.Errorf("%s: unbekannte Zeitzone „%s“", p.name, cleanText(tz, 60))
+			return time.Time{}, fmt.Errorf("%s: unbekannte Zeitzone „%s“", p.name, cleantext.Line(tz, 60))
 		}
 		loc = l
 	}
