@@ -199,31 +199,37 @@ type newCaseRow struct {
 	clerk     string
 }
 
-// PrepareCase does what CreateCase does before it touches the database:
-// the checks, the encoding of the applicant, the hashes of the files, so
-// that the sync can prepare the cases of a batch on all cores. An input
-// that fails the checks is left alone; CreateCase reports the error. nc
-// must not change afterwards.
-func (db *DB) PrepareCase(nc *app.NewCase) {
-	in, err := db.checkNewCase(nc, time.Time{})
-	if err != nil {
-		return
-	}
-	in.sums = casetext.Sums(nc.Attachments)
-	nc.Prepared = in
+// preparedCase is the store's app.PreparedCase: the checked input, or nil
+// when nc failed the checks (CreatePreparedCase reports why).
+type preparedCase struct {
+	nc *app.NewCase
+	in *newCaseRow
 }
 
-// prepared is the checked input of nc: PrepareCase's if there is one for
-// this registry, else checked now.
-func (db *DB) prepared(nc *app.NewCase, now time.Time) (*newCaseRow, error) {
-	if nc != nil {
-		if p, ok := nc.Prepared.(*newCaseRow); ok && p.nc == nc && p.reg == db.reg {
-			in := *p
-			if in.received.IsZero() {
-				in.received = now
-			}
-			return &in, nil
+func (p *preparedCase) NewCase() *app.NewCase { return p.nc }
+
+// PrepareCase implements app.IntakeStore: what CreateCase does before it
+// touches the database (the checks, the encoding of the applicant, the
+// hashes of the files), so that the sync can prepare the cases of a batch
+// on all cores.
+func (db *DB) PrepareCase(nc *app.NewCase) app.PreparedCase {
+	p := &preparedCase{nc: nc}
+	if in, err := db.checkNewCase(nc, time.Time{}); err == nil {
+		in.sums = casetext.Sums(nc.Attachments)
+		p.in = in
+	}
+	return p
+}
+
+// prepared is the checked input of nc: p's if it was prepared for this
+// registry, else checked now.
+func (db *DB) prepared(nc *app.NewCase, p *preparedCase, now time.Time) (*newCaseRow, error) {
+	if p != nil && p.in != nil && p.nc == nc && p.in.reg == db.reg {
+		in := *p.in
+		if in.received.IsZero() {
+			in.received = now
 		}
+		return &in, nil
 	}
 	return db.checkNewCase(nc, now)
 }
@@ -295,8 +301,19 @@ func (db *DB) checkNewCase(nc *app.NewCase, now time.Time) (*newCaseRow, error) 
 // another office twice gets ECONFLICT the second time (the case is that
 // office's and no longer visible to the clerk).
 func (db *DB) CreateCase(ctx context.Context, nc *app.NewCase, rc *app.Receipt) (*app.Case, bool, error) {
+	return db.createCase(ctx, nc, nil, rc)
+}
+
+// CreatePreparedCase implements app.IntakeStore: CreateCase with the work
+// PrepareCase did in advance.
+func (db *DB) CreatePreparedCase(ctx context.Context, p app.PreparedCase, rc *app.Receipt) (*app.Case, bool, error) {
+	pc, _ := p.(*preparedCase) // one of another store is checked again
+	return db.createCase(ctx, p.NewCase(), pc, rc)
+}
+
+func (db *DB) createCase(ctx context.Context, nc *app.NewCase, p *preparedCase, rc *app.Receipt) (*app.Case, bool, error) {
 	now := db.clock(ctx)
-	in, err := db.prepared(nc, now)
+	in, err := db.prepared(nc, p, now)
 	if err != nil {
 		return nil, false, err
 	}
