@@ -77,7 +77,7 @@ func (db *DB) ApplyAppointment(ctx context.Context, a *app.Appointment, rc *app.
 		}
 		detail := fmt.Sprintf("%s seq=%d", a.Status, a.Sequence)
 		if !app.Supersedes(a, old) {
-			return audit(ctx, tx, app.AuditEntry{At: now, Clerk: app.PortalActor.Clerk, Action: "appointment.stale", Ref: a.UID, Detail: detail})
+			return audit(ctx, tx, app.AuditEntry{At: now, Clerk: app.PortalActor.Clerk, Action: app.ActionAppointmentStale, Ref: a.UID, Detail: detail})
 		}
 		n := *a
 		if old != nil {
@@ -112,7 +112,7 @@ func (db *DB) ApplyAppointment(ctx context.Context, a *app.Appointment, rc *app.
 			return err
 		}
 		applied = true
-		return audit(ctx, tx, app.AuditEntry{At: now, Clerk: app.PortalActor.Clerk, Action: "appointment.apply", Ref: a.UID, Detail: detail})
+		return audit(ctx, tx, app.AuditEntry{At: now, Clerk: app.PortalActor.Clerk, Action: app.ActionAppointmentApply, Ref: a.UID, Detail: detail})
 	})
 	return applied, err
 }
@@ -124,7 +124,7 @@ func (db *DB) Appointment(ctx context.Context, uid string) (*app.Appointment, er
 		return nil, explain(fmt.Errorf("appointment: %w", err))
 	}
 	if a == nil {
-		return nil, db.appointmentRefused(ctx, "appointment.read", uid)
+		return nil, db.appointmentRefused(ctx, app.ActionAppointmentRead, uid)
 	}
 	return a, nil
 }
@@ -215,10 +215,10 @@ func (db *DB) setAttendance(ctx context.Context, uid string, att app.Attendance,
 		if override != "" {
 			d += " override"
 		}
-		return audit(ctx, tx, app.AuditEntry{At: now, Clerk: by.Clerk, Name: by.Name, Office: a.Office, Action: "appointment.attendance", Ref: uid, Detail: d})
+		return audit(ctx, tx, app.AuditEntry{At: now, Clerk: by.Clerk, Name: by.Name, Office: a.Office, Action: app.ActionAppointmentAttendance, Ref: uid, Detail: d})
 	})
 	if errors.Is(err, errMissing) {
-		return db.appointmentRefused(ctx, "appointment.attendance", uid)
+		return db.appointmentRefused(ctx, app.ActionAppointmentAttendance, uid)
 	}
 	return err
 }

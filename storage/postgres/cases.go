@@ -153,7 +153,7 @@ func (db *DB) CaseByRef(ctx context.Context, ref string) (*app.Case, error) {
 		return nil, explain(fmt.Errorf("case by ref: %w", err))
 	}
 	if c == nil {
-		return nil, db.caseRefused(ctx, "case.read", ref, "", notFound(ref))
+		return nil, db.caseRefused(ctx, app.ActionCaseRead, ref, "", notFound(ref))
 	}
 	return c, nil
 }
@@ -168,7 +168,7 @@ func (db *DB) CaseByPortalID(ctx context.Context, portalCase string) (*app.Case,
 		return nil, explain(fmt.Errorf("case by portal id: %w", err))
 	}
 	if c == nil {
-		return nil, db.caseRefused(ctx, "case.read", "", portalCase, portalNotFound(portalCase))
+		return nil, db.caseRefused(ctx, app.ActionCaseRead, "", portalCase, portalNotFound(portalCase))
 	}
 	return c, nil
 }
@@ -391,7 +391,7 @@ func (db *DB) createCaseTx(ctx context.Context, tx pgx.Tx, in *newCaseRow, rc *a
 	if err := recordReceipt(ctx, tx, rc, now, ref); err != nil {
 		return nil, false, err
 	}
-	if err := audit(ctx, tx, app.AuditEntry{At: now, Clerk: in.clerk, Name: nc.ClerkName, Office: in.office, Action: "case.create", Ref: ref,
+	if err := audit(ctx, tx, app.AuditEntry{At: now, Clerk: in.clerk, Name: nc.ClerkName, Office: in.office, Action: app.ActionCaseCreate, Ref: ref,
 		Detail: fmt.Sprintf("channel=%s office=%s", nc.Channel, officeCode(in.office))}); err != nil {
 		return nil, false, err
 	}
@@ -558,7 +558,7 @@ func (db *DB) Claim(ctx context.Context, ref string, by app.Actor) error {
 	if err := needClerk(by); err != nil {
 		return err
 	}
-	return db.onCase(ctx, "claim", "case.claim", ref, func(tx pgx.Tx, r *caseRow, now time.Time) error {
+	return db.onCase(ctx, "claim", app.ActionCaseClaim, ref, func(tx pgx.Tx, r *caseRow, now time.Time) error {
 		switch {
 		case r.assignee == by.Clerk:
 			return nil
@@ -570,7 +570,7 @@ func (db *DB) Claim(ctx context.Context, ref string, by app.Actor) error {
 		if _, err := tx.Exec(ctx, `UPDATE cases SET assignee = $1, updated_at = $2 WHERE id = $3`, txt(by.Clerk), now, r.id); err != nil {
 			return err
 		}
-		return audit(ctx, tx, app.AuditEntry{At: now, Clerk: by.Clerk, Name: by.Name, Office: r.office, Action: "case.claim", Ref: r.ref})
+		return audit(ctx, tx, app.AuditEntry{At: now, Clerk: by.Clerk, Name: by.Name, Office: r.office, Action: app.ActionCaseClaim, Ref: r.ref})
 	})
 }
 
@@ -581,7 +581,7 @@ func (db *DB) Release(ctx context.Context, ref string, by app.Actor) error {
 	if err := needClerk(by); err != nil {
 		return err
 	}
-	return db.onCase(ctx, "release", "case.release", ref, func(tx pgx.Tx, r *caseRow, now time.Time) error {
+	return db.onCase(ctx, "release", app.ActionCaseRelease, ref, func(tx pgx.Tx, r *caseRow, now time.Time) error {
 		switch {
 		case r.assignee == "":
 			return nil
@@ -591,7 +591,7 @@ func (db *DB) Release(ctx context.Context, ref string, by app.Actor) error {
 		if _, err := tx.Exec(ctx, `UPDATE cases SET assignee = '', updated_at = $1 WHERE id = $2`, now, r.id); err != nil {
 			return err
 		}
-		return audit(ctx, tx, app.AuditEntry{At: now, Clerk: by.Clerk, Name: by.Name, Office: r.office, Action: "case.release", Ref: r.ref})
+		return audit(ctx, tx, app.AuditEntry{At: now, Clerk: by.Clerk, Name: by.Name, Office: r.office, Action: app.ActionCaseRelease, Ref: r.ref})
 	})
 }
 
@@ -611,7 +611,7 @@ func (db *DB) SetStatus(ctx context.Context, ref string, to app.Status, reason s
 		return &app.Error{Code: app.EINVALID, Field: "reason", Message: fmt.Sprintf("Bitte eine Begründung für „%s“ angeben.", to.Label())}
 	}
 	reason = strings.TrimSpace(reason)
-	return db.onCase(ctx, "set status", "case.status", ref, func(tx pgx.Tx, r *caseRow, now time.Time) error {
+	return db.onCase(ctx, "set status", app.ActionCaseStatus, ref, func(tx pgx.Tx, r *caseRow, now time.Time) error {
 		return setStatus(ctx, tx, r, to, reason, by.Clerk, by, now)
 	})
 }
@@ -635,7 +635,7 @@ func setStatus(ctx context.Context, tx pgx.Tx, r *caseRow, to app.Status, reason
 	if _, err := addNote(ctx, tx, r.id, now, author, "status", text, nil); err != nil {
 		return err
 	}
-	return audit(ctx, tx, app.AuditEntry{At: now, Clerk: by.Clerk, Name: by.Name, Office: r.office, Action: "case.status", Ref: r.ref,
+	return audit(ctx, tx, app.AuditEntry{At: now, Clerk: by.Clerk, Name: by.Name, Office: r.office, Action: app.ActionCaseStatus, Ref: r.ref,
 		Detail: string(r.status) + "->" + string(to)})
 }
 
@@ -656,7 +656,7 @@ func (db *DB) Forward(ctx context.Context, ref string, to app.OfficeKey, reason 
 		return &app.Error{Code: app.EINVALID, Field: "office", Message: fmt.Sprintf("Die Dienststelle „%s“ ist unbekannt; bitte eine Dienststelle aus der Liste wählen.", to)}
 	}
 	reason = strings.TrimSpace(reason)
-	return db.onCase(ctx, "forward", "case.forward", ref, func(tx pgx.Tx, r *caseRow, now time.Time) error {
+	return db.onCase(ctx, "forward", app.ActionCaseForward, ref, func(tx pgx.Tx, r *caseRow, now time.Time) error {
 		if r.status.Final() {
 			return app.Errorf(app.EINVALID, "Der Vorgang %s ist abgeschlossen (%s) und kann nicht mehr weitergeleitet werden.", r.ref, r.status.Label())
 		}
@@ -680,7 +680,7 @@ func (db *DB) Forward(ctx context.Context, ref string, to app.OfficeKey, reason 
 		if office == "" {
 			office = to
 		}
-		return audit(ctx, tx, app.AuditEntry{At: now, Clerk: by.Clerk, Name: by.Name, Office: office, Action: "case.forward", Ref: r.ref,
+		return audit(ctx, tx, app.AuditEntry{At: now, Clerk: by.Clerk, Name: by.Name, Office: office, Action: app.ActionCaseForward, Ref: r.ref,
 			Detail: officeCode(r.office) + "->" + string(to)})
 	})
 }
@@ -694,14 +694,14 @@ func (db *DB) AddNote(ctx context.Context, ref string, text string, by app.Actor
 	if text == "" {
 		return &app.Error{Code: app.EINVALID, Field: "text", Message: "Die Notiz ist leer."}
 	}
-	return db.onCase(ctx, "add note", "case.note", ref, func(tx pgx.Tx, r *caseRow, now time.Time) error {
+	return db.onCase(ctx, "add note", app.ActionCaseNote, ref, func(tx pgx.Tx, r *caseRow, now time.Time) error {
 		if _, err := addNote(ctx, tx, r.id, now, by.Clerk, "note", text, nil); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `UPDATE cases SET updated_at = $1 WHERE id = $2`, now, r.id); err != nil {
 			return err
 		}
-		return audit(ctx, tx, app.AuditEntry{At: now, Clerk: by.Clerk, Name: by.Name, Office: r.office, Action: "case.note", Ref: r.ref})
+		return audit(ctx, tx, app.AuditEntry{At: now, Clerk: by.Clerk, Name: by.Name, Office: r.office, Action: app.ActionCaseNote, Ref: r.ref})
 	})
 }
 
@@ -763,7 +763,7 @@ func (db *DB) AddMessage(ctx context.Context, portalCase, key string, n *app.Not
 		if err := recordReceipt(ctx, tx, rc, now, r.ref); err != nil {
 			return err
 		}
-		return audit(ctx, tx, app.AuditEntry{At: now, Clerk: app.PortalActor.Clerk, Office: r.office, Action: "case.message", Ref: r.ref,
+		return audit(ctx, tx, app.AuditEntry{At: now, Clerk: app.PortalActor.Clerk, Office: r.office, Action: app.ActionCaseMessage, Ref: r.ref,
 			Detail: fmt.Sprintf("files=%d", len(files))})
 	})
 }
@@ -812,7 +812,7 @@ func (db *DB) Notes(ctx context.Context, ref string) ([]app.Note, error) {
 	var id int64
 	err := db.q().QueryRow(ctx, `SELECT id FROM cases WHERE ref = $1`, ref).Scan(&id)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, db.caseRefused(ctx, "case.read", ref, "", notFound(ref))
+		return nil, db.caseRefused(ctx, app.ActionCaseRead, ref, "", notFound(ref))
 	}
 	if err != nil {
 		return nil, explain(fmt.Errorf("notes: %w", err))

@@ -89,7 +89,7 @@ func (db *DB) RequestWithdrawal(ctx context.Context, portalCase, reason string, 
 		if _, err := addNote(ctx, tx, r.id, now, citizen, "message", text, nil); err != nil {
 			return err
 		}
-		return audit(ctx, tx, app.AuditEntry{At: now, Clerk: app.PortalActor.Clerk, Action: "case.withdrawal.requested", Ref: r.ref})
+		return audit(ctx, tx, app.AuditEntry{At: now, Clerk: app.PortalActor.Clerk, Action: app.ActionCaseWithdrawalRequested, Ref: r.ref})
 	})
 }
 
@@ -102,7 +102,7 @@ func (db *DB) DecideWithdrawal(ctx context.Context, ref string, confirm bool, re
 	if reason == "" {
 		return &app.Error{Code: app.EINVALID, Field: "reason", Message: "Bitte eine Begründung angeben; sie wird im Vorgang vermerkt."}
 	}
-	return db.onCase(ctx, "decide withdrawal", "case.withdrawal", ref, func(tx pgx.Tx, r *caseRow, now time.Time) error {
+	return db.onCase(ctx, "decide withdrawal", app.ActionCaseWithdrawal, ref, func(tx pgx.Tx, r *caseRow, now time.Time) error {
 		flags := toFlags(r.flags)
 		rest := flags[:0:0]
 		for _, f := range flags {
@@ -133,7 +133,7 @@ func (db *DB) DecideWithdrawal(ctx context.Context, ref string, confirm bool, re
 				return err
 			}
 		}
-		return audit(ctx, tx, app.AuditEntry{At: now, Clerk: by.Clerk, Office: by.Office, Action: "case.withdrawal", Ref: r.ref, Detail: detail})
+		return audit(ctx, tx, app.AuditEntry{At: now, Clerk: by.Clerk, Office: by.Office, Action: app.ActionCaseWithdrawal, Ref: r.ref, Detail: detail})
 	})
 }
 

@@ -101,7 +101,7 @@ func (db *DB) purge(ctx context.Context, o app.PurgeOptions) (*app.PurgeReport, 
 				if _, err := tx.Exec(ctx, `DELETE FROM appointments WHERE uid = $1`, a.Ref); err != nil {
 					return err
 				}
-				if err := audit(ctx, tx, app.AuditEntry{At: now, Clerk: by.Clerk, Office: by.Office, Action: "appointment.purge", Ref: a.Ref,
+				if err := audit(ctx, tx, app.AuditEntry{At: now, Clerk: by.Clerk, Office: by.Office, Action: app.ActionAppointmentPurge, Ref: a.Ref,
 					Detail: "service=" + a.Service + " office=" + string(a.Office)}); err != nil {
 					return err
 				}
@@ -124,7 +124,7 @@ func (db *DB) purge(ctx context.Context, o app.PurgeOptions) (*app.PurgeReport, 
 			if err != nil {
 				return err
 			}
-			return audit(ctx, tx, app.AuditEntry{At: now, Clerk: by.Clerk, Office: by.Office, Action: "audit.purge",
+			return audit(ctx, tx, app.AuditEntry{At: now, Clerk: by.Clerk, Office: by.Office, Action: app.ActionAuditPurge,
 				Detail: fmt.Sprintf("before=%s count=%d", rep.AuditBefore.In(app.Berlin).Format("2006-01-02"), res.RowsAffected())})
 		}); err != nil {
 			return nil, err
@@ -219,7 +219,7 @@ func deleteCase(ctx context.Context, tx pgx.Tx, c purgeCase, now time.Time, by a
 			return fmt.Errorf("appointments: %w", err)
 		}
 	}
-	return audit(ctx, tx, app.AuditEntry{At: now, Clerk: by.Clerk, Office: by.Office, Action: "case.purge", Ref: c.Ref,
+	return audit(ctx, tx, app.AuditEntry{At: now, Clerk: by.Clerk, Office: by.Office, Action: app.ActionCasePurge, Ref: c.Ref,
 		Detail: fmt.Sprintf("service=%s office=%s closed=%s", c.Service, c.Office, c.Since.In(app.Berlin).Format("2006-01-02"))})
 }
 
@@ -237,6 +237,6 @@ func purgeReviewMails(ctx context.Context, tx pgx.Tx, before, now time.Time, by 
 	if err != nil {
 		return err
 	}
-	return audit(ctx, tx, app.AuditEntry{At: now, Clerk: by.Clerk, Office: by.Office, Action: "review.purge",
+	return audit(ctx, tx, app.AuditEntry{At: now, Clerk: by.Clerk, Office: by.Office, Action: app.ActionReviewPurge,
 		Detail: fmt.Sprintf("before=%s count=%d", before.In(app.Berlin).Format("2006-01-02"), res.RowsAffected())})
 }

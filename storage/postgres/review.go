@@ -55,7 +55,7 @@ func (db *DB) AddReview(ctx context.Context, it *app.ReviewItem, rc *app.Receipt
 		if !inserted {
 			return nil
 		}
-		return audit(ctx, tx, app.AuditEntry{At: now, Clerk: app.PortalActor.Clerk, Action: "review.add",
+		return audit(ctx, tx, app.AuditEntry{At: now, Clerk: app.PortalActor.Clerk, Action: app.ActionReviewAdd,
 			Ref: fmt.Sprintf("review:%d", id), Detail: string(it.Reason)})
 	})
 }
@@ -152,7 +152,7 @@ func (db *DB) ResolveReview(ctx context.Context, id int64, resolution, note stri
 			return err
 		}
 		kind, ref, _ := strings.Cut(resolution, ":")
-		return audit(ctx, tx, app.AuditEntry{At: now, Clerk: by.Clerk, Office: by.Office, Action: "review.resolve", Ref: normRef(ref),
+		return audit(ctx, tx, app.AuditEntry{At: now, Clerk: by.Clerk, Office: by.Office, Action: app.ActionReviewResolve, Ref: normRef(ref),
 			Detail: fmt.Sprintf("review=%d %s", id, kind)})
 	})
 }
@@ -191,7 +191,7 @@ func (db *DB) SaveSyncState(ctx context.Context, s *app.SyncState) error {
 		if s.LastError != "" {
 			failed = 1
 		}
-		return audit(ctx, tx, app.AuditEntry{At: db.clock(ctx), Clerk: app.PortalActor.Clerk, Action: "sync.state", Ref: s.Mailbox,
+		return audit(ctx, tx, app.AuditEntry{At: db.clock(ctx), Clerk: app.PortalActor.Clerk, Action: app.ActionSyncState, Ref: s.Mailbox,
 			Detail: fmt.Sprintf("uidvalidity=%d last_uid=%d error=%d", s.UIDValidity, s.LastUID, failed)})
 	})
 }
