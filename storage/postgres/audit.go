@@ -7,17 +7,16 @@ import (
 	"time"
 
 	"amtstresen/app"
+	"amtstresen/storage/internal/rules"
 )
 
 // Audit implements app.AuditLog: it appends e (At defaults to now). The
 // log refuses UPDATE, DELETE and TRUNCATE to every role but the purge's
 // (migration 0001); a clerk writes entries in their own name only.
 func (db *DB) Audit(ctx context.Context, e app.AuditEntry) error {
-	if strings.TrimSpace(e.Action) == "" {
-		return app.Errorf(app.EINVALID, "Protokolleintrag ohne Aktion.")
-	}
-	if e.At.IsZero() {
-		e.At = db.clock(ctx)
+	e, err := rules.AuditInput(e, db.clock(ctx))
+	if err != nil {
+		return err
 	}
 	return explain(wrap("audit", audit(ctx, db.q(), e)))
 }

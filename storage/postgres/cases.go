@@ -13,6 +13,7 @@ import (
 
 	"amtstresen/app"
 	"amtstresen/storage/internal/casetext"
+	"amtstresen/storage/internal/rules"
 )
 
 // caseCols are the columns scanCase reads, from cases c joined with case_docs d.
@@ -95,23 +96,32 @@ func queryCases(ctx context.Context, q querier, where string, args ...any) ([]*a
 		return nil, nil
 	}
 	// The case's own attachments (not those of messages).
-	arows, err := q.Query(ctx, `SELECT case_id, name, type, size, sha256, blob IS NOT NULL, problem FROM attachments
-		WHERE note_id IS NULL AND case_id = ANY ($1) ORDER BY case_id, pos`, ids)
-	if err != nil {
-		return nil, err
-	}
-	defer arows.Close()
-	for arows.Next() {
-		var id int64
-		var a app.Attachment
-		if err := arows.Scan(&id, &a.Name, &a.Type, &a.Size, &a.SHA256, &a.Received, &a.Problem); err != nil {
-			return nil, err
-		}
+	err = attachmentsBy(ctx, q, `SELECT case_id, name, type, size, sha256, blob IS NOT NULL, problem FROM attachments
+		WHERE note_id IS NULL AND case_id = ANY ($1) ORDER BY case_id, pos`, ids, func(id int64, a app.Attachment) {
 		if c := byID[id]; c != nil {
 			c.Attachments = append(c.Attachments, a)
 		}
+	})
+	return out, err
+}
+
+// attachmentsBy runs a query of attachments, each row the id of its case
+// or note and the attachment, and hands each to add.
+func attachmentsBy(ctx context.Context, q querier, query string, arg any, add func(id int64, a app.Attachment)) error {
+	rows, err := q.Query(ctx, query, arg)
+	if err != nil {
+		return err
 	}
-	return out, arows.Err()
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var a app.Attachment
+		if err := rows.Scan(&id, &a.Name, &a.Type, &a.Size, &a.SHA256, &a.Received, &a.Problem); err != nil {
+			return err
+		}
+		add(id, a)
+	}
+	return rows.Err()
 }
 
 func getCase(ctx context.Context, q querier, where string, args ...any) (*app.Case, error) {
@@ -122,16 +132,11 @@ func getCase(ctx context.Context, q querier, where string, args ...any) (*app.Ca
 	return cs[0], nil
 }
 
-func notFound(ref string) error {
-	return app.Errorf(app.ENOTFOUND, "Vorgang %s nicht gefunden.", ref)
-}
+func notFound(ref string) error { return rules.NotFound(ref) }
 
-func portalNotFound(portalCase string) error {
-	return app.Errorf(app.ENOTFOUND, "Zum Portal-Vorgang %s gibt es keinen Vorgang.", portalCase)
-}
+func portalNotFound(portalCase string) error { return rules.PortalNotFound(portalCase) }
 
-// normRef accepts a reference as a clerk types it ("zel-2026-00042 ").
-func normRef(ref string) string { return strings.ToUpper(strings.TrimSpace(ref)) }
+func normRef(ref string) string { return rules.NormRef(ref) }
 
 // nullString maps "" to NULL (for UNIQUE columns where "" means "none").
 func nullString(s string) any {
@@ -183,110 +188,11 @@ func (db *DB) AllCases(ctx context.Context) ([]*app.Case, error) {
 	return cs, nil
 }
 
-// newCaseRow is a checked app.NewCase, ready to insert.
-type newCaseRow struct {
-	nc        *app.NewCase
-	reg       *app.Registry // checked against
-	sums      []string      // SHA-256 of the attachments' data ("" where none), if prepared
-	office    app.OfficeKey
-	service   string
-	fields    string
-	raw       any // string or nil
-	applicant string
-	presented any // JSON string or nil
-	flags     []string
-	received  time.Time
-	clerk     string
-}
-
-// preparedCase is the store's app.PreparedCase: the checked input, or nil
-// when nc failed the checks (CreatePreparedCase reports why).
-type preparedCase struct {
-	nc *app.NewCase
-	in *newCaseRow
-}
-
-func (p *preparedCase) NewCase() *app.NewCase { return p.nc }
-
 // PrepareCase implements app.IntakeStore: what CreateCase does before it
 // touches the database (the checks, the encoding of the applicant, the
 // hashes of the files), so that the sync can prepare the cases of a batch
 // on all cores.
-func (db *DB) PrepareCase(nc *app.NewCase) app.PreparedCase {
-	p := &preparedCase{nc: nc}
-	if in, err := db.checkNewCase(nc, time.Time{}); err == nil {
-		in.sums = casetext.Sums(nc.Attachments)
-		p.in = in
-	}
-	return p
-}
-
-// prepared is the checked input of nc: p's if it was prepared for this
-// registry, else checked now.
-func (db *DB) prepared(nc *app.NewCase, p *preparedCase, now time.Time) (*newCaseRow, error) {
-	if p != nil && p.in != nil && p.nc == nc && p.in.reg == db.reg {
-		in := *p.in
-		if in.received.IsZero() {
-			in.received = now
-		}
-		return &in, nil
-	}
-	return db.checkNewCase(nc, now)
-}
-
-// checkNewCase validates the input of a case the way the SQLite store does.
-func (db *DB) checkNewCase(nc *app.NewCase, now time.Time) (*newCaseRow, error) {
-	if nc == nil {
-		return nil, errors.New("create case: no input")
-	}
-	office := nc.Routing.Office
-	if office != "" && db.reg.Office(office) == nil {
-		return nil, app.Errorf(app.EINVALID, "Die Dienststelle „%s“ ist unbekannt; der Vorgang wurde nicht angelegt.", office)
-	}
-	if nc.Channel != app.ChannelPortal && nc.Channel != app.ChannelCounter {
-		return nil, app.Errorf(app.EINVALID, "Unbekannter Eingangsweg „%s“; der Vorgang wurde nicht angelegt.", nc.Channel)
-	}
-	service := strings.TrimSpace(nc.Service)
-	if service == "" {
-		return nil, &app.Error{Code: app.EINVALID, Field: "service", Message: "Die Leistung fehlt; der Vorgang wurde nicht angelegt."}
-	}
-	fields := []byte(nc.Fields)
-	if len(strings.TrimSpace(string(fields))) == 0 {
-		fields = []byte("{}")
-	}
-	if !json.Valid(fields) {
-		return nil, app.Errorf(app.EINVALID, "Die Angaben zum Antrag sind unlesbar (kein gültiges JSON); der Vorgang wurde nicht angelegt.")
-	}
-	var raw any
-	if len(nc.Raw) > 0 {
-		if !json.Valid(nc.Raw) {
-			return nil, app.Errorf(app.EINVALID, "Die Antragsdaten sind unlesbar (kein gültiges JSON); der Vorgang wurde nicht angelegt.")
-		}
-		raw = string(nc.Raw)
-	}
-	applicant, err := json.Marshal(nc.Applicant)
-	if err != nil {
-		return nil, fmt.Errorf("create case: %w", err)
-	}
-	var presented any
-	if len(nc.Presented) > 0 {
-		b, err := json.Marshal(nc.Presented)
-		if err != nil {
-			return nil, fmt.Errorf("create case: %w", err)
-		}
-		presented = string(b)
-	}
-	received := micro(nc.ReceivedAt)
-	if nc.ReceivedAt.IsZero() {
-		received = now // zero when prepared: set at CreateCase
-	}
-	clerk := nc.Clerk
-	if clerk == "" {
-		clerk = app.PortalActor.Clerk
-	}
-	return &newCaseRow{nc: nc, reg: db.reg, office: office, service: service, fields: string(fields), raw: raw, applicant: string(applicant),
-		presented: presented, flags: flagsCol(append(append([]app.Flag(nil), nc.Flags...), nc.Routing.Flags...)), received: received, clerk: clerk}, nil
-}
+func (db *DB) PrepareCase(nc *app.NewCase) app.PreparedCase { return rules.Prepare(db.reg, nc) }
 
 // CreateCase implements app.CaseStore. The idempotency key (and the
 // portal case id) find an existing case, which is returned with
@@ -307,13 +213,13 @@ func (db *DB) CreateCase(ctx context.Context, nc *app.NewCase, rc *app.Receipt) 
 // CreatePreparedCase implements app.IntakeStore: CreateCase with the work
 // PrepareCase did in advance.
 func (db *DB) CreatePreparedCase(ctx context.Context, p app.PreparedCase, rc *app.Receipt) (*app.Case, bool, error) {
-	pc, _ := p.(*preparedCase) // one of another store is checked again
+	pc, _ := p.(*rules.Prepared) // anything else is checked again
 	return db.createCase(ctx, p.NewCase(), pc, rc)
 }
 
-func (db *DB) createCase(ctx context.Context, nc *app.NewCase, p *preparedCase, rc *app.Receipt) (*app.Case, bool, error) {
+func (db *DB) createCase(ctx context.Context, nc *app.NewCase, p *rules.Prepared, rc *app.Receipt) (*app.Case, bool, error) {
 	now := db.clock(ctx)
-	in, err := db.prepared(nc, p, now)
+	in, err := rules.Checked(db.reg, nc, p, micro(now))
 	if err != nil {
 		return nil, false, err
 	}
@@ -345,8 +251,8 @@ func duplicateKey(err error) bool {
 	return errors.As(err, &pe) && pe.Code == "23505" && (pe.ConstraintName == "cases_idempotency_key_key" || pe.ConstraintName == "cases_portal_case_key")
 }
 
-func (db *DB) createCaseTx(ctx context.Context, tx pgx.Tx, in *newCaseRow, rc *app.Receipt, now time.Time) (*app.Case, bool, error) {
-	nc := in.nc
+func (db *DB) createCaseTx(ctx context.Context, tx pgx.Tx, in *rules.NewCase, rc *app.Receipt, now time.Time) (*app.Case, bool, error) {
+	nc := in.NC
 	var id int64
 	err := tx.QueryRow(ctx, `SELECT id FROM cases WHERE idempotency_key = $1 OR portal_case = $2 LIMIT 1`,
 		nullString(nc.IdempotencyKey), nullString(nc.PortalCase)).Scan(&id)
@@ -363,7 +269,7 @@ func (db *DB) createCaseTx(ctx context.Context, tx pgx.Tx, in *newCaseRow, rc *a
 	case !errors.Is(err, pgx.ErrNoRows):
 		return nil, false, err
 	}
-	ref, err := db.nextRef(ctx, tx, in.office, in.received)
+	ref, err := db.nextRef(ctx, tx, in.Office, in.Received)
 	if err != nil {
 		return nil, false, err
 	}
@@ -371,32 +277,41 @@ func (db *DB) createCaseTx(ctx context.Context, tx pgx.Tx, in *newCaseRow, rc *a
 	if err := tx.QueryRow(ctx, `INSERT INTO cases (ref, idempotency_key, office, channel, service, portal_case, status,
 		flags, municipality, routing_reason, applicant_name, applicant_sort, birthdate, email, received_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id`,
-		ref, nullString(nc.IdempotencyKey), string(in.office), string(nc.Channel), txt(in.service), nullString(nc.PortalCase), string(app.StatusReceived),
-		in.flags, txt(nc.Routing.Municipality), txt(nc.Routing.Reason), txt(a.Name()), txt(a.SortKey()),
-		txt(a.BirthDate), txt(a.Email), in.received, now).Scan(&id); err != nil {
+		ref, nullString(nc.IdempotencyKey), string(in.Office), string(nc.Channel), txt(in.Service), nullString(nc.PortalCase), string(app.StatusReceived),
+		flagsCol(in.Flags), txt(nc.Routing.Municipality), txt(nc.Routing.Reason), txt(a.Name()), txt(a.SortKey()),
+		txt(a.BirthDate), txt(a.Email), micro(in.Received), now).Scan(&id); err != nil {
 		return nil, false, err
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO case_docs (case_id, applicant, fields, raw, presented) VALUES ($1, $2::text::json, $3::text::json, $4::text::json, $5::text::json)`,
-		id, in.applicant, in.fields, in.raw, in.presented); err != nil {
+		id, string(in.Applicant), string(in.Fields), jsonText(in.Raw), jsonText(in.Presented)); err != nil {
 		return nil, false, err
 	}
-	atts, err := insertAttachments(ctx, tx, id, nil, nc.Attachments, in.sums)
+	atts, err := insertAttachments(ctx, tx, id, nil, nc.Attachments, in.Sums)
 	if err != nil {
 		return nil, false, err
 	}
-	sc := &app.Case{Service: in.service, Applicant: nc.Applicant, Municipality: nc.Routing.Municipality, Fields: json.RawMessage(in.fields)}
+	sc := &app.Case{Service: in.Service, Applicant: nc.Applicant, Municipality: nc.Routing.Municipality, Fields: json.RawMessage(in.Fields)}
 	if err := indexCase(ctx, tx, id, casetext.NewDoc(db.reg, ref, sc)); err != nil {
 		return nil, false, err
 	}
 	if err := recordReceipt(ctx, tx, rc, now, ref); err != nil {
 		return nil, false, err
 	}
-	if err := audit(ctx, tx, app.AuditEntry{At: now, Clerk: in.clerk, Name: nc.ClerkName, Office: in.office, Action: app.ActionCaseCreate, Ref: ref,
-		Detail: fmt.Sprintf("channel=%s office=%s", nc.Channel, officeCode(in.office))}); err != nil {
+	if err := audit(ctx, tx, in.CreateAudit(ref, now)); err != nil {
 		return nil, false, err
 	}
-	c, err := in.stored(id, ref, atts, now)
+	// Built from the input instead of read back, at the database's
+	// precision: the contract suite holds it to what a read returns.
+	c, err := in.Stored(id, ref, "", atts, now, micro)
 	return c, true, err
+}
+
+// jsonText is a JSON document for a json column (nil: NULL).
+func jsonText(b []byte) any {
+	if b == nil {
+		return nil
+	}
+	return string(b)
 }
 
 // nextRef hands out the next reference number of the office's prefix and
@@ -419,42 +334,6 @@ func indexCase(ctx context.Context, tx querier, id int64, d casetext.Doc) error 
 		return fmt.Errorf("index case: %w", err)
 	}
 	return nil
-}
-
-// stored is the case as it was just inserted, built from the row's
-// values instead of read back, as a read returns it.
-func (in *newCaseRow) stored(id int64, ref string, atts []app.Attachment, now time.Time) (*app.Case, error) {
-	nc := in.nc
-	c := &app.Case{ID: id, Ref: ref, Office: in.office, Channel: nc.Channel, Service: in.service,
-		PortalCase: nc.PortalCase, Fields: json.RawMessage(in.fields), Attachments: atts, Status: app.StatusReceived,
-		Flags: toFlags(in.flags), Municipality: nc.Routing.Municipality, RoutingReason: nc.Routing.Reason,
-		ReceivedAt: micro(in.received), UpdatedAt: micro(now)}
-	// The applicant's strings come back from JSON as they went in, except
-	// invalid UTF-8, which json.Marshal wrote as \ufffd.
-	if strings.Contains(in.applicant, `\ufffd`) {
-		if err := json.Unmarshal([]byte(in.applicant), &c.Applicant); err != nil {
-			return nil, fmt.Errorf("case %s: applicant: %w", ref, err)
-		}
-	} else {
-		c.Applicant = nc.Applicant
-	}
-	if raw, ok := in.raw.(string); ok && raw != "" {
-		c.Raw = json.RawMessage(raw)
-	}
-	if p, ok := in.presented.(string); ok {
-		if err := json.Unmarshal([]byte(p), &c.Presented); err != nil {
-			return nil, fmt.Errorf("case %s: presented documents: %w", ref, err)
-		}
-	}
-	return c, nil
-}
-
-// officeCode is the office key for audit details ("-" while undecided).
-func officeCode(o app.OfficeKey) string {
-	if o == "" {
-		return "-"
-	}
-	return string(o)
 }
 
 // insertAttachments stores files by content hash (the sender's name is
@@ -503,6 +382,11 @@ type caseRow struct {
 	flags    []string
 }
 
+// rc is what the rules of a change look at.
+func (r *caseRow) rc() rules.Case {
+	return rules.Case{Ref: r.ref, Office: r.office, Status: r.status, Assignee: r.assignee}
+}
+
 // lockCase reads and locks the case (FOR UPDATE): a second change of the
 // same case waits for the first to commit and then sees its result.
 func lockCase(ctx context.Context, tx pgx.Tx, where string, arg any) (*caseRow, error) {
@@ -531,12 +415,7 @@ func caseByRefTx(ctx context.Context, tx pgx.Tx, ref string) (*caseRow, error) {
 	return r, err
 }
 
-func needClerk(by app.Actor) error {
-	if strings.TrimSpace(by.Clerk) == "" {
-		return app.Errorf(app.EINVALID, "Ohne Kürzel der Sachbearbeitung ist das nicht möglich; bitte anmelden.")
-	}
-	return nil
-}
+func needClerk(by app.Actor) error { return rules.NeedClerk(by) }
 
 func addNote(ctx context.Context, tx pgx.Tx, caseID int64, at time.Time, author, kind, text string, key any) (int64, error) {
 	var id int64
@@ -559,13 +438,8 @@ func (db *DB) Claim(ctx context.Context, ref string, by app.Actor) error {
 		return err
 	}
 	return db.onCase(ctx, "claim", app.ActionCaseClaim, ref, func(tx pgx.Tx, r *caseRow, now time.Time) error {
-		switch {
-		case r.assignee == by.Clerk:
-			return nil
-		case r.assignee != "":
-			return app.Errorf(app.ECONFLICT, "Der Vorgang %s wird bereits von %s bearbeitet.", r.ref, r.assignee)
-		case r.status.Final():
-			return app.Errorf(app.EINVALID, "Der Vorgang %s ist abgeschlossen (%s) und kann nicht übernommen werden.", r.ref, r.status.Label())
+		if change, err := rules.Claim(r.rc(), by); !change {
+			return err
 		}
 		if _, err := tx.Exec(ctx, `UPDATE cases SET assignee = $1, updated_at = $2 WHERE id = $3`, txt(by.Clerk), now, r.id); err != nil {
 			return err
@@ -582,11 +456,8 @@ func (db *DB) Release(ctx context.Context, ref string, by app.Actor) error {
 		return err
 	}
 	return db.onCase(ctx, "release", app.ActionCaseRelease, ref, func(tx pgx.Tx, r *caseRow, now time.Time) error {
-		switch {
-		case r.assignee == "":
-			return nil
-		case r.assignee != by.Clerk:
-			return app.Errorf(app.ECONFLICT, "Der Vorgang %s wird von %s bearbeitet; nur %s kann ihn freigeben.", r.ref, r.assignee, r.assignee)
+		if change, err := rules.Release(r.rc(), by); !change {
+			return err
 		}
 		if _, err := tx.Exec(ctx, `UPDATE cases SET assignee = '', updated_at = $1 WHERE id = $2`, now, r.id); err != nil {
 			return err
@@ -604,11 +475,8 @@ func (db *DB) SetStatus(ctx context.Context, ref string, to app.Status, reason s
 	if err := needClerk(by); err != nil {
 		return err
 	}
-	if !app.ValidStatus(to) {
-		return app.Errorf(app.EINVALID, "Unbekannter Status „%s“.", to)
-	}
-	if strings.TrimSpace(reason) == "" && to != app.StatusInProgress {
-		return &app.Error{Code: app.EINVALID, Field: "reason", Message: fmt.Sprintf("Bitte eine Begründung für „%s“ angeben.", to.Label())}
+	if err := rules.StatusInput(to, reason); err != nil {
+		return err
 	}
 	reason = strings.TrimSpace(reason)
 	return db.onCase(ctx, "set status", app.ActionCaseStatus, ref, func(tx pgx.Tx, r *caseRow, now time.Time) error {
@@ -628,15 +496,10 @@ func setStatus(ctx context.Context, tx pgx.Tx, r *caseRow, to app.Status, reason
 		string(to), closed, now, r.id); err != nil {
 		return err
 	}
-	text := r.status.Label() + " → " + to.Label()
-	if reason != "" {
-		text += ": " + reason
-	}
-	if _, err := addNote(ctx, tx, r.id, now, author, "status", text, nil); err != nil {
+	if _, err := addNote(ctx, tx, r.id, now, author, "status", rules.StatusNote(r.status, to, reason), nil); err != nil {
 		return err
 	}
-	return audit(ctx, tx, app.AuditEntry{At: now, Clerk: by.Clerk, Name: by.Name, Office: r.office, Action: app.ActionCaseStatus, Ref: r.ref,
-		Detail: string(r.status) + "->" + string(to)})
+	return audit(ctx, tx, rules.StatusAudit(r.rc(), to, by, now))
 }
 
 // Forward implements app.CaseStore. The reason is required and the target
@@ -648,40 +511,24 @@ func (db *DB) Forward(ctx context.Context, ref string, to app.OfficeKey, reason 
 	if err := needClerk(by); err != nil {
 		return err
 	}
-	if strings.TrimSpace(reason) == "" {
-		return &app.Error{Code: app.EINVALID, Field: "reason", Message: "Bitte einen Grund für die Weiterleitung angeben; er wird im Vorgang vermerkt."}
-	}
-	target := db.reg.Office(to)
-	if target == nil {
-		return &app.Error{Code: app.EINVALID, Field: "office", Message: fmt.Sprintf("Die Dienststelle „%s“ ist unbekannt; bitte eine Dienststelle aus der Liste wählen.", to)}
+	target, err := rules.ForwardInput(db.reg, to, reason)
+	if err != nil {
+		return err
 	}
 	reason = strings.TrimSpace(reason)
 	return db.onCase(ctx, "forward", app.ActionCaseForward, ref, func(tx pgx.Tx, r *caseRow, now time.Time) error {
-		if r.status.Final() {
-			return app.Errorf(app.EINVALID, "Der Vorgang %s ist abgeschlossen (%s) und kann nicht mehr weitergeleitet werden.", r.ref, r.status.Label())
-		}
-		if r.office == to {
-			return &app.Error{Code: app.EINVALID, Field: "office", Message: fmt.Sprintf("Der Vorgang %s liegt bereits bei der %s.", r.ref, target.Name)}
+		note, entry, err := rules.Forward(db.reg, r.rc(), target, reason, by, now)
+		if err != nil {
+			return err
 		}
 		if _, err := tx.Exec(ctx, `UPDATE cases SET office = $1, forwarded_from = $2, assignee = '', updated_at = $3 WHERE id = $4`,
 			string(to), string(r.office), now, r.id); err != nil {
 			return err
 		}
-		from := "noch nicht zugeordnet"
-		if o := db.reg.Office(r.office); o != nil {
-			from = o.Short()
-		}
-		if _, err := addNote(ctx, tx, r.id, now, by.Clerk, "forward", fmt.Sprintf("%s → %s: %s", from, target.Short(), reason), nil); err != nil {
+		if _, err := addNote(ctx, tx, r.id, now, by.Clerk, "forward", note, nil); err != nil {
 			return err
 		}
-		// The office the case belonged to when it was forwarded (the one
-		// an undecided case goes to).
-		office := r.office
-		if office == "" {
-			office = to
-		}
-		return audit(ctx, tx, app.AuditEntry{At: now, Clerk: by.Clerk, Name: by.Name, Office: office, Action: app.ActionCaseForward, Ref: r.ref,
-			Detail: officeCode(r.office) + "->" + string(to)})
+		return audit(ctx, tx, entry)
 	})
 }
 
@@ -690,9 +537,9 @@ func (db *DB) AddNote(ctx context.Context, ref string, text string, by app.Actor
 	if err := needClerk(by); err != nil {
 		return err
 	}
-	text = strings.TrimSpace(text)
-	if text == "" {
-		return &app.Error{Code: app.EINVALID, Field: "text", Message: "Die Notiz ist leer."}
+	text, err := rules.NoteInput(text)
+	if err != nil {
+		return err
 	}
 	return db.onCase(ctx, "add note", app.ActionCaseNote, ref, func(tx pgx.Tx, r *caseRow, now time.Time) error {
 		if _, err := addNote(ctx, tx, r.id, now, by.Clerk, "note", text, nil); err != nil {
@@ -706,7 +553,7 @@ func (db *DB) AddNote(ctx context.Context, ref string, text string, by app.Actor
 }
 
 // citizen is the author of portal messages.
-const citizen = "Bürger"
+const citizen = rules.Citizen
 
 // AddMessage implements app.CaseStore: a citizen's message with its files
 // becomes a note of kind "message". The key (the portal's message
@@ -774,11 +621,7 @@ func (db *DB) AddMessage(ctx context.Context, portalCase, key string, n *app.Not
 // receipt is recorded.
 func (db *DB) Withdraw(ctx context.Context, portalCase, reason string, rc *app.Receipt) error {
 	return db.onOpenPortalCase(ctx, "withdraw", portalCase, rc, func(tx pgx.Tx, r *caseRow, now time.Time) error {
-		text := "Rücknahme durch den Bürger"
-		if reason = strings.TrimSpace(reason); reason != "" {
-			text += ": " + reason
-		}
-		return setStatus(ctx, tx, r, app.StatusWithdrawn, text, citizen, app.PortalActor, now)
+		return setStatus(ctx, tx, r, app.StatusWithdrawn, rules.WithdrawText(reason), citizen, app.PortalActor, now)
 	})
 }
 
@@ -845,23 +688,13 @@ func notesOf(ctx context.Context, q querier, id int64) ([]app.Note, error) {
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	arows, err := q.Query(ctx, `SELECT note_id, name, type, size, sha256, blob IS NOT NULL, problem
-		FROM attachments WHERE case_id = $1 AND note_id IS NOT NULL ORDER BY note_id, pos`, id)
-	if err != nil {
-		return nil, err
-	}
-	defer arows.Close()
-	for arows.Next() {
-		var nid int64
-		var a app.Attachment
-		if err := arows.Scan(&nid, &a.Name, &a.Type, &a.Size, &a.SHA256, &a.Received, &a.Problem); err != nil {
-			return nil, err
-		}
+	err = attachmentsBy(ctx, q, `SELECT note_id, name, type, size, sha256, blob IS NOT NULL, problem
+		FROM attachments WHERE case_id = $1 AND note_id IS NOT NULL ORDER BY note_id, pos`, id, func(nid int64, a app.Attachment) {
 		if i, ok := idx[nid]; ok {
 			out[i].Attachments = append(out[i].Attachments, a)
 		}
-	}
-	return out, arows.Err()
+	})
+	return out, err
 }
 
 // AttachmentData implements app.CaseStore: a file the role may see (one

@@ -3,13 +3,13 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"strings"
 	gosync "sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"amtstresen/app"
+	"amtstresen/storage/internal/rules"
 )
 
 // receiptKindReview is the kind of a receipt whose mail went to the
@@ -82,11 +82,7 @@ func (db *DB) RequestWithdrawal(ctx context.Context, portalCase, reason string, 
 		if _, err := tx.Exec(ctx, `UPDATE cases SET flags = $1, updated_at = $2 WHERE id = $3`, flagsCol(flags), now, r.id); err != nil {
 			return err
 		}
-		text := "Rücknahme beantragt (Format 1: die Art ist nicht signiert; bitte bestätigen oder ablehnen)"
-		if reason = strings.TrimSpace(reason); reason != "" {
-			text += ": " + reason
-		}
-		if _, err := addNote(ctx, tx, r.id, now, citizen, "message", text, nil); err != nil {
+		if _, err := addNote(ctx, tx, r.id, now, citizen, "message", rules.WithdrawalRequestText(reason), nil); err != nil {
 			return err
 		}
 		return audit(ctx, tx, app.AuditEntry{At: now, Clerk: app.PortalActor.Clerk, Action: app.ActionCaseWithdrawalRequested, Ref: r.ref})
@@ -98,42 +94,26 @@ func (db *DB) DecideWithdrawal(ctx context.Context, ref string, confirm bool, re
 	if err := needClerk(by); err != nil {
 		return err
 	}
-	reason = strings.TrimSpace(reason)
-	if reason == "" {
-		return &app.Error{Code: app.EINVALID, Field: "reason", Message: "Bitte eine Begründung angeben; sie wird im Vorgang vermerkt."}
+	reason, err := rules.DecisionInput(reason)
+	if err != nil {
+		return err
 	}
 	return db.onCase(ctx, "decide withdrawal", app.ActionCaseWithdrawal, ref, func(tx pgx.Tx, r *caseRow, now time.Time) error {
-		flags := toFlags(r.flags)
-		rest := flags[:0:0]
-		for _, f := range flags {
-			if f != app.FlagWithdrawalUnconfirmed {
-				rest = append(rest, f)
-			}
-		}
-		if len(rest) == len(flags) {
-			return app.Errorf(app.ECONFLICT, "Zum Vorgang %s liegt keine unbestätigte Rücknahme (mehr) vor.", r.ref)
-		}
-		if _, err := tx.Exec(ctx, `UPDATE cases SET flags = $1, updated_at = $2 WHERE id = $3`, flagsCol(rest), now, r.id); err != nil {
+		d, err := rules.Decide(r.rc(), toFlags(r.flags), confirm, reason, by, now)
+		if err != nil {
 			return err
 		}
-		detail := "rejected"
-		switch {
-		case confirm && !r.status.Final():
-			detail = "confirmed"
-			if err := setStatus(ctx, tx, r, app.StatusWithdrawn, "Rücknahme bestätigt: "+reason, by.Clerk, by, now); err != nil {
-				return err
-			}
-		case confirm:
-			detail = "confirmed"
-			if _, err := addNote(ctx, tx, r.id, now, by.Clerk, "note", "Rücknahme bestätigt (Vorgang war bereits abgeschlossen): "+reason, nil); err != nil {
-				return err
-			}
-		default:
-			if _, err := addNote(ctx, tx, r.id, now, by.Clerk, "note", "Rücknahme nicht bestätigt: "+reason, nil); err != nil {
-				return err
-			}
+		if _, err := tx.Exec(ctx, `UPDATE cases SET flags = $1, updated_at = $2 WHERE id = $3`, flagsCol(d.Flags), now, r.id); err != nil {
+			return err
 		}
-		return audit(ctx, tx, app.AuditEntry{At: now, Clerk: by.Clerk, Office: by.Office, Action: app.ActionCaseWithdrawal, Ref: r.ref, Detail: detail})
+		if d.Withdraw {
+			if err := setStatus(ctx, tx, r, app.StatusWithdrawn, d.Reason, by.Clerk, by, now); err != nil {
+				return err
+			}
+		} else if _, err := addNote(ctx, tx, r.id, now, by.Clerk, "note", d.Note, nil); err != nil {
+			return err
+		}
+		return audit(ctx, tx, d.Audit)
 	})
 }
 

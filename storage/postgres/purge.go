@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"amtstresen/app"
+	"amtstresen/storage/internal/rules"
 )
 
 type purgeCase struct {
@@ -35,16 +36,8 @@ func (db *DB) Purge(ctx context.Context, o app.PurgeOptions) (*app.PurgeReport, 
 }
 
 func (db *DB) purge(ctx context.Context, o app.PurgeOptions) (*app.PurgeReport, error) {
-	now := o.Now
-	if now.IsZero() {
-		now = db.now()
-	}
+	now, by, rep := rules.PurgeStart(o, db.now())
 	now = micro(now)
-	by := o.By
-	if by.Clerk == "" {
-		by.Clerk = "system"
-	}
-	rep := &app.PurgeReport{DryRun: o.DryRun, Cases: []app.PurgeItem{}, Appointments: []app.PurgeItem{}, NoRetention: []string{}}
 	cases, err := db.expiredCases(ctx, now, rep)
 	if err != nil {
 		return nil, err
@@ -58,13 +51,13 @@ func (db *DB) purge(ctx context.Context, o app.PurgeOptions) (*app.PurgeReport, 
 	}
 	rep.Appointments = appts
 	if o.AuditMonths > 0 {
-		rep.AuditBefore = now.In(app.Berlin).AddDate(0, -o.AuditMonths, 0).UTC()
+		rep.AuditBefore = rules.Before(now, o.AuditMonths)
 		if err := db.q().QueryRow(ctx, `SELECT count(*) FROM audit_log WHERE at < $1`, rep.AuditBefore).Scan(&rep.AuditEntries); err != nil {
 			return nil, fmt.Errorf("purge: %w", err)
 		}
 	}
 	if o.ReviewMonths > 0 {
-		rep.ReviewBefore = now.In(app.Berlin).AddDate(0, -o.ReviewMonths, 0).UTC()
+		rep.ReviewBefore = rules.Before(now, o.ReviewMonths)
 		if err := db.q().QueryRow(ctx, `SELECT count(*) FROM review_items WHERE handled AND handled_at < $1`,
 			rep.ReviewBefore).Scan(&rep.ReviewMails); err != nil {
 			return nil, fmt.Errorf("purge: %w", err)
@@ -101,8 +94,7 @@ func (db *DB) purge(ctx context.Context, o app.PurgeOptions) (*app.PurgeReport, 
 				if _, err := tx.Exec(ctx, `DELETE FROM appointments WHERE uid = $1`, a.Ref); err != nil {
 					return err
 				}
-				if err := audit(ctx, tx, app.AuditEntry{At: now, Clerk: by.Clerk, Office: by.Office, Action: app.ActionAppointmentPurge, Ref: a.Ref,
-					Detail: "service=" + a.Service + " office=" + string(a.Office)}); err != nil {
+				if err := audit(ctx, tx, rules.AppointmentPurgeAudit(a, by, now)); err != nil {
 					return err
 				}
 			}
@@ -124,8 +116,7 @@ func (db *DB) purge(ctx context.Context, o app.PurgeOptions) (*app.PurgeReport, 
 			if err != nil {
 				return err
 			}
-			return audit(ctx, tx, app.AuditEntry{At: now, Clerk: by.Clerk, Office: by.Office, Action: app.ActionAuditPurge,
-				Detail: fmt.Sprintf("before=%s count=%d", rep.AuditBefore.In(app.Berlin).Format("2006-01-02"), res.RowsAffected())})
+			return audit(ctx, tx, rules.CountPurgeAudit(app.ActionAuditPurge, rep.AuditBefore, res.RowsAffected(), by, now))
 		}); err != nil {
 			return nil, err
 		}
@@ -148,16 +139,9 @@ func (db *DB) expiredCases(ctx context.Context, now time.Time, rep *app.PurgeRep
 			return nil, fmt.Errorf("purge: %w", err)
 		}
 		c.Office, c.Since = app.OfficeKey(office), c.Since.UTC()
-		exp, ok := app.Expiry(db.reg.Catalog.Service(c.Service), c.Since, false)
-		if !ok {
-			rep.NoRetention = append(rep.NoRetention, c.Ref)
-			continue
+		if rules.Expired(db.reg, &c.PurgeItem, now, false, rep) {
+			out = append(out, c)
 		}
-		if exp.After(now) {
-			continue
-		}
-		c.Expired = exp.UTC()
-		out = append(out, c)
 	}
 	return out, rows.Err()
 }
@@ -179,16 +163,9 @@ func (db *DB) expiredAppointments(ctx context.Context, now time.Time, rep *app.P
 			return nil, fmt.Errorf("purge: %w", err)
 		}
 		it.Office, it.Since = app.OfficeKey(office), it.Since.UTC()
-		exp, ok := app.Expiry(db.reg.Catalog.Service(it.Service), it.Since, true)
-		if !ok {
-			rep.NoRetention = append(rep.NoRetention, "Termin "+it.Ref)
-			continue
+		if rules.Expired(db.reg, &it, now, true, rep) {
+			out = append(out, it)
 		}
-		if exp.After(now) {
-			continue
-		}
-		it.Expired = exp.UTC()
-		out = append(out, it)
 	}
 	return out, rows.Err()
 }
@@ -219,8 +196,7 @@ func deleteCase(ctx context.Context, tx pgx.Tx, c purgeCase, now time.Time, by a
 			return fmt.Errorf("appointments: %w", err)
 		}
 	}
-	return audit(ctx, tx, app.AuditEntry{At: now, Clerk: by.Clerk, Office: by.Office, Action: app.ActionCasePurge, Ref: c.Ref,
-		Detail: fmt.Sprintf("service=%s office=%s closed=%s", c.Service, c.Office, c.Since.In(app.Berlin).Format("2006-01-02"))})
+	return audit(ctx, tx, rules.CasePurgeAudit(c.PurgeItem, by, now))
 }
 
 // purgeReviewMails deletes the mails of the review list that were handled
@@ -237,6 +213,5 @@ func purgeReviewMails(ctx context.Context, tx pgx.Tx, before, now time.Time, by 
 	if err != nil {
 		return err
 	}
-	return audit(ctx, tx, app.AuditEntry{At: now, Clerk: by.Clerk, Office: by.Office, Action: app.ActionReviewPurge,
-		Detail: fmt.Sprintf("before=%s count=%d", before.In(app.Berlin).Format("2006-01-02"), res.RowsAffected())})
+	return audit(ctx, tx, rules.CountPurgeAudit(app.ActionReviewPurge, before, res.RowsAffected(), by, now))
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"amtstresen/app"
+	"amtstresen/storage/internal/rules"
 )
 
 // How the queue is read
@@ -233,47 +234,14 @@ func (db *DB) ListCases(ctx context.Context, f app.CaseFilter) ([]app.CaseSummar
 }
 
 // listByStatus pages through the statuses in workflow order (or reverse),
-// each newest first (or oldest first): one received-ordered query per
-// status that the page touches. A status before the page is counted, at
-// most up to the offset, to skip it.
+// one received-ordered query per status that the page touches
+// (rules.ListByStatus).
 func (db *DB) listByStatus(ctx context.Context, f app.CaseFilter, asc bool, limit, offset int) ([]app.CaseSummary, error) {
-	statuses := uniq(f.Statuses)
-	if len(statuses) == 0 {
-		statuses = app.AllStatuses
-	}
-	statuses = append([]app.Status(nil), statuses...)
-	slices.SortFunc(statuses, func(a, b app.Status) int {
-		if asc {
-			return statusRank(a) - statusRank(b)
-		}
-		return statusRank(b) - statusRank(a)
-	})
-	var out []app.CaseSummary
-	for _, st := range statuses {
-		if limit == 0 {
-			break
-		}
-		g := f
-		g.Statuses = []app.Status{st}
-		rows, err := db.list(ctx, g, nil, "received", asc, limit, offset)
-		if err != nil {
-			return nil, err
-		}
-		if len(rows) > 0 {
-			out = append(out, rows...)
-			limit -= len(rows)
-			offset = 0
-			continue
-		}
-		if offset > 0 {
-			n, err := db.count(ctx, g, nil, offset)
-			if err != nil {
-				return nil, err
-			}
-			offset -= n
-		}
-	}
-	return out, nil
+	return rules.ListByStatus(f, asc, limit, offset,
+		func(g app.CaseFilter, limit, offset int) ([]app.CaseSummary, error) {
+			return db.list(ctx, g, nil, "received", asc, limit, offset)
+		},
+		func(g app.CaseFilter, max int) (int, error) { return db.count(ctx, g, nil, max) })
 }
 
 // list runs one page.

@@ -2,16 +2,14 @@ package postgres
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"amtstresen/app"
+	"amtstresen/storage/internal/rules"
 )
 
 // AddReview implements app.ReviewStore. A mail is stored once (by its
@@ -22,11 +20,7 @@ func (db *DB) AddReview(ctx context.Context, it *app.ReviewItem, rc *app.Receipt
 	if it == nil {
 		return errors.New("add review: no item")
 	}
-	sum := it.SHA256
-	if sum == "" && it.Raw != nil {
-		s := sha256.Sum256(it.Raw)
-		sum = hex.EncodeToString(s[:])
-	}
+	sum := rules.ReviewSum(it)
 	return db.tx(ctx, "add review", func(tx pgx.Tx) error {
 		now := db.clock(ctx)
 		received := it.ReceivedAt
@@ -55,8 +49,7 @@ func (db *DB) AddReview(ctx context.Context, it *app.ReviewItem, rc *app.Receipt
 		if !inserted {
 			return nil
 		}
-		return audit(ctx, tx, app.AuditEntry{At: now, Clerk: app.PortalActor.Clerk, Action: app.ActionReviewAdd,
-			Ref: fmt.Sprintf("review:%d", id), Detail: string(it.Reason)})
+		return audit(ctx, tx, rules.ReviewAddAudit(id, it.Reason, now))
 	})
 }
 
@@ -99,9 +92,7 @@ func (db *DB) ReviewItems(ctx context.Context, includeHandled bool) ([]app.Revie
 	return out, explain(rows.Err())
 }
 
-func reviewNotFound(id int64) error {
-	return app.Errorf(app.ENOTFOUND, "Die Mail Nr. %d gibt es nicht in der Prüfliste.", id)
-}
+func reviewNotFound(id int64) error { return rules.ReviewNotFound(id) }
 
 // ReviewItem implements app.ReviewStore, with the raw mail.
 func (db *DB) ReviewItem(ctx context.Context, id int64) (*app.ReviewItem, error) {
@@ -122,16 +113,9 @@ func (db *DB) ReviewItem(ctx context.Context, id int64) (*app.ReviewItem, error)
 // it at once). The audit entry names the case when the resolution does
 // ("assigned:REF", "case:REF").
 func (db *DB) ResolveReview(ctx context.Context, id int64, resolution, note string, by app.Actor) error {
-	if err := needClerk(by); err != nil {
+	resolution, note, err := rules.ResolveInput(resolution, note, by)
+	if err != nil {
 		return err
-	}
-	note = strings.TrimSpace(note)
-	if note == "" {
-		return &app.Error{Code: app.EINVALID, Field: "note", Message: "Bitte eine Begründung angeben; sie wird vermerkt."}
-	}
-	resolution = strings.TrimSpace(resolution)
-	if resolution == "" {
-		resolution = "handled"
 	}
 	return db.tx(ctx, "resolve review", func(tx pgx.Tx) error {
 		now := db.clock(ctx)
@@ -144,16 +128,15 @@ func (db *DB) ResolveReview(ctx context.Context, id int64, resolution, note stri
 		if err != nil {
 			return err
 		}
-		if handled {
-			return app.Errorf(app.ECONFLICT, "Die Mail wurde bereits von %s erledigt.", handledBy)
+		entry, err := rules.Resolve(id, handled, handledBy, resolution, by, now)
+		if err != nil {
+			return err
 		}
 		if _, err := tx.Exec(ctx, `UPDATE review_items SET handled = true, handled_by = $1, handled_at = $2, resolution = $3, note = $4 WHERE id = $5`,
 			txt(by.Clerk), now, txt(resolution), txt(note), id); err != nil {
 			return err
 		}
-		kind, ref, _ := strings.Cut(resolution, ":")
-		return audit(ctx, tx, app.AuditEntry{At: now, Clerk: by.Clerk, Office: by.Office, Action: app.ActionReviewResolve, Ref: normRef(ref),
-			Detail: fmt.Sprintf("review=%d %s", id, kind)})
+		return audit(ctx, tx, entry)
 	})
 }
 
@@ -165,7 +148,7 @@ func (db *DB) SyncState(ctx context.Context, mailbox string) (*app.SyncState, er
 	err := db.q().QueryRow(ctx, `SELECT mailbox, uidvalidity, last_uid, last_run, last_result, last_error FROM sync_state WHERE mailbox = $1`, txt(mailbox)).
 		Scan(&s.Mailbox, &uv, &last, &run, &s.LastResult, &s.LastError)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, app.Errorf(app.ENOTFOUND, "Das Postfach %s wurde noch nie abgerufen.", mailbox)
+		return nil, rules.SyncNotFound(mailbox)
 	}
 	if err != nil {
 		return nil, explain(fmt.Errorf("sync state: %w", err))
@@ -187,11 +170,6 @@ func (db *DB) SaveSyncState(ctx context.Context, s *app.SyncState) error {
 			txt(s.Mailbox), int64(s.UIDValidity), int64(s.LastUID), ts(micro(s.LastRun)), txt(s.LastResult), txt(s.LastError)); err != nil {
 			return err
 		}
-		failed := 0
-		if s.LastError != "" {
-			failed = 1
-		}
-		return audit(ctx, tx, app.AuditEntry{At: db.clock(ctx), Clerk: app.PortalActor.Clerk, Action: app.ActionSyncState, Ref: s.Mailbox,
-			Detail: fmt.Sprintf("uidvalidity=%d last_uid=%d error=%d", s.UIDValidity, s.LastUID, failed)})
+		return audit(ctx, tx, rules.SyncStateAudit(s, db.clock(ctx)))
 	})
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"amtstresen/app"
+	"amtstresen/storage/internal/rules"
 )
 
 // RoleAssignments implements app.RoleStore, ordered by account: the
@@ -47,7 +48,7 @@ func (db *DB) RoleAssignment(ctx context.Context, clerk string) (*app.RoleAssign
 	clerk = app.NormalizeClerk(clerk)
 	ra, err := scanRole(db.q().QueryRow(ctx, `SELECT clerk, role, office, name, updated_at, updated_by FROM roles WHERE clerk = $1`, txt(clerk)))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, app.Errorf(app.ENOTFOUND, "Das Benutzerkonto „%s“ hat keine Rolle.", clerk)
+		return nil, rules.RoleNotFound(clerk)
 	}
 	if err != nil {
 		return nil, explain(fmt.Errorf("role: %w", err))
@@ -89,8 +90,8 @@ func (db *DB) SetRoleWithPassword(ctx context.Context, ra app.RoleAssignment, pa
 		if err := tx.QueryRow(ctx, `SELECT count(*) FROM roles`).Scan(&n); err != nil {
 			return err
 		}
-		if n == 0 && ra.Role != app.RoleAdmin {
-			return app.Errorf(app.ECONFLICT, "Bitte zuerst eine Administration eintragen (amtstresen roles set KONTO admin); sonst könnte niemand mehr Rollen vergeben.")
+		if err := rules.FirstRole(n, ra); err != nil {
+			return err
 		}
 		_, err := tx.Exec(ctx, `SELECT set_clerk_role($1, $2, $3, $4, $5, $6, $7, $8)`, ra.Clerk, string(ra.Role), string(ra.Office), txt(ra.Name), verifier,
 			txt(by.Clerk), string(by.Office), micro(db.now()))

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"amtstresen/app"
+	"amtstresen/storage/storetest"
 )
 
 var testReg = app.Default()
@@ -63,38 +64,10 @@ func (db *testDB) allLogin() *login {
 	return l
 }
 
-// muni returns the first municipality of the office.
-func muni(t testing.TB, o app.OfficeKey) *app.Municipality {
-	t.Helper()
-	for _, m := range testReg.Municipalities {
-		if m.Office == o {
-			return m
-		}
-	}
-	t.Fatalf("no municipality for %s", o)
-	return nil
-}
-
-// newDogCase is a portal application to register a dog, routed to the
-// office of the applicant's municipality.
+// newDogCase is the suite's portal application to register a dog.
 func newDogCase(t testing.TB, key, first, last string, o app.OfficeKey, at time.Time) *app.NewCase {
 	t.Helper()
-	mo := o
-	if mo == "" || mo == app.OfficeKreis {
-		mo = app.OfficeZell
-	}
-	m := muni(t, mo)
-	fields, _ := json.Marshal(map[string]any{
-		"hund":           map[string]any{"name": "Bello", "rasse": "Dackel", "chipnummer": "276098106543210", "farbe": "braun"},
-		"haltungsbeginn": "2026-11-01", "gefaehrlich": false, "weitereHunde": 0,
-	})
-	a := app.Applicant{Salutation: "Frau", FirstName: first, LastName: last, BirthDate: "1985-03-14",
-		Address: app.Address{Street: "Moselstraße", HouseNumber: "12a", Postcode: m.Postcodes[0], Place: m.Name, AGS: m.AGS},
-		Email:   strings.ToLower(first) + "@example.org"}
-	return &app.NewCase{IdempotencyKey: key, Channel: app.ChannelPortal, Service: "hund-anmelden", PortalCase: key,
-		Applicant: a, Fields: fields, Raw: json.RawMessage(`{"vorgang":"` + key + `","extra":{"neu":1}}`),
-		Routing:    app.Decision{Office: o, Decided: o != "", Municipality: m.AGS, Reason: "Wohnanschrift liegt in " + m.Name},
-		ReceivedAt: at, Clerk: "portal"}
+	return storetest.DogCase(t, key, first, last, o, at)
 }
 
 // wantCode fails unless err is an *app.Error with the code.
