@@ -94,6 +94,13 @@ func Open(ctx context.Context, connString, password string, reg *app.Registry) (
 	cfg.ConnConfig.RuntimeParams["timezone"] = "UTC"
 	// A lock another counter holds is waited for, a stuck one is not.
 	cfg.ConnConfig.RuntimeParams["lock_timeout"] = "30s"
+	// A window needs few connections and dozens of them share the server
+	// (max_connections is 100 by default): at most 4 (pool_max_conns= in
+	// the address says otherwise), closed after 5 idle minutes.
+	if !strings.Contains(connString, "pool_max_conns") {
+		cfg.MaxConns = 4
+	}
+	cfg.MaxConnIdleTime = 5 * time.Minute
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, explainConnect(cfg, err)

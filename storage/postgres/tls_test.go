@@ -112,6 +112,19 @@ func TestOpenTLSAndHosts(t *testing.T) {
 	if _, _, err := db.CreateCase(ctx, newDogCase(t, "ha-1", "Hanna", "Hochverfuegbar", app.OfficeZell, storeNow), nil); err != nil {
 		t.Errorf("write through the second host: %v", err)
 	}
+	// A window keeps few connections, unless the address says otherwise.
+	if n := db.pool.Config().MaxConns; n != 4 {
+		t.Errorf("pool of %d connections, want 4", n)
+	}
+	u = fmt.Sprintf("postgres://%s@127.0.0.1:%d/%s?sslmode=disable&pool_max_conns=9", l.Account, cluster.Port, tdb.name)
+	big, err := Open(ctx, u, l.Password, testReg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer big.Close()
+	if n := big.pool.Config().MaxConns; n != 9 {
+		t.Errorf("pool_max_conns=9 gives %d", n)
+	}
 }
 
 // enableSSL turns TLS on in the private cluster with a certificate for
