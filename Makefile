@@ -83,13 +83,19 @@ screenshots: deps-test
 
 # Benchmarks behind the figures in the README (section Benchmarks).
 BENCH_DB ?= $(or $(TMPDIR),/tmp)/amtstresen-ui-bench-100k.db
-.PHONY: bench bench-storage bench-ui bench-pdf
-bench: bench-storage bench-ui bench-pdf bench-sync bench-journal bench-rueckkanal
+.PHONY: bench bench-storage bench-postgres bench-ui bench-pdf
+bench: bench-storage bench-postgres bench-ui bench-pdf bench-sync bench-journal bench-rueckkanal
 
 # Work queue on 1,000,000 cases (the database is generated once and cached
 # in the temp folder; the first run takes several minutes).
 bench-storage: deps-build
 	$(GO) test -tags "$(TAGS)" -run '^$$' -bench 'ListFilteredPage|Search|Claim|CreateCaseBatch' -benchtime 200x -timeout 60m ./storage/
+
+# The same cases in PostgreSQL (as root: a private cluster, kept in the temp
+# folder; the first run loads them by COPY in about two minutes), as a
+# clerk of VG Zell and as an administrator, with p50 and p99.
+bench-postgres: deps-test
+	$(GO) test -tags "$(TAGS)" -run '^$$' -bench 'ListFilteredPage|Search|Claim' -benchtime 200x -timeout 60m ./storage/postgres/
 
 # The real window on 100,000 cases: time to the first painted queue,
 # filter and search as the clerk sees them, memory.

@@ -5,10 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"amtstresen/app"
+	"amtstresen/storage/internal/rules"
 )
 
 const apptCols = `uid, sequence, status, service, office, start_at, end_at, citizen_name, citizen_email, location, portal_case, attendance, updated_at, attendance_note`
@@ -42,9 +42,7 @@ func getAppointment(ctx context.Context, q queryer, uid string) (*app.Appointmen
 	return a, err
 }
 
-func apptNotFound() error {
-	return app.Errorf(app.ENOTFOUND, "Den Termin gibt es nicht (mehr).")
-}
+func apptNotFound() error { return rules.AppointmentNotFound() }
 
 // ApplyAppointment implements app.AppointmentStore. The incoming version
 // is stored when it supersedes the stored one (app.Supersedes: higher
@@ -54,14 +52,8 @@ func apptNotFound() error {
 // attendance the clerk recorded. A stale version is ignored
 // (applied=false); its receipt is recorded either way.
 func (db *DB) ApplyAppointment(ctx context.Context, a *app.Appointment, rc *app.Receipt) (bool, error) {
-	if a == nil || strings.TrimSpace(a.UID) == "" {
-		return false, app.Errorf(app.EINVALID, "Der Termin hat keine Kennung (UID).")
-	}
-	if a.Status != app.AppointmentConfirmed && a.Status != app.AppointmentCancelled {
-		return false, app.Errorf(app.EINVALID, "Unbekannter Terminstatus „%s“.", a.Status)
-	}
-	if a.Sequence < 0 {
-		return false, app.Errorf(app.EINVALID, "Ungültige Versionsnummer (SEQUENCE %d) des Termins.", a.Sequence)
+	if err := rules.CheckAppointment(a); err != nil {
+		return false, err
 	}
 	applied := false
 	err := db.tx(ctx, "apply appointment", func(tx *txn) error {
@@ -73,32 +65,9 @@ func (db *DB) ApplyAppointment(ctx context.Context, a *app.Appointment, rc *app.
 		if err := recordReceipt(ctx, tx, rc, now, ""); err != nil {
 			return err
 		}
-		detail := fmt.Sprintf("%s seq=%d", a.Status, a.Sequence)
-		if !app.Supersedes(a, old) {
-			return audit(ctx, tx, app.AuditEntry{At: now, Clerk: app.PortalActor.Clerk, Action: app.ActionAppointmentStale, Ref: a.UID, Detail: detail})
-		}
-		n := *a
-		if old != nil {
-			keep := func(dst *string, src string) {
-				if *dst == "" {
-					*dst = src
-				}
-			}
-			keep(&n.Service, old.Service)
-			keep((*string)(&n.Office), string(old.Office))
-			keep(&n.CitizenName, old.CitizenName)
-			keep(&n.CitizenEmail, old.CitizenEmail)
-			keep(&n.Location, old.Location)
-			keep(&n.PortalCase, old.PortalCase)
-			if n.Start.IsZero() {
-				n.Start, n.End = old.Start, old.End
-			}
-			n.Attendance, n.AttendanceNote = old.Attendance, old.AttendanceNote
-		} else {
-			n.Attendance = app.AttendanceNone
-		}
-		if n.UpdatedAt.IsZero() {
-			n.UpdatedAt = now
+		n, entry := rules.ApplyAppointment(a, old, now)
+		if n == nil {
+			return audit(ctx, tx, entry)
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO appointments (`+apptCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (uid) DO UPDATE SET sequence = excluded.sequence, status = excluded.status, service = excluded.service,
@@ -110,7 +79,7 @@ func (db *DB) ApplyAppointment(ctx context.Context, a *app.Appointment, rc *app.
 			return err
 		}
 		applied = true
-		return audit(ctx, tx, app.AuditEntry{At: now, Clerk: app.PortalActor.Clerk, Action: app.ActionAppointmentApply, Ref: a.UID, Detail: detail})
+		return audit(ctx, tx, entry)
 	})
 	return applied, err
 }
@@ -167,22 +136,18 @@ func (db *DB) SetAttendance(ctx context.Context, uid string, att app.Attendance,
 // and the override in the audit log. A cancelled appointment still gets
 // none. The role is checked by app.Scoped.
 func (db *DB) OverrideAttendance(ctx context.Context, uid string, att app.Attendance, reason string, by app.Actor) error {
-	if strings.TrimSpace(reason) == "" {
-		return &app.Error{Code: app.EINVALID, Field: "reason", Message: "Bitte begründen, warum die Anwesenheit abweichend von den Regeln erfasst wird; die Begründung wird gespeichert."}
+	reason, err := rules.OverrideReason(reason)
+	if err != nil {
+		return err
 	}
-	return db.setAttendance(ctx, uid, att, strings.TrimSpace(reason), by)
+	return db.setAttendance(ctx, uid, att, reason, by)
 }
 
 var _ app.AttendanceOverrider = (*DB)(nil)
 
 func (db *DB) setAttendance(ctx context.Context, uid string, att app.Attendance, override string, by app.Actor) error {
-	if err := needClerk(by); err != nil {
+	if err := rules.AttendanceInput(att, by); err != nil {
 		return err
-	}
-	switch att {
-	case app.AttendanceNone, app.AttendanceCheckedIn, app.AttendanceNoShow:
-	default:
-		return app.Errorf(app.EINVALID, "Unbekannte Angabe zur Anwesenheit „%s“.", att)
 	}
 	return db.tx(ctx, "set attendance", func(tx *txn) error {
 		a, err := getAppointment(ctx, tx, uid)
@@ -192,24 +157,13 @@ func (db *DB) setAttendance(ctx context.Context, uid string, att app.Attendance,
 		if a == nil {
 			return apptNotFound()
 		}
-		now := db.clock(ctx)
-		if err := app.CheckAttendance(a, att, now); err != nil {
-			if override == "" || a.Status == app.AppointmentCancelled {
-				return err
-			}
-		} else {
-			override = "" // within the rules: nothing to justify
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE appointments SET attendance = ?, attendance_note = ? WHERE uid = ?`, string(att), override, uid); err != nil {
+		note, entry, err := rules.Attendance(a, att, override, by, db.clock(ctx))
+		if err != nil {
 			return err
 		}
-		d := string(att)
-		if d == "" {
-			d = "none"
+		if _, err := tx.ExecContext(ctx, `UPDATE appointments SET attendance = ?, attendance_note = ? WHERE uid = ?`, string(att), note, uid); err != nil {
+			return err
 		}
-		if override != "" {
-			d += " override"
-		}
-		return audit(ctx, tx, app.AuditEntry{At: now, Clerk: by.Clerk, Name: by.Name, Office: a.Office, Action: app.ActionAppointmentAttendance, Ref: uid, Detail: d})
+		return audit(ctx, tx, entry)
 	})
 }

@@ -6,16 +6,15 @@ import (
 	"strings"
 
 	"amtstresen/app"
+	"amtstresen/storage/internal/rules"
 )
 
 // Audit implements app.AuditLog: it appends e (At defaults to now). The
 // table refuses UPDATE and DELETE (triggers in migration 0001).
 func (db *DB) Audit(ctx context.Context, e app.AuditEntry) error {
-	if strings.TrimSpace(e.Action) == "" {
-		return app.Errorf(app.EINVALID, "Protokolleintrag ohne Aktion.")
-	}
-	if e.At.IsZero() {
-		e.At = db.clock(ctx)
+	e, err := rules.AuditInput(e, db.clock(ctx))
+	if err != nil {
+		return err
 	}
 	return wrap("audit", audit(ctx, db.q(), e))
 }

@@ -1,20 +1,17 @@
 package storage
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"path"
 	"strings"
 	"time"
-	"unicode"
 
 	"amtstresen/app"
+	"amtstresen/storage/internal/casetext"
+	"amtstresen/storage/internal/rules"
 )
 
 // caseCols are the columns scanCase reads, from cases c joined with case_docs d.
@@ -114,16 +111,12 @@ func getCase(ctx context.Context, q queryer, where string, args ...any) (*app.Ca
 	return cs[0], nil
 }
 
-func notFound(ref string) error {
-	return app.Errorf(app.ENOTFOUND, "Vorgang %s nicht gefunden.", ref)
-}
+func notFound(ref string) error { return rules.NotFound(ref) }
 
-func portalNotFound(portalCase string) error {
-	return app.Errorf(app.ENOTFOUND, "Zum Portal-Vorgang %s gibt es keinen Vorgang.", portalCase)
-}
+func portalNotFound(portalCase string) error { return rules.PortalNotFound(portalCase) }
 
 // normRef accepts a reference as a clerk types it ("zel-2026-00042 ").
-func normRef(ref string) string { return strings.ToUpper(strings.TrimSpace(ref)) }
+func normRef(ref string) string { return rules.NormRef(ref) }
 
 // CaseByRef implements app.CaseStore.
 func (db *DB) CaseByRef(ctx context.Context, ref string) (*app.Case, error) {
@@ -180,16 +173,17 @@ func (db *DB) CreateCase(ctx context.Context, nc *app.NewCase, rc *app.Receipt) 
 // CreatePreparedCase implements app.IntakeStore: CreateCase with the work
 // PrepareCase did in advance.
 func (db *DB) CreatePreparedCase(ctx context.Context, p app.PreparedCase, rc *app.Receipt) (*app.Case, bool, error) {
-	pc, _ := p.(*preparedCase) // one of another store is checked again
+	pc, _ := p.(*rules.Prepared) // anything else is checked again
 	return db.createCase(ctx, p.NewCase(), pc, rc)
 }
 
-func (db *DB) createCase(ctx context.Context, nc *app.NewCase, p *preparedCase, rc *app.Receipt) (*app.Case, bool, error) {
+func (db *DB) createCase(ctx context.Context, nc *app.NewCase, p *rules.Prepared, rc *app.Receipt) (*app.Case, bool, error) {
 	now := db.clock(ctx)
-	in, err := db.prepared(nc, p, now)
+	checked, err := rules.Checked(db.reg, nc, p, now)
 	if err != nil {
 		return nil, false, err
 	}
+	in := &newCaseRow{NewCase: checked}
 	var c *app.Case
 	created := false
 	err = db.tx(ctx, "create case", func(tx *txn) error {
@@ -203,117 +197,33 @@ func (db *DB) createCase(ctx context.Context, nc *app.NewCase, p *preparedCase, 
 	return c, created, nil
 }
 
-// newCaseRow is a checked app.NewCase, ready to insert.
+// newCaseRow is a checked app.NewCase (rules.CheckNewCase) and how the
+// shared journal inserts it.
 type newCaseRow struct {
-	nc        *app.NewCase
-	reg       *app.Registry // checked against
-	sums      []string      // SHA-256 of the attachments' data ("" where none), if prepared
-	office    app.OfficeKey
-	service   string
-	fields    []byte
-	raw       any
-	applicant []byte
-	presented string // JSON list of the documents shown at the counter; "" for none
-	flags     string
-	received  time.Time
-	clerk     string
-	ref       string // the reference to use instead of the next number (a provisional one)
-	noLoad    bool   // return only ID and Ref of a new case (bulk apply)
-	alias     string // provisional reference kept as an alias
+	*rules.NewCase
+	ref    string // the reference to use instead of the next number (a provisional one)
+	noLoad bool   // return only ID and Ref of a new case (bulk apply)
+	alias  string // provisional reference kept as an alias
 }
-
-// preparedCase is storage's app.PreparedCase: the checked input, or nil
-// when nc failed the checks (CreatePreparedCase reports why).
-type preparedCase struct {
-	nc *app.NewCase
-	in *newCaseRow
-}
-
-func (p *preparedCase) NewCase() *app.NewCase { return p.nc }
 
 // PrepareCase implements app.IntakeStore: what CreateCase does before it
 // touches the database (the checks, the encoding of the applicant, the
 // hashes of the files).
-func (db *DB) PrepareCase(nc *app.NewCase) app.PreparedCase {
-	p := &preparedCase{nc: nc}
-	if in, err := db.checkNewCase(nc, time.Time{}); err == nil {
-		in.sums = attachmentSums(nc.Attachments)
-		p.in = in
-	}
-	return p
-}
-
-// prepared is the checked input of nc: p's if it was prepared for this
-// registry, else checked now.
-func (db *DB) prepared(nc *app.NewCase, p *preparedCase, now time.Time) (*newCaseRow, error) {
-	if p != nil && p.in != nil && p.nc == nc && p.in.reg == db.reg {
-		in := *p.in
-		if in.received.IsZero() {
-			in.received = now
-		}
-		return &in, nil
-	}
-	return db.checkNewCase(nc, now)
-}
+func (db *DB) PrepareCase(nc *app.NewCase) app.PreparedCase { return rules.Prepare(db.reg, nc) }
 
 // checkNewCase validates the input of a case the way CreateCase does.
 func (db *DB) checkNewCase(nc *app.NewCase, now time.Time) (*newCaseRow, error) {
-	if nc == nil {
-		return nil, errors.New("create case: no input")
-	}
-	office := nc.Routing.Office
-	if office != "" && db.reg.Office(office) == nil {
-		return nil, app.Errorf(app.EINVALID, "Die Dienststelle „%s“ ist unbekannt; der Vorgang wurde nicht angelegt.", office)
-	}
-	if nc.Channel != app.ChannelPortal && nc.Channel != app.ChannelCounter {
-		return nil, app.Errorf(app.EINVALID, "Unbekannter Eingangsweg „%s“; der Vorgang wurde nicht angelegt.", nc.Channel)
-	}
-	service := strings.TrimSpace(nc.Service)
-	if service == "" {
-		return nil, &app.Error{Code: app.EINVALID, Field: "service", Message: "Die Leistung fehlt; der Vorgang wurde nicht angelegt."}
-	}
-	fields := []byte(nc.Fields)
-	if len(strings.TrimSpace(string(fields))) == 0 {
-		fields = []byte("{}")
-	}
-	if !json.Valid(fields) {
-		return nil, app.Errorf(app.EINVALID, "Die Angaben zum Antrag sind unlesbar (kein gültiges JSON); der Vorgang wurde nicht angelegt.")
-	}
-	var raw any
-	if len(nc.Raw) > 0 {
-		if !json.Valid(nc.Raw) {
-			return nil, app.Errorf(app.EINVALID, "Die Antragsdaten sind unlesbar (kein gültiges JSON); der Vorgang wurde nicht angelegt.")
-		}
-		raw = string(nc.Raw)
-	}
-	applicant, err := json.Marshal(nc.Applicant)
+	in, err := rules.CheckNewCase(db.reg, nc, now)
 	if err != nil {
-		return nil, fmt.Errorf("create case: %w", err)
+		return nil, err
 	}
-	presented := ""
-	if len(nc.Presented) > 0 {
-		b, err := json.Marshal(nc.Presented)
-		if err != nil {
-			return nil, fmt.Errorf("create case: %w", err)
-		}
-		presented = string(b)
-	}
-	received := nc.ReceivedAt.UTC()
-	if nc.ReceivedAt.IsZero() {
-		received = now // zero when prepared: set at CreateCase
-	}
-	clerk := nc.Clerk
-	if clerk == "" {
-		clerk = app.PortalActor.Clerk
-	}
-	return &newCaseRow{nc: nc, reg: db.reg, office: office, service: service, fields: fields, raw: raw, applicant: applicant, presented: presented,
-		flags: encodeFlags(append(append([]app.Flag(nil), nc.Flags...), nc.Routing.Flags...)), received: received, clerk: clerk}, nil
+	return &newCaseRow{NewCase: in}, nil
 }
 
 // createCaseTx inserts the case unless its key exists (then it returns
 // that case, created=false).
 func (db *DB) createCaseTx(ctx context.Context, tx *txn, in *newCaseRow, rc *app.Receipt, ch change) (*app.Case, bool, error) {
-	nc, now := in.nc, ch.now
+	nc, now := in.NC, ch.now
 	var id int64
 	err := tx.QueryRowContext(ctx, `SELECT id FROM cases WHERE idempotency_key = ? OR portal_case = ? LIMIT 1`,
 		nullString(nc.IdempotencyKey), nullString(nc.PortalCase)).Scan(&id)
@@ -332,31 +242,35 @@ func (db *DB) createCaseTx(ctx context.Context, tx *txn, in *newCaseRow, rc *app
 	}
 	ref := in.ref
 	if ref == "" {
-		if ref, err = db.nextRef(ctx, tx, in.office, in.received); err != nil {
+		if ref, err = db.nextRef(ctx, tx, in.Office, in.Received); err != nil {
 			return nil, false, err
 		}
 	}
 	res, err := tx.ExecContext(ctx, `INSERT INTO cases (ref, idempotency_key, office, channel, service, portal_case, status,
 		flags, municipality, routing_reason, applicant_name, applicant_sort, birthdate, email, received_at, updated_at, provisional_ref)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		ref, nullString(nc.IdempotencyKey), string(in.office), string(nc.Channel), in.service, nullString(nc.PortalCase), string(app.StatusReceived),
-		in.flags, nc.Routing.Municipality, nc.Routing.Reason, nc.Applicant.Name(), sortKey(nc.Applicant),
-		nc.Applicant.BirthDate, nc.Applicant.Email, fmtTime(in.received), fmtTime(now), in.alias)
+		ref, nullString(nc.IdempotencyKey), string(in.Office), string(nc.Channel), in.Service, nullString(nc.PortalCase), string(app.StatusReceived),
+		encodeFlags(in.Flags), nc.Routing.Municipality, nc.Routing.Reason, nc.Applicant.Name(), sortKey(nc.Applicant),
+		nc.Applicant.BirthDate, nc.Applicant.Email, fmtTime(in.Received), fmtTime(now), in.alias)
 	if err != nil {
 		return nil, false, err
 	}
 	if id, err = res.LastInsertId(); err != nil {
 		return nil, false, err
 	}
+	var raw any
+	if in.Raw != nil {
+		raw = string(in.Raw)
+	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO case_docs (case_id, applicant, fields, raw, presented) VALUES (?, ?, ?, ?, ?)`,
-		id, string(in.applicant), string(in.fields), in.raw, in.presented); err != nil {
+		id, string(in.Applicant), string(in.Fields), raw, string(in.Presented)); err != nil {
 		return nil, false, err
 	}
-	atts, err := insertAttachments(ctx, tx, id, nil, nc.Attachments, in.sums)
+	atts, err := insertAttachments(ctx, tx, id, nil, nc.Attachments, in.Sums)
 	if err != nil {
 		return nil, false, err
 	}
-	sc := &app.Case{Service: in.service, Applicant: nc.Applicant, Municipality: nc.Routing.Municipality, Fields: in.fields}
+	sc := &app.Case{Service: in.Service, Applicant: nc.Applicant, Municipality: nc.Routing.Municipality, Fields: in.Fields}
 	if err := db.indexCase(ctx, tx, id, func() ftsDoc { return newFTSDoc(db.reg, ftsRef(ref, in.alias), sc) }); err != nil {
 		return nil, false, err
 	}
@@ -364,54 +278,22 @@ func (db *DB) createCaseTx(ctx context.Context, tx *txn, in *newCaseRow, rc *app
 		return nil, false, err
 	}
 	if ch.audit {
-		if err := audit(ctx, tx, app.AuditEntry{At: now, Clerk: in.clerk, Name: nc.ClerkName, Office: in.office, Action: app.ActionCaseCreate, Ref: ref,
-			Detail: fmt.Sprintf("channel=%s office=%s", nc.Channel, officeCode(in.office))}); err != nil {
+		if err := audit(ctx, tx, in.CreateAudit(ref, now)); err != nil {
 			return nil, false, err
 		}
 	}
 	if in.noLoad {
 		return &app.Case{ID: id, Ref: ref}, true, nil
 	}
-	c, err := in.stored(id, ref, atts, now)
+	// Built from the input instead of read back (reading it back was a
+	// third of the time the sync spent per new case), through the stored
+	// text of the times, so that they are exactly what a read returns.
+	// TestCreatedCaseAsStored holds it to what a read returns.
+	c, err := in.Stored(id, ref, in.alias, atts, now, func(t time.Time) time.Time {
+		t, _ = parseTime(fmtTime(t))
+		return t
+	})
 	return c, true, err
-}
-
-// stored is the case as it was just inserted, built from the row's values
-// instead of read back (reading it back was a third of the time the sync
-// spent per new case). TestCreatedCaseAsStored holds it to what a read
-// returns.
-func (in *newCaseRow) stored(id int64, ref string, atts []app.Attachment, now time.Time) (*app.Case, error) {
-	nc := in.nc
-	c := &app.Case{ID: id, Ref: ref, ProvisionalRef: in.alias, Office: in.office, Channel: nc.Channel, Service: in.service,
-		PortalCase: nc.PortalCase, Fields: json.RawMessage(in.fields), Attachments: atts, Status: app.StatusReceived,
-		Flags: decodeFlags(in.flags), Municipality: nc.Routing.Municipality, RoutingReason: nc.Routing.Reason}
-	// Through the stored text, so that the values are exactly what a read
-	// returns (times at storage precision, the applicant as decoded).
-	var err error
-	if c.ReceivedAt, err = parseTime(fmtTime(in.received)); err != nil {
-		return nil, err
-	}
-	if c.UpdatedAt, err = parseTime(fmtTime(now)); err != nil {
-		return nil, err
-	}
-	// The applicant's strings come back from JSON as they went in, except
-	// invalid UTF-8, which json.Marshal wrote as \ufffd.
-	if bytes.Contains(in.applicant, []byte(`\ufffd`)) {
-		if err := json.Unmarshal(in.applicant, &c.Applicant); err != nil {
-			return nil, fmt.Errorf("case %s: applicant: %w", ref, err)
-		}
-	} else {
-		c.Applicant = nc.Applicant
-	}
-	if raw, ok := in.raw.(string); ok && raw != "" {
-		c.Raw = json.RawMessage(raw)
-	}
-	if in.presented != "" {
-		if err := json.Unmarshal([]byte(in.presented), &c.Presented); err != nil {
-			return nil, fmt.Errorf("case %s: presented documents: %w", ref, err)
-		}
-	}
-	return c, nil
 }
 
 // change is how a state change is written: its time, the journal entry
@@ -432,12 +314,7 @@ func (ch change) auditLog(ctx context.Context, tx *txn, e app.AuditEntry) error 
 }
 
 // officeCode is the office key for audit details ("-" while undecided).
-func officeCode(o app.OfficeKey) string {
-	if o == "" {
-		return "-"
-	}
-	return string(o)
-}
+func officeCode(o app.OfficeKey) string { return rules.OfficeCode(o) }
 
 // insertAttachments stores files by content hash (the sender's name is
 // kept for display only, without any path) and returns what was stored.
@@ -473,44 +350,16 @@ func insertAttachments(ctx context.Context, tx *txn, caseID int64, noteID any, f
 
 // attachmentSums are the SHA-256 (hex) of the files' data, "" for a file
 // without data.
-func attachmentSums(files []app.NewAttachment) []string {
-	sums := make([]string, len(files))
-	for i, f := range files {
-		if f.Data != nil {
-			sum := sha256.Sum256(f.Data)
-			sums[i] = hex.EncodeToString(sum[:])
-		}
-	}
-	return sums
-}
+func attachmentSums(files []app.NewAttachment) []string { return casetext.Sums(files) }
 
-// safeName keeps the last element of a sender's file name, without
-// control characters; never a path.
-func safeName(s string) string {
-	s = path.Base(strings.ReplaceAll(s, `\`, "/"))
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return -1
-		}
-		return r
-	}, s)
-	if s = strings.TrimSpace(s); s == "" || s == "." || s == "/" || s == ".." {
-		return "Anlage"
-	}
-	return s
-}
+// safeName keeps the last element of a sender's file name; never a path.
+func safeName(s string) string { return casetext.SafeName(s) }
 
 // encodeFlags stores flags as ",a,b," (no duplicates) so that a flag test
 // is instr(flags, ',a,'); no flags is the empty string.
 func encodeFlags(fs []app.Flag) string {
 	var b strings.Builder
-	seen := map[app.Flag]bool{}
-	for _, f := range fs {
-		f = app.Flag(strings.TrimSpace(string(f)))
-		if f == "" || seen[f] || strings.Contains(string(f), ",") {
-			continue
-		}
-		seen[f] = true
+	for _, f := range casetext.Flags(fs) {
 		b.WriteString("," + string(f))
 	}
 	if b.Len() == 0 {
@@ -541,6 +390,11 @@ type caseRow struct {
 	assignee string
 }
 
+// rc is what the rules of a change look at.
+func (r *caseRow) rc() rules.Case {
+	return rules.Case{Ref: r.ref, Office: r.office, Status: r.status, Assignee: r.assignee}
+}
+
 func lockCase(ctx context.Context, tx *txn, where string, arg any) (*caseRow, error) {
 	var r caseRow
 	var office, status string
@@ -567,12 +421,7 @@ func (db *DB) caseByRefTx(ctx context.Context, tx *txn, ref string) (*caseRow, e
 	return r, err
 }
 
-func needClerk(by app.Actor) error {
-	if strings.TrimSpace(by.Clerk) == "" {
-		return app.Errorf(app.EINVALID, "Ohne Kürzel der Sachbearbeitung ist das nicht möglich; bitte anmelden.")
-	}
-	return nil
-}
+func needClerk(by app.Actor) error { return rules.NeedClerk(by) }
 
 func addNote(ctx context.Context, tx *txn, caseID int64, at time.Time, author, kind, text string, key, entry any) (int64, error) {
 	res, err := tx.ExecContext(ctx, `INSERT INTO notes (case_id, at, author, kind, text, msg_key, entry) VALUES (?, ?, ?, ?, ?, ?, ?)`,
@@ -603,13 +452,8 @@ func (db *DB) Claim(ctx context.Context, ref string, by app.Actor) error {
 }
 
 func (db *DB) claimTx(ctx context.Context, tx *txn, r *caseRow, by app.Actor, ch change) error {
-	switch {
-	case r.assignee == by.Clerk:
-		return nil
-	case r.assignee != "":
-		return app.Errorf(app.ECONFLICT, "Der Vorgang %s wird bereits von %s bearbeitet.", r.ref, r.assignee)
-	case r.status.Final():
-		return app.Errorf(app.EINVALID, "Der Vorgang %s ist abgeschlossen (%s) und kann nicht übernommen werden.", r.ref, r.status.Label())
+	if change, err := rules.Claim(r.rc(), by); !change {
+		return err
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE cases SET assignee = ?, updated_at = ? WHERE id = ?`, by.Clerk, fmtTime(ch.now), r.id); err != nil {
 		return err
@@ -635,11 +479,8 @@ func (db *DB) Release(ctx context.Context, ref string, by app.Actor) error {
 }
 
 func (db *DB) releaseTx(ctx context.Context, tx *txn, r *caseRow, by app.Actor, ch change) error {
-	switch {
-	case r.assignee == "":
-		return nil
-	case r.assignee != by.Clerk:
-		return app.Errorf(app.ECONFLICT, "Der Vorgang %s wird von %s bearbeitet; nur %s kann ihn freigeben.", r.ref, r.assignee, r.assignee)
+	if change, err := rules.Release(r.rc(), by); !change {
+		return err
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE cases SET assignee = '', updated_at = ? WHERE id = ?`, fmtTime(ch.now), r.id); err != nil {
 		return err
@@ -648,15 +489,7 @@ func (db *DB) releaseTx(ctx context.Context, tx *txn, r *caseRow, by app.Actor, 
 }
 
 // checkStatusInput checks what SetStatus needs besides the case.
-func checkStatusInput(to app.Status, reason string) error {
-	if !app.ValidStatus(to) {
-		return app.Errorf(app.EINVALID, "Unbekannter Status „%s“.", to)
-	}
-	if strings.TrimSpace(reason) == "" && to != app.StatusInProgress {
-		return &app.Error{Code: app.EINVALID, Field: "reason", Message: fmt.Sprintf("Bitte eine Begründung für „%s“ angeben.", to.Label())}
-	}
-	return nil
-}
+func checkStatusInput(to app.Status, reason string) error { return rules.StatusInput(to, reason) }
 
 // SetStatus implements app.CaseStore. The move must be allowed by
 // app.CheckTransition; a reason is required for every move except to
@@ -694,26 +527,16 @@ func (db *DB) setStatus(ctx context.Context, tx *txn, r *caseRow, to app.Status,
 		string(to), closed, fmtTime(now), r.id); err != nil {
 		return err
 	}
-	text := r.status.Label() + " → " + to.Label()
-	if reason != "" {
-		text += ": " + reason
-	}
-	if _, err := addNote(ctx, tx, r.id, now, author, "status", text, nil, ch.entry); err != nil {
+	if _, err := addNote(ctx, tx, r.id, now, author, "status", rules.StatusNote(r.status, to, reason), nil, ch.entry); err != nil {
 		return err
 	}
-	return ch.auditLog(ctx, tx, app.AuditEntry{Clerk: by.Clerk, Name: by.Name, Office: r.office, Action: app.ActionCaseStatus, Ref: r.ref,
-		Detail: string(r.status) + "->" + string(to)})
+	return ch.auditLog(ctx, tx, rules.StatusAudit(r.rc(), to, by, now))
 }
 
 // checkForwardInput checks what Forward needs besides the case.
 func (db *DB) checkForwardInput(to app.OfficeKey, reason string) error {
-	if strings.TrimSpace(reason) == "" {
-		return &app.Error{Code: app.EINVALID, Field: "reason", Message: "Bitte einen Grund für die Weiterleitung angeben; er wird im Vorgang vermerkt."}
-	}
-	if db.reg.Office(to) == nil {
-		return &app.Error{Code: app.EINVALID, Field: "office", Message: fmt.Sprintf("Die Dienststelle „%s“ ist unbekannt; bitte eine Dienststelle aus der Liste wählen.", to)}
-	}
-	return nil
+	_, err := rules.ForwardInput(db.reg, to, reason)
+	return err
 }
 
 // Forward implements app.CaseStore. The reason is required and the target
@@ -739,33 +562,19 @@ func (db *DB) Forward(ctx context.Context, ref string, to app.OfficeKey, reason 
 }
 
 func (db *DB) forwardTx(ctx context.Context, tx *txn, r *caseRow, to app.OfficeKey, reason string, by app.Actor, ch change) error {
-	target := db.reg.Office(to)
-	if r.status.Final() {
-		return app.Errorf(app.EINVALID, "Der Vorgang %s ist abgeschlossen (%s) und kann nicht mehr weitergeleitet werden.", r.ref, r.status.Label())
-	}
-	if r.office == to {
-		return &app.Error{Code: app.EINVALID, Field: "office", Message: fmt.Sprintf("Der Vorgang %s liegt bereits bei der %s.", r.ref, target.Name)}
-	}
 	now := ch.now
+	note, entry, err := rules.Forward(db.reg, r.rc(), db.reg.Office(to), reason, by, now)
+	if err != nil {
+		return err
+	}
 	if _, err := tx.ExecContext(ctx, `UPDATE cases SET office = ?, forwarded_from = ?, assignee = '', updated_at = ? WHERE id = ?`,
 		string(to), string(r.office), fmtTime(now), r.id); err != nil {
 		return err
 	}
-	from := "noch nicht zugeordnet"
-	if o := db.reg.Office(r.office); o != nil {
-		from = o.Short()
-	}
-	if _, err := addNote(ctx, tx, r.id, now, by.Clerk, "forward", fmt.Sprintf("%s → %s: %s", from, target.Short(), reason), nil, ch.entry); err != nil {
+	if _, err := addNote(ctx, tx, r.id, now, by.Clerk, "forward", note, nil, ch.entry); err != nil {
 		return err
 	}
-	// The office the case belonged to when it was forwarded (the one an
-	// undecided case goes to).
-	office := r.office
-	if office == "" {
-		office = to
-	}
-	return ch.auditLog(ctx, tx, app.AuditEntry{Clerk: by.Clerk, Name: by.Name, Office: office, Action: app.ActionCaseForward, Ref: r.ref,
-		Detail: officeCode(r.office) + "->" + string(to)})
+	return ch.auditLog(ctx, tx, entry)
 }
 
 // AddNote implements app.CaseStore.
@@ -773,9 +582,9 @@ func (db *DB) AddNote(ctx context.Context, ref string, text string, by app.Actor
 	if err := needClerk(by); err != nil {
 		return err
 	}
-	text = strings.TrimSpace(text)
-	if text == "" {
-		return &app.Error{Code: app.EINVALID, Field: "text", Message: "Die Notiz ist leer."}
+	text, err := rules.NoteInput(text)
+	if err != nil {
+		return err
 	}
 	ref = normRef(ref)
 	return db.tx(ctx, "add note", func(tx *txn) error {
@@ -798,7 +607,7 @@ func (db *DB) noteTx(ctx context.Context, tx *txn, r *caseRow, text string, by a
 }
 
 // citizen is the author of portal messages.
-const citizen = "Bürger"
+const citizen = rules.Citizen
 
 // AddMessage implements app.CaseStore: a citizen's message with its files
 // becomes a note of kind "message". The key (the portal's message
@@ -866,11 +675,7 @@ func (db *DB) AddMessage(ctx context.Context, portalCase, key string, n *app.Not
 // receipt is recorded.
 func (db *DB) Withdraw(ctx context.Context, portalCase, reason string, rc *app.Receipt) error {
 	return db.onOpenPortalCase(ctx, "withdraw", portalCase, rc, func(tx *txn, r *caseRow, now time.Time) error {
-		text := "Rücknahme durch den Bürger"
-		if reason = strings.TrimSpace(reason); reason != "" {
-			text += ": " + reason
-		}
-		return db.setStatus(ctx, tx, r, app.StatusWithdrawn, text, citizen, app.PortalActor, change{now: now, audit: true})
+		return db.setStatus(ctx, tx, r, app.StatusWithdrawn, rules.WithdrawText(reason), citizen, app.PortalActor, change{now: now, audit: true})
 	})
 }
 

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"amtstresen/app"
+	"amtstresen/storage/internal/rules"
 	"amtstresen/storage/storetest"
 )
 
@@ -105,7 +106,7 @@ func TestCreatedCaseAsStored(t *testing.T) {
 	now := time.Date(2026, 11, 29, 8, 15, 30, 123456789, time.UTC)
 	db.now = func() time.Time { return now }
 	storetest.CreatedCaseAsStored(t, db, now, func(p app.PreparedCase) {
-		if pc, _ := p.(*preparedCase); pc == nil || pc.in == nil {
+		if pc, _ := p.(*rules.Prepared); pc == nil || !pc.Checked() {
 			t.Fatalf("%s: not prepared", p.NewCase().IdempotencyKey)
 		}
 	})

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"amtstresen/app"
+	"amtstresen/storage/internal/rules"
 )
 
 var _ app.IntakeStore = (*DB)(nil)
@@ -96,11 +97,7 @@ func (db *DB) RequestWithdrawal(ctx context.Context, portalCase, reason string, 
 			encodeFlags(append(flags, app.FlagWithdrawalUnconfirmed)), fmtTime(now), r.id); err != nil {
 			return err
 		}
-		text := "Rücknahme beantragt (Format 1: die Art ist nicht signiert; bitte bestätigen oder ablehnen)"
-		if reason = strings.TrimSpace(reason); reason != "" {
-			text += ": " + reason
-		}
-		if _, err := addNote(ctx, tx, r.id, now, citizen, "message", text, nil, nil); err != nil {
+		if _, err := addNote(ctx, tx, r.id, now, citizen, "message", rules.WithdrawalRequestText(reason), nil, nil); err != nil {
 			return err
 		}
 		return audit(ctx, tx, app.AuditEntry{At: now, Clerk: app.PortalActor.Clerk, Action: app.ActionCaseWithdrawalRequested, Ref: r.ref})
@@ -112,9 +109,9 @@ func (db *DB) DecideWithdrawal(ctx context.Context, ref string, confirm bool, re
 	if err := needClerk(by); err != nil {
 		return err
 	}
-	reason = strings.TrimSpace(reason)
-	if reason == "" {
-		return &app.Error{Code: app.EINVALID, Field: "reason", Message: "Bitte eine Begründung angeben; sie wird im Vorgang vermerkt."}
+	reason, err := rules.DecisionInput(reason)
+	if err != nil {
+		return err
 	}
 	ref = normRef(ref)
 	return db.tx(ctx, "decide withdrawal", func(tx *txn) error {
@@ -126,38 +123,23 @@ func (db *DB) DecideWithdrawal(ctx context.Context, ref string, confirm bool, re
 		if err != nil {
 			return err
 		}
-		rest := flags[:0:0]
-		for _, f := range flags {
-			if f != app.FlagWithdrawalUnconfirmed {
-				rest = append(rest, f)
-			}
-		}
-		if len(rest) == len(flags) {
-			return app.Errorf(app.ECONFLICT, "Zum Vorgang %s liegt keine unbestätigte Rücknahme (mehr) vor.", r.ref)
-		}
 		now := db.clock(ctx)
-		if _, err := tx.ExecContext(ctx, `UPDATE cases SET flags = ?, updated_at = ? WHERE id = ?`, encodeFlags(rest), fmtTime(now), r.id); err != nil {
+		d, err := rules.Decide(r.rc(), flags, confirm, reason, by, now)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE cases SET flags = ?, updated_at = ? WHERE id = ?`, encodeFlags(d.Flags), fmtTime(now), r.id); err != nil {
 			return err
 		}
 		ch := change{now: now, audit: true}
-		detail := "rejected"
-		switch {
-		case confirm && !r.status.Final():
-			detail = "confirmed"
-			if err := db.setStatus(ctx, tx, r, app.StatusWithdrawn, "Rücknahme bestätigt: "+reason, by.Clerk, by, ch); err != nil {
+		if d.Withdraw {
+			if err := db.setStatus(ctx, tx, r, app.StatusWithdrawn, d.Reason, by.Clerk, by, ch); err != nil {
 				return err
 			}
-		case confirm:
-			detail = "confirmed"
-			if _, err := addNote(ctx, tx, r.id, now, by.Clerk, "note", "Rücknahme bestätigt (Vorgang war bereits abgeschlossen): "+reason, nil, nil); err != nil {
-				return err
-			}
-		default:
-			if _, err := addNote(ctx, tx, r.id, now, by.Clerk, "note", "Rücknahme nicht bestätigt: "+reason, nil, nil); err != nil {
-				return err
-			}
+		} else if _, err := addNote(ctx, tx, r.id, now, by.Clerk, "note", d.Note, nil, nil); err != nil {
+			return err
 		}
-		return ch.auditLog(ctx, tx, app.AuditEntry{Clerk: by.Clerk, Office: by.Office, Action: app.ActionCaseWithdrawal, Ref: r.ref, Detail: detail})
+		return ch.auditLog(ctx, tx, d.Audit)
 	})
 }
 

@@ -243,7 +243,7 @@ func (db *DB) applyCreate(ctx context.Context, tx *txn, e *app.JournalEntry, pen
 		return r.ref, nil // created before: the same entry twice, or the same form saved twice
 	}
 	// Our own pending case: now it gets its number.
-	ref, err := db.nextRef(ctx, tx, in.office, in.received)
+	ref, err := db.nextRef(ctx, tx, in.Office, in.Received)
 	if err != nil {
 		return "", err
 	}
@@ -260,8 +260,8 @@ func (db *DB) applyCreate(ctx context.Context, tx *txn, e *app.JournalEntry, pen
 	if err := db.indexCase(ctx, tx, r.id, func() ftsDoc { return newFTSDoc(db.reg, ftsRef(ref, alias), c) }); err != nil {
 		return "", err
 	}
-	return ref, ch.auditLog(ctx, tx, app.AuditEntry{Clerk: in.clerk, Action: app.ActionCaseCreate, Ref: ref,
-		Detail: fmt.Sprintf("channel=%s office=%s provisional=%s", nc.Channel, officeCode(in.office), alias)})
+	return ref, ch.auditLog(ctx, tx, app.AuditEntry{Clerk: in.Clerk, Action: app.ActionCaseCreate, Ref: ref,
+		Detail: fmt.Sprintf("channel=%s office=%s provisional=%s", nc.Channel, officeCode(in.Office), alias)})
 }
 
 // QueueChange implements app.JournalStore. The change is applied to the

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"amtstresen/app"
+	"amtstresen/storage/internal/rules"
 )
 
 // The purge's types are the application's (app.Purger); these names stay
@@ -37,15 +38,7 @@ type purgeCase struct {
 // rows, the database is vacuumed and the WAL truncated, so that no byte of
 // a deleted case stays in the database files.
 func (db *DB) Purge(ctx context.Context, o PurgeOptions) (*PurgeReport, error) {
-	now := o.Now
-	if now.IsZero() {
-		now = db.now()
-	}
-	by := o.By
-	if by.Clerk == "" {
-		by.Clerk = "system"
-	}
-	rep := &PurgeReport{DryRun: o.DryRun, Cases: []PurgeItem{}, Appointments: []PurgeItem{}, NoRetention: []string{}}
+	now, by, rep := rules.PurgeStart(o, db.now())
 	cases, err := db.expiredCases(ctx, now, rep)
 	if err != nil {
 		return nil, err
@@ -59,13 +52,13 @@ func (db *DB) Purge(ctx context.Context, o PurgeOptions) (*PurgeReport, error) {
 	}
 	rep.Appointments = appts
 	if o.AuditMonths > 0 {
-		rep.AuditBefore = now.In(app.Berlin).AddDate(0, -o.AuditMonths, 0).UTC()
+		rep.AuditBefore = rules.Before(now, o.AuditMonths)
 		if err := db.q().QueryRowContext(ctx, `SELECT count(*) FROM audit_log WHERE at < ?`, fmtTime(rep.AuditBefore)).Scan(&rep.AuditEntries); err != nil {
 			return nil, fmt.Errorf("purge: %w", err)
 		}
 	}
 	if o.ReviewMonths > 0 {
-		rep.ReviewBefore = now.In(app.Berlin).AddDate(0, -o.ReviewMonths, 0).UTC()
+		rep.ReviewBefore = rules.Before(now, o.ReviewMonths)
 		if err := db.q().QueryRowContext(ctx, `SELECT count(*) FROM review_items WHERE handled = 1 AND handled_at <> '' AND handled_at < ?`,
 			fmtTime(rep.ReviewBefore)).Scan(&rep.ReviewMails); err != nil {
 			return nil, fmt.Errorf("purge: %w", err)
@@ -102,8 +95,7 @@ func (db *DB) Purge(ctx context.Context, o PurgeOptions) (*PurgeReport, error) {
 				if _, err := tx.ExecContext(ctx, `DELETE FROM appointments WHERE uid = ?`, a.Ref); err != nil {
 					return err
 				}
-				if err := audit(ctx, tx, app.AuditEntry{At: now, Clerk: by.Clerk, Office: by.Office, Action: app.ActionAppointmentPurge, Ref: a.Ref,
-					Detail: "service=" + a.Service + " office=" + string(a.Office)}); err != nil {
+				if err := audit(ctx, tx, rules.AppointmentPurgeAudit(a, by, now)); err != nil {
 					return err
 				}
 			}
@@ -152,16 +144,9 @@ func (db *DB) expiredCases(ctx context.Context, now time.Time, rep *PurgeReport)
 		if c.Since, err = parseTime(closed); err != nil {
 			return nil, fmt.Errorf("purge: %w", err)
 		}
-		exp, ok := app.Expiry(db.reg.Catalog.Service(c.Service), c.Since, false)
-		if !ok {
-			rep.NoRetention = append(rep.NoRetention, c.Ref)
-			continue
+		if rules.Expired(db.reg, &c.PurgeItem, now, false, rep) {
+			out = append(out, c)
 		}
-		if exp.After(now) {
-			continue
-		}
-		c.Expired = exp.UTC()
-		out = append(out, c)
 	}
 	return out, rows.Err()
 }
@@ -186,16 +171,9 @@ func (db *DB) expiredAppointments(ctx context.Context, now time.Time, rep *Purge
 		if it.Since, err = parseTime(took); err != nil {
 			return nil, fmt.Errorf("purge: %w", err)
 		}
-		exp, ok := app.Expiry(db.reg.Catalog.Service(it.Service), it.Since, true)
-		if !ok {
-			rep.NoRetention = append(rep.NoRetention, "Termin "+it.Ref)
-			continue
+		if rules.Expired(db.reg, &it, now, true, rep) {
+			out = append(out, it)
 		}
-		if exp.After(now) {
-			continue
-		}
-		it.Expired = exp.UTC()
-		out = append(out, it)
 	}
 	return out, rows.Err()
 }
@@ -245,8 +223,7 @@ func (db *DB) deleteCase(ctx context.Context, tx *txn, c purgeCase, now time.Tim
 			return fmt.Errorf("appointments: %w", err)
 		}
 	}
-	return audit(ctx, tx, app.AuditEntry{At: now, Clerk: by.Clerk, Office: by.Office, Action: app.ActionCasePurge, Ref: c.Ref,
-		Detail: fmt.Sprintf("service=%s office=%s closed=%s", c.Service, c.Office, c.Since.In(app.Berlin).Format("2006-01-02"))})
+	return audit(ctx, tx, rules.CasePurgeAudit(c.PurgeItem, by, now))
 }
 
 // purgeReviewMails deletes the mails of the review list that were handled
@@ -265,8 +242,7 @@ func purgeReviewMails(ctx context.Context, tx *txn, before, now time.Time, by ap
 		return err
 	}
 	n, _ := res.RowsAffected()
-	return audit(ctx, tx, app.AuditEntry{At: now, Clerk: by.Clerk, Office: by.Office, Action: app.ActionReviewPurge,
-		Detail: fmt.Sprintf("before=%s count=%d", before.In(app.Berlin).Format("2006-01-02"), n)})
+	return audit(ctx, tx, rules.CountPurgeAudit(app.ActionReviewPurge, before, n, by, now))
 }
 
 // auditNoDelete is the trigger of migration 0001, created again exactly.
@@ -290,8 +266,7 @@ func purgeAudit(ctx context.Context, tx *txn, before, now time.Time, by app.Acto
 		return err
 	}
 	n, _ := res.RowsAffected()
-	return audit(ctx, tx, app.AuditEntry{At: now, Clerk: by.Clerk, Office: by.Office, Action: app.ActionAuditPurge,
-		Detail: fmt.Sprintf("before=%s count=%d", before.In(app.Berlin).Format("2006-01-02"), n)})
+	return audit(ctx, tx, rules.CountPurgeAudit(app.ActionAuditPurge, before, n, by, now))
 }
 
 // Scrub overwrites what deleted rows left behind: it rebuilds the search

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"amtstresen/app"
+	"amtstresen/storage/internal/rules"
 )
 
 // How the queue is read
@@ -284,55 +285,25 @@ func (db *DB) ListCases(ctx context.Context, f app.CaseFilter) ([]app.CaseSummar
 }
 
 // listByStatus pages through the statuses in workflow order (or reverse),
-// each newest first (or oldest first): one received-ordered query per
-// status that the page touches. A status before the page is counted, at
-// most up to the offset, to skip it.
+// one received-ordered query per status that the page touches
+// (rules.ListByStatus).
 func (db *DB) listByStatus(ctx context.Context, f app.CaseFilter, limit, offset int) ([]app.CaseSummary, error) {
 	_, asc, _ := parseSort(f.Sort)
-	statuses := uniq(f.Statuses)
-	if len(statuses) == 0 {
-		statuses = app.AllStatuses
-	}
-	statuses = append([]app.Status(nil), statuses...)
-	slices.SortFunc(statuses, func(a, b app.Status) int {
-		if asc {
-			return statusRank(a) - statusRank(b)
-		}
-		return statusRank(b) - statusRank(a)
-	})
-	var out []app.CaseSummary
-	for _, s := range statuses {
-		if limit == 0 {
-			break
-		}
-		g := f
-		g.Statuses, g.Sort = []app.Status{s}, "received"
-		if asc {
-			g.Sort = "+received"
-		}
-		p, err := plan(g)
-		if err != nil {
-			return nil, err
-		}
-		rows, err := db.list(ctx, g, p, limit, offset)
-		if err != nil {
-			return nil, err
-		}
-		if len(rows) > 0 {
-			out = append(out, rows...)
-			limit -= len(rows)
-			offset = 0
-			continue
-		}
-		if offset > 0 {
-			n, err := db.count(ctx, g, p, offset)
+	return rules.ListByStatus(f, asc, limit, offset,
+		func(g app.CaseFilter, limit, offset int) ([]app.CaseSummary, error) {
+			p, err := plan(g)
 			if err != nil {
 				return nil, err
 			}
-			offset -= n
-		}
-	}
-	return out, nil
+			return db.list(ctx, g, p, limit, offset)
+		},
+		func(g app.CaseFilter, max int) (int, error) {
+			p, err := plan(g)
+			if err != nil {
+				return 0, err
+			}
+			return db.count(ctx, g, p, max)
+		})
 }
 
 // list runs the plan for one page.

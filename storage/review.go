@@ -2,14 +2,12 @@ package storage
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"strings"
 
 	"amtstresen/app"
+	"amtstresen/storage/internal/rules"
 )
 
 // AddReview implements app.ReviewStore. A mail is stored once (by its
@@ -20,11 +18,7 @@ func (db *DB) AddReview(ctx context.Context, it *app.ReviewItem, rc *app.Receipt
 	if it == nil {
 		return errors.New("add review: no item")
 	}
-	sum := it.SHA256
-	if sum == "" && it.Raw != nil {
-		s := sha256.Sum256(it.Raw)
-		sum = hex.EncodeToString(s[:])
-	}
+	sum := rules.ReviewSum(it)
 	return db.tx(ctx, "add review", func(tx *txn) error {
 		now := db.clock(ctx)
 		received := it.ReceivedAt
@@ -53,8 +47,7 @@ func (db *DB) AddReview(ctx context.Context, it *app.ReviewItem, rc *app.Receipt
 		if !inserted {
 			return nil
 		}
-		return audit(ctx, tx, app.AuditEntry{At: now, Clerk: app.PortalActor.Clerk, Action: app.ActionReviewAdd,
-			Ref: fmt.Sprintf("review:%d", id), Detail: string(it.Reason)})
+		return audit(ctx, tx, rules.ReviewAddAudit(id, it.Reason, now))
 	})
 }
 
@@ -105,9 +98,7 @@ func (db *DB) ReviewItems(ctx context.Context, includeHandled bool) ([]app.Revie
 	return out, nil
 }
 
-func reviewNotFound(id int64) error {
-	return app.Errorf(app.ENOTFOUND, "Die Mail Nr. %d gibt es nicht in der Prüfliste.", id)
-}
+func reviewNotFound(id int64) error { return rules.ReviewNotFound(id) }
 
 // ReviewItem implements app.ReviewStore, with the raw mail.
 func (db *DB) ReviewItem(ctx context.Context, id int64) (*app.ReviewItem, error) {
@@ -127,16 +118,9 @@ func (db *DB) ReviewItem(ctx context.Context, id int64) (*app.ReviewItem, error)
 // an item is resolved once (ECONFLICT after). The audit entry names the
 // case when the resolution does ("assigned:REF", "case:REF").
 func (db *DB) ResolveReview(ctx context.Context, id int64, resolution, note string, by app.Actor) error {
-	if err := needClerk(by); err != nil {
+	resolution, note, err := rules.ResolveInput(resolution, note, by)
+	if err != nil {
 		return err
-	}
-	note = strings.TrimSpace(note)
-	if note == "" {
-		return &app.Error{Code: app.EINVALID, Field: "note", Message: "Bitte eine Begründung angeben; sie wird vermerkt."}
-	}
-	resolution = strings.TrimSpace(resolution)
-	if resolution == "" {
-		resolution = "handled"
 	}
 	return db.tx(ctx, "resolve review", func(tx *txn) error {
 		return resolveReviewTx(ctx, tx, id, resolution, note, by, change{now: db.clock(ctx), audit: true})
@@ -153,14 +137,13 @@ func resolveReviewTx(ctx context.Context, tx *txn, id int64, resolution, note st
 	if err != nil {
 		return err
 	}
-	if handled {
-		return app.Errorf(app.ECONFLICT, "Die Mail wurde bereits von %s erledigt.", handledBy)
+	entry, err := rules.Resolve(id, handled, handledBy, resolution, by, ch.now)
+	if err != nil {
+		return err
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE review_items SET handled = 1, handled_by = ?, handled_at = ?, resolution = ?, note = ? WHERE id = ?`,
 		by.Clerk, fmtTime(ch.now), resolution, note, id); err != nil {
 		return err
 	}
-	kind, ref, _ := strings.Cut(resolution, ":")
-	return ch.auditLog(ctx, tx, app.AuditEntry{Clerk: by.Clerk, Office: by.Office, Action: app.ActionReviewResolve, Ref: normRef(ref),
-		Detail: fmt.Sprintf("review=%d %s", id, kind)})
+	return ch.auditLog(ctx, tx, entry)
 }

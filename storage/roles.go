@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"amtstresen/app"
+	"amtstresen/storage/internal/rules"
 )
 
 var _ app.RoleStore = (*DB)(nil)
@@ -42,7 +43,7 @@ func (db *DB) RoleAssignment(ctx context.Context, clerk string) (*app.RoleAssign
 	err := db.q().QueryRowContext(ctx, `SELECT clerk, role, office, name, updated_at, updated_by FROM roles WHERE clerk = ?`, clerk).
 		Scan(&ra.Clerk, &role, &office, &ra.Name, &at, &ra.UpdatedBy)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, app.Errorf(app.ENOTFOUND, "Das Benutzerkonto „%s“ hat keine Rolle.", clerk)
+		return nil, rules.RoleNotFound(clerk)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("role: %w", err)
@@ -70,8 +71,8 @@ func (db *DB) SetRole(ctx context.Context, ra app.RoleAssignment, by app.Actor) 
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM roles`).Scan(&n); err != nil {
 			return err
 		}
-		if n == 0 && ra.Role != app.RoleAdmin {
-			return app.Errorf(app.ECONFLICT, "Bitte zuerst eine Administration eintragen (amtstresen roles set KONTO admin); sonst könnte niemand mehr Rollen vergeben.")
+		if err := rules.FirstRole(n, ra); err != nil {
+			return err
 		}
 		var prev string
 		err := tx.QueryRowContext(ctx, `SELECT role || '@' || office FROM roles WHERE clerk = ?`, ra.Clerk).Scan(&prev)
@@ -104,7 +105,7 @@ func (db *DB) RemoveRole(ctx context.Context, clerk string, by app.Actor) error 
 		var role, office string
 		err := tx.QueryRowContext(ctx, `SELECT role, office FROM roles WHERE clerk = ?`, clerk).Scan(&role, &office)
 		if errors.Is(err, sql.ErrNoRows) {
-			return app.Errorf(app.ENOTFOUND, "Das Benutzerkonto „%s“ hat keine Rolle.", clerk)
+			return rules.RoleNotFound(clerk)
 		}
 		if err != nil {
 			return err

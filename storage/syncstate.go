@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"amtstresen/app"
+	"amtstresen/storage/internal/rules"
 )
 
 // SyncState implements app.SyncStore; ENOTFOUND before the first run.
@@ -17,7 +18,7 @@ func (db *DB) SyncState(ctx context.Context, mailbox string) (*app.SyncState, er
 	err := db.q().QueryRowContext(ctx, `SELECT mailbox, uidvalidity, last_uid, last_run, last_result, last_error FROM sync_state WHERE mailbox = ?`, mailbox).
 		Scan(&s.Mailbox, &uv, &last, &run, &s.LastResult, &s.LastError)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, app.Errorf(app.ENOTFOUND, "Das Postfach %s wurde noch nie abgerufen.", mailbox)
+		return nil, rules.SyncNotFound(mailbox)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sync state: %w", err)
@@ -42,11 +43,6 @@ func (db *DB) SaveSyncState(ctx context.Context, s *app.SyncState) error {
 			s.Mailbox, int64(s.UIDValidity), int64(s.LastUID), fmtTime(s.LastRun), s.LastResult, s.LastError); err != nil {
 			return err
 		}
-		failed := 0
-		if s.LastError != "" {
-			failed = 1
-		}
-		return audit(ctx, tx, app.AuditEntry{At: db.clock(ctx), Clerk: app.PortalActor.Clerk, Action: app.ActionSyncState, Ref: s.Mailbox,
-			Detail: fmt.Sprintf("uidvalidity=%d last_uid=%d error=%d", s.UIDValidity, s.LastUID, failed)})
+		return audit(ctx, tx, rules.SyncStateAudit(s, db.clock(ctx)))
 	})
 }

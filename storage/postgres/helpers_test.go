@@ -51,6 +51,9 @@ func TestMain(m *testing.M) {
 	} else {
 		code = m.Run()
 	}
+	if benchCluster != nil {
+		benchCluster.Stop() // its files stay for the next run
+	}
 	c.Stop()
 	os.Exit(code)
 }

@@ -74,6 +74,10 @@ func TestUpgradeFromV1(t *testing.T) {
 			t.Errorf("%s: %d rows after upgrade", tbl, n)
 		}
 	}
+	// Version 4 finds the old case through the office in its search row.
+	if list, err := clerk.open(t).ListCases(ctx, app.CaseFilter{Query: "zöller"}); err != nil || len(list) != 1 || list[0].ID != id {
+		t.Errorf("search after upgrade: %+v, %v", list, err)
+	}
 	// Version 2 announces changes, also of cases written under version 1.
 	if _, err := conn.Exec(ctx, "LISTEN "+ChannelCase); err != nil {
 		t.Fatal(err)

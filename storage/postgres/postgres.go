@@ -2,8 +2,8 @@
 // work queue of an office network (github.com/jackc/pgx/v5). SQLite
 // (package storage) stays the embedded default.
 //
-// This is the groundwork the adapter is built on; the app.Store methods
-// follow the storage contract.
+// The store is DB (db.go, Open): app.IntakeStore and the other ports with
+// the semantics of the SQLite store.
 //
 //   - migrations/: the schema in schema amtstresen, applied by Migrate as
 //     the migration role (owner of the database, CREATEROLE), refusing a
@@ -32,9 +32,10 @@ import (
 	"encoding/base64"
 	"fmt"
 	"strings"
-	"unicode"
 
 	"golang.org/x/text/unicode/norm"
+
+	"amtstresen/storage/internal/casetext"
 )
 
 // scramIterations is PostgreSQL's default (scram_iterations).
@@ -71,9 +72,7 @@ func ScramVerifier(password string) (string, error) {
 // case. The adapter indexes strings.Join(SearchWords(doc), " ") with
 // amtstresen.search_vector and asks amtstresen.search_query(SearchWords(q)).
 func SearchWords(s string) []string {
-	words := strings.FieldsFunc(norm.NFC.String(s), func(r rune) bool {
-		return !(unicode.IsLetter(r) || unicode.IsNumber(r) || unicode.Is(unicode.Co, r))
-	})
+	words := strings.FieldsFunc(norm.NFC.String(s), casetext.Separator)
 	for i, w := range words {
 		words[i] = strings.ToLower(w)
 	}

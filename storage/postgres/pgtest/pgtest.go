@@ -29,6 +29,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	gosync "sync"
@@ -58,6 +59,8 @@ type Cluster struct {
 	cmd      *exec.Cmd
 	exited   chan struct{}
 	logPath  string
+	keep     bool              // Stop keeps the files (StartKept)
+	settings map[string]string // more settings of postgresql.conf
 
 	mu        gosync.Mutex
 	templates map[string]*template
@@ -82,6 +85,26 @@ func Start(t testing.TB) *Cluster {
 
 // StartCluster starts a cluster; the caller must Stop it (TestMain).
 func StartCluster() (*Cluster, error) {
+	u, err := checkInstalled()
+	if err != nil {
+		return nil, err
+	}
+	c, err := newCluster("primary", u)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.initdb(); err != nil {
+		c.Stop()
+		return nil, err
+	}
+	if err := c.start(); err != nil {
+		c.Stop()
+		return nil, err
+	}
+	return c, nil
+}
+
+func checkInstalled() (*user.User, error) {
 	if _, err := os.Stat(filepath.Join(BinDir, "initdb")); err != nil {
 		return nil, fmt.Errorf("PostgreSQL 15 fehlt (%s): die Integrationstests brauchen einen echten PostgreSQL. Installieren mit `apt-get install -y postgresql` oder `make deps-test`", BinDir)
 	}
@@ -92,24 +115,48 @@ func StartCluster() (*Cluster, error) {
 	if err != nil {
 		return nil, fmt.Errorf("Benutzer postgres fehlt (legt das Paket postgresql an): %w", err)
 	}
-	c, err := newCluster("primary", u)
+	return u, nil
+}
+
+func (c *Cluster) initdb() error {
+	return c.run(filepath.Join(BinDir, "initdb"), "-D", c.Data, "-U", SuperUser, "-E", "UTF8", "--locale=C",
+		"--auth-local=trust", "--auth-host=scram-sha-256", "--no-sync")
+}
+
+// StartKept starts the cluster whose files are in dir (a benchmark's data,
+// kept between runs), on a free port, with the given settings of
+// postgresql.conf on top of the tests' (e.g. fsync = on for measuring
+// commits). With no cluster in dir yet it runs initdb there first
+// (created = true). Stop shuts the server down and keeps the files.
+func StartKept(dir string, settings map[string]string) (c *Cluster, created bool, err error) {
+	u, err := checkInstalled()
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	if err := c.run(filepath.Join(BinDir, "initdb"), "-D", c.Data, "-U", SuperUser, "-E", "UTF8", "--locale=C",
-		"--auth-local=trust", "--auth-host=scram-sha-256", "--no-sync"); err != nil {
-		c.Stop()
-		return nil, err
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, false, err
 	}
-	if err := c.configure(); err != nil {
-		c.Stop()
-		return nil, err
+	if err := os.Chown(dir, uid, gid); err != nil {
+		return nil, false, err
+	}
+	c = &Cluster{Dir: dir, Data: filepath.Join(dir, "data"), SocketDir: dir, Name: "kept", uid: uid, gid: gid,
+		logPath: filepath.Join(dir, "postgres.log"), templates: map[string]*template{}, keep: true, settings: settings}
+	if c.Port, err = freePort(); err != nil {
+		return nil, false, err
+	}
+	if _, err := os.Stat(filepath.Join(c.Data, "PG_VERSION")); errors.Is(err, os.ErrNotExist) {
+		os.RemoveAll(c.Data)
+		if err := c.initdb(); err != nil {
+			return nil, false, err
+		}
+		created = true
 	}
 	if err := c.start(); err != nil {
-		c.Stop()
-		return nil, err
+		return nil, false, err
 	}
-	return c, nil
+	return c, created, nil
 }
 
 func newCluster(name string, u *user.User) (*Cluster, error) {
@@ -141,12 +188,15 @@ func freePort() (int, error) {
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
-// configure appends the test settings to postgresql.conf: loopback only,
-// the socket in Dir, and no waiting for the disk (a test cluster is
-// thrown away; durability is not what these tests are about).
+// testConf is the file of the test settings in the data directory,
+// written at every start; postgresql.conf includes it.
+const testConf = "amtstresen-test.conf"
+
+// configure writes the test settings: loopback only, the socket in Dir,
+// and no waiting for the disk (a test cluster is thrown away; durability
+// is not what these tests are about), then the cluster's own settings.
 func (c *Cluster) configure() error {
-	conf := fmt.Sprintf(`
-# amtstresen pgtest
+	conf := fmt.Sprintf(`# amtstresen pgtest, written at every start
 listen_addresses = '127.0.0.1'
 port = %d
 unix_socket_directories = '%s'
@@ -159,11 +209,34 @@ jit = off
 log_min_messages = warning
 log_line_prefix = '%%m [%%p] %%u@%%d '
 `, c.Port, c.SocketDir, c.Name)
-	f, err := os.OpenFile(filepath.Join(c.Data, "postgresql.conf"), os.O_APPEND|os.O_WRONLY, 0)
+	keys := make([]string, 0, len(c.settings))
+	for k := range c.settings {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		conf += k + " = " + c.settings[k] + "\n"
+	}
+	if err := os.WriteFile(filepath.Join(c.Data, testConf), []byte(conf), 0o600); err != nil {
+		return err
+	}
+	if err := os.Chown(filepath.Join(c.Data, testConf), c.uid, c.gid); err != nil {
+		return err
+	}
+	main := filepath.Join(c.Data, "postgresql.conf")
+	b, err := os.ReadFile(main)
 	if err != nil {
 		return err
 	}
-	if _, err := f.WriteString(conf); err != nil {
+	include := "include '" + testConf + "'\n"
+	if strings.Contains(string(b), include) {
+		return nil
+	}
+	f, err := os.OpenFile(main, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	if _, err := f.WriteString("\n" + include); err != nil {
 		f.Close()
 		return err
 	}
@@ -193,6 +266,9 @@ func (c *Cluster) command(name string, args ...string) *exec.Cmd {
 // pg_ctl): if the test binary dies, the server gets SIGQUIT (immediate
 // shutdown) instead of staying behind.
 func (c *Cluster) start() error {
+	if err := c.configure(); err != nil {
+		return err
+	}
 	logf, err := os.OpenFile(c.logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		return err
@@ -245,10 +321,12 @@ func (c *Cluster) signal(sig syscall.Signal) {
 	c.cmd = nil
 }
 
-// Stop stops the server and removes its files.
+// Stop stops the server and removes its files (a kept cluster's stay).
 func (c *Cluster) Stop() {
 	c.Shutdown()
-	os.RemoveAll(c.Dir)
+	if !c.keep {
+		os.RemoveAll(c.Dir)
+	}
 }
 
 // Log returns the server log.
@@ -400,9 +478,6 @@ func (c *Cluster) StartSyncStandby(t testing.TB) *Cluster {
 	t.Cleanup(s.Stop)
 	if err := c.run(filepath.Join(BinDir, "pg_basebackup"), "-D", s.Data, "-h", c.SocketDir, "-p", strconv.Itoa(c.Port),
 		"-U", SuperUser, "-R", "-X", "stream", "-c", "fast", "--no-sync"); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.configure(); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.start(); err != nil {

@@ -1,0 +1,419 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
+
+	"amtstresen/app"
+	"amtstresen/storage/internal/rules"
+)
+
+// How the queue is read
+//
+// A page of the queue is "the first N cases of these offices in these
+// statuses (and maybe: of this service, of this clerk, with a flag), in
+// this order". One query with office = ANY (…) AND status = ANY (…) would
+// sort every matching case. Instead, as in the SQLite store, the query
+// has one arm per (office, status) pair; each arm reads one range of an
+// index (migration 0001: office, status, then the sort column) that is
+// already in the requested order, and PostgreSQL merges the arms (Merge
+// Append), stopping after OFFSET+LIMIT rows. The id breaks ties.
+//
+// The free-text search drives from the GIN index of case_search and
+// sorts its matches; a reference or its beginning ("ZEL-2026-000") reads
+// a range of the unique index on ref instead.
+
+// sortCols are the result columns of each sort, most significant first;
+// id is appended.
+var sortCols = map[string][]string{
+	"received":  {"received_at"},
+	"ref":       {"ref"},
+	"service":   {"service", "received_at"},
+	"applicant": {"applicant_sort"},
+	"status":    {"srank", "received_at"},
+}
+
+// refPrefixRE matches what a clerk types of a reference (app.FormatRef):
+// office code, year, dash, some digits ("zel-2026-0004"), as the SQLite
+// store does.
+var refPrefixRE = regexp.MustCompile(`^(?i)[A-Z]{2,3}-[0-9]{4}-[0-9]{0,5}$`)
+
+// summaryCols are the columns of a queue row.
+const summaryCols = `id, ref, received_at, service, applicant_name, municipality, office, status, assignee, flags, channel, applicant_sort`
+
+func parseSort(s string) (string, bool, error) {
+	key, asc := strings.CutPrefix(strings.TrimSpace(s), "+")
+	if key == "" {
+		key = "received"
+	}
+	if _, ok := sortCols[key]; !ok {
+		return "", false, app.Errorf(app.EINVALID, "Unbekannte Sortierung „%s“.", s)
+	}
+	return key, asc, nil
+}
+
+// statusRank orders statuses in workflow order for the "status" sort.
+func statusRank(s app.Status) int {
+	if i := slices.Index(app.AllStatuses, s); i >= 0 {
+		return i
+	}
+	return len(app.AllStatuses)
+}
+
+// srankSQL is the status rank computed in SQL (for search results).
+var srankSQL = func() string {
+	s := "CASE status"
+	for i, st := range app.AllStatuses {
+		s += fmt.Sprintf(" WHEN '%s' THEN %d", st, i)
+	}
+	return s + fmt.Sprintf(" ELSE %d END", len(app.AllStatuses))
+}()
+
+// query collects the SQL of a queue query and its arguments.
+type query struct {
+	args []any
+}
+
+// arg adds a value and returns its placeholder.
+func (q *query) arg(v any) string {
+	q.args = append(q.args, v)
+	return fmt.Sprintf("$%d", len(q.args))
+}
+
+// filterConds are the conditions of f other than office and status.
+// words are the search words (nil: no free-text search).
+func (q *query) filterConds(f app.CaseFilter) []string {
+	var conds []string
+	if f.Flagged || f.Flag != "" {
+		conds = append(conds, "flags <> '{}'")
+	}
+	if f.Flag != "" {
+		if slices.Contains(app.AllFlags, f.Flag) {
+			// A known flag has its own partial index; the literal lets
+			// the planner match the index's condition. Flags are a fixed
+			// set of [a-z-] codes, safe to write into SQL.
+			conds = append(conds, "'"+string(f.Flag)+"' = ANY (flags)")
+		} else {
+			conds = append(conds, q.arg(txt(string(f.Flag)))+" = ANY (flags)")
+		}
+	}
+	if f.Service != "" {
+		conds = append(conds, "service = "+q.arg(txt(f.Service)))
+	}
+	switch {
+	case f.Assignee != "" && f.Unassigned:
+		conds = append(conds, "false") // nobody's and someone's
+	case f.Unassigned:
+		conds = append(conds, "assignee = ''")
+	case f.Assignee != "":
+		conds = append(conds, "assignee = "+q.arg(txt(f.Assignee)))
+	}
+	return conds
+}
+
+// search is the free-text part of a filter.
+type search struct {
+	words        []string // words of the query ("" query: none)
+	refLo, refHi string   // a reference or its beginning: a range of ref
+	none         bool     // only separators typed: nothing matches
+	offices      []string // the filter's offices; nil: any
+}
+
+func parseSearch(f app.CaseFilter) *search {
+	s := strings.TrimSpace(f.Query)
+	if s == "" {
+		return nil
+	}
+	out := &search{words: SearchWords(s)}
+	for _, o := range uniq(f.Offices) {
+		out.offices = append(out.offices, txt(string(o)))
+	}
+	if refPrefixRE.MatchString(s) {
+		// Refs are ASCII: the next string after every one with this
+		// prefix ends in the character after the last one typed.
+		out.refLo = strings.ToUpper(s)
+		out.refHi = out.refLo[:len(out.refLo)-1] + string(out.refLo[len(out.refLo)-1]+1)
+	} else if len(out.words) == 0 {
+		out.none = true
+	}
+	return out
+}
+
+// searchCond is the search's condition: a range of references, or the
+// ids the GIN index finds (search_case_ids: under row-level security the
+// index cannot be asked directly, migration 0003).
+func (q *query) searchCond(s *search) string {
+	if s.refLo != "" {
+		return "ref >= " + q.arg(s.refLo) + " AND ref < " + q.arg(s.refHi)
+	}
+	return "id IN (SELECT search_case_ids(" + q.arg(s.words) + ", " + q.arg(s.offices) + ", NULL))"
+}
+
+// rowMatch is the search tested on one row of the queue (a walk).
+func (q *query) rowMatch(s *search) string {
+	return "EXISTS (SELECT 1 FROM case_search s WHERE s.case_id = cases.id AND s.doc @@ search_query(" + q.arg(s.words) + "))"
+}
+
+// scanMaxRows bounds how many rows a search may walk in display order, as
+// in the SQLite store: a search of short words that matches a large share
+// of the cases (the first letter typed, "M", matches half of them) walks
+// the queue index in the page's order and tests each row, instead of
+// fetching and sorting every match. 0 turns walking off (tests).
+var scanMaxRows = 600
+
+// sampleRows is how many of the newest cases dense tests.
+const sampleRows = 200
+
+// dense reports whether the search's matches are dense enough to find
+// want rows within scanMaxRows rows of the queue: the share of matches
+// among the newest cases the role sees. Only for words of up to three
+// letters (longer ones are never that common). Counting the matches in
+// the index instead costs what the walk saves: a prefix of one letter
+// makes GIN collect half a million entries.
+func (db *DB) dense(ctx context.Context, s *search, want int) (bool, error) {
+	if scanMaxRows <= 0 || s.refLo != "" {
+		return false, nil
+	}
+	for _, w := range s.words {
+		if utf8.RuneCountInString(w) > 3 {
+			return false, nil
+		}
+	}
+	var n, matches int
+	err := db.q().QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE EXISTS (SELECT 1 FROM case_search s
+			WHERE s.case_id = w.id AND s.doc @@ search_query($1)))
+		FROM (SELECT id FROM cases ORDER BY id DESC LIMIT $2) w`, s.words, sampleRows).Scan(&n, &matches)
+	if err != nil {
+		return false, fmt.Errorf("search: %w", err)
+	}
+	return n > 0 && matches*scanMaxRows >= want*n, nil
+}
+
+func orderBy(key string, asc bool) string {
+	dir := " DESC"
+	if asc {
+		dir = " ASC"
+	}
+	var ord []string
+	for _, c := range append(append([]string(nil), sortCols[key]...), "id") {
+		ord = append(ord, c+dir)
+	}
+	return strings.Join(ord, ", ")
+}
+
+// ListCases implements app.CaseStore.
+func (db *DB) ListCases(ctx context.Context, f app.CaseFilter) ([]app.CaseSummary, error) {
+	key, asc, err := parseSort(f.Sort)
+	if err != nil {
+		return nil, err
+	}
+	limit, offset := f.Limit, f.Offset
+	if limit <= 0 {
+		limit = 50
+	}
+	if offset < 0 {
+		offset = 0
+	}
+	s := parseSearch(f)
+	if s != nil && s.none {
+		return nil, nil
+	}
+	var out []app.CaseSummary
+	if key == "status" && s == nil {
+		out, err = db.listByStatus(ctx, f, asc, limit, offset)
+	} else {
+		out, err = db.list(ctx, f, s, key, asc, limit, offset)
+	}
+	return out, explain(err)
+}
+
+// listByStatus pages through the statuses in workflow order (or reverse),
+// one received-ordered query per status that the page touches
+// (rules.ListByStatus).
+func (db *DB) listByStatus(ctx context.Context, f app.CaseFilter, asc bool, limit, offset int) ([]app.CaseSummary, error) {
+	return rules.ListByStatus(f, asc, limit, offset,
+		func(g app.CaseFilter, limit, offset int) ([]app.CaseSummary, error) {
+			return db.list(ctx, g, nil, "received", asc, limit, offset)
+		},
+		func(g app.CaseFilter, max int) (int, error) { return db.count(ctx, g, nil, max) })
+}
+
+// list runs one page.
+func (db *DB) list(ctx context.Context, f app.CaseFilter, s *search, key string, asc bool, limit, offset int) ([]app.CaseSummary, error) {
+	v, err := db.viewer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var q query
+	var sql string
+	order := orderBy(key, asc)
+	walk := false
+	if s != nil {
+		var err error
+		if walk, err = db.dense(ctx, s, offset+limit); err != nil {
+			return nil, err
+		}
+	}
+	if s != nil && !walk {
+		conds := q.filterConds(f)
+		conds = append(conds, q.searchCond(s))
+		conds = append(conds, q.officeStatusConds(f)...)
+		if c := q.visible(v); c != "" {
+			conds = append(conds, c)
+		}
+		sql = "SELECT " + summaryCols + ", " + srankSQL + " AS srank FROM cases WHERE " + strings.Join(conds, " AND ")
+	} else {
+		offices, err := db.offices(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		statuses := uniq(f.Statuses)
+		if len(statuses) == 0 {
+			statuses = app.AllStatuses
+		}
+		resid := q.filterConds(f)
+		if walk {
+			resid = append(resid, q.rowMatch(s))
+		}
+		lim := q.arg(offset + limit)
+		var arms []string
+		for _, o := range offices {
+			read, routingOnly := v.arm(o)
+			if !read {
+				continue
+			}
+			for _, st := range statuses {
+				conds := append([]string{"office = " + q.arg(o), "status = " + q.arg(string(st))}, resid...)
+				if routingOnly {
+					conds = append(conds, "'routing-unclear' = ANY (flags)")
+				}
+				arms = append(arms, fmt.Sprintf("(SELECT %s, %d AS srank FROM cases WHERE %s ORDER BY %s LIMIT %s)",
+					summaryCols, statusRank(st), strings.Join(conds, " AND "), order, lim))
+			}
+		}
+		if len(arms) == 0 {
+			return nil, nil
+		}
+		sql = "SELECT * FROM (" + strings.Join(arms, " UNION ALL ") + ") arms"
+	}
+	sql += " ORDER BY " + order + " LIMIT " + q.arg(limit) + " OFFSET " + q.arg(offset)
+	rows, err := db.q().Query(ctx, sql, q.args...)
+	if err != nil {
+		return nil, fmt.Errorf("list cases: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, scanSummary)
+	if err != nil {
+		return nil, fmt.Errorf("list cases: %w", err)
+	}
+	return out, nil
+}
+
+func scanSummary(row pgx.CollectableRow) (app.CaseSummary, error) {
+	var s app.CaseSummary
+	var office, status, channel, sortName string
+	var flags []string
+	var rank int
+	err := row.Scan(&s.ID, &s.Ref, &s.ReceivedAt, &s.Service, &s.ApplicantName, &s.Municipality, &office, &status,
+		&s.Assignee, &flags, &channel, &sortName, &rank)
+	s.ReceivedAt = s.ReceivedAt.UTC()
+	s.Office, s.Status, s.Channel, s.Flags = app.OfficeKey(office), app.Status(status), app.Channel(channel), toFlags(flags)
+	return s, err
+}
+
+// officeStatusConds are the office and status sets of f as conditions
+// (none for an empty set: every case has an office key and a status).
+func (q *query) officeStatusConds(f app.CaseFilter) []string {
+	var conds []string
+	if len(f.Offices) > 0 {
+		var os []string
+		for _, o := range uniq(f.Offices) {
+			os = append(os, txt(string(o)))
+		}
+		conds = append(conds, "office = ANY ("+q.arg(os)+")")
+	}
+	if len(f.Statuses) > 0 {
+		var ss []string
+		for _, st := range uniq(f.Statuses) {
+			ss = append(ss, txt(string(st)))
+		}
+		conds = append(conds, "status = ANY ("+q.arg(ss)+")")
+	}
+	return conds
+}
+
+// offices are the filter's offices, or every office present in the queue
+// (present_offices: by skipping through the index, one seek per office).
+func (db *DB) offices(ctx context.Context, f app.CaseFilter) ([]string, error) {
+	if len(f.Offices) > 0 {
+		var out []string
+		for _, o := range uniq(f.Offices) {
+			out = append(out, txt(string(o)))
+		}
+		return out, nil
+	}
+	out, err := stringColumn(ctx, db.q(), `SELECT present_offices()`)
+	if err != nil {
+		return nil, fmt.Errorf("list offices: %w", err)
+	}
+	return out, nil
+}
+
+func uniq[T comparable](in []T) []T {
+	var out []T
+	seen := map[T]bool{}
+	for _, x := range in {
+		if !seen[x] {
+			seen[x] = true
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// CountCases implements app.CaseStore: the number of cases ListCases
+// would page through.
+func (db *DB) CountCases(ctx context.Context, f app.CaseFilter) (int, error) {
+	if _, _, err := parseSort(f.Sort); err != nil {
+		return 0, err
+	}
+	s := parseSearch(f)
+	if s != nil && s.none {
+		return 0, nil
+	}
+	n, err := db.count(ctx, f, s, 0)
+	return n, explain(err)
+}
+
+// count counts the matches, or at most max of them when max > 0.
+func (db *DB) count(ctx context.Context, f app.CaseFilter, s *search, max int) (int, error) {
+	v, err := db.viewer(ctx)
+	if err != nil {
+		return 0, err
+	}
+	var q query
+	conds := append(q.filterConds(f), q.officeStatusConds(f)...)
+	if c := q.visible(v); c != "" {
+		conds = append(conds, c)
+	}
+	if s != nil {
+		conds = append(conds, q.searchCond(s))
+	}
+	sql := "SELECT 1 FROM cases"
+	if len(conds) > 0 {
+		sql += " WHERE " + strings.Join(conds, " AND ")
+	}
+	if max > 0 {
+		sql += " LIMIT " + q.arg(max)
+	}
+	var n int
+	if err := db.q().QueryRow(ctx, "SELECT count(*) FROM ("+sql+") m", q.args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count cases: %w", err)
+	}
+	return n, nil
+}

@@ -1,0 +1,61 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"slices"
+)
+
+// viewer is what the session's login role may see of the queue by the
+// rules of the policies on cases (migration 0001), read once per query.
+// The queue names the visible offices in its own conditions, so that
+// PostgreSQL reads their index ranges only: the policies are tested row
+// by row after the index, and a range of an office the role cannot see
+// would be read to its end with every row refused (half a second on a
+// million cases). The policies still decide; these conditions only say
+// the same where the planner can use them.
+type viewer struct {
+	all     bool     // administrators and the service accounts
+	lead    bool     // also every case with an open routing question
+	offices []string // the login's offices; "" (undecided) with the Kreisverwaltung
+}
+
+func (db *DB) viewer(ctx context.Context) (viewer, error) {
+	var v viewer
+	err := db.q().QueryRow(ctx, `SELECT pg_has_role('amtstresen_admin', 'MEMBER') OR pg_has_role('amtstresen_sync', 'MEMBER')
+		OR pg_has_role('amtstresen_purge', 'MEMBER'), pg_has_role('amtstresen_lead', 'MEMBER'), my_offices()`).Scan(&v.all, &v.lead, &v.offices)
+	if err != nil {
+		return v, fmt.Errorf("role: %w", err)
+	}
+	if slices.Contains(v.offices, "kreis") {
+		v.offices = append(v.offices, "")
+	}
+	return v, nil
+}
+
+// arm says how the queue reads the range of office o: whole, only its
+// cases with an open routing question (a lead's view of another office),
+// or not at all.
+func (v viewer) arm(o string) (read bool, routingOnly bool) {
+	switch {
+	case v.all || slices.Contains(v.offices, o):
+		return true, false
+	case v.lead && o == "":
+		return true, false
+	case v.lead:
+		return true, true
+	}
+	return false, false
+}
+
+// cond is the visibility as a condition on cases ("" for all).
+func (q *query) visible(v viewer) string {
+	if v.all {
+		return ""
+	}
+	c := "office = ANY (" + q.arg(v.offices) + ")"
+	if v.lead {
+		c += " OR office = '' OR 'routing-unclear' = ANY (flags)"
+	}
+	return "(" + c + ")"
+}
