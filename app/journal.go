@@ -144,7 +144,7 @@ func (o *JournalOutcome) Err() error {
 // JournalBatchStore is the view of a batch of the shared journal: the
 // intake's store and the journal's in one transaction.
 type JournalBatchStore interface {
-	IntakeStore
+	PortalStore
 	JournalStore
 }
 

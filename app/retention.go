@@ -86,7 +86,7 @@ func Expiry(svc *Service, t time.Time, appointment bool) (time.Time, bool) {
 // A case is purged once Expiry (of its service, from when it was closed)
 // has passed: with it go its notes, messages, files no other case refers
 // to, its review mails and its bookings; the server copies of its mails
-// are queued for the sync (IntakeStore.MailPurges). An open case is never
+// are queued for the sync (PortalStore.MailPurges). An open case is never
 // purged, however old. A booking goes Expiry after it took place (its
 // end, else its start). Handled review mails go ReviewMonths after they
 // were handled, audit entries AuditMonths after they were written. Each

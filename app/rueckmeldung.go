@@ -13,7 +13,7 @@ import (
 // PortalStatus is what a status message tells the citizen of a portal case
 // (portal README section 8.1, field "status"). It is not the case's own
 // Status: "unterlagen_fehlen" is Waiting with a list of documents,
-// "weitergeleitet" is a forward, "eingegangen" the intake itself.
+// "weitergeleitet" is a forward, "eingegangen" the taking in of a portal application.
 type PortalStatus string
 
 // The status values of the return channel.

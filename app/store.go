@@ -226,7 +226,7 @@ type SyncState struct {
 }
 
 // SyncStore keeps sync progress. Which mails were taken in is asked by
-// their content (IntakeStore.Receipts).
+// their content (PortalStore.Receipts).
 type SyncStore interface {
 	SyncState(ctx context.Context, mailbox string) (*SyncState, error)
 	SaveSyncState(ctx context.Context, s *SyncState) error
@@ -269,7 +269,7 @@ type AuditLog interface {
 // Store is what every store adapter implements at least: the work queue,
 // bookings, the review list, sync progress and the audit log. Its
 // consumers name more: the window and a clerk's commands ClerkStore
-// (through Scoped), the portal sync IntakeStore.
+// (through Scoped), the portal sync PortalStore.
 type Store interface {
 	CaseStore
 	AppointmentStore

@@ -23,7 +23,7 @@ func BenchmarkCreateCaseBatch(b *testing.B) {
 	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i += 500 {
-		err := db.Batch(ctx, func(tx app.IntakeStore) error {
+		err := db.Batch(ctx, func(tx app.PortalStore) error {
 			for j := i; j < i+500 && j < b.N; j++ {
 				rc := &app.Receipt{Mailbox: "INBOX", UIDValidity: 1, UID: uint32(j + 1), SHA256: fmt.Sprintf("<%d@x>", j), Kind: "antrag"}
 				if _, _, err := tx.CreateCase(ctx, ncs[j], rc); err != nil {

@@ -25,7 +25,7 @@ func TestBatchSearchRows(t *testing.T) {
 		BEGIN SELECT RAISE(ABORT, 'simulated failure'); END`); err != nil {
 		t.Fatal(err)
 	}
-	err := db.Batch(ctx, func(tx app.IntakeStore) error {
+	err := db.Batch(ctx, func(tx app.PortalStore) error {
 		mustCreate(t, tx.(*DB), newDogCase(t, "p-1", "Anna", "Zöller", app.OfficeZell, testNow))
 		// Fails after its search row was written: rolled back.
 		if _, _, err := tx.CreateCase(ctx, newDogCase(t, "p-2", "Bernd", "Geistername", app.OfficeZell, testNow), nil); err == nil {
@@ -40,7 +40,7 @@ func TestBatchSearchRows(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.db.Exec(`DROP TRIGGER fail_create`)
-	err = db.Batch(ctx, func(tx app.IntakeStore) error {
+	err = db.Batch(ctx, func(tx app.PortalStore) error {
 		mustCreate(t, tx.(*DB), newDogCase(t, "p-3", "Clara", "Weißgerber", app.OfficeZell, testNow))
 		return nil
 	})
@@ -54,7 +54,7 @@ func TestBatchSearchRows(t *testing.T) {
 		}
 	}
 	// Deleted in the same batch it was written in: never reaches the index.
-	err = db.Batch(ctx, func(tx app.IntakeStore) error {
+	err = db.Batch(ctx, func(tx app.PortalStore) error {
 		c := mustCreate(t, tx.(*DB), newDogCase(t, "p-4", "Dora", "Kurzzeit", app.OfficeZell, testNow))
 		v := tx.(*DB)
 		return v.tx(ctx, "test", func(stx *txn) error { return v.unindexCase(ctx, stx, c.ID) })
@@ -76,7 +76,7 @@ func TestBatchCheckpointsInBackground(t *testing.T) {
 	ctx := context.Background()
 	st, _ := os.Stat(db.Path())
 	before := st.Size()
-	err := db.Batch(ctx, func(tx app.IntakeStore) error {
+	err := db.Batch(ctx, func(tx app.PortalStore) error {
 		for i := range 300 {
 			nc := newDogCase(t, fmt.Sprintf("p-%d", i), "Anna", fmt.Sprintf("Muster%d", i), app.OfficeZell, testNow)
 			nc.Attachments = []app.NewAttachment{{Attachment: app.Attachment{Name: "a.pdf"}, Data: bytes.Repeat([]byte{byte(i)}, 20000)}}
@@ -137,7 +137,7 @@ func TestBatchRefCounters(t *testing.T) {
 	}
 	var got []string
 	failed := errors.New("failed")
-	err := db.Batch(ctx, func(tx app.IntakeStore) error {
+	err := db.Batch(ctx, func(tx app.PortalStore) error {
 		got = append(got, create(tx), create(tx))
 		v := tx.(*DB)
 		// An operation that takes a number and fails: rolled back.
@@ -159,11 +159,11 @@ func TestBatchRefCounters(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A batch that fails as a whole uses no number.
-	if err := db.Batch(ctx, func(tx app.IntakeStore) error { create(tx); return failed }); !errors.Is(err, failed) {
+	if err := db.Batch(ctx, func(tx app.PortalStore) error { create(tx); return failed }); !errors.Is(err, failed) {
 		t.Fatalf("err = %v", err)
 	}
 	got = append(got, create(db))
-	if err := db.Batch(ctx, func(tx app.IntakeStore) error { got = append(got, create(tx)); return nil }); err != nil {
+	if err := db.Batch(ctx, func(tx app.PortalStore) error { got = append(got, create(tx)); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	want := []string{"ZEL-2026-00001", "ZEL-2026-00002", "ZEL-2026-00003", "ZEL-2026-00004", "ZEL-2026-00005"}
@@ -183,7 +183,7 @@ func TestBatchRefCounters(t *testing.T) {
 func TestDurable(t *testing.T) {
 	db := openTest(t)
 	ctx := context.Background()
-	if err := db.Batch(ctx, func(tx app.IntakeStore) error {
+	if err := db.Batch(ctx, func(tx app.PortalStore) error {
 		_, _, err := tx.CreateCase(ctx, newDogCase(t, "p-1", "Anna", "Muster", app.OfficeZell, testNow), nil)
 		return err
 	}); err != nil {

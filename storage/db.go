@@ -27,7 +27,7 @@ import (
 	"amtstresen/app"
 )
 
-// DB is the SQLite store. It implements app.ClerkStore and app.IntakeStore.
+// DB is the SQLite store. It implements app.ClerkStore and app.PortalStore.
 type DB struct {
 	db   *sql.DB
 	reg  *app.Registry
@@ -399,7 +399,7 @@ func (db *DB) nextRef(ctx context.Context, tx *txn, office app.OfficeKey, receiv
 // = NORMAL); call Durable before anything outside the database relies on
 // it. The batch does not copy the WAL into the database file either; a
 // checkpoint on another connection does that meanwhile (checkpointer).
-func (db *DB) Batch(ctx context.Context, fn func(tx app.IntakeStore) error) error {
+func (db *DB) Batch(ctx context.Context, fn func(tx app.PortalStore) error) error {
 	if db.btx != nil {
 		return fn(db)
 	}

@@ -79,7 +79,7 @@ func auditActions(t *testing.T, db *DB, ref string) []string {
 }
 
 // hasReceipt reports whether a receipt is recorded for the content sum.
-func hasReceipt(ctx context.Context, st app.IntakeStore, sum string) (bool, error) {
+func hasReceipt(ctx context.Context, st app.PortalStore, sum string) (bool, error) {
 	if sum == "" {
 		return false, nil
 	}

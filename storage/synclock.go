@@ -16,7 +16,7 @@ var errLockHeld = errors.New("lock held")
 // SyncLockPath is the lock file of the one sync per database, next to it.
 func (db *DB) SyncLockPath() string { return db.path + ".sync-lock" }
 
-// LockSync implements app.IntakeStore with a lock file next to the
+// LockSync implements app.PortalStore with a lock file next to the
 // database (flock on Linux, an exclusive open on Windows): the operating
 // system releases it when the process ends, also when it is killed, so a
 // crashed sync never blocks the next one. A second sync waits up to wait

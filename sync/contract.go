@@ -11,11 +11,11 @@ import (
 // the sync gives; nothing is asked of a store by a type assertion.
 // storage.DB implements it (checked in storage's tests).
 type Store interface {
-	// app.Store plus the intake's own: batches in one transaction,
+	// app.Store plus the portal sync's own: batches in one transaction,
 	// receipts by content, unconfirmed withdrawals, messages waiting for
 	// their case, where mails were filed and what the purge left to do on
 	// the server, the one-sync lock, cases prepared on all cores.
-	app.IntakeStore
+	app.PortalStore
 	// Durable returns when every change committed so far is on disk. The
 	// sync files mails on the server only after it: a power cut must not
 	// take back what the mailbox already shows as taken in. A store whose

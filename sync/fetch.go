@@ -82,7 +82,7 @@ func (s *Syncer) takeLarge(ctx context.Context, conn *mailbox.Conn, st *app.Sync
 			continue
 		}
 		it := &item{ref: r, key: key, d: s.tooLarge(hdr, r)}
-		err = s.store.Batch(ctx, func(tx app.IntakeStore) error {
+		err = s.store.Batch(ctx, func(tx app.PortalStore) error {
 			_, err := s.storeOne(ctx, tx, nil, st, it, mv, res)
 			return err
 		})

@@ -11,7 +11,7 @@ import (
 )
 
 // PurgeMailbox carries the retention purge to the server: the mails the
-// purge deleted in the database (app.IntakeStore.MailPurges: the
+// purge deleted in the database (app.PortalStore.MailPurges: the
 // deliveries and review mails of purged cases, handled review mails past
 // their period) are removed from the processed and review folders, by
 // UID STORE \Deleted and UID EXPUNGE of exactly their UIDs, never a plain

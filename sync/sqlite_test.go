@@ -210,7 +210,7 @@ type gcStore struct {
 	percent int
 }
 
-func (g *gcStore) Batch(ctx context.Context, fn func(tx app.IntakeStore) error) error {
+func (g *gcStore) Batch(ctx context.Context, fn func(tx app.PortalStore) error) error {
 	g.percent = debug.SetGCPercent(100)
 	debug.SetGCPercent(g.percent)
 	return g.Store.Batch(ctx, fn)

@@ -52,7 +52,7 @@ func (s *Syncer) storeTogether(ctx context.Context, st *app.SyncState, items []*
 	local := &mover{}
 	lres := &Result{}
 	places := s.places.take()
-	err := s.store.Batch(ctx, func(tx app.IntakeStore) error {
+	err := s.store.Batch(ctx, func(tx app.PortalStore) error {
 		local.reset()
 		*lres = Result{}
 		if err := tx.MailFiled(ctx, places); err != nil {
@@ -107,7 +107,7 @@ func (r *Result) add(o *Result) {
 // filed (also a byte-identical copy); one that went to review before is
 // judged again. known holds the receipts of the batch (nil: asked of
 // store); it learns this mail's.
-func (s *Syncer) storeOne(ctx context.Context, store app.IntakeStore, known map[string]app.Receipt, st *app.SyncState, it *item, mv *mover, res *Result) (string, error) {
+func (s *Syncer) storeOne(ctx context.Context, store app.PortalStore, known map[string]app.Receipt, st *app.SyncState, it *item, mv *mover, res *Result) (string, error) {
 	d := it.d
 	rc := &app.Receipt{SHA256: it.key, Mailbox: s.cfg.Mailbox, UIDValidity: st.UIDValidity, UID: it.ref.UID, MessageID: d.MessageID, Kind: d.Kind}
 	if d.Review == "" {
@@ -363,7 +363,7 @@ func (s *Syncer) retryWaiting(ctx context.Context, res *Result) error {
 	ds := delivery.ParseDeliveries(raws, s.verifier, s.limits)
 	st := &app.SyncState{Mailbox: s.cfg.Mailbox}
 	lres := &Result{}
-	err = s.store.Batch(ctx, func(tx app.IntakeStore) error {
+	err = s.store.Batch(ctx, func(tx app.PortalStore) error {
 		*lres = Result{}
 		for i, d := range ds {
 			if d.Review != "" {

@@ -30,7 +30,7 @@ import (
 
 // Syncer takes the portal's deliveries in. It is safe for concurrent use;
 // runs never overlap: in one process a second Run waits for the first,
-// across processes the store's lock (app.IntakeStore.LockSync) lets one
+// across processes the store's lock (app.PortalStore.LockSync) lets one
 // sync work on a database at a time.
 type Syncer struct {
 	cfg app.IMAPConfig
@@ -480,7 +480,7 @@ type batchResult[T any] struct {
 	err   error
 }
 
-// fetchAndParse runs the first two stages of an intake in goroutines:
+// fetchAndParse runs the first two stages of a portal sync in goroutines:
 // batch k+1 is fetched on the IMAP connection while batch k is parsed on
 // all cores and the caller stores batch k-1 from the channel, in order
 // (depth batches may wait between stages). A fetch error is the last

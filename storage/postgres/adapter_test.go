@@ -115,7 +115,7 @@ func TestRefNumbersGapFreeThroughStore(t *testing.T) {
 	errAbort := errors.New("abgebrochen")
 	errs := race(created+aborted, func(i int) error {
 		if i >= created {
-			err := sync.Batch(ctx, func(tx app.IntakeStore) error {
+			err := sync.Batch(ctx, func(tx app.PortalStore) error {
 				if _, _, err := tx.CreateCase(ctx, newDogCase(t, fmt.Sprintf("abbruch-%d", i), "Anton", "Abbruch", app.OfficeUlmen, storeNow), nil); err != nil {
 					return err
 				}

@@ -188,7 +188,7 @@ func (db *DB) AllCases(ctx context.Context) ([]*app.Case, error) {
 	return cs, nil
 }
 
-// PrepareCase implements app.IntakeStore: what CreateCase does before it
+// PrepareCase implements app.PortalStore: what CreateCase does before it
 // touches the database (the checks, the encoding of the applicant, the
 // hashes of the files), so that the sync can prepare the cases of a batch
 // on all cores.
@@ -210,7 +210,7 @@ func (db *DB) CreateCase(ctx context.Context, nc *app.NewCase, rc *app.Receipt) 
 	return db.createCase(ctx, nc, nil, rc)
 }
 
-// CreatePreparedCase implements app.IntakeStore: CreateCase with the work
+// CreatePreparedCase implements app.PortalStore: CreateCase with the work
 // PrepareCase did in advance.
 func (db *DB) CreatePreparedCase(ctx context.Context, p app.PreparedCase, rc *app.Receipt) (*app.Case, bool, error) {
 	pc, _ := p.(*rules.Prepared) // anything else is checked again

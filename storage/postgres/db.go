@@ -19,7 +19,7 @@ import (
 	"amtstresen/app"
 )
 
-// DB is the PostgreSQL store. It implements app.IntakeStore (and so
+// DB is the PostgreSQL store. It implements app.PortalStore (and so
 // app.Store), app.RoleStore, app.PersonFinder and app.AttendanceOverrider
 // with the semantics of the SQLite store (package storage), passing the
 // same contract suite (storage/storetest).
@@ -58,7 +58,7 @@ type heldConns struct {
 }
 
 var (
-	_ app.IntakeStore         = (*DB)(nil)
+	_ app.PortalStore         = (*DB)(nil)
 	_ app.RoleStore           = (*DB)(nil)
 	_ app.PersonFinder        = (*DB)(nil)
 	_ app.AttendanceOverrider = (*DB)(nil)
@@ -284,7 +284,7 @@ func retryable(err error) bool {
 // A batch that creates cases holds their offices' reference counters
 // until it commits: a clerk creating a case of such an office meanwhile
 // waits for the batch (numbers stay gap-free).
-func (db *DB) Batch(ctx context.Context, fn func(tx app.IntakeStore) error) error {
+func (db *DB) Batch(ctx context.Context, fn func(tx app.PortalStore) error) error {
 	if db.btx != nil {
 		return fn(db)
 	}

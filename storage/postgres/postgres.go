@@ -2,7 +2,7 @@
 // work queue of an office network (github.com/jackc/pgx/v5). SQLite
 // (package storage) stays the embedded default.
 //
-// The store is DB (db.go, Open): app.IntakeStore and the other ports with
+// The store is DB (db.go, Open): app.PortalStore and the other ports with
 // the semantics of the SQLite store.
 //
 //   - migrations/: the schema in schema amtstresen, applied by Migrate as

@@ -138,7 +138,7 @@ func testAuditEveryChangeWithoutContent(e *env) {
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		e.Errorf("audit:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	// The rest of the intake and the review list: also codes only.
+	// The rest of the portal sync and the review list: also codes only.
 	ll := app.Actor{Clerk: "ll", Office: app.OfficeZell, Role: app.RoleLead}
 	c2 := e.create(e.dogCase("p-2", "Geheimvorname", "Geheimnachname", app.OfficeZell, Start))
 	e.ok(e.st.RequestWithdrawal(e.ctx, "p-2", "Geheimrücknahmewunsch", nil))

@@ -191,11 +191,11 @@ func testCreatedCaseAsStored(e *env) {
 // st, with prepared called on each case st prepared (PrepareCase) before
 // it is created: for an adapter to check that its own preparation, not a
 // check on the way, made the case. st's clock must stand still at now.
-func CreatedCaseAsStored(t *testing.T, st app.IntakeStore, now time.Time, prepared func(app.PreparedCase)) {
+func CreatedCaseAsStored(t *testing.T, st app.PortalStore, now time.Time, prepared func(app.PreparedCase)) {
 	createdCaseAsStored(&env{T: t, ctx: context.Background()}, st, now, prepared)
 }
 
-func createdCaseAsStored(e *env, st app.IntakeStore, now time.Time, prepared func(app.PreparedCase)) {
+func createdCaseAsStored(e *env, st app.PortalStore, now time.Time, prepared func(app.PreparedCase)) {
 	photo := []byte("PDF … Nachweis")
 	variants := map[string]func(nc *app.NewCase){
 		"plain": func(nc *app.NewCase) {},
@@ -239,7 +239,7 @@ func createdCaseAsStored(e *env, st app.IntakeStore, now time.Time, prepared fun
 				}
 			}
 			var got *app.Case
-			create := func(st app.IntakeStore) error {
+			create := func(st app.PortalStore) error {
 				rc := &app.Receipt{Mailbox: "INBOX", UID: uint32(i), SHA256: fmt.Sprintf("<%d@x>", i)}
 				var c *app.Case
 				var created bool

@@ -15,7 +15,7 @@
 // Open. The groups: cases (creation, references, claim, status moves,
 // forward, notes, messages), queue (filters, sorting, paging against an
 // oracle), search, review and sync state, appointments (SEQUENCE rules,
-// attendance), audit, intake (receipts, format-1 withdrawal, batches, the
+// attendance), audit, portal (receipts, format-1 withdrawal, batches, the
 // sync lock), access (roles, a clerk's view, Art. 15) and purge.
 //
 // The audit actions and details the tests name ("case.status",
@@ -67,10 +67,10 @@ import (
 )
 
 // Store is everything an adapter implements: the store of the window and
-// the sync, the sync's intake, roles, the Art. 15 search, the lead's
+// the sync, the portal sync's own methods, roles, the Art. 15 search, the lead's
 // attendance override and the retention purge.
 type Store interface {
-	app.IntakeStore
+	app.PortalStore
 	app.RoleStore
 	app.PersonFinder
 	app.AttendanceOverrider
@@ -162,7 +162,7 @@ type test struct {
 }
 
 // groups are the tests, by what they are about.
-var groups = [][]test{cases, queue, search, review, appointments, audit, intake, access, purge}
+var groups = [][]test{cases, queue, search, review, appointments, audit, portal, access, purge}
 
 // Run runs the contract against the adapter: every test in a subtest of
 // its own, each on a fresh database from open.
@@ -265,7 +265,7 @@ func (e *env) auditActions(ref string) []string {
 }
 
 // hasReceipt reports whether a receipt is recorded for the content sum.
-func (e *env) hasReceipt(st app.IntakeStore, sum string) bool {
+func (e *env) hasReceipt(st app.PortalStore, sum string) bool {
 	e.Helper()
 	if sum == "" {
 		return false

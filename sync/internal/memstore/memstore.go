@@ -39,7 +39,7 @@ type Store struct {
 	lock chan struct{} // LockSync
 }
 
-var _ app.IntakeStore = (*Store)(nil)
+var _ app.PortalStore = (*Store)(nil)
 
 // New returns an empty store.
 func New() *Store {
@@ -171,7 +171,7 @@ func (s *Store) Withdraw(ctx context.Context, portalCase, reason string, rc *app
 	})
 }
 
-// RequestWithdrawal implements app.IntakeStore: the case is flagged.
+// RequestWithdrawal implements app.PortalStore: the case is flagged.
 func (s *Store) RequestWithdrawal(ctx context.Context, portalCase, reason string, rc *app.Receipt) error {
 	return s.onPortalCase(portalCase, rc, func(c *app.Case) {
 		if !c.Status.Final() && !c.HasFlag(app.FlagWithdrawalUnconfirmed) {
@@ -317,7 +317,7 @@ func (s *Store) SaveSyncState(ctx context.Context, st *app.SyncState) error {
 	return nil
 }
 
-// Receipts implements app.IntakeStore.
+// Receipts implements app.PortalStore.
 func (s *Store) Receipts(ctx context.Context, sums []string) (map[string]app.Receipt, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -330,7 +330,7 @@ func (s *Store) Receipts(ctx context.Context, sums []string) (map[string]app.Rec
 	return out, nil
 }
 
-// Unblocked implements app.IntakeStore.
+// Unblocked implements app.PortalStore.
 func (s *Store) Unblocked(ctx context.Context, limit int) ([]app.ReviewItem, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -343,7 +343,7 @@ func (s *Store) Unblocked(ctx context.Context, limit int) ([]app.ReviewItem, err
 	return out, nil
 }
 
-// MailFiled implements app.IntakeStore.
+// MailFiled implements app.PortalStore.
 func (s *Store) MailFiled(ctx context.Context, locs []app.MailLocation) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -351,14 +351,14 @@ func (s *Store) MailFiled(ctx context.Context, locs []app.MailLocation) error {
 	return nil
 }
 
-// MailPurges implements app.IntakeStore.
+// MailPurges implements app.PortalStore.
 func (s *Store) MailPurges(ctx context.Context) ([]app.MailPurge, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]app.MailPurge(nil), s.Purges...), nil
 }
 
-// MailPurged implements app.IntakeStore.
+// MailPurged implements app.PortalStore.
 func (s *Store) MailPurged(ctx context.Context, ids []int64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -376,7 +376,7 @@ func (s *Store) MailPurged(ctx context.Context, ids []int64) error {
 	return nil
 }
 
-// LockSync implements app.IntakeStore: one sync per store.
+// LockSync implements app.PortalStore: one sync per store.
 func (s *Store) LockSync(ctx context.Context, wait time.Duration) (func(), error) {
 	t := time.NewTimer(wait)
 	defer t.Stop()
@@ -396,9 +396,9 @@ func (s *Store) AuditEntries(ctx context.Context, f app.AuditFilter) ([]app.Audi
 }
 func (s *Store) Close() error { return nil }
 
-// Batch implements app.IntakeStore: fn's changes are one "transaction",
+// Batch implements app.PortalStore: fn's changes are one "transaction",
 // undone as a whole when fn fails.
-func (s *Store) Batch(ctx context.Context, fn func(tx app.IntakeStore) error) error {
+func (s *Store) Batch(ctx context.Context, fn func(tx app.PortalStore) error) error {
 	s.mu.Lock()
 	snapCases := append([]*app.Case(nil), s.Cases...)
 	type caseState struct {
@@ -450,10 +450,10 @@ func (s *Store) Batch(ctx context.Context, fn func(tx app.IntakeStore) error) er
 	return nil
 }
 
-// PrepareCase implements app.IntakeStore: nothing to do in advance.
+// PrepareCase implements app.PortalStore: nothing to do in advance.
 func (s *Store) PrepareCase(nc *app.NewCase) app.PreparedCase { return prepared{nc} }
 
-// CreatePreparedCase implements app.IntakeStore.
+// CreatePreparedCase implements app.PortalStore.
 func (s *Store) CreatePreparedCase(ctx context.Context, p app.PreparedCase, rc *app.Receipt) (*app.Case, bool, error) {
 	return s.CreateCase(ctx, p.NewCase(), rc)
 }

@@ -78,7 +78,7 @@ func TestExplainFileSystem(t *testing.T) {
 	if msg := app.ErrorMessage(err); !strings.Contains(msg, "kein Platz mehr") || !strings.Contains(msg, "Bitte Platz schaffen") {
 		t.Errorf("full disk: %v", err)
 	}
-	err = db.Batch(ctx, func(tx app.IntakeStore) error { _, _, err := tx.CreateCase(ctx, nc, nil); return err })
+	err = db.Batch(ctx, func(tx app.PortalStore) error { _, _, err := tx.CreateCase(ctx, nc, nil); return err })
 	if msg := app.ErrorMessage(err); !strings.Contains(msg, "kein Platz mehr") {
 		t.Errorf("full disk in a batch: %v", err)
 	}

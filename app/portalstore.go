@@ -25,18 +25,18 @@ type MailPurge struct {
 	PortalCase string
 }
 
-// IntakeStore is what the portal sync needs from storage besides Store.
+// PortalStore is what the portal sync needs from storage besides Store.
 // Each method is a contract an adapter fulfils on its own terms (SQLite
 // here; a PostgreSQL adapter the same way): nothing is asked of a store
 // by a type assertion.
-type IntakeStore interface {
+type PortalStore interface {
 	Store
 	// Batch runs fn with a view of the store whose changes are one
 	// transaction, committed when fn returns nil and rolled back
 	// otherwise. Each call on tx keeps its own all-or-nothing effect, so
 	// a call that fails with a clerk-facing error leaves nothing half-done
 	// and the batch may go on.
-	Batch(ctx context.Context, fn func(tx IntakeStore) error) error
+	Batch(ctx context.Context, fn func(tx PortalStore) error) error
 	// Receipts returns the receipts recorded for the mails with these
 	// contents (hex SHA-256), keyed by content.
 	Receipts(ctx context.Context, sums []string) (map[string]Receipt, error)
@@ -75,7 +75,7 @@ type IntakeStore interface {
 }
 
 // PreparedCase is a new case a store checked and encoded in advance
-// (IntakeStore.PrepareCase). What the store worked out is opaque to
+// (PortalStore.PrepareCase). What the store worked out is opaque to
 // everyone else; the caller keeps it beside the NewCase it came from.
 type PreparedCase interface {
 	// NewCase is the input it was prepared from.

@@ -10,7 +10,7 @@ import (
 	"amtstresen/storage/internal/rules"
 )
 
-var _ app.IntakeStore = (*DB)(nil)
+var _ app.PortalStore = (*DB)(nil)
 
 // receiptKindReview is the kind of a receipt whose mail went to the
 // review list (it does not count as taken in).
@@ -42,7 +42,7 @@ func recordReceipt(ctx context.Context, tx *txn, rc *app.Receipt, at time.Time, 
 	return nil
 }
 
-// Receipts implements app.IntakeStore: one query for a whole sync batch.
+// Receipts implements app.PortalStore: one query for a whole sync batch.
 func (db *DB) Receipts(ctx context.Context, sums []string) (map[string]app.Receipt, error) {
 	out := make(map[string]app.Receipt, len(sums))
 	const chunk = 500
@@ -83,7 +83,7 @@ func caseFlags(ctx context.Context, tx *txn, id int64) ([]app.Flag, error) {
 	return decodeFlags(flags), nil
 }
 
-// RequestWithdrawal implements app.IntakeStore: a withdrawal in format
+// RequestWithdrawal implements app.PortalStore: a withdrawal in format
 // version 1 (its kind not signed) flags the case and keeps the citizen's
 // reason as a message; the status stays until a clerk decides. Audited as
 // "case.withdrawal.requested".
@@ -143,7 +143,7 @@ func (db *DB) DecideWithdrawal(ctx context.Context, ref string, confirm bool, re
 	})
 }
 
-// Unblocked implements app.IntakeStore.
+// Unblocked implements app.PortalStore.
 func (db *DB) Unblocked(ctx context.Context, limit int) ([]app.ReviewItem, error) {
 	if limit <= 0 {
 		limit = 100
@@ -169,7 +169,7 @@ func (db *DB) Unblocked(ctx context.Context, limit int) ([]app.ReviewItem, error
 	return out, rows.Err()
 }
 
-// MailFiled implements app.IntakeStore. The places of a sync batch are
+// MailFiled implements app.PortalStore. The places of a sync batch are
 // written a few hundred rows per statement.
 func (db *DB) MailFiled(ctx context.Context, locs []app.MailLocation) error {
 	var rows []app.MailLocation
@@ -198,7 +198,7 @@ func (db *DB) MailFiled(ctx context.Context, locs []app.MailLocation) error {
 	})
 }
 
-// MailPurges implements app.IntakeStore.
+// MailPurges implements app.PortalStore.
 func (db *DB) MailPurges(ctx context.Context) ([]app.MailPurge, error) {
 	rows, err := db.q().QueryContext(ctx, `SELECT id, mailbox, uidvalidity, uid, sha256, portal_case FROM mail_purges ORDER BY id`)
 	if err != nil {
@@ -218,7 +218,7 @@ func (db *DB) MailPurges(ctx context.Context) ([]app.MailPurge, error) {
 	return out, rows.Err()
 }
 
-// MailPurged implements app.IntakeStore.
+// MailPurged implements app.PortalStore.
 func (db *DB) MailPurged(ctx context.Context, ids []int64) error {
 	if len(ids) == 0 {
 		return nil

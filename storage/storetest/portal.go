@@ -10,8 +10,8 @@ import (
 	"amtstresen/app"
 )
 
-// intake: what the portal sync needs besides the store (app.IntakeStore).
-var intake = []test{
+// portal: what the portal sync needs besides the store (app.PortalStore).
+var portal = []test{
 	{"ReceiptsByContent", testReceiptsByContent},
 	{"WithdrawalUnconfirmed", testWithdrawalUnconfirmed},
 	{"Unblocked", testUnblocked},
@@ -185,7 +185,7 @@ func testBatch(e *env) {
 		return &app.Receipt{Mailbox: "INBOX", UIDValidity: 3, UID: 1, SHA256: id, MessageID: id, Kind: "antrag"}
 	}
 	n := &app.Note{At: Start, Author: "Bürger", Kind: "message", Text: "Nachtrag"}
-	err := e.st.Batch(e.ctx, func(tx app.IntakeStore) error {
+	err := e.st.Batch(e.ctx, func(tx app.PortalStore) error {
 		if _, created, err := tx.CreateCase(e.ctx, e.dogCase("p-1", "Anna", "Muster", app.OfficeZell, Start), rc("<a@x>")); err != nil || !created {
 			e.Fatalf("create in batch: %v %v", err, created)
 		}
@@ -229,7 +229,7 @@ func testBatch(e *env) {
 	}
 
 	boom := errors.New("boom")
-	err = e.st.Batch(e.ctx, func(tx app.IntakeStore) error {
+	err = e.st.Batch(e.ctx, func(tx app.PortalStore) error {
 		if _, _, err := tx.CreateCase(e.ctx, e.dogCase("p-2", "Bernd", "Beispiel", app.OfficeZell, Start), rc("<b@x>")); err != nil {
 			e.Fatal(err)
 		}
@@ -258,7 +258,7 @@ func testBatch(e *env) {
 		e.Errorf("Cochem's ref after rollback = %s", c3.Ref)
 	}
 	// The next batch counts on.
-	e.ok(e.st.Batch(e.ctx, func(tx app.IntakeStore) error {
+	e.ok(e.st.Batch(e.ctx, func(tx app.PortalStore) error {
 		if c := e.createIn(tx, e.dogCase("p-5", "E", "E", app.OfficeZell, Start)); c.Ref != "ZEL-2026-00003" {
 			e.Errorf("ref in the next batch = %s", c.Ref)
 		}

@@ -42,7 +42,7 @@ func recordReceipt(ctx context.Context, tx pgx.Tx, rc *app.Receipt, at time.Time
 	return nil
 }
 
-// Receipts implements app.IntakeStore: one query for a whole sync batch.
+// Receipts implements app.PortalStore: one query for a whole sync batch.
 func (db *DB) Receipts(ctx context.Context, sums []string) (map[string]app.Receipt, error) {
 	out := make(map[string]app.Receipt, len(sums))
 	if len(sums) == 0 {
@@ -72,7 +72,7 @@ func (db *DB) Receipts(ctx context.Context, sums []string) (map[string]app.Recei
 	return out, nil
 }
 
-// RequestWithdrawal implements app.IntakeStore: a withdrawal in format
+// RequestWithdrawal implements app.PortalStore: a withdrawal in format
 // version 1 (its kind not signed) flags the case and keeps the citizen's
 // reason as a message; the status stays until a clerk decides. Audited as
 // "case.withdrawal.requested".
@@ -117,7 +117,7 @@ func (db *DB) DecideWithdrawal(ctx context.Context, ref string, confirm bool, re
 	})
 }
 
-// Unblocked implements app.IntakeStore.
+// Unblocked implements app.PortalStore.
 func (db *DB) Unblocked(ctx context.Context, limit int) ([]app.ReviewItem, error) {
 	if limit <= 0 {
 		limit = 100
@@ -143,7 +143,7 @@ func (db *DB) Unblocked(ctx context.Context, limit int) ([]app.ReviewItem, error
 	return out, explain(rows.Err())
 }
 
-// MailFiled implements app.IntakeStore: the places of a sync batch in one
+// MailFiled implements app.PortalStore: the places of a sync batch in one
 // statement.
 func (db *DB) MailFiled(ctx context.Context, locs []app.MailLocation) error {
 	var sums, boxes []string
@@ -164,7 +164,7 @@ func (db *DB) MailFiled(ctx context.Context, locs []app.MailLocation) error {
 	})
 }
 
-// MailPurges implements app.IntakeStore.
+// MailPurges implements app.PortalStore.
 func (db *DB) MailPurges(ctx context.Context) ([]app.MailPurge, error) {
 	rows, err := db.q().Query(ctx, `SELECT id, mailbox, uidvalidity, uid, sha256, portal_case FROM mail_purges ORDER BY id`)
 	if err != nil {
@@ -184,7 +184,7 @@ func (db *DB) MailPurges(ctx context.Context) ([]app.MailPurge, error) {
 	return out, explain(rows.Err())
 }
 
-// MailPurged implements app.IntakeStore.
+// MailPurged implements app.PortalStore.
 func (db *DB) MailPurged(ctx context.Context, ids []int64) error {
 	if len(ids) == 0 {
 		return nil
@@ -272,7 +272,7 @@ func stringColumn(ctx context.Context, q querier, query string, args ...any) ([]
 // (advisory locks are per database; migrateLock is another key).
 const syncLock = migrateLock + 1
 
-// LockSync implements app.IntakeStore with a session-level advisory lock
+// LockSync implements app.PortalStore with a session-level advisory lock
 // on a connection of its own (pg_try_advisory_lock, then pg_advisory_lock
 // with lock_timeout = wait): the server releases it when the connection
 // ends, also when the process is killed, so a crashed sync never blocks
