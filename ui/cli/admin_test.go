@@ -238,3 +238,29 @@ func TestBackupsNamedPerDatabase(t *testing.T) {
 	}
 	mustRun(t, "restore", theirs[0], "--force", "--db", dbPath, "--config", cfg)
 }
+
+// --db and --config may stand before the command's name: "amtstresen --db
+// X cases --json" lists X's cases; it must not open the window (which,
+// without a display, panicked in GLFW) or touch the default database.
+func TestGlobalFlagsBeforeCommand(t *testing.T) {
+	home := emptyHome(t)
+	db := filepath.Join(t.TempDir(), "probe.db")
+	st, err := storage.Open(context.Background(), db, app.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	for _, args := range [][]string{
+		{"--db", db, "cases", "--json"},
+		{"--db=" + db, "cases", "--json"},
+		{"cases", "--db", db, "--json"},
+	} {
+		out, errOut, rc := runCmd(t, args...)
+		if rc != 0 || strings.TrimSpace(out) != "[]" || !strings.Contains(errOut, "Keine Vorgänge in "+db) {
+			t.Errorf("%v: rc %d\n%s\n%s", args, rc, out, errOut)
+		}
+	}
+	if got := filesUnder(t, home); len(got) > 0 {
+		t.Errorf("the default database was touched: %v", got)
+	}
+}

@@ -106,6 +106,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
+	// --db and --config are accepted by every command, before or after its
+	// name and its own flags ("amtstresen --db X cases" is the command, not
+	// the window).
+	args, dbPath, cfgPath := globalFlags(args)
 	name := "gui"
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		name, args = args[0], args[1:]
@@ -127,8 +131,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 	e := &env{ctx: ctx, paths: app.DefaultPaths(), stdout: stdout, stderr: stderr,
 		log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))}
-	// --db and --config are accepted by every command, before or after its own flags.
-	args, dbPath, cfgPath := globalFlags(args)
 	e.dbPath = dbPath
 	if e.dbPath == "" {
 		e.dbPath = e.paths.DefaultDBPath()
