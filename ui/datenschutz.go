@@ -324,6 +324,9 @@ func startupMessage(title, msg string, onClose func()) fyne.CanvasObject {
 // closed; for a database that fails its check at start. log is the
 // program's logger (nil logs nothing).
 func RunStartupError(ctx context.Context, log *slog.Logger, title, msg string) error {
+	if err := CheckDisplay(); err != nil {
+		return err // the message itself is printed by the caller
+	}
 	a := fyneapp.NewWithID(AppID)
 	if err := setupLanguage(a.Preferences().StringWithFallback(prefLanguage, LangGerman)); err != nil {
 		Options{Log: log}.logger().Error("translations", "err", err)

@@ -137,6 +137,9 @@ func (o Options) logger() *slog.Logger {
 
 // Run opens the main window and blocks until it is closed.
 func Run(ctx context.Context, o Options) error {
+	if err := CheckDisplay(); err != nil {
+		return err
+	}
 	a := fyneapp.NewWithID(AppID)
 	if err := setupLanguage(a.Preferences().StringWithFallback(prefLanguage, LangGerman)); err != nil {
 		o.logger().Error("translations", "err", err)

@@ -264,3 +264,18 @@ func TestGlobalFlagsBeforeCommand(t *testing.T) {
 		t.Errorf("the default database was touched: %v", got)
 	}
 }
+
+// Without a display the window says so in German and creates nothing; an
+// admin on an SSH session got a GLFW panic and a new default database.
+func TestWindowWithoutDisplay(t *testing.T) {
+	home := emptyHome(t) // DISPLAY and WAYLAND_DISPLAY empty
+	for _, args := range [][]string{nil, {"gui"}, {"demo"}} {
+		_, errOut, rc := runCmd(t, args...)
+		if rc != 1 || !strings.Contains(errOut, "Kein Bildschirm") || !strings.Contains(errOut, "sync --once") {
+			t.Errorf("%v: rc %d\n%s", args, rc, errOut)
+		}
+	}
+	if got := filesUnder(t, home); len(got) > 0 {
+		t.Errorf("created %v", got)
+	}
+}

@@ -227,6 +227,9 @@ func runGUI(e *env, args []string) error {
 	if err := parseFlags(newFlags("gui", e), args); err != nil {
 		return err
 	}
+	if err := ui.CheckDisplay(); err != nil {
+		return err // before the database is opened or created
+	}
 	db, err := e.openChecked()
 	if app.ErrorCode(err) == app.ECORRUPT {
 		fmt.Fprintln(e.stderr, app.ErrorMessage(err))
@@ -464,6 +467,11 @@ func runDemo(e *env, args []string) error {
 	headless := fs.Bool("headless", false, "nur abgleichen, kein Fenster")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if !*headless {
+		if err := ui.CheckDisplay(); err != nil {
+			return err
+		}
 	}
 	if e.dbPath == e.paths.DefaultDBPath() {
 		e.dbPath = filepath.Join(e.paths.DataDir, "demo.db")
