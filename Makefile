@@ -84,7 +84,7 @@ screenshots: deps-test
 # Benchmarks behind the figures in the README (section Benchmarks).
 BENCH_DB ?= $(or $(TMPDIR),/tmp)/amtstresen-ui-bench-100k.db
 .PHONY: bench bench-storage bench-postgres bench-ui bench-pdf
-bench: bench-storage bench-postgres bench-ui bench-pdf bench-sync bench-journal bench-rueckkanal
+bench: bench-storage bench-postgres bench-ui bench-pdf bench-sync bench-rueckkanal
 
 # Work queue on 1,000,000 cases (the database is generated once and cached
 # in the temp folder; the first run takes several minutes).
@@ -119,13 +119,6 @@ bench-sync: deps-test
 .PHONY: bench-rueckkanal
 bench-rueckkanal: deps-test
 	$(GO) test -tags "$(TAGS)" -run '^$$' -bench Postfix1000 -benchtime 1x -count 5 ./sync/rueckkanal/
-
-# Shared journal benchmark (as root): latency of a change from one counter
-# to another through IMAP IDLE, and the rebuild of a fresh counter from a
-# journal of 100,000 entries.
-.PHONY: bench-journal
-bench-journal: deps-test
-	$(GO) run -tags "$(TAGS)" ./ui/cli/internal/journalbench -n 100000 -rounds 50
 
 # --- Packaging (fyne.io/tools) ---------------------------------------------
 FYNE_TOOL_VERSION := v1.7.4

@@ -28,17 +28,16 @@ const (
 	ActionAppointmentExport     = "appointment.export"     // in an Art. 15 answer
 	ActionAppointmentPurge      = "appointment.purge"      // deleted after its retention period
 
-	ActionAttachmentRead  = "attachment.read"  // only refused (attachment.read.denied)
-	ActionPersonExport    = "person.export"    // an Art. 15 answer (counts only)
-	ActionAuditExport     = "audit.export"     // the audit log exported as CSV
-	ActionAuditPurge      = "audit.purge"      // audit entries past their period deleted
-	ActionRoleSet         = "role.set"         // a role given (reference: the account)
-	ActionRoleRemove      = "role.remove"      // a role taken away
-	ActionReviewAdd       = "review.add"       // a mail put on the review list
-	ActionReviewResolve   = "review.resolve"   // a review mail handled
-	ActionReviewPurge     = "review.purge"     // handled review mails past their period deleted
-	ActionSyncState       = "sync.state"       // a sync run recorded
-	ActionJournalRejected = "journal.rejected" // a journal entry that lost in journal order
+	ActionAttachmentRead = "attachment.read" // only refused (attachment.read.denied)
+	ActionPersonExport   = "person.export"   // an Art. 15 answer (counts only)
+	ActionAuditExport    = "audit.export"    // the audit log exported as CSV
+	ActionAuditPurge     = "audit.purge"     // audit entries past their period deleted
+	ActionRoleSet        = "role.set"        // a role given (reference: the account)
+	ActionRoleRemove     = "role.remove"     // a role taken away
+	ActionReviewAdd      = "review.add"      // a mail put on the review list
+	ActionReviewResolve  = "review.resolve"  // a review mail handled
+	ActionReviewPurge    = "review.purge"    // handled review mails past their period deleted
+	ActionSyncState      = "sync.state"      // a sync run recorded
 )
 
 // DeniedSuffix marks a refused access: ActionCaseRead + DeniedSuffix.

@@ -206,9 +206,9 @@ type Attachment struct {
 type Case struct {
 	ID  int64
 	Ref string // "ZEL-2026-00042"
-	// ProvisionalRef is the reference a walk-in case had before its journal
-	// entry was applied (shared journal only); it still finds the case.
-	// Equal to Ref while the case is only in this counter's outbox.
+	// ProvisionalRef is the reference a walk-in case had before the shared
+	// store numbered it (taken while the counter was offline); it still
+	// finds the case. Equal to Ref while the case waits in the outbox.
 	ProvisionalRef string
 	Office         OfficeKey // responsible office; "" while undecided
 	Channel        Channel
@@ -294,9 +294,9 @@ func RefPrefix(r *Registry, o OfficeKey) string {
 	return "CZ"
 }
 
-// ProvisionalRef builds the reference of a walk-in case whose journal
-// entry is not applied yet: "ZEL-2026-V-3F9A1C" (from the entry's UUID,
-// so it never collides with the numbered ones).
+// ProvisionalRef builds the reference of a walk-in case not numbered yet
+// (waiting in a counter's outbox): "ZEL-2026-V-3F9A1C" (from a UUID, so it
+// never collides with the numbered ones).
 func ProvisionalRef(prefix string, year int, entryID string) string {
 	h := strings.ToUpper(strings.ReplaceAll(entryID, "-", ""))
 	if len(h) > 6 {
@@ -306,7 +306,7 @@ func ProvisionalRef(prefix string, year int, entryID string) string {
 }
 
 // Pending reports whether the case exists only on this counter so far
-// (a walk-in case whose journal entry has not been applied).
+// (a walk-in case waiting in the outbox for the shared store).
 func (c *Case) Pending() bool { return c.ProvisionalRef != "" && c.ProvisionalRef == c.Ref }
 
 // FormatRef builds the reference number: office code, year, 5-digit

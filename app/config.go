@@ -16,13 +16,12 @@ import (
 // README. Secrets never live here: the IMAP password comes from the OS
 // keyring or from the environment variable named by PasswordEnv.
 type Config struct {
-	IMAP    IMAPConfig    `toml:"imap"`
-	Portal  PortalConfig  `toml:"portal"`
-	Sync    SyncConfig    `toml:"sync"`
-	Print   PrintConfig   `toml:"print"`
-	Backup  BackupConfig  `toml:"backup"`
-	Journal JournalConfig `toml:"journal"`
-	Audit   AuditConfig   `toml:"audit"`
+	IMAP   IMAPConfig   `toml:"imap"`
+	Portal PortalConfig `toml:"portal"`
+	Sync   SyncConfig   `toml:"sync"`
+	Print  PrintConfig  `toml:"print"`
+	Backup BackupConfig `toml:"backup"`
+	Audit  AuditConfig  `toml:"audit"`
 
 	// Path is where the config was read from ("" for defaults).
 	Path string `toml:"-"`
@@ -77,17 +76,6 @@ type AuditConfig struct {
 	RetentionMonths int `toml:"retention_months"` // default 12; entries older than this are purged
 }
 
-// JournalConfig is the shared journal folder for several counters. The
-// office-shared HMAC secret never lives here: it comes from the
-// environment variable named by SecretEnv or from the OS keyring.
-type JournalConfig struct {
-	Enabled     bool   `toml:"enabled"`      // share the queue through the journal
-	Mailbox     string `toml:"mailbox"`      // default "Amtstresen/Journal"
-	Counter     string `toml:"counter"`      // this counter's name; default the host name
-	SecretEnv   string `toml:"secret_env"`   // environment variable with the shared secret
-	PollSeconds int    `toml:"poll_seconds"` // fallback polling when IDLE is not possible; default 30
-}
-
 // Defaults fills unset values.
 func (c *Config) Defaults() {
 	def := func(p *string, v string) {
@@ -100,15 +88,6 @@ func (c *Config) Defaults() {
 	def(&c.IMAP.ProcessedMailbox, "Übernommen")
 	def(&c.IMAP.ReviewMailbox, "Zur Sichtung")
 	def(&c.Sync.Schedule, "0 2 * * *")
-	def(&c.Journal.Mailbox, "Amtstresen/Journal")
-	if c.Journal.Counter == "" {
-		if h, err := os.Hostname(); err == nil {
-			c.Journal.Counter = h
-		}
-	}
-	if c.Journal.PollSeconds <= 0 {
-		c.Journal.PollSeconds = 30
-	}
 	if c.IMAP.MaxMessageBytes == 0 {
 		c.IMAP.MaxMessageBytes = 25 << 20
 	}
@@ -145,6 +124,10 @@ func LoadConfig(path string, explicit bool) (*Config, error) {
 			if secretKey(k[len(k)-1]) {
 				return nil, Errorf(EINVALID, "Die Konfiguration %s enthält ein Passwort (%s). Passwörter gehören nicht in die Datei: bitte entfernen und password_env oder den Schlüsselbund verwenden.", path, k.String())
 			}
+		}
+		if md.IsDefined("journal") {
+			// The IMAP journal of several counters is retired (issue 15).
+			return nil, Errorf(EINVALID, "Die Konfiguration %s enthält noch [journal]. Das gemeinsame Journal im Postfach gibt es nicht mehr: mehrere Tresen teilen sich eine PostgreSQL-Datenbank ([database] url), eine bisherige SQLite-Datei zieht „amtstresen migrate-db --to URL“ um. Bitte den Abschnitt [journal] entfernen.", path)
 		}
 		if und := md.Undecoded(); len(und) > 0 {
 			return nil, Errorf(EINVALID, "Unbekannter Eintrag %q in der Konfiguration %s. Bitte Schreibweise prüfen (siehe README).", und[0].String(), path)

@@ -41,3 +41,20 @@ func TestConfigNeverHoldsSecrets(t *testing.T) {
 		t.Errorf("config %+v %+v", c.Audit, c.Backup)
 	}
 }
+
+// TestConfigJournalRetired: a configuration that still switches on the
+// retired IMAP journal is refused with the way off it (PostgreSQL and
+// migrate-db), not silently ignored (the counter would work alone).
+func TestConfigJournalRetired(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "config.toml")
+	os.WriteFile(p, []byte("[imap]\naddress = \"m:993\"\n[journal]\nenabled = true\nsecret_env = \"J\"\n"), 0o600)
+	_, err := LoadConfig(p, true)
+	if ErrorCode(err) != EINVALID {
+		t.Fatalf("err = %v, want refusal", err)
+	}
+	for _, want := range []string{"[journal]", "[database] url", "migrate-db"} {
+		if !strings.Contains(ErrorMessage(err), want) {
+			t.Errorf("message %q does not name %s", ErrorMessage(err), want)
+		}
+	}
+}

@@ -154,9 +154,9 @@ const (
 	ReviewNotPortal        ReviewReason = "not-portal"
 	ReviewTooLarge         ReviewReason = "too-large"
 	ReviewMalformed        ReviewReason = "malformed"
-	// ReviewJournalInvalid: a message in the journal folder that claims
-	// to be a journal entry but is not authenticated or not readable. It
-	// is kept and shown, never applied.
+	// ReviewJournalInvalid was written by the former shared journal (a
+	// mail in its folder that was not authentically signed); the review
+	// lists of databases from that time still hold it.
 	ReviewJournalInvalid ReviewReason = "journal-invalid"
 )
 

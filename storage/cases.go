@@ -188,7 +188,7 @@ func (db *DB) createCase(ctx context.Context, nc *app.NewCase, p *rules.Prepared
 	created := false
 	err = db.tx(ctx, "create case", func(tx *txn) error {
 		var err error
-		c, created, err = db.createCaseTx(ctx, tx, in, rc, change{now: now, audit: true})
+		c, created, err = db.createCaseTx(ctx, tx, in, rc, change{now: now})
 		return err
 	})
 	if err != nil {
@@ -197,13 +197,9 @@ func (db *DB) createCase(ctx context.Context, nc *app.NewCase, p *rules.Prepared
 	return c, created, nil
 }
 
-// newCaseRow is a checked app.NewCase (rules.CheckNewCase) and how the
-// shared journal inserts it.
+// newCaseRow is a checked app.NewCase (rules.CheckNewCase).
 type newCaseRow struct {
 	*rules.NewCase
-	ref    string // the reference to use instead of the next number (a provisional one)
-	noLoad bool   // return only ID and Ref of a new case (bulk apply)
-	alias  string // provisional reference kept as an alias
 }
 
 // PrepareCase implements app.PortalStore: what CreateCase does before it
@@ -240,18 +236,16 @@ func (db *DB) createCaseTx(ctx context.Context, tx *txn, in *newCaseRow, rc *app
 	case !errors.Is(err, sql.ErrNoRows):
 		return nil, false, err
 	}
-	ref := in.ref
-	if ref == "" {
-		if ref, err = db.nextRef(ctx, tx, in.Office, in.Received); err != nil {
-			return nil, false, err
-		}
+	ref, err := db.nextRef(ctx, tx, in.Office, in.Received)
+	if err != nil {
+		return nil, false, err
 	}
 	res, err := tx.ExecContext(ctx, `INSERT INTO cases (ref, idempotency_key, office, channel, service, portal_case, status,
-		flags, municipality, routing_reason, applicant_name, applicant_sort, birthdate, email, received_at, updated_at, provisional_ref)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		flags, municipality, routing_reason, applicant_name, applicant_sort, birthdate, email, received_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		ref, nullString(nc.IdempotencyKey), string(in.Office), string(nc.Channel), in.Service, nullString(nc.PortalCase), string(app.StatusReceived),
 		encodeFlags(in.Flags), nc.Routing.Municipality, nc.Routing.Reason, nc.Applicant.Name(), sortKey(nc.Applicant),
-		nc.Applicant.BirthDate, nc.Applicant.Email, fmtTime(in.Received), fmtTime(now), in.alias)
+		nc.Applicant.BirthDate, nc.Applicant.Email, fmtTime(in.Received), fmtTime(now))
 	if err != nil {
 		return nil, false, err
 	}
@@ -271,44 +265,32 @@ func (db *DB) createCaseTx(ctx context.Context, tx *txn, in *newCaseRow, rc *app
 		return nil, false, err
 	}
 	sc := &app.Case{Service: in.Service, Applicant: nc.Applicant, Municipality: nc.Routing.Municipality, Fields: in.Fields}
-	if err := db.indexCase(ctx, tx, id, func() ftsDoc { return newFTSDoc(db.reg, ftsRef(ref, in.alias), sc) }); err != nil {
+	if err := db.indexCase(ctx, tx, id, func() ftsDoc { return newFTSDoc(db.reg, ref, sc) }); err != nil {
 		return nil, false, err
 	}
 	if err := recordReceipt(ctx, tx, rc, now, ref); err != nil {
 		return nil, false, err
 	}
-	if ch.audit {
-		if err := audit(ctx, tx, in.CreateAudit(ref, now)); err != nil {
-			return nil, false, err
-		}
-	}
-	if in.noLoad {
-		return &app.Case{ID: id, Ref: ref}, true, nil
+	if err := audit(ctx, tx, in.CreateAudit(ref, now)); err != nil {
+		return nil, false, err
 	}
 	// Built from the input instead of read back (reading it back was a
 	// third of the time the sync spent per new case), through the stored
 	// text of the times, so that they are exactly what a read returns.
 	// TestCreatedCaseAsStored holds it to what a read returns.
-	c, err := in.Stored(id, ref, in.alias, atts, now, func(t time.Time) time.Time {
+	c, err := in.Stored(id, ref, "", atts, now, func(t time.Time) time.Time {
 		t, _ = parseTime(fmtTime(t))
 		return t
 	})
 	return c, true, err
 }
 
-// change is how a state change is written: its time, the journal entry
-// that makes it (nil outside the journal), and whether it is audited (not
-// while it is only pending in the outbox).
+// change is how a state change is written: its time.
 type change struct {
-	now   time.Time
-	entry any
-	audit bool
+	now time.Time
 }
 
 func (ch change) auditLog(ctx context.Context, tx *txn, e app.AuditEntry) error {
-	if !ch.audit {
-		return nil
-	}
 	e.At = ch.now
 	return audit(ctx, tx, e)
 }
@@ -423,9 +405,9 @@ func (db *DB) caseByRefTx(ctx context.Context, tx *txn, ref string) (*caseRow, e
 
 func needClerk(by app.Actor) error { return rules.NeedClerk(by) }
 
-func addNote(ctx context.Context, tx *txn, caseID int64, at time.Time, author, kind, text string, key, entry any) (int64, error) {
-	res, err := tx.ExecContext(ctx, `INSERT INTO notes (case_id, at, author, kind, text, msg_key, entry) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		caseID, fmtTime(at), author, kind, text, key, entry)
+func addNote(ctx context.Context, tx *txn, caseID int64, at time.Time, author, kind, text string, key any) (int64, error) {
+	res, err := tx.ExecContext(ctx, `INSERT INTO notes (case_id, at, author, kind, text, msg_key) VALUES (?, ?, ?, ?, ?, ?)`,
+		caseID, fmtTime(at), author, kind, text, key)
 	if err != nil {
 		return 0, fmt.Errorf("add note: %w", err)
 	}
@@ -447,7 +429,7 @@ func (db *DB) Claim(ctx context.Context, ref string, by app.Actor) error {
 		if err != nil {
 			return err
 		}
-		return db.claimTx(ctx, tx, r, by, change{now: db.clock(ctx), audit: true})
+		return db.claimTx(ctx, tx, r, by, change{now: db.clock(ctx)})
 	})
 }
 
@@ -474,7 +456,7 @@ func (db *DB) Release(ctx context.Context, ref string, by app.Actor) error {
 		if err != nil {
 			return err
 		}
-		return db.releaseTx(ctx, tx, r, by, change{now: db.clock(ctx), audit: true})
+		return db.releaseTx(ctx, tx, r, by, change{now: db.clock(ctx)})
 	})
 }
 
@@ -510,7 +492,7 @@ func (db *DB) SetStatus(ctx context.Context, ref string, to app.Status, reason s
 		if err != nil {
 			return err
 		}
-		return db.setStatus(ctx, tx, r, to, reason, by.Clerk, by, change{now: db.clock(ctx), audit: true})
+		return db.setStatus(ctx, tx, r, to, reason, by.Clerk, by, change{now: db.clock(ctx)})
 	})
 }
 
@@ -527,7 +509,7 @@ func (db *DB) setStatus(ctx context.Context, tx *txn, r *caseRow, to app.Status,
 		string(to), closed, fmtTime(now), r.id); err != nil {
 		return err
 	}
-	if _, err := addNote(ctx, tx, r.id, now, author, "status", rules.StatusNote(r.status, to, reason), nil, ch.entry); err != nil {
+	if _, err := addNote(ctx, tx, r.id, now, author, "status", rules.StatusNote(r.status, to, reason), nil); err != nil {
 		return err
 	}
 	return ch.auditLog(ctx, tx, rules.StatusAudit(r.rc(), to, by, now))
@@ -557,7 +539,7 @@ func (db *DB) Forward(ctx context.Context, ref string, to app.OfficeKey, reason 
 		if err != nil {
 			return err
 		}
-		return db.forwardTx(ctx, tx, r, to, reason, by, change{now: db.clock(ctx), audit: true})
+		return db.forwardTx(ctx, tx, r, to, reason, by, change{now: db.clock(ctx)})
 	})
 }
 
@@ -571,7 +553,7 @@ func (db *DB) forwardTx(ctx context.Context, tx *txn, r *caseRow, to app.OfficeK
 		string(to), string(r.office), fmtTime(now), r.id); err != nil {
 		return err
 	}
-	if _, err := addNote(ctx, tx, r.id, now, by.Clerk, "forward", note, nil, ch.entry); err != nil {
+	if _, err := addNote(ctx, tx, r.id, now, by.Clerk, "forward", note, nil); err != nil {
 		return err
 	}
 	return ch.auditLog(ctx, tx, entry)
@@ -592,12 +574,12 @@ func (db *DB) AddNote(ctx context.Context, ref string, text string, by app.Actor
 		if err != nil {
 			return err
 		}
-		return db.noteTx(ctx, tx, r, text, by, change{now: db.clock(ctx), audit: true})
+		return db.noteTx(ctx, tx, r, text, by, change{now: db.clock(ctx)})
 	})
 }
 
 func (db *DB) noteTx(ctx context.Context, tx *txn, r *caseRow, text string, by app.Actor, ch change) error {
-	if _, err := addNote(ctx, tx, r.id, ch.now, by.Clerk, "note", text, nil, ch.entry); err != nil {
+	if _, err := addNote(ctx, tx, r.id, ch.now, by.Clerk, "note", text, nil); err != nil {
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE cases SET updated_at = ? WHERE id = ?`, fmtTime(ch.now), r.id); err != nil {
@@ -645,7 +627,7 @@ func (db *DB) AddMessage(ctx context.Context, portalCase, key string, n *app.Not
 		if author == "" {
 			author = citizen
 		}
-		noteID, err := addNote(ctx, tx, r.id, at, author, "message", n.Text, nullString(key), nil)
+		noteID, err := addNote(ctx, tx, r.id, at, author, "message", n.Text, nullString(key))
 		if err != nil {
 			return err
 		}
@@ -675,7 +657,7 @@ func (db *DB) AddMessage(ctx context.Context, portalCase, key string, n *app.Not
 // receipt is recorded.
 func (db *DB) Withdraw(ctx context.Context, portalCase, reason string, rc *app.Receipt) error {
 	return db.onOpenPortalCase(ctx, "withdraw", portalCase, rc, func(tx *txn, r *caseRow, now time.Time) error {
-		return db.setStatus(ctx, tx, r, app.StatusWithdrawn, rules.WithdrawText(reason), citizen, app.PortalActor, change{now: now, audit: true})
+		return db.setStatus(ctx, tx, r, app.StatusWithdrawn, rules.WithdrawText(reason), citizen, app.PortalActor, change{now: now})
 	})
 }
 

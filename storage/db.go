@@ -181,8 +181,8 @@ func (db *DB) Close() error {
 // Path returns the absolute path of the database file.
 func (db *DB) Path() string { return db.path }
 
-// clock is "now" for a change: the time set with app.WithTime (a journal
-// entry's time, the same on every counter), else the wall clock.
+// clock is "now" for a change: the time set with app.WithTime, else the
+// wall clock.
 func (db *DB) clock(ctx context.Context) time.Time {
 	if t, ok := app.TimeFrom(ctx); ok {
 		return t

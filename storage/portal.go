@@ -97,7 +97,7 @@ func (db *DB) RequestWithdrawal(ctx context.Context, portalCase, reason string, 
 			encodeFlags(append(flags, app.FlagWithdrawalUnconfirmed)), fmtTime(now), r.id); err != nil {
 			return err
 		}
-		if _, err := addNote(ctx, tx, r.id, now, citizen, "message", rules.WithdrawalRequestText(reason), nil, nil); err != nil {
+		if _, err := addNote(ctx, tx, r.id, now, citizen, "message", rules.WithdrawalRequestText(reason), nil); err != nil {
 			return err
 		}
 		return audit(ctx, tx, app.AuditEntry{At: now, Clerk: app.PortalActor.Clerk, Action: app.ActionCaseWithdrawalRequested, Ref: r.ref})
@@ -131,12 +131,12 @@ func (db *DB) DecideWithdrawal(ctx context.Context, ref string, confirm bool, re
 		if _, err := tx.ExecContext(ctx, `UPDATE cases SET flags = ?, updated_at = ? WHERE id = ?`, encodeFlags(d.Flags), fmtTime(now), r.id); err != nil {
 			return err
 		}
-		ch := change{now: now, audit: true}
+		ch := change{now: now}
 		if d.Withdraw {
 			if err := db.setStatus(ctx, tx, r, app.StatusWithdrawn, d.Reason, by.Clerk, by, ch); err != nil {
 				return err
 			}
-		} else if _, err := addNote(ctx, tx, r.id, now, by.Clerk, "note", d.Note, nil, nil); err != nil {
+		} else if _, err := addNote(ctx, tx, r.id, now, by.Clerk, "note", d.Note, nil); err != nil {
 			return err
 		}
 		return ch.auditLog(ctx, tx, d.Audit)

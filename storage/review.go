@@ -123,7 +123,7 @@ func (db *DB) ResolveReview(ctx context.Context, id int64, resolution, note stri
 		return err
 	}
 	return db.tx(ctx, "resolve review", func(tx *txn) error {
-		return resolveReviewTx(ctx, tx, id, resolution, note, by, change{now: db.clock(ctx), audit: true})
+		return resolveReviewTx(ctx, tx, id, resolution, note, by, change{now: db.clock(ctx)})
 	})
 }
 

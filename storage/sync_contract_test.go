@@ -2,11 +2,8 @@ package storage
 
 import portalsync "amtstresen/sync"
 
-// The sync names what it needs of a store (sync.Store; the shared
-// journal sync.SharedStore) and takes it at construction. DB is the
-// adapter written for them: were a method renamed or its signature
-// changed, this stops compiling instead of the sync doing without.
-var (
-	_ portalsync.Store       = (*DB)(nil)
-	_ portalsync.SharedStore = (*DB)(nil)
-)
+// The sync names what it needs of a store (sync.Store) and takes it at
+// construction. DB is the adapter written for it: were a method renamed or
+// its signature changed, this stops compiling instead of the sync doing
+// without.
+var _ portalsync.Store = (*DB)(nil)

@@ -22,14 +22,3 @@ type Store interface {
 	// commits are on disk when they return returns nil at once.
 	Durable(ctx context.Context) error
 }
-
-// SharedStore is what the shared journal (Shared) needs of a store on top
-// of Store: the journal itself, batches whose view holds it, and the
-// Art. 15 search it passes on to the window. storage.DB implements it.
-type SharedStore interface {
-	Store
-	app.JournalStore
-	app.PersonFinder
-	// JournalBatch is Batch with a view that is the journal's store too.
-	JournalBatch(ctx context.Context, fn func(tx app.JournalBatchStore) error) error
-}

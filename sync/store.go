@@ -255,8 +255,7 @@ func reviewable(err error) (string, bool) {
 	return "", false
 }
 
-// now is the clock for a mail: the time set with app.WithTime (a mail
-// applied from the shared journal, the same on every counter), else Now.
+// now is the clock for a mail: the time set with app.WithTime, else Now.
 func (s *Syncer) now(ctx context.Context) time.Time {
 	if t, ok := app.TimeFrom(ctx); ok {
 		return t

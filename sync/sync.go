@@ -9,7 +9,7 @@
 // goroutines, store in UID order), store.go turns a delivery into a
 // store call, mover.go files the mails after their commit, mailpurge.go
 // carries the retention purge to the server, schedule.go runs it on a
-// cron schedule. shared.go is the former shared journal (to be removed).
+// cron schedule.
 package sync
 
 import (

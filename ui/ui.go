@@ -35,18 +35,6 @@ type Syncer interface {
 	LastState(ctx context.Context) (*app.SyncState, error)
 }
 
-// Journal is the shared journal of several counters ([journal] enabled in
-// the configuration); ui/cli adapts sync.Shared to it.
-type Journal interface {
-	// Watch keeps the queue current until ctx ends (IMAP IDLE on the
-	// journal, polling as fallback); changed is called, from any
-	// goroutine, after every sync that applied something.
-	Watch(ctx context.Context, changed func())
-	// Notices returns, once, this counter's changes that lost in journal
-	// order (made while the server was away); German messages.
-	Notices(ctx context.Context) ([]app.JournalOutcome, error)
-}
-
 // Document is a PDF confirmation ready to print or save.
 type Document struct {
 	Title    string // for the print queue: reference and document type, no names
@@ -98,9 +86,6 @@ type Options struct {
 	// SyncUnavailable's message when given (e.g. a configuration error).
 	Syncer          Syncer
 	SyncUnavailable error
-	// Journal shares the queue with the other counters; nil when this
-	// counter works alone. Store then writes through the journal.
-	Journal Journal
 	// Printer prints confirmations; nil uses the built-in PDF documents
 	// and the printer named in Config ([print] printer; "" = default).
 	Printer Printer

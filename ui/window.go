@@ -114,9 +114,6 @@ func (m *mainWindow) start() {
 	m.queue.resetFilter()
 	m.review.reload()
 	m.sync.refreshState()
-	if j := m.o.Journal; j != nil {
-		m.bg.run(func() { j.Watch(m.ctx, func() { m.ui(m.onJournalChange) }) })
-	}
 	if check := m.o.Check; check != nil {
 		m.bg.run(func() {
 			if err := check(m.ctx); err != nil && m.ctx.Err() == nil {
@@ -135,32 +132,6 @@ func (m *mainWindow) showCheckFailed(err error) {
 	}
 	m.w.SetMainMenu(nil)
 	m.w.SetContent(startupMessage(title, app.ErrorMessage(err), m.a.Quit))
-}
-
-// onJournalChange shows what other counters changed, and tells the clerk
-// which of their own changes lost in journal order.
-func (m *mainWindow) onJournalChange() {
-	m.refresh()
-	m.queue.reload()
-	m.review.reload()
-	m.sync.refreshState()
-	j := m.o.Journal
-	m.bg.run(func() {
-		list, err := j.Notices(m.ctx)
-		if err != nil || len(list) == 0 {
-			return
-		}
-		var lines []string
-		for _, o := range list {
-			lines = append(lines, lang.L("{{.Ref}} ({{.When}}): {{.Msg}}", map[string]any{
-				"Ref": o.Ref, "When": app.FormatDateTime(o.At), "Msg": o.Message}))
-		}
-		m.ui(func() {
-			m.showMessage(lang.L("Änderungen nicht übernommen"),
-				lang.L("Diese Änderungen wurden ohne Verbindung zum Server gemacht und haben gegen frühere Änderungen anderer Arbeitsplätze verloren:")+
-					"\n\n"+strings.Join(lines, "\n"))
-		})
-	})
 }
 
 func (m *mainWindow) mainMenu() *fyne.MainMenu {

@@ -43,7 +43,7 @@ type Ref struct {
 }
 
 // Client is the go-imap client, for what this package has no method for
-// (the shared journal's APPEND and IDLE).
+// (tests change a mailbox behind the sync's back with it).
 func (c *Conn) Client() *imapclient.Client { return c.cl }
 
 // Close ends the connection (at once, also while commands wait). It may

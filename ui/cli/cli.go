@@ -82,7 +82,6 @@ var commands = map[string]command{
 	"sync":         {"Portal-Postfach abgleichen (--once: einmal, sonst nach Zeitplan)", runSync},
 	"review":       {"Mails zur Sichtung ausgeben (--json, --all)", runReview},
 	"appointments": {"Termine ausgeben (--json, --from DATUM, --to DATUM, --office)", runAppointments},
-	"journal":      {"Gemeinsames Journal: Stand (--json), einmal abgleichen (--sync), laufend aktuell halten (--watch)", runJournal},
 	"demo":         {"Demo: Test-Postfach mit Beispielsendungen abgleichen und Fenster öffnen (--headless)", runDemo},
 	"confirm":      {"Bestätigung als PDF schreiben: REF… -o DATEI.pdf, --appointment UID, --art", runConfirm},
 	"print":        {"Bestätigung drucken: REF… [--printer NAME], --appointment UID, --art", runPrint},
@@ -251,18 +250,6 @@ func runGUI(e *env, args []string) error {
 		Registry: e.reg, Config: e.cfg, Paths: e.paths, DBPath: e.dbPath, Version: versionString(),
 		// A damaged file is found at start, while the window opens.
 		Check: func(ctx context.Context) error { return db.QuickCheck(ctx, false, e.backupDir()) }}
-	// With the shared journal every change goes through it (access checks
-	// first, then the journal); a counter must never change its queue on
-	// its own then.
-	if e.cfg.Journal.Enabled {
-		sh, err := newShared(e, db)
-		if err != nil {
-			return err
-		}
-		defer sh.Close()
-		o.Store, o.Syncer, o.Journal = app.NewScoped(journalStore{sh, db}, actor), sh, journalWatch{sh}
-		return ui.Run(e.ctx, o)
-	}
 	// "Jetzt synchronisieren" in the window; without a usable [imap] and
 	// [portal] configuration the window says why instead.
 	if s, err := newSyncer(e, e.cfg, db); err == nil {
@@ -350,9 +337,6 @@ func runSync(e *env, args []string) error {
 		return err
 	}
 	defer db.Close()
-	if e.cfg.Journal.Enabled {
-		return runSharedSync(e, db, *once)
-	}
 	s, err := newSyncer(e, e.cfg, db)
 	if err != nil {
 		return err
@@ -649,163 +633,5 @@ func runPrint(e *env, args []string) error {
 		where = "dem Standarddrucker"
 	}
 	fmt.Fprintf(e.stdout, "Gedruckt auf %s (Auftrag %s).\n", where, res.JobID)
-	return nil
-}
-
-// --- The shared journal of several counters ---
-
-// journalStore is the store of a counter on the shared journal as the
-// window uses it: sync.Shared (changes through the journal, reads from the
-// database), the export of all cases from the database, and no attendance
-// override (the journal does not carry one).
-type journalStore struct {
-	*portalsync.Shared
-	db *storage.DB
-}
-
-func (j journalStore) AllCases(ctx context.Context) ([]*app.Case, error) { return j.db.AllCases(ctx) }
-
-func (journalStore) OverrideAttendance(context.Context, string, app.Attendance, string, app.Actor) error {
-	return app.Errorf(app.EINTERNAL, "Mit diesem Speicher lässt sich die Anwesenheit nicht abweichend erfassen.")
-}
-
-// journalWatch adapts sync.Shared to ui.Journal.
-type journalWatch struct{ sh *portalsync.Shared }
-
-func (j journalWatch) Watch(ctx context.Context, changed func()) {
-	j.sh.OnChange = func(*portalsync.JournalResult) { changed() }
-	j.sh.Watch(ctx, 0)
-}
-
-func (j journalWatch) Notices(ctx context.Context) ([]app.JournalOutcome, error) {
-	return j.sh.Notices(ctx)
-}
-
-// runSharedSync is `sync` with [journal] enabled: the portal's deliveries
-// move into the journal and the journal is applied; without --once it
-// stays running (IDLE on the journal, deliveries every poll_seconds).
-func runSharedSync(e *env, db *storage.DB, once bool) error {
-	sh, err := newShared(e, db)
-	if err != nil {
-		return err
-	}
-	defer sh.Close()
-	if once {
-		res, err := sh.Sync(e.ctx, true)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintln(e.stdout, "Abgleich mit dem Journal:", res.Summary())
-		return nil
-	}
-	poll := time.Duration(e.cfg.Journal.PollSeconds) * time.Second
-	fmt.Fprintf(e.stdout, "Gemeinsames Journal %s: Portal-Sendungen alle %s, Änderungen sofort (IDLE); Beenden mit Strg+C.\n", e.cfg.Journal.Mailbox, poll)
-	sh.OnChange = func(res *portalsync.JournalResult) {
-		fmt.Fprintln(e.stdout, time.Now().Format("02.01.2006 15:04:05"), res.Summary())
-	}
-	sh.Watch(e.ctx, poll)
-	return nil
-}
-
-// journalStatusJSON is `amtstresen journal --json`.
-type journalStatusJSON struct {
-	Enabled     bool                 `json:"enabled"`
-	Mailbox     string               `json:"mailbox"`
-	Counter     string               `json:"counter"`
-	UIDValidity uint32               `json:"uidvalidity"`
-	LastUID     uint32               `json:"last_uid"`
-	LastRun     string               `json:"last_run,omitempty"`
-	Applied     int                  `json:"applied"`
-	Rejected    int                  `json:"rejected"`
-	Pending     []journalEntryJSON   `json:"pending"`
-	Rejections  []journalOutcomeJSON `json:"rejections"`
-}
-
-type journalEntryJSON struct {
-	ID    string `json:"id"`
-	Op    string `json:"op"`
-	Ref   string `json:"ref"`
-	Clerk string `json:"clerk"`
-	At    string `json:"at"`
-}
-
-type journalOutcomeJSON struct {
-	journalEntryJSON
-	UID     uint32 `json:"uid"`
-	Code    string `json:"code"`
-	Message string `json:"message"`
-}
-
-// runJournal shows the journal's state, or syncs once (--sync) or
-// continuously (--watch).
-func runJournal(e *env, args []string) error {
-	fs := newFlags("journal", e)
-	asJSON := fs.Bool("json", false, "Stand als JSON ausgeben")
-	doSync := fs.Bool("sync", false, "einmal abgleichen: Portal-Sendungen ins Journal, eigene Änderungen anhängen, Journal anwenden")
-	watch := fs.Bool("watch", false, "laufend abgleichen (IDLE, Abfrage alle poll_seconds)")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	db, err := e.openStore()
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	if *doSync || *watch {
-		if !e.cfg.Journal.Enabled {
-			return app.Errorf(app.EINVALID, "Das gemeinsame Journal ist nicht eingeschaltet: in der Konfiguration [journal] enabled = true setzen.")
-		}
-		return runSharedSync(e, db, *doSync)
-	}
-	out := journalStatusJSON{Enabled: e.cfg.Journal.Enabled, Mailbox: e.cfg.Journal.Mailbox, Counter: e.cfg.Journal.Counter,
-		Pending: []journalEntryJSON{}, Rejections: []journalOutcomeJSON{}}
-	if st, err := db.SyncState(e.ctx, e.cfg.Journal.Mailbox); err == nil {
-		out.UIDValidity, out.LastUID = st.UIDValidity, st.LastUID
-		if !st.LastRun.IsZero() {
-			out.LastRun = app.FormatRFC3339(st.LastRun)
-		}
-	} else if app.ErrorCode(err) != app.ENOTFOUND {
-		return err
-	}
-	if out.Applied, out.Rejected, err = db.JournalEntryCount(e.ctx); err != nil {
-		return err
-	}
-	pending, err := db.Outbox(e.ctx)
-	if err != nil {
-		return err
-	}
-	for _, p := range pending {
-		out.Pending = append(out.Pending, journalEntryJSON{p.ID, string(p.Op), p.Ref, p.Clerk, app.FormatRFC3339(p.At)})
-	}
-	rej, err := db.Rejections(e.ctx, e.cfg.Journal.Counter, false)
-	if err != nil {
-		return err
-	}
-	for _, o := range rej {
-		out.Rejections = append(out.Rejections, journalOutcomeJSON{journalEntryJSON{o.EntryID, string(o.Op), o.Ref, o.Clerk, app.FormatRFC3339(o.At)}, o.UID, o.Code, o.Message})
-	}
-	if *asJSON {
-		return printJSON(e.stdout, out)
-	}
-	state := "ausgeschaltet ([journal] enabled = false)"
-	if out.Enabled {
-		state = "eingeschaltet"
-	}
-	fmt.Fprintf(e.stdout, "Gemeinsames Journal: %s, Ordner „%s“, Arbeitsplatz „%s“\n", state, out.Mailbox, out.Counter)
-	fmt.Fprintf(e.stdout, "Gelesen bis UID %d (UIDVALIDITY %d)", out.LastUID, out.UIDValidity)
-	if out.LastRun != "" {
-		fmt.Fprintf(e.stdout, ", zuletzt %s", out.LastRun)
-	}
-	fmt.Fprintf(e.stdout, "\nEinträge angewendet: %d, abgelehnt: %d\n", out.Applied, out.Rejected)
-	fmt.Fprintf(e.stdout, "Eigene Änderungen, die auf den Server warten: %d\n", len(out.Pending))
-	for _, p := range out.Pending {
-		fmt.Fprintf(e.stdout, "  %s %-15s %-20s %s\n", p.At, p.Op, p.Ref, p.Clerk)
-	}
-	if len(out.Rejections) > 0 {
-		fmt.Fprintf(e.stdout, "Abgelehnte eigene Änderungen (Journalreihenfolge):\n")
-		for _, o := range out.Rejections {
-			fmt.Fprintf(e.stdout, "  %s %s %s: %s\n", o.At, o.Op, o.Ref, o.Message)
-		}
-	}
 	return nil
 }

@@ -9,7 +9,7 @@ package cli
 // appointments, confirm, print) work through app.Scoped; roles take an
 // app.RoleStore, the purge a purger, each after the role check of openAs.
 // Only the operations on the SQLite file itself (backup, restore, check,
-// the backup of nightly) and the shared journal take *storage.DB: another
+// the backup of nightly) take *storage.DB: another
 // adapter (PostgreSQL) plugs in by opening its store where openStore and
 // openChecked open SQLite, and has its own way of backing up.
 

@@ -18,14 +18,3 @@ func newSyncer(e *env, cfg *app.Config, db *storage.DB) (*portalsync.Syncer, err
 	s.OnRun = gctune.Relax
 	return s, nil
 }
-
-// newShared is the shared journal on db, with the collector relaxed
-// while it syncs.
-func newShared(e *env, db *storage.DB) (*portalsync.Shared, error) {
-	sh, err := portalsync.NewShared(e.cfg, db, e.reg, syncLogger(e))
-	if err != nil {
-		return nil, err
-	}
-	sh.OnRun = gctune.Relax
-	return sh, nil
-}

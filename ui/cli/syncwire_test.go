@@ -14,8 +14,8 @@ import (
 )
 
 // TestSyncersRelaxTheCollector: the program relaxes the garbage collector
-// while a sync runs (GOGC 200), the portal sync's and the shared
-// journal's; the sync library leaves the process's settings alone.
+// while a sync runs (GOGC 200); the sync library leaves the process's
+// settings alone.
 func TestSyncersRelaxTheCollector(t *testing.T) {
 	if os.Getenv("GOGC") != "" {
 		t.Skip("GOGC set in the environment")
@@ -27,21 +27,16 @@ func TestSyncersRelaxTheCollector(t *testing.T) {
 	}
 	defer db.Close()
 	cfg := &app.Config{IMAP: app.IMAPConfig{Address: "127.0.0.1:1", TLS: "none", Username: "eingang"},
-		Portal:  app.PortalConfig{PublicKey: portaldemo.PublicKeyBase64()},
-		Journal: app.JournalConfig{Enabled: true, Counter: "tresen-1"}}
+		Portal: app.PortalConfig{PublicKey: portaldemo.PublicKeyBase64()}}
 	cfg.Defaults()
 	e := &env{ctx: ctx, cfg: cfg, reg: app.Default(), stdout: io.Discard, stderr: io.Discard}
 	s, err := newSyncer(e, cfg, db)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sh, err := newShared(e, db)
-	if err != nil {
-		t.Fatal(err)
-	}
 	before := debug.SetGCPercent(100)
 	defer debug.SetGCPercent(before)
-	for name, hook := range map[string]func() func(){"sync": s.OnRun, "journal": sh.OnRun} {
+	for name, hook := range map[string]func() func(){"sync": s.OnRun} {
 		if hook == nil {
 			t.Fatalf("%s: no hook", name)
 		}
