@@ -19,6 +19,10 @@ const (
 	ActionCasePrint               = "case.print"                // confirmation printed or saved, detail "kind:where"
 	ActionCaseExport              = "case.export"               // in an Art. 15 answer
 	ActionCasePurge               = "case.purge"                // deleted after its retention period
+	ActionCaseTell                = "case.tell"                 // a message to the citizen queued, detail "status/state"
+	ActionCaseResend              = "case.resend"               // an undelivered message queued again
+	ActionCaseQuittung            = "case.quittung"             // the portal's receipt for a message, detail the result
+	ActionCasePrinted             = "case.printed"              // a letter of the print queue printed
 
 	ActionAppointmentApply      = "appointment.apply"      // a booking taken in or changed
 	ActionAppointmentStale      = "appointment.stale"      // an older version of a booking, ignored

@@ -46,7 +46,9 @@ func AuditActionLabel(action string) string {
 		ActionAppointmentApply: "Termin übernommen", ActionAppointmentAttendance: "Anwesenheit", ActionAppointmentPrint: "Terminbestätigung gedruckt/gespeichert",
 		ActionAppointmentExport: "Termin beauskunftet", ActionPersonExport: "Auskunft erteilt", ActionAuditPurge: "Protokoll gekürzt (Frist)",
 		ActionAuditExport: "Protokoll exportiert", ActionRoleSet: "Rolle vergeben", ActionRoleRemove: "Rolle entzogen",
-		ActionReviewAdd: "Mail zur Sichtung", ActionReviewResolve: "Sichtung erledigt", ActionSyncState: "Abgleich",
+		ActionCaseTell: "Nachricht an Bürger", ActionCaseResend: "Nachricht erneut gesendet", ActionCaseQuittung: "Quittung des Portals",
+		ActionCasePrinted: "Brief gedruckt",
+		ActionReviewAdd:   "Mail zur Sichtung", ActionReviewResolve: "Sichtung erledigt", ActionSyncState: "Abgleich",
 	}
 	if l, ok := labels[action]; ok {
 		return l

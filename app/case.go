@@ -116,7 +116,7 @@ const (
 
 // AllFlags lists the known flags.
 var AllFlags = []Flag{FlagAttachmentMismatch, FlagAttachmentMissing, FlagServiceUnknown, FlagOutsideDistrict, FlagRoutingUnclear,
-	FlagWithdrawalUnconfirmed, FlagDateImplausible}
+	FlagWithdrawalUnconfirmed, FlagDateImplausible, FlagCitizenUnreachable, FlagCitizenMessageRefused}
 
 // Label returns the German text for a flag.
 func (f Flag) Label() string {
@@ -135,6 +135,10 @@ func (f Flag) Label() string {
 		return "Rücknahme unbestätigt"
 	case FlagDateImplausible:
 		return "Datum unplausibel"
+	case FlagCitizenUnreachable:
+		return "Bürger nicht erreichbar"
+	case FlagCitizenMessageRefused:
+		return "Nachricht vom Portal abgelehnt"
 	}
 	return string(f)
 }

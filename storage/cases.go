@@ -268,6 +268,15 @@ func (db *DB) createCaseTx(ctx context.Context, tx *txn, in *newCaseRow, rc *app
 	if err := db.indexCase(ctx, tx, id, func() ftsDoc { return newFTSDoc(db.reg, ref, sc) }); err != nil {
 		return nil, false, err
 	}
+	if nc.Channel == app.ChannelPortal {
+		// The citizen hears that the application arrived ("eingegangen",
+		// with the Eingangsbestätigung), unless the service says not to.
+		mc := &rules.MessageCase{Case: rules.Case{Ref: ref, Office: in.Office, Status: app.StatusReceived}, ID: id,
+			PortalCase: nc.PortalCase, Service: in.Service, Applicant: nc.Applicant, Received: in.Received}
+		if err := queueMessage(ctx, tx, rules.AutoReceived(db.reg, mc, now)); err != nil {
+			return nil, false, err
+		}
+	}
 	if err := recordReceipt(ctx, tx, rc, now, ref); err != nil {
 		return nil, false, err
 	}
@@ -657,7 +666,15 @@ func (db *DB) AddMessage(ctx context.Context, portalCase, key string, n *app.Not
 // receipt is recorded.
 func (db *DB) Withdraw(ctx context.Context, portalCase, reason string, rc *app.Receipt) error {
 	return db.onOpenPortalCase(ctx, "withdraw", portalCase, rc, func(tx *txn, r *caseRow, now time.Time) error {
-		return db.setStatus(ctx, tx, r, app.StatusWithdrawn, rules.WithdrawText(reason), citizen, app.PortalActor, change{now: now})
+		if err := db.setStatus(ctx, tx, r, app.StatusWithdrawn, rules.WithdrawText(reason), citizen, app.PortalActor, change{now: now}); err != nil {
+			return err
+		}
+		// The citizen hears that the withdrawal arrived ("zurueckgenommen").
+		mc, err := messageCase(ctx, tx, r)
+		if err != nil {
+			return err
+		}
+		return queueMessage(ctx, tx, rules.AutoWithdrawn(db.reg, mc, reason, now))
 	})
 }
 

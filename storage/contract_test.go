@@ -50,3 +50,23 @@ func (c contractDB) Reopen(t *testing.T) storetest.Store {
 	db.now = c.db.now
 	return db
 }
+
+// TestOutboxContract runs the outbox contract (issue 16) against SQLite
+// files on disk.
+func TestOutboxContract(t *testing.T) {
+	storetest.RunOutbox(t, func(t *testing.T, now func() time.Time) storetest.OutboxAdapter {
+		return openContract(t, now).(contractDB)
+	})
+}
+
+func (c contractDB) Outbox() storetest.OutboxStore { return c.db }
+
+// OutboxAs is the outbox through app.Scoped, as the window uses it.
+func (c contractDB) OutboxAs(t *testing.T, account string) app.OutboxStore {
+	t.Helper()
+	a, _, err := app.ResolveActor(context.Background(), c.db, account)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return app.NewScoped(c.db, a).Outbox(c.db)
+}

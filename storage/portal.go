@@ -119,28 +119,31 @@ func (db *DB) DecideWithdrawal(ctx context.Context, ref string, confirm bool, re
 		if err != nil {
 			return err
 		}
-		flags, err := caseFlags(ctx, tx, r.id)
-		if err != nil {
-			return err
-		}
-		now := db.clock(ctx)
-		d, err := rules.Decide(r.rc(), flags, confirm, reason, by, now)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE cases SET flags = ?, updated_at = ? WHERE id = ?`, encodeFlags(d.Flags), fmtTime(now), r.id); err != nil {
-			return err
-		}
-		ch := change{now: now}
-		if d.Withdraw {
-			if err := db.setStatus(ctx, tx, r, app.StatusWithdrawn, d.Reason, by.Clerk, by, ch); err != nil {
-				return err
-			}
-		} else if _, err := addNote(ctx, tx, r.id, now, by.Clerk, "note", d.Note, nil); err != nil {
-			return err
-		}
-		return ch.auditLog(ctx, tx, d.Audit)
+		return db.decideTx(ctx, tx, r, confirm, reason, by, db.clock(ctx))
 	})
+}
+
+func (db *DB) decideTx(ctx context.Context, tx *txn, r *caseRow, confirm bool, reason string, by app.Actor, now time.Time) error {
+	flags, err := caseFlags(ctx, tx, r.id)
+	if err != nil {
+		return err
+	}
+	d, err := rules.Decide(r.rc(), flags, confirm, reason, by, now)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE cases SET flags = ?, updated_at = ? WHERE id = ?`, encodeFlags(d.Flags), fmtTime(now), r.id); err != nil {
+		return err
+	}
+	ch := change{now: now}
+	if d.Withdraw {
+		if err := db.setStatus(ctx, tx, r, app.StatusWithdrawn, d.Reason, by.Clerk, by, ch); err != nil {
+			return err
+		}
+	} else if _, err := addNote(ctx, tx, r.id, now, by.Clerk, "note", d.Note, nil); err != nil {
+		return err
+	}
+	return ch.auditLog(ctx, tx, d.Audit)
 }
 
 // Unblocked implements app.PortalStore.
