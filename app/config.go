@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
+	"net/mail"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -22,6 +24,10 @@ type Config struct {
 	Print  PrintConfig  `toml:"print"`
 	Backup BackupConfig `toml:"backup"`
 	Audit  AuditConfig  `toml:"audit"`
+	// SMTP is the office's mail server for status messages to the
+	// portal's return channel; Office the offices' signing keys.
+	SMTP   SMTPConfig        `toml:"smtp"`
+	Office []OfficeKeyConfig `toml:"office"`
 
 	// Path is where the config was read from ("" for defaults).
 	Path string `toml:"-"`
@@ -46,9 +52,47 @@ type IMAPConfig struct {
 	ReviewRetentionMonths int `toml:"review_retention_months"`
 }
 
-// PortalConfig holds the portal's signing key.
+// PortalConfig holds the portal's signing key and its return address.
 type PortalConfig struct {
 	PublicKey string `toml:"public_key"` // base64 Ed25519 public key
+	// ReturnAddress is where status messages go (section 8.1); default
+	// DefaultReturnAddress.
+	ReturnAddress string `toml:"return_address"`
+}
+
+// DefaultReturnAddress is the portal's return address in production.
+const DefaultReturnAddress = "rueckkanal@cochem-zell-online.de"
+
+// SMTPConfig is the office's own mail server, through which status
+// messages are submitted. The password never lives here: it comes from
+// the environment variable named by PasswordEnv or from the OS keyring
+// (service "amtstresen-smtp", account Username). Certificates are always
+// verified; there is no key to switch that off.
+type SMTPConfig struct {
+	Address     string `toml:"address"`      // host:port, e.g. "mail.cochem.de:587"
+	TLS         string `toml:"tls"`          // "tls" (default, port 465), "starttls" (587) or "none" (loopback only)
+	CAFile      string `toml:"ca_file"`      // optional extra CA certificate (PEM)
+	Username    string `toml:"username"`     // "" = no login
+	PasswordEnv string `toml:"password_env"` // name of the environment variable with the password
+	From        string `toml:"from"`         // the office's functional address
+}
+
+// OfficeKeyConfig is one [[office]] entry: where the signing key of an
+// office that sends status messages lives. Without KeyFile it is in the
+// OS keyring (service "amtstresen-office", account = the office key).
+type OfficeKeyConfig struct {
+	Dienststelle OfficeKey `toml:"dienststelle"`
+	KeyFile      string    `toml:"key_file"` // a file with mode 0600; relative to the config file
+}
+
+// OfficeKeyFile returns the key file configured for office ("" = keyring).
+func (c *Config) OfficeKeyFile(office OfficeKey) string {
+	for _, o := range c.Office {
+		if o.Dienststelle == office {
+			return o.KeyFile
+		}
+	}
+	return ""
 }
 
 // SyncConfig is the schedule of the headless job.
@@ -107,6 +151,8 @@ func (c *Config) Defaults() {
 		c.Backup.Weekly = 4
 	}
 	def(&c.Backup.Schedule, "30 2 * * *")
+	def(&c.SMTP.TLS, "tls")
+	def(&c.Portal.ReturnAddress, DefaultReturnAddress)
 	if c.Audit.RetentionMonths == 0 {
 		c.Audit.RetentionMonths = 12
 	}
@@ -149,17 +195,103 @@ func LoadConfig(path string, explicit bool) (*Config, error) {
 		return nil, Errorf(EINVALID, "In der Konfiguration %s sind daily, weekly und retention_months Zahlen ab 1.", path)
 	}
 	c.Defaults()
+	if err := c.checkReturnChannel(); err != nil {
+		return nil, err
+	}
 	return c, nil
 }
 
+// checkReturnChannel checks [smtp], [portal] return_address and the
+// [[office]] entries when they are given: what can be told without the
+// network. A config without [smtp] is fine (no status messages are sent
+// then; `amtstresen send` says so).
+func (c *Config) checkReturnChannel() error {
+	where := c.Path
+	if where == "" {
+		where = "(Standard)"
+	}
+	bad := func(format string, a ...any) error {
+		return Errorf(EINVALID, "Konfiguration %s: "+format, append([]any{where}, a...)...)
+	}
+	s := &c.SMTP
+	switch s.TLS {
+	case "tls", "starttls", "none":
+	default:
+		return bad("[smtp] tls = „%s“ ist unbekannt: erlaubt sind \"tls\", \"starttls\" und \"none\" (nur für einen Server auf diesem Rechner).", clipValue(s.TLS))
+	}
+	if s.Address != "" {
+		host, port, err := net.SplitHostPort(s.Address)
+		if err != nil || host == "" || port == "" {
+			return bad("[smtp] address „%s“ ist ungültig: erwartet wird Mailserver und Port, z. B. „mail.example.de:587“.", clipValue(s.Address))
+		}
+		if s.TLS == "none" && !loopbackHost(host) {
+			return bad("[smtp] tls = \"none\" ist nur für einen Server auf diesem Rechner (127.0.0.1, ::1, localhost) erlaubt. Für %s bitte \"tls\" oder \"starttls\" eintragen; die Zertifikatsprüfung lässt sich nicht abschalten.", clipValue(host))
+		}
+		if a, err := mail.ParseAddress(s.From); err != nil || !strings.Contains(a.Address, "@") {
+			return bad("[smtp] from fehlt oder ist keine gültige E-Mail-Adresse: eingetragen wird die Funktionsadresse der Dienststelle, z. B. „VG Cochem <buergerportal@cochem.de>“.")
+		}
+	}
+	if a, err := mail.ParseAddress(c.Portal.ReturnAddress); err != nil || !strings.Contains(a.Address, "@") {
+		return bad("[portal] return_address „%s“ ist keine gültige E-Mail-Adresse (Standard: %s).", clipValue(c.Portal.ReturnAddress), DefaultReturnAddress)
+	}
+	seen := map[OfficeKey]bool{}
+	for i := range c.Office {
+		o := &c.Office[i]
+		if !knownOffice(o.Dienststelle) {
+			return bad("[[office]] dienststelle „%s“ ist unbekannt (erlaubt: kreis, vg-cochem, vg-kaisersesch, vg-ulmen, vg-zell).", clipValue(string(o.Dienststelle)))
+		}
+		if seen[o.Dienststelle] {
+			return bad("[[office]] dienststelle „%s“ steht zweimal in der Datei.", o.Dienststelle)
+		}
+		seen[o.Dienststelle] = true
+		if o.KeyFile != "" && !filepath.IsAbs(o.KeyFile) && c.Path != "" {
+			o.KeyFile = filepath.Join(filepath.Dir(c.Path), o.KeyFile)
+		}
+	}
+	return nil
+}
+
+func knownOffice(k OfficeKey) bool {
+	switch k {
+	case OfficeKreis, OfficeCochem, OfficeKaisersesch, OfficeUlmen, OfficeZell:
+		return true
+	}
+	return false
+}
+
+// loopbackHost reports whether host is this computer. A name other than
+// "localhost" is not resolved: DNS must not decide whether TLS is skipped.
+func loopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(strings.Trim(host, "[]"))
+	return ip != nil && ip.IsLoopback()
+}
+
+// clipValue shortens a value quoted in a message about the config.
+func clipValue(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return '?'
+		}
+		return r
+	}, s)
+	if r := []rune(s); len(r) > 60 {
+		return string(r[:60]) + "…"
+	}
+	return s
+}
+
 // secretKey reports whether a key names a secret ("password", "passwort",
-// "kennwort", "secret", "token"), which never belongs in the file.
+// "kennwort", "secret", "token", "private" as in an office's private_key),
+// which never belongs in the file.
 func secretKey(k string) bool {
 	k = strings.ToLower(k)
 	if strings.HasSuffix(k, "_env") {
 		return false // the name of an environment variable, not the secret
 	}
-	for _, s := range []string{"password", "passwort", "kennwort", "secret", "token"} {
+	for _, s := range []string{"password", "passwort", "kennwort", "secret", "token", "private"} {
 		if strings.Contains(k, s) {
 			return true
 		}

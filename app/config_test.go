@@ -58,3 +58,86 @@ func TestConfigJournalRetired(t *testing.T) {
 		}
 	}
 }
+
+// TestConfigReturnChannel: [smtp], [portal] return_address and [[office]]
+// are read with defaults; a password or private key in the file, a TLS
+// mode that is not one of the three, "none" for a remote server, a switch
+// to skip certificate checks and an unknown office are refused in German,
+// without repeating a secret.
+func TestConfigReturnChannel(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "config.toml")
+	write := func(body string) (*Config, error) {
+		t.Helper()
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return LoadConfig(p, true)
+	}
+	c, err := write(`[smtp]
+address = "mail.cochem.example:587"
+tls = "starttls"
+username = "buergerportal"
+password_env = "AMTSTRESEN_SMTP_PASSWORD"
+from = "Verbandsgemeindeverwaltung Cochem <buergerportal@cochem.example>"
+
+[portal]
+return_address = "rueckkanal@portal.example"
+
+[[office]]
+dienststelle = "vg-cochem"
+key_file = "vg-cochem.key"
+
+[[office]]
+dienststelle = "kreis"
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.SMTP.Address != "mail.cochem.example:587" || c.SMTP.TLS != "starttls" || c.SMTP.PasswordEnv != "AMTSTRESEN_SMTP_PASSWORD" || c.Portal.ReturnAddress != "rueckkanal@portal.example" {
+		t.Errorf("smtp %+v portal %+v", c.SMTP, c.Portal)
+	}
+	if got := c.OfficeKeyFile(OfficeCochem); got != filepath.Join(dir, "vg-cochem.key") {
+		t.Errorf("key file of vg-cochem = %q (relative to the config file)", got)
+	}
+	if got := c.OfficeKeyFile(OfficeKreis); got != "" {
+		t.Errorf("key file of kreis = %q, want keyring", got)
+	}
+
+	// Defaults: implicit TLS, the production return address; no [smtp] is fine.
+	c, err = write("[imap]\naddress = \"m:993\"\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.SMTP.TLS != "tls" || c.Portal.ReturnAddress != DefaultReturnAddress || c.SMTP.Address != "" {
+		t.Errorf("defaults: smtp %+v portal %+v", c.SMTP, c.Portal)
+	}
+	c, err = write("[smtp]\naddress = \"127.0.0.1:2525\"\ntls = \"none\"\nfrom = \"a@b.example\"\n")
+	if err != nil || c.SMTP.TLS != "none" {
+		t.Errorf("tls none on loopback: %v", err)
+	}
+
+	const secret = "Geheim-0815-Mond"
+	for _, tc := range []struct{ body, want string }{
+		{"[smtp]\naddress = \"mail.x:587\"\nfrom = \"a@b.example\"\npassword = \"" + secret + "\"\n", "Passwort"},
+		{"[smtp]\nPasswort = \"" + secret + "\"\n", "Passwort"},
+		{"[[office]]\ndienststelle = \"vg-zell\"\nprivate_key = \"" + secret + "\"\n", "Passwort"},
+		{"[smtp]\naddress = \"mail.x:587\"\ntls = \"ssl\"\nfrom = \"a@b.example\"\n", "tls = „ssl“ ist unbekannt"},
+		{"[smtp]\naddress = \"mail.cochem.example:25\"\ntls = \"none\"\nfrom = \"a@b.example\"\n", "nur für einen Server auf diesem Rechner"},
+		{"[smtp]\naddress = \"mail.x:587\"\ninsecure_skip_verify = true\nfrom = \"a@b.example\"\n", "Unbekannter Eintrag"},
+		{"[smtp]\naddress = \"mail.x\"\nfrom = \"a@b.example\"\n", "address „mail.x“ ist ungültig"},
+		{"[smtp]\naddress = \"mail.x:587\"\n", "[smtp] from fehlt"},
+		{"[portal]\nreturn_address = \"kein-at\"\n", "return_address „kein-at“"},
+		{"[[office]]\ndienststelle = \"vg-mayen\"\n", "dienststelle „vg-mayen“ ist unbekannt"},
+		{"[[office]]\ndienststelle = \"vg-zell\"\n[[office]]\ndienststelle = \"vg-zell\"\n", "zweimal"},
+	} {
+		_, err := write(tc.body)
+		if ErrorCode(err) != EINVALID || !strings.Contains(ErrorMessage(err), tc.want) {
+			t.Errorf("%q: err = %v, want EINVALID with %q", tc.body, err, tc.want)
+			continue
+		}
+		if strings.Contains(err.Error(), secret) || strings.Contains(ErrorMessage(err), secret) {
+			t.Errorf("%q: the error repeats the secret", tc.body)
+		}
+	}
+}

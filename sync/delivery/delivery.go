@@ -42,7 +42,11 @@ const (
 	KindNachricht  = "nachricht"
 	KindRuecknahme = "ruecknahme"
 	KindTermin     = "termin"
-	KindReview     = "review" // anything that goes to the review list
+	// KindQuittung is the portal's receipt for one of the office's status
+	// messages (portal/README.md section 8.2): version 2 only; Payload is
+	// the signed quittung.json, which sync/rueckkanal.ParseQuittung reads.
+	KindQuittung = "quittung"
+	KindReview   = "review" // anything that goes to the review list
 )
 
 // Limits cap what the parser accepts from a mail, so that a hostile mail
@@ -448,6 +452,8 @@ func parseSigned(raw []byte, lim Limits) (*Delivery, *unverified) {
 		payloadName = "nachricht.json"
 	case KindTermin:
 		payloadName = "termin.ics"
+	case KindQuittung:
+		payloadName = "quittung.json"
 	default:
 		return review(app.ReviewPayloadInvalid, "unbekannte Art %q", d.Kind)
 	}
@@ -458,6 +464,11 @@ func parseSigned(raw []byte, lim Limits) (*Delivery, *unverified) {
 		d.Version = 2
 	default:
 		return review(app.ReviewPayloadInvalid, "Formatversion %q (verstanden werden 1 und 2)", cleantext.Line(v, 20))
+	}
+	if d.Kind == KindQuittung && d.Version < 2 {
+		// The return channel came with version 2: a quittung must name
+		// its kind and case in the signed part.
+		return review(app.ReviewPayloadInvalid, "Quittung im Format %d (nur Format 2 hat Quittungen)", d.Version)
 	}
 	sig, ok := parseSignature(sigHeader)
 	if !ok {
@@ -614,6 +625,30 @@ func (u *unverified) finish(ok bool) *Delivery {
 		}
 		d.Vorgang, d.Leistung = ap.PortalCase, ap.Service
 		d.Appointment = ap
+	case KindQuittung:
+		// Only what decides where the quittung belongs is checked here;
+		// the sync reads the rest with rueckkanal.ParseQuittung.
+		var q struct {
+			Art       string `json:"art"`
+			Vorgang   string `json:"vorgang"`
+			Nachricht string `json:"nachricht"`
+		}
+		if err := json.Unmarshal(payload, &q); err != nil {
+			return review(app.ReviewPayloadInvalid, "quittung.json: %s", jsonErr(err))
+		}
+		if detail, ok := checkArt(q.Art); !ok {
+			return review(app.ReviewPayloadInvalid, "%s", detail)
+		}
+		q.Vorgang = strings.ToLower(strings.TrimSpace(q.Vorgang))
+		switch {
+		case !ValidUUID(q.Vorgang):
+			return review(app.ReviewPayloadInvalid, "quittung.json: vorgang fehlt oder ist keine UUID")
+		case d.Vorgang != "" && d.Vorgang != q.Vorgang:
+			return review(app.ReviewPayloadInvalid, "Vorgang in Kopfzeile und quittung.json verschieden")
+		case !ValidUUID(strings.TrimSpace(q.Nachricht)):
+			return review(app.ReviewPayloadInvalid, "quittung.json: nachricht fehlt oder ist keine UUID")
+		}
+		d.Vorgang = q.Vorgang
 	}
 	return d
 }

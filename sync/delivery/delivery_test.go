@@ -204,7 +204,7 @@ func FuzzParseDelivery(f *testing.F) {
 		if d.MessageID == "" {
 			t.Fatal("no message id")
 		}
-		if d.Review == "" && d.Antrag == nil && d.Message == nil && d.Appointment == nil {
+		if d.Review == "" && d.Antrag == nil && d.Message == nil && d.Appointment == nil && (d.Kind != KindQuittung || d.Payload == nil) {
 			t.Fatal("genuine delivery without content")
 		}
 		if d.Review != "" && (d.Antrag != nil || d.Payload != nil) {
@@ -305,6 +305,39 @@ func TestParseMailDate(t *testing.T) {
 		want, werr := mail.ParseDate(v)
 		if (gerr == nil) != (werr == nil) || !got.Equal(want) {
 			t.Errorf("%q: %v %v, mail.ParseDate %v %v", v, got, gerr, want, werr)
+		}
+	}
+}
+
+// TestParseQuittung: the portal's receipt (12-quittung.eml) is a genuine
+// delivery of kind quittung with its signed quittung.json as Payload; in
+// format 1, with another portal key, or with a case in the header that the
+// signed part does not name, it goes to review.
+func TestParseQuittung(t *testing.T) {
+	// portal/examples/12-quittung.eml, kept apart from the examples the
+	// sync's tests take in as a whole.
+	raw, err := os.ReadFile(filepath.Join("..", "testdata", "rueckkanal", "12-quittung.eml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := portaltest.TestPublicKey()
+	d := ParseDelivery(raw, pub, Limits{})
+	if d.Review != "" || d.Kind != KindQuittung || !strings.Contains(string(d.Payload), `"ergebnis": "servicekonto"`) {
+		t.Fatalf("quittung: review %q (%s), kind %q, payload %q", d.Review, d.Detail, d.Kind, d.Payload)
+	}
+	for _, tc := range []struct {
+		name   string
+		raw    []byte
+		pub    ed25519.PublicKey
+		review app.ReviewReason
+	}{
+		{"format 1", []byte(strings.Replace(string(raw), "X-Buergerportal-Version: 2", "X-Buergerportal-Version: 1", 1)), pub, app.ReviewPayloadInvalid},
+		{"forged", raw, ed25519.PublicKey(make([]byte, 32)), app.ReviewSignatureInvalid},
+		{"other case in header", []byte(strings.Replace(string(raw), "X-Buergerportal-Vorgang: cd613e30-d8f1-4adf-91b7-584a2265b1f5", "X-Buergerportal-Vorgang: 21636369-8b52-4b4a-97b7-50923ceb3ffd", 1)), pub, app.ReviewPayloadInvalid},
+	} {
+		d := ParseDelivery(tc.raw, tc.pub, Limits{})
+		if d.Review != tc.review || d.Payload != nil {
+			t.Errorf("%s: review %q (%s), want %q", tc.name, d.Review, d.Detail, tc.review)
 		}
 	}
 }

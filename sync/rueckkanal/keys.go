@@ -135,7 +135,7 @@ func StoreInKeyring(k *OfficeKey) error {
 // keyring. Neither the key nor the file's content ever appears in an error.
 func LoadOfficeKey(c OfficeConfig) (*OfficeKey, error) {
 	if !validOffice(c.Dienststelle) {
-		return nil, app.Errorf(app.EINVALID, "[office] dienststelle „%s“ ist unbekannt (erlaubt: kreis, vg-cochem, vg-kaisersesch, vg-ulmen, vg-zell).", clip(string(c.Dienststelle)))
+		return nil, app.Errorf(app.EINVALID, "[[office]] dienststelle „%s“ ist unbekannt (erlaubt: kreis, vg-cochem, vg-kaisersesch, vg-ulmen, vg-zell).", clip(string(c.Dienststelle)))
 	}
 	var text string
 	where := ""
@@ -144,7 +144,7 @@ func LoadOfficeKey(c OfficeConfig) (*OfficeKey, error) {
 		fi, err := os.Stat(c.KeyFile)
 		if err != nil {
 			return nil, &app.Error{Code: app.EINVALID, Err: err, Message: fmt.Sprintf(
-				"Die Schlüsseldatei %s ([office] key_file) ist nicht lesbar. Bitte Pfad prüfen.", c.KeyFile)}
+				"Die Schlüsseldatei %s ([[office]] key_file) ist nicht lesbar. Bitte Pfad prüfen.", c.KeyFile)}
 		}
 		if !fi.Mode().IsRegular() {
 			return nil, app.Errorf(app.EINVALID, "Die Schlüsseldatei %s ist keine gewöhnliche Datei.", c.KeyFile)
@@ -165,7 +165,7 @@ func LoadOfficeKey(c OfficeConfig) (*OfficeKey, error) {
 		v, err := keyring.Get(KeyringServiceOffice, string(c.Dienststelle))
 		if err != nil || v == "" {
 			return nil, &app.Error{Code: app.EINVALID, Err: err, Message: fmt.Sprintf(
-				"Kein Signaturschlüssel für die Dienststelle %s gefunden: weder [office] key_file noch ein Eintrag %s. Bitte mit „amtstresen office-key“ einen Schlüssel erzeugen.", c.Dienststelle, where)}
+				"Kein Signaturschlüssel für die Dienststelle %s gefunden: weder [[office]] key_file noch ein Eintrag %s. Bitte mit „amtstresen office-key“ einen Schlüssel erzeugen.", c.Dienststelle, where)}
 		}
 		text = v
 	}

@@ -94,6 +94,7 @@ var commands = map[string]command{
 	"check":         {"Datenbank prüfen (quick_check; --full: integrity_check)", runCheck},
 	"nightly":       {"Löschlauf, dann Sicherung (--once: einmal, sonst nach [backup] schedule)", runNightly},
 	"export-person": {"Auskunft nach Art. 15 DSGVO: --name N --geburtsdatum D | --email E [-o ORDNER]", runExportPerson},
+	"office-key":    {"Signaturschlüssel einer Dienststelle für Statusmeldungen erzeugen (create) oder anzeigen (show); gibt den öffentlichen Schlüssel für den Portalbetreiber aus (nur Administration)", runOfficeKey},
 }
 
 // Main runs the command line and returns the exit code.

@@ -20,6 +20,7 @@ var synopsis = map[string]string{
 	"print":         "AKTENZEICHEN … [--printer NAME] [--appointment UID] [--art ART]",
 	"roles":         "[list] | set KONTO clerk|lead|admin [DIENSTSTELLE] [--name NAME] | remove KONTO",
 	"restore":       "SICHERUNGSDATEI [--force]",
+	"office-key":    "create|show DIENSTSTELLE",
 	"export-person": "--name NAME --geburtsdatum TT.MM.JJJJ | --email ADRESSE [-o ORDNER]",
 }
 
