@@ -154,6 +154,9 @@ const (
 	ReviewNotPortal        ReviewReason = "not-portal"
 	ReviewTooLarge         ReviewReason = "too-large"
 	ReviewMalformed        ReviewReason = "malformed"
+	// ReviewQuittungUnknown: the portal's receipt names a status message
+	// this database does not know.
+	ReviewQuittungUnknown ReviewReason = "quittung-unknown"
 	// ReviewJournalInvalid was written by the former shared journal (a
 	// mail in its folder that was not authentically signed); the review
 	// lists of databases from that time still hold it.
@@ -177,6 +180,8 @@ func (r ReviewReason) Label() string {
 		return "Zu groß: die Mail oder ein Feld darin überschreitet eine Grenze; sie wurde nicht übernommen (die Grenze steht im Detail)."
 	case ReviewMalformed:
 		return "Fehlerhaft aufgebaut: die Mail ist kein gültiges MIME."
+	case ReviewQuittungUnknown:
+		return "Quittung ohne Statusmeldung: das Portal bestätigt eine Statusmeldung, die diese Datenbank nicht kennt (von einer anderen Installation, nach einer Wiederherstellung verloren oder untergeschoben). Nichts wurde geändert; bitte mit der IT klären."
 	case ReviewJournalInvalid:
 		return "Journaleintrag ungültig: die Mail im Journalordner ist nicht echt signiert oder unlesbar und wurde nicht angewendet."
 	}

@@ -49,6 +49,35 @@ func (s *Syncer) storeBatch(ctx context.Context, st *app.SyncState, items []*ite
 // storeTogether stores the items in one transaction. What is to be filed
 // and counted is handed to mv and res only after the commit.
 func (s *Syncer) storeTogether(ctx context.Context, st *app.SyncState, items []*item, mv *mover, res *Result) error {
+	// The portal's quittungen are applied after the batch, each in a
+	// transaction of its own with its receipt (ApplyQuittung).
+	var quittungen []*item
+	if n := countQuittungen(items); n > 0 {
+		rest := make([]*item, 0, len(items)-n)
+		for _, it := range items {
+			if isQuittung(it) {
+				quittungen = append(quittungen, it)
+			} else {
+				rest = append(rest, it)
+			}
+		}
+		items = rest
+	}
+	if len(items) > 0 {
+		if err := s.storeCommon(ctx, st, items, mv, res); err != nil {
+			return err
+		}
+	}
+	for _, it := range quittungen {
+		if err := s.storeQuittung(ctx, st, it, mv, res); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// storeCommon stores every item but the quittungen in one transaction.
+func (s *Syncer) storeCommon(ctx context.Context, st *app.SyncState, items []*item, mv *mover, res *Result) error {
 	local := &mover{}
 	lres := &Result{}
 	places := s.places.take()
@@ -98,6 +127,7 @@ func (r *Result) add(o *Result) {
 	r.Review += o.Review
 	r.Recovered += o.Recovered
 	r.Retried += o.Retried
+	r.Quittungen += o.Quittungen
 }
 
 // storeOne takes one mail in. Each store call carries the receipt, so
@@ -138,22 +168,7 @@ func (s *Syncer) storeOne(ctx context.Context, store app.PortalStore, known map[
 		}()
 	}
 	review := func(reason app.ReviewReason, detail string) (string, error) {
-		rc.Kind, rc.PortalCase = delivery.KindReview, ""
-		ri := &app.ReviewItem{MessageID: d.MessageID, Subject: d.Subject, From: d.From, Reason: reason, Detail: detail,
-			ReceivedAt: officeTime(it.ref.Date, s.now(ctx)), Size: it.ref.Size, Raw: it.raw, SHA256: it.key, PortalCase: d.Vorgang}
-		if ri.Size == 0 {
-			ri.Size = int64(len(it.raw))
-		}
-		if err := store.AddReview(ctx, ri, rc); err != nil {
-			return "", fmt.Errorf("add review: %w", err)
-		}
-		if seen {
-			res.Recovered++ // on the list already
-		} else {
-			res.Review++
-		}
-		mv.add(s.cfg.ReviewMailbox, it.ref.UID, it.key)
-		return s.cfg.ReviewMailbox, nil
+		return s.review(ctx, store, it, rc, seen, reason, detail, mv, res)
 	}
 	if d.Review != "" {
 		return review(d.Review, d.Detail)
@@ -242,6 +257,28 @@ func (s *Syncer) storeOne(ctx context.Context, store app.PortalStore, known map[
 	}
 	mv.add(s.cfg.ProcessedMailbox, it.ref.UID, it.key)
 	return s.cfg.ProcessedMailbox, nil
+}
+
+// review puts the mail of it on the review list, with its receipt rc.
+// seen: it was on the list before (judged again).
+func (s *Syncer) review(ctx context.Context, store app.PortalStore, it *item, rc *app.Receipt, seen bool, reason app.ReviewReason, detail string, mv *mover, res *Result) (string, error) {
+	d := it.d
+	rc.Kind, rc.PortalCase = delivery.KindReview, ""
+	ri := &app.ReviewItem{MessageID: d.MessageID, Subject: d.Subject, From: d.From, Reason: reason, Detail: detail,
+		ReceivedAt: officeTime(it.ref.Date, s.now(ctx)), Size: it.ref.Size, Raw: it.raw, SHA256: it.key, PortalCase: d.Vorgang}
+	if ri.Size == 0 {
+		ri.Size = int64(len(it.raw))
+	}
+	if err := store.AddReview(ctx, ri, rc); err != nil {
+		return "", fmt.Errorf("add review: %w", err)
+	}
+	if seen {
+		res.Recovered++ // on the list already
+	} else {
+		res.Review++
+	}
+	mv.add(s.cfg.ReviewMailbox, it.ref.UID, it.key)
+	return s.cfg.ReviewMailbox, nil
 }
 
 // reviewable reports whether a store error is about this one mail (invalid

@@ -62,6 +62,10 @@ type Syncer struct {
 	// it while syncs run: a setting of the whole process, which a
 	// library leaves alone.
 	OnRun func() (done func())
+	// Quittungen applies the portal's receipts for status messages
+	// (app.OutboxSender.ApplyQuittung); ui/cli hands in the store. Without
+	// it a quittung goes to the review list.
+	Quittungen QuittungStore
 
 	mu     gosync.Mutex
 	places placeQueue // where filed mails went, to be written
@@ -80,6 +84,7 @@ type Result struct {
 	Review       int // mails put on the review list
 	Recovered    int // mails taken in by an earlier, interrupted run, only moved now
 	Retried      int // messages that had come before their case, taken in now
+	Quittungen   int // the portal's receipts for status messages, applied (a repeat included: it has no second effect)
 	Vanished     int // mails gone from the inbox while this run looked at them; the next run takes them
 	Moved        int
 	Kept         int  // mails left in the inbox (server without MOVE and UIDPLUS)
@@ -107,6 +112,7 @@ func (r *Result) Summary() string {
 	add(r.Withdrawals, "Rücknahme", "Rücknahmen")
 	add(r.Unconfirmed, "Rücknahme zur Bestätigung", "Rücknahmen zur Bestätigung")
 	add(r.Appointments, "Termin", "Termine")
+	add(r.Quittungen, "Quittung des Portals", "Quittungen des Portals")
 	add(r.Stale, "veraltete Terminmeldung", "veraltete Terminmeldungen")
 	add(r.Review, "Mail zur Sichtung", "Mails zur Sichtung")
 	add(r.Recovered, "Mail nachträglich abgelegt", "Mails nachträglich abgelegt")
