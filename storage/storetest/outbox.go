@@ -365,6 +365,10 @@ func testSenderStates(e *oenv) {
 	e.wantCode(e.ob.MarkSent(e.ctx, "00000000-0000-4000-8000-000000000000", now), app.ENOTFOUND)
 }
 
+func (e *oenv) applyErr(q *app.Quittung, rc *app.Receipt) error {
+	return e.ob.ApplyQuittung(e.ctx, q, rc)
+}
+
 func (e *oenv) quittung(m app.Outgoing, result app.OutboxState, grund string) *app.Quittung {
 	return &app.Quittung{Nachricht: m.Nachricht, MessageID: m.MessageID, PortalCase: m.PortalCase, Result: result, Grund: grund,
 		At: Start.Add(time.Hour)}
@@ -414,8 +418,8 @@ func testQuittungOnce(e *oenv) {
 func testQuittungUnreachableAndRefused(e *oenv) {
 	c, m := e.portalCase("p-q2")
 	q := e.quittung(m, app.OutboxUnzustellbar, "")
-	e.ok(e.ob.ApplyQuittung(e.ctx, q, nil))
-	e.ok(e.ob.ApplyQuittung(e.ctx, q, nil))
+	e.ok(e.applyErr(q, nil))
+	e.ok(e.applyErr(q, nil))
 	if got := e.mustCase(c.Ref); !got.HasFlag(app.FlagCitizenUnreachable) {
 		e.Errorf("flags %v", got.Flags)
 	}
@@ -430,7 +434,7 @@ func testQuittungUnreachableAndRefused(e *oenv) {
 	c2, m2 := e.portalCase("p-q3")
 	q2 := e.quittung(m2, app.OutboxRefused, "signatur")
 	q2.Reason = "Das Portal hat die Statusmeldung abgelehnt: die Signatur passt nicht."
-	e.ok(e.ob.ApplyQuittung(e.ctx, q2, nil))
+	e.ok(e.applyErr(q2, nil))
 	if got := e.mustCase(c2.Ref); !got.HasFlag(app.FlagCitizenMessageRefused) || got.HasFlag(app.FlagCitizenUnreachable) {
 		e.Errorf("flags %v", got.Flags)
 	}
@@ -450,7 +454,7 @@ func testQuittungUnreachableAndRefused(e *oenv) {
 func testQuittungUnknownOrWrong(e *oenv) {
 	_, m := e.portalCase("p-q4")
 	rc := &app.Receipt{SHA256: "q-unknown", Mailbox: "INBOX", UIDValidity: 1, UID: 9, Kind: "quittung"}
-	err := e.ob.ApplyQuittung(e.ctx, &app.Quittung{Nachricht: "00000000-0000-4000-8000-000000000001", MessageID: "a@b", PortalCase: "p-q4",
+	err := e.applyErr(&app.Quittung{Nachricht: "00000000-0000-4000-8000-000000000001", MessageID: "a@b", PortalCase: "p-q4",
 		Result: app.OutboxServicekonto, At: Start}, rc)
 	e.wantCode(err, app.ENOTFOUND)
 	if e.hasReceipt(e.st, "q-unknown") {
@@ -458,14 +462,14 @@ func testQuittungUnknownOrWrong(e *oenv) {
 	}
 	q := e.quittung(m, app.OutboxServicekonto, "")
 	q.PortalCase = "p-other"
-	e.wantCode(e.ob.ApplyQuittung(e.ctx, q, nil), app.EINVALID)
+	e.wantCode(e.applyErr(q, nil), app.EINVALID)
 	_, err = e.ob.StoreComposed(e.ctx, m.Nachricht, "status.1@zell", []byte("raw"))
 	e.ok(err)
 	q = e.quittung(m, app.OutboxServicekonto, "")
 	q.MessageID = "status.2@zell"
-	e.wantCode(e.ob.ApplyQuittung(e.ctx, q, nil), app.EINVALID)
+	e.wantCode(e.applyErr(q, nil), app.EINVALID)
 	q.MessageID = "STATUS.1@zell"
-	e.ok(e.ob.ApplyQuittung(e.ctx, q, nil))
+	e.ok(e.applyErr(q, nil))
 	if ms := e.messages(m.Ref); ms[0].State != app.OutboxServicekonto {
 		e.Errorf("state %s", ms[0].State)
 	}
@@ -477,7 +481,7 @@ func testOutboxScoped(e *oenv) {
 	e.setupRoles()
 	zc, zm := e.portalCase("p-s1")
 	uc := e.create(e.dogCase("p-s2", "Udo", "Ulm", app.OfficeUlmen, Start))
-	_ = e.ob.ApplyQuittung(e.ctx, e.quittung(zm, app.OutboxUnzustellbar, ""), nil)
+	e.ok(e.applyErr(e.quittung(zm, app.OutboxUnzustellbar, ""), nil))
 	ulmen := e.oa.OutboxAs(e.T, "AMT\\UKlerk")
 	ua := e.actor("AMT\\UKlerk")
 	_, err := ulmen.ChangeCase(e.ctx, zc.Ref, app.CaseChange{}, &app.Tell{Text: "Hallo"}, ua)
