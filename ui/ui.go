@@ -86,6 +86,11 @@ type Options struct {
 	// SyncUnavailable's message when given (e.g. a configuration error).
 	Syncer          Syncer
 	SyncUnavailable error
+	// Changes announces what other counters and the sync write (LISTEN/
+	// NOTIFY on PostgreSQL, the file's data_version on SQLite): the
+	// window re-reads what it shows and says in German when the server is
+	// unreachable and when it is back. nil: no live updates (Strg+R).
+	Changes app.ChangeFeed
 	// Printer prints confirmations; nil uses the built-in PDF documents
 	// and the printer named in Config ([print] printer; "" = default).
 	Printer Printer
@@ -152,6 +157,7 @@ func Run(ctx context.Context, o Options) error {
 	w.ShowAndRun()
 	cancel()
 	m.bg.wait()
+	m.long.wait()
 	return nil
 }
 

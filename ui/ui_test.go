@@ -98,6 +98,7 @@ func newHarness(t *testing.T, store Store, opts ...func(*Options)) *harness {
 	t.Cleanup(func() {
 		h.wait()
 		cancel()
+		m.long.wait()
 		w.Close()
 	})
 	return h

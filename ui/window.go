@@ -38,6 +38,7 @@ type mainWindow struct {
 	store Store
 	print Printer
 	bg    *background
+	long  *background // work as long as the window is open (the change feed)
 	log   *slog.Logger
 	now   func() time.Time
 
@@ -45,6 +46,7 @@ type mainWindow struct {
 	body *fyne.Container
 	who  *widget.Label
 	sync *syncBar
+	live live
 
 	queue        *queueScreen
 	intake       *intakeScreen
@@ -64,7 +66,7 @@ type mainWindow struct {
 
 func newMainWindow(ctx context.Context, a fyne.App, w fyne.Window, o Options) *mainWindow {
 	m := &mainWindow{ctx: ctx, a: a, w: w, o: o, reg: o.Registry, store: o.Store, print: o.Printer,
-		bg: &background{}, log: o.logger(), now: time.Now, post: fyne.Do}
+		bg: &background{}, long: &background{}, log: o.logger(), now: time.Now, post: fyne.Do}
 	if m.print == nil {
 		m.print = defaultPrinter(o)
 	}
@@ -102,7 +104,7 @@ func (m *mainWindow) buildUI() fyne.CanvasObject {
 	m.body = container.NewStack(m.tabs)
 	m.updateWho()
 	m.w.Canvas().SetOnTypedKey(func(ev *fyne.KeyEvent) { m.routeKey(ev) })
-	return container.NewBorder(container.NewVBox(header, widget.NewSeparator()), m.sync.buildUI(), nil, nil, m.body)
+	return container.NewBorder(container.NewVBox(header, m.buildBanner(), widget.NewSeparator()), m.sync.buildUI(), nil, nil, m.body)
 }
 
 // start runs once the window is up: asks for the office on first use and
@@ -114,6 +116,7 @@ func (m *mainWindow) start() {
 	m.queue.resetFilter()
 	m.review.reload()
 	m.sync.refreshState()
+	m.watchChanges()
 	if check := m.o.Check; check != nil {
 		m.bg.run(func() {
 			if err := check(m.ctx); err != nil && m.ctx.Err() == nil {

@@ -16,7 +16,8 @@
 // forward, notes, messages), queue (filters, sorting, paging against an
 // oracle), search, review and sync state, appointments (SEQUENCE rules,
 // attendance), audit, portal (receipts, format-1 withdrawal, batches, the
-// sync lock), access (roles, a clerk's view, Art. 15) and purge.
+// sync lock), access (roles, a clerk's view, Art. 15), purge and changes
+// (what the change feed of a second program hears).
 //
 // The audit actions and details the tests name ("case.status",
 // "received->in_progress") and the German messages they quote are part of
@@ -75,6 +76,7 @@ type Store interface {
 	app.PersonFinder
 	app.AttendanceOverrider
 	app.Purger
+	app.ChangeFeed
 }
 
 // Clerk is the store as one clerk uses it in the window: every call is
@@ -162,7 +164,7 @@ type test struct {
 }
 
 // groups are the tests, by what they are about.
-var groups = [][]test{cases, queue, search, review, appointments, audit, portal, access, purge}
+var groups = [][]test{cases, queue, search, review, appointments, audit, portal, access, purge, changes}
 
 // Run runs the contract against the adapter: every test in a subtest of
 // its own, each on a fresh database from open.

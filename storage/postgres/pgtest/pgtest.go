@@ -307,6 +307,15 @@ func (c *Cluster) Kill() { c.signal(syscall.SIGQUIT) }
 // Shutdown stops the server cleanly (SIGINT, fast shutdown) and keeps its files.
 func (c *Cluster) Shutdown() { c.signal(syscall.SIGINT) }
 
+// Restart starts a server stopped by Kill or Shutdown again, on the same
+// port and files (clients reconnect to the same address).
+func (c *Cluster) Restart() error {
+	if c.cmd != nil {
+		return errors.New("restart: the server is running")
+	}
+	return c.start()
+}
+
 func (c *Cluster) signal(sig syscall.Signal) {
 	if c.cmd == nil {
 		return

@@ -1,0 +1,160 @@
+package postgres_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"amtstresen/app"
+	"amtstresen/storage/postgres"
+	"amtstresen/storage/postgres/pgtest"
+	"amtstresen/storage/postgres/pgtest/pgsetup"
+	"amtstresen/storage/storetest"
+)
+
+var reg = app.Default()
+
+// feed runs db's change feed until the test ends; its batches arrive on
+// the returned channel.
+func feed(t *testing.T, db *postgres.DB) <-chan []app.FeedEvent {
+	ctx, cancel := context.WithCancel(context.Background())
+	got := make(chan []app.FeedEvent, 1000)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		db.Watch(ctx, func(c []app.FeedEvent) { got <- c })
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	return got
+}
+
+// await waits up to d for a change matching want, failing t otherwise;
+// it returns the change and its batch.
+func await(t *testing.T, got <-chan []app.FeedEvent, d time.Duration, what string, want func(app.FeedEvent) bool) (app.FeedEvent, []app.FeedEvent) {
+	t.Helper()
+	deadline := time.After(d)
+	for {
+		select {
+		case cs := <-got:
+			for _, c := range cs {
+				if want(c) {
+					return c, cs
+				}
+			}
+		case <-deadline:
+			t.Fatalf("%s: nothing within %v", what, d)
+			return app.FeedEvent{}, nil
+		}
+	}
+}
+
+func kind(k app.FeedKind) func(app.FeedEvent) bool {
+	return func(c app.FeedEvent) bool { return c.Kind == k }
+}
+
+func caseChange(id int64, office app.OfficeKey) func(app.FeedEvent) bool {
+	return func(c app.FeedEvent) bool { return c.Kind == app.FeedCase && c.CaseID == id && c.Office == office }
+}
+
+// scoped opens the store as the clerk's own login, behind app.Scoped as
+// in the window.
+func scoped(t *testing.T, l *pgsetup.Login) (*postgres.DB, app.Store, app.Actor) {
+	t.Helper()
+	db := l.Open(t, reg)
+	a, _, err := app.ResolveActor(context.Background(), db, l.Account)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db, app.NewScoped(db, a), a
+}
+
+// Two counters of VG Ulmen and one of VG Zell on one private cluster:
+// what one Ulmen clerk (or the portal sync) writes, the other's feed
+// announces within a second by id and office; the Zell clerk hears the
+// id too but cannot read the case through the database. Then the server
+// stops: the feeds say so in German, reconnect by themselves when it is
+// back, and announce again.
+func TestChangeFeedAcrossCounters(t *testing.T) {
+	c := pgtest.Start(t)
+	d := pgsetup.New(t, c)
+	ulmA := d.Clerk(t, "ulm_a", "clerk", app.OfficeUlmen, "Anna Ulmer")
+	ulmB := d.Clerk(t, "ulm_b", "clerk", app.OfficeUlmen, "Bernd Ulmer")
+	zel := d.Clerk(t, "zel_a", "clerk", app.OfficeZell, "Zora Zeller")
+	sys := d.Service(t, "abgleich", "sync", "admin").Open(t, reg)
+
+	_, a, actA := scoped(t, ulmA)
+	dbB, b, actB := scoped(t, ulmB)
+	dbZ, z, _ := scoped(t, zel)
+	feedB, feedZ := feed(t, dbB), feed(t, dbZ)
+	ctx := context.Background()
+
+	// The feeds connect in the background: a first case until both hear.
+	var cs *app.Case
+	for i := 0; ; i++ {
+		nc := storetest.DogCase(t, "p-"+string(rune('a'+i)), "Karl", "Ulmer", app.OfficeUlmen, storetest.Start)
+		var err error
+		if cs, _, err = sys.CreateCase(ctx, nc, nil); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-feedB:
+		case <-time.After(500 * time.Millisecond):
+			if i > 20 {
+				t.Fatal("the feed heard nothing within 10 s")
+			}
+			continue
+		}
+		break
+	}
+	await(t, feedZ, 2*time.Second, "zell hears", caseChange(cs.ID, app.OfficeUlmen))
+
+	start := time.Now()
+	if err := a.Claim(ctx, cs.Ref, actA); err != nil {
+		t.Fatal(err)
+	}
+	await(t, feedB, time.Second, "claim", caseChange(cs.ID, app.OfficeUlmen))
+	got, err := b.CaseByRef(ctx, cs.Ref)
+	if err != nil || got.Assignee != "ulm_a" {
+		t.Fatalf("B re-reads: %+v, %v", got, err)
+	}
+	t.Logf("claim at A on screen data at B after %v", time.Since(start))
+	// Zell hears the id, and the database keeps the case from it.
+	await(t, feedZ, time.Second, "zell hears the claim", caseChange(cs.ID, app.OfficeUlmen))
+	if _, err := z.CaseByRef(ctx, cs.Ref); err == nil {
+		t.Fatal("a Zell clerk read an Ulmen case")
+	}
+
+	// The server stops.
+	c.Shutdown()
+	off, _ := await(t, feedB, 10*time.Second, "offline", kind(app.FeedOffline))
+	if msg := app.ErrorMessage(off.Err); !strings.Contains(msg, "Datenbankserver") {
+		t.Errorf("offline message %q", msg)
+	}
+	await(t, feedZ, 10*time.Second, "offline Z", kind(app.FeedOffline))
+	if err := b.Claim(ctx, cs.Ref, actB); err == nil {
+		t.Fatal("claim without a server succeeded")
+	}
+	time.Sleep(2 * time.Second) // a few reconnects fail meanwhile
+	if err := c.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	_, batch := await(t, feedB, 15*time.Second, "online", kind(app.FeedOnline))
+	if len(batch) != 2 || batch[1].Kind != app.FeedAny {
+		t.Errorf("back online: %+v, want online and a re-read", batch)
+	}
+	await(t, feedZ, 15*time.Second, "online Z", kind(app.FeedOnline))
+
+	// Announcements flow again (the pool reconnects on its own).
+	var errA error
+	for i := 0; i < 50; i++ {
+		if errA = a.SetStatus(ctx, cs.Ref, app.StatusInProgress, "", actA); errA == nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if errA != nil {
+		t.Fatal(errA)
+	}
+	await(t, feedB, time.Second, "status after reconnect", caseChange(cs.ID, app.OfficeUlmen))
+}

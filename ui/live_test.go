@@ -1,0 +1,169 @@
+package ui
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2/widget"
+
+	"amtstresen/app"
+	"amtstresen/storage/postgres"
+	"amtstresen/storage/postgres/pgtest"
+	"amtstresen/storage/postgres/pgtest/pgsetup"
+	"amtstresen/storage/storetest"
+)
+
+// eventually runs the window's pending work until cond holds, failing the
+// test after d; it returns how long it took.
+func (h *harness) eventually(d time.Duration, what string, cond func() bool) time.Duration {
+	h.t.Helper()
+	start := time.Now()
+	for {
+		h.wait()
+		if cond() {
+			return time.Since(start)
+		}
+		if time.Since(start) > d {
+			h.t.Fatalf("%s: not on screen within %v", what, d)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// queueRow returns the queue's row of ref as loaded, nil when not there.
+func (h *harness) queueRow(ref string) *app.CaseSummary {
+	for _, r := range h.m.queue.pages[0] {
+		if r.Ref == ref {
+			return &r
+		}
+	}
+	return nil
+}
+
+// pgClerk opens the store as the clerk's own login, behind app.Scoped as
+// ui/cli hands it to the window.
+func pgClerk(t *testing.T, l *pgsetup.Login) (*postgres.DB, *app.Scoped, app.Actor) {
+	t.Helper()
+	db := l.Open(t, testReg)
+	a, _, err := app.ResolveActor(context.Background(), db, l.Account)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db, app.NewScoped(db, a), a
+}
+
+// Two counters of VG Ulmen on one private PostgreSQL: the window of the
+// lead (on Fyne's test driver, with the PostgreSQL store's change feed)
+// shows within a second what the other counter and the portal sync do: a
+// new case, a claim, a status move, a note, a forward, a review item
+// handled. Then the server stops: the window says so in German, and again
+// when it is back, and shows changes again.
+func TestLiveUpdatesFromAnotherCounter(t *testing.T) {
+	c := pgtest.Start(t)
+	d := pgsetup.New(t, c)
+	lead := d.Clerk(t, "ulm_lead", "lead", app.OfficeUlmen, "Lena Leitner")
+	other := d.Clerk(t, "ulm_b", "clerk", app.OfficeUlmen, "Bernd Ulmer")
+	sys := d.Service(t, "abgleich", "sync", "admin").Open(t, testReg)
+	dbW, w, actW := pgClerk(t, lead)
+	_, b, actB := pgClerk(t, other)
+	ctx := context.Background()
+
+	h := newHarness(t, w, func(o *Options) { o.Actor, o.Changes = actW, dbW })
+	within := time.Second
+
+	// The feed connects in the background: the portal sync's cases until
+	// the first is on screen (later ones must be within the second).
+	var cs *app.Case
+	for i := 0; ; i++ {
+		nc := storetest.DogCase(t, "p-"+string(rune('a'+i)), "Karl", "Ulmer", app.OfficeUlmen, storetest.Start)
+		var err error
+		if cs, _, err = sys.CreateCase(ctx, nc, nil); err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		for h.wait(); h.queueRow(cs.Ref) == nil && time.Since(start) < 500*time.Millisecond; h.wait() {
+			time.Sleep(5 * time.Millisecond)
+		}
+		if h.queueRow(cs.Ref) != nil {
+			break
+		}
+		if i > 20 {
+			t.Fatal("no case of the sync on screen within 10 s")
+		}
+	}
+
+	nc := storetest.DogCase(t, "p-new", "Anna", "Schmitt", app.OfficeUlmen, storetest.Start)
+	cs, _, err := sys.CreateCase(ctx, nc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("new case: %v", h.eventually(within, "new case", func() bool { return h.queueRow(cs.Ref) != nil }))
+
+	if err := b.Claim(ctx, cs.Ref, actB); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("claim: %v", h.eventually(within, "claim", func() bool { r := h.queueRow(cs.Ref); return r != nil && r.Assignee == "ulm_b" }))
+
+	h.m.openCase(cs.Ref)
+	h.eventually(within, "case open", func() bool { return h.m.caseView != nil && h.m.caseView.c != nil })
+	if err := b.SetStatus(ctx, cs.Ref, app.StatusInProgress, "", actB); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("status: %v", h.eventually(within, "status in the open case", func() bool { return h.m.caseView.c.Status == app.StatusInProgress }))
+	if err := b.AddNote(ctx, cs.Ref, "Rückruf erbeten", actB); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("note: %v", h.eventually(within, "note in the open case", func() bool {
+		return slices.ContainsFunc(h.m.caseView.notes, func(n app.Note) bool { return n.Text == "Rückruf erbeten" })
+	}))
+	h.m.closeCase()
+	if err := b.Forward(ctx, cs.Ref, app.OfficeZell, "wohnt in Zell", actB); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("forward: %v", h.eventually(within, "forwarded case gone from the queue", func() bool { return h.queueRow(cs.Ref) == nil }))
+
+	it := &app.ReviewItem{MessageID: "<f@x>", Subject: "Frage zur Hundesteuer", Reason: app.ReviewNotPortal, ReceivedAt: storetest.Start, Raw: []byte("x")}
+	if err := sys.AddReview(ctx, it, nil); err != nil {
+		t.Fatal(err)
+	}
+	inReview := func() bool {
+		return slices.ContainsFunc(h.m.review.items, func(r app.ReviewItem) bool { return r.ID == it.ID })
+	}
+	t.Logf("review item: %v", h.eventually(within, "review item", inReview))
+	if err := b.ResolveReview(ctx, it.ID, "handled", "erledigt", actB); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("review handled: %v", h.eventually(within, "review item handled", func() bool { return !inReview() }))
+
+	// The server stops and comes back.
+	banner := func() string {
+		if !h.m.live.banner.Visible() {
+			return ""
+		}
+		return h.m.live.text.Text
+	}
+	c.Shutdown()
+	h.eventually(10*time.Second, "offline banner", func() bool { return strings.Contains(banner(), "Keine Verbindung zum Datenbankserver") })
+	if h.m.live.text.Importance != widget.DangerImportance {
+		t.Error("offline banner without emphasis")
+	}
+	time.Sleep(time.Second)
+	if err := c.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	h.eventually(15*time.Second, "back banner", func() bool { return strings.Contains(banner(), "wieder hergestellt") })
+	nc = storetest.DogCase(t, "p-after", "Otto", "Ulmer", app.OfficeUlmen, storetest.Start)
+	for i := 0; ; i++ {
+		if cs, _, err = sys.CreateCase(ctx, nc, nil); err == nil {
+			break
+		}
+		if i > 50 {
+			t.Fatal(err)
+		}
+		time.Sleep(100 * time.Millisecond) // the pool's connections were cut
+	}
+	h.eventually(within, "a case after the reconnect", func() bool { return h.queueRow(cs.Ref) != nil })
+}
