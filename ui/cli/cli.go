@@ -94,6 +94,8 @@ var commands = map[string]command{
 	"check":         {"Datenbank prüfen (quick_check; --full: integrity_check)", runCheck},
 	"nightly":       {"Löschlauf, dann Sicherung (--once: einmal, sonst nach [backup] schedule)", runNightly},
 	"export-person": {"Auskunft nach Art. 15 DSGVO: --name N --geburtsdatum D | --email E [-o ORDNER]", runExportPerson},
+	"outbox":        {"Nachrichten an Bürger und ihr Stand (--json, --undelivered)", runOutbox},
+	"send":          {"Statusmeldungen über den Mailserver ans Portal senden (--once: einmal, sonst laufend)", runSend},
 	"office-key":    {"Signaturschlüssel einer Dienststelle für Statusmeldungen erzeugen (create) oder anzeigen (show); gibt den öffentlichen Schlüssel für den Portalbetreiber aus (nur Administration)", runOfficeKey},
 }
 
@@ -253,8 +255,12 @@ func runGUI(e *env, args []string) error {
 		Check: func(ctx context.Context) error { return db.QuickCheck(ctx, false, e.backupDir()) }}
 	// "Jetzt synchronisieren" in the window; without a usable [imap] and
 	// [portal] configuration the window says why instead.
+	// Status messages go out in the background: the window never waits
+	// for SMTP; a sync wakes the sender (it may have queued "eingegangen").
+	wake, stopSend := sendAlongside(e, e.cfg, db, 30*time.Second)
+	defer stopSend()
 	if s, err := newSyncer(e, e.cfg, db); err == nil {
-		o.Syncer = s
+		o.Syncer = wakingSyncer{s, wake}
 	} else {
 		o.SyncUnavailable = err
 	}
@@ -349,10 +355,15 @@ func runSync(e *env, args []string) error {
 			return err
 		}
 		fmt.Fprintln(e.stdout, "Portal-Abgleich:", res.Summary())
+		sendOnce(e, e.cfg, db) // what the sync queued (eingegangen) goes out now
 		return nil
 	}
 	fmt.Fprintf(e.stdout, "Portal-Abgleich nach Zeitplan „%s“ (Europe/Berlin); Beenden mit Strg+C.\n", e.cfg.Sync.Schedule)
+	// Status messages go out continuously beside the schedule.
+	wake, stopSend := sendAlongside(e, e.cfg, db, time.Minute)
+	defer stopSend()
 	return s.RunScheduled(e.ctx, e.cfg.Sync.Schedule, func(res *portalsync.Result, err error) {
+		wake()
 		if err != nil {
 			fmt.Fprintln(e.stderr, time.Now().Format("02.01.2006 15:04"), "Portal-Abgleich fehlgeschlagen:", app.ErrorMessage(err))
 			return

@@ -444,6 +444,8 @@ func runNightly(e *env, args []string) error {
 		if berr != nil {
 			fmt.Fprintln(e.stderr, "Sicherung fehlgeschlagen:", app.ErrorMessage(berr))
 		}
+		// Status messages that wait (the relay was down during the day).
+		sendOnce(e, e.cfg, db)
 		err := errors.Join(perr, berr)
 		msg := ""
 		if err != nil {

@@ -1,12 +1,19 @@
 package cli
 
 import (
+	"crypto/ed25519"
+	"database/sql"
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"amtstresen/app"
+	"amtstresen/sync/portalsim"
+	"amtstresen/sync/portaltest"
 	"amtstresen/sync/rueckkanal"
 )
 
@@ -61,4 +68,188 @@ func TestOfficeKeyCommand(t *testing.T) {
 	}
 	os.Chmod(keyFile, 0o644)
 	failRun(t, "für andere lesbar", "office-key", "show", "vg-cochem", "--db", dbPath, "--config", cfg)
+}
+
+// loopEnv is a counter wired to a portal in this process: an IMAP
+// mailbox with the portal's deliveries, the test portal as the relay
+// (SMTP on loopback) that answers each status message with a signed
+// quittung into that mailbox, and a key file per office.
+type loopEnv struct {
+	dbPath, cfg string
+	srv         *portaltest.MemServer
+	portal      *portalsim.SMTPServer
+	keys        map[app.OfficeKey]*rueckkanal.OfficeKey
+}
+
+func newLoopEnv(t *testing.T, wrongKeys bool) *loopEnv {
+	t.Helper()
+	emptyHome(t)
+	dir := t.TempDir()
+	l := &loopEnv{dbPath: filepath.Join(dir, "a.db"), keys: map[app.OfficeKey]*rueckkanal.OfficeKey{}}
+	srv, err := portaltest.StartMemServer("eingang", "pw-"+t.Name(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	l.srv = srv
+	t.Setenv("LOOP_IMAP_PW", srv.Password)
+	known := map[app.OfficeKey]ed25519.PublicKey{}
+	var offices strings.Builder
+	for _, o := range rueckkanal.Offices {
+		k, err := rueckkanal.GenerateOfficeKey(o, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, string(o)+".key")
+		if err := rueckkanal.WriteKeyFile(p, k); err != nil {
+			t.Fatal(err)
+		}
+		l.keys[o] = k
+		known[o] = k.Public()
+		if wrongKeys {
+			other, _ := rueckkanal.GenerateOfficeKey(o, nil)
+			known[o] = other.Public() // the portal has another key on file
+		}
+		fmt.Fprintf(&offices, "[[office]]\ndienststelle = %q\nkey_file = %q\n", o, p)
+	}
+	portal := portalsim.New(portalsim.Config{OfficeKeys: known})
+	l.portal, err = portal.ListenSMTP(func(q []byte) error { return srv.Append("INBOX", q) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.portal.Close() })
+	l.cfg = writeConfig(t, fmt.Sprintf(`[imap]
+address = %q
+tls = "none"
+username = "eingang"
+password_env = "LOOP_IMAP_PW"
+
+[portal]
+public_key = %q
+return_address = "rueckkanal@portal.test"
+
+[smtp]
+address = %q
+tls = "none"
+from = "Bürgerportal-Postfach <buergerportal@cochem.example>"
+
+%s`, srv.Addr, portaltest.TestPublicKeyBase64(), l.portal.Addr, offices.String()))
+	as(t, "it")
+	mustRun(t, "roles", "set", "it", "admin", "--db", l.dbPath, "--config", l.cfg)
+	return l
+}
+
+func (l *loopEnv) run(t *testing.T, args ...string) string {
+	t.Helper()
+	return mustRun(t, append(args, "--db", l.dbPath, "--config", l.cfg)...)
+}
+
+func (l *loopEnv) outbox(t *testing.T) []outboxJSON {
+	t.Helper()
+	var out []outboxJSON
+	if err := json.Unmarshal([]byte(l.run(t, "outbox", "--json")), &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestSendLoopInProcess: `sync --once` takes a portal application in,
+// queues its "eingegangen" and sends it at once (signed with the office's
+// key from its key file, with the Eingangsbestätigung); the portal
+// answers; the next `sync --once` applies the quittung: `outbox --json`
+// shows "servicekonto" with the receipt. `send --once` then has nothing
+// to send, and the portal got the message once.
+func TestSendLoopInProcess(t *testing.T) {
+	l := newLoopEnv(t, false)
+	g := portaltest.New(21)
+	if err := l.srv.Append("INBOX", g.Antrag(portaltest.AntragSpec{Service: "hund-anmelden"}).Raw); err != nil {
+		t.Fatal(err)
+	}
+	out := l.run(t, "sync", "--once")
+	if !strings.Contains(out, "1 Antrag übernommen") || !strings.Contains(out, "Statusmeldungen: 1 gesendet") {
+		t.Fatalf("sync:\n%s", out)
+	}
+	ob := l.outbox(t)
+	if len(ob) != 1 || ob[0].State != "sent" || ob[0].Status != "eingegangen" || ob[0].SentAt == "" || ob[0].Receipt != nil ||
+		!strings.HasPrefix(ob[0].MessageID, "status."+ob[0].Nachricht+"@cochem.example") {
+		t.Fatalf("outbox after sending: %+v", ob)
+	}
+	if got := l.portal.Received(); len(got) != 1 || got[0] != ob[0].MessageID {
+		t.Fatalf("portal received %v", got)
+	}
+	// The stored bytes: signed by the office's own key over status.json,
+	// zeitpunkt the time it was queued, the Eingangsbestätigung attached.
+	raw := outboxRaw(t, l.dbPath, ob[0].Nachricht)
+	pubs := map[app.OfficeKey]ed25519.PublicKey{}
+	for o, k := range l.keys {
+		pubs[o] = k.Public()
+	}
+	v, err := rueckkanal.Verify(raw, pubs)
+	if err != nil || v.PDF == nil || v.PDF.Name != "eingangsbestaetigung.pdf" || !strings.HasPrefix(string(v.PDF.Data), "%PDF-") {
+		t.Fatalf("stored status message: %v, %+v", err, v)
+	}
+	if v.Status.Zeitpunkt != rueckkanal.FormatTime(mustTime(t, ob[0].QueuedAt)) || v.Status.Aktenzeichen != ob[0].Ref {
+		t.Errorf("status.json %+v, queued %s", v.Status, ob[0].QueuedAt)
+	}
+	out = l.run(t, "sync", "--once")
+	if !strings.Contains(out, "1 Quittung des Portals") {
+		t.Fatalf("second sync:\n%s", out)
+	}
+	ob = l.outbox(t)
+	if len(ob) != 1 || ob[0].State != "servicekonto" || ob[0].Receipt == nil || ob[0].Receipt.Ergebnis != "servicekonto" {
+		t.Fatalf("outbox after the quittung: %+v", ob)
+	}
+	if out := l.run(t, "send", "--once"); !strings.Contains(out, "0 gesendet") {
+		t.Errorf("send --once: %s", out)
+	}
+	if out := l.run(t, "outbox"); !strings.Contains(out, "Im Servicekonto") {
+		t.Errorf("outbox:\n%s", out)
+	}
+}
+
+// TestSendWrongOfficeKey: the portal has another key on file for the
+// office; it answers abgelehnt/signatur, and the app shows it: state
+// abgelehnt with the German reason, the case flagged.
+func TestSendWrongOfficeKey(t *testing.T) {
+	g := portaltest.New(22)
+	a := g.Antrag(portaltest.AntragSpec{Service: "hund-anmelden"})
+	l := newLoopEnv(t, true)
+	l.srv.Append("INBOX", a.Raw)
+	l.run(t, "sync", "--once")
+	l.run(t, "sync", "--once")
+	ob := l.outbox(t)
+	if len(ob) != 1 || ob[0].State != "abgelehnt" || ob[0].Receipt == nil || ob[0].Receipt.Grund != "signatur" || !strings.Contains(ob[0].Reason, "Signatur") {
+		t.Fatalf("outbox: %+v", ob)
+	}
+	out := l.run(t, "cases", "--json")
+	if !strings.Contains(out, string(app.FlagCitizenMessageRefused)) {
+		t.Errorf("case not flagged:\n%s", out)
+	}
+	if out := l.run(t, "outbox", "--undelivered"); !strings.Contains(out, "Abgelehnt") {
+		t.Errorf("outbox --undelivered:\n%s", out)
+	}
+}
+
+// outboxRaw reads the stored bytes of a message behind the program's back.
+func outboxRaw(t *testing.T, dbPath, nachricht string) []byte {
+	t.Helper()
+	c, err := sql.Open("sqlite3", "file:"+dbPath+"?_busy_timeout=5000&mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var raw []byte
+	if err := c.QueryRow(`SELECT raw FROM outbox WHERE nachricht = ?`, nachricht).Scan(&raw); err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
+func mustTime(t *testing.T, s string) time.Time {
+	t.Helper()
+	v, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }

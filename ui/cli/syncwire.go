@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"context"
+
 	"amtstresen/app"
 	"amtstresen/storage"
 	portalsync "amtstresen/sync"
@@ -16,5 +18,18 @@ func newSyncer(e *env, cfg *app.Config, db *storage.DB) (*portalsync.Syncer, err
 		return nil, err
 	}
 	s.OnRun = gctune.Relax
+	s.Quittungen = db // the portal's receipts for status messages
 	return s, nil
+}
+
+// wakingSyncer is the window's sync: after each run it wakes the sender,
+// which may have new status messages ("eingegangen") to send.
+type wakingSyncer struct {
+	*portalsync.Syncer
+	wake func()
+}
+
+func (w wakingSyncer) Run(ctx context.Context, progress func(done, total int)) (string, error) {
+	defer w.wake()
+	return w.Syncer.Run(ctx, progress)
 }
