@@ -28,6 +28,9 @@ type Config struct {
 	// portal's return channel; Office the offices' signing keys.
 	SMTP   SMTPConfig        `toml:"smtp"`
 	Office []OfficeKeyConfig `toml:"office"`
+	// Database is the shared PostgreSQL of an office network; without a
+	// URL the program works on its SQLite file.
+	Database DatabaseConfig `toml:"database"`
 
 	// Path is where the config was read from ("" for defaults).
 	Path string `toml:"-"`
@@ -118,6 +121,17 @@ type BackupConfig struct {
 // AuditConfig is the audit log's own retention period.
 type AuditConfig struct {
 	RetentionMonths int `toml:"retention_months"` // default 12; entries older than this are purged
+}
+
+// DatabaseConfig is the shared PostgreSQL database of several counters.
+// The URL names no password (one in it is refused): it comes from the
+// environment variable named by PasswordEnv, else from the OS keyring
+// (service "amtstresen-db", account: the login role). A URL without a
+// user connects as the OS account, so that each clerk works as their own
+// database role.
+type DatabaseConfig struct {
+	URL         string `toml:"url"`          // postgres://[KONTO@]host[,host2]/amtstresen?sslmode=verify-full…
+	PasswordEnv string `toml:"password_env"` // name of the environment variable with the password
 }
 
 // Defaults fills unset values.

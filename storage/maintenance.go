@@ -5,18 +5,13 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"time"
+
+	"amtstresen/app"
 )
 
-// MaintenanceRun is the last run of a maintenance job ("purge", "backup").
-type MaintenanceRun struct {
-	Job     string
-	LastRun time.Time
-	Result  string // German summary, no personal data
-	Error   string
-}
+var _ app.MaintenanceLog = (*DB)(nil)
 
-// RecordRun stores the outcome of a maintenance job.
+// RecordRun implements app.MaintenanceLog.
 func (db *DB) RecordRun(ctx context.Context, job, result, errText string) error {
 	return db.tx(ctx, "record run", func(tx *txn) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO maintenance_runs (job, last_run, last_result, last_error) VALUES (?, ?, ?, ?)
@@ -26,9 +21,9 @@ func (db *DB) RecordRun(ctx context.Context, job, result, errText string) error 
 	})
 }
 
-// LastRun returns the last run of job; nil when it never ran.
-func (db *DB) LastRun(ctx context.Context, job string) (*MaintenanceRun, error) {
-	r := &MaintenanceRun{Job: job}
+// LastRun implements app.MaintenanceLog.
+func (db *DB) LastRun(ctx context.Context, job string) (*app.MaintenanceRun, error) {
+	r := &app.MaintenanceRun{Job: job}
 	var at string
 	err := db.q().QueryRowContext(ctx, `SELECT last_run, last_result, last_error FROM maintenance_runs WHERE job = ?`, job).Scan(&at, &r.Result, &r.Error)
 	if errors.Is(err, sql.ErrNoRows) {

@@ -136,3 +136,16 @@ func roleError(err error) error {
 	}
 	return &app.Error{Code: code, Message: pe.Message, Err: err}
 }
+
+// ServiceAccount reports whether the login is the service account of
+// kind ("sync" or "purge": a member of amtstresen_sync or
+// amtstresen_purge, made by the IT by hand, without an entry in the role
+// list): the nightly purge runs as amtstresen_purge's login.
+func (db *DB) ServiceAccount(ctx context.Context, kind string) (bool, error) {
+	if kind != "sync" && kind != "purge" {
+		return false, fmt.Errorf("service account: unknown kind %q", kind)
+	}
+	var ok bool
+	err := db.q().QueryRow(ctx, `SELECT pg_has_role(session_user, $1, 'MEMBER')`, "amtstresen_"+kind).Scan(&ok)
+	return ok, explain(err)
+}

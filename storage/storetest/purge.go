@@ -21,6 +21,34 @@ var purge = []test{
 	{"PurgeQueuesServerMails", testPurgeQueuesServerMails},
 	{"AppointmentRetention", testAppointmentRetention},
 	{"AuditRetention", testAuditRetention},
+	{"MaintenanceRuns", testMaintenanceRuns},
+}
+
+// testMaintenanceRuns: the last run of each job, at the store's clock; a
+// later run replaces it, errors included; a job that never ran has none.
+func testMaintenanceRuns(e *env) {
+	if r, err := e.st.LastRun(e.ctx, "purge"); err != nil || r != nil {
+		e.Fatalf("before any run: %+v, %v", r, err)
+	}
+	at := Start.Add(3 * time.Hour)
+	e.clock.set(at)
+	e.ok(e.st.RecordRun(e.ctx, "purge", "2 Vorgänge gelöscht", ""))
+	e.ok(e.st.RecordRun(e.ctx, "backup", "", "Platte voll"))
+	r, err := e.st.LastRun(e.ctx, "purge")
+	e.ok(err)
+	if r == nil || r.Job != "purge" || !r.LastRun.Equal(at) || r.Result != "2 Vorgänge gelöscht" || r.Error != "" {
+		e.Fatalf("purge run = %+v, want at %s", r, at)
+	}
+	e.clock.set(at.Add(24 * time.Hour))
+	e.ok(e.st.RecordRun(e.ctx, "purge", "", "Server nicht erreichbar"))
+	r, err = e.st.LastRun(e.ctx, "purge")
+	e.ok(err)
+	if r == nil || !r.LastRun.Equal(at.Add(24*time.Hour)) || r.Result != "" || r.Error != "Server nicht erreichbar" {
+		e.Fatalf("second purge run = %+v", r)
+	}
+	if r, err := e.st.LastRun(e.ctx, "backup"); err != nil || r == nil || r.Error != "Platte voll" {
+		e.Fatalf("backup run = %+v, %v", r, err)
+	}
 }
 
 func testPurgeCase(e *env) { purgeCase(e, e.st, "Zqxmarkerpurgecase", nil) }

@@ -69,7 +69,7 @@ import (
 
 // Store is everything an adapter implements: the store of the window and
 // the sync, the portal sync's own methods, roles, the Art. 15 search, the lead's
-// attendance override and the retention purge.
+// attendance override, the retention purge and the record of maintenance runs.
 type Store interface {
 	app.PortalStore
 	app.RoleStore
@@ -77,6 +77,7 @@ type Store interface {
 	app.AttendanceOverrider
 	app.Purger
 	app.ChangeFeed
+	app.MaintenanceLog
 }
 
 // Clerk is the store as one clerk uses it in the window: every call is

@@ -53,10 +53,13 @@ type env struct {
 	ctx    context.Context
 	paths  app.Paths
 	dbPath string
-	cfg    *app.Config
-	reg    *app.Registry
-	stdout io.Writer
-	stderr io.Writer
+	// dbExplicit: --db or AMTSTRESEN_DB named the database, which then
+	// wins over [database] url.
+	dbExplicit bool
+	cfg        *app.Config
+	reg        *app.Registry
+	stdout     io.Writer
+	stderr     io.Writer
 	// log is the program's one logger (stderr, ids and counts only, never
 	// a password or personal data); each component gets it at
 	// construction and adds its own component=… attribute.
@@ -134,6 +137,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	e := &env{ctx: ctx, paths: app.DefaultPaths(), stdout: stdout, stderr: stderr,
 		log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))}
 	e.dbPath = dbPath
+	e.dbExplicit = dbPath != "" || os.Getenv("AMTSTRESEN_DB") != ""
 	if e.dbPath == "" {
 		e.dbPath = e.paths.DefaultDBPath()
 	}
@@ -232,17 +236,20 @@ func runGUI(e *env, args []string) error {
 	if err := ui.CheckDisplay(); err != nil {
 		return err // before the database is opened or created
 	}
-	db, err := e.openChecked()
+	db, err := e.open()
 	if app.ErrorCode(err) == app.ECORRUPT {
 		fmt.Fprintln(e.stderr, app.ErrorMessage(err))
 		ui.RunStartupError(e.ctx, e.log, "Datenbank beschädigt", app.ErrorMessage(err))
 		return err
 	}
 	if err != nil {
+		if e.databaseURL() != "" {
+			ui.RunStartupError(e.ctx, e.log, "Keine Verbindung zur Datenbank", app.ErrorMessage(err))
+		}
 		return err
 	}
 	defer db.Close()
-	actor, setup, err := app.ResolveActor(e.ctx, db, accountName())
+	actor, setup, err := e.actorOf(db)
 	if err != nil {
 		if app.ErrorCode(err) == app.EFORBIDDEN {
 			ui.RunStartupError(e.ctx, e.log, "Kein Zugang", app.ErrorMessage(err))
@@ -250,16 +257,28 @@ func runGUI(e *env, args []string) error {
 		return err
 	}
 	o := ui.Options{Store: app.NewScoped(db, actor), Actor: actor, Setup: setup, BackupDir: e.backupDir(), Log: e.log,
-		Registry: e.reg, Config: e.cfg, Paths: e.paths, DBPath: e.dbPath, Version: versionString(),
+		Registry: e.reg, Config: e.cfg, Paths: e.paths, DBPath: db.where, Version: versionString()}
+	if f := db.file; f != nil {
 		// A damaged file is found at start, while the window opens.
-		Check: func(ctx context.Context) error { return db.QuickCheck(ctx, false, e.backupDir()) }}
+		o.Check = func(ctx context.Context) error { return f.QuickCheck(ctx, false, e.backupDir()) }
+	} else {
+		o.BackupDir = pgBackupNote
+	}
 	// "Jetzt synchronisieren" in the window; without a usable [imap] and
-	// [portal] configuration the window says why instead.
+	// [portal] configuration the window says why instead. On PostgreSQL
+	// the sync's service account takes the mailbox in (a clerk's role may
+	// not write other offices' cases), the window shows its state.
 	// Status messages go out in the background: the window never waits
 	// for SMTP; a sync wakes the sender (it may have queued "eingegangen").
-	wake, stopSend := sendAlongside(e, e.cfg, db, 30*time.Second)
+	// The outbox is the SQLite file's so far.
+	wake, stopSend := func() {}, func() {}
+	if db.file != nil {
+		wake, stopSend = sendAlongside(e, e.cfg, db.file, 30*time.Second)
+	}
 	defer stopSend()
-	if s, err := newSyncer(e, e.cfg, db); err == nil {
+	if db.pg != nil {
+		o.SyncUnavailable = errSyncService
+	} else if s, err := newSyncer(e, e.cfg, db, quittungenOf(db)); err == nil {
 		o.Syncer = wakingSyncer{s, wake}
 	} else {
 		o.SyncUnavailable = err
@@ -291,10 +310,10 @@ func listCases(e *env, s app.CaseExporter, asJSON bool) error {
 	if len(cases) == 0 {
 		// An empty default database next to the demo's: say where the demo is.
 		demo := filepath.Join(e.paths.DataDir, "demo.db")
-		if _, err := os.Stat(demo); err == nil && filepath.Clean(e.dbPath) != filepath.Clean(demo) {
+		if _, err := os.Stat(demo); err == nil && e.databaseURL() == "" && filepath.Clean(e.dbPath) != filepath.Clean(demo) {
 			fmt.Fprintf(e.stderr, "Keine Vorgänge in %s. Die Demo-Daten liegen in %s: amtstresen cases --db %s\n", e.dbPath, demo, demo)
 		} else {
-			fmt.Fprintf(e.stderr, "Keine Vorgänge in %s.\n", e.dbPath)
+			fmt.Fprintf(e.stderr, "Keine Vorgänge in %s.\n", e.where())
 		}
 	}
 	if asJSON {
@@ -339,12 +358,12 @@ func runSync(e *env, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	db, err := e.openStore()
+	db, err := e.open()
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	s, err := newSyncer(e, e.cfg, db)
+	s, err := newSyncer(e, e.cfg, db, quittungenOf(db))
 	if err != nil {
 		return err
 	}
@@ -355,12 +374,18 @@ func runSync(e *env, args []string) error {
 			return err
 		}
 		fmt.Fprintln(e.stdout, "Portal-Abgleich:", res.Summary())
-		sendOnce(e, e.cfg, db) // what the sync queued (eingegangen) goes out now
+		if db.file != nil {
+			sendOnce(e, e.cfg, db.file) // what the sync queued (eingegangen) goes out now
+		}
 		return nil
 	}
 	fmt.Fprintf(e.stdout, "Portal-Abgleich nach Zeitplan „%s“ (Europe/Berlin); Beenden mit Strg+C.\n", e.cfg.Sync.Schedule)
-	// Status messages go out continuously beside the schedule.
-	wake, stopSend := sendAlongside(e, e.cfg, db, time.Minute)
+	// Status messages go out continuously beside the schedule (the outbox
+	// is the SQLite file's so far).
+	wake, stopSend := func() {}, func() {}
+	if db.file != nil {
+		wake, stopSend = sendAlongside(e, e.cfg, db.file, time.Minute)
+	}
 	defer stopSend()
 	return s.RunScheduled(e.ctx, e.cfg.Sync.Schedule, func(res *portalsync.Result, err error) {
 		wake()
@@ -485,7 +510,7 @@ func runDemo(e *env, args []string) error {
 		return err
 	}
 	defer db.Close()
-	s, err := newSyncer(e, d.Config, db)
+	s, err := newSyncer(e, d.Config, db, db)
 	if err != nil {
 		return err
 	}

@@ -13,5 +13,7 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	SetVersion(string(b), "test")
-	os.Exit(m.Run())
+	code := m.Run()
+	stopPG()
+	os.Exit(code)
 }

@@ -8,10 +8,11 @@ package cli
 // commands (audit, export-person, and in cli.go cases, review,
 // appointments, confirm, print) work through app.Scoped; roles take an
 // app.RoleStore, the purge a purger, each after the role check of openAs.
-// Only the operations on the SQLite file itself (backup, restore, check,
-// the backup of nightly) take *storage.DB: another
-// adapter (PostgreSQL) plugs in by opening its store where openStore and
-// openChecked open SQLite, and has its own way of backing up.
+// Every command opens its store with env.open (store.go): the SQLite file
+// or, with [database] url, PostgreSQL as the clerk's own login role. Only
+// the operations on the SQLite file itself (backup, restore, check, the
+// backup of nightly) need the file; on PostgreSQL the IT backs up with
+// pg_dump on the server.
 
 import (
 	"context"
@@ -68,7 +69,7 @@ func (e *env) openChecked() (*storage.DB, error) {
 	return db, nil
 }
 
-// actor is who runs the command, with the role from the database.
+// actor is who runs a command on the SQLite file, with the role from it.
 func (e *env) actor(db app.RoleStore) (app.Actor, error) {
 	a, _, err := app.ResolveActor(e.ctx, db, accountName())
 	return a, err
@@ -77,11 +78,11 @@ func (e *env) actor(db app.RoleStore) (app.Actor, error) {
 // openScoped opens the database as the OS account may use it: every
 // clerk's command works through it (closing it closes the database).
 func (e *env) openScoped() (*app.Scoped, error) {
-	db, err := e.openChecked()
+	db, err := e.open()
 	if err != nil {
 		return nil, err
 	}
-	a, err := e.actor(db)
+	a, _, err := e.actorOf(db)
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -90,12 +91,20 @@ func (e *env) openScoped() (*app.Scoped, error) {
 }
 
 // openAs opens the database for a command that needs at least role r.
-func (e *env) openAs(r app.Role, what string) (*storage.DB, app.Actor, error) {
-	db, err := e.openChecked()
+// On PostgreSQL the service account of kind service ("purge" for the
+// purge: a member of amtstresen_purge, without an entry in the role list)
+// may run it too, as administration.
+func (e *env) openAs(r app.Role, what, service string) (*opened, app.Actor, error) {
+	db, err := e.open()
 	if err != nil {
 		return nil, app.Actor{}, err
 	}
-	a, err := e.actor(db)
+	a, _, err := e.actorOf(db)
+	if app.ErrorCode(err) == app.EFORBIDDEN && db.pg != nil && service != "" {
+		if ok, merr := db.pg.ServiceAccount(e.ctx, service); merr == nil && ok {
+			a, err = app.Actor{Clerk: db.login, Role: app.RoleAdmin}, nil
+		}
+	}
 	if err == nil && !a.Is(r) {
 		err = app.Forbidden(what)
 	}
@@ -135,20 +144,34 @@ func dayRange(fromS, toS string) (from, to time.Time, err error) {
 func runRoles(e *env, args []string) error {
 	fs := newFlags("roles", e)
 	name := fs.String("name", "", "Anzeigename (bei set)")
+	pwEnv := fs.String("password-env", "", "bei set auf PostgreSQL: Name der Umgebungsvariable mit dem neuen Kennwort der Datenbankrolle")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
 	}
-	db, a, err := e.openAs(app.RoleAdmin, "Das Vergeben von Rollen")
+	db, a, err := e.openAs(app.RoleAdmin, "Das Vergeben von Rollen", "")
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	return roles(e, db, a, pos, *name)
+	set := func(ra app.RoleAssignment) error { return db.SetRole(e.ctx, ra, a) }
+	if *pwEnv != "" {
+		// On PostgreSQL each clerk logs in with their own database role;
+		// its password leaves the program only as a SCRAM verifier.
+		if db.pg == nil {
+			return app.Errorf(app.EINVALID, "Kennwörter gibt es nur für die gemeinsame PostgreSQL-Datenbank ([database] url); am einzelnen Tresen meldet die Anmeldung am PC an.")
+		}
+		pw := os.Getenv(*pwEnv)
+		if pw == "" {
+			return app.Errorf(app.EINVALID, "Die Umgebungsvariable %s (--password-env) ist leer oder nicht gesetzt.", *pwEnv)
+		}
+		set = func(ra app.RoleAssignment) error { return db.pg.SetRoleWithPassword(e.ctx, ra, pw, a) }
+	}
+	return roles(e, db, a, set, pos, *name)
 }
 
-// roles runs `roles` for an administrator a.
-func roles(e *env, db app.RoleStore, a app.Actor, pos []string, name string) error {
+// roles runs `roles` for an administrator a; set gives or changes a role.
+func roles(e *env, db app.RoleStore, a app.Actor, set func(app.RoleAssignment) error, pos []string, name string) error {
 	switch {
 	case len(pos) == 0 || pos[0] == "list":
 		list, err := db.RoleAssignments(e.ctx)
@@ -172,7 +195,7 @@ func roles(e *env, db app.RoleStore, a app.Actor, pos []string, name string) err
 		if len(pos) == 4 {
 			ra.Office = app.OfficeKey(pos[3])
 		}
-		if err := db.SetRole(e.ctx, ra, a); err != nil {
+		if err := set(ra); err != nil {
 			return err
 		}
 		fmt.Fprintf(e.stdout, "%s: %s %s (protokolliert)\n", app.NormalizeClerk(ra.Clerk), role.Label(), ra.Office)
@@ -251,7 +274,7 @@ func runPurge(e *env, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	db, a, err := e.openAs(app.RoleAdmin, "Das Löschen nach Aufbewahrungsfrist")
+	db, a, err := e.openAs(app.RoleAdmin, "Das Löschen nach Aufbewahrungsfrist", "purge")
 	if err != nil {
 		return err
 	}
@@ -310,11 +333,11 @@ func purge(e *env, db purger, a app.Actor, dry, asJSON bool) error {
 // purgeMailbox removes the purged cases' mails from the server folders
 // too (and handled review mail past its period); what fails stays queued
 // for the next run.
-func purgeMailbox(e *env, db *storage.DB) error {
+func purgeMailbox(e *env, db portalsync.Store) error {
 	if strings.TrimSpace(e.cfg.IMAP.Address) == "" {
 		return nil // no mailbox configured: nothing there
 	}
-	s, err := newSyncer(e, e.cfg, db)
+	s, err := newSyncer(e, e.cfg, db, nil)
 	if err != nil {
 		return err
 	}
@@ -332,12 +355,15 @@ func runBackup(e *env, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	db, err := e.openChecked()
+	db, err := e.open()
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	return backup(e, db)
+	if err := needFile(db, "Die Sicherung mit amtstresen backup"); err != nil {
+		return err
+	}
+	return backup(e, db.file)
 }
 
 func backup(e *env, db *storage.DB) error {
@@ -368,11 +394,14 @@ func runRestore(e *env, args []string) error {
 	if len(pos) != 1 {
 		return usageError("Aufruf: amtstresen restore SICHERUNGSDATEI [--force] [--db DATEI]")
 	}
+	if e.databaseURL() != "" {
+		return needFile(&opened{}, "Das Zurückholen mit amtstresen restore")
+	}
 	// A readable database with roles may be replaced by its administration
 	// only; a damaged one by whoever may write the file.
 	if _, err := os.Stat(e.dbPath); err == nil {
 		if db, err := e.openStore(); err == nil {
-			a, err := e.actor(db)
+			a, _, err := app.ResolveActor(e.ctx, db, accountName())
 			if err == nil && !a.Is(app.RoleAdmin) {
 				err = app.Forbidden("Das Zurückholen einer Sicherung")
 			}
@@ -400,11 +429,15 @@ func runCheck(e *env, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	db, err := e.openChecked()
+	o, err := e.open()
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer o.Close()
+	if err := needFile(o, "Die Prüfung mit amtstresen check"); err != nil {
+		return err
+	}
+	db := o.file
 	if err := db.QuickCheck(e.ctx, *full, e.backupDir()); err != nil {
 		return err
 	}
@@ -425,7 +458,7 @@ func runNightly(e *env, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	db, a, err := e.openAs(app.RoleAdmin, "Der nächtliche Löschlauf")
+	db, a, err := e.openAs(app.RoleAdmin, "Der nächtliche Löschlauf", "purge")
 	if err != nil {
 		return err
 	}
@@ -439,13 +472,18 @@ func runNightly(e *env, args []string) error {
 			fmt.Fprintln(e.stderr, "Löschlauf fehlgeschlagen:", app.ErrorMessage(perr))
 		}
 		// The backup runs after the purge, so it holds nothing expired;
-		// and also when the purge failed.
-		berr := backup(e, db)
-		if berr != nil {
-			fmt.Fprintln(e.stderr, "Sicherung fehlgeschlagen:", app.ErrorMessage(berr))
+		// and also when the purge failed. PostgreSQL is backed up by the
+		// IT on the server (pg_dump), after this job.
+		var berr error
+		if db.file != nil {
+			if berr = backup(e, db.file); berr != nil {
+				fmt.Fprintln(e.stderr, "Sicherung fehlgeschlagen:", app.ErrorMessage(berr))
+			}
 		}
 		// Status messages that wait (the relay was down during the day).
-		sendOnce(e, e.cfg, db)
+		if db.file != nil {
+			sendOnce(e, e.cfg, db.file)
+		}
 		err := errors.Join(perr, berr)
 		msg := ""
 		if err != nil {

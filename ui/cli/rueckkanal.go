@@ -36,7 +36,7 @@ func runOfficeKey(e *env, args []string) error {
 	if _, err := e.officeFlag(string(office)); err != nil || office == "" {
 		return usageError(fmt.Sprintf("Unbekannte Dienststelle „%s“. Möglich sind: kreis, vg-cochem, vg-kaisersesch, vg-ulmen, vg-zell.", pos[1]))
 	}
-	db, _, err := e.openAs(app.RoleAdmin, "Den Signaturschlüssel einer Dienststelle zu verwalten")
+	db, _, err := e.openAs(app.RoleAdmin, "Den Signaturschlüssel einer Dienststelle zu verwalten", "")
 	if err != nil {
 		return err
 	}

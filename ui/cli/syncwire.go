@@ -4,26 +4,35 @@ import (
 	"context"
 
 	"amtstresen/app"
-	"amtstresen/storage"
 	portalsync "amtstresen/sync"
 	"amtstresen/ui/cli/internal/gctune"
 )
 
-// newSyncer is the portal sync on db with cfg's mailbox. While it runs,
-// the garbage collector is relaxed (gctune): a setting of the whole
-// process, so the program makes it, not the sync.
-func newSyncer(e *env, cfg *app.Config, db *storage.DB) (*portalsync.Syncer, error) {
+// newSyncer is the portal sync on db with cfg's mailbox; q applies the
+// portal's receipts for status messages (nil: they go to the review
+// list). While it runs, the garbage collector is relaxed (gctune): a
+// setting of the whole process, so the program makes it, not the sync.
+func newSyncer(e *env, cfg *app.Config, db portalsync.Store, q portalsync.QuittungStore) (*portalsync.Syncer, error) {
 	s, err := portalsync.New(cfg, db, e.reg, syncLogger(e))
 	if err != nil {
 		return nil, err
 	}
 	s.OnRun = gctune.Relax
-	s.Quittungen = db // the portal's receipts for status messages
+	s.Quittungen = q
 	return s, nil
 }
 
 // wakingSyncer is the window's sync: after each run it wakes the sender,
 // which may have new status messages ("eingegangen") to send.
+// quittungenOf is the store of the status messages' receipts: the SQLite
+// file's outbox (PostgreSQL's comes with its outbox, issue 16).
+func quittungenOf(o *opened) portalsync.QuittungStore {
+	if o.file != nil {
+		return o.file
+	}
+	return nil
+}
+
 type wakingSyncer struct {
 	*portalsync.Syncer
 	wake func()

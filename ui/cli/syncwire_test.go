@@ -30,7 +30,7 @@ func TestSyncersRelaxTheCollector(t *testing.T) {
 		Portal: app.PortalConfig{PublicKey: portaldemo.PublicKeyBase64()}}
 	cfg.Defaults()
 	e := &env{ctx: ctx, cfg: cfg, reg: app.Default(), stdout: io.Discard, stderr: io.Discard}
-	s, err := newSyncer(e, cfg, db)
+	s, err := newSyncer(e, cfg, db, db)
 	if err != nil {
 		t.Fatal(err)
 	}

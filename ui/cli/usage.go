@@ -18,7 +18,7 @@ var synopsis = map[string]string{
 	"gui":           "[--db DATEI] [--config DATEI]",
 	"confirm":       "AKTENZEICHEN … [-o DATEI.pdf] [--appointment UID] [--art ART]",
 	"print":         "AKTENZEICHEN … [--printer NAME] [--appointment UID] [--art ART]",
-	"roles":         "[list] | set KONTO clerk|lead|admin [DIENSTSTELLE] [--name NAME] | remove KONTO",
+	"roles":         "[list] | set KONTO clerk|lead|admin [DIENSTSTELLE] [--name NAME] [--password-env VAR] | remove KONTO",
 	"restore":       "SICHERUNGSDATEI [--force]",
 	"office-key":    "create|show DIENSTSTELLE",
 	"export-person": "--name NAME --geburtsdatum TT.MM.JJJJ | --email ADRESSE [-o ORDNER]",

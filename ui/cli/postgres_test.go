@@ -1,0 +1,221 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	gosync "sync"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"amtstresen/app"
+	"amtstresen/storage/postgres"
+	"amtstresen/storage/postgres/pgtest"
+	portaldemo "amtstresen/sync/demo"
+)
+
+// The private PostgreSQL of this package's tests: started by the first
+// test that needs it, stopped by TestMain.
+var (
+	pgOnce    gosync.Once
+	pgCluster *pgtest.Cluster
+	pgErr     error
+)
+
+// The migration role of the test cluster, as the README tells the IT to
+// create it, and the template database it migrated once.
+const (
+	pgMigrator = "amtstresen_migration"
+	pgTemplate = "amtstresen_cli_template"
+)
+
+var pgMigratorPassword = pgtest.Password()
+
+func stopPG() {
+	if pgCluster != nil {
+		pgCluster.Stop()
+	}
+}
+
+// pgDatabase returns a new migrated, empty database of the private
+// cluster (dropped when t ends) and the cluster.
+func pgDatabase(t *testing.T) (*pgtest.Cluster, string) {
+	t.Helper()
+	pgOnce.Do(func() {
+		pgCluster, pgErr = pgtest.StartCluster()
+		if pgErr != nil {
+			return
+		}
+		ctx := context.Background()
+		pgErr = pgCluster.Exec(ctx, "postgres", fmt.Sprintf("CREATE ROLE %s LOGIN CREATEROLE PASSWORD '%s'", pgMigrator, pgMigratorPassword))
+		if pgErr != nil {
+			return
+		}
+		pgErr = pgCluster.Template(pgTemplate, pgMigrator, func(ctx context.Context, _ string) error {
+			conn, err := pgx.Connect(ctx, pgCluster.URL(pgTemplate, pgMigrator, pgMigratorPassword))
+			if err != nil {
+				return err
+			}
+			defer conn.Close(ctx)
+			return postgres.Migrate(ctx, conn)
+		})
+	})
+	if pgErr != nil {
+		t.Fatal(pgErr)
+	}
+	return pgCluster, pgCluster.CreateDatabase(t, pgMigrator, pgTemplate)
+}
+
+// pgURL is the address of db on the test cluster as it stands in the
+// configuration: without password, with user only when given.
+func pgURL(c *pgtest.Cluster, db, user string) string {
+	if user != "" {
+		user += "@"
+	}
+	return fmt.Sprintf("postgres://%s127.0.0.1:%d/%s?sslmode=disable", user, c.Port, db)
+}
+
+var pgAccounts gosync.Mutex
+var pgAccountN int
+
+// account is a login name unique in the cluster (roles belong to the
+// whole cluster, the tests' databases share it).
+func account(name string) string {
+	pgAccounts.Lock()
+	defer pgAccounts.Unlock()
+	pgAccountN++
+	return fmt.Sprintf("%s%d", name, pgAccountN)
+}
+
+// TestPostgresWiring: with [database] url every command works on
+// PostgreSQL, each clerk as their own database role. The first
+// administrator is entered with the migration role (--db postgres://…,
+// password from PGPASSWORD), the others by that administrator with
+// `roles set … --password-env`; the portal sync runs as the sync's
+// service account; a clerk of VG Kaisersesch lists only its cases, one of
+// VG Zell only Zell's; the SQLite file's own commands say how it is done
+// on PostgreSQL; a wrong or missing password is a German refusal.
+func TestPostgresWiring(t *testing.T) {
+	c, db := pgDatabase(t)
+	admin, kaisersesch, zell := account("itadmin"), account("karin"), account("zora")
+
+	// The first administration, entered with the migration role.
+	t.Setenv("PGPASSWORD", pgMigratorPassword)
+	t.Setenv("AMTSTRESEN_TEST_NEWPW", "Admin-Kennwort-1")
+	as(t, "wer-auch-immer")
+	mustRun(t, "roles", "set", admin, "admin", "--password-env", "AMTSTRESEN_TEST_NEWPW", "--db", pgURL(c, db, pgMigrator))
+	t.Setenv("PGPASSWORD", "")
+
+	// From here on the configuration names the database without a user:
+	// each program connects as its OS account.
+	cfg := writeConfig(t, "[database]\nurl = \""+pgURL(c, db, "")+"\"\npassword_env = \"AMTSTRESEN_TEST_DBPW\"\n")
+	as(t, admin)
+	t.Setenv("AMTSTRESEN_TEST_DBPW", "Admin-Kennwort-1")
+	t.Setenv("AMTSTRESEN_TEST_NEWPW", "Kaisersesch-Kennwort-2")
+	mustRun(t, "roles", "set", kaisersesch, "clerk", "vg-kaisersesch", "--name", "Karin Kaiser", "--password-env", "AMTSTRESEN_TEST_NEWPW", "--config", cfg)
+	t.Setenv("AMTSTRESEN_TEST_NEWPW", "Zell-Kennwort-3")
+	mustRun(t, "roles", "set", zell, "clerk", "vg-zell", "--password-env", "AMTSTRESEN_TEST_NEWPW", "--config", cfg)
+	if out := mustRun(t, "roles", "--config", cfg); !strings.Contains(out, kaisersesch) || !strings.Contains(out, "Karin Kaiser") || !strings.Contains(out, zell) {
+		t.Errorf("roles:\n%s", out)
+	}
+
+	// The portal sync as its service account (made by the IT by hand).
+	sync := account("tresen_abgleich")
+	if err := c.Exec(context.Background(), "postgres", fmt.Sprintf("CREATE ROLE %s LOGIN PASSWORD 'Abgleich-4'; GRANT amtstresen_konto, amtstresen_sync TO %s", sync, sync)); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	d, err := portaldemo.Start(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	t.Setenv("AMTSTRESEN_TEST_IMAP_PW", d.Password)
+	t.Setenv("AMTSTRESEN_TEST_SYNCPW", "Abgleich-4")
+	syncCfg := writeConfig(t, "[imap]\naddress = \""+d.Addr+"\"\ntls = \"none\"\nusername = \""+d.User+"\"\npassword_env = \"AMTSTRESEN_TEST_IMAP_PW\"\n[portal]\npublic_key = \""+d.PublicKey+
+		"\"\n[database]\nurl = \""+pgURL(c, db, sync)+"\"\npassword_env = \"AMTSTRESEN_TEST_SYNCPW\"\n")
+	if out := mustRun(t, "sync", "--once", "--config", syncCfg); !strings.Contains(out, "Portal-Abgleich") {
+		t.Fatalf("sync:\n%s", out)
+	}
+
+	// Each clerk lists their office's cases only; the administration all.
+	casesOf := func(acct, pw string) []app.CaseJSON {
+		t.Helper()
+		as(t, acct)
+		t.Setenv("AMTSTRESEN_TEST_DBPW", pw)
+		var list []app.CaseJSON
+		if err := json.Unmarshal([]byte(mustRun(t, "cases", "--json", "--config", cfg)), &list); err != nil {
+			t.Fatal(err)
+		}
+		return list
+	}
+	all := casesOf(admin, "Admin-Kennwort-1")
+	offices := map[string]int{}
+	for _, c := range all {
+		offices[c.Office]++
+	}
+	if offices["vg-kaisersesch"] == 0 || offices["vg-zell"] == 0 {
+		t.Fatalf("the demo sync brought no cases of Kaisersesch and Zell: %v", offices)
+	}
+	for _, cl := range []struct{ acct, pw, office string }{{kaisersesch, "Kaisersesch-Kennwort-2", "vg-kaisersesch"}, {zell, "Zell-Kennwort-3", "vg-zell"}} {
+		list := casesOf(cl.acct, cl.pw)
+		if len(list) != offices[cl.office] {
+			t.Errorf("%s lists %d cases, want the %d of %s", cl.acct, len(list), offices[cl.office], cl.office)
+		}
+		for _, c := range list {
+			if c.Office != cl.office {
+				t.Errorf("%s lists %s of %s", cl.acct, c.Ref, c.Office)
+			}
+		}
+	}
+
+	// What belongs to the SQLite file is the IT's on the server.
+	as(t, admin)
+	t.Setenv("AMTSTRESEN_TEST_DBPW", "Admin-Kennwort-1")
+	for _, cmd := range [][]string{{"backup"}, {"check"}, {"restore", "x.db"}} {
+		failRun(t, "pg_dump", append(cmd, "--config", cfg)...)
+	}
+	// A wrong password, and none at all.
+	t.Setenv("AMTSTRESEN_TEST_DBPW", "falsch")
+	failRun(t, "abgelehnt", "cases", "--config", cfg)
+	t.Setenv("AMTSTRESEN_TEST_DBPW", "")
+	failRun(t, "kein Kennwort hinterlegt", "cases", "--config", cfg)
+}
+
+// TestDatabaseURLRules: an address with a password, or one to another
+// machine without verified TLS, is refused before anything connects; a
+// file named with --db wins over [database] url.
+func TestDatabaseURLRules(t *testing.T) {
+	as(t, "it")
+	for _, tc := range []struct{ url, want string }{
+		{"postgres://mmueller:geheim@db.example.org/amtstresen?sslmode=verify-full", "enthält ein Kennwort"},
+		{"postgres://db.example.org/amtstresen", "verify-full"},
+		{"postgres://db1.example.org,127.0.0.1/amtstresen?sslmode=require", "verify-full"},
+	} {
+		cfg := writeConfig(t, "[database]\nurl = \""+tc.url+"\"\n")
+		out, errOut, rc := runCmd(t, "cases", "--config", cfg)
+		if rc != 1 || !strings.Contains(errOut, tc.want) || strings.Contains(out+errOut, "geheim") {
+			t.Errorf("%s: rc %d\n%s%s", tc.url, rc, out, errOut)
+		}
+	}
+	cfg := writeConfig(t, "[database]\nurl = \"postgres://db.example.org/amtstresen\"\n")
+	dbPath := t.TempDir() + "/a.db"
+	mustRun(t, "cases", "--db", dbPath, "--config", cfg)
+}
+
+func TestWithLogin(t *testing.T) {
+	for _, tc := range []struct{ in, account, out, login string }{
+		{"postgres://db/amtstresen?sslmode=verify-full", "mmueller", "postgres://mmueller@db/amtstresen?sslmode=verify-full", "mmueller"},
+		{"postgres://tresen_abgleich@db1,db2/amtstresen?target_session_attrs=read-write", "mmueller", "postgres://tresen_abgleich@db1,db2/amtstresen?target_session_attrs=read-write", "tresen_abgleich"},
+		{"postgresql://db:5433", "it", "postgresql://it@db:5433", "it"},
+		{"postgres://db/amtstresen?user=svc", "it", "postgres://db/amtstresen?user=svc", "svc"},
+	} {
+		out, login := withLogin(tc.in, tc.account)
+		if out != tc.out || login != tc.login {
+			t.Errorf("withLogin(%q) = %q, %q; want %q, %q", tc.in, out, login, tc.out, tc.login)
+		}
+	}
+}
