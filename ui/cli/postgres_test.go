@@ -172,6 +172,38 @@ func TestPostgresWiring(t *testing.T) {
 		}
 	}
 
+	// The role `roles set` made is the clerk's database role: by plain SQL
+	// (psql, as an IT admin would try it) it reads no Zell case and
+	// changes none; what a case says it may not change at all.
+	psql := func(acct, pw, q string) (string, error) {
+		out, err := c.Psql(db, acct, pw, q)
+		return strings.TrimSpace(out), err
+	}
+	if out, err := psql(kaisersesch, "Kaisersesch-Kennwort-2", "SELECT count(*) FROM amtstresen.cases WHERE office = 'vg-zell'"); err != nil || out != "0" {
+		t.Errorf("psql: Zell cases for Kaisersesch: %q, %v", out, err)
+	}
+	if out, err := psql(kaisersesch, "Kaisersesch-Kennwort-2", "WITH u AS (UPDATE amtstresen.cases SET status = 'done' WHERE office = 'vg-zell' RETURNING 1) SELECT count(*) FROM u"); err != nil || out != "0" {
+		t.Errorf("psql: UPDATE of Zell cases: %q, %v", out, err)
+	}
+	if out, err := psql(kaisersesch, "Kaisersesch-Kennwort-2", "UPDATE amtstresen.cases SET applicant_name = 'x'"); err == nil || !strings.Contains(out, "permission denied") {
+		t.Errorf("psql: UPDATE of what a case says: %q, %v", out, err)
+	}
+	// roles set changes the role (now Zell), roles remove revokes it: no
+	// login any more, and the program says so in German.
+	as(t, admin)
+	t.Setenv("AMTSTRESEN_TEST_DBPW", "Admin-Kennwort-1")
+	mustRun(t, "roles", "set", kaisersesch, "clerk", "vg-zell", "--config", cfg)
+	if out, err := psql(kaisersesch, "Kaisersesch-Kennwort-2", "SELECT count(*) FILTER (WHERE office = 'vg-zell') || '/' || count(*) FROM amtstresen.cases"); err != nil || out != fmt.Sprintf("%d/%d", offices["vg-zell"], offices["vg-zell"]) {
+		t.Errorf("psql after moving to Zell: %q, %v (want %d/%d)", out, err, offices["vg-zell"], offices["vg-zell"])
+	}
+	mustRun(t, "roles", "remove", kaisersesch, "--config", cfg)
+	if out, err := psql(kaisersesch, "Kaisersesch-Kennwort-2", "SELECT 1"); err == nil {
+		t.Errorf("psql after roles remove: %q", out)
+	}
+	as(t, kaisersesch)
+	t.Setenv("AMTSTRESEN_TEST_DBPW", "Kaisersesch-Kennwort-2")
+	failRun(t, "abgelehnt", "cases", "--config", cfg)
+
 	// What belongs to the SQLite file is the IT's on the server.
 	as(t, admin)
 	t.Setenv("AMTSTRESEN_TEST_DBPW", "Admin-Kennwort-1")
