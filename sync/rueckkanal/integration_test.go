@@ -16,7 +16,7 @@ import (
 
 	"amtstresen/app"
 	"amtstresen/sync/dovecottest"
-	"amtstresen/sync/internal/postfixtest"
+	"amtstresen/sync/postfixtest"
 	"amtstresen/sync/internal/signedmail"
 	"amtstresen/sync/portalsim"
 	"amtstresen/sync/portaltest"

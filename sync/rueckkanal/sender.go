@@ -96,6 +96,10 @@ type Sender struct {
 	Backoff Backoff
 	Log     *slog.Logger
 	Now     func() time.Time
+	// AfterRelay, when set, is called after the relay accepted a message
+	// and before the outbox records it: the crash tests kill the process
+	// there. nil in the program.
+	AfterRelay func(m *Outgoing)
 
 	wake chan struct{}
 }
@@ -157,6 +161,9 @@ func (s *Sender) SendDue(ctx context.Context) (Round, error) {
 		}
 		err = sess.Send(ctx, m.Raw)
 		if err == nil {
+			if s.AfterRelay != nil {
+				s.AfterRelay(m)
+			}
 			if err := s.Outbox.MarkSent(ctx, m.Nachricht, s.Now()); err != nil {
 				// The relay has it; the outbox does not know. It is sent
 				// again next time with the same Message-ID.

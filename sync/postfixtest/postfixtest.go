@@ -149,7 +149,7 @@ func (s *Server) writeConfig(port int) error {
 		restrictions = append(restrictions, "check_recipient_access inline:{ "+rules+" }")
 	}
 	restrictions = append(restrictions, "permit_mynetworks", "reject_unauth_destination")
-	main := fmt.Sprintf(`# private Postfix of the Amtstresen tests (sync/internal/postfixtest)
+	main := fmt.Sprintf(`# private Postfix of the Amtstresen tests (sync/postfixtest)
 compatibility_level = 3.6
 queue_directory = %[1]s/queue
 data_directory = %[1]s/data
@@ -365,7 +365,7 @@ func allowConfigDir(dir string, add bool) error {
 	}
 	defer syscall.Flock(int(lf.Fd()), syscall.LOCK_UN)
 	if _, err := os.Stat(DefaultConfig); os.IsNotExist(err) {
-		const fresh = "# Created by the Amtstresen tests (sync/internal/postfixtest) on a Postfix\n" +
+		const fresh = "# Created by the Amtstresen tests (sync/postfixtest) on a Postfix\n" +
 			"# installed with \"No configuration\": the default instance offers no network service.\n" +
 			"compatibility_level = 3.6\nmaster_service_disable = inet\n"
 		if err := os.WriteFile(DefaultConfig, []byte(fresh), 0o644); err != nil {

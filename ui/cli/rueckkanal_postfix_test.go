@@ -1,0 +1,411 @@
+package cli
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"amtstresen/app"
+	"amtstresen/sync/dovecottest"
+	"amtstresen/sync/postfixtest"
+	"amtstresen/sync/portalsim"
+	"amtstresen/sync/portaltest"
+	"amtstresen/sync/rueckkanal"
+)
+
+const (
+	e2eReturn = "rueckkanal@portal.test"
+	e2eReject = "abgelehnt@portal.test"
+)
+
+// e2e is the whole return channel with real parts: the functional
+// mailbox in a real Dovecot (user "eingang"), the office's relay a real
+// Postfix, which hands the portal's mail by LMTP to the same Dovecot (user
+// "rueckkanal", the portal's return address), and the test portal that
+// reads that mailbox, verifies each status message with the offices'
+// public keys and answers with a signed quittung into the functional
+// mailbox. The counter is the program itself: its commands on a SQLite
+// file.
+type e2e struct {
+	dc      *dovecottest.Server
+	pf      *postfixtest.Server
+	portal  *portalsim.Portal
+	in, out portalsim.Mailbox
+	keys    map[app.OfficeKey]*rueckkanal.OfficeKey
+	gen     *portaltest.Generator
+	dbPath  string
+	cfg     string // return_address = e2eReturn
+	reject  string // the same, return_address = e2eReject (refused by the relay)
+}
+
+func startE2E(t *testing.T) *e2e {
+	t.Helper()
+	emptyHome(t)
+	dc := dovecottest.StartWith(t, dovecottest.Options{LMTP: true})
+	pf := postfixtest.Start(t, postfixtest.Options{LMTPAddr: dc.LMTPAddr, Reject: []string{e2eReject}})
+	dir := t.TempDir()
+	x := &e2e{dc: dc, pf: pf, keys: map[app.OfficeKey]*rueckkanal.OfficeKey{}, gen: portaltest.New(31), dbPath: filepath.Join(dir, "amtstresen.db"),
+		in:  portalsim.Mailbox{Addr: dc.Addr, User: "rueckkanal", Password: dc.Password},
+		out: portalsim.Mailbox{Addr: dc.Addr, User: dc.User, Password: dc.Password}}
+	known := map[app.OfficeKey]ed25519.PublicKey{}
+	var offices strings.Builder
+	for _, o := range rueckkanal.Offices {
+		k, err := rueckkanal.GenerateOfficeKey(o, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, string(o)+".key")
+		if err := rueckkanal.WriteKeyFile(p, k); err != nil {
+			t.Fatal(err)
+		}
+		x.keys[o], known[o] = k, k.Public()
+		fmt.Fprintf(&offices, "[[office]]\ndienststelle = %q\nkey_file = %q\n", o, p)
+	}
+	x.portal = portalsim.New(portalsim.Config{OfficeKeys: known})
+	t.Setenv("E2E_IMAP_PW", dc.Password)
+	cfg := func(ret string) string {
+		return writeConfig(t, fmt.Sprintf(`[imap]
+address = %q
+tls = "none"
+username = %q
+password_env = "E2E_IMAP_PW"
+
+[portal]
+public_key = %q
+return_address = %q
+
+[smtp]
+address = %q
+tls = "none"
+from = "Verbandsgemeindeverwaltung Cochem <buergerportal@cochem.example>"
+
+%s`, dc.Addr, dc.User, portaltest.TestPublicKeyBase64(), ret, pf.Addr, offices.String()))
+	}
+	x.cfg, x.reject = cfg(e2eReturn), cfg(e2eReject)
+	as(t, "it")
+	x.run(t, "roles", "set", "it", "admin")
+	return x
+}
+
+func (x *e2e) runWith(t *testing.T, cfg string, args ...string) string {
+	t.Helper()
+	return mustRun(t, append(args, "--db", x.dbPath, "--config", cfg)...)
+}
+
+func (x *e2e) run(t *testing.T, args ...string) string {
+	t.Helper()
+	return x.runWith(t, x.cfg, args...)
+}
+
+// antrag puts a new portal application into the functional mailbox and
+// returns its portal case.
+func (x *e2e) antrag(t *testing.T) string {
+	t.Helper()
+	m := x.gen.Antrag(portaltest.AntragSpec{Service: "hund-anmelden"})
+	if err := x.dc.Save("INBOX", m.Raw); err != nil {
+		t.Fatal(err)
+	}
+	return m.Vorgang
+}
+
+// message returns the outbox entry of a portal case.
+func (x *e2e) message(t *testing.T, portalCase string) outboxJSON {
+	t.Helper()
+	l := &loopEnv{dbPath: x.dbPath, cfg: x.cfg}
+	var found []outboxJSON
+	for _, o := range l.outbox(t) {
+		if o.PortalCase == portalCase {
+			found = append(found, o)
+		}
+	}
+	if len(found) != 1 {
+		t.Fatalf("case %s: %d messages in the outbox, want 1", portalCase, len(found))
+	}
+	return found[0]
+}
+
+// returned is the number of mails in the portal's return mailbox.
+func (x *e2e) returned(t *testing.T) int {
+	t.Helper()
+	out, err := x.dc.Doveadm("-f", "flow", "mailbox", "status", "-u", "rueckkanal", "messages", "INBOX")
+	if err != nil {
+		if strings.Contains(out, "doesn't exist") {
+			return 0
+		}
+		t.Fatal(err)
+	}
+	i := strings.LastIndex(out, "messages=")
+	n, err := strconv.Atoi(strings.TrimSpace(out[i+len("messages="):]))
+	if err != nil {
+		t.Fatalf("doveadm: %q", out)
+	}
+	return n
+}
+
+// waitReturned waits until Postfix has delivered n mails in all.
+func (x *e2e) waitReturned(t *testing.T, n int) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for x.returned(t) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("return mailbox holds %d of %d mails\npostfix:\n%s", x.returned(t), n, tail(x.pf.Log(), 3000))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
+
+// answer lets the test portal answer what the return mailbox holds.
+func (x *e2e) answer(t *testing.T, p *portalsim.Portal) portalsim.Result {
+	t.Helper()
+	res, err := p.Poll(context.Background(), x.in, x.out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// TestReturnChannelPostfix is the proof of issue 16 with real parts:
+// portal antrag → sync → "eingegangen" through Postfix into Dovecot → the
+// test portal verifies it → quittung into the functional mailbox → sync
+// → the case's message is "im Servicekonto". Then the faults, each with a
+// new application.
+func TestReturnChannelPostfix(t *testing.T) {
+	x := startE2E(t)
+	delivered := 0
+
+	t.Run("loop", func(t *testing.T) {
+		pc := x.antrag(t)
+		out := x.run(t, "sync", "--once")
+		if !strings.Contains(out, "1 Antrag übernommen") || !strings.Contains(out, "Statusmeldungen: 1 gesendet") {
+			t.Fatalf("sync:\n%s", out)
+		}
+		m := x.message(t, pc)
+		if m.State != "sent" || m.Status != "eingegangen" {
+			t.Fatalf("after sending: %+v", m)
+		}
+		delivered++
+		x.waitReturned(t, delivered)
+		if res := x.answer(t, x.portal); res.Answered != 1 || res.Refused != 0 {
+			t.Fatalf("portal: %+v", res)
+		}
+		out = x.run(t, "sync", "--once")
+		if !strings.Contains(out, "1 Quittung des Portals") {
+			t.Fatalf("sync of the quittung:\n%s", out)
+		}
+		m = x.message(t, pc)
+		if m.State != "servicekonto" || m.Receipt == nil || m.Receipt.Ergebnis != "servicekonto" {
+			t.Fatalf("after the quittung: %+v", m)
+		}
+		if out := x.run(t, "outbox"); !strings.Contains(out, m.Ref) || !strings.Contains(out, "Im Servicekonto") {
+			t.Errorf("outbox:\n%s", out)
+		}
+
+		// The same quittung again (the portal delivers it twice): one effect.
+		q := &rueckkanal.Quittung{Schema: rueckkanal.QuittungSchema, Art: "quittung", Vorgang: pc, Nachricht: m.Nachricht,
+			MessageID: "<" + m.MessageID + ">", Ergebnis: rueckkanal.ErgebnisServicekonto, Zeitpunkt: rueckkanal.FormatTime(time.Now())}
+		again, err := portalsim.ComposeQuittung(q, portaltest.TestKey(), portalsim.DefaultFrom, portalsim.DefaultTo, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		// And a forged one: signed with a key that is not the portal's.
+		_, forger, _ := ed25519.GenerateKey(rand.Reader)
+		q.Ergebnis = rueckkanal.ErgebnisUnzustellbar
+		forged, err := portalsim.ComposeQuittung(q, forger, portalsim.DefaultFrom, portalsim.DefaultTo, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		x.dc.Save("INBOX", again)
+		x.dc.Save("INBOX", forged)
+		out = x.run(t, "sync", "--once")
+		if !strings.Contains(out, "1 Quittung des Portals") || !strings.Contains(out, "1 Mail zur Sichtung") {
+			t.Fatalf("sync of the repeat and the forgery:\n%s", out)
+		}
+		if m2 := x.message(t, pc); m2.State != "servicekonto" || m2.Receipt.At != m.Receipt.At {
+			t.Errorf("the repeat or the forgery changed the message: %+v", m2)
+		}
+		if out := x.run(t, "review", "--json"); !strings.Contains(out, string(app.ReviewSignatureInvalid)) {
+			t.Errorf("forged quittung not on the review list:\n%s", out)
+		}
+		if out := x.run(t, "cases", "--json"); strings.Contains(out, string(app.FlagCitizenUnreachable)) {
+			t.Errorf("the forged quittung flagged the case")
+		}
+	})
+
+	t.Run("postfix stopped", func(t *testing.T) {
+		pc := x.antrag(t)
+		x.pf.Stop()
+		out := x.run(t, "sync", "--once")
+		if !strings.Contains(out, "1 Antrag übernommen") || !strings.Contains(out, "1 warten auf einen neuen Versuch") || !strings.Contains(out, "nicht erreichbar") {
+			t.Fatalf("sync with the relay down:\n%s", out)
+		}
+		m := x.message(t, pc)
+		if m.State != "failed" || m.Attempts != 1 || m.Next == "" || !strings.Contains(m.Reason, "nicht erreichbar") {
+			t.Fatalf("queued while the relay is down: %+v", m)
+		}
+		if err := x.pf.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// Not before its backoff ends.
+		if out := x.run(t, "send", "--once"); !strings.Contains(out, "0 gesendet") {
+			t.Fatalf("sent before the backoff ended: %s", out)
+		}
+		// The backoff has passed (the clock moved on).
+		rawExec(t, x.dbPath, `UPDATE outbox SET next_attempt = ? WHERE nachricht = ?`,
+			time.Now().Add(-time.Second).UTC().Format("2006-01-02T15:04:05.000000000Z"), m.Nachricht)
+		if out := x.run(t, "send", "--once"); !strings.Contains(out, "1 gesendet") {
+			t.Fatalf("relay back: %s", out)
+		}
+		delivered++
+		x.waitReturned(t, delivered)
+		x.answer(t, x.portal)
+		x.run(t, "sync", "--once")
+		if m := x.message(t, pc); m.State != "servicekonto" {
+			t.Fatalf("lost: %+v", m)
+		}
+	})
+
+	t.Run("recipient refused", func(t *testing.T) {
+		pc := x.antrag(t)
+		out := x.runWith(t, x.reject, "sync", "--once")
+		if !strings.Contains(out, "1 nicht gesendet") {
+			t.Fatalf("sync:\n%s", out)
+		}
+		m := x.message(t, pc)
+		if m.State != "undelivered" || !strings.Contains(m.Reason, "endgültig abgelehnt") {
+			t.Fatalf("refused by the relay: %+v", m)
+		}
+		if out := x.run(t, "outbox", "--undelivered"); !strings.Contains(out, m.Ref) || !strings.Contains(out, "Nicht versendet") {
+			t.Errorf("outbox --undelivered:\n%s", out)
+		}
+		if out := x.run(t, "send", "--once"); !strings.Contains(out, "0 gesendet") {
+			t.Errorf("a refused message was tried again: %s", out)
+		}
+	})
+
+	t.Run("killed between relay and outbox", func(t *testing.T) {
+		pc := x.antrag(t)
+		// Take the application in without sending (no [smtp] in this config).
+		plain := writeConfig(t, strings.SplitN(readFile(t, x.cfg), "[smtp]", 2)[0])
+		x.runWith(t, plain, "sync", "--once")
+		// A sender that dies (SIGKILL) right after the relay accepted the
+		// message, before the outbox recorded it.
+		cmd := exec.Command(os.Args[0], "-test.run=^TestHelperSendAndDie$")
+		cmd.Env = append(os.Environ(), "AMTSTRESEN_DIE_DB="+x.dbPath, "AMTSTRESEN_DIE_CONFIG="+x.cfg)
+		out, err := cmd.CombinedOutput()
+		var ee *exec.ExitError
+		if err == nil || !errorsAs(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+			t.Fatalf("the sender was not killed: %v\n%s", err, out)
+		}
+		delivered++
+		x.waitReturned(t, delivered)
+		if m := x.message(t, pc); m.State != "queued" || m.MessageID == "" {
+			t.Fatalf("after the crash: %+v", m)
+		}
+		// The next round sends the same bytes again: the same Message-ID.
+		if out := x.run(t, "send", "--once"); !strings.Contains(out, "1 gesendet") {
+			t.Fatalf("after the crash: %s", out)
+		}
+		delivered++
+		x.waitReturned(t, delivered)
+		ids, err := x.dc.Doveadm("-f", "flow", "fetch", "-u", "rueckkanal", "hdr.message-id", "mailbox", "INBOX")
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := x.message(t, pc)
+		if n := strings.Count(ids, m.MessageID); n != 2 {
+			t.Fatalf("the portal has Message-ID %s %d times, want 2:\n%s", m.MessageID, n, ids)
+		}
+		res := x.answer(t, x.portal)
+		if res.Answered != 1 || res.Duplicates != 1 {
+			t.Fatalf("portal: %+v, want one answer and one repeat", res)
+		}
+		if out := x.run(t, "sync", "--once"); !strings.Contains(out, "1 Quittung des Portals") {
+			t.Fatalf("sync:\n%s", out)
+		}
+		if m := x.message(t, pc); m.State != "servicekonto" {
+			t.Fatalf("after the quittung: %+v", m)
+		}
+	})
+
+	t.Run("wrong office key", func(t *testing.T) {
+		pc := x.antrag(t)
+		x.run(t, "sync", "--once")
+		delivered++
+		x.waitReturned(t, delivered)
+		// The portal has other keys on file for every office.
+		other := map[app.OfficeKey]ed25519.PublicKey{}
+		for _, o := range rueckkanal.Offices {
+			k, _ := rueckkanal.GenerateOfficeKey(o, nil)
+			other[o] = k.Public()
+		}
+		if res := x.answer(t, portalsim.New(portalsim.Config{OfficeKeys: other})); res.Refused != 1 {
+			t.Fatalf("portal: %+v", res)
+		}
+		x.run(t, "sync", "--once")
+		m := x.message(t, pc)
+		if m.State != "abgelehnt" || m.Receipt == nil || m.Receipt.Grund != "signatur" || !strings.Contains(m.Reason, "Signatur") {
+			t.Fatalf("refused by the portal: %+v", m)
+		}
+		if out := x.run(t, "outbox", "--undelivered"); !strings.Contains(out, m.Ref) || !strings.Contains(out, "Abgelehnt") {
+			t.Errorf("outbox --undelivered:\n%s", out)
+		}
+	})
+}
+
+// TestHelperSendAndDie is the sender process of the crash test: it sends
+// what waits and kills itself (SIGKILL) after the relay accepted the first
+// message, before the outbox records it. It does nothing unless started
+// by TestReturnChannelPostfix.
+func TestHelperSendAndDie(t *testing.T) {
+	dbPath := os.Getenv("AMTSTRESEN_DIE_DB")
+	if dbPath == "" {
+		return
+	}
+	cfg, err := app.LoadConfig(os.Getenv("AMTSTRESEN_DIE_CONFIG"), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{ctx: context.Background(), cfg: cfg, reg: app.Default(), dbPath: dbPath, stdout: io.Discard, stderr: io.Discard,
+		log: slog.New(slog.DiscardHandler)}
+	db, err := e.openStore()
+	if err != nil {
+		t.Fatal(err)
+	}
+	snd, err := newSender(e, cfg, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snd.AfterRelay = func(*rueckkanal.Outgoing) { syscall.Kill(os.Getpid(), syscall.SIGKILL) }
+	snd.SendDue(e.ctx)
+	t.Fatal("not killed: nothing was sent")
+}
+
+func readFile(t *testing.T, p string) string {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func errorsAs(err error, target any) bool { return errors.As(err, target) }
