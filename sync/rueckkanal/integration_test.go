@@ -16,10 +16,10 @@ import (
 
 	"amtstresen/app"
 	"amtstresen/sync/dovecottest"
-	"amtstresen/sync/postfixtest"
 	"amtstresen/sync/internal/signedmail"
 	"amtstresen/sync/portalsim"
 	"amtstresen/sync/portaltest"
+	"amtstresen/sync/postfixtest"
 	"amtstresen/sync/rueckkanal"
 )
 

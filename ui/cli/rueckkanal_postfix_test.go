@@ -19,9 +19,9 @@ import (
 
 	"amtstresen/app"
 	"amtstresen/sync/dovecottest"
-	"amtstresen/sync/postfixtest"
 	"amtstresen/sync/portalsim"
 	"amtstresen/sync/portaltest"
+	"amtstresen/sync/postfixtest"
 	"amtstresen/sync/rueckkanal"
 )
 
