@@ -320,7 +320,7 @@ type PrintJob struct {
 	ID        int64
 	Kind      PrintKind
 	Ref       string
-	Office    OfficeKey // the office that prints it (the case's)
+	Office    OfficeKey // the office that prints it: the case's (now)
 	Nachricht string    // the message whose letter it is
 	Status    PortalStatus
 	Why       string // German: why on paper ("Vorgang vom Schalter", "Portal: unzustellbar")

@@ -76,6 +76,15 @@ func (so *ScopedOutbox) OutboxMessages(ctx context.Context, f OutboxFilter) ([]O
 	return so.o.OutboxMessages(ctx, f)
 }
 
+// visible reports whether the actor may see the case of a message or a
+// letter (a refusal is audited). A message of another office's case is
+// unknown to the clerk, as under PostgreSQL's row-level security, where
+// the clerk's connection cannot read it at all.
+func (so *ScopedOutbox) visible(ctx context.Context, ref, action string) bool {
+	_, err := so.s.checkCase(ctx, ref, action)
+	return err == nil
+}
+
 // Resend: every role, a message of the actor's cases.
 func (so *ScopedOutbox) Resend(ctx context.Context, nachricht string, by Actor) error {
 	a, err := so.s.as(by)
@@ -86,11 +95,8 @@ func (so *ScopedOutbox) Resend(ctx context.Context, nachricht string, by Actor) 
 	if err != nil {
 		return err
 	}
-	if len(ms) == 0 {
+	if len(ms) == 0 || !so.visible(ctx, ms[0].Ref, ActionCaseResend) {
 		return Errorf(ENOTFOUND, "Die Nachricht %s ist unbekannt.", nachricht)
-	}
-	if _, err := so.s.checkCase(ctx, ms[0].Ref, ActionCaseResend); err != nil {
-		return err
 	}
 	return so.o.Resend(ctx, nachricht, a)
 }
@@ -114,11 +120,8 @@ func (so *ScopedOutbox) MarkPrinted(ctx context.Context, id int64, by Actor) err
 	if err != nil {
 		return err
 	}
-	if len(js) == 0 {
+	if len(js) == 0 || !so.visible(ctx, js[0].Ref, ActionCasePrinted) {
 		return Errorf(ENOTFOUND, "Der Druckauftrag %d ist unbekannt.", id)
-	}
-	if _, err := so.s.checkCase(ctx, js[0].Ref, ActionCasePrinted); err != nil {
-		return err
 	}
 	return so.o.MarkPrinted(ctx, id, a)
 }

@@ -258,11 +258,15 @@ func (db *DB) Resend(ctx context.Context, nachricht string, by app.Actor) error 
 		if _, err := tx.ExecContext(ctx, `UPDATE outbox SET state = 'queued', next_attempt = '' WHERE nachricht = ?`, o.Nachricht); err != nil {
 			return err
 		}
-		return audit(ctx, tx, app.AuditEntry{At: now, Clerk: by.Clerk, Name: by.Name, Office: o.Office, Action: app.ActionCaseResend, Ref: o.Ref, Detail: string(o.Status)})
+		var office string
+		if err := tx.QueryRowContext(ctx, `SELECT office FROM cases WHERE id = ?`, o.CaseID).Scan(&office); err != nil {
+			return err
+		}
+		return audit(ctx, tx, app.AuditEntry{At: now, Clerk: by.Clerk, Name: by.Name, Office: app.OfficeKey(office), Action: app.ActionCaseResend, Ref: o.Ref, Detail: string(o.Status)})
 	})
 }
 
-const printCols = `p.id, p.kind, c.ref, p.office, p.nachricht, p.status, p.why, p.created_at, p.printed_at, p.printed_by`
+const printCols = `p.id, p.kind, c.ref, c.office, p.nachricht, p.status, p.why, p.created_at, p.printed_at, p.printed_by`
 
 func scanPrintJob(sc interface{ Scan(...any) error }) (*app.PrintJob, error) {
 	var j app.PrintJob

@@ -294,6 +294,15 @@ func (db *DB) createCaseTx(ctx context.Context, tx pgx.Tx, in *rules.NewCase, rc
 	if err := indexCase(ctx, tx, id, casetext.NewDoc(db.reg, ref, sc)); err != nil {
 		return nil, false, err
 	}
+	if nc.Channel == app.ChannelPortal {
+		// The citizen hears that the application arrived ("eingegangen",
+		// with the Eingangsbestätigung), unless the service says not to.
+		mc := &rules.MessageCase{Case: rules.Case{Ref: ref, Office: in.Office, Status: app.StatusReceived}, ID: id,
+			PortalCase: nc.PortalCase, Service: in.Service, Applicant: nc.Applicant, Received: in.Received}
+		if err := queueMessage(ctx, tx, rules.AutoReceived(db.reg, mc, now)); err != nil {
+			return nil, false, err
+		}
+	}
 	if err := recordReceipt(ctx, tx, rc, now, ref); err != nil {
 		return nil, false, err
 	}
@@ -517,19 +526,23 @@ func (db *DB) Forward(ctx context.Context, ref string, to app.OfficeKey, reason 
 	}
 	reason = strings.TrimSpace(reason)
 	return db.onCase(ctx, "forward", app.ActionCaseForward, ref, func(tx pgx.Tx, r *caseRow, now time.Time) error {
-		note, entry, err := rules.Forward(db.reg, r.rc(), target, reason, by, now)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `UPDATE cases SET office = $1, forwarded_from = $2, assignee = '', updated_at = $3 WHERE id = $4`,
-			string(to), string(r.office), now, r.id); err != nil {
-			return err
-		}
-		if _, err := addNote(ctx, tx, r.id, now, by.Clerk, "forward", note, nil); err != nil {
-			return err
-		}
-		return audit(ctx, tx, entry)
+		return db.forwardTx(ctx, tx, r, target, reason, by, now)
 	})
+}
+
+func (db *DB) forwardTx(ctx context.Context, tx pgx.Tx, r *caseRow, target *app.Office, reason string, by app.Actor, now time.Time) error {
+	note, entry, err := rules.Forward(db.reg, r.rc(), target, reason, by, now)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `UPDATE cases SET office = $1, forwarded_from = $2, assignee = '', updated_at = $3 WHERE id = $4`,
+		string(target.Key), string(r.office), now, r.id); err != nil {
+		return err
+	}
+	if _, err := addNote(ctx, tx, r.id, now, by.Clerk, "forward", note, nil); err != nil {
+		return err
+	}
+	return audit(ctx, tx, entry)
 }
 
 // AddNote implements app.CaseStore.
@@ -621,7 +634,15 @@ func (db *DB) AddMessage(ctx context.Context, portalCase, key string, n *app.Not
 // receipt is recorded.
 func (db *DB) Withdraw(ctx context.Context, portalCase, reason string, rc *app.Receipt) error {
 	return db.onOpenPortalCase(ctx, "withdraw", portalCase, rc, func(tx pgx.Tx, r *caseRow, now time.Time) error {
-		return setStatus(ctx, tx, r, app.StatusWithdrawn, rules.WithdrawText(reason), citizen, app.PortalActor, now)
+		if err := setStatus(ctx, tx, r, app.StatusWithdrawn, rules.WithdrawText(reason), citizen, app.PortalActor, now); err != nil {
+			return err
+		}
+		// The citizen hears that the withdrawal arrived ("zurueckgenommen").
+		mc, err := messageCase(ctx, tx, r)
+		if err != nil {
+			return err
+		}
+		return queueMessage(ctx, tx, rules.AutoWithdrawn(db.reg, mc, reason, now))
 	})
 }
 

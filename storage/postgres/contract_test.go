@@ -41,6 +41,13 @@ func (c *contractDB) Store() storetest.Store { return c.st }
 // gives it one as the cluster's superuser.
 func (c *contractDB) As(t *testing.T, account string) storetest.Clerk {
 	t.Helper()
+	db, a := c.clerk(t, account)
+	return app.NewScoped(db, a)
+}
+
+// clerk connects as the account's login role.
+func (c *contractDB) clerk(t *testing.T, account string) (*DB, app.Actor) {
+	t.Helper()
 	ctx := context.Background()
 	l := &login{db: c.tdb, Account: account, Password: pgtest.Password()}
 	if err := cluster.Exec(ctx, "postgres", "ALTER ROLE "+pgtest.Ident(account)+" PASSWORD '"+l.Password+"'"); err != nil {
@@ -55,7 +62,7 @@ func (c *contractDB) As(t *testing.T, account string) storetest.Clerk {
 	if setup {
 		t.Fatal("setup mode with roles assigned")
 	}
-	return app.NewScoped(db, a)
+	return db, a
 }
 
 // Reopen connects once more as the store's login, as a second program.
@@ -64,4 +71,22 @@ func (c *contractDB) Reopen(t *testing.T) storetest.Store {
 	db := c.all.open(t)
 	db.now = c.now
 	return db
+}
+
+// TestOutboxContract runs the outbox contract (issue 16) against the
+// private PostgreSQL: the sync's login for the store, a clerk as their own
+// login role (row-level security) behind app.Scoped.
+func TestOutboxContract(t *testing.T) {
+	storetest.RunOutbox(t, func(t *testing.T, now func() time.Time) storetest.OutboxAdapter {
+		return openContract(t, now).(*contractDB)
+	})
+}
+
+func (c *contractDB) Outbox() storetest.OutboxStore { return c.st }
+
+// OutboxAs connects as the clerk's own login role, as As does.
+func (c *contractDB) OutboxAs(t *testing.T, account string) app.OutboxStore {
+	t.Helper()
+	db, a := c.clerk(t, account)
+	return app.NewScoped(db, a).Outbox(db)
 }

@@ -99,22 +99,26 @@ func (db *DB) DecideWithdrawal(ctx context.Context, ref string, confirm bool, re
 		return err
 	}
 	return db.onCase(ctx, "decide withdrawal", app.ActionCaseWithdrawal, ref, func(tx pgx.Tx, r *caseRow, now time.Time) error {
-		d, err := rules.Decide(r.rc(), toFlags(r.flags), confirm, reason, by, now)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `UPDATE cases SET flags = $1, updated_at = $2 WHERE id = $3`, flagsCol(d.Flags), now, r.id); err != nil {
-			return err
-		}
-		if d.Withdraw {
-			if err := setStatus(ctx, tx, r, app.StatusWithdrawn, d.Reason, by.Clerk, by, now); err != nil {
-				return err
-			}
-		} else if _, err := addNote(ctx, tx, r.id, now, by.Clerk, "note", d.Note, nil); err != nil {
-			return err
-		}
-		return audit(ctx, tx, d.Audit)
+		return decideTx(ctx, tx, r, confirm, reason, by, now)
 	})
+}
+
+func decideTx(ctx context.Context, tx pgx.Tx, r *caseRow, confirm bool, reason string, by app.Actor, now time.Time) error {
+	d, err := rules.Decide(r.rc(), toFlags(r.flags), confirm, reason, by, now)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `UPDATE cases SET flags = $1, updated_at = $2 WHERE id = $3`, flagsCol(d.Flags), now, r.id); err != nil {
+		return err
+	}
+	if d.Withdraw {
+		if err := setStatus(ctx, tx, r, app.StatusWithdrawn, d.Reason, by.Clerk, by, now); err != nil {
+			return err
+		}
+	} else if _, err := addNote(ctx, tx, r.id, now, by.Clerk, "note", d.Note, nil); err != nil {
+		return err
+	}
+	return audit(ctx, tx, d.Audit)
 }
 
 // Unblocked implements app.PortalStore.

@@ -89,7 +89,17 @@ const (
 	ChannelAppointment = "amtstresen_appointment"
 	// ChannelReview: {"id": 7}
 	ChannelReview = "amtstresen_review"
+	// ChannelOutbox: {"case": 42, "office": "vg-zell", "state": "queued"}
+	// for every message to a citizen queued or changing state (migration 5).
+	ChannelOutbox = "amtstresen_outbox"
 )
+
+// OutboxChange is the payload on ChannelOutbox; Office is the sending office.
+type OutboxChange struct {
+	Case   int64  `json:"case"`
+	Office string `json:"office"`
+	State  string `json:"state"`
+}
 
 // CaseChange is the payload on ChannelCase.
 type CaseChange struct {
