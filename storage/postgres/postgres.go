@@ -35,6 +35,7 @@ import (
 
 	"golang.org/x/text/unicode/norm"
 
+	"amtstresen/app"
 	"amtstresen/storage/internal/casetext"
 )
 
@@ -106,4 +107,12 @@ type CaseChange struct {
 	ID          int64  `json:"id"`
 	Office      string `json:"office"`
 	RoutingOpen bool   `json:"routing_open"`
+}
+
+// SearchText is the text of a case's search row as the store writes it
+// (amtstresen.search_vector takes it): the words of the case's search
+// document (reference, names, address, service, field values). The copy of
+// an SQLite queue (storage/migratedb) builds the search rows with it.
+func SearchText(reg *app.Registry, ref string, c *app.Case) string {
+	return txt(strings.Join(SearchWords(casetext.NewDoc(reg, ref, c).Text()), " "))
 }

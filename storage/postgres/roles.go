@@ -138,14 +138,21 @@ func roleError(err error) error {
 }
 
 // ServiceAccount reports whether the login is the service account of
-// kind ("sync" or "purge": a member of amtstresen_sync or
-// amtstresen_purge, made by the IT by hand, without an entry in the role
-// list): the nightly purge runs as amtstresen_purge's login.
+// kind, made by the IT by hand, without an entry in the role list: "sync"
+// or "purge" (a member of amtstresen_sync or amtstresen_purge; the
+// nightly purge runs as amtstresen_purge's login), or "migration" (the
+// owner of the database, which enters the first administration).
 func (db *DB) ServiceAccount(ctx context.Context, kind string) (bool, error) {
-	if kind != "sync" && kind != "purge" {
+	var q string
+	switch kind {
+	case "sync", "purge":
+		q = `SELECT pg_has_role(session_user, 'amtstresen_` + kind + `', 'MEMBER')`
+	case "migration":
+		q = `SELECT session_user = pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()`
+	default:
 		return false, fmt.Errorf("service account: unknown kind %q", kind)
 	}
 	var ok bool
-	err := db.q().QueryRow(ctx, `SELECT pg_has_role(session_user, $1, 'MEMBER')`, "amtstresen_"+kind).Scan(&ok)
+	err := db.q().QueryRow(ctx, q).Scan(&ok)
 	return ok, explain(err)
 }

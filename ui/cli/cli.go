@@ -96,6 +96,7 @@ var commands = map[string]command{
 	"restore":       {"Sicherung zurückholen: restore DATEI", runRestore},
 	"check":         {"Datenbank prüfen (quick_check; --full: integrity_check)", runCheck},
 	"nightly":       {"Löschlauf, dann Sicherung (--once: einmal, sonst nach [backup] schedule)", runNightly},
+	"migrate-db":    {"SQLite-Arbeitsvorrat in eine leere PostgreSQL-Datenbank übernehmen und prüfen: --to URL [--password-env VAR]", runMigrateDB},
 	"export-person": {"Auskunft nach Art. 15 DSGVO: --name N --geburtsdatum D | --email E [-o ORDNER]", runExportPerson},
 	"outbox":        {"Nachrichten an Bürger und ihr Stand (--json, --undelivered)", runOutbox},
 	"send":          {"Statusmeldungen über den Mailserver ans Portal senden (--once: einmal, sonst laufend)", runSend},

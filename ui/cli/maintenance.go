@@ -149,7 +149,7 @@ func runRoles(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	db, a, err := e.openAs(app.RoleAdmin, "Das Vergeben von Rollen", "")
+	db, a, err := e.openAs(app.RoleAdmin, "Das Vergeben von Rollen", "migration")
 	if err != nil {
 		return err
 	}

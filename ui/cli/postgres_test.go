@@ -7,13 +7,16 @@ import (
 	"strings"
 	gosync "sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"amtstresen/app"
+	"amtstresen/storage"
 	"amtstresen/storage/postgres"
 	"amtstresen/storage/postgres/pgtest"
 	portaldemo "amtstresen/sync/demo"
+	"amtstresen/ui/internal/seed"
 )
 
 // The private PostgreSQL of this package's tests: started by the first
@@ -89,6 +92,21 @@ func account(name string) string {
 	return fmt.Sprintf("%s%d", name, pgAccountN)
 }
 
+// demoConfig starts the demo portal's mailbox (stopped when t ends) and
+// writes a configuration that syncs it, with extra appended.
+func demoConfig(t *testing.T, extra string) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	d, err := portaldemo.Start(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	t.Setenv("AMTSTRESEN_TEST_IMAP_PW", d.Password)
+	return writeConfig(t, "[imap]\naddress = \""+d.Addr+"\"\ntls = \"none\"\nusername = \""+d.User+"\"\npassword_env = \"AMTSTRESEN_TEST_IMAP_PW\"\n[portal]\npublic_key = \""+d.PublicKey+"\"\n"+extra)
+}
+
 // TestPostgresWiring: with [database] url every command works on
 // PostgreSQL, each clerk as their own database role. The first
 // administrator is entered with the migration role (--db postgres://…,
@@ -126,17 +144,8 @@ func TestPostgresWiring(t *testing.T) {
 	if err := c.Exec(context.Background(), "postgres", fmt.Sprintf("CREATE ROLE %s LOGIN PASSWORD 'Abgleich-4'; GRANT amtstresen_konto, amtstresen_sync TO %s", sync, sync)); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	d, err := portaldemo.Start(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	t.Setenv("AMTSTRESEN_TEST_IMAP_PW", d.Password)
 	t.Setenv("AMTSTRESEN_TEST_SYNCPW", "Abgleich-4")
-	syncCfg := writeConfig(t, "[imap]\naddress = \""+d.Addr+"\"\ntls = \"none\"\nusername = \""+d.User+"\"\npassword_env = \"AMTSTRESEN_TEST_IMAP_PW\"\n[portal]\npublic_key = \""+d.PublicKey+
-		"\"\n[database]\nurl = \""+pgURL(c, db, sync)+"\"\npassword_env = \"AMTSTRESEN_TEST_SYNCPW\"\n")
+	syncCfg := demoConfig(t, "[database]\nurl = \""+pgURL(c, db, sync)+"\"\npassword_env = \"AMTSTRESEN_TEST_SYNCPW\"\n")
 	if out := mustRun(t, "sync", "--once", "--config", syncCfg); !strings.Contains(out, "Portal-Abgleich") {
 		t.Fatalf("sync:\n%s", out)
 	}
@@ -250,4 +259,100 @@ func TestWithLogin(t *testing.T) {
 			t.Errorf("withLogin(%q) = %q, %q; want %q, %q", tc.in, out, login, tc.out, tc.login)
 		}
 	}
+}
+
+// TestMigrateDB: a counter's SQLite file with a real history (a portal
+// sync with attachments, messages and appointments, 150 generated cases
+// worked on by clerks, appointments, review mails, roles, the audit log)
+// goes into an empty PostgreSQL database with migrate-db. Afterwards the
+// program lists the same cases, review mails and appointments from
+// PostgreSQL as from the file, byte for byte, and the file's audit log is
+// all there; run again it does nothing; another file or a database that
+// holds data is refused.
+func TestMigrateDB(t *testing.T) {
+	c, _ := pgDatabase(t) // the cluster and its migration role
+	it, ulla := account("it"), account("ulla")
+	dbPath := t.TempDir() + "/tresen.db"
+	as(t, it)
+
+	// The file: the demo portal's deliveries through a real sync, then
+	// generated cases, appointments and review mails, and roles.
+	ctx := context.Background()
+	mustRun(t, "sync", "--once", "--db", dbPath, "--config", demoConfig(t, ""))
+	st, err := storage.Open(ctx, dbPath, app.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	if err := seed.Fill(ctx, st, app.Default(), 150, now, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := seed.Appointments(ctx, st, app.Default(), now); err != nil {
+		t.Fatal(err)
+	}
+	if err := seed.ReviewItems(ctx, st, now); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	mustRun(t, "roles", "set", it, "admin", "--db", dbPath)
+	mustRun(t, "roles", "set", ulla, "clerk", "vg-ulmen", "--name", "Ulla Ulmer", "--db", dbPath)
+	fileOut := map[string]string{}
+	views := [][]string{{"cases", "--json"}, {"review", "--json", "--all"}, {"appointments", "--json"}}
+	for _, v := range views {
+		fileOut[v[0]] = mustRun(t, append(v, "--db", dbPath)...)
+	}
+	fileAudit := mustRun(t, "audit", "--csv", "--db", dbPath)
+
+	// Into an empty database (not even the schema yet), as the migration role.
+	empty := c.CreateDatabase(t, pgMigrator, "")
+	to := pgURL(c, empty, pgMigrator)
+	t.Setenv("AMTSTRESEN_TEST_MIGPW", pgMigratorPassword)
+	out := mustRun(t, "migrate-db", "--to", to, "--password-env", "AMTSTRESEN_TEST_MIGPW", "--db", dbPath)
+	for _, want := range []string{"cases", "case_docs", "blobs", "notes", "attachments", "appointments", "review_items", "mail_receipts", "sync_state", "audit_log", "Suchindex", ulla} {
+		if !strings.Contains(out, want) {
+			t.Errorf("migrate-db output lacks %q:\n%s", want, out)
+		}
+	}
+	if out := mustRun(t, "migrate-db", "--to", to, "--password-env", "AMTSTRESEN_TEST_MIGPW", "--db", dbPath); !strings.Contains(out, "nichts zu tun") {
+		t.Errorf("second run:\n%s", out)
+	}
+
+	// The program on PostgreSQL shows what it showed on the file.
+	t.Setenv("AMTSTRESEN_TEST_NEWPW", "It-Kennwort-5")
+	t.Setenv("PGPASSWORD", pgMigratorPassword)
+	mustRun(t, "roles", "set", it, "admin", "--password-env", "AMTSTRESEN_TEST_NEWPW", "--db", to)
+	t.Setenv("PGPASSWORD", "")
+	cfg := writeConfig(t, "[database]\nurl = \""+pgURL(c, empty, "")+"\"\npassword_env = \"AMTSTRESEN_TEST_NEWPW\"\n")
+	for _, v := range views {
+		if got := mustRun(t, append(v, "--config", cfg)...); got != fileOut[v[0]] {
+			t.Errorf("%s differs after migrate-db:\n--- file\n%.2000s\n--- PostgreSQL\n%.2000s", v[0], fileOut[v[0]], got)
+		}
+	}
+	var list []app.CaseJSON
+	if err := json.Unmarshal([]byte(fileOut["cases"]), &list); err != nil || len(list) < 150 {
+		t.Fatalf("cases in the file: %d, %v", len(list), err)
+	}
+	pgAudit := mustRun(t, "audit", "--csv", "--config", cfg)
+	lines := strings.Split(strings.TrimSpace(fileAudit), "\n")
+	for _, l := range lines {
+		if !strings.Contains(pgAudit, l) {
+			t.Errorf("audit entry missing on PostgreSQL: %s", l)
+			break
+		}
+	}
+	if len(lines) < 300 {
+		t.Errorf("the file's audit log has only %d lines", len(lines))
+	}
+
+	// Another file into the same database, and this file into a database
+	// that holds data: refused, nothing copied.
+	other := t.TempDir() + "/anderer.db"
+	mustRun(t, "roles", "set", it, "admin", "--db", other)
+	failRun(t, "andere SQLite-Datenbank", "migrate-db", "--to", to, "--password-env", "AMTSTRESEN_TEST_MIGPW", "--db", other)
+	_, used := pgDatabase(t)
+	conn := pgtest.Connect(t, c.SuperURL(used))
+	if _, err := conn.Exec(ctx, `INSERT INTO amtstresen.audit_log (at, clerk, action) VALUES (now(), 'x', 'case.read')`); err != nil {
+		t.Fatal(err)
+	}
+	failRun(t, "nicht leer", "migrate-db", "--to", pgURL(c, used, pgMigrator), "--password-env", "AMTSTRESEN_TEST_MIGPW", "--db", dbPath)
 }

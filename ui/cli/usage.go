@@ -22,6 +22,7 @@ var synopsis = map[string]string{
 	"restore":       "SICHERUNGSDATEI [--force]",
 	"office-key":    "create|show DIENSTSTELLE",
 	"export-person": "--name NAME --geburtsdatum TT.MM.JJJJ | --email ADRESSE [-o ORDNER]",
+	"migrate-db":    "--to postgres://MIGRATIONSROLLE@SERVER/DATENBANK?sslmode=verify-full [--db DATEI] [--password-env VAR]",
 }
 
 // summaries are the commands' one-line descriptions (filled from commands
