@@ -271,6 +271,11 @@ type NewCase struct {
 	ClerkName      string `json:",omitempty"` // the clerk's display name, for the history
 	// Presented lists the documents the citizen showed at the counter.
 	Presented []PresentedDocument `json:",omitempty"`
+	// ProvisionalRef is the reference a walk-in case carried on its
+	// receipt while it waited in the counter's offline outbox
+	// (ProvisionalRef(), "ZEL-2026-V-3F9A1C"); the store keeps it, and
+	// CaseByRef finds the case by it too. "" for every other case.
+	ProvisionalRef string `json:",omitempty"`
 }
 
 // NewAttachment carries the content to store.
@@ -307,6 +312,29 @@ func ProvisionalRef(prefix string, year int, entryID string) string {
 		h = h[len(h)-6:]
 	}
 	return fmt.Sprintf("%s-%d-V-%s", prefix, year, h)
+}
+
+// IsProvisionalRef reports whether ref has the form ProvisionalRef builds.
+func IsProvisionalRef(ref string) bool {
+	prefix, rest, ok := strings.Cut(ref, "-")
+	if !ok || len(prefix) < 2 || len(prefix) > 3 || len(rest) != 13 || rest[4:7] != "-V-" {
+		return false
+	}
+	for i, r := range rest {
+		switch {
+		case i >= 4 && i < 7:
+		case i < 4 && r >= '0' && r <= '9':
+		case i >= 7 && (r >= '0' && r <= '9' || r >= 'A' && r <= 'F'):
+		default:
+			return false
+		}
+	}
+	for _, r := range prefix {
+		if r < 'A' || r > 'Z' {
+			return false
+		}
+	}
+	return true
 }
 
 // Pending reports whether the case exists only on this counter so far

@@ -241,11 +241,11 @@ func (db *DB) createCaseTx(ctx context.Context, tx *txn, in *newCaseRow, rc *app
 		return nil, false, err
 	}
 	res, err := tx.ExecContext(ctx, `INSERT INTO cases (ref, idempotency_key, office, channel, service, portal_case, status,
-		flags, municipality, routing_reason, applicant_name, applicant_sort, birthdate, email, received_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		flags, municipality, routing_reason, applicant_name, applicant_sort, birthdate, email, received_at, updated_at, provisional_ref)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		ref, nullString(nc.IdempotencyKey), string(in.Office), string(nc.Channel), in.Service, nullString(nc.PortalCase), string(app.StatusReceived),
 		encodeFlags(in.Flags), nc.Routing.Municipality, nc.Routing.Reason, nc.Applicant.Name(), sortKey(nc.Applicant),
-		nc.Applicant.BirthDate, nc.Applicant.Email, fmtTime(in.Received), fmtTime(now))
+		nc.Applicant.BirthDate, nc.Applicant.Email, fmtTime(in.Received), fmtTime(now), nc.ProvisionalRef)
 	if err != nil {
 		return nil, false, err
 	}
@@ -287,7 +287,7 @@ func (db *DB) createCaseTx(ctx context.Context, tx *txn, in *newCaseRow, rc *app
 	// third of the time the sync spent per new case), through the stored
 	// text of the times, so that they are exactly what a read returns.
 	// TestCreatedCaseAsStored holds it to what a read returns.
-	c, err := in.Stored(id, ref, "", atts, now, func(t time.Time) time.Time {
+	c, err := in.Stored(id, ref, nc.ProvisionalRef, atts, now, func(t time.Time) time.Time {
 		t, _ = parseTime(fmtTime(t))
 		return t
 	})

@@ -712,9 +712,16 @@ func (s *intakeScreen) save() {
 	s.saveBtn.Disable()
 	var c *app.Case
 	var created bool
+	var held *app.OfflineEntry
+	ob := s.m.o.Offline
 	s.m.do(func(ctx context.Context) error {
 		var err error
 		c, created, err = s.m.store.CreateCase(ctx, nc, nil)
+		if app.Unavailable(err) && ob != nil && review == nil {
+			// The server is away: the citizen still leaves with a receipt.
+			held, err = ob.Hold(ctx, nc, nc.Routing.Office, by.Clerk)
+			return err
+		}
 		if err != nil {
 			return err
 		}
@@ -729,6 +736,10 @@ func (s *intakeScreen) save() {
 		s.saveBtn.Enable()
 		if err != nil {
 			s.m.showError(err)
+			return
+		}
+		if held != nil {
+			s.holdOffline(held)
 			return
 		}
 		msg := lang.L("Gespeichert: {{.Ref}} – {{.Office}}. Die Quittung wird gedruckt.", map[string]any{"Ref": c.Ref, "Office": s.m.reg.OfficeName(c.Office)})

@@ -55,6 +55,8 @@ type live struct {
 	pending   reloads
 	scheduled bool
 	last      time.Time // of the last re-read
+	waiting   bool      // walk-in applications wait in the offline outbox
+	replaying bool
 }
 
 func (m *mainWindow) buildBanner() fyne.CanvasObject {
@@ -151,6 +153,10 @@ func (m *mainWindow) showOffline(err error) {
 	l.gen++
 	text := lang.L("Keine Verbindung zum Datenbankserver (seit {{.Time}} Uhr). Es wird laufend neu verbunden; Änderungen sind erst dann wieder möglich.",
 		map[string]any{"Time": l.since.Format("15:04")})
+	if m.o.Offline != nil {
+		text = lang.L("Keine Verbindung zum Datenbankserver (seit {{.Time}} Uhr). Neue Schalteranträge werden auf diesem PC vorgemerkt (vorläufiges Aktenzeichen) und gespeichert, sobald die Verbindung wieder besteht; andere Änderungen sind bis dahin nicht möglich.",
+			map[string]any{"Time": l.since.Format("15:04")})
+	}
 	l.text.Importance = widget.DangerImportance
 	l.icon.SetResource(theme.WarningIcon())
 	l.text.SetText(text)
@@ -180,4 +186,5 @@ func (m *mainWindow) showOnline() {
 			}
 		})
 	})
+	m.replayOffline()
 }

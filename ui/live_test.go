@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"amtstresen/app"
+	"amtstresen/storage/offline"
 	"amtstresen/storage/postgres"
 	"amtstresen/storage/postgres/pgtest"
 	"amtstresen/storage/postgres/pgtest/pgsetup"
@@ -166,4 +168,64 @@ func TestLiveUpdatesFromAnotherCounter(t *testing.T) {
 		time.Sleep(100 * time.Millisecond) // the pool's connections were cut
 	}
 	h.eventually(within, "a case after the reconnect", func() bool { return h.queueRow(cs.Ref) != nil })
+}
+
+// A counter of VG Ulmen whose database server went away takes a walk-in
+// application anyway: the banner says how, the form is kept on the PC
+// under a provisional reference and its receipt printed with it; when
+// the server is back, the application is written once, under its final
+// reference, and the clerk is told both.
+func TestOfflineIntakeAtTheCounter(t *testing.T) {
+	ctx := context.Background()
+	c := pgtest.Start(t)
+	d := pgsetup.New(t, c)
+	db, st, act := pgClerk(t, d.Clerk(t, "ulm_a", "clerk", app.OfficeUlmen, "Anna Ulmer"))
+	ob, err := offline.Open(ctx, filepath.Join(t.TempDir(), "offline.db"), testReg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ob.Close() })
+	h := newHarness(t, st, func(o *Options) { o.Actor, o.Changes, o.Offline = act, db, ob })
+
+	c.Shutdown()
+	h.eventually(10*time.Second, "offline banner", func() bool {
+		return h.m.live.banner.Visible() && strings.Contains(h.m.live.text.Text, "vorläufiges Aktenzeichen")
+	})
+	s := h.m.intake
+	h.m.show(ScreenIntake)
+	s.fill(dogCase("Anna", "Muster", "56766", "Auderath"))
+	s.onSave()
+	h.wait()
+	es, err := ob.Entries(ctx, app.OfflineWaiting)
+	if err != nil || len(es) != 1 {
+		t.Fatalf("outbox: %+v, %v", es, err)
+	}
+	prov := es[0].ProvisionalRef
+	if !strings.HasPrefix(prov, "ULM-2026-V-") || !strings.Contains(s.lastSave.Text, prov+" (vorläufig)") {
+		t.Errorf("provisional %q, message %q", prov, s.lastSave.Text)
+	}
+	if jobs := h.print.jobs(); len(jobs) != 1 || jobs[0] != prov {
+		t.Errorf("printed %q, want the receipt of %s", jobs, prov)
+	}
+	if s.dirty() {
+		t.Error("the form was not emptied for the next citizen")
+	}
+
+	if err := c.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	h.eventually(30*time.Second, "written after the reconnect", func() bool {
+		es, _ := ob.Entries(ctx, app.OfflineWritten)
+		return len(es) == 1
+	})
+	h.eventually(time.Second, "told", func() bool {
+		return strings.Contains(h.m.lastMessage, prov+" ist jetzt ULM-2026-00001 (Anna Muster)")
+	})
+	got, err := st.CaseByRef(ctx, prov)
+	if err != nil || got.Ref != "ULM-2026-00001" || got.ProvisionalRef != prov || got.Channel != app.ChannelCounter {
+		t.Fatalf("case by provisional ref: %+v, %v", got, err)
+	}
+	if n, _ := st.CountCases(ctx, app.CaseFilter{}); n != 1 {
+		t.Errorf("%d cases, want 1", n)
+	}
 }

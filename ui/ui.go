@@ -91,6 +91,11 @@ type Options struct {
 	// window re-reads what it shows and says in German when the server is
 	// unreachable and when it is back. nil: no live updates (Strg+R).
 	Changes app.ChangeFeed
+	// Offline keeps walk-in applications on this PC while the database
+	// server is unreachable (storage/offline), printed with a provisional
+	// reference and written when it is back. nil: no outbox (SQLite, or
+	// no local folder).
+	Offline app.OfflineOutbox
 	// Printer prints confirmations; nil uses the built-in PDF documents
 	// and the printer named in Config ([print] printer; "" = default).
 	Printer Printer

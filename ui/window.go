@@ -117,6 +117,7 @@ func (m *mainWindow) start() {
 	m.review.reload()
 	m.sync.refreshState()
 	m.watchChanges()
+	m.watchOffline()
 	if check := m.o.Check; check != nil {
 		m.bg.run(func() {
 			if err := check(m.ctx); err != nil && m.ctx.Err() == nil {

@@ -275,11 +275,11 @@ func (db *DB) createCaseTx(ctx context.Context, tx pgx.Tx, in *rules.NewCase, rc
 	}
 	a := nc.Applicant
 	if err := tx.QueryRow(ctx, `INSERT INTO cases (ref, idempotency_key, office, channel, service, portal_case, status,
-		flags, municipality, routing_reason, applicant_name, applicant_sort, birthdate, email, received_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id`,
+		flags, municipality, routing_reason, applicant_name, applicant_sort, birthdate, email, received_at, updated_at, provisional_ref)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING id`,
 		ref, nullString(nc.IdempotencyKey), string(in.Office), string(nc.Channel), txt(in.Service), nullString(nc.PortalCase), string(app.StatusReceived),
 		flagsCol(in.Flags), txt(nc.Routing.Municipality), txt(nc.Routing.Reason), txt(a.Name()), txt(a.SortKey()),
-		txt(a.BirthDate), txt(a.Email), micro(in.Received), now).Scan(&id); err != nil {
+		txt(a.BirthDate), txt(a.Email), micro(in.Received), now, nc.ProvisionalRef).Scan(&id); err != nil {
 		return nil, false, err
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO case_docs (case_id, applicant, fields, raw, presented) VALUES ($1, $2::text::json, $3::text::json, $4::text::json, $5::text::json)`,
@@ -311,7 +311,7 @@ func (db *DB) createCaseTx(ctx context.Context, tx pgx.Tx, in *rules.NewCase, rc
 	}
 	// Built from the input instead of read back, at the database's
 	// precision: the contract suite holds it to what a read returns.
-	c, err := in.Stored(id, ref, "", atts, now, micro)
+	c, err := in.Stored(id, ref, nc.ProvisionalRef, atts, now, micro)
 	return c, true, err
 }
 

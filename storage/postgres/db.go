@@ -197,7 +197,7 @@ func explainConnect(cfg *pgxpool.Config, err error) error {
 	if errors.As(err, &ae) {
 		return err
 	}
-	return &app.Error{Code: app.EINTERNAL, Err: err, Message: fmt.Sprintf(
+	return &app.Error{Code: app.EUNAVAILABLE, Err: err, Message: fmt.Sprintf(
 		"Der Datenbankserver %s ist nicht erreichbar (oder sein Zertifikat ist nicht gültig). Bitte Netzwerk und Datenbankadresse prüfen; bleibt es so, die IT verständigen.", host)}
 }
 
@@ -352,7 +352,7 @@ func isNetErr(err error) bool {
 }
 
 func unreachable(err error) error {
-	return &app.Error{Code: app.EINTERNAL, Err: err, Message: "Die Verbindung zum Datenbankserver ist unterbrochen; die Änderung wurde nicht gespeichert. Bitte in einem Moment erneut versuchen; bleibt es so, die IT verständigen."}
+	return &app.Error{Code: app.EUNAVAILABLE, Err: err, Message: "Die Verbindung zum Datenbankserver ist unterbrochen; die Änderung wurde nicht gespeichert. Bitte in einem Moment erneut versuchen; bleibt es so, die IT verständigen."}
 }
 
 // txt is a string as the database can store it: PostgreSQL text holds no

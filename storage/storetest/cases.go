@@ -21,6 +21,7 @@ var cases = []test{
 	{"CreateCaseValidation", testCreateCaseValidation},
 	{"CreateCaseFlagsAndAttachments", testCreateCaseFlagsAndAttachments},
 	{"CreatedCaseAsStored", testCreatedCaseAsStored},
+	{"ProvisionalRefOfOfflineIntake", testProvisionalRef},
 	{"ClaimRelease", testClaimRelease},
 	{"StatusTransitions", testStatusTransitions},
 	{"SetStatus", testSetStatus},
@@ -664,4 +665,43 @@ func testCaseAuditCarriesCaseOffice(e *env) {
 	if len(back.Presented) != 2 || !back.Presented[1].Copy || back.Presented[0].Name != "Personalausweis oder Reisepass" {
 		e.Errorf("presented = %+v", back.Presented)
 	}
+}
+
+// A walk-in case taken while the counter was offline keeps the
+// provisional reference of its receipt: it finds the case, the case
+// shows it, the audit entry names it; writing it again (a replay after a
+// crash) gives the same case. Only a counter case may carry one, and only
+// in the form app.ProvisionalRef builds.
+func testProvisionalRef(e *env) {
+	nc := e.dogCase("form-1", "Anna", "Schmitt", app.OfficeZell, Start)
+	nc.Channel, nc.PortalCase, nc.Raw, nc.Clerk = app.ChannelCounter, "", nil, "mm"
+	nc.ProvisionalRef = app.ProvisionalRef("ZEL", 2026, "0b1c2d3e4f5a")
+	if nc.ProvisionalRef != "ZEL-2026-V-3E4F5A" || !app.IsProvisionalRef(nc.ProvisionalRef) {
+		e.Fatalf("provisional ref %q", nc.ProvisionalRef)
+	}
+	c := e.create(nc)
+	if c.ProvisionalRef != nc.ProvisionalRef || c.Ref == nc.ProvisionalRef || c.Pending() {
+		e.Errorf("created: ref %q provisional %q pending %v", c.Ref, c.ProvisionalRef, c.Pending())
+	}
+	got, err := e.st.CaseByRef(e.ctx, nc.ProvisionalRef)
+	if err != nil || got.ID != c.ID || got.ProvisionalRef != nc.ProvisionalRef {
+		e.Fatalf("by provisional ref: %+v, %v", got, err)
+	}
+	if acts := e.auditActions(c.Ref); len(acts) == 0 || !strings.Contains(acts[0], "provisional=ZEL-2026-V-3E4F5A") {
+		e.Errorf("audit %q", acts)
+	}
+	again, created, err := e.st.CreateCase(e.ctx, nc, nil)
+	if err != nil || created || again.Ref != c.Ref {
+		e.Errorf("replayed: %+v created=%v %v", again, created, err)
+	}
+	for _, bad := range []string{"ZEL-2026-00001", "ZEL-2026-V-xyz", "'; DROP"} {
+		nc := e.dogCase("form-"+bad, "Anna", "Schmitt", app.OfficeZell, Start)
+		nc.Channel, nc.PortalCase, nc.Raw, nc.Clerk, nc.ProvisionalRef = app.ChannelCounter, "", nil, "mm", bad
+		_, _, err := e.st.CreateCase(e.ctx, nc, nil)
+		e.wantCode(err, app.EINVALID)
+	}
+	portal := e.dogCase("p-prov", "Anna", "Schmitt", app.OfficeZell, Start)
+	portal.ProvisionalRef = "ZEL-2026-V-ABCDEF"
+	_, _, err = e.st.CreateCase(e.ctx, portal, nil)
+	e.wantCode(err, app.EINVALID)
 }

@@ -86,6 +86,11 @@ func (r *Renderer) caseLetter(c *app.Case, kind Kind, o Options, now time.Time) 
 		channel = "persönlich"
 	}
 	info := []kv{{label: "Aktenzeichen", value: c.Ref, strong: true}}
+	if c.Pending() {
+		// Taken while the counter was offline: the number comes when the
+		// application reaches the shared database; this one stays valid.
+		info = []kv{{label: "Aktenzeichen (vorläufig)", value: c.Ref, strong: true}}
+	}
 	if !c.ReceivedAt.IsZero() {
 		info = append(info, kv{label: "Eingang", value: app.FormatDate(c.ReceivedAt)})
 	}
@@ -147,6 +152,9 @@ func (r *Renderer) openingParas(fl *flow, c *app.Case, what string) {
 	if c.ForwardedFrom != "" && c.ForwardedFrom != c.Office && c.Office != "" {
 		fl.para(fmt.Sprintf("Zuständig ist die %s; Ihr Anliegen wurde von der %s an uns weitergeleitet. Sie müssen dafür nichts tun.",
 			r.office(c.Office).Name, r.reg.OfficeName(c.ForwardedFrom)))
+	}
+	if c.Pending() {
+		fl.para(fmt.Sprintf("Ihr Aktenzeichen %s ist vorläufig: Ihre Eingabe wurde aufgenommen, während die Verbindung zu unserer gemeinsamen Datenbank unterbrochen war, und wird dort eingetragen, sobald sie wieder besteht. Sie erhalten dann ein endgültiges Aktenzeichen; auch mit dem vorläufigen finden wir Ihre Eingabe jederzeit.", c.Ref))
 	}
 	if c.Office == "" || r.reg.Office(c.Office) == nil {
 		fl.para("Wir prüfen zurzeit, welche Verwaltung für Ihr Anliegen zuständig ist, und geben es gegebenenfalls weiter. Sie müssen dafür nichts tun; Ihr Aktenzeichen bleibt gültig.")

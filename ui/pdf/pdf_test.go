@@ -94,6 +94,23 @@ func TestReceiptContent(t *testing.T) {
 		"jeweils mit dem Aktenzeichen ZEL-2026-00042")
 }
 
+// A receipt of a walk-in application taken while the counter was
+// offline says that its reference is provisional, and that it stays valid.
+func TestReceiptProvisional(t *testing.T) {
+	c := dogCase()
+	c.Channel = app.ChannelCounter
+	c.Ref = "ZEL-2026-V-3F9A1C"
+	c.ProvisionalRef = c.Ref
+	txt := flat(pdftotext(t, writeTemp(t, render(t, Item{Kind: KindReceipt, Case: c}))))
+	wantText(t, txt, "Aktenzeichen (vorläufig)", "ZEL-2026-V-3F9A1C", "Ihr Aktenzeichen ZEL-2026-V-3F9A1C ist vorläufig",
+		"auch mit dem vorläufigen finden wir Ihre Eingabe jederzeit")
+	final := dogCase()
+	final.ProvisionalRef = "ZEL-2026-V-3F9A1C" // written meanwhile: the final number is what counts
+	if txt := flat(pdftotext(t, writeTemp(t, render(t, Item{Kind: KindReceipt, Case: final})))); strings.Contains(txt, "vorläufig") {
+		t.Errorf("receipt of a written case says provisional:\n%s", txt)
+	}
+}
+
 func TestReceiptWording(t *testing.T) {
 	one := dogCase()
 	one.Attachments = one.Attachments[:2] // one received, one missing

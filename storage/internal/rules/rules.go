@@ -49,6 +49,10 @@ func CheckNewCase(reg *app.Registry, nc *app.NewCase, now time.Time) (*NewCase, 
 	if nc.Channel != app.ChannelPortal && nc.Channel != app.ChannelCounter {
 		return nil, app.Errorf(app.EINVALID, "Unbekannter Eingangsweg „%s“; der Vorgang wurde nicht angelegt.", nc.Channel)
 	}
+	if nc.ProvisionalRef != "" && (nc.Channel != app.ChannelCounter || !app.IsProvisionalRef(nc.ProvisionalRef)) {
+		return nil, &app.Error{Code: app.EINVALID, Field: "provisional_ref", Message: fmt.Sprintf(
+			"„%s“ ist kein vorläufiges Aktenzeichen eines Schalterantrags; der Vorgang wurde nicht angelegt.", nc.ProvisionalRef)}
+	}
 	service := strings.TrimSpace(nc.Service)
 	if service == "" {
 		return nil, &app.Error{Code: app.EINVALID, Field: "service", Message: "Die Leistung fehlt; der Vorgang wurde nicht angelegt."}
@@ -158,7 +162,16 @@ func (in *NewCase) Stored(id int64, ref, alias string, atts []app.Attachment, no
 // CreateAudit is the audit entry of a new case.
 func (in *NewCase) CreateAudit(ref string, now time.Time) app.AuditEntry {
 	return app.AuditEntry{At: now, Clerk: in.Clerk, Name: in.NC.ClerkName, Office: in.Office, Action: app.ActionCaseCreate, Ref: ref,
-		Detail: fmt.Sprintf("channel=%s office=%s", in.NC.Channel, OfficeCode(in.Office))}
+		Detail: fmt.Sprintf("channel=%s office=%s", in.NC.Channel, OfficeCode(in.Office)) + provisional(in.NC.ProvisionalRef)}
+}
+
+// provisional is the audit detail of a case taken while the counter was
+// offline: the reference on its receipt.
+func provisional(ref string) string {
+	if ref == "" {
+		return ""
+	}
+	return " provisional=" + ref
 }
 
 // OfficeCode is the office key for audit details ("-" while undecided).

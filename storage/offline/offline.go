@@ -1,0 +1,205 @@
+// Package offline is the counter's outbox for walk-in applications taken
+// while the shared store (PostgreSQL) cannot be reached: a small SQLite
+// file on this PC (app.OfflineOutbox). Each application waits there under
+// a provisional reference (app.ProvisionalRef, printed on the receipt as
+// "vorläufig") until app.ReplayOffline writes it with its idempotency key.
+//
+// The file holds personal data: mode 0600 in a 0700 folder, written with
+// fsync (synchronous=FULL), so that a receipt handed to a citizen is never
+// lost to a power cut. Written entries are deleted after a week; refused
+// ones stay until a clerk has settled them.
+package offline
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	_ "github.com/mattn/go-sqlite3"
+
+	"amtstresen/app"
+)
+
+// keepWritten is how long a written entry stays (shown as "übertragen").
+const keepWritten = 7 * 24 * time.Hour
+
+// Outbox is the file. It implements app.OfflineOutbox.
+type Outbox struct {
+	db  *sql.DB
+	reg *app.Registry
+	now func() time.Time
+}
+
+var _ app.OfflineOutbox = (*Outbox)(nil)
+
+const schema = `
+CREATE TABLE IF NOT EXISTS entries (
+    key             TEXT PRIMARY KEY,
+    provisional_ref TEXT NOT NULL UNIQUE,
+    office          TEXT NOT NULL,
+    clerk           TEXT NOT NULL,
+    held_at         TEXT NOT NULL,
+    new_case        TEXT NOT NULL,
+    state           TEXT NOT NULL DEFAULT 'waiting',
+    final_ref       TEXT NOT NULL DEFAULT '',
+    message         TEXT NOT NULL DEFAULT '',
+    done_at         TEXT NOT NULL DEFAULT ''
+) STRICT;
+`
+
+// Open opens (or creates) the outbox file at path.
+func Open(ctx context.Context, path string, reg *app.Registry) (*Outbox, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, outboxErr(path, err)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, outboxErr(path, err)
+	}
+	f.Close()
+	if err := os.Chmod(path, 0o600); err != nil {
+		return nil, outboxErr(path, err)
+	}
+	db, err := sql.Open("sqlite3", "file:"+path+"?_busy_timeout=5000&_journal_mode=WAL&_synchronous=FULL&_txlock=immediate&_secure_delete=true")
+	if err != nil {
+		return nil, outboxErr(path, err)
+	}
+	if _, err := db.ExecContext(ctx, schema); err != nil {
+		db.Close()
+		return nil, outboxErr(path, err)
+	}
+	for _, p := range []string{path + "-wal", path + "-shm"} {
+		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, os.ErrNotExist) {
+			db.Close()
+			return nil, outboxErr(path, err)
+		}
+	}
+	o := &Outbox{db: db, reg: reg, now: func() time.Time { return time.Now().UTC() }}
+	_, err = db.ExecContext(ctx, "DELETE FROM entries WHERE state = 'written' AND done_at < ?", o.now().Add(-keepWritten).Format(time.RFC3339Nano))
+	if err != nil {
+		db.Close()
+		return nil, outboxErr(path, err)
+	}
+	return o, nil
+}
+
+func outboxErr(path string, err error) error {
+	return &app.Error{Code: app.EINTERNAL, Err: err, Message: fmt.Sprintf(
+		"Der Ausgang für Schalteranträge ohne Verbindung (%s) kann nicht geöffnet werden. Bitte Pfad und Berechtigungen prüfen.", path)}
+}
+
+// Close closes the file.
+func (o *Outbox) Close() error { return o.db.Close() }
+
+// Hold implements app.OfflineOutbox.
+func (o *Outbox) Hold(ctx context.Context, nc *app.NewCase, office app.OfficeKey, clerk string) (*app.OfflineEntry, error) {
+	if nc == nil || nc.IdempotencyKey == "" {
+		return nil, errors.New("offline hold: no idempotency key")
+	}
+	if e, err := o.entry(ctx, nc.IdempotencyKey); err == nil {
+		return e, nil
+	} else if !errors.Is(err, sql.ErrNoRows) {
+		return nil, err
+	}
+	doc, err := json.Marshal(nc)
+	if err != nil {
+		return nil, err
+	}
+	now := o.now()
+	year := nc.ReceivedAt
+	if year.IsZero() {
+		year = now
+	}
+	// The provisional reference comes from a random id, not the key: the
+	// key is the form's and may be chosen by the caller.
+	for range 5 {
+		b := make([]byte, 8)
+		rand.Read(b)
+		ref := app.ProvisionalRef(app.RefPrefix(o.reg, office), year.In(app.Berlin).Year(), hex.EncodeToString(b))
+		_, err = o.db.ExecContext(ctx, `INSERT INTO entries (key, provisional_ref, office, clerk, held_at, new_case) VALUES (?, ?, ?, ?, ?, ?)`,
+			nc.IdempotencyKey, ref, string(office), clerk, now.Format(time.RFC3339Nano), string(doc))
+		if err == nil {
+			return o.entry(ctx, nc.IdempotencyKey)
+		}
+		if e, gerr := o.entry(ctx, nc.IdempotencyKey); gerr == nil {
+			return e, nil // held meanwhile by another window of this PC
+		}
+	}
+	return nil, &app.Error{Code: app.EINTERNAL, Err: err, Message: "Der Antrag konnte auch auf diesem PC nicht vorgemerkt werden. Bitte die Angaben auf Papier aufnehmen und die IT verständigen."}
+}
+
+func (o *Outbox) entry(ctx context.Context, key string) (*app.OfflineEntry, error) {
+	es, err := o.query(ctx, "WHERE key = ?", key)
+	if err != nil {
+		return nil, err
+	}
+	if len(es) == 0 {
+		return nil, sql.ErrNoRows
+	}
+	return &es[0], nil
+}
+
+// Entries implements app.OfflineOutbox.
+func (o *Outbox) Entries(ctx context.Context, state app.OfflineState) ([]app.OfflineEntry, error) {
+	if state == "" {
+		return o.query(ctx, "")
+	}
+	return o.query(ctx, "WHERE state = ?", string(state))
+}
+
+func (o *Outbox) query(ctx context.Context, where string, args ...any) ([]app.OfflineEntry, error) {
+	rows, err := o.db.QueryContext(ctx, `SELECT key, provisional_ref, office, clerk, held_at, new_case, state, final_ref, message, done_at
+		FROM entries `+where+` ORDER BY held_at, rowid`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []app.OfflineEntry
+	for rows.Next() {
+		var e app.OfflineEntry
+		var office, held, doc, state, done string
+		if err := rows.Scan(&e.Key, &e.ProvisionalRef, &office, &e.Clerk, &held, &doc, &state, &e.FinalRef, &e.Message, &done); err != nil {
+			return nil, err
+		}
+		e.Office, e.State = app.OfficeKey(office), app.OfflineState(state)
+		e.HeldAt, _ = time.Parse(time.RFC3339Nano, held)
+		if done != "" {
+			e.DoneAt, _ = time.Parse(time.RFC3339Nano, done)
+		}
+		e.Case = &app.NewCase{}
+		if err := json.Unmarshal([]byte(doc), e.Case); err != nil {
+			return nil, fmt.Errorf("offline entry %s: %w", e.ProvisionalRef, err)
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// Written implements app.OfflineOutbox.
+func (o *Outbox) Written(ctx context.Context, key, finalRef string) error {
+	return o.settle(ctx, key, app.OfflineWritten, finalRef, "")
+}
+
+// Refused implements app.OfflineOutbox.
+func (o *Outbox) Refused(ctx context.Context, key, message string) error {
+	return o.settle(ctx, key, app.OfflineConflict, "", message)
+}
+
+func (o *Outbox) settle(ctx context.Context, key string, state app.OfflineState, ref, msg string) error {
+	res, err := o.db.ExecContext(ctx, `UPDATE entries SET state = ?, final_ref = ?, message = ?, done_at = ? WHERE key = ?`,
+		string(state), ref, msg, o.now().Format(time.RFC3339Nano), key)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return app.Errorf(app.ENOTFOUND, "Der vorgemerkte Antrag ist nicht mehr im Ausgang dieses PCs.")
+	}
+	return nil
+}

@@ -1,0 +1,156 @@
+package ui
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2/lang"
+	"fyne.io/fyne/v2/widget"
+
+	"amtstresen/app"
+)
+
+// Offline at the counter (Options.Offline): a walk-in application the
+// shared database cannot take because it is unreachable is kept on this
+// PC under a provisional reference, its receipt printed as "vorläufig",
+// and written when the server is back (app.ReplayOffline): at the start,
+// when the change feed says the server is back, and every offlineRetry
+// while something waits.
+
+// offlineRetry is how often waiting applications are tried again.
+var offlineRetry = 15 * time.Second
+
+// holdOffline keeps the application and prints its provisional receipt.
+func (s *intakeScreen) holdOffline(e *app.OfflineEntry) {
+	m := s.m
+	c := provisionalCase(e)
+	s.lastSave.SetText(lang.L("Ohne Verbindung zum Server vorgemerkt: {{.Ref}} (vorläufig). Die Quittung wird gedruckt; der Antrag wird gespeichert, sobald die Verbindung wieder besteht.",
+		map[string]any{"Ref": e.ProvisionalRef}))
+	s.lastSave.Importance = widget.WarningImportance
+	s.lastSave.Refresh()
+	s.reset()
+	clerk := m.clerkName()
+	var doc *Document
+	// Printed without the audit entry of the print (the log is on the
+	// server); the case's creation names the provisional reference.
+	m.do(func(ctx context.Context) error {
+		var err error
+		if doc, err = m.print.CaseDocument(ctx, c, clerk); err != nil {
+			return err
+		}
+		doc.Office = c.Office
+		_, err = m.print.Print(ctx, doc)
+		return err
+	}, func(err error) {
+		if err != nil {
+			m.printFailed(err, doc)
+		}
+	})
+	m.live.waiting = true
+	if m.live.offline {
+		m.showOffline(nil)
+	}
+}
+
+// provisionalCase is the case as its receipt shows it before the shared
+// store numbered it.
+func provisionalCase(e *app.OfflineEntry) *app.Case {
+	nc := e.Case
+	c := &app.Case{Ref: e.ProvisionalRef, ProvisionalRef: e.ProvisionalRef, Office: nc.Routing.Office, Channel: nc.Channel,
+		Service: nc.Service, Applicant: nc.Applicant, Fields: nc.Fields, Flags: nc.Flags, Municipality: nc.Routing.Municipality,
+		RoutingReason: nc.Routing.Reason, ReceivedAt: nc.ReceivedAt, UpdatedAt: nc.ReceivedAt, Status: app.StatusReceived,
+		Presented: nc.Presented}
+	for _, a := range nc.Attachments {
+		c.Attachments = append(c.Attachments, a.Attachment)
+	}
+	return c
+}
+
+// watchOffline tries the waiting applications at the start and every
+// offlineRetry while the server is not known to be away.
+func (m *mainWindow) watchOffline() {
+	ob := m.o.Offline
+	if ob == nil {
+		return
+	}
+	m.long.run(func() {
+		t := time.NewTicker(offlineRetry)
+		defer t.Stop()
+		for first := true; ; first = false {
+			if !first {
+				select {
+				case <-m.ctx.Done():
+					return
+				case <-t.C:
+				}
+			}
+			es, err := ob.Entries(m.ctx, app.OfflineWaiting)
+			if err != nil || len(es) == 0 {
+				continue
+			}
+			m.ui(func() {
+				m.live.waiting = true
+				if !m.live.offline {
+					m.replayOffline()
+				}
+			})
+		}
+	})
+}
+
+// replayOffline writes what waits and tells the clerk what became of it.
+func (m *mainWindow) replayOffline() {
+	ob := m.o.Offline
+	if ob == nil || m.live.replaying {
+		return
+	}
+	m.live.replaying = true
+	var res []app.OfflineResult
+	m.do(func(ctx context.Context) error {
+		var err error
+		res, err = app.ReplayOffline(ctx, ob, m.store)
+		if err == nil {
+			var left []app.OfflineEntry
+			left, err = ob.Entries(ctx, app.OfflineWaiting)
+			m.ui(func() { m.live.waiting = len(left) > 0 })
+		}
+		return err
+	}, func(err error) {
+		m.live.replaying = false
+		if err != nil && !app.Unavailable(err) {
+			m.log.Error("offline replay", "err", err)
+		}
+		m.showReplayed(res)
+	})
+}
+
+// showReplayed lists the applications written (provisional → final
+// reference) and those the server refused, with its German reason.
+func (m *mainWindow) showReplayed(res []app.OfflineResult) {
+	if len(res) == 0 {
+		return
+	}
+	var done, refused []string
+	for _, r := range res {
+		name := r.Entry.Case.Applicant.Name()
+		if r.Err != nil {
+			refused = append(refused, lang.L("{{.Ref}} ({{.Name}}): {{.Msg}}", map[string]any{"Ref": r.Entry.ProvisionalRef, "Name": name, "Msg": r.Entry.Message}))
+			continue
+		}
+		done = append(done, lang.L("{{.Ref}} ist jetzt {{.Final}} ({{.Name}})", map[string]any{"Ref": r.Entry.ProvisionalRef, "Final": r.Entry.FinalRef, "Name": name}))
+	}
+	var b strings.Builder
+	if len(done) > 0 {
+		b.WriteString(lang.L("Ohne Verbindung aufgenommene Anträge sind jetzt gespeichert; das vorläufige Aktenzeichen findet sie weiterhin:"))
+		b.WriteString("\n\n" + strings.Join(done, "\n"))
+	}
+	if len(refused) > 0 {
+		if b.Len() > 0 {
+			b.WriteString("\n\n")
+		}
+		b.WriteString(lang.L("Diese Anträge hat der Server abgelehnt. Sie bleiben auf diesem PC vorgemerkt; bitte mit der Leitung klären und gegebenenfalls neu erfassen:"))
+		b.WriteString("\n\n" + strings.Join(refused, "\n"))
+	}
+	m.showMessage(lang.L("Anträge ohne Verbindung"), b.String())
+}
