@@ -22,6 +22,7 @@ import (
 	"amtstresen/app"
 	"amtstresen/app/platform"
 	"amtstresen/storage"
+	"amtstresen/storage/offline"
 	portalsync "amtstresen/sync"
 	portaldemo "amtstresen/sync/demo"
 	"amtstresen/ui"
@@ -177,7 +178,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		fmt.Fprintln(stderr, "Fehler:", app.ErrorMessage(err))
-		if app.ErrorCode(err) == app.EINTERNAL {
+		if c := app.ErrorCode(err); c == app.EINTERNAL || c == app.EUNAVAILABLE {
 			fmt.Fprintln(stderr, "Technische Ursache:", err)
 		}
 		return 1
@@ -265,6 +266,19 @@ func runGUI(e *env, args []string) error {
 	} else {
 		o.BackupDir = pgBackupNote
 	}
+	// Other counters' changes on screen (both adapters announce them);
+	// on PostgreSQL walk-in applications wait on this PC while the server
+	// is away.
+	o.Changes = db.store
+	if db.pg != nil {
+		ob, err := offline.Open(e.ctx, filepath.Join(e.paths.DataDir, OfflineFile), e.reg)
+		if err != nil {
+			e.log.Error("offline outbox", "err", err)
+		} else {
+			defer ob.Close()
+			o.Offline = ob
+		}
+	}
 	// "Jetzt synchronisieren" in the window; without a usable [imap] and
 	// [portal] configuration the window says why instead. On PostgreSQL
 	// the sync's service account takes the mailbox in (a clerk's role may
@@ -284,8 +298,11 @@ func runGUI(e *env, args []string) error {
 	} else {
 		o.SyncUnavailable = err
 	}
-	return ui.Run(e.ctx, o)
+	return runWindow(e.ctx, o)
 }
+
+// runWindow opens the window (replaced in the wiring's tests).
+var runWindow = ui.Run
 
 func runCases(e *env, args []string) error {
 	fs := newFlags("cases", e)

@@ -31,8 +31,13 @@ type store interface {
 	app.Purger
 	app.MaintenanceLog
 	portalsync.Store
+	app.ChangeFeed
 	Close() error
 }
+
+// OfflineFile is the counter's outbox for walk-in applications taken while
+// the PostgreSQL server is unreachable (storage/offline), in the data folder.
+const OfflineFile = "offline-ausgang.db"
 
 var (
 	_ store = (*storage.DB)(nil)
