@@ -103,7 +103,10 @@ func startBenchCluster(b *testing.B) (*pgtest.Cluster, error) {
 		b.Logf("generated %d cases in %s: %s", n, time.Since(start).Round(time.Second), dir)
 	}
 	c, _, err := pgtest.StartKept(dir, map[string]string{"fsync": "on", "full_page_writes": "on", "synchronous_commit": "on",
-		"shared_buffers": "'512MB'", "effective_cache_size": "'4GB'", "random_page_cost": "1.1"})
+		"shared_buffers": "'512MB'", "effective_cache_size": "'4GB'", "random_page_cost": "1.1",
+		// BenchmarkClerks: 50 windows with a pool of 2 and a listening
+		// connection each.
+		"max_connections": "250"})
 	return c, err
 }
 

@@ -1,0 +1,293 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"strconv"
+	gosync "sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"amtstresen/app"
+)
+
+// BenchmarkClerks: 50 clerks of the five offices at once on the
+// benchmark's cases, each connected as their own login role (row-level
+// security) through app.Scoped as in the window, with the window's change
+// feed: every clerk claims, moves, notes, searches and pages, with a pause
+// between actions (AMTSTRESEN_BENCH_THINK, default 1s, ±50 %), for
+// AMTSTRESEN_BENCH_SECONDS (default 60). Each clerk's feed re-reads its
+// queue page when a case of its office changed, at most every 250 ms as
+// the window does; "visible" is the time from the start of a change at one
+// counter until another counter of the office has re-read its page after
+// the announcement. Run with -benchtime 1x (make bench-postgres-clerks).
+func BenchmarkClerks(b *testing.B) {
+	clerks := envInt("AMTSTRESEN_BENCH_CLERKS", 50)
+	secs := envInt("AMTSTRESEN_BENCH_SECONDS", 60)
+	think := time.Duration(envInt("AMTSTRESEN_BENCH_THINK_MS", 1000)) * time.Millisecond
+	admin := benchStore(b, benchAdmin)
+	ctx := context.Background()
+
+	owner, err := pgx.Connect(ctx, benchCluster.URL(benchDB, migrator, benchPassword))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer owner.Close(ctx)
+	v, err := ScramVerifier(benchPassword)
+	if err != nil {
+		b.Fatal(err)
+	}
+	offices := []app.OfficeKey{app.OfficeKreis, app.OfficeCochem, app.OfficeKaisersesch, app.OfficeUlmen, app.OfficeZell}
+	// Free cases per office, shared out so that clerks do not race for
+	// the same case (the race is TestClaimRace's).
+	free := map[app.OfficeKey][]app.CaseSummary{}
+	for _, o := range offices {
+		free[o], err = admin.ListCases(ctx, app.CaseFilter{Offices: []app.OfficeKey{o}, Statuses: []app.Status{app.StatusReceived},
+			Unassigned: true, Limit: 40 * clerks})
+		if err != nil || len(free[o]) < clerks {
+			b.Fatalf("free cases of %s: %d, %v", o, len(free[o]), err)
+		}
+	}
+	type clerk struct {
+		n      int
+		db     *DB
+		st     *app.Scoped
+		by     app.Actor
+		office app.OfficeKey
+		todo   []app.CaseSummary
+		mine   []app.CaseSummary
+	}
+	cs := make([]*clerk, clerks)
+	for i := range cs {
+		o := offices[i%len(offices)]
+		name := fmt.Sprintf("bench_c%02d", i+1)
+		if _, err := owner.Exec(ctx, "SELECT amtstresen.set_clerk_role($1, 'clerk', $2, '', $3)", name, string(o), v); err != nil {
+			b.Fatal(err)
+		}
+		u := fmt.Sprintf("postgres://%s@127.0.0.1:%d/%s?sslmode=disable&pool_max_conns=2", name, benchCluster.Port, benchDB)
+		db, err := Open(ctx, u, benchPassword, testReg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer db.Close()
+		by, _, err := app.ResolveActor(ctx, db, name)
+		if err != nil {
+			b.Fatal(err)
+		}
+		per := i / len(offices)
+		share := len(free[o]) / ((clerks + len(offices) - 1) / len(offices))
+		cs[i] = &clerk{n: i, db: db, st: app.NewScoped(db, by), by: by, office: o, todo: free[o][per*share : (per+1)*share]}
+	}
+	// Leave the claimed cases as they were.
+	defer func() {
+		for _, c := range cs {
+			for _, s := range c.mine {
+				admin.q().Exec(ctx, "UPDATE cases SET assignee = '', status = 'received' WHERE id = $1", s.ID)
+			}
+		}
+	}()
+
+	// What was changed when, by whom: the feeds look it up.
+	type started struct {
+		at     time.Time
+		by     int
+		seq    int64
+		office app.OfficeKey
+	}
+	var mu gosync.Mutex
+	changes := map[int64]started{}
+	var seq int64
+	var visible []time.Duration
+	seen := map[[2]int64]bool{} // (observer, seq)
+
+	ops := map[string][]time.Duration{}
+	var errs []error
+	record := func(op string, d time.Duration, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		ops[op] = append(ops[op], d)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", op, err))
+		}
+	}
+	openStatuses := []app.Status{app.StatusReceived, app.StatusInProgress, app.StatusWaiting}
+
+	runCtx, stop := context.WithTimeout(ctx, time.Duration(secs)*time.Second)
+	defer stop()
+	var wg gosync.WaitGroup
+	for _, c := range cs {
+		page := app.CaseFilter{Offices: []app.OfficeKey{c.office}, Statuses: openStatuses}
+		// The window: the feed, and a re-read at most every 250 ms.
+		wake := make(chan struct{}, 1)
+		var pmu gosync.Mutex
+		var pending []int64
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			c.db.Watch(runCtx, func(evs []app.FeedEvent) {
+				pmu.Lock()
+				for _, e := range evs {
+					if e.Kind == app.FeedCase && e.Office == c.office {
+						pending = append(pending, e.CaseID)
+					}
+				}
+				pmu.Unlock()
+				select {
+				case wake <- struct{}{}:
+				default:
+				}
+			})
+		}()
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-runCtx.Done():
+					return
+				case <-wake:
+				}
+				pmu.Lock()
+				ids := pending
+				pending = nil
+				pmu.Unlock()
+				t0 := time.Now()
+				_, err := c.st.ListCases(runCtx, page)
+				if runCtx.Err() != nil {
+					return
+				}
+				record("re-read", time.Since(t0), err)
+				now := time.Now()
+				mu.Lock()
+				for _, id := range ids {
+					s, ok := changes[id]
+					if ok && s.by != c.n && !seen[[2]int64{int64(c.n), s.seq}] {
+						seen[[2]int64{int64(c.n), s.seq}] = true
+						visible = append(visible, now.Sub(s.at))
+					}
+				}
+				mu.Unlock()
+				select {
+				case <-runCtx.Done():
+					return
+				case <-time.After(250 * time.Millisecond):
+				}
+			}
+		}()
+	}
+	b.ResetTimer()
+	for _, c := range cs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := rand.New(rand.NewPCG(uint64(c.n), 42))
+			for runCtx.Err() == nil {
+				select {
+				case <-runCtx.Done():
+					return
+				case <-time.After(think/2 + time.Duration(r.Int64N(int64(think)+1))):
+				}
+				write := func(op string, s *app.CaseSummary, fn func(context.Context) error) {
+					mu.Lock()
+					seq++
+					changes[s.ID] = started{at: time.Now(), by: c.n, seq: seq, office: c.office}
+					mu.Unlock()
+					t0 := time.Now()
+					err := fn(ctx)
+					record(op, time.Since(t0), err)
+				}
+				switch x := r.IntN(100); {
+				case x < 35:
+					t0 := time.Now()
+					_, err := c.st.ListCases(ctx, app.CaseFilter{Offices: []app.OfficeKey{c.office}, Statuses: openStatuses, Offset: 50 * r.IntN(4)})
+					record("page", time.Since(t0), err)
+				case x < 55:
+					q := benchSurnames[r.IntN(len(benchSurnames))]
+					q = q[:min(len(q), 3+r.IntN(3))]
+					t0 := time.Now()
+					_, err := c.st.ListCases(ctx, app.CaseFilter{Query: q})
+					record("search", time.Since(t0), err)
+				case x < 70 || len(c.mine) == 0:
+					if len(c.todo) == 0 {
+						continue
+					}
+					s := c.todo[0]
+					c.todo = c.todo[1:]
+					write("claim", &s, func(ctx context.Context) error { return c.st.Claim(ctx, s.Ref, c.by) })
+					s.Status = app.StatusReceived
+					c.mine = append(c.mine, s)
+				case x < 85:
+					i := r.IntN(len(c.mine))
+					s := &c.mine[i]
+					to := map[app.Status]app.Status{app.StatusReceived: app.StatusInProgress, app.StatusInProgress: app.StatusWaiting,
+						app.StatusWaiting: app.StatusInProgress}[s.Status]
+					write("status", s, func(ctx context.Context) error { return c.st.SetStatus(ctx, s.Ref, to, "", c.by) })
+					s.Status = to
+				default:
+					s := c.mine[r.IntN(len(c.mine))]
+					write("note", &s, func(ctx context.Context) error {
+						return c.st.AddNote(ctx, s.Ref, "Rückruf vereinbart für "+strconv.Itoa(r.IntN(28)+1)+".12.", c.by)
+					})
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	b.StopTimer()
+
+	var all []time.Duration
+	names := make([]string, 0, len(ops))
+	for op := range ops {
+		names = append(names, op)
+	}
+	slices.Sort(names)
+	for _, op := range names {
+		d := ops[op]
+		if op != "re-read" {
+			all = append(all, d...)
+		}
+		p50, p99, mx := percentiles(d)
+		b.Logf("%-8s n=%6d p50 %6.1f ms  p99 %6.1f ms  max %6.1f ms", op, len(d), p50, p99, mx)
+	}
+	p50, p99, mx := percentiles(all)
+	b.Logf("all ops  n=%6d p50 %6.1f ms  p99 %6.1f ms  max %6.1f ms, errors %d", len(all), p50, p99, mx, len(errs))
+	vp50, vp99, vmx := percentiles(visible)
+	b.Logf("visible at another counter of the office: n=%d p50 %.0f ms  p99 %.0f ms  max %.0f ms (of %d changes)", len(visible), vp50, vp99, vmx, seq)
+	for i, err := range errs {
+		if i == 5 {
+			break
+		}
+		b.Errorf("error: %v", err)
+	}
+	b.ReportMetric(p50, "p50-ms")
+	b.ReportMetric(p99, "p99-ms")
+	b.ReportMetric(float64(len(errs)), "errors")
+	b.ReportMetric(vp50, "visible-p50-ms")
+	b.ReportMetric(vp99, "visible-p99-ms")
+	b.ReportMetric(float64(len(all))/float64(secs), "ops/s")
+}
+
+// benchSurnames are searched by their first letters.
+var benchSurnames = []string{"Müller", "Schmidt", "Schneider", "Fischer", "Weber", "Meyer", "Wagner", "Becker", "Schulz", "Hoffmann",
+	"Koch", "Richter", "Klein", "Wolf", "Schröder", "Neumann", "Zöller", "Braun", "Krüger", "Hartmann"}
+
+func percentiles(d []time.Duration) (p50, p99, max float64) {
+	if len(d) == 0 {
+		return 0, 0, 0
+	}
+	s := slices.Clone(d)
+	slices.Sort(s)
+	ms := func(x time.Duration) float64 { return float64(x.Microseconds()) / 1000 }
+	return ms(s[len(s)/2]), ms(s[min(len(s)-1, len(s)*99/100)]), ms(s[len(s)-1])
+}
+
+func envInt(name string, def int) int {
+	if n, err := strconv.Atoi(os.Getenv(name)); err == nil && n > 0 {
+		return n
+	}
+	return def
+}
