@@ -83,8 +83,8 @@ screenshots: deps-test
 
 # Benchmarks behind the figures in the README (section Benchmarks).
 BENCH_DB ?= $(or $(TMPDIR),/tmp)/amtstresen-ui-bench-100k.db
-.PHONY: bench bench-storage bench-postgres bench-ui bench-pdf
-bench: bench-storage bench-postgres bench-ui bench-pdf bench-sync bench-rueckkanal
+.PHONY: bench bench-storage bench-postgres bench-postgres-clerks bench-ui bench-pdf
+bench: bench-storage bench-postgres bench-postgres-clerks bench-ui bench-pdf bench-sync bench-rueckkanal
 
 # Work queue on 1,000,000 cases (the database is generated once and cached
 # in the temp folder; the first run takes several minutes).
@@ -96,6 +96,15 @@ bench-storage: deps-build
 # clerk of VG Zell and as an administrator, with p50 and p99.
 bench-postgres: deps-test
 	$(GO) test -tags "$(TAGS)" -run '^$$' -bench 'ListFilteredPage|Search|Claim' -benchtime 200x -timeout 60m ./storage/postgres/
+
+# 50 clerks at once on the same cases for 60 s, each as their own login
+# role with the window's change feed: latency of claim, status, note,
+# search and page, errors, and how soon a change is visible at another
+# counter (AMTSTRESEN_BENCH_CLERKS, _SECONDS, _THINK_MS change the load);
+# before, a change alone at one counter until visible at another.
+bench-postgres-clerks: deps-test
+	$(GO) test -tags "$(TAGS)" -run '^$$' -bench 'ChangeVisible' -benchtime 400x -timeout 60m ./storage/postgres/
+	$(GO) test -tags "$(TAGS)" -run '^$$' -bench 'Clerks' -benchtime 1x -timeout 60m ./storage/postgres/
 
 # The real window on 100,000 cases: time to the first painted queue,
 # filter and search as the clerk sees them, memory.

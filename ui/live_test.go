@@ -12,7 +12,6 @@ import (
 
 	"amtstresen/app"
 	"amtstresen/storage/offline"
-	"amtstresen/storage/postgres"
 	"amtstresen/storage/postgres/pgtest"
 	"amtstresen/storage/postgres/pgtest/pgsetup"
 	"amtstresen/storage/storetest"
@@ -45,18 +44,6 @@ func (h *harness) queueRow(ref string) *app.CaseSummary {
 	return nil
 }
 
-// pgClerk opens the store as the clerk's own login, behind app.Scoped as
-// ui/cli hands it to the window.
-func pgClerk(t *testing.T, l *pgsetup.Login) (*postgres.DB, *app.Scoped, app.Actor) {
-	t.Helper()
-	db := l.Open(t, testReg)
-	a, _, err := app.ResolveActor(context.Background(), db, l.Account)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return db, app.NewScoped(db, a), a
-}
-
 // Two counters of VG Ulmen on one private PostgreSQL: the window of the
 // lead (on Fyne's test driver, with the PostgreSQL store's change feed)
 // shows within a second what the other counter and the portal sync do: a
@@ -69,8 +56,8 @@ func TestLiveUpdatesFromAnotherCounter(t *testing.T) {
 	lead := d.Clerk(t, "ulm_lead", "lead", app.OfficeUlmen, "Lena Leitner")
 	other := d.Clerk(t, "ulm_b", "clerk", app.OfficeUlmen, "Bernd Ulmer")
 	sys := d.Service(t, "abgleich", "sync", "admin").Open(t, testReg)
-	dbW, w, actW := pgClerk(t, lead)
-	_, b, actB := pgClerk(t, other)
+	dbW, w, actW := lead.OpenScoped(t, testReg)
+	_, b, actB := other.OpenScoped(t, testReg)
 	ctx := context.Background()
 
 	h := newHarness(t, w, func(o *Options) { o.Actor, o.Changes = actW, dbW })
@@ -179,7 +166,7 @@ func TestOfflineIntakeAtTheCounter(t *testing.T) {
 	ctx := context.Background()
 	c := pgtest.Start(t)
 	d := pgsetup.New(t, c)
-	db, st, act := pgClerk(t, d.Clerk(t, "ulm_a", "clerk", app.OfficeUlmen, "Anna Ulmer"))
+	db, st, act := d.Clerk(t, "ulm_a", "clerk", app.OfficeUlmen, "Anna Ulmer").OpenScoped(t, testReg)
 	ob, err := offline.Open(ctx, filepath.Join(t.TempDir(), "offline.db"), testReg)
 	if err != nil {
 		t.Fatal(err)

@@ -102,12 +102,7 @@ func TestOfflineIntakeReplayedWhenServerBack(t *testing.T) {
 	c := pgtest.Start(t)
 	d := pgsetup.New(t, c)
 	l := d.Clerk(t, "ulm_a", "clerk", app.OfficeUlmen, "Anna Ulmer")
-	db := l.Open(t, reg)
-	actor, _, err := app.ResolveActor(ctx, db, l.Account)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st := app.NewScoped(db, actor)
+	_, st, actor := l.OpenScoped(t, reg)
 	ob := open(t, filepath.Join(t.TempDir(), "offline.db"))
 
 	c.Shutdown()

@@ -57,18 +57,6 @@ func caseChange(id int64, office app.OfficeKey) func(app.FeedEvent) bool {
 	return func(c app.FeedEvent) bool { return c.Kind == app.FeedCase && c.CaseID == id && c.Office == office }
 }
 
-// scoped opens the store as the clerk's own login, behind app.Scoped as
-// in the window.
-func scoped(t *testing.T, l *pgsetup.Login) (*postgres.DB, app.Store, app.Actor) {
-	t.Helper()
-	db := l.Open(t, reg)
-	a, _, err := app.ResolveActor(context.Background(), db, l.Account)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return db, app.NewScoped(db, a), a
-}
-
 // Two counters of VG Ulmen and one of VG Zell on one private cluster:
 // what one Ulmen clerk (or the portal sync) writes, the other's feed
 // announces within a second by id and office; the Zell clerk hears the
@@ -83,9 +71,9 @@ func TestChangeFeedAcrossCounters(t *testing.T) {
 	zel := d.Clerk(t, "zel_a", "clerk", app.OfficeZell, "Zora Zeller")
 	sys := d.Service(t, "abgleich", "sync", "admin").Open(t, reg)
 
-	_, a, actA := scoped(t, ulmA)
-	dbB, b, actB := scoped(t, ulmB)
-	dbZ, z, _ := scoped(t, zel)
+	_, a, actA := ulmA.OpenScoped(t, reg)
+	dbB, b, actB := ulmB.OpenScoped(t, reg)
+	dbZ, z, _ := zel.OpenScoped(t, reg)
 	feedB, feedZ := feed(t, dbB), feed(t, dbZ)
 	ctx := context.Background()
 

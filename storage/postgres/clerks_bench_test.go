@@ -32,16 +32,7 @@ func BenchmarkClerks(b *testing.B) {
 	think := time.Duration(envInt("AMTSTRESEN_BENCH_THINK_MS", 1000)) * time.Millisecond
 	admin := benchStore(b, benchAdmin)
 	ctx := context.Background()
-
-	owner, err := pgx.Connect(ctx, benchCluster.URL(benchDB, migrator, benchPassword))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer owner.Close(ctx)
-	v, err := ScramVerifier(benchPassword)
-	if err != nil {
-		b.Fatal(err)
-	}
+	var err error
 	offices := []app.OfficeKey{app.OfficeKreis, app.OfficeCochem, app.OfficeKaisersesch, app.OfficeUlmen, app.OfficeZell}
 	// Free cases per office, shared out so that clerks do not race for
 	// the same case (the race is TestClaimRace's).
@@ -65,23 +56,10 @@ func BenchmarkClerks(b *testing.B) {
 	cs := make([]*clerk, clerks)
 	for i := range cs {
 		o := offices[i%len(offices)]
-		name := fmt.Sprintf("bench_c%02d", i+1)
-		if _, err := owner.Exec(ctx, "SELECT amtstresen.set_clerk_role($1, 'clerk', $2, '', $3)", name, string(o), v); err != nil {
-			b.Fatal(err)
-		}
-		u := fmt.Sprintf("postgres://%s@127.0.0.1:%d/%s?sslmode=disable&pool_max_conns=2", name, benchCluster.Port, benchDB)
-		db, err := Open(ctx, u, benchPassword, testReg)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer db.Close()
-		by, _, err := app.ResolveActor(ctx, db, name)
-		if err != nil {
-			b.Fatal(err)
-		}
+		db, st, by := benchLogin(b, fmt.Sprintf("bench_c%02d", i+1), o, "&pool_max_conns=2")
 		per := i / len(offices)
 		share := len(free[o]) / ((clerks + len(offices) - 1) / len(offices))
-		cs[i] = &clerk{n: i, db: db, st: app.NewScoped(db, by), by: by, office: o, todo: free[o][per*share : (per+1)*share]}
+		cs[i] = &clerk{n: i, db: db, st: st, by: by, office: o, todo: free[o][per*share : (per+1)*share]}
 	}
 	// Leave the claimed cases as they were.
 	defer func() {
@@ -290,4 +268,107 @@ func envInt(name string, def int) int {
 		return n
 	}
 	return def
+}
+
+// BenchmarkChangeVisible: a change at one counter (a claim or a release
+// by a clerk of VG Zell) until another Zell counter, told by its change
+// feed, has re-read the case through its own login: b.N changes, one at
+// a time, 50 ms apart.
+func BenchmarkChangeVisible(b *testing.B) {
+	admin := benchStore(b, benchAdmin)
+	ctx := context.Background()
+	_, a, byA := benchLogin(b, "bench_va", app.OfficeZell, "")
+	dbB, cb, _ := benchLogin(b, "bench_vb", app.OfficeZell, "")
+	free, err := admin.ListCases(ctx, app.CaseFilter{Offices: []app.OfficeKey{app.OfficeZell}, Statuses: []app.Status{app.StatusReceived},
+		Unassigned: true, Limit: 100})
+	if err != nil || len(free) == 0 {
+		b.Fatalf("free cases: %v", err)
+	}
+	s := free[0]
+	seen := make(chan struct{}, 16)
+	wctx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		dbB.Watch(wctx, func(evs []app.FeedEvent) {
+			for _, e := range evs {
+				if e.Kind == app.FeedCase && e.CaseID == s.ID {
+					if _, err := cb.CaseByRef(wctx, s.Ref); err == nil {
+						seen <- struct{}{}
+					}
+					return
+				}
+			}
+		})
+	}()
+	defer func() { stop(); <-done }()
+	time.Sleep(500 * time.Millisecond) // the feed connects
+	var d []time.Duration
+	misses := 0
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for len(seen) > 0 {
+			<-seen
+		}
+		t0 := time.Now()
+		var err error
+		if i%2 == 0 {
+			err = a.Claim(ctx, s.Ref, byA)
+		} else {
+			err = a.Release(ctx, s.Ref, byA)
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		select {
+		case <-seen:
+			d = append(d, time.Since(t0))
+		case <-time.After(2 * time.Second):
+			misses++
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	b.StopTimer()
+	if b.N%2 == 1 {
+		a.Release(ctx, s.Ref, byA)
+	}
+	p50, p99, mx := percentiles(d)
+	b.Logf("visible at the other counter: n=%d p50 %.1f ms  p99 %.1f ms  max %.1f ms, missed %d", len(d), p50, p99, mx, misses)
+	b.ReportMetric(p50, "p50-ms")
+	b.ReportMetric(p99, "p99-ms")
+	b.ReportMetric(float64(misses), "missed")
+	if misses > 0 {
+		b.Errorf("%d changes not seen within 2 s", misses)
+	}
+}
+
+// benchLogin makes (or updates) the login role of a clerk of office on the
+// bench cluster and opens the store as it, behind app.Scoped; more is
+// added to the address (e.g. "&pool_max_conns=2"). Closed when b ends.
+func benchLogin(b *testing.B, name string, office app.OfficeKey, more string) (*DB, *app.Scoped, app.Actor) {
+	b.Helper()
+	ctx := context.Background()
+	owner, err := pgx.Connect(ctx, benchCluster.URL(benchDB, migrator, benchPassword))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer owner.Close(ctx)
+	v, err := ScramVerifier(benchPassword)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := owner.Exec(ctx, "SELECT amtstresen.set_clerk_role($1, 'clerk', $2, '', $3)", name, string(office), v); err != nil {
+		b.Fatal(err)
+	}
+	u := fmt.Sprintf("postgres://%s@127.0.0.1:%d/%s?sslmode=disable%s", name, benchCluster.Port, benchDB, more)
+	db, err := Open(ctx, u, benchPassword, testReg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	by, _, err := app.ResolveActor(ctx, db, name)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return db, app.NewScoped(db, by), by
 }

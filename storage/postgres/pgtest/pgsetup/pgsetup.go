@@ -149,3 +149,15 @@ func (l *Login) Open(t testing.TB, reg *app.Registry) *postgres.DB {
 	t.Cleanup(func() { db.Close() })
 	return db
 }
+
+// OpenScoped opens the store as the login and returns it behind
+// app.Scoped, as ui/cli hands it to the window, with the login's actor.
+func (l *Login) OpenScoped(t testing.TB, reg *app.Registry) (*postgres.DB, *app.Scoped, app.Actor) {
+	t.Helper()
+	db := l.Open(t, reg)
+	a, _, err := app.ResolveActor(context.Background(), db, l.Account)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db, app.NewScoped(db, a), a
+}
