@@ -44,6 +44,10 @@ type caseView struct {
 	note     *keyButton
 	printBtn *keyButton
 	saveBtn  *keyButton
+	tellBtn  *keyButton
+
+	outgoing []app.Outgoing // messages to the citizen (with Options.Messages)
+	tell     *tellForm      // the open message dialog
 
 	// The open action dialog's inputs (tests fill them).
 	statusSel     *keySelect
@@ -76,10 +80,14 @@ func (cv *caseView) buildUI() fyne.CanvasObject {
 	cv.note = newKeyButton(cv.m, lang.L("Notiz …"), theme.DocumentCreateIcon(), cv.onNote)
 	cv.printBtn = newKeyButton(cv.m, lang.L("Bestätigung drucken"), theme.DocumentPrintIcon(), cv.onPrint)
 	cv.saveBtn = newKeyButton(cv.m, lang.L("Als PDF speichern"), theme.DocumentSaveIcon(), cv.onSavePDF)
+	cv.tellBtn = newKeyButton(cv.m, lang.L("Nachricht an Bürger …"), theme.MailComposeIcon(), cv.onTell)
 	for _, b := range cv.buttons() {
 		b.Disable()
 	}
-	actions := container.NewHBox(cv.claim, cv.release, cv.status, cv.forward, cv.note, layout.NewSpacer(), cv.printBtn, cv.saveBtn)
+	actions := container.NewHBox(cv.claim, cv.release, cv.status, cv.forward, cv.note, cv.tellBtn, layout.NewSpacer(), cv.printBtn, cv.saveBtn)
+	if cv.m.o.Messages == nil {
+		cv.tellBtn.Hide()
+	}
 
 	cv.content = container.NewVBox()
 	top := container.NewVBox(
@@ -92,7 +100,7 @@ func (cv *caseView) buildUI() fyne.CanvasObject {
 }
 
 func (cv *caseView) buttons() []*keyButton {
-	return []*keyButton{cv.claim, cv.release, cv.status, cv.forward, cv.note, cv.printBtn, cv.saveBtn}
+	return []*keyButton{cv.claim, cv.release, cv.status, cv.forward, cv.note, cv.tellBtn, cv.printBtn, cv.saveBtn}
 }
 
 // load reads the case, its notes and its history in the background. The
@@ -120,6 +128,10 @@ func (cv *caseView) load() {
 		if err == nil {
 			entries, err = m.store.AuditEntries(ctx, app.AuditFilter{Ref: cv.ref, Limit: 500})
 		}
+		var outgoing []app.Outgoing
+		if err == nil && m.o.Messages != nil {
+			outgoing, err = m.o.Messages.CaseMessages(ctx, cv.ref)
+		}
 		m.ui(func() {
 			if m.caseView != cv {
 				return
@@ -129,7 +141,7 @@ func (cv *caseView) load() {
 				m.showError(err)
 				return
 			}
-			cv.c, cv.notes, cv.audit = c, notes, entries
+			cv.c, cv.notes, cv.audit, cv.outgoing = c, notes, entries, outgoing
 			cv.names = map[string]string{}
 			for _, e := range entries {
 				if e.Name != "" {
@@ -182,7 +194,11 @@ func (cv *caseView) render() {
 	}
 
 	left := container.NewVBox(append(cv.withdrawalCards(), cv.applicantCard(), cv.fieldsCard())...)
-	right := container.NewVBox(cv.routingCard(), cv.attachmentsCard(), cv.messagesCard(), cv.historyCard())
+	right := container.NewVBox(cv.routingCard(), cv.attachmentsCard(), cv.messagesCard())
+	if cv.m.o.Messages != nil {
+		right.Add(cv.citizenMessagesCard())
+	}
+	right.Add(cv.historyCard())
 	cv.content.Objects = []fyne.CanvasObject{container.NewGridWithColumns(2, left, right)}
 	cv.content.Refresh()
 }
@@ -364,8 +380,8 @@ func (cv *caseView) historyCard() fyne.CanvasObject {
 	var lastRead time.Time
 	for _, e := range cv.audit {
 		switch e.Action {
-		case app.ActionCaseStatus, app.ActionCaseForward, app.ActionCaseNote, app.ActionCaseMessage:
-			continue // the note says it, with the text
+		case app.ActionCaseStatus, app.ActionCaseForward, app.ActionCaseNote, app.ActionCaseMessage, app.ActionCaseTell, app.ActionCaseQuittung:
+			continue // the note (or the card of messages to the citizen) says it, with the text
 		}
 		if e.Action == app.ActionCaseRead {
 			reads++
@@ -424,6 +440,10 @@ func auditText(e app.AuditEntry) string {
 		action = lang.L("Notiz ergänzt")
 	case app.ActionCaseMessage:
 		action = lang.L("Nachricht des Bürgers")
+	case app.ActionCaseResend:
+		action, detail = lang.L("Nachricht an Bürger erneut gesendet"), ""
+	case app.ActionCasePrinted:
+		action, detail = lang.L("Brief gedruckt"), ""
 	case app.ActionCasePrint:
 		action = lang.L("Bestätigung gedruckt oder gespeichert")
 		if _, where, ok := strings.Cut(detail, ":"); ok {
@@ -578,8 +598,15 @@ func (cv *caseView) setStatus(to app.Status, reason string) {
 				return err
 			}
 		}
-		return cv.m.store.SetStatus(ctx, ref, to, reason, by)
-	}, cv.after)
+		return nil
+	}, func(err error) {
+		if err != nil {
+			cv.after(err)
+			return
+		}
+		cv.change(app.CaseChange{Kind: app.ChangeStatus, Status: to, Reason: reason},
+			func(ctx context.Context) error { return cv.m.store.SetStatus(ctx, ref, to, reason, by) })
+	})
 }
 
 func (cv *caseView) onForward() {
@@ -602,7 +629,8 @@ func (cv *caseView) onForward() {
 
 func (cv *caseView) doForward(to app.OfficeKey, reason string) {
 	ref, by := cv.ref, cv.m.actor()
-	cv.m.do(func(ctx context.Context) error { return cv.m.store.Forward(ctx, ref, to, reason, by) }, cv.after)
+	cv.change(app.CaseChange{Kind: app.ChangeForward, Office: to, Reason: reason},
+		func(ctx context.Context) error { return cv.m.store.Forward(ctx, ref, to, reason, by) })
 }
 
 func (cv *caseView) onNote() {

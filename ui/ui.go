@@ -96,6 +96,11 @@ type Options struct {
 	// reference and written when it is back. nil: no outbox (SQLite, or
 	// no local folder).
 	Offline app.OfflineOutbox
+	// Messages is the outbox of messages to the citizen and the print
+	// queue (issue 16), as the clerk may use them (app.Scoped.Outbox in
+	// production). nil: status changes tell nobody (tests of other
+	// things), and the window shows no messages and no print queue.
+	Messages app.OutboxStore
 	// Printer prints confirmations; nil uses the built-in PDF documents
 	// and the printer named in Config ([print] printer; "" = default).
 	Printer Printer
@@ -177,10 +182,11 @@ const (
 	ScreenReview       Screen = "review"
 	ScreenSearch       Screen = "search"
 	ScreenSettings     Screen = "settings"
+	ScreenOutbox       Screen = "outbox" // Rückmeldungen: messages not delivered, letters to print
 )
 
 // Screens lists all screens in navigation order.
-var Screens = []Screen{ScreenQueue, ScreenIntake, ScreenAppointments, ScreenReview, ScreenSearch, ScreenSettings}
+var Screens = []Screen{ScreenQueue, ScreenIntake, ScreenAppointments, ScreenReview, ScreenSearch, ScreenSettings, ScreenOutbox}
 
 // Session is the running main window, for tools that drive it (the
 // screenshot and benchmark program). Call its methods from a goroutine

@@ -54,6 +54,7 @@ type mainWindow struct {
 	review       *reviewScreen
 	search       *searchScreen
 	settings     *settingsScreen
+	outbox       *outboxScreen
 	caseView     *caseView
 	auditView    *auditView
 	personExport *personExport
@@ -77,6 +78,7 @@ func newMainWindow(ctx context.Context, a fyne.App, w fyne.Window, o Options) *m
 	m.review = newReviewScreen(m)
 	m.search = newSearchScreen(m)
 	m.settings = newSettingsScreen(m)
+	m.outbox = newOutboxScreen(m)
 	return m
 }
 
@@ -98,6 +100,7 @@ func (m *mainWindow) buildUI() fyne.CanvasObject {
 		container.NewTabItemWithIcon(lang.L("Zur Sichtung"), theme.MailComposeIcon(), m.review.buildUI()),
 		container.NewTabItemWithIcon(lang.L("Suche"), theme.SearchIcon(), m.search.buildUI()),
 		container.NewTabItemWithIcon(lang.L("Einstellungen"), theme.SettingsIcon(), m.settings.buildUI()),
+		container.NewTabItemWithIcon(lang.L("Rückmeldungen"), theme.MailSendIcon(), m.outbox.buildUI()),
 	)
 	m.tabs.SetTabLocation(container.TabLocationLeading)
 	m.tabs.OnSelected = func(*container.TabItem) { m.onScreenShown(m.current()) }
@@ -149,7 +152,7 @@ func (m *mainWindow) mainMenu() *fyne.MainMenu {
 		return it
 	}
 	var views []*fyne.MenuItem
-	keys := []fyne.KeyName{fyne.Key1, fyne.Key2, fyne.Key3, fyne.Key4, fyne.Key5, fyne.Key6}
+	keys := []fyne.KeyName{fyne.Key1, fyne.Key2, fyne.Key3, fyne.Key4, fyne.Key5, fyne.Key6, fyne.Key7}
 	for i, s := range Screens {
 		s := s
 		views = append(views, item(m.screenTitle(s), sc(keys[i], ctrl), func() { m.show(s) }))
@@ -189,7 +192,7 @@ func (m *mainWindow) mainMenu() *fyne.MainMenu {
 
 func (m *mainWindow) showShortcuts() {
 	m.showMessage(lang.L("Tastenkürzel"), strings.Join([]string{
-		lang.L("Strg+1 … Strg+6: Arbeitsvorrat, Schalter, Termine, Zur Sichtung, Suche, Einstellungen"),
+		lang.L("Strg+1 … Strg+7: Arbeitsvorrat, Schalter, Termine, Zur Sichtung, Suche, Einstellungen, Rückmeldungen"),
 		lang.L("Strg+N: neuer Schaltervorgang · Strg+S oder Enter: speichern und Quittung drucken"),
 		lang.L("Strg+F: suchen · Strg+R: aktualisieren · Alt+← oder Esc: zurück · Strg+Q: beenden"),
 		lang.L("Tab: nächstes Feld · ↑/↓ und Enter: Vorschlag übernehmen · Esc: Vorschläge schließen"),
@@ -214,6 +217,8 @@ func (m *mainWindow) screenTitle(s Screen) string {
 		return lang.L("Suche")
 	case ScreenSettings:
 		return lang.L("Einstellungen")
+	case ScreenOutbox:
+		return lang.L("Rückmeldungen")
 	}
 	return string(s)
 }
@@ -253,6 +258,8 @@ func (m *mainWindow) onScreenShown(s Screen) {
 		m.review.reload()
 	case ScreenSearch:
 		m.w.Canvas().Focus(m.search.entry)
+	case ScreenOutbox:
+		m.outbox.reload()
 	}
 }
 

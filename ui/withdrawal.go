@@ -44,6 +44,7 @@ func (cv *caseView) onWithdrawal(confirm bool) {
 	}
 	cv.reasonDialog(title, ok, nil, label, nil, func(reason string) {
 		ref, by := cv.ref, cv.m.actor()
-		cv.m.do(func(ctx context.Context) error { return cv.m.store.DecideWithdrawal(ctx, ref, confirm, reason, by) }, cv.after)
+		cv.change(app.CaseChange{Kind: app.ChangeWithdrawal, Confirm: confirm, Reason: reason},
+			func(ctx context.Context) error { return cv.m.store.DecideWithdrawal(ctx, ref, confirm, reason, by) })
 	})
 }

@@ -258,7 +258,8 @@ func runGUI(e *env, args []string) error {
 		}
 		return err
 	}
-	o := ui.Options{Store: app.NewScoped(db, actor), Actor: actor, Setup: setup, BackupDir: e.backupDir(), Log: e.log,
+	scoped := app.NewScoped(db, actor)
+	o := ui.Options{Store: scoped, Messages: scoped.Outbox(db), Actor: actor, Setup: setup, BackupDir: e.backupDir(), Log: e.log,
 		Registry: e.reg, Config: e.cfg, Paths: e.paths, DBPath: db.where, Version: versionString()}
 	if f := db.file; f != nil {
 		// A damaged file is found at start, while the window opens.
@@ -544,7 +545,8 @@ func runDemo(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	return ui.Run(e.ctx, ui.Options{Store: app.NewScoped(db, actor), Actor: actor, Setup: setup, BackupDir: e.backupDir(), Log: e.log,
+	scoped := app.NewScoped(db, actor)
+	return ui.Run(e.ctx, ui.Options{Store: scoped, Messages: scoped.Outbox(db), Actor: actor, Setup: setup, BackupDir: e.backupDir(), Log: e.log,
 		Registry: e.reg, Config: d.Config, Paths: e.paths, DBPath: e.dbPath, Version: versionString(), Syncer: s})
 }
 

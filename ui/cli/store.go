@@ -27,6 +27,7 @@ import (
 // store is what the window and the commands use of a store adapter.
 type store interface {
 	app.ClerkStore
+	app.OutboxStore
 	app.RoleStore
 	app.Purger
 	app.MaintenanceLog

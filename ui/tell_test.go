@@ -1,0 +1,297 @@
+package ui
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+
+	"amtstresen/app"
+)
+
+// withOutbox runs the window with the store's outbox, as ui/cli does.
+func withOutbox(store testStore) func(*Options) {
+	return func(o *Options) { o.Messages = store.DB }
+}
+
+// portalCase takes in a portal application of VG Cochem (the harness's
+// office) as the sync does: with its "eingegangen" message.
+func portalCase(t *testing.T, store testStore, portal string) *app.Case {
+	t.Helper()
+	it := testReg.Intake(dogCase("Anna", "Muster", "56253", "Treis-Karden"), testNow)
+	nc, err := it.NewCase(portal, "portal", testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc.Channel, nc.PortalCase = app.ChannelPortal, portal
+	c, _, err := store.CreateCase(context.Background(), nc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// byStatus returns the message of the status (the last one queued).
+func byStatus(ms []app.Outgoing, st app.PortalStatus) *app.Outgoing {
+	var out *app.Outgoing
+	for i := range ms {
+		if ms[i].Status == st {
+			out = &ms[i]
+		}
+	}
+	return out
+}
+
+func messagesOf(t *testing.T, store testStore, ref string) []app.Outgoing {
+	t.Helper()
+	ms, err := store.CaseMessages(context.Background(), ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ms
+}
+
+// TestStatusChangeShowsMessage: moving a portal case to "Wartet auf
+// Bürger" asks for the internal reason, then shows the message to the
+// citizen filled in from the template; the clerk picks the missing
+// documents from the service's list, sets the deadline in working days and
+// edits the text. Only then do the status and the message change,
+// together; the internal reason is not in the message.
+func TestStatusChangeShowsMessage(t *testing.T) {
+	store := newTestStore(t)
+	h := newHarness(t, store, withOutbox(store))
+	c := portalCase(t, store, "0b6f3c52-5a57-4a49-9d8e-3d0f3c1f4b01")
+	if err := store.SetStatus(context.Background(), c.Ref, app.StatusInProgress, "", app.Actor{Clerk: "mm", Office: app.OfficeCochem}); err != nil {
+		t.Fatal(err)
+	}
+	h.m.openCase(c.Ref)
+	h.wait()
+	cv := h.m.caseView
+	if !strings.Contains(markup(cv.content), "Eingereiht") {
+		t.Fatalf("the eingegangen message is not in the case view:\n%s", markup(cv.content))
+	}
+	test.Tap(cv.status)
+	for i, s := range cv.statusOptions {
+		if s == app.StatusWaiting {
+			cv.statusSel.SetSelectedIndex(i)
+		}
+	}
+	cv.reasonEntry.SetText("intern: Tierarzt sagt, Impfpass fehlt")
+	cv.submit()
+	h.wait()
+	f := cv.tell
+	if f == nil {
+		t.Fatal("no message dialog after the reason")
+	}
+	if got := h.caseByRef(c.Ref).Status; got != app.StatusInProgress {
+		t.Fatalf("status changed before the message was confirmed: %s", got)
+	}
+	if !strings.Contains(f.text.Text, "Guten Tag Anna Muster") || !strings.Contains(f.text.Text, c.Ref) {
+		t.Errorf("draft text: %q", f.text.Text)
+	}
+	if len(f.docs) != 3 || f.docs[1].Text != "Heimtierausweis oder Impfpass mit Chipnummer" {
+		t.Fatalf("documents offered: %d", len(f.docs))
+	}
+	f.submit() // no document picked
+	if cv.tell == nil || !strings.Contains(f.errLabel.Text, "Unterlage") {
+		t.Fatalf("accepted without a document (error %q)", f.errLabel.Text)
+	}
+	f.docs[1].SetChecked(true)
+	if !strings.Contains(f.text.Text, "Heimtierausweis oder Impfpass mit Chipnummer") {
+		t.Errorf("the picked document is not in the text: %q", f.text.Text)
+	}
+	f.days.SetText("5")
+	deadline := app.AddWorkingDays(testNow, 5)
+	if !strings.Contains(f.until.Text, app.FormatDate(deadline)) || !strings.Contains(f.text.Text, app.FormatDate(deadline)) {
+		t.Errorf("deadline %s: label %q, text %q", app.FormatDate(deadline), f.until.Text, f.text.Text)
+	}
+	edited := f.text.Text + "\nMit freundlichen Grüßen, Ihre VG Cochem"
+	f.text.SetText(edited)
+	f.submit()
+	h.wait()
+	if got := h.caseByRef(c.Ref).Status; got != app.StatusWaiting {
+		t.Fatalf("status %s", got)
+	}
+	ms := messagesOf(t, store, c.Ref)
+	if len(ms) != 2 {
+		t.Fatalf("%d messages", len(ms))
+	}
+	m := byStatus(ms, app.PortalDocsMissing)
+	if m == nil || m.Text != strings.TrimSpace(edited) || len(m.Documents) != 1 ||
+		m.Documents[0] != "Heimtierausweis oder Impfpass mit Chipnummer" || !m.Deadline.Equal(deadline) || m.QueuedBy != "mm" {
+		t.Errorf("message %+v", m)
+	}
+	if strings.Contains(m.Text, "Tierarzt sagt") {
+		t.Error("the internal reason went into the message")
+	}
+	if text := markup(h.m.caseView.content); !strings.Contains(text, "Unterlagen fehlen") || !strings.Contains(text, "Frist "+app.FormatDate(deadline)) {
+		t.Errorf("case view does not list the message:\n%s", text)
+	}
+}
+
+// TestMessageDialogEscChangesNothing: Esc in the message dialog cancels
+// the change too; a walk-in case's answer becomes a letter.
+func TestMessageDialogEscChangesNothing(t *testing.T) {
+	store := newTestStore(t)
+	h := newHarness(t, store, withOutbox(store))
+	c := portalCase(t, store, "0b6f3c52-5a57-4a49-9d8e-3d0f3c1f4b02")
+	h.m.openCase(c.Ref)
+	h.wait()
+	cv := h.m.caseView
+	test.Tap(cv.forward)
+	for i, k := range cv.forwardKeys {
+		if k == app.OfficeZell {
+			cv.forwardSel.SetSelectedIndex(i)
+		}
+	}
+	cv.reasonEntry.SetText("Wohnt in Zell")
+	cv.submit()
+	h.wait()
+	if cv.tell == nil || cv.tell.status != app.PortalForwarded || !strings.Contains(cv.tell.text.Text, "Verbandsgemeindeverwaltung Zell") {
+		t.Fatalf("forward message: %+v", cv.tell)
+	}
+	h.press(fyne.KeyEscape)
+	h.wait()
+	if got := h.caseByRef(c.Ref); got.Office != app.OfficeCochem {
+		t.Errorf("forwarded although cancelled: %s", got.Office)
+	}
+	if ms := messagesOf(t, store, c.Ref); len(ms) != 1 {
+		t.Errorf("%d messages after Esc", len(ms))
+	}
+	// Again, confirmed with Enter.
+	test.Tap(cv.forward)
+	for i, k := range cv.forwardKeys {
+		if k == app.OfficeZell {
+			cv.forwardSel.SetSelectedIndex(i)
+		}
+	}
+	cv.reasonEntry.SetText("Wohnt in Zell")
+	cv.submit()
+	h.wait()
+	h.w.Canvas().Unfocus()
+	h.press(fyne.KeyReturn)
+	h.wait()
+	ms := messagesOf(t, store, c.Ref)
+	if got := h.caseByRef(c.Ref); got.Office != app.OfficeZell || len(ms) != 2 || byStatus(ms, app.PortalForwarded).ForwardedTo != app.OfficeZell {
+		t.Errorf("forward with Enter: office %s, messages %+v", got.Office, ms)
+	}
+}
+
+// TestFreeMessageAndStates: "Nachricht an Bürger" sends a free message;
+// the case lists every message with its state as the portal reported it,
+// and the queue filters on citizens the portal cannot reach.
+func TestFreeMessageAndStates(t *testing.T) {
+	store := newTestStore(t)
+	h := newHarness(t, store, withOutbox(store))
+	ctx := context.Background()
+	c := portalCase(t, store, "0b6f3c52-5a57-4a49-9d8e-3d0f3c1f4b03")
+	h.m.openCase(c.Ref)
+	h.wait()
+	cv := h.m.caseView
+	test.Tap(cv.tellBtn)
+	f := cv.tell
+	if f == nil || !f.free || !strings.Contains(f.text.Text, "Guten Tag Anna Muster") {
+		t.Fatalf("free message dialog: %+v", f)
+	}
+	f.text.SetText("Wir melden uns nächste Woche telefonisch.")
+	f.submit()
+	h.wait()
+	ms := messagesOf(t, store, c.Ref)
+	var free, received app.Outgoing
+	for _, m := range ms {
+		if m.Free {
+			free = m
+		} else {
+			received = m
+		}
+	}
+	if len(ms) != 2 || free.Text != "Wir melden uns nächste Woche telefonisch." {
+		t.Fatalf("messages %+v", ms)
+	}
+	if err := store.MarkSent(ctx, received.Nachricht, testNow); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.ApplyQuittung(ctx, &app.Quittung{Nachricht: free.Nachricht, PortalCase: c.PortalCase, Result: app.OutboxUnzustellbar, At: testNow}, nil); err != nil {
+		t.Fatal(err)
+	}
+	h.m.refresh()
+	h.wait()
+	text := markup(h.m.caseView.content)
+	for _, want := range []string{"Versendet", "Unzustellbar – Brief drucken"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("case view lacks %q:\n%s", want, text)
+		}
+	}
+	if f := h.m.caseView.flags; !f.Visible() || !strings.Contains(f.Text, "Bürger nicht erreichbar") {
+		t.Errorf("flag not shown: %q", f.Text)
+	}
+	h.m.back()
+	h.wait()
+	q := h.m.queue
+	q.flag.SetSelected("Bürger nicht erreichbar")
+	h.wait()
+	if q.count != 1 || h.cell(0, 0) != c.Ref {
+		t.Errorf("queue filter citizen-unreachable: %d cases", q.count)
+	}
+}
+
+// TestOutboxScreen: "Rückmeldungen" lists the messages not delivered with
+// the reason and what to do, sends one again, and lists the letters to
+// print (a walk-in case's answer), which the clerk marks printed.
+func TestOutboxScreen(t *testing.T) {
+	store := newTestStore(t)
+	h := newHarness(t, store, withOutbox(store))
+	ctx := context.Background()
+	c := portalCase(t, store, "0b6f3c52-5a57-4a49-9d8e-3d0f3c1f4b04")
+	ms := messagesOf(t, store, c.Ref)
+	reason := "Der Mailserver hat den Empfänger abgelehnt (550). Bitte die IT verständigen; bis dahin per Brief antworten."
+	if err := store.MarkFailed(ctx, ms[0].Nachricht, app.OutboxFailure{Class: "permanent", Code: 550, Reason: reason}, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	it := testReg.Intake(dogCase("Eva", "Thal", "56253", "Treis-Karden"), testNow)
+	nc, err := it.NewCase("form-1", "mm", testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	walkIn, _, err := store.CreateCase(ctx, nc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	by := app.Actor{Clerk: "mm", Office: app.OfficeCochem}
+	if _, err := store.ChangeCase(ctx, walkIn.Ref, app.CaseChange{}, &app.Tell{Text: "Ihre Hundemarke liegt zur Abholung bereit."}, by); err != nil {
+		t.Fatal(err)
+	}
+	h.m.show(ScreenOutbox)
+	h.wait()
+	text := markup(h.m.outbox.box)
+	for _, want := range []string{"Nicht zugestellte Nachrichten", c.Ref, "Nicht versendet", reason, "Druckaufträge", walkIn.Ref,
+		"Ihre Hundemarke liegt zur Abholung bereit.", "Vorgang vom Schalter"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("Rückmeldungen lacks %q:\n%s", want, text)
+		}
+	}
+	b := findButton(h.m.outbox.box, "Erneut senden")
+	if b == nil {
+		t.Fatal("no Erneut senden")
+	}
+	test.Tap(b)
+	h.wait()
+	if ms := messagesOf(t, store, c.Ref); ms[0].State != app.OutboxQueued {
+		t.Errorf("after Erneut senden: %s", ms[0].State)
+	}
+	b = findButton(h.m.outbox.box, "Als gedruckt markieren")
+	if b == nil {
+		t.Fatal("no Als gedruckt markieren")
+	}
+	test.Tap(b)
+	h.wait()
+	if jobs, _ := store.PrintJobs(ctx, app.PrintFilter{}); len(jobs) != 0 {
+		t.Errorf("open print jobs after marking: %+v", jobs)
+	}
+	if text := markup(h.m.outbox.box); !strings.Contains(text, "Keine Briefe zu drucken.") {
+		t.Errorf("after marking:\n%s", text)
+	}
+}
