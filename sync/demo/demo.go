@@ -82,3 +82,8 @@ func Start(ctx context.Context) (*Mailbox, error) {
 
 // Close stops the server.
 func (d *Mailbox) Close() error { return d.srv.Close() }
+
+// Deliver puts a mail into the demo mailbox's INBOX, as the portal does:
+// the demo's portal (sync/portalsim in ui/cli) delivers its quittungen
+// with it.
+func (d *Mailbox) Deliver(raw []byte) error { return d.srv.Append("INBOX", raw) }

@@ -11,7 +11,6 @@ package portalsim
 import (
 	"crypto/ed25519"
 	"crypto/rand"
-	_ "embed"
 	"encoding/hex"
 	"fmt"
 	"strings"
@@ -22,25 +21,8 @@ import (
 
 	"amtstresen/app"
 	"amtstresen/sync/internal/signedmail"
-	"amtstresen/sync/portaltest"
 	"amtstresen/sync/rueckkanal"
 )
-
-// office-signing-test.key is the published TEST key pair of an office
-// (portal/examples/office-signing-test.key): tests and the demo sign their
-// status messages with it. It is never a production key.
-//
-//go:embed office-signing-test.key
-var officeKeyB64 string
-
-// TestOfficeKey returns the documented office test key for an office.
-func TestOfficeKey(office app.OfficeKey) *rueckkanal.OfficeKey {
-	k, err := rueckkanal.ParsePrivateKey(officeKeyB64)
-	if err != nil {
-		panic("portalsim: broken office test key")
-	}
-	return &rueckkanal.OfficeKey{Office: office, Private: k}
-}
 
 // Defaults of the quittung mail's addresses (as in 12-quittung.eml).
 const (
@@ -50,7 +32,10 @@ const (
 
 // Config is the simulated portal.
 type Config struct {
-	// PortalKey signs the quittungen; default the portal's documented test key.
+	// PortalKey signs the quittungen (required): the portal's documented
+	// test key in tests (portaltest.TestKey), the demo's own key in the
+	// demo. portalsim embeds no key, so that the program (the demo) links
+	// no test key.
 	PortalKey ed25519.PrivateKey
 	// OfficeKeys are the offices' public keys the portal knows.
 	OfficeKeys map[app.OfficeKey]ed25519.PublicKey
@@ -84,8 +69,8 @@ type Portal struct {
 
 // New returns a portal with defaults filled in.
 func New(c Config) *Portal {
-	if c.PortalKey == nil {
-		c.PortalKey = portaltest.TestKey()
+	if len(c.PortalKey) != ed25519.PrivateKeySize {
+		panic("portalsim: Config.PortalKey is required")
 	}
 	if c.From == "" {
 		c.From = DefaultFrom

@@ -33,7 +33,7 @@ func status(t testing.TB, vorgang string, key ed25519.PrivateKey) *rueckkanal.Me
 }
 
 func newPortal(outcome map[string]rueckkanal.Ergebnis, known func(string) bool) *Portal {
-	return New(Config{OfficeKeys: map[app.OfficeKey]ed25519.PublicKey{office: TestOfficeKey(office).Public()},
+	return New(Config{PortalKey: portaltest.TestKey(), OfficeKeys: map[app.OfficeKey]ed25519.PublicKey{office: portaltest.TestOfficeKey(office).Public()},
 		Outcome: OutcomeByCase(outcome, rueckkanal.ErgebnisServicekonto), KnownCase: known, Now: func() time.Time { return now }})
 }
 
@@ -60,17 +60,17 @@ func checkQuittung(t testing.TB, raw []byte) *rueckkanal.Quittung {
 }
 
 func TestTestOfficeKey(t *testing.T) {
-	pub, err := os.ReadFile("office-signing-test.pub")
+	pub, err := os.ReadFile("../portaltest/office-signing-test.pub")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := TestOfficeKey(office).PublicBase64(); got != strings.TrimSpace(string(pub)) {
+	if got := portaltest.TestOfficeKey(office).PublicBase64(); got != strings.TrimSpace(string(pub)) {
 		t.Fatalf("public key %s, documented %s", got, pub)
 	}
 }
 
 func TestAnswer(t *testing.T) {
-	key := TestOfficeKey(office).Private
+	key := portaltest.TestOfficeKey(office).Private
 	email, lost, unknown := rueckkanal.NewUUID(), rueckkanal.NewUUID(), rueckkanal.NewUUID()
 	p := newPortal(map[string]rueckkanal.Ergebnis{email: rueckkanal.ErgebnisEmail, lost: rueckkanal.ErgebnisUnzustellbar},
 		func(v string) bool { return v != unknown })
@@ -136,7 +136,7 @@ func TestQuittungLikeExample(t *testing.T) {
 // restarted portal answers nothing again.
 func TestPollDovecot(t *testing.T) {
 	dc := dovecottest.Start(t)
-	key := TestOfficeKey(office).Private
+	key := portaltest.TestOfficeKey(office).Private
 	m1, m2 := status(t, rueckkanal.NewUUID(), key), status(t, rueckkanal.NewUUID(), key)
 	for _, raw := range [][]byte{m1.Raw, m2.Raw, m1.Raw} { // m1 re-sent after a crash
 		if err := dc.Save("Rueckkanal", raw); err != nil {
@@ -174,7 +174,7 @@ func TestSMTPServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	key := TestOfficeKey(office).Private
+	key := portaltest.TestOfficeKey(office).Private
 	m := status(t, rueckkanal.NewUUID(), key)
 	c := rueckkanal.Config{SMTP: rueckkanal.SMTPConfig{Address: srv.Addr, TLS: rueckkanal.TLSNone, From: from}, ReturnAddress: rueckkanal.DefaultReturnAddress}
 	sub, err := rueckkanal.NewSubmitter(c, "")

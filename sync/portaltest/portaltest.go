@@ -11,7 +11,9 @@ import (
 	_ "embed"
 	"encoding/base64"
 
+	"amtstresen/app"
 	"amtstresen/sync/demo"
+	"amtstresen/sync/rueckkanal"
 )
 
 // portal-signing-test.key is the public TEST key pair from the portal
@@ -21,6 +23,22 @@ import (
 //
 //go:embed portal-signing-test.key
 var testKeyB64 string
+
+// office-signing-test.key is the published TEST key pair of an office
+// (portal/examples/office-signing-test.key): tests sign their status
+// messages with it. It is never a production key, and not the demo's.
+//
+//go:embed office-signing-test.key
+var officeKeyB64 string
+
+// TestOfficeKey returns the documented office test key for an office.
+func TestOfficeKey(office app.OfficeKey) *rueckkanal.OfficeKey {
+	k, err := rueckkanal.ParsePrivateKey(officeKeyB64)
+	if err != nil {
+		panic("portaltest: broken office test key")
+	}
+	return &rueckkanal.OfficeKey{Office: office, Private: k}
+}
 
 // TestKey returns the documented test private key.
 func TestKey() ed25519.PrivateKey { return demo.MustKey(testKeyB64) }

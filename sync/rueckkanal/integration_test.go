@@ -46,11 +46,11 @@ func startChain(t testing.TB, outcome map[string]rueckkanal.Ergebnis) *chain {
 	t.Helper()
 	dc := dovecottest.StartWith(t, dovecottest.Options{LMTP: true})
 	pf := postfixtest.Start(t, postfixtest.Options{LMTPAddr: dc.LMTPAddr, Reject: []string{rejectAddr}})
-	key := portalsim.TestOfficeKey(app.OfficeCochem)
+	key := portaltest.TestOfficeKey(app.OfficeCochem)
 	c := &chain{dc: dc, pf: pf, key: key, now: time.Now(),
 		in:  portalsim.Mailbox{Addr: dc.Addr, User: "rueckkanal", Password: dc.Password},
 		out: portalsim.Mailbox{Addr: dc.Addr, User: dc.User, Password: dc.Password}}
-	c.portal = portalsim.New(portalsim.Config{
+	c.portal = portalsim.New(portalsim.Config{PortalKey: portaltest.TestKey(),
 		OfficeKeys: map[app.OfficeKey]ed25519.PublicKey{app.OfficeCochem: key.Public()},
 		Outcome:    portalsim.OutcomeByCase(outcome, rueckkanal.ErgebnisServicekonto)})
 	return c
@@ -224,7 +224,7 @@ func (c *chain) pollUntil(t testing.TB, n int) portalsim.Result {
 func TestPostfixDovecot(t *testing.T) {
 	email, lost := rueckkanal.NewUUID(), rueckkanal.NewUUID()
 	c := startChain(t, nil)
-	c.portal = portalsim.New(portalsim.Config{
+	c.portal = portalsim.New(portalsim.Config{PortalKey: portaltest.TestKey(),
 		OfficeKeys: map[app.OfficeKey]ed25519.PublicKey{app.OfficeCochem: c.key.Public()},
 		Outcome:    portalsim.OutcomeByCase(map[string]rueckkanal.Ergebnis{email: rueckkanal.ErgebnisEmail, lost: rueckkanal.ErgebnisUnzustellbar}, rueckkanal.ErgebnisServicekonto)})
 	delivered, answered := 0, 0

@@ -538,6 +538,27 @@ func runDemo(e *env, args []string) error {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "Demo-Postfach %s (%d Sendungen), Datenbank %s\nPortal-Abgleich: %s\n", d.Addr, d.Mails, e.dbPath, res.Summary())
+	// The whole loop: the "eingegangen" messages go to the demo's portal,
+	// which answers with signed quittungen into the demo mailbox; the
+	// next sync applies them.
+	ret, err := startDemoReturn(d)
+	if err != nil {
+		return err
+	}
+	defer ret.Close()
+	snd, err := ret.sender(e, db)
+	if err != nil {
+		return err
+	}
+	round, err := snd.SendDue(e.ctx)
+	if err != nil {
+		return err
+	}
+	res, err = s.Sync(e.ctx, nil)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "Rückkanal: %s\nPortal-Abgleich: %s\n", roundSummary(round), res.Summary())
 	if *headless {
 		return nil
 	}
@@ -545,9 +566,15 @@ func runDemo(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	// What clerks change in the window goes out in the background; the
+	// portal's quittungen come with the next sync.
+	ctx, stop := context.WithCancel(e.ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); snd.Run(ctx, 5*time.Second) }()
+	defer func() { stop(); <-done }()
 	scoped := app.NewScoped(db, actor)
 	return ui.Run(e.ctx, ui.Options{Store: scoped, Messages: scoped.Outbox(db), Actor: actor, Setup: setup, BackupDir: e.backupDir(), Log: e.log,
-		Registry: e.reg, Config: d.Config, Paths: e.paths, DBPath: e.dbPath, Version: versionString(), Syncer: s})
+		Registry: e.reg, Config: ret.cfg, Paths: e.paths, DBPath: e.dbPath, Version: versionString(), Syncer: wakingSyncer{s, snd.Wake}})
 }
 
 // --- Confirmations: ui/pdf renders, ui/printing prints and saves ---

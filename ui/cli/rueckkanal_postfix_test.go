@@ -73,7 +73,7 @@ func startE2E(t *testing.T) *e2e {
 		x.keys[o], known[o] = k, k.Public()
 		fmt.Fprintf(&offices, "[[office]]\ndienststelle = %q\nkey_file = %q\n", o, p)
 	}
-	x.portal = portalsim.New(portalsim.Config{OfficeKeys: known})
+	x.portal = portalsim.New(portalsim.Config{PortalKey: portaltest.TestKey(), OfficeKeys: known})
 	t.Setenv("E2E_IMAP_PW", dc.Password)
 	cfg := func(ret string) string {
 		return writeConfig(t, fmt.Sprintf(`[imap]
@@ -357,7 +357,7 @@ func TestReturnChannelPostfix(t *testing.T) {
 			k, _ := rueckkanal.GenerateOfficeKey(o, nil)
 			other[o] = k.Public()
 		}
-		if res := x.answer(t, portalsim.New(portalsim.Config{OfficeKeys: other})); res.Refused != 1 {
+		if res := x.answer(t, portalsim.New(portalsim.Config{PortalKey: portaltest.TestKey(), OfficeKeys: other})); res.Refused != 1 {
 			t.Fatalf("portal: %+v", res)
 		}
 		x.run(t, "sync", "--once")

@@ -112,7 +112,7 @@ func newLoopEnv(t *testing.T, wrongKeys bool) *loopEnv {
 		}
 		fmt.Fprintf(&offices, "[[office]]\ndienststelle = %q\nkey_file = %q\n", o, p)
 	}
-	portal := portalsim.New(portalsim.Config{OfficeKeys: known})
+	portal := portalsim.New(portalsim.Config{PortalKey: portaltest.TestKey(), OfficeKeys: known})
 	l.portal, err = portal.ListenSMTP(func(q []byte) error { return srv.Append("INBOX", q) })
 	if err != nil {
 		t.Fatal(err)
@@ -252,4 +252,31 @@ func mustTime(t *testing.T, s string) time.Time {
 		t.Fatal(err)
 	}
 	return v
+}
+
+// TestDemoRunsTheLoop: `amtstresen demo --headless` takes the demo's
+// applications in, sends their "eingegangen" to the demo's portal, which
+// answers with signed quittungen (the demo's portal key, the demo's own
+// office keys), and the second sync applies them: the outbox shows
+// "servicekonto", "email" and "unzustellbar", nothing stays queued.
+func TestDemoRunsTheLoop(t *testing.T) {
+	emptyHome(t)
+	dbPath := filepath.Join(t.TempDir(), "demo.db")
+	out := mustRun(t, "demo", "--headless", "--db", dbPath)
+	if !strings.Contains(out, "Rückkanal: Statusmeldungen:") || !strings.Contains(out, "Quittungen des Portals") {
+		t.Fatalf("demo:\n%s", out)
+	}
+	as(t, "it")
+	mustRun(t, "roles", "set", "it", "admin", "--db", dbPath)
+	var ob []outboxJSON
+	if err := json.Unmarshal([]byte(mustRun(t, "outbox", "--json", "--db", dbPath)), &ob); err != nil {
+		t.Fatal(err)
+	}
+	states := map[string]int{}
+	for _, o := range ob {
+		states[o.State]++
+	}
+	if len(ob) < 5 || states["servicekonto"] == 0 || states["queued"]+states["failed"]+states["sent"] != 0 {
+		t.Errorf("demo outbox states %v of %d", states, len(ob))
+	}
 }
