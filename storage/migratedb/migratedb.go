@@ -304,7 +304,8 @@ const (
 	kInt
 	kBool
 	kTime
-	kFlags // text[] from SQLite's ",a,b,"
+	kFlags // text[] from SQLite's ",a,b," or a JSON list
+	kDate  // date from SQLite's "YYYY-MM-DD"; '' is NULL
 	kBytes
 	kJSON // json: the document's text as it is; '' is NULL
 )
@@ -341,6 +342,8 @@ func (c *copier) columns(table string) ([]column, error) {
 			k = kBool
 		case strings.HasPrefix(dt, "timestamp"):
 			k = kTime
+		case dt == "date":
+			k = kDate
 		case dt == "ARRAY" && udt == "_text":
 			k = kFlags
 		case dt == "bytea":
@@ -431,9 +434,26 @@ func convert(col column, v any) (any, error) {
 			}
 			return t.UTC().Truncate(time.Microsecond), nil
 		}
+	case kDate:
+		if s, ok := v.(string); ok {
+			if s == "" {
+				return nil, nil
+			}
+			d, err := time.Parse("2006-01-02", s)
+			if err != nil {
+				return nil, fmt.Errorf("date %q: %w", s, err)
+			}
+			return civilDate(d), nil
+		}
 	case kFlags:
 		if s, ok := v.(string); ok {
 			out := []string{}
+			if strings.HasPrefix(s, "[") {
+				if err := json.Unmarshal([]byte(s), &out); err != nil {
+					return nil, fmt.Errorf("list %q: %w", s, err)
+				}
+				return out, nil
+			}
 			for _, f := range strings.Split(s, ",") {
 				if f != "" {
 					out = append(out, f)
@@ -451,6 +471,9 @@ func convert(col column, v any) (any, error) {
 	}
 	return nil, fmt.Errorf("value of type %T", v)
 }
+
+// civilDate is a day for a date column; hashed as "YYYY-MM-DD".
+type civilDate time.Time
 
 // pgText is text as PostgreSQL takes it: valid UTF-8 without NUL (the
 // PostgreSQL store writes such text the same way).
@@ -487,6 +510,8 @@ func rowHash(vals []any) [32]byte {
 			str('b', fmt.Sprint(x))
 		case time.Time:
 			str('t', x.UTC().Truncate(time.Microsecond).Format(time.RFC3339Nano))
+		case civilDate:
+			str('d', time.Time(x).Format("2006-01-02"))
 		case []string:
 			b.WriteByte('a')
 			num(len(x))
@@ -558,6 +583,11 @@ func (c *copier) copyTable(table string) (*TableReport, error) {
 			out[i] = v
 		}
 		hashes = append(hashes, rowHash(out))
+		for i, v := range out {
+			if d, ok := v.(civilDate); ok {
+				out[i] = time.Time(d)
+			}
+		}
 		return out, nil
 	}))
 	if rowErr != nil {
@@ -603,7 +633,7 @@ func (c *copier) readBack(table string, cols []column) (string, int, error) {
 				dest[i] = new(*int64)
 			case kBool:
 				dest[i] = new(*bool)
-			case kTime:
+			case kTime, kDate:
 				dest[i] = new(*time.Time)
 			case kFlags:
 				dest[i] = new([]string)
@@ -630,7 +660,11 @@ func (c *copier) readBack(table string, cols []column) (string, int, error) {
 					vals[i] = **x
 				}
 			case **time.Time:
-				if *x != nil {
+				switch {
+				case *x == nil:
+				case cols[i].kind == kDate:
+					vals[i] = civilDate(**x)
+				default:
 					vals[i] = **x
 				}
 			case *[]string:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/url"
@@ -238,7 +239,70 @@ func (db *DB) q() querier {
 	if db.btx != nil {
 		return db.btx
 	}
-	return db.pool
+	return retryPool{db.pool}
+}
+
+// retryPool runs a statement outside a transaction once more when the
+// pooled connection it got was dead (the server restarted, or a standby
+// was promoted while the connection rested less than the pool's ping
+// interval of a second): a read always, a write only when it never
+// reached the server (pgconn.SafeToRetry). The second try gets a new
+// connection, to the server that now takes writes.
+type retryPool struct{ p *pgxpool.Pool }
+
+// staleConn reports an error of a connection that was already dead.
+func staleConn(err error) bool {
+	if err == nil {
+		return false
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03"
+	}
+	return pgconn.SafeToRetry(err) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, net.ErrClosed) || isNetErr(err)
+}
+
+// reading reports whether sql only reads (a SELECT without a function
+// that writes: those run in transactions).
+func reading(sql string) bool {
+	s := strings.ToUpper(strings.TrimSpace(sql))
+	return strings.HasPrefix(s, "SELECT") && !strings.Contains(s, "INSERT ") && !strings.Contains(s, "UPDATE ") && !strings.Contains(s, "DELETE ")
+}
+
+func (r retryPool) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	tag, err := r.p.Exec(ctx, sql, args...)
+	if err != nil && ctx.Err() == nil && (pgconn.SafeToRetry(err) || (reading(sql) && staleConn(err))) {
+		return r.p.Exec(ctx, sql, args...)
+	}
+	return tag, err
+}
+
+func (r retryPool) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	rows, err := r.p.Query(ctx, sql, args...)
+	if err != nil && ctx.Err() == nil && (pgconn.SafeToRetry(err) || (reading(sql) && staleConn(err))) {
+		return r.p.Query(ctx, sql, args...)
+	}
+	return rows, err
+}
+
+func (r retryPool) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	return retryRow{r.p, ctx, sql, args}
+}
+
+type retryRow struct {
+	p    *pgxpool.Pool
+	ctx  context.Context
+	sql  string
+	args []any
+}
+
+func (r retryRow) Scan(dest ...any) error {
+	err := r.p.QueryRow(r.ctx, r.sql, r.args...).Scan(dest...)
+	if err != nil && r.ctx.Err() == nil && (pgconn.SafeToRetry(err) || (reading(r.sql) && staleConn(err))) {
+		return r.p.QueryRow(r.ctx, r.sql, r.args...).Scan(dest...)
+	}
+	return err
 }
 
 // tx runs fn in one transaction (inside a batch: in a savepoint, so that
@@ -262,12 +326,29 @@ func (db *DB) tx(ctx context.Context, op string, fn func(tx pgx.Tx) error) error
 		return nil
 	}
 	for attempt := 1; ; attempt++ {
-		err := pgx.BeginFunc(ctx, db.pool, fn)
+		err := beginFunc(ctx, db.pool, fn)
 		if retryable(err) && attempt < 5 && ctx.Err() == nil {
 			continue
 		}
 		return explain(wrap(op, err))
 	}
+}
+
+// beginFunc is pgx.BeginFunc on the pool, beginning once more on another
+// connection when the first was dead (nothing of fn ran then).
+func beginFunc(ctx context.Context, pool *pgxpool.Pool, fn func(pgx.Tx) error) error {
+	tx, err := pool.Begin(ctx)
+	if err != nil && ctx.Err() == nil && staleConn(err) {
+		tx, err = pool.Begin(ctx)
+	}
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx)
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
 }
 
 // retryable reports a deadlock or serialization failure: the transaction
@@ -288,7 +369,7 @@ func (db *DB) Batch(ctx context.Context, fn func(tx app.PortalStore) error) erro
 	if db.btx != nil {
 		return fn(db)
 	}
-	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+	err := beginFunc(ctx, db.pool, func(tx pgx.Tx) error {
 		view := *db
 		view.btx = tx
 		return fn(&view)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"os/exec"
 	"strings"
 	gosync "sync"
 	"testing"
@@ -96,6 +98,14 @@ func account(name string) string {
 // writes a configuration that syncs it, with extra appended.
 func demoConfig(t *testing.T, extra string) string {
 	t.Helper()
+	cfg, _ := demoMailbox(t, extra)
+	return cfg
+}
+
+// demoMailbox is demoConfig that also returns the [imap] and [portal]
+// sections, for another configuration on the same mailbox.
+func demoMailbox(t *testing.T, extra string) (cfg, sections string) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	d, err := portaldemo.Start(ctx)
@@ -104,7 +114,8 @@ func demoConfig(t *testing.T, extra string) string {
 	}
 	t.Cleanup(func() { d.Close() })
 	t.Setenv("AMTSTRESEN_TEST_IMAP_PW", d.Password)
-	return writeConfig(t, "[imap]\naddress = \""+d.Addr+"\"\ntls = \"none\"\nusername = \""+d.User+"\"\npassword_env = \"AMTSTRESEN_TEST_IMAP_PW\"\n[portal]\npublic_key = \""+d.PublicKey+"\"\n"+extra)
+	sections = "[imap]\naddress = \"" + d.Addr + "\"\ntls = \"none\"\nusername = \"" + d.User + "\"\npassword_env = \"AMTSTRESEN_TEST_IMAP_PW\"\n[portal]\npublic_key = \"" + d.PublicKey + "\"\n"
+	return writeConfig(t, sections+extra), sections
 }
 
 // TestPostgresWiring: with [database] url every command works on
@@ -308,7 +319,7 @@ func TestMigrateDB(t *testing.T) {
 	to := pgURL(c, empty, pgMigrator)
 	t.Setenv("AMTSTRESEN_TEST_MIGPW", pgMigratorPassword)
 	out := mustRun(t, "migrate-db", "--to", to, "--password-env", "AMTSTRESEN_TEST_MIGPW", "--db", dbPath)
-	for _, want := range []string{"cases", "case_docs", "blobs", "notes", "attachments", "appointments", "review_items", "mail_receipts", "sync_state", "audit_log", "Suchindex", ulla} {
+	for _, want := range []string{"cases", "case_docs", "blobs", "notes", "attachments", "appointments", "review_items", "mail_receipts", "sync_state", "audit_log", "outbox", "Suchindex", ulla} {
 		if !strings.Contains(out, want) {
 			t.Errorf("migrate-db output lacks %q:\n%s", want, out)
 		}
@@ -355,4 +366,134 @@ func TestMigrateDB(t *testing.T) {
 		t.Fatal(err)
 	}
 	failRun(t, "nicht leer", "migrate-db", "--to", pgURL(c, used, pgMigrator), "--password-env", "AMTSTRESEN_TEST_MIGPW", "--db", dbPath)
+}
+
+// TestPostgresOperations: the operation commands on PostgreSQL, against
+// the private cluster. The audit CSV and the Art. 15 export as the
+// administration (attachments included); the purge as the purge's
+// service account: --dry-run lists an expired case, purge deletes it with
+// its files and logs it, nightly --once records its runs; the backup and
+// restore the README describes (pg_dump -Fc as the superuser, pg_restore
+// into a new database) gives a database the program reads the same.
+func TestPostgresOperations(t *testing.T) {
+	c, db := pgDatabase(t)
+	ctx := context.Background()
+	admin := account("itadmin")
+	t.Setenv("PGPASSWORD", pgMigratorPassword)
+	t.Setenv("AMTSTRESEN_TEST_NEWPW", "Admin-Kennwort-6")
+	as(t, admin)
+	mustRun(t, "roles", "set", admin, "admin", "--password-env", "AMTSTRESEN_TEST_NEWPW", "--db", pgURL(c, db, pgMigrator))
+	t.Setenv("PGPASSWORD", "")
+	sync, purger := account("abgleich"), account("loeschlauf")
+	if err := c.Exec(ctx, "postgres", fmt.Sprintf("CREATE ROLE %s LOGIN PASSWORD 'Dienst-7'; GRANT amtstresen_konto, amtstresen_sync TO %s; CREATE ROLE %s LOGIN PASSWORD 'Dienst-7'; GRANT amtstresen_konto, amtstresen_purge TO %s",
+		sync, sync, purger, purger)); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("AMTSTRESEN_TEST_SVCPW", "Dienst-7")
+	syncCfg, mailbox := demoMailbox(t, "[database]\nurl = \""+pgURL(c, db, sync)+"\"\npassword_env = \"AMTSTRESEN_TEST_SVCPW\"\n")
+	mustRun(t, "sync", "--once", "--config", syncCfg)
+	cfg := writeConfig(t, "[database]\nurl = \""+pgURL(c, db, "")+"\"\npassword_env = \"AMTSTRESEN_TEST_NEWPW\"\n")
+	super := pgtest.Connect(t, c.SuperURL(db))
+
+	// The audit log as CSV, for the data protection officer.
+	csvPath := t.TempDir() + "/protokoll.csv"
+	mustRun(t, "audit", "--csv", "-o", csvPath, "--config", cfg)
+	b, err := os.ReadFile(csvPath)
+	if err != nil || !strings.HasPrefix(string(b), "zeit,sachbearbeitung,dienststelle,aktion,bezug,detail") || strings.Count(string(b), "case.create") < 10 {
+		t.Fatalf("audit CSV (%v):\n%.500s", err, b)
+	}
+	if out := mustRun(t, "audit", "--action", "audit.export", "--config", cfg); !strings.Contains(out, admin) {
+		t.Errorf("the export is not logged:\n%s", out)
+	}
+
+	// Art. 15: a person with an attachment, by e-mail address.
+	var email, ref string
+	if err := super.QueryRow(ctx, `SELECT c.email, c.ref FROM amtstresen.cases c JOIN amtstresen.attachments a ON a.case_id = c.id
+		WHERE c.email <> '' AND a.blob IS NOT NULL ORDER BY c.id LIMIT 1`).Scan(&email, &ref); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir() + "/auskunft"
+	out := mustRun(t, "export-person", "--email", email, "-o", dir, "--config", cfg)
+	if !strings.Contains(out, "Auskunft:") {
+		t.Errorf("export-person:\n%s", out)
+	}
+	for _, f := range []string{"Auskunft.pdf", "Auskunft.json"} {
+		if _, err := os.Stat(dir + "/" + f); err != nil {
+			t.Errorf("Art. 15 export: %v", err)
+		}
+	}
+	if files, _ := os.ReadDir(dir + "/anlagen"); len(files) == 0 {
+		t.Error("Art. 15 export without the attachments")
+	}
+	if js, _ := os.ReadFile(dir + "/Auskunft.json"); !strings.Contains(string(js), ref) {
+		t.Errorf("Auskunft.json does not name %s", ref)
+	}
+
+	// The backup as the README says, taken before the purge.
+	dump := t.TempDir() + "/amtstresen.dump"
+	if out, err := exec.Command(pgtest.BinDir+"/pg_dump", "-h", c.SocketDir, "-p", fmt.Sprint(c.Port), "-U", "postgres", "-Fc", "-f", dump, db).CombinedOutput(); err != nil {
+		t.Fatalf("pg_dump: %v\n%s", err, out)
+	}
+	before := mustRun(t, "cases", "--json", "--config", cfg)
+
+	// Files no attachment refers to (mails that were only kept for review).
+	orphans := count(t, super, `SELECT count(*) FROM amtstresen.blobs b WHERE NOT EXISTS (SELECT 1 FROM amtstresen.attachments a WHERE a.blob = b.sha256)`)
+	// The purge, as its service account: the case closed eleven years ago.
+	if _, err := super.Exec(ctx, `UPDATE amtstresen.cases SET status = 'done', closed_at = now() - interval '11 years' WHERE ref = $1`, ref); err != nil {
+		t.Fatal(err)
+	}
+	as(t, purger)
+	t.Setenv("AMTSTRESEN_TEST_NEWPW", "Dienst-7")
+	if out := mustRun(t, "purge", "--dry-run", "--config", cfg); !strings.Contains(out, ref) {
+		t.Fatalf("purge --dry-run does not list %s:\n%s", ref, out)
+	}
+	// The purge's configuration names the portal's mailbox too: the
+	// case's mail is removed from the server as well.
+	purgeCfg := writeConfig(t, mailbox+"[database]\nurl = \""+pgURL(c, db, "")+"\"\npassword_env = \"AMTSTRESEN_TEST_NEWPW\"\n")
+	if out := mustRun(t, "purge", "--config", purgeCfg); !strings.Contains(out, ref) || !strings.Contains(out, "Postfach: ") || strings.Contains(out, "Postfach: 0 ") {
+		t.Fatalf("purge:\n%s", out)
+	}
+	if n := count(t, super, `SELECT count(*) FROM amtstresen.mail_purges`); n != 0 {
+		t.Errorf("%d server copies still queued after the purge", n)
+	}
+	var cases, search, blobs int
+	if err := super.QueryRow(ctx, `SELECT (SELECT count(*) FROM amtstresen.cases WHERE ref = $1), (SELECT count(*) FROM amtstresen.case_search s
+		WHERE NOT EXISTS (SELECT 1 FROM amtstresen.cases c WHERE c.id = s.case_id)), (SELECT count(*) FROM amtstresen.blobs b
+		WHERE NOT EXISTS (SELECT 1 FROM amtstresen.attachments a WHERE a.blob = b.sha256))`, ref).Scan(&cases, &search, &blobs); err != nil || cases+search+blobs != orphans {
+		t.Errorf("after the purge of %s: %d cases, %d search rows, %d files without attachment (before: %d) (%v)", ref, cases, search, blobs, orphans, err)
+	}
+	if n := count(t, super, `SELECT count(*) FROM amtstresen.audit_log WHERE action = 'case.purge' AND ref = $1`, ref); n != 1 {
+		t.Errorf("case.purge logged %d times", n)
+	}
+	if out := mustRun(t, "nightly", "--once", "--config", purgeCfg); strings.Contains(out, "Sicherung geschrieben") {
+		t.Errorf("nightly on PostgreSQL wrote a file backup:\n%s", out)
+	}
+	for _, job := range []string{"purge", "nightly"} {
+		if n := count(t, super, `SELECT count(*) FROM amtstresen.maintenance_runs WHERE job = $1 AND last_error = ''`, job); n != 1 {
+			t.Errorf("run of %s not recorded", job)
+		}
+	}
+
+	// The restore into a new database: the program reads the state of
+	// the backup (the purged case is back, for the next purge to delete).
+	restored := c.CreateDatabase(t, pgMigrator, "")
+	if out, err := exec.Command(pgtest.BinDir+"/pg_restore", "-h", c.SocketDir, "-p", fmt.Sprint(c.Port), "-U", "postgres", "-d", restored, "--exit-on-error", dump).CombinedOutput(); err != nil {
+		t.Fatalf("pg_restore: %v\n%s", err, out)
+	}
+	as(t, admin)
+	t.Setenv("AMTSTRESEN_TEST_NEWPW", "Admin-Kennwort-6")
+	rcfg := writeConfig(t, "[database]\nurl = \""+pgURL(c, restored, "")+"\"\npassword_env = \"AMTSTRESEN_TEST_NEWPW\"\n")
+	if after := mustRun(t, "cases", "--json", "--config", rcfg); after != before {
+		t.Errorf("the restored database lists other cases:\n%.1000s\n---\n%.1000s", before, after)
+	}
+}
+
+// count runs a count(*) query.
+func count(t *testing.T, q *pgx.Conn, sql string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := q.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+	return n
 }
