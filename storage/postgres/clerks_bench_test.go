@@ -169,7 +169,7 @@ func BenchmarkClerks(b *testing.B) {
 					return
 				case <-time.After(think/2 + time.Duration(r.Int64N(int64(think)+1))):
 				}
-				write := func(op string, s *app.CaseSummary, fn func(context.Context) error) {
+				write := func(op string, s *app.CaseSummary, fn func(context.Context) error) error {
 					mu.Lock()
 					seq++
 					changes[s.ID] = started{at: time.Now(), by: c.n, seq: seq, office: c.office}
@@ -177,6 +177,7 @@ func BenchmarkClerks(b *testing.B) {
 					t0 := time.Now()
 					err := fn(ctx)
 					record(op, time.Since(t0), err)
+					return err
 				}
 				switch x := r.IntN(100); {
 				case x < 35:
@@ -185,7 +186,7 @@ func BenchmarkClerks(b *testing.B) {
 					record("page", time.Since(t0), err)
 				case x < 55:
 					q := benchSurnames[r.IntN(len(benchSurnames))]
-					q = q[:min(len(q), 3+r.IntN(3))]
+					q = string([]rune(q)[:min(len([]rune(q)), 4+r.IntN(3))])
 					t0 := time.Now()
 					_, err := c.st.ListCases(ctx, app.CaseFilter{Query: q})
 					record("search", time.Since(t0), err)
@@ -195,19 +196,25 @@ func BenchmarkClerks(b *testing.B) {
 					}
 					s := c.todo[0]
 					c.todo = c.todo[1:]
-					write("claim", &s, func(ctx context.Context) error { return c.st.Claim(ctx, s.Ref, c.by) })
-					s.Status = app.StatusReceived
-					c.mine = append(c.mine, s)
+					if write("claim", &s, func(ctx context.Context) error { return c.st.Claim(ctx, s.Ref, c.by) }) == nil {
+						s.Status = app.StatusReceived
+						c.mine = append(c.mine, s)
+					}
 				case x < 85:
 					i := r.IntN(len(c.mine))
 					s := &c.mine[i]
 					to := map[app.Status]app.Status{app.StatusReceived: app.StatusInProgress, app.StatusInProgress: app.StatusWaiting,
 						app.StatusWaiting: app.StatusInProgress}[s.Status]
-					write("status", s, func(ctx context.Context) error { return c.st.SetStatus(ctx, s.Ref, to, "", c.by) })
-					s.Status = to
+					reason := ""
+					if to == app.StatusWaiting {
+						reason = "Nachweis der Haftpflichtversicherung fehlt"
+					}
+					if write("status", s, func(ctx context.Context) error { return c.st.SetStatus(ctx, s.Ref, to, reason, c.by) }) == nil {
+						s.Status = to
+					}
 				default:
 					s := c.mine[r.IntN(len(c.mine))]
-					write("note", &s, func(ctx context.Context) error {
+					_ = write("note", &s, func(ctx context.Context) error {
 						return c.st.AddNote(ctx, s.Ref, "Rückruf vereinbart für "+strconv.Itoa(r.IntN(28)+1)+".12.", c.by)
 					})
 				}
@@ -249,7 +256,7 @@ func BenchmarkClerks(b *testing.B) {
 	b.ReportMetric(float64(len(all))/float64(secs), "ops/s")
 }
 
-// benchSurnames are searched by their first letters.
+// benchSurnames are searched by their first four to six letters.
 var benchSurnames = []string{"Müller", "Schmidt", "Schneider", "Fischer", "Weber", "Meyer", "Wagner", "Becker", "Schulz", "Hoffmann",
 	"Koch", "Richter", "Klein", "Wolf", "Schröder", "Neumann", "Zöller", "Braun", "Krüger", "Hartmann"}
 
