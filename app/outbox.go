@@ -192,6 +192,20 @@ const (
 	ChangeWithdrawal ChangeKind = "withdrawal" // CaseStore.DecideWithdrawal ("zurueckgenommen" when confirmed)
 )
 
+// Action is the audit action of the change (ActionCaseTell for a free
+// message): what a refused change is audited as.
+func (k ChangeKind) Action() string {
+	switch k {
+	case ChangeStatus:
+		return ActionCaseStatus
+	case ChangeForward:
+		return ActionCaseForward
+	case ChangeWithdrawal:
+		return ActionCaseWithdrawal
+	}
+	return ActionCaseTell
+}
+
 // CaseChange is a clerk's change of a case, as the matching CaseStore
 // method takes it.
 type CaseChange struct {

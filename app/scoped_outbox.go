@@ -16,23 +16,10 @@ var _ OutboxStore = (*ScopedOutbox)(nil)
 // Outbox returns o (the store's outbox) with the actor's access checks.
 func (s *Scoped) Outbox(o OutboxStore) *ScopedOutbox { return &ScopedOutbox{s: s, o: o} }
 
-// changeAction is the audited action of a change (for a refusal).
-func changeAction(k ChangeKind) string {
-	switch k {
-	case ChangeStatus:
-		return ActionCaseStatus
-	case ChangeForward:
-		return ActionCaseForward
-	case ChangeWithdrawal:
-		return ActionCaseWithdrawal
-	}
-	return ActionCaseTell
-}
-
 // ChangeCase: every role, on the actor's cases, in the actor's name.
 func (so *ScopedOutbox) ChangeCase(ctx context.Context, ref string, ch CaseChange, msg *Tell, by Actor) (*Outgoing, error) {
 	var out *Outgoing
-	err := so.s.change(ctx, ref, changeAction(ch.Kind), by, func(a Actor) error {
+	err := so.s.change(ctx, ref, ch.Kind.Action(), by, func(a Actor) error {
 		var err error
 		out, err = so.o.ChangeCase(ctx, ref, ch, msg, a)
 		return err

@@ -110,8 +110,7 @@ func (db *DB) ChangeCase(ctx context.Context, ref string, ch app.CaseChange, msg
 			return err
 		}
 		if o != nil {
-			if err := audit(ctx, tx, app.AuditEntry{At: now, Clerk: by.Clerk, Name: by.Name, Office: r.office,
-				Action: app.ActionCaseTell, Ref: r.ref, Detail: string(o.Status) + "/" + string(o.State)}); err != nil {
+			if err := audit(ctx, tx, rules.TellAudit(o, r.office, by)); err != nil {
 				return err
 			}
 		}
@@ -495,8 +494,7 @@ func (db *DB) ApplyQuittung(ctx context.Context, q *app.Quittung, rc *app.Receip
 				}
 			}
 		}
-		return audit(ctx, tx, app.AuditEntry{At: now, Clerk: app.PortalActor.Clerk, Office: o.Office, Action: app.ActionCaseQuittung,
-			Ref: o.Ref, Detail: string(q.Result)})
+		return audit(ctx, tx, rules.QuittungAudit(o, q, now))
 	})
 }
 

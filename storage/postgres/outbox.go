@@ -89,17 +89,8 @@ func (db *DB) ChangeCase(ctx context.Context, ref string, ch app.CaseChange, msg
 		return nil, err
 	}
 	ch.Reason = strings.TrimSpace(ch.Reason)
-	action := app.ActionCaseTell
-	switch ch.Kind {
-	case app.ChangeStatus:
-		action = app.ActionCaseStatus
-	case app.ChangeForward:
-		action = app.ActionCaseForward
-	case app.ChangeWithdrawal:
-		action = app.ActionCaseWithdrawal
-	}
 	var out *app.Outgoing
-	err := db.onCase(ctx, "change case", action, ref, func(tx pgx.Tx, r *caseRow, now time.Time) error {
+	err := db.onCase(ctx, "change case", ch.Kind.Action(), ref, func(tx pgx.Tx, r *caseRow, now time.Time) error {
 		out = nil
 		mc, err := messageCase(ctx, tx, r)
 		if err != nil {
@@ -124,8 +115,7 @@ func (db *DB) ChangeCase(ctx context.Context, ref string, ch app.CaseChange, msg
 			return err
 		}
 		if o != nil {
-			if err := audit(ctx, tx, app.AuditEntry{At: now, Clerk: by.Clerk, Name: by.Name, Office: r.office,
-				Action: app.ActionCaseTell, Ref: r.ref, Detail: string(o.Status) + "/" + string(o.State)}); err != nil {
+			if err := audit(ctx, tx, rules.TellAudit(o, r.office, by)); err != nil {
 				return err
 			}
 		}
@@ -495,7 +485,6 @@ func (db *DB) ApplyQuittung(ctx context.Context, q *app.Quittung, rc *app.Receip
 				return err
 			}
 		}
-		return audit(ctx, tx, app.AuditEntry{At: now, Clerk: app.PortalActor.Clerk, Office: o.Office, Action: app.ActionCaseQuittung,
-			Ref: o.Ref, Detail: string(q.Result)})
+		return audit(ctx, tx, rules.QuittungAudit(o, q, now))
 	})
 }

@@ -226,3 +226,16 @@ func OutboxNotFound(nachricht string) error {
 func PrintJobNotFound(id int64) error {
 	return app.Errorf(app.ENOTFOUND, "Der Druckauftrag %d ist unbekannt.", id)
 }
+
+// TellAudit is the audit entry of a message a clerk queued with a change
+// of a case of office (detail "status/state").
+func TellAudit(o *app.Outgoing, office app.OfficeKey, by app.Actor) app.AuditEntry {
+	return app.AuditEntry{At: o.QueuedAt, Clerk: by.Clerk, Name: by.Name, Office: office, Action: app.ActionCaseTell, Ref: o.Ref,
+		Detail: string(o.Status) + "/" + string(o.State)}
+}
+
+// QuittungAudit is the audit entry of a quittung applied (detail the result).
+func QuittungAudit(o *app.Outgoing, q *app.Quittung, now time.Time) app.AuditEntry {
+	return app.AuditEntry{At: now, Clerk: app.PortalActor.Clerk, Office: o.Office, Action: app.ActionCaseQuittung, Ref: o.Ref,
+		Detail: string(q.Result)}
+}
