@@ -446,13 +446,17 @@ func auditText(e app.AuditEntry) string {
 		action, detail = lang.L("Brief gedruckt"), ""
 	case app.ActionCasePrint:
 		action = lang.L("Bestätigung gedruckt oder gespeichert")
-		if _, where, ok := strings.Cut(detail, ":"); ok {
-			switch where {
-			case toPrinter:
+		if kind, where, ok := strings.Cut(detail, ":"); ok {
+			switch {
+			case kind == "brief" && where == toPrinter:
+				action = lang.L("Brief gedruckt")
+			case kind == "brief":
+				action = lang.L("Brief als PDF gespeichert oder abgelegt")
+			case where == toPrinter:
 				action = lang.L("Bestätigung gedruckt")
-			case toFile:
+			case where == toFile:
 				action = lang.L("Bestätigung als PDF gespeichert")
-			case toSaved:
+			case where == toSaved:
 				action = lang.L("Bestätigung nicht gedruckt, als PDF abgelegt")
 			}
 			detail = ""

@@ -103,8 +103,10 @@ func (s *outboxScreen) render() {
 		why.Wrapping = fyne.TextWrapWord
 		text := valueLabel(s.texts[j.Nachricht])
 		open := widget.NewButtonWithIcon(lang.L("Vorgang öffnen"), theme.FolderOpenIcon(), func() { s.m.openCase(j.Ref) })
+		print := widget.NewButtonWithIcon(lang.L("Drucken"), theme.DocumentPrintIcon(), func() { s.print(j) })
+		print.Importance = widget.HighImportance
 		done := widget.NewButtonWithIcon(lang.L("Als gedruckt markieren"), theme.ConfirmIcon(), func() { s.printed(j.ID) })
-		letters.Add(container.NewVBox(head, why, text, container.NewHBox(open, done), widget.NewSeparator()))
+		letters.Add(container.NewVBox(head, why, text, container.NewHBox(open, print, done), widget.NewSeparator()))
 	}
 	if len(s.letters) == 0 {
 		letters.Add(widget.NewLabel(lang.L("Keine Briefe zu drucken.")))
@@ -141,6 +143,38 @@ func printWhy(j app.PrintJob) string {
 func (s *outboxScreen) resend(nachricht string) {
 	by := s.m.actor()
 	s.m.do(func(ctx context.Context) error { return s.m.o.Messages.Resend(ctx, nachricht, by) }, s.after)
+}
+
+// print prints the letter (ui/pdf, CUPS) and, once the printer took it,
+// marks the job printed; the print is in the case's history.
+func (s *outboxScreen) print(j app.PrintJob) {
+	m := s.m
+	by, clerk := m.actor(), m.clerkName()
+	var doc *Document
+	m.do(func(ctx context.Context) error {
+		c, err := m.store.CaseByRef(ctx, j.Ref)
+		if err != nil {
+			return err
+		}
+		ms, err := m.o.Messages.OutboxMessages(ctx, app.OutboxFilter{Nachricht: j.Nachricht})
+		if err != nil {
+			return err
+		}
+		if len(ms) != 1 {
+			return app.Errorf(app.ENOTFOUND, "Die Nachricht zum Brief %s ist nicht mehr vorhanden.", j.Ref)
+		}
+		if doc, err = m.print.LetterDocument(ctx, c, &ms[0], clerk); err != nil {
+			return err
+		}
+		doc.Office = c.Office
+		if err := m.printDoc(ctx, doc, by); err != nil {
+			return err
+		}
+		return m.o.Messages.MarkPrinted(app.WithTime(ctx, m.now()), j.ID, by)
+	}, func(err error) {
+		m.printFailed(err, doc)
+		s.reload()
+	})
 }
 
 func (s *outboxScreen) printed(id int64) {

@@ -60,6 +60,14 @@ func (p *pdfPrinter) AppointmentDocument(ctx context.Context, a *app.Appointment
 	return p.document(pdf.AppointmentItem(a, c), clerk)
 }
 
+func (p *pdfPrinter) LetterDocument(ctx context.Context, c *app.Case, m *app.Outgoing, clerk string) (*Document, error) {
+	b, err := p.renderer().Message(c, m, pdf.Options{Clerk: clerk})
+	if err != nil {
+		return nil, err
+	}
+	return &Document{Title: c.Ref + " Schreiben", FileName: pdf.MessageFileName(c.Ref), Data: b, Kind: "brief", Ref: c.Ref}, nil
+}
+
 func (p *pdfPrinter) Print(ctx context.Context, d *Document) (string, error) {
 	res, err := p.printer.Print(ctx, printing.Job{Title: d.Title, FileName: d.FileName, Data: d.Data})
 	return res.Saved, err

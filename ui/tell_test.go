@@ -282,6 +282,27 @@ func TestOutboxScreen(t *testing.T) {
 	if ms := messagesOf(t, store, c.Ref); ms[0].State != app.OutboxQueued {
 		t.Errorf("after Erneut senden: %s", ms[0].State)
 	}
+	b = findButton(h.m.outbox.box, "Drucken")
+	if b == nil {
+		t.Fatal("no Drucken")
+	}
+	test.Tap(b)
+	h.wait()
+	if jobs := h.print.jobs(); len(jobs) != 1 || jobs[0] != walkIn.Ref+" Schreiben" {
+		t.Errorf("printed %q", jobs)
+	}
+	if jobs, _ := store.PrintJobs(ctx, app.PrintFilter{}); len(jobs) != 0 {
+		t.Errorf("open print jobs after printing: %+v", jobs)
+	}
+	if es, _ := store.AuditEntries(ctx, app.AuditFilter{Ref: walkIn.Ref, Action: app.ActionCasePrint}); len(es) != 1 || es[0].Detail != "brief:drucker" {
+		t.Errorf("print not audited: %+v", es)
+	}
+	// A second letter, marked printed by hand (printed elsewhere).
+	if _, err := store.ChangeCase(ctx, walkIn.Ref, app.CaseChange{}, &app.Tell{Text: "Nachtrag."}, by); err != nil {
+		t.Fatal(err)
+	}
+	h.m.outbox.reload()
+	h.wait()
 	b = findButton(h.m.outbox.box, "Als gedruckt markieren")
 	if b == nil {
 		t.Fatal("no Als gedruckt markieren")

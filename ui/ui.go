@@ -58,6 +58,9 @@ type Printer interface {
 	// AppointmentDocument returns the Terminbestätigung; c is the case the
 	// booking belongs to (postal address, reference), nil if none.
 	AppointmentDocument(ctx context.Context, a *app.Appointment, c *app.Case, clerk string) (*Document, error)
+	// LetterDocument returns the letter of a message to the citizen (the
+	// print queue: a walk-in case's answer, an undeliverable message).
+	LetterDocument(ctx context.Context, c *app.Case, m *app.Outgoing, clerk string) (*Document, error)
 	// Print sends a document to the configured printer. On failure the
 	// error says why in German; saved is where a copy was put instead
 	// ("" if none).

@@ -38,6 +38,10 @@ func (p *fakePrinter) AppointmentDocument(ctx context.Context, a *app.Appointmen
 	return &Document{Title: a.UID, FileName: "termin.pdf", Data: []byte("%PDF-1.4 " + a.UID), Kind: "termin", Ref: a.UID, Appointment: true}, nil
 }
 
+func (p *fakePrinter) LetterDocument(ctx context.Context, c *app.Case, m *app.Outgoing, clerk string) (*Document, error) {
+	return &Document{Title: c.Ref + " Schreiben", FileName: c.Ref + "_Schreiben.pdf", Data: []byte("%PDF-1.4 " + m.Text), Kind: "brief", Ref: c.Ref}, nil
+}
+
 func (p *fakePrinter) Print(ctx context.Context, d *Document) (string, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
