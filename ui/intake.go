@@ -68,6 +68,8 @@ type intakeScreen struct {
 	summary  *widget.Label
 	saveBtn  *keyButton
 	lastSave *widget.Label
+	// offlineBtn lists the applications this PC keeps (Options.Offline).
+	offlineBtn *widget.Button
 }
 
 func newIntakeScreen(m *mainWindow) *intakeScreen {
@@ -193,6 +195,7 @@ func (s *intakeScreen) buildUI() fyne.CanvasObject {
 		s.summary,
 		s.saveBtn, newBtn,
 		s.lastSave,
+		s.buildOfflineButton(),
 		s.mailCard,
 	)
 	s.recompute()

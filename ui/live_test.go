@@ -197,6 +197,19 @@ func TestOfflineIntakeAtTheCounter(t *testing.T) {
 	if s.dirty() {
 		t.Error("the form was not emptied for the next citizen")
 	}
+	if b := s.offlineBtn; !b.Visible() || b.Text != "Auf diesem PC vorgemerkt: 1" {
+		t.Errorf("offline button %q visible %v", b.Text, b.Visible())
+	}
+
+	// One the server will refuse (kept by an older program version with
+	// an office this one does not know).
+	bad := storetest.DogCase(t, "form-bad", "Bruno", "Fehler", app.OfficeUlmen, storetest.Start)
+	bad.Channel, bad.PortalCase, bad.Raw, bad.Clerk = app.ChannelCounter, "", nil, act.Clerk
+	bad.Routing.Office = "vg-unbekannt"
+	refused, err := ob.Hold(ctx, bad, app.OfficeUlmen, act.Clerk)
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	if err := c.Restart(); err != nil {
 		t.Fatal(err)
@@ -206,8 +219,24 @@ func TestOfflineIntakeAtTheCounter(t *testing.T) {
 		return len(es) == 1
 	})
 	h.eventually(time.Second, "told", func() bool {
-		return strings.Contains(h.m.lastMessage, prov+" ist jetzt ULM-2026-00001 (Anna Muster)")
+		return strings.Contains(h.m.lastMessage, prov+" ist jetzt ULM-2026-00001 (Anna Muster)") &&
+			strings.Contains(h.m.lastMessage, "Diese Anträge hat der Server abgelehnt") &&
+			strings.Contains(h.m.lastMessage, refused.ProvisionalRef+" (Bruno Fehler): Die Dienststelle „vg-unbekannt“ ist unbekannt")
 	})
+	if es, _ := ob.Entries(ctx, app.OfflineConflict); len(es) != 1 || es[0].Key != "form-bad" {
+		t.Errorf("refused entry not kept: %+v", es)
+	}
+	h.wait()
+	h.m.closeDialogs()
+	h.m.showOfflineEntries()
+	h.wait()
+	if !strings.Contains(h.m.lastMessage, refused.ProvisionalRef+" (Bruno Fehler, ") || !strings.Contains(h.m.lastMessage, "abgelehnt – Die Dienststelle") ||
+		strings.Contains(h.m.lastMessage, prov) {
+		t.Errorf("kept applications: %q", h.m.lastMessage)
+	}
+	if b := s.offlineBtn; !b.Visible() || b.Text != "Auf diesem PC vorgemerkt: 1" {
+		t.Errorf("offline button after the replay %q visible %v", b.Text, b.Visible())
+	}
 	got, err := st.CaseByRef(ctx, prov)
 	if err != nil || got.Ref != "ULM-2026-00001" || got.ProvisionalRef != prov || got.Channel != app.ChannelCounter {
 		t.Fatalf("case by provisional ref: %+v, %v", got, err)

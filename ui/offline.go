@@ -5,7 +5,9 @@ import (
 	"strings"
 	"time"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/lang"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"amtstresen/app"
@@ -51,6 +53,73 @@ func (s *intakeScreen) holdOffline(e *app.OfflineEntry) {
 	if m.live.offline {
 		m.showOffline(nil)
 	}
+	m.refreshOfflineCount()
+}
+
+// buildOfflineButton is the intake's button to the applications kept on
+// this PC, shown while there are any.
+func (s *intakeScreen) buildOfflineButton() fyne.CanvasObject {
+	s.offlineBtn = widget.NewButtonWithIcon("", theme.UploadIcon(), s.m.showOfflineEntries)
+	s.offlineBtn.Hide()
+	return s.offlineBtn
+}
+
+// refreshOfflineCount shows how many applications wait or were refused.
+func (m *mainWindow) refreshOfflineCount() {
+	ob := m.o.Offline
+	if ob == nil {
+		return
+	}
+	m.bg.run(func() {
+		w, err := ob.Entries(m.ctx, app.OfflineWaiting)
+		r, err2 := ob.Entries(m.ctx, app.OfflineConflict)
+		if err != nil || err2 != nil {
+			return
+		}
+		m.ui(func() {
+			b := m.intake.offlineBtn
+			if n := len(w) + len(r); n > 0 {
+				b.SetText(lang.L("Auf diesem PC vorgemerkt: {{.N}}", map[string]any{"N": n}))
+				b.Show()
+			} else {
+				b.Hide()
+			}
+		})
+	})
+}
+
+// showOfflineEntries lists the applications kept on this PC: waiting for
+// the server, or refused by it with its German reason. Refused ones stay
+// until the IT or the lead has settled them.
+func (m *mainWindow) showOfflineEntries() {
+	ob := m.o.Offline
+	if ob == nil {
+		return
+	}
+	m.do(func(ctx context.Context) error {
+		es, err := ob.Entries(ctx, "")
+		if err != nil {
+			return err
+		}
+		var lines []string
+		for _, e := range es {
+			args := map[string]any{"Ref": e.ProvisionalRef, "Name": e.Case.Applicant.Name(), "Time": app.FormatDateTime(e.HeldAt), "Msg": e.Message}
+			switch e.State {
+			case app.OfflineWaiting:
+				lines = append(lines, lang.L("{{.Ref}} ({{.Name}}, {{.Time}}): wartet auf den Server", args))
+			case app.OfflineConflict:
+				lines = append(lines, lang.L("{{.Ref}} ({{.Name}}, {{.Time}}): abgelehnt – {{.Msg}}", args))
+			}
+		}
+		m.ui(func() {
+			m.showMessage(lang.L("Auf diesem PC vorgemerkte Anträge"), strings.Join(lines, "\n"))
+		})
+		return nil
+	}, func(err error) {
+		if err != nil {
+			m.showError(err)
+		}
+	})
 }
 
 // provisionalCase is the case as its receipt shows it before the shared
@@ -74,6 +143,7 @@ func (m *mainWindow) watchOffline() {
 	if ob == nil {
 		return
 	}
+	m.refreshOfflineCount()
 	m.long.run(func() {
 		t := time.NewTicker(offlineRetry)
 		defer t.Stop()
@@ -122,6 +192,7 @@ func (m *mainWindow) replayOffline() {
 			m.log.Error("offline replay", "err", err)
 		}
 		m.showReplayed(res)
+		m.refreshOfflineCount()
 	})
 }
 
