@@ -14,6 +14,9 @@ const (
 	FeedAppointment FeedKind = "appointment"
 	// FeedReview: a mail on the review list was added or handled.
 	FeedReview FeedKind = "review"
+	// FeedMessage: a message to the citizen of case CaseID was queued or
+	// changed its state (sent, quittung; Office is the sending office).
+	FeedMessage FeedKind = "message"
 	// FeedAny: something in the store changed, the feed does not know
 	// what (SQLite only sees that the file changed; after a lost
 	// connection announcements may have been missed): re-read what is shown.
@@ -31,7 +34,7 @@ const (
 // (scoped) store what its clerk may see.
 type FeedEvent struct {
 	Kind        FeedKind
-	CaseID      int64     // FeedCase
+	CaseID      int64     // FeedCase, FeedMessage
 	Office      OfficeKey // FeedCase, FeedAppointment ("" for a case not yet routed)
 	RoutingOpen bool      // FeedCase: the case waits for a routing decision
 	UID         string    // FeedAppointment

@@ -28,6 +28,7 @@ const backShown = 10 * time.Second
 // reloads says what to re-read.
 type reloads struct {
 	queue, review, appointments bool
+	messages                    bool // messages to citizens: the Rückmeldungen screen
 	caseIDs                     []int64
 	all                         bool
 }
@@ -36,12 +37,13 @@ func (r *reloads) merge(o reloads) {
 	r.queue = r.queue || o.queue
 	r.review = r.review || o.review
 	r.appointments = r.appointments || o.appointments
+	r.messages = r.messages || o.messages
 	r.all = r.all || o.all
 	r.caseIDs = append(r.caseIDs, o.caseIDs...)
 }
 
 func (r reloads) empty() bool {
-	return !r.queue && !r.review && !r.appointments && !r.all && len(r.caseIDs) == 0
+	return !r.queue && !r.review && !r.appointments && !r.messages && !r.all && len(r.caseIDs) == 0
 }
 
 // live is the window's state of the change feed (UI goroutine only).
@@ -95,6 +97,9 @@ func (m *mainWindow) onChanges(cs []app.FeedEvent) {
 				r.queue = true
 			}
 			r.caseIDs = append(r.caseIDs, c.CaseID)
+		case app.FeedMessage:
+			r.messages = true
+			r.caseIDs = append(r.caseIDs, c.CaseID)
 		case app.FeedReview:
 			r.review = true
 		case app.FeedAppointment:
@@ -132,6 +137,9 @@ func (m *mainWindow) applyChanges() {
 	}
 	if r.appointments || r.all {
 		m.appointments.reload()
+	}
+	if (r.messages || r.all) && m.current() == ScreenOutbox && m.caseView == nil {
+		m.outbox.reload()
 	}
 	if cv := m.caseView; cv != nil && cv.c != nil && (r.all || slices.Contains(r.caseIDs, cv.c.ID)) {
 		cv.load()

@@ -245,3 +245,62 @@ func TestOfflineIntakeAtTheCounter(t *testing.T) {
 		t.Errorf("%d cases, want 1", n)
 	}
 }
+
+// TestLiveMessageStates: the sender (the portal sync's service account)
+// marks the open case's message sent and the portal's quittung arrives;
+// the clerk's window shows each state within a second, through
+// PostgreSQL's NOTIFY on the outbox.
+func TestLiveMessageStates(t *testing.T) {
+	c := pgtest.Start(t)
+	d := pgsetup.New(t, c)
+	clerk := d.Clerk(t, "ulm_c", "clerk", app.OfficeUlmen, "Carla Ulmer")
+	sys := d.Service(t, "abgleich", "sync", "admin").Open(t, testReg)
+	db, sc, act := clerk.OpenScoped(t, testReg)
+	ctx := context.Background()
+	h := newHarness(t, sc, func(o *Options) { o.Actor, o.Changes, o.Messages = act, db, sc.Outbox(db) })
+	// The feed connects in the background: cases of the sync until one
+	// is on screen; the last one is the case of this test.
+	var cs *app.Case
+	for i := 0; ; i++ {
+		var err error
+		if cs, _, err = sys.CreateCase(ctx, storetest.DogCase(t, "p-msg"+string(rune('a'+i)), "Karl", "Ulmer", app.OfficeUlmen, storetest.Start), nil); err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		for h.wait(); h.queueRow(cs.Ref) == nil && time.Since(start) < 500*time.Millisecond; h.wait() {
+			time.Sleep(5 * time.Millisecond)
+		}
+		if h.queueRow(cs.Ref) != nil {
+			break
+		}
+		if i > 20 {
+			t.Fatal("no case of the sync on screen within 10 s")
+		}
+	}
+	h.m.openCase(cs.Ref)
+	h.eventually(5*time.Second, "case open", func() bool { return h.m.caseView != nil && h.m.caseView.c != nil })
+	ms, err := sys.CaseMessages(ctx, cs.Ref)
+	if err != nil || len(ms) != 1 {
+		t.Fatalf("messages %+v %v", ms, err)
+	}
+	state := func() app.OutboxState {
+		if cv := h.m.caseView; cv != nil && len(cv.outgoing) == 1 {
+			return cv.outgoing[0].State
+		}
+		return ""
+	}
+	if state() != app.OutboxQueued {
+		t.Fatalf("state %q", state())
+	}
+	if err := sys.MarkSent(ctx, ms[0].Nachricht, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("sent: %v", h.eventually(time.Second, "sent", func() bool { return state() == app.OutboxSent }))
+	if err := sys.ApplyQuittung(ctx, &app.Quittung{Nachricht: ms[0].Nachricht, PortalCase: cs.PortalCase, Result: app.OutboxServicekonto, At: time.Now()}, nil); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("quittung: %v", h.eventually(time.Second, "im Servicekonto", func() bool { return state() == app.OutboxServicekonto }))
+	if !strings.Contains(markup(h.m.caseView.content), "Im Servicekonto") {
+		t.Error("the case view does not say Im Servicekonto")
+	}
+}

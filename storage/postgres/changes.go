@@ -94,7 +94,7 @@ func listenConn(ctx context.Context, cfg *pgx.ConnConfig) (*pgx.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, ch := range []string{ChannelCase, ChannelAppointment, ChannelReview} {
+	for _, ch := range []string{ChannelCase, ChannelAppointment, ChannelReview, ChannelOutbox} {
 		if _, err := conn.Exec(cctx, "LISTEN "+ch); err != nil {
 			conn.Close(context.Background())
 			return nil, err
@@ -169,6 +169,11 @@ func decodeChange(n *pgconn.Notification) app.FeedEvent {
 		}
 		if json.Unmarshal([]byte(n.Payload), &a) == nil && a.UID != "" {
 			return app.FeedEvent{Kind: app.FeedAppointment, UID: a.UID, Office: app.OfficeKey(a.Office)}
+		}
+	case ChannelOutbox:
+		var o OutboxChange
+		if json.Unmarshal([]byte(n.Payload), &o) == nil && o.Case != 0 {
+			return app.FeedEvent{Kind: app.FeedMessage, CaseID: o.Case, Office: app.OfficeKey(o.Office)}
 		}
 	case ChannelReview:
 		var r struct {
