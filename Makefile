@@ -84,7 +84,7 @@ screenshots: deps-test
 # Benchmarks behind the figures in the README (section Benchmarks).
 BENCH_DB ?= $(or $(TMPDIR),/tmp)/amtstresen-ui-bench-100k.db
 .PHONY: bench bench-storage bench-postgres bench-postgres-clerks bench-ui bench-pdf
-bench: bench-storage bench-postgres bench-postgres-clerks bench-ui bench-pdf bench-sync bench-rueckkanal
+bench: bench-storage bench-postgres bench-postgres-clerks bench-ui bench-pdf bench-sync bench-rueckkanal bench-rueckkanal-loop
 
 # Work queue on 1,000,000 cases (the database is generated once and cached
 # in the temp folder; the first run takes several minutes).
@@ -128,6 +128,13 @@ bench-sync: deps-test
 .PHONY: bench-rueckkanal
 bench-rueckkanal: deps-test
 	$(GO) test -tags "$(TAGS)" -run '^$$' -bench Postfix1000 -benchtime 1x -count 5 ./sync/rueckkanal/
+
+# The whole return channel on the SQLite store: 1,000 status changes ->
+# outbox -> sender -> Postfix -> Dovecot -> test portal -> quittung -> sync
+# (messages/s, time from the status change to the quittung applied).
+.PHONY: bench-rueckkanal-loop
+bench-rueckkanal-loop: deps-test
+	$(GO) test -tags "$(TAGS)" -run '^$$' -bench ReturnChannel1000 -benchtime 1x -count 3 ./ui/cli/
 
 # --- Packaging (fyne.io/tools) ---------------------------------------------
 FYNE_TOOL_VERSION := v1.7.4
