@@ -286,10 +286,11 @@ func runGUI(e *env, args []string) error {
 	// not write other offices' cases), the window shows its state.
 	// Status messages go out in the background: the window never waits
 	// for SMTP; a sync wakes the sender (it may have queued "eingegangen").
-	// The outbox is the SQLite file's so far.
+	// On PostgreSQL the sync's service account sends (amtstresen sync),
+	// as it takes the mailbox in.
 	wake, stopSend := func() {}, func() {}
 	if db.file != nil {
-		wake, stopSend = sendAlongside(e, e.cfg, db.file, 30*time.Second)
+		wake, stopSend = sendAlongside(e, e.cfg, db, 30*time.Second)
 	}
 	defer stopSend()
 	if db.pg != nil {
@@ -393,18 +394,12 @@ func runSync(e *env, args []string) error {
 			return err
 		}
 		fmt.Fprintln(e.stdout, "Portal-Abgleich:", res.Summary())
-		if db.file != nil {
-			sendOnce(e, e.cfg, db.file) // what the sync queued (eingegangen) goes out now
-		}
+		sendOnce(e, e.cfg, db) // what the sync queued (eingegangen) goes out now
 		return nil
 	}
 	fmt.Fprintf(e.stdout, "Portal-Abgleich nach Zeitplan „%s“ (Europe/Berlin); Beenden mit Strg+C.\n", e.cfg.Sync.Schedule)
-	// Status messages go out continuously beside the schedule (the outbox
-	// is the SQLite file's so far).
-	wake, stopSend := func() {}, func() {}
-	if db.file != nil {
-		wake, stopSend = sendAlongside(e, e.cfg, db.file, time.Minute)
-	}
+	// Status messages go out continuously beside the schedule.
+	wake, stopSend := sendAlongside(e, e.cfg, db, time.Minute)
 	defer stopSend()
 	return s.RunScheduled(e.ctx, e.cfg.Sync.Schedule, func(res *portalsync.Result, err error) {
 		wake()

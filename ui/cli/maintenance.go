@@ -481,9 +481,7 @@ func runNightly(e *env, args []string) error {
 			}
 		}
 		// Status messages that wait (the relay was down during the day).
-		if db.file != nil {
-			sendOnce(e, e.cfg, db.file)
-		}
+		sendOnce(e, e.cfg, db)
 		err := errors.Join(perr, berr)
 		msg := ""
 		if err != nil {

@@ -154,7 +154,7 @@ func runSend(e *env, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	db, err := e.openChecked()
+	db, err := e.open() // SQLite, or PostgreSQL as the sync's service account
 	if err != nil {
 		return err
 	}
@@ -267,12 +267,12 @@ func runOutbox(e *env, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	db, err := e.openChecked()
+	db, err := e.open()
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	a, err := e.actor(db)
+	a, _, err := e.actorOf(db)
 	if err != nil {
 		return err
 	}

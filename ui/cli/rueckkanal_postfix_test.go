@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -48,9 +49,15 @@ type e2e struct {
 	dbPath  string
 	cfg     string // return_address = e2eReturn
 	reject  string // the same, return_address = e2eReject (refused by the relay)
+	dbArgs  []string
+	view    string // the configuration `outbox` runs with
 }
 
-func startE2E(t *testing.T) *e2e {
+// startE2E starts the parts. database is "" for a SQLite file, else the
+// [database] section the sync and the sender run with (PostgreSQL as the
+// sync's service account), and view the configuration of the one who
+// lists the outbox.
+func startE2E(t *testing.T, database, view string) *e2e {
 	t.Helper()
 	emptyHome(t)
 	dc := dovecottest.StartWith(t, dovecottest.Options{LMTP: true})
@@ -91,17 +98,23 @@ address = %q
 tls = "none"
 from = "Verbandsgemeindeverwaltung Cochem <buergerportal@cochem.example>"
 
-%s`, dc.Addr, dc.User, portaltest.TestPublicKeyBase64(), ret, pf.Addr, offices.String()))
+%s
+%s`, dc.Addr, dc.User, portaltest.TestPublicKeyBase64(), ret, pf.Addr, offices.String(), database))
 	}
 	x.cfg, x.reject = cfg(e2eReturn), cfg(e2eReject)
-	as(t, "it")
-	x.run(t, "roles", "set", "it", "admin")
+	if database == "" {
+		x.dbArgs, x.view = []string{"--db", x.dbPath}, x.cfg
+		as(t, "it")
+		x.run(t, "roles", "set", "it", "admin")
+	} else {
+		x.view = writeConfig(t, view)
+	}
 	return x
 }
 
 func (x *e2e) runWith(t *testing.T, cfg string, args ...string) string {
 	t.Helper()
-	return mustRun(t, append(args, "--db", x.dbPath, "--config", cfg)...)
+	return mustRun(t, append(append(args, x.dbArgs...), "--config", cfg)...)
 }
 
 func (x *e2e) run(t *testing.T, args ...string) string {
@@ -123,9 +136,12 @@ func (x *e2e) antrag(t *testing.T) string {
 // message returns the outbox entry of a portal case.
 func (x *e2e) message(t *testing.T, portalCase string) outboxJSON {
 	t.Helper()
-	l := &loopEnv{dbPath: x.dbPath, cfg: x.cfg}
+	var list []outboxJSON
+	if err := json.Unmarshal([]byte(x.runWith(t, x.view, "outbox", "--json")), &list); err != nil {
+		t.Fatal(err)
+	}
 	var found []outboxJSON
-	for _, o := range l.outbox(t) {
+	for _, o := range list {
 		if o.PortalCase == portalCase {
 			found = append(found, o)
 		}
@@ -189,32 +205,11 @@ func (x *e2e) answer(t *testing.T, p *portalsim.Portal) portalsim.Result {
 // → the case's message is "im Servicekonto". Then the faults, each with a
 // new application.
 func TestReturnChannelPostfix(t *testing.T) {
-	x := startE2E(t)
+	x := startE2E(t, "", "")
 	delivered := 0
 
 	t.Run("loop", func(t *testing.T) {
-		pc := x.antrag(t)
-		out := x.run(t, "sync", "--once")
-		if !strings.Contains(out, "1 Antrag übernommen") || !strings.Contains(out, "Statusmeldungen: 1 gesendet") {
-			t.Fatalf("sync:\n%s", out)
-		}
-		m := x.message(t, pc)
-		if m.State != "sent" || m.Status != "eingegangen" {
-			t.Fatalf("after sending: %+v", m)
-		}
-		delivered++
-		x.waitReturned(t, delivered)
-		if res := x.answer(t, x.portal); res.Answered != 1 || res.Refused != 0 {
-			t.Fatalf("portal: %+v", res)
-		}
-		out = x.run(t, "sync", "--once")
-		if !strings.Contains(out, "1 Quittung des Portals") {
-			t.Fatalf("sync of the quittung:\n%s", out)
-		}
-		m = x.message(t, pc)
-		if m.State != "servicekonto" || m.Receipt == nil || m.Receipt.Ergebnis != "servicekonto" {
-			t.Fatalf("after the quittung: %+v", m)
-		}
+		pc, m := x.loop(t, &delivered)
 		if out := x.run(t, "outbox"); !strings.Contains(out, m.Ref) || !strings.Contains(out, "Im Servicekonto") {
 			t.Errorf("outbox:\n%s", out)
 		}
@@ -235,7 +230,7 @@ func TestReturnChannelPostfix(t *testing.T) {
 		}
 		x.dc.Save("INBOX", again)
 		x.dc.Save("INBOX", forged)
-		out = x.run(t, "sync", "--once")
+		out := x.run(t, "sync", "--once")
 		if !strings.Contains(out, "1 Quittung des Portals") || !strings.Contains(out, "1 Mail zur Sichtung") {
 			t.Fatalf("sync of the repeat and the forgery:\n%s", out)
 		}
@@ -369,6 +364,60 @@ func TestReturnChannelPostfix(t *testing.T) {
 			t.Errorf("outbox --undelivered:\n%s", out)
 		}
 	})
+}
+
+// loop is the proof's main path: antrag → sync → eingegangen through
+// Postfix → the test portal → quittung → sync → "im Servicekonto".
+func (x *e2e) loop(t *testing.T, delivered *int) (string, outboxJSON) {
+	t.Helper()
+	pc := x.antrag(t)
+	out := x.run(t, "sync", "--once")
+	if !strings.Contains(out, "1 Antrag übernommen") || !strings.Contains(out, "Statusmeldungen: 1 gesendet") {
+		t.Fatalf("sync:\n%s", out)
+	}
+	m := x.message(t, pc)
+	if m.State != "sent" || m.Status != "eingegangen" {
+		t.Fatalf("after sending: %+v", m)
+	}
+	*delivered++
+	x.waitReturned(t, *delivered)
+	if res := x.answer(t, x.portal); res.Answered != 1 || res.Refused != 0 {
+		t.Fatalf("portal: %+v", res)
+	}
+	out = x.run(t, "sync", "--once")
+	if !strings.Contains(out, "1 Quittung des Portals") {
+		t.Fatalf("sync of the quittung:\n%s", out)
+	}
+	m = x.message(t, pc)
+	if m.State != "servicekonto" || m.Receipt == nil || m.Receipt.Ergebnis != "servicekonto" {
+		t.Fatalf("after the quittung: %+v", m)
+	}
+	return pc, m
+}
+
+// TestReturnChannelPostfixPG is the main path on PostgreSQL: the sync and
+// the sender run as the sync's service account, an administrator lists
+// the outbox with their own role.
+func TestReturnChannelPostfixPG(t *testing.T) {
+	c, db := pgDatabase(t)
+	admin, syncAcct := account("itadmin"), account("abgleich")
+	t.Setenv("PGPASSWORD", pgMigratorPassword)
+	t.Setenv("AMTSTRESEN_TEST_NEWPW", "Admin-Kennwort-1")
+	as(t, "wer-auch-immer")
+	mustRun(t, "roles", "set", admin, "admin", "--password-env", "AMTSTRESEN_TEST_NEWPW", "--db", pgURL(c, db, pgMigrator))
+	t.Setenv("PGPASSWORD", "")
+	if err := c.Exec(context.Background(), "postgres", fmt.Sprintf("CREATE ROLE %s LOGIN PASSWORD 'Abgleich-4'; GRANT amtstresen_konto, amtstresen_sync TO %s", syncAcct, syncAcct)); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("E2E_SYNC_PW", "Abgleich-4")
+	t.Setenv("E2E_ADMIN_PW", "Admin-Kennwort-1")
+	x := startE2E(t, "[database]\nurl = \""+pgURL(c, db, syncAcct)+"\"\npassword_env = \"E2E_SYNC_PW\"\n",
+		"[database]\nurl = \""+pgURL(c, db, admin)+"\"\npassword_env = \"E2E_ADMIN_PW\"\n")
+	delivered := 0
+	_, m := x.loop(t, &delivered)
+	if out := x.runWith(t, x.view, "outbox"); !strings.Contains(out, m.Ref) || !strings.Contains(out, "Im Servicekonto") {
+		t.Errorf("outbox:\n%s", out)
+	}
 }
 
 // TestHelperSendAndDie is the sender process of the crash test: it sends

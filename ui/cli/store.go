@@ -28,6 +28,7 @@ import (
 type store interface {
 	app.ClerkStore
 	app.OutboxStore
+	app.OutboxSender // the sender of status messages and the sync's quittungen
 	app.RoleStore
 	app.Purger
 	app.MaintenanceLog

@@ -24,14 +24,9 @@ func newSyncer(e *env, cfg *app.Config, db portalsync.Store, q portalsync.Quittu
 
 // wakingSyncer is the window's sync: after each run it wakes the sender,
 // which may have new status messages ("eingegangen") to send.
-// quittungenOf is the store of the status messages' receipts: the SQLite
-// file's outbox (PostgreSQL's comes with its outbox, issue 16).
-func quittungenOf(o *opened) portalsync.QuittungStore {
-	if o.file != nil {
-		return o.file
-	}
-	return nil
-}
+// quittungenOf is the store of the status messages' receipts: the outbox
+// of the opened store (SQLite or PostgreSQL).
+func quittungenOf(o *opened) portalsync.QuittungStore { return o }
 
 type wakingSyncer struct {
 	*portalsync.Syncer
