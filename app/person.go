@@ -67,9 +67,12 @@ func FoldName(s string) string {
 
 // PersonData is everything stored about one person.
 type PersonData struct {
-	Query        PersonQuery
-	Cases        []*Case
-	Notes        map[string][]Note // by case reference: notes and the citizen's messages
+	Query PersonQuery
+	Cases []*Case
+	Notes map[string][]Note // by case reference: notes and the citizen's messages
+	// Messages are the messages to the citizen, by case reference
+	// (without the composed mail).
+	Messages     map[string][]Outgoing
 	Appointments []Appointment
 	Mails        []ReviewItem // mails from the person's address on the review list (without the raw mail)
 	At           time.Time    // when it was collected
@@ -134,6 +137,17 @@ type PersonCaseJSON struct {
 	Fields      json.RawMessage  `json:"angaben,omitempty"`
 	Attachments []Attachment     `json:"anlagen"`
 	Notes       []PersonNoteJSON `json:"verlauf"`
+	Messages    []PersonTellJSON `json:"nachrichten_an_buerger"`
+}
+
+// PersonTellJSON is a message to the citizen.
+type PersonTellJSON struct {
+	At        string   `json:"zeit"`
+	Status    string   `json:"status"`
+	Text      string   `json:"text"`
+	Documents []string `json:"fehlende_unterlagen,omitempty"`
+	Deadline  string   `json:"frist,omitempty"`
+	State     string   `json:"zustand"`
 }
 
 // PersonNoteJSON is a note or message.
@@ -184,12 +198,19 @@ func NewPersonJSON(d *PersonData) PersonJSON {
 	for _, c := range d.Cases {
 		pc := PersonCaseJSON{Ref: c.Ref, Service: c.Service, Office: string(c.Office), Channel: string(c.Channel),
 			Status: string(c.Status), ReceivedAt: rfc(c.ReceivedAt), ClosedAt: rfc(c.ClosedAt), Applicant: c.Applicant,
-			Attachments: append([]Attachment{}, c.Attachments...), Notes: []PersonNoteJSON{}}
+			Attachments: append([]Attachment{}, c.Attachments...), Notes: []PersonNoteJSON{}, Messages: []PersonTellJSON{}}
 		if len(c.Fields) > 0 && json.Valid(c.Fields) {
 			pc.Fields = c.Fields
 		}
 		for _, n := range d.Notes[c.Ref] {
 			pc.Notes = append(pc.Notes, PersonNoteJSON{At: rfc(n.At), Author: n.Author, Kind: n.Kind, Text: n.Text, Attachments: n.Attachments})
+		}
+		for _, m := range d.Messages[c.Ref] {
+			t := PersonTellJSON{At: rfc(m.QueuedAt), Status: string(m.Status), Text: m.Text, Documents: m.Documents, State: string(m.State)}
+			if !m.Deadline.IsZero() {
+				t.Deadline = m.Deadline.In(Berlin).Format("2006-01-02")
+			}
+			pc.Messages = append(pc.Messages, t)
 		}
 		j.Cases = append(j.Cases, pc)
 	}

@@ -502,6 +502,7 @@ func (s *Scoped) FindPerson(ctx context.Context, q PersonQuery) (*PersonData, er
 			s.remember(c)
 		} else {
 			delete(d.Notes, c.Ref)
+			delete(d.Messages, c.Ref)
 		}
 	}
 	d.Cases = cases

@@ -50,6 +50,10 @@ func (s personSource) CaseAndNotes(ctx context.Context, ref string) (*app.Case, 
 	return c, ns, err
 }
 
+func (s personSource) CaseMessages(ctx context.Context, ref string) ([]app.Outgoing, error) {
+	return s.db.CaseMessages(ctx, ref)
+}
+
 func (s personSource) appointments(ctx context.Context, where string, arg any) ([]app.Appointment, error) {
 	rows, err := s.db.q().QueryContext(ctx, `SELECT `+apptCols+` FROM appointments WHERE `+where, arg)
 	if err != nil {

@@ -314,6 +314,11 @@ func testFindPerson(e *env) {
 		if len(d.Notes[c1.Ref]) == 0 {
 			e.Errorf("%+v: notes missing", q)
 		}
+		// What the office wrote to the citizen is personal data too (the
+		// "eingegangen" message of the portal application).
+		if ms := d.Messages[c1.Ref]; len(ms) != 1 || ms[0].Status != app.PortalReceived || !strings.Contains(ms[0].Text, "Weißmüller") || ms[0].Raw != nil {
+			e.Errorf("%+v: messages to the citizen %+v", q, ms)
+		}
 	}
 	_, err := e.st.FindPerson(e.ctx, app.PersonQuery{Name: "Jördis Weißmüller"})
 	e.wantCode(err, app.EINVALID)
@@ -325,6 +330,9 @@ func testFindPerson(e *env) {
 	}
 	if got := refsOf(d); got != c1.Ref+" by-case@p" {
 		e.Errorf("lead of Zell gets %q", got)
+	}
+	if _, ok := d.Messages[c2.Ref]; ok || len(d.Messages[c1.Ref]) != 1 {
+		e.Errorf("lead of Zell gets the messages of %v", d.Messages)
 	}
 	if acts := e.auditActions(c1.Ref); acts[len(acts)-1] != "zleitung case.export art15" {
 		e.Errorf("export not audited: %v", acts)

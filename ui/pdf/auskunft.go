@@ -146,6 +146,18 @@ func (r *Renderer) disclosureBody(fl *flow, d *app.PersonData) {
 			fl.paraStyle("B", "Verlauf und Nachrichten")
 			fl.bullets(items)
 		}
+		if ms := d.Messages[c.Ref]; len(ms) > 0 {
+			var items []string
+			for _, m := range ms {
+				s := fmt.Sprintf("%s, %s (%s): %s", app.FormatDateTime(m.QueuedAt), m.Status.Label(), m.State.Label(), m.Text)
+				if len(m.Documents) > 0 {
+					s += " [fehlende Unterlagen: " + strings.Join(m.Documents, ", ") + "]"
+				}
+				items = append(items, s)
+			}
+			fl.paraStyle("B", "Unsere Nachrichten an Sie")
+			fl.bullets(items)
+		}
 	}
 	if len(d.Appointments) > 0 {
 		fl.heading("Termine")

@@ -171,6 +171,8 @@ type PersonSource interface {
 	RefsByEmail(ctx context.Context, email string) ([]string, error)
 	// CaseAndNotes returns a whole case and its notes (nil when gone).
 	CaseAndNotes(ctx context.Context, ref string) (*app.Case, []app.Note, error)
+	// CaseMessages returns the messages to the citizen of a case.
+	CaseMessages(ctx context.Context, ref string) ([]app.Outgoing, error)
 	// Appointments returns the bookings of the e-mail address (lower
 	// case) or the portal case.
 	AppointmentsByEmail(ctx context.Context, email string) ([]app.Appointment, error)
@@ -190,7 +192,7 @@ func FindPerson(ctx context.Context, q app.PersonQuery, now time.Time, src Perso
 	if err := q.Check(); err != nil {
 		return nil, err
 	}
-	d := &app.PersonData{Query: q, Notes: map[string][]app.Note{}, At: now}
+	d := &app.PersonData{Query: q, Notes: map[string][]app.Note{}, Messages: map[string][]app.Outgoing{}, At: now}
 	refs := map[string]bool{}
 	if q.Name != "" && q.BirthDate != "" {
 		want := app.FoldName(q.Name)
@@ -238,6 +240,13 @@ func FindPerson(ctx context.Context, q app.PersonQuery, now time.Time, src Perso
 			portal[c.PortalCase] = true
 		}
 		d.Notes[ref] = notes
+		ms, err := src.CaseMessages(ctx, ref)
+		if err != nil {
+			return nil, fmt.Errorf("find person: %w", err)
+		}
+		if len(ms) > 0 {
+			d.Messages[ref] = ms
+		}
 	}
 	seen := map[string]bool{}
 	addAppts := func(as []app.Appointment, err error) error {
