@@ -530,4 +530,25 @@ func testOutboxScoped(e *oenv) {
 	if len(und) != 1 || und[0].Nachricht != zm.Nachricht {
 		e.Errorf("zell undelivered %+v", und)
 	}
+	// Under the clerk's own rights: a walk-in case's letter goes into the
+	// print queue, and a forward tells the citizen before the case leaves.
+	nc := e.dogCase("form-s", "Eva", "Thal", app.OfficeZell, Start)
+	nc.Channel, nc.PortalCase, nc.Raw, nc.Clerk = app.ChannelCounter, "", nil, "zklerk"
+	w := e.create(nc)
+	if o, err := zell.ChangeCase(e.ctx, w.Ref, app.CaseChange{}, &app.Tell{Text: "Bitte holen Sie die Marke ab."}, za); err != nil || o.State != app.OutboxLetter {
+		e.Fatalf("walk-in letter as clerk: %+v %v", o, err)
+	}
+	if jobs, _ := zell.PrintJobs(e.ctx, app.PrintFilter{Ref: w.Ref}); len(jobs) != 1 {
+		e.Errorf("clerk's letter not in the print queue: %+v", jobs)
+	}
+	if _, err := zell.ChangeCase(e.ctx, zc.Ref, app.CaseChange{Kind: app.ChangeForward, Office: app.OfficeCochem, Reason: "wohnt in Cochem"},
+		&app.Tell{Text: "Ihr Antrag ist jetzt bei der VG Cochem."}, za); err != nil {
+		e.Fatal(err)
+	}
+	if m := e.messages(zc.Ref); len(m) != 3 || m[2].Status != app.PortalForwarded || m[2].Office != app.OfficeZell {
+		e.Errorf("forward as clerk: %+v", m)
+	}
+	if _, err := zell.CaseMessages(e.ctx, zc.Ref); app.ErrorCode(err) != app.EFORBIDDEN {
+		e.Errorf("the forwarded case's messages still readable by Zell: %v", err)
+	}
 }
