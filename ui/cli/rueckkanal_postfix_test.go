@@ -63,22 +63,14 @@ func startE2E(t *testing.T, database, view string) *e2e {
 	dc := dovecottest.StartWith(t, dovecottest.Options{LMTP: true})
 	pf := postfixtest.Start(t, postfixtest.Options{LMTPAddr: dc.LMTPAddr, Reject: []string{e2eReject}})
 	dir := t.TempDir()
-	x := &e2e{dc: dc, pf: pf, keys: map[app.OfficeKey]*rueckkanal.OfficeKey{}, gen: portaltest.New(31), dbPath: filepath.Join(dir, "amtstresen.db"),
+	x := &e2e{dc: dc, pf: pf, gen: portaltest.New(31), dbPath: filepath.Join(dir, "amtstresen.db"),
 		in:  portalsim.Mailbox{Addr: dc.Addr, User: "rueckkanal", Password: dc.Password},
 		out: portalsim.Mailbox{Addr: dc.Addr, User: dc.User, Password: dc.Password}}
+	var offices string
+	x.keys, offices = officeKeyFiles(t, dir)
 	known := map[app.OfficeKey]ed25519.PublicKey{}
-	var offices strings.Builder
-	for _, o := range rueckkanal.Offices {
-		k, err := rueckkanal.GenerateOfficeKey(o, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := filepath.Join(dir, string(o)+".key")
-		if err := rueckkanal.WriteKeyFile(p, k); err != nil {
-			t.Fatal(err)
-		}
-		x.keys[o], known[o] = k, k.Public()
-		fmt.Fprintf(&offices, "[[office]]\ndienststelle = %q\nkey_file = %q\n", o, p)
+	for o, k := range x.keys {
+		known[o] = k.Public()
 	}
 	x.portal = portalsim.New(portalsim.Config{PortalKey: portaltest.TestKey(), OfficeKeys: known})
 	t.Setenv("E2E_IMAP_PW", dc.Password)
@@ -99,7 +91,7 @@ tls = "none"
 from = "Verbandsgemeindeverwaltung Cochem <buergerportal@cochem.example>"
 
 %s
-%s`, dc.Addr, dc.User, portaltest.TestPublicKeyBase64(), ret, pf.Addr, offices.String(), database))
+%s`, dc.Addr, dc.User, portaltest.TestPublicKeyBase64(), ret, pf.Addr, offices, database))
 	}
 	x.cfg, x.reject = cfg(e2eReturn), cfg(e2eReject)
 	if database == "" {

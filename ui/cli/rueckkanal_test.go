@@ -85,7 +85,7 @@ func newLoopEnv(t *testing.T, wrongKeys bool) *loopEnv {
 	t.Helper()
 	emptyHome(t)
 	dir := t.TempDir()
-	l := &loopEnv{dbPath: filepath.Join(dir, "a.db"), keys: map[app.OfficeKey]*rueckkanal.OfficeKey{}}
+	l := &loopEnv{dbPath: filepath.Join(dir, "a.db")}
 	srv, err := portaltest.StartMemServer("eingang", "pw-"+t.Name(), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -93,24 +93,15 @@ func newLoopEnv(t *testing.T, wrongKeys bool) *loopEnv {
 	t.Cleanup(func() { srv.Close() })
 	l.srv = srv
 	t.Setenv("LOOP_IMAP_PW", srv.Password)
+	var offices string
+	l.keys, offices = officeKeyFiles(t, dir)
 	known := map[app.OfficeKey]ed25519.PublicKey{}
-	var offices strings.Builder
-	for _, o := range rueckkanal.Offices {
-		k, err := rueckkanal.GenerateOfficeKey(o, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := filepath.Join(dir, string(o)+".key")
-		if err := rueckkanal.WriteKeyFile(p, k); err != nil {
-			t.Fatal(err)
-		}
-		l.keys[o] = k
+	for o, k := range l.keys {
 		known[o] = k.Public()
 		if wrongKeys {
 			other, _ := rueckkanal.GenerateOfficeKey(o, nil)
 			known[o] = other.Public() // the portal has another key on file
 		}
-		fmt.Fprintf(&offices, "[[office]]\ndienststelle = %q\nkey_file = %q\n", o, p)
 	}
 	portal := portalsim.New(portalsim.Config{PortalKey: portaltest.TestKey(), OfficeKeys: known})
 	l.portal, err = portal.ListenSMTP(func(q []byte) error { return srv.Append("INBOX", q) })
@@ -133,7 +124,7 @@ address = %q
 tls = "none"
 from = "Bürgerportal-Postfach <buergerportal@cochem.example>"
 
-%s`, srv.Addr, portaltest.TestPublicKeyBase64(), l.portal.Addr, offices.String()))
+%s`, srv.Addr, portaltest.TestPublicKeyBase64(), l.portal.Addr, offices))
 	as(t, "it")
 	mustRun(t, "roles", "set", "it", "admin", "--db", l.dbPath, "--config", l.cfg)
 	return l
@@ -279,4 +270,26 @@ func TestDemoRunsTheLoop(t *testing.T) {
 	if len(ob) < 5 || states["servicekonto"] == 0 || states["queued"]+states["failed"]+states["sent"] != 0 {
 		t.Errorf("demo outbox states %v of %d", states, len(ob))
 	}
+}
+
+// officeKeyFiles makes a key pair for every office, each private key in a
+// file of dir (mode 0600), and returns them with the [[office]] entries
+// of a configuration naming the files.
+func officeKeyFiles(t *testing.T, dir string) (map[app.OfficeKey]*rueckkanal.OfficeKey, string) {
+	t.Helper()
+	keys := map[app.OfficeKey]*rueckkanal.OfficeKey{}
+	var offices strings.Builder
+	for _, o := range rueckkanal.Offices {
+		k, err := rueckkanal.GenerateOfficeKey(o, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, string(o)+".key")
+		if err := rueckkanal.WriteKeyFile(p, k); err != nil {
+			t.Fatal(err)
+		}
+		keys[o] = k
+		fmt.Fprintf(&offices, "[[office]]\ndienststelle = %q\nkey_file = %q\n", o, p)
+	}
+	return keys, offices.String()
 }
