@@ -132,8 +132,22 @@ func TestStatusChangeShowsMessage(t *testing.T) {
 	}
 }
 
+// forwardTo fills the forward dialog and confirms the reason: the message
+// dialog opens.
+func forwardTo(h *harness, cv *caseView, to app.OfficeKey, reason string) {
+	test.Tap(cv.forward)
+	for i, k := range cv.forwardKeys {
+		if k == to {
+			cv.forwardSel.SetSelectedIndex(i)
+		}
+	}
+	cv.reasonEntry.SetText(reason)
+	cv.submit()
+	h.wait()
+}
+
 // TestMessageDialogEscChangesNothing: Esc in the message dialog cancels
-// the change too; a walk-in case's answer becomes a letter.
+// the forward too; Enter sends it with the forward.
 func TestMessageDialogEscChangesNothing(t *testing.T) {
 	store := newTestStore(t)
 	h := newHarness(t, store, withOutbox(store))
@@ -141,15 +155,7 @@ func TestMessageDialogEscChangesNothing(t *testing.T) {
 	h.m.openCase(c.Ref)
 	h.wait()
 	cv := h.m.caseView
-	test.Tap(cv.forward)
-	for i, k := range cv.forwardKeys {
-		if k == app.OfficeZell {
-			cv.forwardSel.SetSelectedIndex(i)
-		}
-	}
-	cv.reasonEntry.SetText("Wohnt in Zell")
-	cv.submit()
-	h.wait()
+	forwardTo(h, cv, app.OfficeZell, "Wohnt in Zell")
 	if cv.tell == nil || cv.tell.status != app.PortalForwarded || !strings.Contains(cv.tell.text.Text, "Verbandsgemeindeverwaltung Zell") {
 		t.Fatalf("forward message: %+v", cv.tell)
 	}
@@ -162,15 +168,7 @@ func TestMessageDialogEscChangesNothing(t *testing.T) {
 		t.Errorf("%d messages after Esc", len(ms))
 	}
 	// Again, confirmed with Enter.
-	test.Tap(cv.forward)
-	for i, k := range cv.forwardKeys {
-		if k == app.OfficeZell {
-			cv.forwardSel.SetSelectedIndex(i)
-		}
-	}
-	cv.reasonEntry.SetText("Wohnt in Zell")
-	cv.submit()
-	h.wait()
+	forwardTo(h, cv, app.OfficeZell, "Wohnt in Zell")
 	h.w.Canvas().Unfocus()
 	h.press(fyne.KeyReturn)
 	h.wait()
