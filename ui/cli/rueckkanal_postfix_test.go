@@ -51,6 +51,9 @@ type e2e struct {
 	reject  string // the same, return_address = e2eReject (refused by the relay)
 	dbArgs  []string
 	view    string // the configuration `outbox` runs with
+	// pastDue moves a failed message's next attempt into the past (the
+	// backoff has passed), behind the program's back.
+	pastDue func(t *testing.T, nachricht string)
 }
 
 // startE2E starts the parts. database is "" for a SQLite file, else the
@@ -198,11 +201,20 @@ func (x *e2e) answer(t *testing.T, p *portalsim.Portal) portalsim.Result {
 // new application.
 func TestReturnChannelPostfix(t *testing.T) {
 	x := startE2E(t, "", "")
+	x.pastDue = func(t *testing.T, nachricht string) {
+		rawExec(t, x.dbPath, `UPDATE outbox SET next_attempt = ? WHERE nachricht = ?`,
+			time.Now().Add(-time.Second).UTC().Format("2006-01-02T15:04:05.000000000Z"), nachricht)
+	}
+	x.proof(t)
+}
+
+// proof runs the main path and the faults on x's store.
+func (x *e2e) proof(t *testing.T) {
 	delivered := 0
 
 	t.Run("loop", func(t *testing.T) {
 		pc, m := x.loop(t, &delivered)
-		if out := x.run(t, "outbox"); !strings.Contains(out, m.Ref) || !strings.Contains(out, "Im Servicekonto") {
+		if out := x.runWith(t, x.view, "outbox"); !strings.Contains(out, m.Ref) || !strings.Contains(out, "Im Servicekonto") {
 			t.Errorf("outbox:\n%s", out)
 		}
 
@@ -229,10 +241,10 @@ func TestReturnChannelPostfix(t *testing.T) {
 		if m2 := x.message(t, pc); m2.State != "servicekonto" || m2.Receipt.At != m.Receipt.At {
 			t.Errorf("the repeat or the forgery changed the message: %+v", m2)
 		}
-		if out := x.run(t, "review", "--json"); !strings.Contains(out, string(app.ReviewSignatureInvalid)) {
+		if out := x.runWith(t, x.view, "review", "--json"); !strings.Contains(out, string(app.ReviewSignatureInvalid)) {
 			t.Errorf("forged quittung not on the review list:\n%s", out)
 		}
-		if out := x.run(t, "cases", "--json"); strings.Contains(out, string(app.FlagCitizenUnreachable)) {
+		if out := x.runWith(t, x.view, "cases", "--json"); strings.Contains(out, string(app.FlagCitizenUnreachable)) {
 			t.Errorf("the forged quittung flagged the case")
 		}
 	})
@@ -256,8 +268,7 @@ func TestReturnChannelPostfix(t *testing.T) {
 			t.Fatalf("sent before the backoff ended: %s", out)
 		}
 		// The backoff has passed (the clock moved on).
-		rawExec(t, x.dbPath, `UPDATE outbox SET next_attempt = ? WHERE nachricht = ?`,
-			time.Now().Add(-time.Second).UTC().Format("2006-01-02T15:04:05.000000000Z"), m.Nachricht)
+		x.pastDue(t, m.Nachricht)
 		if out := x.run(t, "send", "--once"); !strings.Contains(out, "1 gesendet") {
 			t.Fatalf("relay back: %s", out)
 		}
@@ -280,7 +291,7 @@ func TestReturnChannelPostfix(t *testing.T) {
 		if m.State != "undelivered" || !strings.Contains(m.Reason, "endgültig abgelehnt") {
 			t.Fatalf("refused by the relay: %+v", m)
 		}
-		if out := x.run(t, "outbox", "--undelivered"); !strings.Contains(out, m.Ref) || !strings.Contains(out, "Nicht versendet") {
+		if out := x.runWith(t, x.view, "outbox", "--undelivered"); !strings.Contains(out, m.Ref) || !strings.Contains(out, "Nicht versendet") {
 			t.Errorf("outbox --undelivered:\n%s", out)
 		}
 		if out := x.run(t, "send", "--once"); !strings.Contains(out, "0 gesendet") {
@@ -291,12 +302,18 @@ func TestReturnChannelPostfix(t *testing.T) {
 	t.Run("killed between relay and outbox", func(t *testing.T) {
 		pc := x.antrag(t)
 		// Take the application in without sending (no [smtp] in this config).
-		plain := writeConfig(t, strings.SplitN(readFile(t, x.cfg), "[smtp]", 2)[0])
+		full := readFile(t, x.cfg)
+		i := strings.Index(full, "[smtp]")
+		j := i + strings.Index(full[i:], "\n\n")
+		plain := writeConfig(t, full[:i]+full[j:])
 		x.runWith(t, plain, "sync", "--once")
 		// A sender that dies (SIGKILL) right after the relay accepted the
 		// message, before the outbox recorded it.
 		cmd := exec.Command(os.Args[0], "-test.run=^TestHelperSendAndDie$")
-		cmd.Env = append(os.Environ(), "AMTSTRESEN_DIE_DB="+x.dbPath, "AMTSTRESEN_DIE_CONFIG="+x.cfg)
+		cmd.Env = append(os.Environ(), "AMTSTRESEN_DIE_CONFIG="+x.cfg)
+		if x.dbArgs != nil {
+			cmd.Env = append(cmd.Env, "AMTSTRESEN_DIE_DB="+x.dbPath)
+		}
 		out, err := cmd.CombinedOutput()
 		var ee *exec.ExitError
 		if err == nil || !errorsAs(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
@@ -352,7 +369,7 @@ func TestReturnChannelPostfix(t *testing.T) {
 		if m.State != "abgelehnt" || m.Receipt == nil || m.Receipt.Grund != "signatur" || !strings.Contains(m.Reason, "Signatur") {
 			t.Fatalf("refused by the portal: %+v", m)
 		}
-		if out := x.run(t, "outbox", "--undelivered"); !strings.Contains(out, m.Ref) || !strings.Contains(out, "Abgelehnt") {
+		if out := x.runWith(t, x.view, "outbox", "--undelivered"); !strings.Contains(out, m.Ref) || !strings.Contains(out, "Abgelehnt") {
 			t.Errorf("outbox --undelivered:\n%s", out)
 		}
 	})
@@ -387,9 +404,9 @@ func (x *e2e) loop(t *testing.T, delivered *int) (string, outboxJSON) {
 	return pc, m
 }
 
-// TestReturnChannelPostfixPG is the main path on PostgreSQL: the sync and
+// TestReturnChannelPostfixPG is the same proof on PostgreSQL: the sync and
 // the sender run as the sync's service account, an administrator lists
-// the outbox with their own role.
+// the outbox and the review list with their own role.
 func TestReturnChannelPostfixPG(t *testing.T) {
 	c, db := pgDatabase(t)
 	admin, syncAcct := account("itadmin"), account("abgleich")
@@ -405,11 +422,12 @@ func TestReturnChannelPostfixPG(t *testing.T) {
 	t.Setenv("E2E_ADMIN_PW", "Admin-Kennwort-1")
 	x := startE2E(t, "[database]\nurl = \""+pgURL(c, db, syncAcct)+"\"\npassword_env = \"E2E_SYNC_PW\"\n",
 		"[database]\nurl = \""+pgURL(c, db, admin)+"\"\npassword_env = \"E2E_ADMIN_PW\"\n")
-	delivered := 0
-	_, m := x.loop(t, &delivered)
-	if out := x.runWith(t, x.view, "outbox"); !strings.Contains(out, m.Ref) || !strings.Contains(out, "Im Servicekonto") {
-		t.Errorf("outbox:\n%s", out)
+	x.pastDue = func(t *testing.T, nachricht string) {
+		if err := c.Exec(context.Background(), db, `UPDATE amtstresen.outbox SET next_attempt = now() - interval '1 second' WHERE nachricht = $1`, nachricht); err != nil {
+			t.Fatal(err)
+		}
 	}
+	x.proof(t)
 }
 
 // TestHelperSendAndDie is the sender process of the crash test: it sends
@@ -417,17 +435,18 @@ func TestReturnChannelPostfixPG(t *testing.T) {
 // message, before the outbox records it. It does nothing unless started
 // by TestReturnChannelPostfix.
 func TestHelperSendAndDie(t *testing.T) {
-	dbPath := os.Getenv("AMTSTRESEN_DIE_DB")
-	if dbPath == "" {
+	cfgPath := os.Getenv("AMTSTRESEN_DIE_CONFIG")
+	if cfgPath == "" {
 		return
 	}
-	cfg, err := app.LoadConfig(os.Getenv("AMTSTRESEN_DIE_CONFIG"), true)
+	dbPath := os.Getenv("AMTSTRESEN_DIE_DB") // "" on PostgreSQL: [database] url
+	cfg, err := app.LoadConfig(cfgPath, true)
 	if err != nil {
 		t.Fatal(err)
 	}
 	e := &env{ctx: context.Background(), cfg: cfg, reg: app.Default(), dbPath: dbPath, stdout: io.Discard, stderr: io.Discard,
 		log: slog.New(slog.DiscardHandler)}
-	db, err := e.openStore()
+	db, err := e.open()
 	if err != nil {
 		t.Fatal(err)
 	}
