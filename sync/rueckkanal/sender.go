@@ -15,6 +15,10 @@ type Outgoing struct {
 	MessageID string // without angle brackets; for the log
 	Raw       []byte // sent unchanged on every attempt
 	Attempts  int    // failed attempts so far
+	// Held is set when the message could not be prepared for sending
+	// (e.g. the office's signing key is missing): the outbox has recorded
+	// the failure already; the Sender only counts it.
+	Held *Failure
 }
 
 // Outbox is what the sender needs from storage. The status message is
@@ -148,6 +152,15 @@ func (s *Sender) SendDue(ctx context.Context) (Round, error) {
 			return r, nil
 		}
 		tried[m.Nachricht] = true
+		if f := m.Held; f != nil {
+			if f.Retry() {
+				r.Retry++
+			} else {
+				r.Failed++
+			}
+			r.LastFail = f
+			continue
+		}
 		if sess == nil {
 			sess, err = s.Relay.Open(ctx)
 			if err != nil {

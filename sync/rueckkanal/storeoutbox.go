@@ -40,44 +40,36 @@ var _ Outbox = (*StoreOutbox)(nil)
 
 // NextDue returns the oldest due message with its bytes, composing and
 // storing them first when this is its first attempt. A message that
-// cannot be composed is marked failed (missing key: held back; a content
-// the contract refuses: undelivered, with the German reason) and the next
-// one is looked at.
+// cannot be composed is marked failed here (missing key: held back at the
+// longest interval; content the contract refuses: undelivered, with the
+// German reason) and returned with Held set, so that the round counts it.
 func (s *StoreOutbox) NextDue(ctx context.Context, now time.Time) (*Outgoing, error) {
-	skipped := map[string]bool{}
-	for {
-		o, err := s.Store.NextDue(ctx, now)
-		if err != nil || o == nil {
-			return nil, err
-		}
-		if skipped[o.Nachricht] {
-			return nil, nil // marked failed with a next attempt already due
-		}
-		raw := o.Raw
-		id := o.MessageID
-		if raw == nil {
-			m, f := s.compose(ctx, o)
-			if f != nil {
-				skipped[o.Nachricht] = true
-				var next time.Time
-				switch {
-				case f.Class == ClassKey:
-					next = now.Add(s.backoff().Delay(1 << 10)) // an admin must act: the longest interval
-				case f.Retry():
-					next = now.Add(s.backoff().Delay(o.Attempts + 1))
-				}
-				if err := s.Store.MarkFailed(ctx, o.Nachricht, app.OutboxFailure{Class: string(f.Class), Reason: f.Reason}, next); err != nil {
-					return nil, err
-				}
-				continue
+	o, err := s.Store.NextDue(ctx, now)
+	if err != nil || o == nil {
+		return nil, err
+	}
+	raw, id := o.Raw, o.MessageID
+	if raw == nil {
+		m, f := s.compose(ctx, o)
+		if f != nil {
+			var next time.Time
+			switch {
+			case f.Class == ClassKey:
+				next = now.Add(s.backoff().Delay(1 << 10)) // an admin must act: the longest interval
+			case f.Retry():
+				next = now.Add(s.backoff().Delay(o.Attempts + 1))
 			}
-			id = m.MessageID
-			if raw, err = s.Store.StoreComposed(ctx, o.Nachricht, m.MessageID, m.Raw); err != nil {
+			if err := s.Store.MarkFailed(ctx, o.Nachricht, app.OutboxFailure{Class: string(f.Class), Reason: f.Reason}, next); err != nil {
 				return nil, err
 			}
+			return &Outgoing{Nachricht: o.Nachricht, Attempts: o.Attempts, Held: f}, nil
 		}
-		return &Outgoing{Nachricht: o.Nachricht, MessageID: id, Raw: raw, Attempts: o.Attempts}, nil
+		id = m.MessageID
+		if raw, err = s.Store.StoreComposed(ctx, o.Nachricht, m.MessageID, m.Raw); err != nil {
+			return nil, err
+		}
 	}
+	return &Outgoing{Nachricht: o.Nachricht, MessageID: id, Raw: raw, Attempts: o.Attempts}, nil
 }
 
 func (s *StoreOutbox) backoff() Backoff {

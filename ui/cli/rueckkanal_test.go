@@ -293,3 +293,42 @@ func officeKeyFiles(t *testing.T, dir string) (map[app.OfficeKey]*rueckkanal.Off
 	}
 	return keys, offices.String()
 }
+
+// TestSendNeedsSMTP: without [smtp] address `send` says in German what is
+// missing and that the messages wait; a login without a password (neither
+// the environment variable nor the keyring has one) is refused before any
+// connection, and no password is read from the file.
+func TestSendNeedsSMTP(t *testing.T) {
+	emptyHome(t)
+	dbPath := filepath.Join(t.TempDir(), "a.db")
+	failRun(t, "[smtp] address", "send", "--once", "--db", dbPath, "--config", writeConfig(t, "[imap]\naddress = \"m:993\"\n"))
+	t.Setenv("AMTSTRESEN_SMTP_PW_UNSET", "")
+	cfg := writeConfig(t, "[smtp]\naddress = \"127.0.0.1:1\"\ntls = \"none\"\nusername = \"buergerportal\"\npassword_env = \"AMTSTRESEN_SMTP_PW_UNSET\"\nfrom = \"a@b.example\"\n")
+	failRun(t, "Kein Passwort", "send", "--once", "--db", dbPath, "--config", cfg)
+}
+
+// TestSendWithoutOfficeKey: without a signing key of the office the
+// message is not sent and not lost: it waits (failed, next attempt at the
+// longest interval) with the German reason naming `amtstresen office-key`.
+func TestSendWithoutOfficeKey(t *testing.T) {
+	l := newLoopEnv(t, false)
+	full := readFile(t, l.cfg)
+	if err := os.WriteFile(l.cfg, []byte(full[:strings.Index(full, "[[office]]")]), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	g := portaltest.New(23)
+	l.srv.Append("INBOX", g.Antrag(portaltest.AntragSpec{Service: "hund-anmelden"}).Raw)
+	if out := l.run(t, "sync", "--once"); !strings.Contains(out, "0 gesendet, 1 warten auf einen neuen Versuch") || !strings.Contains(out, "amtstresen office-key") {
+		t.Fatalf("sync:\n%s", out)
+	}
+	ob := l.outbox(t)
+	if len(ob) != 1 || ob[0].State != "failed" || ob[0].Next == "" || !strings.Contains(ob[0].Reason, "amtstresen office-key") {
+		t.Fatalf("outbox: %+v", ob)
+	}
+	if next := mustTime(t, ob[0].Next); time.Until(next) < 30*time.Minute {
+		t.Errorf("next attempt %s: want the longest interval", ob[0].Next)
+	}
+	if got := l.portal.Received(); len(got) != 0 {
+		t.Errorf("the portal got %v", got)
+	}
+}
