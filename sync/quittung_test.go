@@ -96,3 +96,31 @@ func TestQuittungIntakeSQLite(t *testing.T) {
 		t.Errorf("inbox %d, Übernommen %d, Zur Sichtung %d", srv.Count("INBOX"), srv.Count("Übernommen"), srv.Count("Zur Sichtung"))
 	}
 }
+
+// TestQuittungWithoutOutbox: a sync that was given no outbox store
+// (Syncer.Quittungen nil) takes nothing of a quittung in: it goes to the
+// review list with the reason, and is filed there.
+func TestQuittungWithoutOutbox(t *testing.T) {
+	ctx := context.Background()
+	db, err := storage.Open(ctx, filepath.Join(t.TempDir(), "a.db"), testReg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	q := &rueckkanal.Quittung{Schema: rueckkanal.QuittungSchema, Art: "quittung", Vorgang: rueckkanal.NewUUID(), Nachricht: rueckkanal.NewUUID(),
+		MessageID: "<status.x@cochem.example>", Ergebnis: rueckkanal.ErgebnisServicekonto, Zeitpunkt: rueckkanal.FormatTime(time.Now())}
+	raw, err := portalsim.ComposeQuittung(q, portaltest.TestKey(), portalsim.DefaultFrom, portalsim.DefaultTo, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := startMem(t, nil)
+	appendAll(t, srv, raw)
+	res, err := newMemSyncer(t, srv, db, nil).Sync(ctx, nil)
+	if err != nil || res.Review != 1 || res.Quittungen != 0 {
+		t.Fatalf("%+v, %v", res, err)
+	}
+	reviews, _ := db.ReviewItems(ctx, false)
+	if len(reviews) != 1 || !strings.Contains(reviews[0].Detail, "nicht eingerichtet") || srv.Count("Zur Sichtung") != 1 {
+		t.Errorf("reviews %+v", reviews)
+	}
+}
