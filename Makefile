@@ -134,7 +134,7 @@ bench-rueckkanal: deps-test
 # (messages/s, time from the status change to the quittung applied).
 .PHONY: bench-rueckkanal-loop
 bench-rueckkanal-loop: deps-test
-	$(GO) test -tags "$(TAGS)" -run '^$$' -bench "ReturnChannel1000|Sender1000" -benchtime 1x -count 3 ./ui/cli/
+	$(GO) test -tags "$(TAGS)" -run '^$$' -bench "ReturnChannel1000|ReturnChannelSteady|Sender1000" -benchtime 1x -count 3 ./ui/cli/
 
 # --- Packaging (fyne.io/tools) ---------------------------------------------
 FYNE_TOOL_VERSION := v1.7.4
