@@ -332,3 +332,26 @@ func TestSendWithoutOfficeKey(t *testing.T) {
 		t.Errorf("the portal got %v", got)
 	}
 }
+
+// TestNightlySends: what waits in the outbox (here: taken in while [smtp]
+// was not set up) goes out with the nightly job.
+func TestNightlySends(t *testing.T) {
+	l := newLoopEnv(t, false)
+	full := readFile(t, l.cfg)
+	i := strings.Index(full, "[smtp]")
+	plain := writeConfig(t, full[:i]+full[i+strings.Index(full[i:], "\n\n"):])
+	g := portaltest.New(24)
+	l.srv.Append("INBOX", g.Antrag(portaltest.AntragSpec{Service: "hund-anmelden"}).Raw)
+	if out := mustRun(t, "sync", "--once", "--db", l.dbPath, "--config", plain); strings.Contains(out, "gesendet") {
+		t.Fatalf("sent without [smtp]:\n%s", out)
+	}
+	if ob := l.outbox(t); len(ob) != 1 || ob[0].State != "queued" {
+		t.Fatalf("outbox: %+v", ob)
+	}
+	if out := l.run(t, "nightly", "--once"); !strings.Contains(out, "Statusmeldungen: 1 gesendet") {
+		t.Fatalf("nightly:\n%s", out)
+	}
+	if ob := l.outbox(t); ob[0].State != "sent" || len(l.portal.Received()) != 1 {
+		t.Errorf("after the nightly job: %+v", ob)
+	}
+}
