@@ -230,7 +230,7 @@ type outboxJSON struct {
 	State      string       `json:"state"`
 	MessageID  string       `json:"message_id"`
 	QueuedAt   string       `json:"queued_at"`
-	SentAt     string       `json:"sent_at,omitempty"`
+	SentAt     *string      `json:"sent_at"` // null until the relay accepted it
 	Attempts   int          `json:"attempts"`
 	Next       string       `json:"next_attempt,omitempty"`
 	Reason     string       `json:"reason,omitempty"`
@@ -248,7 +248,8 @@ func newOutboxJSON(o *app.Outgoing) outboxJSON {
 	j := outboxJSON{Nachricht: o.Nachricht, PortalCase: o.PortalCase, Ref: o.Ref, Office: string(o.Office), Status: string(o.Status),
 		State: string(o.State), MessageID: o.MessageID, QueuedAt: app.FormatRFC3339(o.QueuedAt), Attempts: o.Attempts, Reason: o.Reason}
 	if !o.SentAt.IsZero() {
-		j.SentAt = app.FormatRFC3339(o.SentAt)
+		at := app.FormatRFC3339(o.SentAt)
+		j.SentAt = &at
 	}
 	if o.State == app.OutboxFailed && !o.NextAttempt.IsZero() {
 		j.Next = app.FormatRFC3339(o.NextAttempt)

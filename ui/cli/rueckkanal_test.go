@@ -161,7 +161,7 @@ func TestSendLoopInProcess(t *testing.T) {
 		t.Fatalf("sync:\n%s", out)
 	}
 	ob := l.outbox(t)
-	if len(ob) != 1 || ob[0].State != "sent" || ob[0].Status != "eingegangen" || ob[0].SentAt == "" || ob[0].Receipt != nil ||
+	if len(ob) != 1 || ob[0].State != "sent" || ob[0].Status != "eingegangen" || ob[0].SentAt == nil || ob[0].Receipt != nil ||
 		!strings.HasPrefix(ob[0].MessageID, "status."+ob[0].Nachricht+"@cochem.example") {
 		t.Fatalf("outbox after sending: %+v", ob)
 	}
@@ -345,8 +345,15 @@ func TestNightlySends(t *testing.T) {
 	if out := mustRun(t, "sync", "--once", "--db", l.dbPath, "--config", plain); strings.Contains(out, "gesendet") {
 		t.Fatalf("sent without [smtp]:\n%s", out)
 	}
-	if ob := l.outbox(t); len(ob) != 1 || ob[0].State != "queued" {
+	if ob := l.outbox(t); len(ob) != 1 || ob[0].State != "queued" || ob[0].SentAt != nil {
 		t.Fatalf("outbox: %+v", ob)
+	}
+	// Every field of `outbox --json` is there, also before sending.
+	raw := l.run(t, "outbox", "--json")
+	for _, f := range []string{"nachricht", "portal_case", "ref", "status", "state", "message_id", "queued_at", "sent_at", "receipt"} {
+		if !strings.Contains(raw, `"`+f+`":`) {
+			t.Errorf("outbox --json lacks %s:\n%s", f, raw)
+		}
 	}
 	if out := l.run(t, "nightly", "--once"); !strings.Contains(out, "Statusmeldungen: 1 gesendet") {
 		t.Fatalf("nightly:\n%s", out)
