@@ -84,7 +84,7 @@ screenshots: deps-test
 # Benchmarks behind the figures in the README (section Benchmarks).
 BENCH_DB ?= $(or $(TMPDIR),/tmp)/amtstresen-ui-bench-100k.db
 .PHONY: bench bench-storage bench-postgres bench-postgres-clerks bench-ui bench-pdf
-bench: bench-storage bench-postgres bench-postgres-clerks bench-ui bench-pdf bench-sync bench-rueckkanal bench-rueckkanal-loop
+bench: bench-storage bench-postgres bench-postgres-clerks bench-ui bench-pdf bench-sync bench-sync-postgres bench-rueckkanal bench-rueckkanal-loop
 
 # Work queue on 1,000,000 cases (the database is generated once and cached
 # in the temp folder; the first run takes several minutes).
@@ -121,6 +121,12 @@ bench-pdf: deps-test
 .PHONY: bench-sync
 bench-sync: deps-test
 	$(GO) run -tags "$(TAGS)" ./ui/cli/internal/syncbench -n 10000
+
+# The same 10,000 deliveries into a fresh PostgreSQL database (private
+# server with durable commits, as the sync's service account; as root).
+.PHONY: bench-sync-postgres
+bench-sync-postgres: deps-test
+	$(GO) run -tags "$(TAGS)" ./ui/cli/internal/syncbench -n 10000 -store postgres
 
 # Return channel (as root): 1,000 status messages through a private Postfix
 # into Dovecot, answered by the test portal; messages/s and the time to the

@@ -52,7 +52,7 @@ func (db *DB) ApplyAppointment(ctx context.Context, a *app.Appointment, rc *app.
 		return false, err
 	}
 	applied := false
-	err := db.tx(ctx, "apply appointment", func(tx pgx.Tx) error {
+	err := db.pipedTx(ctx, "apply appointment", func(tx pgx.Tx) error {
 		applied = false
 		now := db.clock(ctx)
 		// Two versions of one booking arriving at once: the second waits

@@ -226,7 +226,7 @@ func (db *DB) createCase(ctx context.Context, nc *app.NewCase, p *rules.Prepared
 	var c *app.Case
 	created := false
 	for attempt := 1; ; attempt++ {
-		err = db.tx(ctx, "create case", func(tx pgx.Tx) error {
+		err = db.pipedTx(ctx, "create case", func(tx pgx.Tx) error {
 			var err error
 			c, created, err = db.createCaseTx(ctx, tx, in, rc, now)
 			return err
@@ -254,7 +254,9 @@ func duplicateKey(err error) bool {
 func (db *DB) createCaseTx(ctx context.Context, tx pgx.Tx, in *rules.NewCase, rc *app.Receipt, now time.Time) (*app.Case, bool, error) {
 	nc := in.NC
 	var id int64
-	err := tx.QueryRow(ctx, `SELECT id FROM cases WHERE idempotency_key = $1 OR portal_case = $2 LIMIT 1`,
+	// Each arm by its own unique index (with OR the generic plan of the
+	// prepared statement scanned the table: 0.9 ms a case at 7,000 cases).
+	err := tx.QueryRow(ctx, `(SELECT id FROM cases WHERE idempotency_key = $1) UNION ALL (SELECT id FROM cases WHERE portal_case = $2) LIMIT 1`,
 		nullString(nc.IdempotencyKey), nullString(nc.PortalCase)).Scan(&id)
 	switch {
 	case err == nil:
@@ -269,17 +271,19 @@ func (db *DB) createCaseTx(ctx context.Context, tx pgx.Tx, in *rules.NewCase, rc
 	case !errors.Is(err, pgx.ErrNoRows):
 		return nil, false, err
 	}
-	ref, err := db.nextRef(ctx, tx, in.Office, in.Received)
-	if err != nil {
-		return nil, false, err
-	}
+	// The next number of the office's prefix and year (Europe/Berlin)
+	// comes with the insert (one round trip); the counter stays locked
+	// until the transaction ends, numbers are gap-free (app.FormatRef).
+	prefix, year := app.RefPrefix(db.reg, in.Office), in.Received.In(app.Berlin).Year()
 	a := nc.Applicant
+	var ref string
 	if err := tx.QueryRow(ctx, `INSERT INTO cases (ref, idempotency_key, office, channel, service, portal_case, status,
 		flags, municipality, routing_reason, applicant_name, applicant_sort, birthdate, email, received_at, updated_at, provisional_ref)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING id`,
-		ref, nullString(nc.IdempotencyKey), string(in.Office), string(nc.Channel), txt(in.Service), nullString(nc.PortalCase), string(app.StatusReceived),
+		VALUES ((SELECT $1::text || '-' || $18::int || '-' || CASE WHEN n < 100000 THEN lpad(n::text, 5, '0') ELSE n::text END
+			FROM next_ref_number($1, $18) AS n), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING id, ref`,
+		prefix, nullString(nc.IdempotencyKey), string(in.Office), string(nc.Channel), txt(in.Service), nullString(nc.PortalCase), string(app.StatusReceived),
 		flagsCol(in.Flags), txt(nc.Routing.Municipality), txt(nc.Routing.Reason), txt(a.Name()), txt(a.SortKey()),
-		txt(a.BirthDate), txt(a.Email), micro(in.Received), now, nc.ProvisionalRef).Scan(&id); err != nil {
+		txt(a.BirthDate), txt(a.Email), micro(in.Received), now, nc.ProvisionalRef, year).Scan(&id, &ref); err != nil {
 		return nil, false, err
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO case_docs (case_id, applicant, fields, raw, presented) VALUES ($1, $2::text::json, $3::text::json, $4::text::json, $5::text::json)`,
@@ -321,18 +325,6 @@ func jsonText(b []byte) any {
 		return nil
 	}
 	return string(b)
-}
-
-// nextRef hands out the next reference number of the office's prefix and
-// the year (Europe/Berlin) of received. The counter stays locked until
-// the transaction ends: numbers are gap-free.
-func (db *DB) nextRef(ctx context.Context, tx pgx.Tx, office app.OfficeKey, received time.Time) (string, error) {
-	prefix, year := app.RefPrefix(db.reg, office), received.In(app.Berlin).Year()
-	var seq int
-	if err := tx.QueryRow(ctx, `SELECT next_ref_number($1, $2)`, prefix, year).Scan(&seq); err != nil {
-		return "", fmt.Errorf("next reference: %w", err)
-	}
-	return app.FormatRef(prefix, year, seq), nil
 }
 
 // indexCase writes the search row of a case: its search text in words as
@@ -577,7 +569,7 @@ func (db *DB) AddMessage(ctx context.Context, portalCase, key string, n *app.Not
 	if n == nil {
 		n = &app.Note{}
 	}
-	return db.tx(ctx, "add message", func(tx pgx.Tx) error {
+	return db.pipedTx(ctx, "add message", func(tx pgx.Tx) error {
 		r, err := lockCase(ctx, tx, "portal_case = $1", nullString(portalCase))
 		if err != nil {
 			return err

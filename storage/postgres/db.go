@@ -358,6 +358,41 @@ func retryable(err error) bool {
 	return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001")
 }
 
+// pipedTx is tx for the writes of the portal sync (and a clerk's new
+// case): fn's Exec statements are queued and sent with the next query or
+// at the end (pipeTx), and inside a batch the savepoint travels with
+// them instead of costing a round trip of its own. fn must not look at
+// what an Exec returns (rows affected): it is empty.
+func (db *DB) pipedTx(ctx context.Context, op string, fn func(tx pgx.Tx) error) error {
+	if db.btx == nil {
+		return db.tx(ctx, op, func(tx pgx.Tx) error {
+			p := newPipe(tx)
+			if err := fn(p); err != nil {
+				return err
+			}
+			return p.flush(ctx)
+		})
+	}
+	p := newPipe(db.btx)
+	p.b.Queue("SAVEPOINT amtstresen_op")
+	err := fn(p)
+	if err == nil {
+		p.b.Queue("RELEASE SAVEPOINT amtstresen_op")
+		err = p.flush(ctx)
+	}
+	if err != nil {
+		// Nothing sent: nothing happened on the server. Else back to the
+		// savepoint, so that the batch goes on without this operation.
+		if p.sent {
+			if _, rerr := db.btx.Exec(ctx, "ROLLBACK TO SAVEPOINT amtstresen_op; RELEASE SAVEPOINT amtstresen_op"); rerr != nil {
+				return explain(fmt.Errorf("%s: %w (rollback: %v)", op, err, rerr))
+			}
+		}
+		return explain(wrap(op, err))
+	}
+	return nil
+}
+
 // Batch runs fn with a view of the store whose reads and writes all go
 // through one transaction, committed when fn returns nil and rolled back
 // otherwise; each operation inside keeps its own all-or-nothing effect (a
@@ -488,3 +523,86 @@ func sqlState(err error) string {
 	}
 	return ""
 }
+
+// pipeTx is a transaction whose Exec statements are queued and sent
+// together (pgx pipelines a batch in one round trip), for the writes of a
+// case that need no answer: a portal sync writes ten of them per case,
+// and on a network each would otherwise wait for the server. Query and
+// QueryRow send what is queued first, so that statements run in the
+// order written. flush must be called before the transaction goes on.
+type pipeTx struct {
+	pgx.Tx
+	b    *pgx.Batch
+	sent bool // something reached the server
+}
+
+func newPipe(tx pgx.Tx) *pipeTx { return &pipeTx{Tx: tx, b: &pgx.Batch{}} }
+
+func (p *pipeTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	p.b.Queue(sql, args...)
+	return pgconn.CommandTag{}, nil
+}
+
+func (p *pipeTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	if err := p.flush(ctx); err != nil {
+		return nil, err
+	}
+	return p.Tx.Query(ctx, sql, args...)
+}
+
+// QueryRow sends what is queued and the query in one round trip.
+func (p *pipeTx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	n := p.b.Len()
+	if n == 0 {
+		p.sent = true
+		return p.Tx.QueryRow(ctx, sql, args...)
+	}
+	p.b.Queue(sql, args...)
+	br := p.Tx.SendBatch(ctx, p.b)
+	p.b, p.sent = &pgx.Batch{}, true
+	for i := 0; i < n; i++ {
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			return errRow{err}
+		}
+	}
+	return batchRow{br.QueryRow(), br}
+}
+
+// batchRow is the last result of a batch; scanning it ends the batch.
+type batchRow struct {
+	row pgx.Row
+	br  pgx.BatchResults
+}
+
+func (r batchRow) Scan(dest ...any) error {
+	err := r.row.Scan(dest...)
+	if cerr := r.br.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// flush sends the queued statements and returns the first error.
+func (p *pipeTx) flush(ctx context.Context) error {
+	n := p.b.Len()
+	if n == 0 {
+		return nil
+	}
+	br := p.Tx.SendBatch(ctx, p.b)
+	p.b, p.sent = &pgx.Batch{}, true
+	var first error
+	for i := 0; i < n; i++ {
+		if _, err := br.Exec(); err != nil && first == nil {
+			first = err
+		}
+	}
+	if err := br.Close(); err != nil && first == nil {
+		first = err
+	}
+	return first
+}
+
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
