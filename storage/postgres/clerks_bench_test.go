@@ -20,16 +20,18 @@ import (
 // benchmark's cases, each connected as their own login role (row-level
 // security) through app.Scoped as in the window, with the window's change
 // feed: every clerk claims, moves, notes, searches and pages, with a pause
-// between actions (AMTSTRESEN_BENCH_THINK, default 1s, ±50 %), for
+// between actions (AMTSTRESEN_BENCH_THINK_MS, default 1000, ±50 %), for
 // AMTSTRESEN_BENCH_SECONDS (default 60). Each clerk's feed re-reads its
 // queue page when a case of its office changed, at most every 250 ms as
-// the window does; "visible" is the time from the start of a change at one
+// the window does (AMTSTRESEN_BENCH_GAP_MS); "visible" is the time from the start of a change at one
 // counter until another counter of the office has re-read its page after
 // the announcement. Run with -benchtime 1x (make bench-postgres-clerks).
 func BenchmarkClerks(b *testing.B) {
 	clerks := envInt("AMTSTRESEN_BENCH_CLERKS", 50)
 	secs := envInt("AMTSTRESEN_BENCH_SECONDS", 60)
 	think := time.Duration(envInt("AMTSTRESEN_BENCH_THINK_MS", 1000)) * time.Millisecond
+	// gap: the window's least time between two re-reads (ui.liveGap).
+	gap := time.Duration(envInt("AMTSTRESEN_BENCH_GAP_MS", 250)) * time.Millisecond
 	admin := benchStore(b, benchAdmin)
 	ctx := context.Background()
 	var err error
@@ -152,7 +154,7 @@ func BenchmarkClerks(b *testing.B) {
 				select {
 				case <-runCtx.Done():
 					return
-				case <-time.After(250 * time.Millisecond):
+				case <-time.After(gap):
 				}
 			}
 		}()
