@@ -38,10 +38,14 @@ const (
 	ActionAuditPurge     = "audit.purge"     // audit entries past their period deleted
 	ActionRoleSet        = "role.set"        // a role given (reference: the account)
 	ActionRoleRemove     = "role.remove"     // a role taken away
-	ActionReviewAdd      = "review.add"      // a mail put on the review list
-	ActionReviewResolve  = "review.resolve"  // a review mail handled
-	ActionReviewPurge    = "review.purge"    // handled review mails past their period deleted
-	ActionSyncState      = "sync.state"      // a sync run recorded
+	// ActionOfficeKeyCreate: an office's signing key for status messages
+	// was created (reference: the office; detail: where it is kept, never
+	// the key).
+	ActionOfficeKeyCreate = "officekey.create"
+	ActionReviewAdd       = "review.add"     // a mail put on the review list
+	ActionReviewResolve   = "review.resolve" // a review mail handled
+	ActionReviewPurge     = "review.purge"   // handled review mails past their period deleted
+	ActionSyncState       = "sync.state"     // a sync run recorded
 )
 
 // DeniedSuffix marks a refused access: ActionCaseRead + DeniedSuffix.

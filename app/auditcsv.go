@@ -47,8 +47,8 @@ func AuditActionLabel(action string) string {
 		ActionAppointmentExport: "Termin beauskunftet", ActionPersonExport: "Auskunft erteilt", ActionAuditPurge: "Protokoll gekürzt (Frist)",
 		ActionAuditExport: "Protokoll exportiert", ActionRoleSet: "Rolle vergeben", ActionRoleRemove: "Rolle entzogen",
 		ActionCaseTell: "Nachricht an Bürger", ActionCaseResend: "Nachricht erneut gesendet", ActionCaseQuittung: "Quittung des Portals",
-		ActionCasePrinted: "Brief gedruckt",
-		ActionReviewAdd:   "Mail zur Sichtung", ActionReviewResolve: "Sichtung erledigt", ActionSyncState: "Abgleich",
+		ActionCasePrinted: "Brief gedruckt", ActionOfficeKeyCreate: "Signaturschlüssel der Dienststelle erzeugt",
+		ActionReviewAdd: "Mail zur Sichtung", ActionReviewResolve: "Sichtung erledigt", ActionSyncState: "Abgleich",
 	}
 	if l, ok := labels[action]; ok {
 		return l

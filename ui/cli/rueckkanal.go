@@ -36,15 +36,22 @@ func runOfficeKey(e *env, args []string) error {
 	if _, err := e.officeFlag(string(office)); err != nil || office == "" {
 		return usageError(fmt.Sprintf("Unbekannte Dienststelle „%s“. Möglich sind: kreis, vg-cochem, vg-kaisersesch, vg-ulmen, vg-zell.", pos[1]))
 	}
-	db, _, err := e.openAs(app.RoleAdmin, "Den Signaturschlüssel einer Dienststelle zu verwalten", "")
+	db, a, err := e.openAs(app.RoleAdmin, "Den Signaturschlüssel einer Dienststelle zu verwalten", "")
 	if err != nil {
 		return err
 	}
-	db.Close() // only the role was needed
+	defer db.Close()
 	oc := rueckkanal.OfficeConfigFor(e.cfg, office)
 	if pos[0] == "create" {
-		_, err := rueckkanal.CreateOfficeKey(oc, e.stdout)
-		return err
+		if _, err := rueckkanal.CreateOfficeKey(oc, e.stdout); err != nil {
+			return err
+		}
+		where := "keyring"
+		if oc.KeyFile != "" {
+			where = "file"
+		}
+		return db.Audit(e.ctx, app.AuditEntry{Clerk: a.Clerk, Name: a.Name, Office: office, Action: app.ActionOfficeKeyCreate,
+			Ref: string(office), Detail: where})
 	}
 	k, err := rueckkanal.LoadOfficeKey(oc)
 	if err != nil {

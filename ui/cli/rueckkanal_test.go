@@ -51,6 +51,9 @@ func TestOfficeKeyCommand(t *testing.T) {
 	if s := strings.TrimSpace(string(priv)); strings.Contains(out+errOut, s) || strings.Contains(out+errOut, s[:20]) {
 		t.Error("create printed the private key")
 	}
+	if out := mustRun(t, "audit", "--action", app.ActionOfficeKeyCreate, "--db", dbPath, "--config", cfg); !strings.Contains(out, "vg-cochem") || strings.Contains(out, strings.TrimSpace(string(priv))[:20]) {
+		t.Errorf("audit of the key creation:\n%s", out)
+	}
 	failRun(t, "nicht überschrieben", "office-key", "create", "vg-cochem", "--db", dbPath, "--config", cfg)
 	if again, _ := os.ReadFile(keyFile); string(again) != string(priv) {
 		t.Error("the key was replaced")
