@@ -285,12 +285,13 @@ func runGUI(e *env, args []string) error {
 	// the sync's service account takes the mailbox in (a clerk's role may
 	// not write other offices' cases), the window shows its state.
 	// Status messages go out in the background: the window never waits
-	// for SMTP; a sync wakes the sender (it may have queued "eingegangen").
+	// for SMTP; a sync and every change the store announces wake the
+	// sender (a clerk's message goes out in about a second).
 	// On PostgreSQL the sync's service account sends (amtstresen sync),
 	// as it takes the mailbox in.
 	wake, stopSend := func() {}, func() {}
 	if db.file != nil {
-		wake, stopSend = sendAlongside(e, e.cfg, db, 30*time.Second)
+		wake, stopSend = sendAlongside(e, e.cfg, db, db.store, 30*time.Second)
 	}
 	defer stopSend()
 	if db.pg != nil {
@@ -399,7 +400,7 @@ func runSync(e *env, args []string) error {
 	}
 	fmt.Fprintf(e.stdout, "Portal-Abgleich nach Zeitplan „%s“ (Europe/Berlin); Beenden mit Strg+C.\n", e.cfg.Sync.Schedule)
 	// Status messages go out continuously beside the schedule.
-	wake, stopSend := sendAlongside(e, e.cfg, db, time.Minute)
+	wake, stopSend := sendAlongside(e, e.cfg, db, db.store, time.Minute)
 	defer stopSend()
 	return s.RunScheduled(e.ctx, e.cfg.Sync.Schedule, func(res *portalsync.Result, err error) {
 		wake()

@@ -188,8 +188,11 @@ func runSend(e *env, args []string) error {
 // sendAlongside runs the sender in the background until the returned stop
 // is called (stop waits for it: the database stays open until then). The
 // window and the continuous sync use it: nothing waits for SMTP. Without
-// [smtp] it does nothing.
-func sendAlongside(e *env, cfg *app.Config, db senderStore, interval time.Duration) (wake func(), stop func()) {
+// [smtp] it does nothing. With feed, every change the store announces
+// wakes it (a queued message on PostgreSQL, any change of the SQLite
+// file): a clerk's message goes out within about a second, not at the
+// next interval; the interval stays as the fallback.
+func sendAlongside(e *env, cfg *app.Config, db senderStore, feed app.ChangeFeed, interval time.Duration) (wake func(), stop func()) {
 	snd, err := newSender(e, cfg, db)
 	if err != nil {
 		if strings.TrimSpace(cfg.SMTP.Address) != "" {
@@ -203,7 +206,31 @@ func sendAlongside(e *env, cfg *app.Config, db senderStore, interval time.Durati
 		defer close(done)
 		snd.Run(ctx, interval)
 	}()
-	return snd.Wake, func() { cancel(); <-done }
+	watched := make(chan struct{})
+	if feed != nil {
+		go func() {
+			defer close(watched)
+			feed.Watch(ctx, func(evs []app.FeedEvent) {
+				if wakesSender(evs) {
+					snd.Wake()
+				}
+			})
+		}()
+	} else {
+		close(watched)
+	}
+	return snd.Wake, func() { cancel(); <-done; <-watched }
+}
+
+// wakesSender reports whether the changes may have queued a message: a
+// message event, or a change the feed cannot name (SQLite, a reconnect).
+func wakesSender(evs []app.FeedEvent) bool {
+	for _, ev := range evs {
+		if ev.Kind == app.FeedMessage || ev.Kind == app.FeedAny {
+			return true
+		}
+	}
+	return false
 }
 
 // sendOnce sends what waits after a sync or the nightly job and says what

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -363,5 +365,58 @@ func TestNightlySends(t *testing.T) {
 	}
 	if ob := l.outbox(t); ob[0].State != "sent" || len(l.portal.Received()) != 1 {
 		t.Errorf("after the nightly job: %+v", ob)
+	}
+}
+
+// TestSenderWokenByChange: the sender beside the window (or the continuous
+// sync) runs with an interval of an hour here; a clerk's free message,
+// written by another connection to the same file, still reaches the
+// portal within seconds, because the store's change feed wakes the
+// sender. Without the feed it would wait for the interval.
+func TestSenderWokenByChange(t *testing.T) {
+	l := newLoopEnv(t, false)
+	g := portaltest.New(23)
+	if err := l.srv.Append("INBOX", g.Antrag(portaltest.AntragSpec{Service: "hund-anmelden"}).Raw); err != nil {
+		t.Fatal(err)
+	}
+	l.run(t, "sync", "--once") // the case, and its eingegangen sent
+	ob := l.outbox(t)
+	if len(ob) != 1 || len(l.portal.Received()) != 1 {
+		t.Fatalf("after the sync: outbox %+v, portal %v", ob, l.portal.Received())
+	}
+	cfg, err := app.LoadConfig(l.cfg, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{ctx: t.Context(), cfg: cfg, reg: app.Default(), dbPath: l.dbPath, stdout: io.Discard, stderr: io.Discard,
+		log: slog.New(slog.DiscardHandler)}
+	db, err := e.open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	_, stop := sendAlongside(e, cfg, db, db.store, time.Hour)
+	defer stop()
+	time.Sleep(300 * time.Millisecond) // the sender's first round has run
+
+	other, err := e.open() // another program on the same file: the window
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	admin := app.Actor{Clerk: "it", Role: app.RoleAdmin}
+	msg, err := other.store.ChangeCase(t.Context(), ob[0].Ref, app.CaseChange{}, &app.Tell{Text: "Ihr Hund ist angemeldet; die Marke kommt mit der Post."}, admin)
+	if err != nil || msg == nil {
+		t.Fatalf("free message: %v, %+v", err, msg)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for len(l.portal.Received()) < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the free message did not go out within 5 s (interval 1 h): portal has %v", l.portal.Received())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if got := l.portal.Received(); !strings.Contains(got[1], msg.Nachricht) {
+		t.Errorf("portal received %v, want the message %s second", got, msg.Nachricht)
 	}
 }
