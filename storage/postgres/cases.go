@@ -588,23 +588,10 @@ func (db *DB) AddMessage(ctx context.Context, portalCase, key string, n *app.Not
 				return err
 			}
 		}
-		at := n.At
-		if at.IsZero() {
-			at = now
-		}
-		author := n.Author
-		if author == "" {
-			author = citizen
-		}
+		at, author, files := rules.PortalMessage(n, files, now)
 		noteID, err := addNote(ctx, tx, r.id, at, author, "message", n.Text, nullString(key))
 		if err != nil {
 			return err
-		}
-		if len(files) == 0 {
-			// Announced files without content.
-			for _, a := range n.Attachments {
-				files = append(files, app.NewAttachment{Attachment: a})
-			}
 		}
 		if _, err := insertAttachments(ctx, tx, r.id, noteID, files, nil); err != nil {
 			return err

@@ -318,6 +318,26 @@ func WithdrawText(reason string) string {
 	return text
 }
 
+// PortalMessage decides how a citizen's message n is stored: at when it
+// was written (now when the portal gave no time), its author (Citizen when
+// none is named) and the files to keep; with no file content sent, the
+// files the message announces are kept as not received.
+func PortalMessage(n *app.Note, files []app.NewAttachment, now time.Time) (at time.Time, author string, out []app.NewAttachment) {
+	at, author, out = n.At, n.Author, files
+	if at.IsZero() {
+		at = now
+	}
+	if author == "" {
+		author = Citizen
+	}
+	if len(out) == 0 {
+		for _, a := range n.Attachments {
+			out = append(out, app.NewAttachment{Attachment: a})
+		}
+	}
+	return at, author, out
+}
+
 // WithdrawalRequestText is the message a withdrawal of format version 1
 // leaves on the case.
 func WithdrawalRequestText(reason string) string {
