@@ -78,16 +78,23 @@ func (e *env) actor(db app.RoleStore) (app.Actor, error) {
 // openScoped opens the database as the OS account may use it: every
 // clerk's command works through it (closing it closes the database).
 func (e *env) openScoped() (*app.Scoped, error) {
+	s, _, err := e.openScopedStore()
+	return s, err
+}
+
+// openScopedStore is openScoped with the store under it, for what the
+// clerk's view takes from the store itself (its outbox: s.Outbox(db)).
+func (e *env) openScopedStore() (*app.Scoped, *opened, error) {
 	db, err := e.open()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	a, _, err := e.actorOf(db)
 	if err != nil {
 		db.Close()
-		return nil, err
+		return nil, nil, err
 	}
-	return app.NewScoped(db, a), nil
+	return app.NewScoped(db, a), db, nil
 }
 
 // openAs opens the database for a command that needs at least role r.

@@ -302,16 +302,12 @@ func runOutbox(e *env, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	db, err := e.open()
+	s, db, err := e.openScopedStore()
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	a, _, err := e.actorOf(db)
-	if err != nil {
-		return err
-	}
-	list, err := app.NewScoped(db, a).Outbox(db).OutboxMessages(e.ctx, app.OutboxFilter{Undelivered: *undelivered})
+	defer s.Close()
+	list, err := s.Outbox(db).OutboxMessages(e.ctx, app.OutboxFilter{Undelivered: *undelivered})
 	if err != nil {
 		return err
 	}
