@@ -414,7 +414,7 @@ func (s *Syncer) session(ctx context.Context, conn *mailbox.Conn, res *Result, p
 	// while batch k is stored, k+1 is parsed and k+2 fetched; the MOVE of
 	// batch k runs on the server while k+1 is stored.
 	batches := splitBatches(small, s.batchSize(), 32<<20)
-	parsed, stop := fetchAndParse(ctx, batches, 1, s.log, "portal",
+	parsed, stop := fetchAndParse(ctx, batches, s.log,
 		func(b []mailbox.Ref) ([]*item, error) { return s.fetchBatch(conn, b) }, s.parseAll)
 	defer stop()
 	// The previous batch's MOVE and the cursor it may advance to.
@@ -481,23 +481,22 @@ func (s *Syncer) session(ctx context.Context, conn *mailbox.Conn, res *Result, p
 }
 
 // batchResult is one batch after fetching and parsing.
-type batchResult[T any] struct {
-	items []T
+type batchResult struct {
+	items []*item
 	err   error
 }
 
 // fetchAndParse runs the first two stages of a portal sync in goroutines:
 // batch k+1 is fetched on the IMAP connection while batch k is parsed on
 // all cores and the caller stores batch k-1 from the channel, in order
-// (depth batches may wait between stages). A fetch error is the last
-// result. stop ends the stages and waits until they let go of the
+// (one batch may wait between stages). A fetch error is the last result. stop ends the stages and waits until they let go of the
 // connection.
-func fetchAndParse[T any](ctx context.Context, batches [][]mailbox.Ref, depth int, log *slog.Logger, what string,
-	fetch func([]mailbox.Ref) ([]T, error), parse func([]T)) (<-chan batchResult[T], func()) {
+func fetchAndParse(ctx context.Context, batches [][]mailbox.Ref, log *slog.Logger,
+	fetch func([]mailbox.Ref) ([]*item, error), parse func([]*item)) (<-chan batchResult, func()) {
 	fctx, cancel := context.WithCancel(ctx)
-	raw := make(chan batchResult[T], depth)
-	parsed := make(chan batchResult[T], depth)
-	send := func(ch chan batchResult[T], f batchResult[T]) bool {
+	raw := make(chan batchResult, 1)
+	parsed := make(chan batchResult, 1)
+	send := func(ch chan batchResult, f batchResult) bool {
 		select {
 		case ch <- f:
 			return true
@@ -510,8 +509,8 @@ func fetchAndParse[T any](ctx context.Context, batches [][]mailbox.Ref, depth in
 		for _, b := range batches {
 			t0 := time.Now()
 			items, err := fetch(b)
-			log.Debug("fetched", "what", what, "mails", len(b), "took", time.Since(t0))
-			if !send(raw, batchResult[T]{items, err}) || err != nil {
+			log.Debug("fetched", "mails", len(b), "took", time.Since(t0))
+			if !send(raw, batchResult{items, err}) || err != nil {
 				return
 			}
 		}
@@ -522,7 +521,7 @@ func fetchAndParse[T any](ctx context.Context, batches [][]mailbox.Ref, depth in
 			if f.err == nil {
 				t0 := time.Now()
 				parse(f.items)
-				log.Debug("parsed", "what", what, "mails", len(f.items), "took", time.Since(t0))
+				log.Debug("parsed", "mails", len(f.items), "took", time.Since(t0))
 			}
 			if !send(parsed, f) {
 				return
