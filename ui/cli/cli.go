@@ -296,7 +296,7 @@ func runGUI(e *env, args []string) error {
 	defer stopSend()
 	if db.pg != nil {
 		o.SyncUnavailable = errSyncService
-	} else if s, err := newSyncer(e, e.cfg, db, quittungenOf(db)); err == nil {
+	} else if s, err := newSyncer(e, e.cfg, db, db); err == nil {
 		o.Syncer = wakingSyncer{s, wake}
 	} else {
 		o.SyncUnavailable = err
@@ -367,10 +367,6 @@ func (e *env) officeFlag(v string) (app.OfficeKey, error) {
 	return "", usageError(fmt.Sprintf("Unbekannte Dienststelle „%s“ (--office). Möglich sind: %s.", v, strings.Join(keys, ", ")))
 }
 
-// syncLogger is the logger handed to the sync: the program's (the sync
-// adds component=sync).
-func syncLogger(e *env) *slog.Logger { return e.log }
-
 // runSync runs the portal sync once (--once) or on the [sync] schedule.
 func runSync(e *env, args []string) error {
 	fs := newFlags("sync", e)
@@ -384,7 +380,7 @@ func runSync(e *env, args []string) error {
 		return err
 	}
 	defer db.Close()
-	s, err := newSyncer(e, e.cfg, db, quittungenOf(db))
+	s, err := newSyncer(e, e.cfg, db, db)
 	if err != nil {
 		return err
 	}

@@ -13,7 +13,7 @@ import (
 // list). While it runs, the garbage collector is relaxed (gctune): a
 // setting of the whole process, so the program makes it, not the sync.
 func newSyncer(e *env, cfg *app.Config, db portalsync.Store, q portalsync.QuittungStore) (*portalsync.Syncer, error) {
-	s, err := portalsync.New(cfg, db, e.reg, syncLogger(e))
+	s, err := portalsync.New(cfg, db, e.reg, e.log) // the sync adds component=sync
 	if err != nil {
 		return nil, err
 	}
@@ -24,10 +24,6 @@ func newSyncer(e *env, cfg *app.Config, db portalsync.Store, q portalsync.Quittu
 
 // wakingSyncer is the window's sync: after each run it wakes the sender,
 // which may have new status messages ("eingegangen") to send.
-// quittungenOf is the store of the status messages' receipts: the outbox
-// of the opened store (SQLite or PostgreSQL).
-func quittungenOf(o *opened) portalsync.QuittungStore { return o }
-
 type wakingSyncer struct {
 	*portalsync.Syncer
 	wake func()
