@@ -20,7 +20,6 @@ package rueckkanal
 
 import (
 	"bytes"
-	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -138,17 +137,9 @@ func FormatTime(t time.Time) string {
 	return t.In(app.Berlin).Truncate(time.Second).Format(time.RFC3339)
 }
 
-// NewUUID returns a random version-4 UUID.
-func NewUUID() string {
-	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic(err) // crypto/rand never fails on supported systems
-	}
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
-}
+// NewUUID returns a random version-4 UUID (app.NewNachricht, as the
+// outbox gives its messages).
+func NewUUID() string { return app.NewNachricht() }
 
 var uuidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 
