@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"slices"
+
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
@@ -57,6 +59,7 @@ type dlg struct {
 	enterCancels bool
 	closed       bool
 	confirming   bool // its ok runs: its input is being used, not lost
+	focus        fyne.Focusable
 }
 
 // dialogSpec describes a dialog: its buttons, and which is the default
@@ -76,7 +79,7 @@ type dialogSpec struct {
 
 // openDialog shows a dialog on top of the window.
 func (m *mainWindow) openDialog(sp dialogSpec) *dlg {
-	d := &dlg{m: m, ok: sp.ok, cancel: sp.cancel, dirty: sp.dirty}
+	d := &dlg{m: m, ok: sp.ok, cancel: sp.cancel, dirty: sp.dirty, focus: sp.focus}
 	var buttons []fyne.CanvasObject
 	buttons = append(buttons, layout.NewSpacer())
 	if sp.cancelLabel != "" {
@@ -157,11 +160,22 @@ func (d *dlg) close() {
 	d.closed = true
 	d.d.Hide()
 	m := d.m
+	var above []*dlg
 	for i, x := range m.dialogs {
 		if x == d {
+			above = slices.Clone(m.dialogs[i+1:])
 			m.dialogs = append(m.dialogs[:i], m.dialogs[i+1:]...)
 			break
 		}
+	}
+	// Fyne takes the overlays above a hidden one away with it: a dialog
+	// opened by this one's ok (the message after a reason) is shown again.
+	for _, x := range above {
+		x.d.Hide()
+		x.d.Show()
+	}
+	if n := len(above); n > 0 && above[n-1].focus != nil {
+		m.w.Canvas().Focus(above[n-1].focus)
 	}
 	m.dlg = nil
 	if t := m.topDialog(); t != nil {

@@ -314,3 +314,27 @@ func TestOutboxScreen(t *testing.T) {
 		t.Errorf("after marking:\n%s", text)
 	}
 }
+
+// TestMessageDialogOnScreen: the message dialog that the reason dialog's
+// Weiterleiten opens stays on screen with its text focused. Before, closing
+// the reason dialog took the message dialog's overlay with it: the clerk
+// saw nothing, and Enter sent an unseen message.
+func TestMessageDialogOnScreen(t *testing.T) {
+	store := newTestStore(t)
+	h := newHarness(t, store, withOutbox(store))
+	c := portalCase(t, store, "0b6f3c52-5a57-4a49-9d8e-3d0f3c1f4b08")
+	h.m.openCase(c.Ref)
+	h.wait()
+	cv := h.m.caseView
+	forwardTo(h, cv, app.OfficeZell, "Wohnt in Zell")
+	if cv.tell == nil {
+		t.Fatal("no message dialog")
+	}
+	ov := h.w.Canvas().Overlays()
+	if len(ov.List()) != 1 || !strings.Contains(markup(ov.Top()), "Diese Nachricht geht über das Bürgerportal") {
+		t.Fatalf("the message dialog is not on screen: %d overlays", len(ov.List()))
+	}
+	if h.w.Canvas().Focused() != cv.tell.text {
+		t.Errorf("focus on %T, not the text", h.w.Canvas().Focused())
+	}
+}
