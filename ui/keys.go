@@ -59,6 +59,7 @@ type dlg struct {
 	enterCancels bool
 	closed       bool
 	confirming   bool // its ok runs: its input is being used, not lost
+	askCancel    bool // cancelling with input asks first (dialogSpec.askCancel)
 	focus        fyne.Focusable
 }
 
@@ -75,11 +76,14 @@ type dialogSpec struct {
 	size        fyne.Size
 	focus       fyne.Focusable // gets the focus when shown
 	defaultBack bool           // Enter presses the cancel button (a question whose safe answer is "no")
+	// askCancel: Esc and the cancel button ask "Ungespeicherte Eingaben
+	// verwerfen?" while dirty reports input (a long text the clerk edited).
+	askCancel bool
 }
 
 // openDialog shows a dialog on top of the window.
 func (m *mainWindow) openDialog(sp dialogSpec) *dlg {
-	d := &dlg{m: m, ok: sp.ok, cancel: sp.cancel, dirty: sp.dirty, focus: sp.focus}
+	d := &dlg{m: m, ok: sp.ok, cancel: sp.cancel, dirty: sp.dirty, askCancel: sp.askCancel, focus: sp.focus}
 	var buttons []fyne.CanvasObject
 	buttons = append(buttons, layout.NewSpacer())
 	if sp.cancelLabel != "" {
@@ -145,6 +149,16 @@ func (d *dlg) doOK() {
 // doCancel closes the dialog without its action.
 func (d *dlg) doCancel() {
 	if d.closed {
+		return
+	}
+	if d.askCancel && d.dirty != nil && d.dirty() {
+		m := d.m
+		back := m.w.Canvas().Focused()
+		m.confirmDiscardOr(func() { d.askCancel = false; d.doCancel() }, func() {
+			if back != nil {
+				m.w.Canvas().Focus(back)
+			}
+		})
 		return
 	}
 	d.close()
@@ -213,14 +227,17 @@ func (m *mainWindow) unsaved() bool {
 
 // confirmDiscard asks before throwing input away; Zurück (the default,
 // also Esc) keeps it, Verwerfen runs discard.
-func (m *mainWindow) confirmDiscard(discard func()) {
+func (m *mainWindow) confirmDiscard(discard func()) { m.confirmDiscardOr(discard, nil) }
+
+// confirmDiscardOr is confirmDiscard; back runs after Zurück.
+func (m *mainWindow) confirmDiscardOr(discard, back func()) {
 	msg := lang.L("Was Sie eingegeben und noch nicht gespeichert haben, geht dabei verloren.")
 	m.lastMessage = msg
 	l := widget.NewLabel(msg)
 	l.Wrapping = fyne.TextWrapWord
 	m.openDialog(dialogSpec{title: lang.L("Ungespeicherte Eingaben verwerfen?"), content: l,
 		okLabel: lang.L("Verwerfen"), cancelLabel: lang.L("Zurück"), defaultBack: true, size: fyne.NewSize(480, 190),
-		ok: func() bool { discard(); return true }})
+		ok: func() bool { discard(); return true }, cancel: back})
 }
 
 // guard runs fn at once when nothing typed would be lost, else after the

@@ -338,3 +338,46 @@ func TestMessageDialogOnScreen(t *testing.T) {
 		t.Errorf("focus on %T, not the text", h.w.Canvas().Focused())
 	}
 }
+
+// TestMessageDialogEscAsksWhenEdited: Esc over an edited message text asks
+// "Ungespeicherte Eingaben verwerfen?"; Zurück (Enter) keeps the text and
+// its focus, Verwerfen cancels the forward. An untouched draft closes at
+// once (TestMessageDialogEscChangesNothing).
+func TestMessageDialogEscAsksWhenEdited(t *testing.T) {
+	store := newTestStore(t)
+	h := newHarness(t, store, withOutbox(store))
+	c := portalCase(t, store, "0b6f3c52-5a57-4a49-9d8e-3d0f3c1f4b09")
+	h.m.openCase(c.Ref)
+	h.wait()
+	cv := h.m.caseView
+	forwardTo(h, cv, app.OfficeZell, "Wohnt in Zell")
+	f := cv.tell
+	if f == nil {
+		t.Fatal("no message dialog")
+	}
+	if h.w.Canvas().Overlays().Top() == nil || h.w.Canvas().Focused() != f.text {
+		t.Fatalf("the message dialog is not on screen (overlays %d) or its text has no focus (%T)", len(h.w.Canvas().Overlays().List()), h.w.Canvas().Focused())
+	}
+	h.typeText(" Bitte rufen Sie uns an.")
+	edited := f.text.Text
+	h.press(fyne.KeyEscape)
+	if len(h.m.dialogs) != 2 || !strings.Contains(h.m.lastMessage, "geht dabei verloren") {
+		t.Fatalf("Esc over an edited text did not ask: %d dialogs, %q", len(h.m.dialogs), h.m.lastMessage)
+	}
+	h.press(fyne.KeyReturn) // Zurück is the default
+	if len(h.m.dialogs) != 1 || cv.tell != f || f.text.Text != edited || h.w.Canvas().Focused() != f.text {
+		t.Fatalf("Zurück lost the text: %d dialogs, text %q, focus %v", len(h.m.dialogs), f.text.Text, h.w.Canvas().Focused())
+	}
+	h.press(fyne.KeyEscape)
+	test.Tap(h.m.topDialog().okBtn) // Verwerfen
+	h.wait()
+	if len(h.m.dialogs) != 0 || cv.tell != nil {
+		t.Fatalf("Verwerfen left %d dialogs", len(h.m.dialogs))
+	}
+	if got := h.caseByRef(c.Ref); got.Office != app.OfficeCochem {
+		t.Errorf("forwarded although discarded: %s", got.Office)
+	}
+	if ms := messagesOf(t, store, c.Ref); len(ms) != 1 {
+		t.Errorf("%d messages after Verwerfen", len(ms))
+	}
+}
