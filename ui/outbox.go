@@ -32,7 +32,7 @@ func (s *outboxScreen) buildUI() fyne.CanvasObject {
 	s.status = widget.NewLabel("")
 	s.status.Wrapping = fyne.TextWrapWord
 	s.box = container.NewVBox()
-	reload := widget.NewButtonWithIcon(lang.L("Aktualisieren"), theme.ViewRefreshIcon(), s.reload)
+	reload := newKeyButton(s.m, lang.L("Aktualisieren"), theme.ViewRefreshIcon(), s.reload)
 	title := widget.NewLabelWithStyle(lang.L("Rückmeldungen an Bürger"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	return container.NewBorder(container.NewVBox(container.NewBorder(nil, nil, nil, reload, title), s.status), nil, nil, nil,
 		container.NewVScroll(s.box))
@@ -84,10 +84,10 @@ func (s *outboxScreen) render() {
 		st.Importance = widget.DangerImportance
 		why := widget.NewLabel(undeliveredReason(o))
 		why.Wrapping = fyne.TextWrapWord
-		open := widget.NewButtonWithIcon(lang.L("Vorgang öffnen"), theme.FolderOpenIcon(), func() { s.m.openCase(o.Ref) })
+		open := newKeyButton(s.m, lang.L("Vorgang öffnen"), theme.FolderOpenIcon(), func() { s.m.openCase(o.Ref) })
 		buttons := container.NewHBox(open)
 		if o.State == app.OutboxUndelivered && o.PortalCase != "" {
-			buttons.Add(widget.NewButtonWithIcon(lang.L("Erneut senden"), theme.MailSendIcon(), func() { s.resend(o.Nachricht) }))
+			buttons.Add(newKeyButton(s.m, lang.L("Erneut senden"), theme.MailSendIcon(), func() { s.resend(o.Nachricht) }))
 		}
 		failed.Add(container.NewVBox(head, st, why, buttons, widget.NewSeparator()))
 	}
@@ -102,10 +102,10 @@ func (s *outboxScreen) render() {
 		why := widget.NewLabel(printWhy(j))
 		why.Wrapping = fyne.TextWrapWord
 		text := valueLabel(s.texts[j.Nachricht])
-		open := widget.NewButtonWithIcon(lang.L("Vorgang öffnen"), theme.FolderOpenIcon(), func() { s.m.openCase(j.Ref) })
-		print := widget.NewButtonWithIcon(lang.L("Drucken"), theme.DocumentPrintIcon(), func() { s.print(j) })
+		open := newKeyButton(s.m, lang.L("Vorgang öffnen"), theme.FolderOpenIcon(), func() { s.m.openCase(j.Ref) })
+		print := newKeyButton(s.m, lang.L("Drucken"), theme.DocumentPrintIcon(), func() { s.print(j) })
 		print.Importance = widget.HighImportance
-		done := widget.NewButtonWithIcon(lang.L("Als gedruckt markieren"), theme.ConfirmIcon(), func() { s.printed(j.ID) })
+		done := newKeyButton(s.m, lang.L("Als gedruckt markieren"), theme.ConfirmIcon(), func() { s.printed(j.ID) })
 		letters.Add(container.NewVBox(head, why, text, container.NewHBox(open, print, done), widget.NewSeparator()))
 	}
 	if len(s.letters) == 0 {

@@ -291,7 +291,7 @@ func (cv *caseView) citizenMessagesCard() fyne.CanvasObject {
 		row = append(row, valueLabel(o.Text))
 		if o.PortalCase != "" && (o.State == app.OutboxUndelivered || o.State == app.OutboxFailed) {
 			nachricht := o.Nachricht
-			b := widget.NewButtonWithIcon(lang.L("Erneut senden"), theme.MailSendIcon(), func() { cv.onResend(nachricht) })
+			b := newKeyButton(cv.m, lang.L("Erneut senden"), theme.MailSendIcon(), func() { cv.onResend(nachricht) })
 			row = append(row, container.NewHBox(b))
 		}
 		box.Add(container.NewVBox(row...))

@@ -8,6 +8,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"amtstresen/app"
 )
@@ -379,5 +380,54 @@ func TestMessageDialogEscAsksWhenEdited(t *testing.T) {
 	}
 	if ms := messagesOf(t, store, c.Ref); len(ms) != 1 {
 		t.Errorf("%d messages after Verwerfen", len(ms))
+	}
+}
+
+// TestOutboxScreenEnter: the buttons of Rückmeldungen take Enter like the
+// rest of the window (keyButton): Tab to "Als gedruckt markieren", Enter
+// marks the letter.
+func TestOutboxScreenEnter(t *testing.T) {
+	store := newTestStore(t)
+	h := newHarness(t, store, withOutbox(store))
+	ctx := context.Background()
+	it := testReg.Intake(dogCase("Eva", "Thal", "56253", "Treis-Karden"), testNow)
+	nc, err := it.NewCase("form-1", "mm", testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	walkIn, _, err := store.CreateCase(ctx, nc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.ChangeCase(ctx, walkIn.Ref, app.CaseChange{}, &app.Tell{Text: "Nachtrag."}, app.Actor{Clerk: "mm", Office: app.OfficeCochem}); err != nil {
+		t.Fatal(err)
+	}
+	h.m.show(ScreenOutbox)
+	h.wait()
+	var done *keyButton
+	var walk func(o fyne.CanvasObject)
+	walk = func(o fyne.CanvasObject) {
+		switch x := o.(type) {
+		case *keyButton:
+			if x.Text == "Als gedruckt markieren" {
+				done = x
+			}
+		case *widget.Card:
+			walk(x.Content)
+		case *fyne.Container:
+			for _, c := range x.Objects {
+				walk(c)
+			}
+		}
+	}
+	walk(h.m.outbox.box)
+	if done == nil {
+		t.Fatal("no Als gedruckt markieren that takes Enter")
+	}
+	h.w.Canvas().Focus(done)
+	h.press(fyne.KeyReturn)
+	h.wait()
+	if jobs, _ := store.PrintJobs(ctx, app.PrintFilter{}); len(jobs) != 0 {
+		t.Errorf("open print jobs after Enter: %+v", jobs)
 	}
 }

@@ -100,6 +100,10 @@ func findButton(o fyne.CanvasObject, label string) *widget.Button {
 			if x.Text == label {
 				found = x
 			}
+		case *keyButton:
+			if x.Text == label {
+				found = &x.Button
+			}
 		case *widget.Card:
 			if x.Content != nil {
 				walk(x.Content)
