@@ -595,22 +595,15 @@ func (cv *caseView) onChangeStatus() {
 // setStatus asks the store to move the case; the store checks the rules
 // again (another clerk may have moved it meanwhile).
 func (cv *caseView) setStatus(to app.Status, reason string) {
-	ref, by := cv.ref, cv.m.actor()
-	cv.m.do(func(ctx context.Context) error {
-		if cv.c != nil {
-			if err := app.CheckTransition(cv.c.Status, to); err != nil {
-				return err
-			}
-		}
-		return nil
-	}, func(err error) {
-		if err != nil {
+	if cv.c != nil {
+		if err := app.CheckTransition(cv.c.Status, to); err != nil {
 			cv.after(err)
 			return
 		}
-		cv.change(app.CaseChange{Kind: app.ChangeStatus, Status: to, Reason: reason},
-			func(ctx context.Context) error { return cv.m.store.SetStatus(ctx, ref, to, reason, by) })
-	})
+	}
+	ref, by := cv.ref, cv.m.actor()
+	cv.change(app.CaseChange{Kind: app.ChangeStatus, Status: to, Reason: reason},
+		func(ctx context.Context) error { return cv.m.store.SetStatus(ctx, ref, to, reason, by) })
 }
 
 func (cv *caseView) onForward() {

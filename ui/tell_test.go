@@ -340,6 +340,37 @@ func TestMessageDialogOnScreen(t *testing.T) {
 	}
 }
 
+// TestStatusMessageDialogAtOnce: the status change's message dialog opens
+// as the reason dialog closes, on screen with the first missing document
+// focused, without a trip through the background (the rule check is pure;
+// before, a goroutine read the case the window may be reloading).
+func TestStatusMessageDialogAtOnce(t *testing.T) {
+	store := newTestStore(t)
+	h := newHarness(t, store, withOutbox(store))
+	c := portalCase(t, store, "0b6f3c52-5a57-4a49-9d8e-3d0f3c1f4b07")
+	if err := store.SetStatus(context.Background(), c.Ref, app.StatusInProgress, "", app.Actor{Clerk: "mm", Office: app.OfficeCochem}); err != nil {
+		t.Fatal(err)
+	}
+	h.m.openCase(c.Ref)
+	h.wait()
+	cv := h.m.caseView
+	test.Tap(cv.status)
+	for i, s := range cv.statusOptions {
+		if s == app.StatusWaiting {
+			cv.statusSel.SetSelectedIndex(i)
+		}
+	}
+	cv.reasonEntry.SetText("Impfpass fehlt")
+	cv.submit()
+	if cv.tell == nil || len(h.m.dialogs) != 1 {
+		t.Fatalf("no message dialog at once: %d dialogs", len(h.m.dialogs))
+	}
+	if ov := h.w.Canvas().Overlays(); len(ov.List()) != 1 || len(cv.tell.docs) == 0 || h.w.Canvas().Focused() != cv.tell.docs[0] {
+		t.Errorf("the message dialog is not on screen (%d overlays) or not focused (%T)", len(ov.List()), h.w.Canvas().Focused())
+	}
+	h.wait()
+}
+
 // TestMessageDialogEscAsksWhenEdited: Esc over an edited message text asks
 // "Ungespeicherte Eingaben verwerfen?"; Zurück (Enter) keeps the text and
 // its focus, Verwerfen cancels the forward. An untouched draft closes at
