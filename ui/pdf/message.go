@@ -41,7 +41,7 @@ func (r *Renderer) Message(c *app.Case, m *app.Outgoing, o Options) ([]byte, err
 		date:       app.FormatDate(now),
 		kind:       "Schreiben",
 		service:    svc,
-		subject:    svc + " – " + m.Status.Label(),
+		subject:    messageSubject(svc, m),
 		salutation: salutationLine,
 		closing:    []string{"Ihre " + off.Name},
 		body: func(fl *flow) {
@@ -74,6 +74,16 @@ func (r *Renderer) Message(c *app.Case, m *app.Outgoing, o Options) ([]byte, err
 		return nil, fmt.Errorf("write pdf: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+// messageSubject is the letter's subject: the service and the status the
+// message tells; a free message ("Nachricht an Bürger") tells no status,
+// so its subject is the service alone.
+func messageSubject(service string, m *app.Outgoing) string {
+	if m.Free || m.Status == "" {
+		return service
+	}
+	return service + " – " + m.Status.Label()
 }
 
 // splitMessage takes a message's text apart: its greeting line ("Guten Tag

@@ -35,3 +35,14 @@ func TestMessageLetter(t *testing.T) {
 		t.Error("a letter without a case")
 	}
 }
+
+// A free message's letter names the service alone; a status message adds
+// its status (before, a free message's letter read e.g. "– Eingegangen").
+func TestMessageSubject(t *testing.T) {
+	if got := messageSubject("Hund anmelden", &app.Outgoing{Status: app.PortalReceived, Free: true}); got != "Hund anmelden" {
+		t.Errorf("free message: %q", got)
+	}
+	if got := messageSubject("Hund anmelden", &app.Outgoing{Status: app.PortalDocsMissing}); got != "Hund anmelden – Unterlagen fehlen" {
+		t.Errorf("status message: %q", got)
+	}
+}
