@@ -153,7 +153,7 @@ func roundSummary(r rueckkanal.Round) string {
 }
 
 // runSend sends the waiting status messages: once (--once) or
-// continuously, waking every --interval.
+// continuously, woken by the store's changes and every --interval.
 func runSend(e *env, args []string) error {
 	fs := newFlags("send", e)
 	once := fs.Bool("once", false, "einmal senden, was wartet, und beenden")
@@ -178,8 +178,11 @@ func runSend(e *env, args []string) error {
 		fmt.Fprintln(e.stdout, roundSummary(r))
 		return nil
 	}
-	fmt.Fprintf(e.stdout, "Statusmeldungen werden laufend gesendet (alle %s); Beenden mit Strg+C.\n", *interval)
-	if err := snd.Run(e.ctx, *interval); err != nil && !errors.Is(err, context.Canceled) {
+	fmt.Fprintf(e.stdout, "Statusmeldungen werden laufend gesendet (sofort nach jeder Änderung, sonst alle %s); Beenden mit Strg+C.\n", *interval)
+	ctx, cancel := context.WithCancel(e.ctx)
+	watched := wakeOnChanges(ctx, db.store, snd.Wake)
+	defer func() { cancel(); <-watched }()
+	if err := snd.Run(ctx, *interval); err != nil && !errors.Is(err, context.Canceled) {
 		return err
 	}
 	return nil
@@ -206,20 +209,28 @@ func sendAlongside(e *env, cfg *app.Config, db senderStore, feed app.ChangeFeed,
 		defer close(done)
 		snd.Run(ctx, interval)
 	}()
-	watched := make(chan struct{})
-	if feed != nil {
-		go func() {
-			defer close(watched)
-			feed.Watch(ctx, func(evs []app.FeedEvent) {
-				if wakesSender(evs) {
-					snd.Wake()
-				}
-			})
-		}()
-	} else {
-		close(watched)
-	}
+	watched := wakeOnChanges(ctx, feed, snd.Wake)
 	return snd.Wake, func() { cancel(); <-done; <-watched }
+}
+
+// wakeOnChanges calls wake for every change of feed that may have queued
+// a message, until ctx ends; the returned channel closes then. A nil feed
+// watches nothing.
+func wakeOnChanges(ctx context.Context, feed app.ChangeFeed, wake func()) <-chan struct{} {
+	watched := make(chan struct{})
+	if feed == nil {
+		close(watched)
+		return watched
+	}
+	go func() {
+		defer close(watched)
+		feed.Watch(ctx, func(evs []app.FeedEvent) {
+			if wakesSender(evs) {
+				wake()
+			}
+		})
+	}()
+	return watched
 }
 
 // wakesSender reports whether the changes may have queued a message: a
