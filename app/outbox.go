@@ -452,9 +452,9 @@ func DraftText(reg *Registry, c *Case, st PortalStatus, free bool, v TextValues)
 	return reg.StatusTexts.Render(c.Service, st, v)
 }
 
-// IsNachricht reports whether s is a message id as NewNachricht makes
-// them (a UUID in lower case).
-func IsNachricht(s string) bool {
+// IsUUID reports whether s is a UUID in the canonical 8-4-4-4-12 hex form
+// (either case): the portal's case ids, status messages and quittungen.
+func IsUUID(s string) bool {
 	if len(s) != 36 {
 		return false
 	}
@@ -464,9 +464,13 @@ func IsNachricht(s string) bool {
 			if r != '-' {
 				return false
 			}
-		case !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f'):
+		case !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f' || r >= 'A' && r <= 'F'):
 			return false
 		}
 	}
 	return true
 }
+
+// IsNachricht reports whether s is a message id as NewNachricht makes
+// them (a UUID in lower case).
+func IsNachricht(s string) bool { return IsUUID(s) && strings.ToLower(s) == s }

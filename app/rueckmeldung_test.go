@@ -179,3 +179,23 @@ func TestStatusTextsOverride(t *testing.T) {
 		t.Errorf("broken override: %q", msg)
 	}
 }
+
+// TestIsUUID: one check of the canonical form for every portal id; a
+// message id the app makes is in lower case.
+func TestIsUUID(t *testing.T) {
+	for s, want := range map[string][2]bool{ // IsUUID, IsNachricht
+		"5d1f0a9e-2c4b-4f0e-8f51-0c1e8a7b9d22": {true, true},
+		"5D1F0A9E-2C4B-4F0E-8F51-0C1E8A7B9D22": {true, false},
+		"5d1f0a9e2c4b-4f0e-8f51-0c1e8a7b9d22-": {false, false},
+		"5d1f0a9e-2c4b-4f0e-8f51-0c1e8a7b9d2g": {false, false},
+		"5d1f0a9e-2c4b-4f0e-8f51-0c1e8a7b9d2":  {false, false},
+		"":                                     {false, false},
+	} {
+		if IsUUID(s) != want[0] || IsNachricht(s) != want[1] {
+			t.Errorf("%q: IsUUID %v, IsNachricht %v, want %v", s, IsUUID(s), IsNachricht(s), want)
+		}
+	}
+	if n := NewNachricht(); !IsNachricht(n) {
+		t.Errorf("NewNachricht gave %q", n)
+	}
+}

@@ -6,7 +6,6 @@ import (
 	"slices"
 
 	"amtstresen/app"
-	"amtstresen/sync/delivery"
 	"amtstresen/sync/mailbox"
 )
 
@@ -71,7 +70,7 @@ func (s *Syncer) purgeMailbox(ctx context.Context, conn *mailbox.Conn, jobs []ap
 			}
 		}
 		for _, j := range jobs {
-			if j.PortalCase == "" || !delivery.ValidUUID(j.PortalCase) {
+			if j.PortalCase == "" || !app.IsUUID(j.PortalCase) {
 				continue
 			}
 			found, err := conn.SearchHeader("X-Buergerportal-Vorgang", j.PortalCase)

@@ -566,7 +566,7 @@ func (u *unverified) finish(ok bool) *Delivery {
 		}
 		a.Vorgang = strings.ToLower(strings.TrimSpace(a.Vorgang))
 		switch {
-		case !ValidUUID(a.Vorgang):
+		case !app.IsUUID(a.Vorgang):
 			return review(app.ReviewPayloadInvalid, "antrag.json: vorgang fehlt oder ist keine UUID")
 		case d.Vorgang != "" && d.Vorgang != a.Vorgang:
 			return review(app.ReviewPayloadInvalid, "Vorgang in Kopfzeile und antrag.json verschieden")
@@ -595,7 +595,7 @@ func (u *unverified) finish(ok bool) *Delivery {
 		}
 		msg.Vorgang = strings.ToLower(strings.TrimSpace(msg.Vorgang))
 		switch {
-		case !ValidUUID(msg.Vorgang):
+		case !app.IsUUID(msg.Vorgang):
 			return review(app.ReviewPayloadInvalid, "nachricht.json: vorgang fehlt oder ist keine UUID")
 		case d.Vorgang != "" && d.Vorgang != msg.Vorgang:
 			return review(app.ReviewPayloadInvalid, "Vorgang in Kopfzeile und nachricht.json verschieden")
@@ -613,7 +613,7 @@ func (u *unverified) finish(ok bool) *Delivery {
 		}
 		ap := ev.Appointment()
 		switch {
-		case ap.PortalCase != "" && !ValidUUID(ap.PortalCase):
+		case ap.PortalCase != "" && !app.IsUUID(ap.PortalCase):
 			return review(app.ReviewPayloadInvalid, "termin.ics: X-BUERGERPORTAL-VORGANG ist keine UUID")
 		case ap.PortalCase == "" && d.Version >= 2:
 			return review(app.ReviewPayloadInvalid, "termin.ics: X-BUERGERPORTAL-VORGANG fehlt (Format 2)")
@@ -641,11 +641,11 @@ func (u *unverified) finish(ok bool) *Delivery {
 		}
 		q.Vorgang = strings.ToLower(strings.TrimSpace(q.Vorgang))
 		switch {
-		case !ValidUUID(q.Vorgang):
+		case !app.IsUUID(q.Vorgang):
 			return review(app.ReviewPayloadInvalid, "quittung.json: vorgang fehlt oder ist keine UUID")
 		case d.Vorgang != "" && d.Vorgang != q.Vorgang:
 			return review(app.ReviewPayloadInvalid, "Vorgang in Kopfzeile und quittung.json verschieden")
-		case !ValidUUID(strings.TrimSpace(q.Nachricht)):
+		case !app.IsUUID(strings.TrimSpace(q.Nachricht)):
 			return review(app.ReviewPayloadInvalid, "quittung.json: nachricht fehlt oder ist keine UUID")
 		}
 		d.Vorgang = q.Vorgang
@@ -694,26 +694,6 @@ func parseSignature(h string) ([]byte, bool) {
 		return nil, false
 	}
 	return sig, true
-}
-
-// ValidUUID accepts the canonical 8-4-4-4-12 hex form.
-func ValidUUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i, c := range s {
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 // checkFiles matches the announced attachments with the parts by name and

@@ -114,7 +114,7 @@ func (p *Portal) Answer(raw []byte) (*Answer, error) {
 	}
 	undo := func() { p.forget(a.MessageID) }
 	st := v.Status
-	if st == nil || !rueckkanal.IsUUID(st.Vorgang) || !rueckkanal.IsUUID(st.Nachricht) {
+	if st == nil || !app.IsUUID(st.Vorgang) || !app.IsUUID(st.Nachricht) {
 		undo()
 		return a, fmt.Errorf("portalsim: status message %s names no case or nachricht", a.MessageID)
 	}

@@ -3,6 +3,8 @@ package rueckkanal
 import (
 	"encoding/json"
 	"strings"
+
+	"amtstresen/app"
 	"time"
 )
 
@@ -86,10 +88,10 @@ func ParseQuittung(b []byte) (*Quittung, error) {
 	if q.Art != "quittung" {
 		return nil, invalid("art", "Die Quittung hat die Art „%s“ statt „quittung“.", clip(q.Art))
 	}
-	if !IsUUID(q.Vorgang) {
+	if !app.IsUUID(q.Vorgang) {
 		return nil, invalid("vorgang", "Die Portal-Vorgangsnummer der Quittung „%s“ ist ungültig.", clip(q.Vorgang))
 	}
-	if !IsUUID(q.Nachricht) {
+	if !app.IsUUID(q.Nachricht) {
 		return nil, invalid("nachricht", "Die Kennung der Statusmeldung in der Quittung „%s“ ist keine UUID.", clip(q.Nachricht))
 	}
 	if id := q.MessageIDKey(); id == "" || strings.ContainsAny(id, " \t\r\n<>") || !strings.Contains(id, "@") {

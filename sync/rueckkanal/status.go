@@ -23,7 +23,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 	"unicode"
@@ -141,11 +140,6 @@ func FormatTime(t time.Time) string {
 // outbox gives its messages).
 func NewUUID() string { return app.NewNachricht() }
 
-var uuidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
-
-// IsUUID reports whether s is a UUID in the canonical 8-4-4-4-12 form.
-func IsUUID(s string) bool { return uuidRE.MatchString(s) }
-
 // invalid returns the German error for a bad field.
 func invalid(field, format string, args ...any) error {
 	return &app.Error{Code: app.EINVALID, Field: field, Message: fmt.Sprintf(format, args...)}
@@ -161,10 +155,10 @@ func (s *Status) Validate() error {
 	if s.Art != "status" {
 		return invalid("art", "Die Statusmeldung hat die Art „%s“ statt „status“.", clip(s.Art))
 	}
-	if !IsUUID(s.Vorgang) {
+	if !app.IsUUID(s.Vorgang) {
 		return invalid("vorgang", "Die Portal-Vorgangsnummer „%s“ ist keine gültige Vorgangsnummer. Nur Vorgänge aus dem Portal bekommen eine Statusmeldung; Vorgänge vom Schalter werden per Brief beantwortet.", clip(s.Vorgang))
 	}
-	if !IsUUID(s.Nachricht) {
+	if !app.IsUUID(s.Nachricht) {
 		return invalid("nachricht", "Die Kennung der Statusmeldung „%s“ ist keine UUID.", clip(s.Nachricht))
 	}
 	if a := strings.TrimSpace(s.Aktenzeichen); a == "" || a != s.Aktenzeichen || utf8.RuneCountInString(a) > 40 || hasControl(a, false) {
