@@ -36,7 +36,8 @@ type tellForm struct {
 	days     *fieldEntry // deadline in working days
 	until    *widget.Label
 	errLabel *widget.Label
-	edited   bool // the clerk changed the text: documents and deadline no longer rewrite it
+	edited   bool          // the clerk changed the text: documents and deadline no longer rewrite it
+	hint     *widget.Label // shown once edited and a choice no longer rewrites the text
 	setting  bool
 	submit   func() // confirms the dialog
 	cancel   func() // cancels it
@@ -129,8 +130,17 @@ func (cv *caseView) tellDialog(ch app.CaseChange, st app.PortalStatus) {
 	cv.tell = f
 	f.text = m.textArea("", 10)
 	f.errLabel = newErrorLabel()
+	// Once the clerk has written in the text, a ticked document or a new
+	// deadline no longer rewrites it (that would throw the writing away);
+	// the hint says so, so that text and choice do not drift apart unseen.
+	hint := widget.NewLabel("")
+	hint.Wrapping = fyne.TextWrapWord
+	hint.Hide()
+	f.hint = hint
 	redraft := func() {
 		if f.edited {
+			hint.SetText(lang.L("Der Text wurde von Hand geändert und wird nicht mehr angepasst: bitte Unterlagen und Frist im Text selbst prüfen."))
+			hint.Show()
 			return
 		}
 		f.setting = true
@@ -191,7 +201,7 @@ func (cv *caseView) tellDialog(ch app.CaseChange, st app.PortalStatus) {
 		}
 	}
 	redraft()
-	items = append(items, widget.NewLabelWithStyle(lang.L("Text an den Bürger"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), f.text, f.errLabel)
+	items = append(items, widget.NewLabelWithStyle(lang.L("Text an den Bürger"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), f.text, hint, f.errLabel)
 	title := lang.L("Nachricht an Bürger: {{.Status}}", map[string]any{"Status": portalStatusLabel(st)})
 	okLabel := lang.L("Senden")
 	if walkIn {

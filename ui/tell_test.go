@@ -109,8 +109,18 @@ func TestStatusChangeShowsMessage(t *testing.T) {
 	if !strings.Contains(f.until.Text, app.FormatDate(deadline)) || !strings.Contains(f.text.Text, app.FormatDate(deadline)) {
 		t.Errorf("deadline %s: label %q, text %q", app.FormatDate(deadline), f.until.Text, f.text.Text)
 	}
+	if f.hint.Visible() {
+		t.Errorf("hint before any edit: %q", f.hint.Text)
+	}
 	edited := f.text.Text + "\nMit freundlichen Grüßen, Ihre VG Cochem"
 	f.text.SetText(edited)
+	// Written in by hand: a new deadline no longer rewrites the text, and
+	// the dialog says so.
+	f.days.SetText("6")
+	f.days.SetText("5")
+	if f.text.Text != edited || !f.hint.Visible() || !strings.Contains(f.hint.Text, "von Hand geändert") {
+		t.Errorf("after editing and a new deadline: text %q, hint %v %q", f.text.Text, f.hint.Visible(), f.hint.Text)
+	}
 	f.submit()
 	h.wait()
 	if got := h.caseByRef(c.Ref).Status; got != app.StatusWaiting {
