@@ -297,7 +297,7 @@ func TestSearchWalkSameAsIndex(t *testing.T) {
 	clerk := tdb.newLogin("zel", "clerk", "vg-zell").open(t)
 	defer func(n int) { scanMaxRows = n }(scanMaxRows)
 	for _, st := range []*DB{clerk, all} {
-		for _, q := range []string{"M", "a", "Mü", "Sch", "An M", "1", "zö"} {
+		for _, q := range []string{"M", "a", "Mü", "Sch", "An M", "1", "zö", "Müll", "Anna Schmi", "Schmidt"} {
 			for _, sort := range []string{"", "+received", "ref", "+service", "applicant", "status", "+status"} {
 				f := app.CaseFilter{Query: q, Sort: sort, Limit: 20, Offset: 10}
 				scanMaxRows = 600
@@ -305,7 +305,7 @@ func TestSearchWalkSameAsIndex(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				dense, _ := st.dense(ctx, parseSearch(f), 30)
+				dense, _ := st.dense(ctx, parseSearch(f), 30, 8)
 				scanMaxRows = 0
 				indexed, err := st.ListCases(ctx, f)
 				if err != nil {
@@ -318,7 +318,7 @@ func TestSearchWalkSameAsIndex(t *testing.T) {
 		}
 	}
 	scanMaxRows = 600
-	if dense, err := clerk.dense(ctx, parseSearch(app.CaseFilter{Query: "M"}), 30); err != nil || !dense {
+	if dense, err := clerk.dense(ctx, parseSearch(app.CaseFilter{Query: "M"}), 30, 8); err != nil || !dense {
 		t.Errorf("one letter is not dense: %v", err)
 	}
 }

@@ -59,7 +59,8 @@ func caseChange(id int64, office app.OfficeKey) func(app.FeedEvent) bool {
 
 // Two counters of VG Ulmen and one of VG Zell on one private cluster:
 // what one Ulmen clerk (or the portal sync) writes, the other's feed
-// announces within a second by id and office; the Zell clerk hears the
+// announces by id and office (how soon: make bench-postgres-clerks;
+// the waits here are generous for a loaded machine); the Zell clerk hears the
 // id too but cannot read the case through the database. Then the server
 // stops: the feeds say so in German, reconnect by themselves when it is
 // back, and announce again.
@@ -95,20 +96,20 @@ func TestChangeFeedAcrossCounters(t *testing.T) {
 		}
 		break
 	}
-	await(t, feedZ, 2*time.Second, "zell hears", caseChange(cs.ID, app.OfficeUlmen))
+	await(t, feedZ, 10*time.Second, "zell hears", caseChange(cs.ID, app.OfficeUlmen))
 
 	start := time.Now()
 	if err := a.Claim(ctx, cs.Ref, actA); err != nil {
 		t.Fatal(err)
 	}
-	await(t, feedB, time.Second, "claim", caseChange(cs.ID, app.OfficeUlmen))
+	await(t, feedB, 5*time.Second, "claim", caseChange(cs.ID, app.OfficeUlmen))
 	got, err := b.CaseByRef(ctx, cs.Ref)
 	if err != nil || got.Assignee != "ulm_a" {
 		t.Fatalf("B re-reads: %+v, %v", got, err)
 	}
 	t.Logf("claim at A on screen data at B after %v", time.Since(start))
 	// Zell hears the id, and the database keeps the case from it.
-	await(t, feedZ, time.Second, "zell hears the claim", caseChange(cs.ID, app.OfficeUlmen))
+	await(t, feedZ, 5*time.Second, "zell hears the claim", caseChange(cs.ID, app.OfficeUlmen))
 	if _, err := z.CaseByRef(ctx, cs.Ref); err == nil {
 		t.Fatal("a Zell clerk read an Ulmen case")
 	}

@@ -87,6 +87,13 @@ func (db *DB) purge(ctx context.Context, o app.PurgeOptions) (*app.PurgeReport, 
 			return nil, err
 		}
 	}
+	// The words only the deleted search texts had leave the search's
+	// word list (migration 0007), after the deletions have committed.
+	if len(cases) > 0 {
+		if _, err := db.q().Exec(ctx, `SELECT prune_search_words()`); err != nil {
+			return nil, fmt.Errorf("purge search words: %w", err)
+		}
+	}
 	for i := 0; i < len(appts); i += chunk {
 		part := appts[i:min(i+chunk, len(appts))]
 		if err := db.tx(ctx, "purge appointments", func(tx pgx.Tx) error {

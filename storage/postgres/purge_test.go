@@ -52,7 +52,7 @@ func TestPurgeLeavesNoRow(t *testing.T) {
 	storetest.PurgeCase(t, st, marker, func(before bool) {
 		hits := holding()
 		if before {
-			for _, want := range []string{"cases: " + forms[0], "case_docs: " + forms[0], "case_search: " + forms[0], "blobs: " + forms[1]} {
+			for _, want := range []string{"cases: " + forms[0], "case_docs: " + forms[0], "case_search: " + forms[0], "search_words: " + forms[0], "blobs: " + forms[1]} {
 				if !strings.Contains(strings.Join(hits, "\n"), want) {
 					t.Fatalf("before the purge the marker is not where expected (%s); found: %v", want, hits)
 				}

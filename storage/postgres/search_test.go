@@ -10,6 +10,8 @@ import (
 
 	_ "github.com/mattn/go-sqlite3"
 	"golang.org/x/text/unicode/norm"
+
+	"amtstresen/app"
 )
 
 // searchDocs are search texts as the SQLite adapter builds them
@@ -102,6 +104,17 @@ func TestSearchSameAsFTS5(t *testing.T) {
 		if !slices.Equal(got, want) {
 			t.Errorf("search %q: PostgreSQL %v, FTS5 %v", q, got, want)
 		}
+		// The same through the search function, which writes each word
+		// beginning out as the words that exist (migration 0007; the
+		// texts came by UPDATE, so its trigger listed their words).
+		refs, err := stringColumn(ctx, sync, `SELECT c.ref FROM amtstresen.cases c
+			WHERE c.id IN (SELECT amtstresen.search_case_ids($1, NULL, NULL)) ORDER BY c.ref`, SearchWords(q))
+		if err != nil {
+			t.Fatalf("search_case_ids %q: %v", q, err)
+		}
+		if !slices.Equal(refs, want) && !(len(refs) == 0 && len(want) == 0) {
+			t.Errorf("search_case_ids %q: %v, FTS5 %v", q, refs, want)
+		}
 		if len(want) > 0 {
 			matched++
 		}
@@ -155,3 +168,86 @@ func ftsMatch(q string) string {
 }
 
 func notWordRune(r rune) bool { return len(SearchWords(string(r))) == 0 }
+
+// The word list behind the search (migration 0007): every word of every
+// search text is in it, a beginning of up to 64 words is written out as
+// those words, of more as a prefix; a clerk can neither read the list nor
+// ask the function that expands (it would tell which words exist in other
+// offices); the words only a purged case had leave it, shared ones stay.
+func TestSearchWords(t *testing.T) {
+	ctx := context.Background()
+	tdb := newDB(t)
+	sync := tdb.serviceLogin("abgleich", "sync").open(t)
+	super := tdb.super()
+	mk := func(key, first, last string) *app.Case {
+		c, _, err := sync.CreateCase(ctx, newDogCase(t, key, first, last, app.OfficeZell, storeNow), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	for i := range 70 {
+		mk(fmt.Sprintf("q-%d", i), "Anna", fmt.Sprintf("Quxa%02d", i))
+	}
+	only := mk("only", "Zyxwortina", "Schmidt")
+	mk("shared", "Berta", "Schmidt")
+	expand := func(w string) string {
+		var s string
+		if err := super.QueryRow(ctx, "SELECT amtstresen.search_words_query($1)::text", SearchWords(w)).Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	if got := expand("quxa0"); !strings.HasPrefix(got, "'quxa00' | 'quxa01' |") || strings.Count(got, "|") != 9 {
+		t.Errorf("quxa0 (10 words) = %s", got)
+	}
+	if got := expand("quxa"); got != "'quxa':*" {
+		t.Errorf("quxa (70 words) = %s, want the prefix", got)
+	}
+	if got := expand("Zyxw Schmi"); got != "'zyxwortina' & 'schmidt'" {
+		t.Errorf("Zyxw Schmi = %s", got)
+	}
+	if got := expand("nichtvorhanden"); got != "'nichtvorhanden':*" {
+		t.Errorf("an unknown beginning = %s", got)
+	}
+	// Both forms find the same through the queue: all 70, and the ten.
+	defer func(n int) { scanMaxRows = n }(scanMaxRows)
+	scanMaxRows = 0
+	for q, want := range map[string]int{"Quxa": 70, "quxa0": 10, "Anna Quxa6": 10, "Zyxw": 1, "Schmi": 2} {
+		if n, err := sync.CountCases(ctx, app.CaseFilter{Query: q}); err != nil || n != want {
+			t.Errorf("count %q = %d, %v; want %d", q, n, err, want)
+		}
+		got, err := sync.ListCases(ctx, app.CaseFilter{Query: q, Limit: 100})
+		if err != nil || len(got) != want {
+			t.Errorf("list %q = %d, %v; want %d", q, len(got), err, want)
+		}
+	}
+
+	clerk := tdb.newLogin("zel", "clerk", "vg-zell").conn()
+	for _, q := range []string{"SELECT count(*) FROM amtstresen.search_words", "SELECT amtstresen.search_words_query(ARRAY['a'])",
+		"SELECT count(*) FROM amtstresen.search_words_gone", "SELECT amtstresen.prune_search_words()"} {
+		if _, err := clerk.Exec(ctx, q); sqlState(err) != "42501" {
+			t.Errorf("clerk: %s: %v, want permission denied", q, err)
+		}
+	}
+
+	words := func(w string) int {
+		return count(t, super, "SELECT count(*) FROM amtstresen.search_words WHERE lexeme = $1", w)
+	}
+	if words("zyxwortina") != 1 || words("schmidt") != 1 {
+		t.Fatalf("before: zyxwortina %d, schmidt %d", words("zyxwortina"), words("schmidt"))
+	}
+	if _, err := super.Exec(ctx, "DELETE FROM amtstresen.cases WHERE id = $1", only.ID); err != nil {
+		t.Fatal(err)
+	}
+	var pruned int
+	if err := super.QueryRow(ctx, "SELECT amtstresen.prune_search_words()").Scan(&pruned); err != nil {
+		t.Fatal(err)
+	}
+	if words("zyxwortina") != 0 || words("schmidt") != 1 || pruned < 1 {
+		t.Errorf("after: zyxwortina %d, schmidt %d, pruned %d", words("zyxwortina"), words("schmidt"), pruned)
+	}
+	if n := count(t, super, "SELECT count(*) FROM amtstresen.search_words_gone"); n != 0 {
+		t.Errorf("%d noted words left", n)
+	}
+}
