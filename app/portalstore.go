@@ -72,6 +72,31 @@ type PortalStore interface {
 	// result, errors included (an input that failed the checks is
 	// reported here). A batch takes the cases its store prepared.
 	CreatePreparedCase(ctx context.Context, p PreparedCase, rc *Receipt) (c *Case, created bool, err error)
+	// CreatePreparedCases is CreatePreparedCase for each case in order,
+	// with the receipt of the same index (rcs[i], nil for none), as if
+	// called one after the other: a store may write them together. It
+	// stops at the first case that fails: created holds the results of
+	// the cases before it (created[i] as CreatePreparedCase reports it),
+	// err that case's error, and that case left nothing behind.
+	CreatePreparedCases(ctx context.Context, ps []PreparedCase, rcs []*Receipt) (created []bool, err error)
+}
+
+// CreateEach is CreatePreparedCases by CreatePreparedCase, one case after
+// the other: for a store that gains nothing by writing them together.
+func CreateEach(ctx context.Context, create func(context.Context, PreparedCase, *Receipt) (*Case, bool, error), ps []PreparedCase, rcs []*Receipt) ([]bool, error) {
+	created := make([]bool, 0, len(ps))
+	for i, p := range ps {
+		var rc *Receipt
+		if i < len(rcs) {
+			rc = rcs[i]
+		}
+		_, ok, err := create(ctx, p, rc)
+		if err != nil {
+			return created, err
+		}
+		created = append(created, ok)
+	}
+	return created, nil
 }
 
 // PreparedCase is a new case a store checked and encoded in advance

@@ -177,6 +177,12 @@ func (db *DB) CreatePreparedCase(ctx context.Context, p app.PreparedCase, rc *ap
 	return db.createCase(ctx, p.NewCase(), pc, rc)
 }
 
+// CreatePreparedCases implements app.PortalStore: one case after the
+// other (SQLite writes in the program; a statement per case costs little).
+func (db *DB) CreatePreparedCases(ctx context.Context, ps []app.PreparedCase, rcs []*app.Receipt) ([]bool, error) {
+	return app.CreateEach(ctx, db.CreatePreparedCase, ps, rcs)
+}
+
 func (db *DB) createCase(ctx context.Context, nc *app.NewCase, p *rules.Prepared, rc *app.Receipt) (*app.Case, bool, error) {
 	now := db.clock(ctx)
 	checked, err := rules.Checked(db.reg, nc, p, now)

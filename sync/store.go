@@ -97,15 +97,29 @@ func (s *Syncer) storeCommon(ctx context.Context, st *app.SyncState, items []*it
 		if err != nil {
 			return err
 		}
+		// Applications are staged and created together (a store may write
+		// a whole run of them in a few statements); the run is created
+		// before a mail that might depend on it: the same content, or the
+		// same portal case (a message after its application).
+		var run caseRun
 		for _, it := range items {
 			if err := ctx.Err(); err != nil {
 				return err
+			}
+			if run.touches(it) {
+				if err := s.createRun(ctx, tx, known, &run, local, lres); err != nil {
+					return err
+				}
+			}
+			if rc, seen, ok := s.stage(known, st, it); ok {
+				run.add(it, rc, seen)
+				continue
 			}
 			if _, err := s.storeOne(ctx, tx, known, st, it, local, lres); err != nil {
 				return err
 			}
 		}
-		return nil
+		return s.createRun(ctx, tx, known, &run, local, lres)
 	})
 	if err != nil {
 		s.places.add(places) // for the next transaction
@@ -130,6 +144,128 @@ func (r *Result) add(o *Result) {
 	r.Quittungen += o.Quittungen
 }
 
+// caseRun is the applications of a batch staged to be created together.
+type caseRun struct {
+	items []*item
+	rcs   []*app.Receipt
+	seen  []bool
+	keys  map[string]bool // contents and portal cases in the run
+}
+
+func (r *caseRun) add(it *item, rc *app.Receipt, seen bool) {
+	if r.keys == nil {
+		r.keys = map[string]bool{}
+	}
+	r.items, r.rcs, r.seen = append(r.items, it), append(r.rcs, rc), append(r.seen, seen)
+	if it.key != "" {
+		r.keys["sha:"+it.key] = true
+	}
+	r.keys["case:"+it.d.Vorgang] = true
+}
+
+// touches reports whether it must wait until the run is created: a copy
+// of a mail in the run, or a mail of a portal case in it.
+func (r *caseRun) touches(it *item) bool {
+	if len(r.items) == 0 {
+		return false
+	}
+	return (it.key != "" && r.keys["sha:"+it.key]) || (it.d != nil && it.d.Vorgang != "" && r.keys["case:"+it.d.Vorgang])
+}
+
+func (r *caseRun) reset() {
+	r.items, r.rcs, r.seen = r.items[:0], r.rcs[:0], r.seen[:0]
+	clear(r.keys)
+}
+
+// stage reports whether it is an application to be created with the run,
+// with its receipt and whether the mail was judged before (as storeOne).
+func (s *Syncer) stage(known map[string]app.Receipt, st *app.SyncState, it *item) (*app.Receipt, bool, bool) {
+	d := it.d
+	if d == nil || d.Review != "" || d.Kind != delivery.KindAntrag || d.Antrag == nil || d.Vorgang == "" {
+		return nil, false, false
+	}
+	prev, ok := known[it.key]
+	if it.key != "" && ok && prev.TakenIn() {
+		return nil, false, false // storeOne files it as recovered
+	}
+	rc := s.receipt(st, it)
+	return rc, it.key != "" && ok, true
+}
+
+// receipt is the receipt of it's mail when taken in.
+func (s *Syncer) receipt(st *app.SyncState, it *item) *app.Receipt {
+	d := it.d
+	rc := &app.Receipt{SHA256: it.key, Mailbox: s.cfg.Mailbox, UIDValidity: st.UIDValidity, UID: it.ref.UID, MessageID: d.MessageID, Kind: d.Kind}
+	if d.Review == "" {
+		rc.PortalCase = d.Vorgang // as signed
+	}
+	return rc
+}
+
+// createRun creates the staged applications (CreatePreparedCases); one
+// that fails with an error about itself goes to the review list, and the
+// rest of the run is created after it.
+func (s *Syncer) createRun(ctx context.Context, store app.PortalStore, known map[string]app.Receipt, r *caseRun, mv *mover, res *Result) error {
+	defer r.reset()
+	items, rcs, seen := r.items, r.rcs, r.seen
+	for len(items) > 0 {
+		ps := make([]app.PreparedCase, len(items))
+		for i, it := range items {
+			ps[i] = s.prepared(ctx, store, it)
+		}
+		created, err := store.CreatePreparedCases(ctx, ps, rcs)
+		for i, ok := range created {
+			if _, err := s.caseCreated(ctx, store, known, items[i], rcs[i], seen[i], ok, nil, mv, res); err != nil {
+				return err
+			}
+		}
+		if err == nil {
+			return nil
+		}
+		k := len(created)
+		if _, err := s.caseCreated(ctx, store, known, items[k], rcs[k], seen[k], false, err, mv, res); err != nil {
+			return err
+		}
+		items, rcs, seen = items[k+1:], rcs[k+1:], seen[k+1:]
+	}
+	return nil
+}
+
+// prepared is the prepared case of an application (prepared while
+// parsing, else now).
+func (s *Syncer) prepared(ctx context.Context, store app.PortalStore, it *item) app.PreparedCase {
+	if it.prep != nil {
+		return it.prep
+	}
+	return store.PrepareCase(s.newCase(it.d, officeTime(it.ref.Date, s.now(ctx))))
+}
+
+// caseCreated takes in the result of creating an application's case
+// (err: the store's error for it): counted, or to the review list when
+// the error is about this mail. known learns the receipt.
+func (s *Syncer) caseCreated(ctx context.Context, store app.PortalStore, known map[string]app.Receipt, it *item, rc *app.Receipt, seen, created bool, err error, mv *mover, res *Result) (string, error) {
+	if known != nil && it.key != "" {
+		defer func() {
+			if rc.Kind != "" {
+				known[it.key] = *rc
+			}
+		}()
+	}
+	if err != nil {
+		if rv, ok := reviewable(err); ok {
+			return s.review(ctx, store, it, rc, seen, app.ReviewPayloadInvalid, rv, mv, res)
+		}
+		return "", fmt.Errorf("create case: %w", err)
+	}
+	if created {
+		res.Cases++
+	} else {
+		res.Duplicates++
+	}
+	mv.add(s.cfg.ProcessedMailbox, it.ref.UID, it.key)
+	return s.cfg.ProcessedMailbox, nil
+}
+
 // storeOne takes one mail in. Each store call carries the receipt, so
 // that the mail is recorded as taken in in the same transaction as its
 // effect; the mail is queued for filing on the server only after that
@@ -139,10 +275,7 @@ func (r *Result) add(o *Result) {
 // store); it learns this mail's.
 func (s *Syncer) storeOne(ctx context.Context, store app.PortalStore, known map[string]app.Receipt, st *app.SyncState, it *item, mv *mover, res *Result) (string, error) {
 	d := it.d
-	rc := &app.Receipt{SHA256: it.key, Mailbox: s.cfg.Mailbox, UIDValidity: st.UIDValidity, UID: it.ref.UID, MessageID: d.MessageID, Kind: d.Kind}
-	if d.Review == "" {
-		rc.PortalCase = d.Vorgang // as signed
-	}
+	rc := s.receipt(st, it)
 	seen := false // a review receipt: the mail was judged before
 	if it.key != "" {
 		prev, ok := known[it.key]
@@ -176,22 +309,8 @@ func (s *Syncer) storeOne(ctx context.Context, store app.PortalStore, known map[
 	received := officeTime(it.ref.Date, s.now(ctx))
 	switch d.Kind {
 	case delivery.KindAntrag:
-		p := it.prep
-		if p == nil {
-			p = store.PrepareCase(s.newCase(d, received))
-		}
-		_, created, err := store.CreatePreparedCase(ctx, p, rc)
-		if err != nil {
-			if rv, ok := reviewable(err); ok {
-				return review(app.ReviewPayloadInvalid, rv)
-			}
-			return "", fmt.Errorf("create case: %w", err)
-		}
-		if created {
-			res.Cases++
-		} else {
-			res.Duplicates++
-		}
+		_, created, err := store.CreatePreparedCase(ctx, s.prepared(ctx, store, it), rc)
+		return s.caseCreated(ctx, store, nil, it, rc, seen, created, err, mv, res)
 	case delivery.KindNachricht, delivery.KindRuecknahme:
 		// A message for a case not here: the store answers ENOTFOUND.
 		var err error

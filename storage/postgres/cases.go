@@ -223,8 +223,14 @@ func (db *DB) createCase(ctx context.Context, nc *app.NewCase, p *rules.Prepared
 	if err != nil {
 		return nil, false, err
 	}
+	return db.createChecked(ctx, in, rc, now)
+}
+
+// createChecked is createCase of a checked input.
+func (db *DB) createChecked(ctx context.Context, in *rules.NewCase, rc *app.Receipt, now time.Time) (*app.Case, bool, error) {
 	var c *app.Case
 	created := false
+	var err error
 	for attempt := 1; ; attempt++ {
 		err = db.pipedTx(ctx, "create case", func(tx pgx.Tx) error {
 			var err error
@@ -286,89 +292,31 @@ func (db *DB) createCaseTx(ctx context.Context, tx pgx.Tx, in *rules.NewCase, rc
 		txt(a.BirthDate), txt(a.Email), micro(in.Received), now, nc.ProvisionalRef, year).Scan(&id, &ref); err != nil {
 		return nil, false, err
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO case_docs (case_id, applicant, fields, raw, presented) VALUES ($1, $2::text::json, $3::text::json, $4::text::json, $5::text::json)`,
-		id, string(in.Applicant), string(in.Fields), jsonText(in.Raw), jsonText(in.Presented)); err != nil {
-		return nil, false, err
-	}
-	atts, err := insertAttachments(ctx, tx, id, nil, nc.Attachments, in.Sums)
-	if err != nil {
-		return nil, false, err
-	}
-	sc := &app.Case{Service: in.Service, Applicant: nc.Applicant, Municipality: nc.Routing.Municipality, Fields: json.RawMessage(in.Fields)}
-	if err := indexCase(ctx, tx, id, casetext.NewDoc(db.reg, ref, sc)); err != nil {
-		return nil, false, err
-	}
-	if nc.Channel == app.ChannelPortal {
-		// The citizen hears that the application arrived ("eingegangen",
-		// with the Eingangsbestätigung), unless the service says not to.
-		mc := &rules.MessageCase{Case: rules.Case{Ref: ref, Office: in.Office, Status: app.StatusReceived}, ID: id,
-			PortalCase: nc.PortalCase, Service: in.Service, Applicant: nc.Applicant, Received: in.Received}
-		if err := queueMessage(ctx, tx, rules.AutoReceived(db.reg, mc, now)); err != nil {
-			return nil, false, err
-		}
-	}
-	if err := recordReceipt(ctx, tx, rc, now, ref); err != nil {
-		return nil, false, err
-	}
-	if err := audit(ctx, tx, in.CreateAudit(ref, now)); err != nil {
+	// Documents, files, search row, the citizen's message, receipt and
+	// audit entry as for a block of cases (caseRows).
+	var rs caseRows
+	rs.add(db.reg, in, id, ref, now)
+	rs.receipt(rc, ref)
+	if err := rs.write(ctx, tx, now); err != nil {
 		return nil, false, err
 	}
 	// Built from the input instead of read back, at the database's
 	// precision: the contract suite holds it to what a read returns.
-	c, err := in.Stored(id, ref, nc.ProvisionalRef, atts, now, micro)
+	c, err := in.Stored(id, ref, nc.ProvisionalRef, rs.stored[0], now, micro)
 	return c, true, err
 }
 
-// jsonText is a JSON document for a json column (nil: NULL).
-func jsonText(b []byte) any {
-	if b == nil {
-		return nil
+// insertAttachments stores the files of a case (noteID nil) or of a
+// note (attachmentRows.add) and returns what was stored.
+func insertAttachments(ctx context.Context, tx querier, caseID int64, noteID *int64, files []app.NewAttachment, sums []string) ([]app.Attachment, error) {
+	var blobs blobRows
+	var atts attachmentRows
+	out := atts.add(&blobs, caseID, noteID, files, sums)
+	if err := blobs.write(ctx, tx); err != nil {
+		return nil, fmt.Errorf("store attachment: %w", err)
 	}
-	return string(b)
-}
-
-// indexCase writes the search row of a case: its search text in words as
-// SQLite's tokenizer makes them, as a tsvector (search_vector).
-func indexCase(ctx context.Context, tx querier, id int64, d casetext.Doc) error {
-	if _, err := tx.Exec(ctx, `INSERT INTO case_search (case_id, doc) VALUES ($1, search_vector($2))`,
-		id, txt(strings.Join(SearchWords(d.Text()), " "))); err != nil {
-		return fmt.Errorf("index case: %w", err)
-	}
-	return nil
-}
-
-// insertAttachments stores files by content hash (the sender's name is
-// kept for display only, without any path) and returns what was stored.
-// A file without data is recorded as announced but missing.
-func insertAttachments(ctx context.Context, tx pgx.Tx, caseID int64, noteID any, files []app.NewAttachment, sums []string) ([]app.Attachment, error) {
-	if len(sums) != len(files) {
-		sums = casetext.Sums(files)
-	}
-	var out []app.Attachment
-	for i, f := range files {
-		a := f.Attachment
-		a.Name = txt(casetext.SafeName(a.Name))
-		a.Type, a.Problem = txt(a.Type), txt(a.Problem)
-		var blob any
-		a.Received = f.Data != nil
-		if a.Received {
-			a.SHA256, a.Size = sums[i], int64(len(f.Data))
-			// No conflict target: with one, PostgreSQL holds the new row
-			// to the SELECT policy too, which shows a file only once an
-			// attachment refers to it.
-			if _, err := tx.Exec(ctx, `INSERT INTO blobs (sha256, size, data) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
-				a.SHA256, a.Size, f.Data); err != nil {
-				return nil, fmt.Errorf("store attachment: %w", err)
-			}
-			blob = a.SHA256
-		} else {
-			a.SHA256 = txt(strings.ToLower(strings.TrimSpace(a.SHA256)))
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO attachments (case_id, note_id, pos, name, type, size, sha256, blob, problem)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, caseID, noteID, i, a.Name, a.Type, a.Size, a.SHA256, blob, a.Problem); err != nil {
-			return nil, fmt.Errorf("store attachment: %w", err)
-		}
-		out = append(out, a)
+	if err := atts.write(ctx, tx); err != nil {
+		return nil, fmt.Errorf("store attachment: %w", err)
 	}
 	return out, nil
 }
@@ -593,7 +541,7 @@ func (db *DB) AddMessage(ctx context.Context, portalCase, key string, n *app.Not
 		if err != nil {
 			return err
 		}
-		if _, err := insertAttachments(ctx, tx, r.id, noteID, files, nil); err != nil {
+		if _, err := insertAttachments(ctx, tx, r.id, &noteID, files, nil); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `UPDATE cases SET updated_at = $1 WHERE id = $2`, now, r.id); err != nil {

@@ -37,13 +37,6 @@ func messageCase(ctx context.Context, tx pgx.Tx, r *caseRow) (*rules.MessageCase
 	return c, nil
 }
 
-func day(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return rules.FormatDay(t)
-}
-
 func docsCol(docs []string) []string {
 	out := make([]string, len(docs))
 	for i, d := range docs {
@@ -54,23 +47,59 @@ func docsCol(docs []string) []string {
 
 // queueMessage writes o into the outbox, and a walk-in case's letter into
 // the print queue, in the transaction of the change that causes it.
-func queueMessage(ctx context.Context, tx pgx.Tx, o *app.Outgoing) error {
+func queueMessage(ctx context.Context, tx querier, o *app.Outgoing) error {
 	if o == nil {
 		return nil
 	}
+	return queueMessages(ctx, tx, []*app.Outgoing{o})
+}
+
+// queueMessages is queueMessage of several messages, in one statement.
+func queueMessages(ctx context.Context, tx querier, os []*app.Outgoing) error {
+	if len(os) == 0 {
+		return nil
+	}
+	var portals, offices, statuses, texts, docs, fwds, documents, bys, states []string
+	var nachrichten []string
+	var ids []int64
+	var frees []bool
+	var deadlines []*string
+	var queued []time.Time
+	for _, o := range os {
+		nachrichten, ids = append(nachrichten, o.Nachricht), append(ids, o.CaseID)
+		portals, offices, statuses, frees = append(portals, txt(o.PortalCase)), append(offices, string(o.Office)), append(statuses, string(o.Status)), append(frees, o.Free)
+		texts, docs, deadlines = append(texts, txt(o.Text)), append(docs, arrayLiteral(docsCol(o.Documents))), append(deadlines, dayText(o.Deadline))
+		fwds, documents, queued = append(fwds, string(o.ForwardedTo)), append(documents, o.Document), append(queued, micro(o.QueuedAt))
+		bys, states = append(bys, txt(o.QueuedBy)), append(states, string(o.State))
+	}
 	if _, err := tx.Exec(ctx, `INSERT INTO outbox (nachricht, case_id, portal_case, office, status, free, text, documents,
-		deadline, forwarded_to, document, queued_at, queued_by, state) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::text::date, $10, $11, $12, $13, $14)`,
-		o.Nachricht, o.CaseID, txt(o.PortalCase), string(o.Office), string(o.Status), o.Free, txt(o.Text), docsCol(o.Documents),
-		day(o.Deadline), string(o.ForwardedTo), o.Document, micro(o.QueuedAt), txt(o.QueuedBy), string(o.State)); err != nil {
+		deadline, forwarded_to, document, queued_at, queued_by, state)
+		SELECT n, c, p, o, s, f, t, d::text[], dl::date, fw, doc, q, b, st
+		FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::boolean[], $7::text[], $8::text[], $9::text[],
+			$10::text[], $11::text[], $12::timestamptz[], $13::text[], $14::text[]) AS x(n, c, p, o, s, f, t, d, dl, fw, doc, q, b, st)`,
+		nachrichten, ids, portals, offices, statuses, frees, texts, docs, deadlines, fwds, documents, queued, bys, states); err != nil {
 		return fmt.Errorf("queue message: %w", err)
 	}
-	if o.State == app.OutboxLetter {
-		return addPrintJob(ctx, tx, o.CaseID, rules.LetterJob(o, o.Office, o.QueuedAt))
+	for _, o := range os {
+		if o.State == app.OutboxLetter {
+			if err := addPrintJob(ctx, tx, o.CaseID, rules.LetterJob(o, o.Office, o.QueuedAt)); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
 
-func addPrintJob(ctx context.Context, tx pgx.Tx, caseID int64, j *app.PrintJob) error {
+// dayText is a date for a date column, nil for none.
+func dayText(t time.Time) *string {
+	if t.IsZero() {
+		return nil
+	}
+	s := rules.FormatDay(t)
+	return &s
+}
+
+func addPrintJob(ctx context.Context, tx querier, caseID int64, j *app.PrintJob) error {
 	if _, err := tx.Exec(ctx, `INSERT INTO print_jobs (kind, case_id, office, nachricht, status, why, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)`, string(j.Kind), caseID, string(j.Office), j.Nachricht, string(j.Status), j.Why, micro(j.CreatedAt)); err != nil {
 		return fmt.Errorf("print job: %w", err)

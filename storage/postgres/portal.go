@@ -23,23 +23,10 @@ const receiptKindReview = "review"
 // mail_receipts_taken (migration 0003) resolves its open review entry with
 // a note and audits that, in the same statement. A receipt that took the
 // mail in is never replaced.
-func recordReceipt(ctx context.Context, tx pgx.Tx, rc *app.Receipt, at time.Time, ref string) error {
-	if rc == nil || rc.SHA256 == "" {
-		return nil
-	}
-	kind := rc.Kind
-	if kind == "" {
-		kind = receiptKindReview
-	}
-	_, err := tx.Exec(ctx, `INSERT INTO mail_receipts AS m (sha256, kind, portal_case, ref, mailbox, uidvalidity, uid, at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (sha256) DO UPDATE SET kind = excluded.kind, portal_case = excluded.portal_case,
-		ref = excluded.ref, mailbox = excluded.mailbox, uidvalidity = excluded.uidvalidity, uid = excluded.uid, at = excluded.at
-		WHERE m.kind = 'review' AND excluded.kind <> 'review'`,
-		txt(rc.SHA256), txt(kind), txt(rc.PortalCase), ref, txt(rc.Mailbox), int64(rc.UIDValidity), int64(rc.UID), at.UTC())
-	if err != nil {
-		return fmt.Errorf("record receipt: %w", err)
-	}
-	return nil
+func recordReceipt(ctx context.Context, tx querier, rc *app.Receipt, at time.Time, ref string) error {
+	var r receiptRows
+	r.add(rc, ref)
+	return r.write(ctx, tx, at)
 }
 
 // Receipts implements app.PortalStore: one query for a whole sync batch.

@@ -21,6 +21,7 @@ var cases = []test{
 	{"CreateCaseValidation", testCreateCaseValidation},
 	{"CreateCaseFlagsAndAttachments", testCreateCaseFlagsAndAttachments},
 	{"CreatedCaseAsStored", testCreatedCaseAsStored},
+	{"CreateCasesTogether", testCreateCasesTogether},
 	{"ProvisionalRefOfOfflineIntake", testProvisionalRef},
 	{"ClaimRelease", testClaimRelease},
 	{"StatusTransitions", testStatusTransitions},
@@ -283,6 +284,115 @@ func createdCaseAsStored(e *env, st app.PortalStore, now time.Time, prepared fun
 				}
 			}
 		}
+	}
+}
+
+// testCreateCasesTogether: CreatePreparedCases (the sync's run of
+// applications) writes for each case what CreatePreparedCase writes (a
+// twin created one by one reads the same but for its identity, audit and
+// search included), numbers each office's cases in the order given
+// without gaps, reports a key known before or repeated in the run as not
+// created (its receipt recorded all the same), and stops at a case that
+// fails: the cases before it stand, it and those after it leave nothing.
+func testCreateCasesTogether(e *env) {
+	e.clock.set(Start) // the same time of change for a case and its twin
+	photo := []byte("PDF … Nachweis")
+	offices := []app.OfficeKey{app.OfficeCochem, app.OfficeZell}
+	mk := func(key string, i int) *app.NewCase {
+		nc := e.dogCase(key, "Zoë", fmt.Sprintf("Blockfeld%c", 'a'+i), offices[i%2], Start.Add(time.Duration(i)*time.Minute))
+		switch i % 5 {
+		case 1:
+			nc.Flags = []app.Flag{app.FlagAttachmentMismatch}
+			nc.Routing.Flags = []app.Flag{app.FlagRoutingUnclear}
+			nc.Attachments = []app.NewAttachment{
+				{Attachment: app.Attachment{Name: `C:\tmp\nachweis.pdf`, Type: "application/pdf", Size: 3, SHA256: "x"}, Data: photo},
+				{Attachment: app.Attachment{Name: "fehlt.jpg", Type: "image/jpeg", Size: 7, SHA256: " ABCD ", Problem: "fehlt"}},
+			}
+		case 2:
+			nc.Routing = app.Decision{Reason: "Postleitzahl unklar"}
+			nc.Raw, nc.Fields = nil, nil
+		case 3:
+			nc.ReceivedAt = time.Date(2026, 12, 31, 23, 59, 59, 987654000, app.Berlin)
+		case 4:
+			nc.Applicant.Address.Place = "Zell \xfc (Mosel)"
+		}
+		return nc
+	}
+	known := e.create(e.dogCase("b-known", "Anna", "Vorher", app.OfficeCochem, Start))
+	var ncs []*app.NewCase
+	for i := 0; i < 13; i++ {
+		ncs = append(ncs, mk(fmt.Sprintf("b-%d", i), i))
+	}
+	ncs[5] = e.dogCase("b-known", "Anna", "Nochmal", app.OfficeCochem, Start) // known before
+	ncs[8] = mk("b-2", 2)                                                     // repeats the run's third case
+	ncs[10].Routing.Office = "vg-unbekannt"                                   // fails: the run stops there
+	var ps []app.PreparedCase
+	var rcs []*app.Receipt
+	for i, nc := range ncs {
+		ps = append(ps, e.st.PrepareCase(nc))
+		rcs = append(rcs, &app.Receipt{SHA256: fmt.Sprintf("sum-%d", i), Mailbox: "INBOX", UID: uint32(i + 1), Kind: "antrag", PortalCase: nc.PortalCase})
+	}
+	var created []bool
+	var failed error
+	e.ok(e.st.Batch(e.ctx, func(tx app.PortalStore) error {
+		created, failed = tx.CreatePreparedCases(e.ctx, ps, rcs)
+		return nil
+	}))
+	e.wantCode(failed, app.EINVALID)
+	want := []bool{true, true, true, true, true, false, true, true, false, true}
+	if !slices.Equal(created, want) {
+		e.Fatalf("created %v, want %v", created, want)
+	}
+	// Numbers in the order given, per office, after the case before.
+	next := map[app.OfficeKey]int{app.OfficeCochem: 2, app.OfficeZell: 1, "": 1}
+	prefix := map[app.OfficeKey]string{app.OfficeCochem: "COC", app.OfficeZell: "ZEL", "": "CZ"}
+	for i, nc := range ncs[:len(created)] {
+		c, err := e.st.CaseByPortalID(e.ctx, nc.PortalCase)
+		e.ok(err)
+		if !e.hasReceipt(e.st, rcs[i].SHA256) {
+			e.Errorf("case %d: no receipt", i)
+		}
+		if !created[i] {
+			continue
+		}
+		o := nc.Routing.Office
+		if ref := app.FormatRef(prefix[o], c.ReceivedAt.In(app.Berlin).Year(), next[o]); c.Ref != ref {
+			e.Errorf("case %d: %s, want %s", i, c.Ref, ref)
+		}
+		next[o]++
+		// Its twin, created one by one, reads the same.
+		twin := *nc
+		twin.IdempotencyKey, twin.PortalCase = "t-"+nc.IdempotencyKey, "t-"+nc.PortalCase
+		tc, ok, err := e.st.CreatePreparedCase(e.ctx, e.st.PrepareCase(&twin), nil)
+		if err != nil || !ok {
+			e.Fatalf("twin %d: %v, %v", i, ok, err)
+		}
+		tc, err = e.st.CaseByRef(e.ctx, tc.Ref)
+		e.ok(err)
+		if a, b := e.auditActions(c.Ref), e.auditActions(tc.Ref); !slices.Equal(a, b) || len(a) != 1 {
+			e.Errorf("case %d: audit %v, twin %v", i, a, b)
+		}
+		e.wantSearch(fmt.Sprintf("Blockfeld%c", 'a'+i), []string{c.Ref, tc.Ref})
+		c.ID, c.Ref, c.PortalCase, tc.ID, tc.Ref, tc.PortalCase = 0, "", "", 0, "", ""
+		if !reflect.DeepEqual(c, tc) {
+			e.Errorf("case %d:\ntogether %+v\nalone    %+v", i, c, tc)
+		}
+	}
+	if c, err := e.st.CaseByPortalID(e.ctx, "b-known"); err != nil || c.Ref != known.Ref || c.Applicant.LastName != "Vorher" {
+		e.Errorf("known case: %+v, %v", c, err)
+	}
+	// The failing case and those after it: nothing.
+	for i := len(created); i < len(ncs); i++ {
+		_, err := e.st.CaseByPortalID(e.ctx, ncs[i].PortalCase)
+		e.wantCode(err, app.ENOTFOUND)
+		if e.hasReceipt(e.st, rcs[i].SHA256) {
+			e.Errorf("case %d: receipt recorded", i)
+		}
+	}
+	// Outside a batch: the cases before the failing one stay.
+	created, failed = e.st.CreatePreparedCases(e.ctx, ps[11:], rcs[11:])
+	if failed != nil || !slices.Equal(created, []bool{true, true}) {
+		e.Errorf("rest: %v, %v", created, failed)
 	}
 }
 

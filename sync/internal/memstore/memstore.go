@@ -458,6 +458,11 @@ func (s *Store) CreatePreparedCase(ctx context.Context, p app.PreparedCase, rc *
 	return s.CreateCase(ctx, p.NewCase(), rc)
 }
 
+// CreatePreparedCases implements app.PortalStore.
+func (s *Store) CreatePreparedCases(ctx context.Context, ps []app.PreparedCase, rcs []*app.Receipt) ([]bool, error) {
+	return app.CreateEach(ctx, s.CreatePreparedCase, ps, rcs)
+}
+
 type prepared struct{ nc *app.NewCase }
 
 func (p prepared) NewCase() *app.NewCase { return p.nc }
