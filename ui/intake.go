@@ -70,6 +70,7 @@ type intakeScreen struct {
 	lastSave *widget.Label
 	// offlineBtn lists the applications this PC keeps (Options.Offline).
 	offlineBtn *widget.Button
+	content    fyne.CanvasObject // built once: kept with its input when the window is rebuilt (away.go)
 }
 
 func newIntakeScreen(m *mainWindow) *intakeScreen {
@@ -81,6 +82,14 @@ func newKey() string {
 	b := make([]byte, 16)
 	_, _ = rand.Read(b)
 	return "schalter-" + hex.EncodeToString(b)
+}
+
+// ui is the screen's content, built on first use.
+func (s *intakeScreen) ui() fyne.CanvasObject {
+	if s.content == nil {
+		s.content = s.buildUI()
+	}
+	return s.content
 }
 
 func (s *intakeScreen) buildUI() fyne.CanvasObject {
@@ -717,9 +726,12 @@ func (s *intakeScreen) save() {
 	var created bool
 	var held *app.OfflineEntry
 	ob := s.m.o.Offline
+	st := s.m.store // nil while the window waits for the server (away.go)
 	s.m.do(func(ctx context.Context) error {
-		var err error
-		c, created, err = s.m.store.CreateCase(ctx, nc, nil)
+		var err error = errAway
+		if st != nil {
+			c, created, err = st.CreateCase(ctx, nc, nil)
+		}
 		if app.Unavailable(err) && ob != nil && review == nil {
 			// The server is away: the citizen still leaves with a receipt.
 			held, err = ob.Hold(ctx, nc, nc.Routing.Office, by.Clerk)

@@ -161,7 +161,10 @@ func (m *mainWindow) showOffline(err error) {
 	l.gen++
 	text := lang.L("Keine Verbindung zum Datenbankserver (seit {{.Time}} Uhr). Es wird laufend neu verbunden; Änderungen sind erst dann wieder möglich.",
 		map[string]any{"Time": l.since.Format("15:04")})
-	if m.o.Offline != nil {
+	switch {
+	case m.away():
+		text = lang.L("Server nicht erreichbar – nur Annahme am Tresen möglich, alles wird nachgetragen")
+	case m.o.Offline != nil:
 		text = lang.L("Keine Verbindung zum Datenbankserver (seit {{.Time}} Uhr). Neue Schalteranträge werden auf diesem PC vorgemerkt (vorläufiges Aktenzeichen) und gespeichert, sobald die Verbindung wieder besteht; andere Änderungen sind bis dahin nicht möglich.",
 			map[string]any{"Time": l.since.Format("15:04")})
 	}

@@ -77,6 +77,7 @@ func (m *mainWindow) refreshOfflineCount() {
 			return
 		}
 		m.ui(func() {
+			m.showAwayEntries(append(w, r...))
 			b := m.intake.offlineBtn
 			if n := len(w) + len(r); n > 0 {
 				b.SetText(lang.L("Auf diesem PC vorgemerkt: {{.N}}", map[string]any{"N": n}))
@@ -101,18 +102,8 @@ func (m *mainWindow) showOfflineEntries() {
 		if err != nil {
 			return err
 		}
-		var lines []string
-		for _, e := range es {
-			args := map[string]any{"Ref": e.ProvisionalRef, "Name": e.Case.Applicant.Name(), "Time": app.FormatDateTime(e.HeldAt), "Msg": e.Message}
-			switch e.State {
-			case app.OfflineWaiting:
-				lines = append(lines, lang.L("{{.Ref}} ({{.Name}}, {{.Time}}): wartet auf den Server", args))
-			case app.OfflineConflict:
-				lines = append(lines, lang.L("{{.Ref}} ({{.Name}}, {{.Time}}): abgelehnt – {{.Msg}}", args))
-			}
-		}
 		m.ui(func() {
-			m.showMessage(lang.L("Auf diesem PC vorgemerkte Anträge"), strings.Join(lines, "\n"))
+			m.showMessage(lang.L("Auf diesem PC vorgemerkte Anträge"), strings.Join(offlineLines(es), "\n"))
 		})
 		return nil
 	}, func(err error) {
@@ -120,6 +111,22 @@ func (m *mainWindow) showOfflineEntries() {
 			m.showError(err)
 		}
 	})
+}
+
+// offlineLines says of each kept application whether it waits for the
+// server or was refused, and why (written ones are left out).
+func offlineLines(es []app.OfflineEntry) []string {
+	var lines []string
+	for _, e := range es {
+		args := map[string]any{"Ref": e.ProvisionalRef, "Name": e.Case.Applicant.Name(), "Time": app.FormatDateTime(e.HeldAt), "Msg": e.Message}
+		switch e.State {
+		case app.OfflineWaiting:
+			lines = append(lines, lang.L("{{.Ref}} ({{.Name}}, {{.Time}}): wartet auf den Server", args))
+		case app.OfflineConflict:
+			lines = append(lines, lang.L("{{.Ref}} ({{.Name}}, {{.Time}}): abgelehnt – {{.Msg}}", args))
+		}
+	}
+	return lines
 }
 
 // provisionalCase is the case as its receipt shows it before the shared

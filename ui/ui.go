@@ -99,6 +99,14 @@ type Options struct {
 	// reference and written when it is back. nil: no outbox (SQLite, or
 	// no local folder).
 	Offline app.OfflineOutbox
+	// Connect, when Store is nil, opens the store the program could not
+	// open at the start because the database server was unreachable (a
+	// counter PC rebooted during an outage). The window then starts for
+	// walk-in applications only (into Offline; Actor.Clerk is the login
+	// they are recorded under), tries Connect every connectRetry and, once
+	// it succeeds, becomes the normal window without a restart: the input
+	// on screen stays, the kept applications are written.
+	Connect func(ctx context.Context) (*Connection, error)
 	// Messages is the outbox of messages to the citizen and the print
 	// queue (issue 16), as the clerk may use them (app.Scoped.Outbox in
 	// production). nil: status changes tell nobody (tests of other
@@ -128,6 +136,16 @@ type Options struct {
 	// Log is the program's logger (errors of background work, no
 	// personal data); the window adds component=ui. nil logs nothing.
 	Log *slog.Logger
+}
+
+// Connection is what Options.Connect opened: the store and what comes
+// with it, as Options names them.
+type Connection struct {
+	Store    Store
+	Messages app.OutboxStore
+	Changes  app.ChangeFeed
+	Actor    app.Actor
+	Setup    bool
 }
 
 // logger is o.Log for the window, or one that discards.

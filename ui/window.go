@@ -47,6 +47,8 @@ type mainWindow struct {
 	who  *widget.Label
 	sync *syncBar
 	live live
+	// awayUI is the queue's place while the server is away (away.go).
+	awayUI awayScreen
 
 	queue        *queueScreen
 	intake       *intakeScreen
@@ -83,36 +85,49 @@ func newMainWindow(ctx context.Context, a fyne.App, w fyne.Window, o Options) *m
 }
 
 func (m *mainWindow) buildUI() fyne.CanvasObject {
-	m.who = widget.NewLabel("")
-	m.who.Truncation = fyne.TextTruncateEllipsis
-	title := widget.NewLabelWithStyle("Amtstresen", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	if m.away() {
+		return m.buildAwayUI()
+	}
 	change := widget.NewButtonWithIcon(lang.L("Dienststelle wechseln"), theme.AccountIcon(), m.chooseOffice)
 	change.Importance = widget.LowImportance
 	if m.fixedOffice() {
 		change.Hide() // the office comes with the role
 	}
-	header := container.NewBorder(nil, nil, title, change, m.who)
-
-	m.tabs = container.NewAppTabs(
+	return m.frame(change, m.sync.buildUI(),
 		container.NewTabItemWithIcon(lang.L("Arbeitsvorrat"), theme.ListIcon(), m.queue.buildUI()),
-		container.NewTabItemWithIcon(lang.L("Schalter"), theme.DocumentCreateIcon(), m.intake.buildUI()),
+		container.NewTabItemWithIcon(lang.L("Schalter"), theme.DocumentCreateIcon(), m.intake.ui()),
 		container.NewTabItemWithIcon(lang.L("Termine"), theme.HistoryIcon(), m.appointments.buildUI()),
 		container.NewTabItemWithIcon(lang.L("Zur Sichtung"), theme.MailComposeIcon(), m.review.buildUI()),
 		container.NewTabItemWithIcon(lang.L("Suche"), theme.SearchIcon(), m.search.buildUI()),
 		container.NewTabItemWithIcon(lang.L("Einstellungen"), theme.SettingsIcon(), m.settings.buildUI()),
 		container.NewTabItemWithIcon(lang.L("Rückmeldungen"), theme.MailSendIcon(), m.outbox.buildUI()),
 	)
+}
+
+// frame is the window around the screens (items, in the order of
+// Screens): title, who works and right (nil: nothing) above the banner,
+// the screens as tabs on the left, bottom (nil: nothing) below.
+func (m *mainWindow) frame(right, bottom fyne.CanvasObject, items ...*container.TabItem) fyne.CanvasObject {
+	m.who = widget.NewLabel("")
+	m.who.Truncation = fyne.TextTruncateEllipsis
+	title := widget.NewLabelWithStyle("Amtstresen", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	header := container.NewBorder(nil, nil, title, right, m.who)
+	m.tabs = container.NewAppTabs(items...)
 	m.tabs.SetTabLocation(container.TabLocationLeading)
 	m.tabs.OnSelected = func(*container.TabItem) { m.onScreenShown(m.current()) }
 	m.body = container.NewStack(m.tabs)
 	m.updateWho()
 	m.w.Canvas().SetOnTypedKey(func(ev *fyne.KeyEvent) { m.routeKey(ev) })
-	return container.NewBorder(container.NewVBox(header, m.buildBanner(), widget.NewSeparator()), m.sync.buildUI(), nil, nil, m.body)
+	return container.NewBorder(container.NewVBox(header, m.buildBanner(), widget.NewSeparator()), bottom, nil, nil, m.body)
 }
 
 // start runs once the window is up: asks for the office on first use and
 // loads the data.
 func (m *mainWindow) start() {
+	if m.away() {
+		m.startAway()
+		return
+	}
 	if !m.fixedOffice() && (m.office() == "" || m.reg.Office(m.office()) == nil) {
 		m.chooseOffice()
 	}
@@ -151,10 +166,15 @@ func (m *mainWindow) mainMenu() *fyne.MainMenu {
 		it.Shortcut = s
 		return it
 	}
+	// Away from the server (away.go) only the queue's place and the
+	// intake are there, and nothing to sync or search.
+	away := m.away()
 	var views []*fyne.MenuItem
 	keys := []fyne.KeyName{fyne.Key1, fyne.Key2, fyne.Key3, fyne.Key4, fyne.Key5, fyne.Key6, fyne.Key7}
 	for i, s := range Screens {
-		s := s
+		if away && s != ScreenQueue && s != ScreenIntake {
+			continue
+		}
 		views = append(views, item(m.screenTitle(s), sc(keys[i], ctrl), func() { m.show(s) }))
 	}
 	views = append(views, fyne.NewMenuItemSeparator(), item(lang.L("Zurück"), sc(fyne.KeyLeft, fyne.KeyModifierAlt), m.back))
@@ -162,24 +182,30 @@ func (m *mainWindow) mainMenu() *fyne.MainMenu {
 	// would end the program at once).
 	quit := item(lang.L("Beenden"), sc(fyne.KeyQ, ctrl), m.quit)
 	quit.IsQuit = true
+	file := []*fyne.MenuItem{
+		item(lang.L("Jetzt synchronisieren"), sc(fyne.KeyS, ctrl|fyne.KeyModifierShift), m.sync.onSyncNow),
+		item(lang.L("Dienststelle wechseln"), nil, m.chooseOffice),
+		fyne.NewMenuItemSeparator(),
+		quit,
+	}
+	work := []*fyne.MenuItem{
+		item(lang.L("Neuer Schaltervorgang"), sc(fyne.KeyN, ctrl), m.newWalkIn),
+		item(lang.L("Speichern und Quittung drucken"), sc(fyne.KeyS, ctrl), func() {
+			if m.current() == ScreenIntake && m.caseView == nil {
+				m.intake.onSave()
+			}
+		}),
+		item(lang.L("Suchen"), sc(fyne.KeyF, ctrl), m.onFind),
+		item(lang.L("Aktualisieren"), sc(fyne.KeyR, ctrl), m.refresh),
+	}
+	if away {
+		file = file[3:]
+		work = []*fyne.MenuItem{work[0], work[1], item(lang.L("Jetzt mit dem Server verbinden"), sc(fyne.KeyR, ctrl), m.refresh)}
+	}
 	return fyne.NewMainMenu(
-		fyne.NewMenu(lang.L("Datei"),
-			item(lang.L("Jetzt synchronisieren"), sc(fyne.KeyS, ctrl|fyne.KeyModifierShift), m.sync.onSyncNow),
-			item(lang.L("Dienststelle wechseln"), nil, m.chooseOffice),
-			fyne.NewMenuItemSeparator(),
-			quit,
-		),
+		fyne.NewMenu(lang.L("Datei"), file...),
 		fyne.NewMenu(lang.L("Ansicht"), views...),
-		fyne.NewMenu(lang.L("Vorgang"),
-			item(lang.L("Neuer Schaltervorgang"), sc(fyne.KeyN, ctrl), func() { m.guard(func() { m.show(ScreenIntake); m.intake.onNew() }) }),
-			item(lang.L("Speichern und Quittung drucken"), sc(fyne.KeyS, ctrl), func() {
-				if m.current() == ScreenIntake && m.caseView == nil {
-					m.intake.onSave()
-				}
-			}),
-			item(lang.L("Suchen"), sc(fyne.KeyF, ctrl), m.onFind),
-			item(lang.L("Aktualisieren"), sc(fyne.KeyR, ctrl), m.refresh),
-		),
+		fyne.NewMenu(lang.L("Vorgang"), work...),
 		fyne.NewMenu(lang.L("Hilfe"),
 			fyne.NewMenuItem(lang.L("Tastenkürzel"), m.showShortcuts),
 			fyne.NewMenuItem(lang.L("Über Amtstresen"), func() {
@@ -189,6 +215,10 @@ func (m *mainWindow) mainMenu() *fyne.MainMenu {
 		),
 	)
 }
+
+// newWalkIn is Strg+N: the empty counter form, after asking when input
+// would be lost.
+func (m *mainWindow) newWalkIn() { m.guard(func() { m.show(ScreenIntake); m.intake.onNew() }) }
 
 func (m *mainWindow) showShortcuts() {
 	m.showMessage(lang.L("Tastenkürzel"), strings.Join([]string{
@@ -233,6 +263,9 @@ func (m *mainWindow) current() Screen {
 
 // show switches to a screen, closing an open case.
 func (m *mainWindow) show(s Screen) {
+	if m.away() && s != ScreenQueue && s != ScreenIntake {
+		return // not there before the server is reached
+	}
 	m.closeCase()
 	for i, x := range Screens {
 		if x == s {
@@ -247,6 +280,12 @@ func (m *mainWindow) show(s Screen) {
 
 // onScreenShown refreshes what a screen shows when the clerk comes to it.
 func (m *mainWindow) onScreenShown(s Screen) {
+	if m.away() {
+		if s == ScreenIntake {
+			m.intake.focusFirst()
+		}
+		return
+	}
 	switch s {
 	case ScreenQueue:
 		m.queue.reload()
@@ -294,6 +333,10 @@ func (m *mainWindow) saveWindowSize() {
 }
 
 func (m *mainWindow) refresh() {
+	if m.away() {
+		m.connectNow()
+		return
+	}
 	if m.caseView != nil {
 		m.caseView.load()
 		return
@@ -302,6 +345,9 @@ func (m *mainWindow) refresh() {
 }
 
 func (m *mainWindow) onFind() {
+	if m.away() {
+		return
+	}
 	if m.current() == ScreenQueue && m.caseView == nil {
 		m.w.Canvas().Focus(m.queue.search)
 		return
@@ -354,7 +400,7 @@ func (m *mainWindow) office() app.OfficeKey {
 // clerkSign is the account under access control (what the store records
 // anyway), else the sign from the preferences.
 func (m *mainWindow) clerkSign() string {
-	if m.controlled() {
+	if m.controlled() || m.away() {
 		return m.o.Actor.Clerk
 	}
 	return m.a.Preferences().StringWithFallback(prefClerkSign, osUser())
@@ -373,9 +419,12 @@ func (m *mainWindow) clerkName() string {
 // work (the queue's filter, the letterhead), not a different actor.
 // Without access control (tests) it comes from the preferences.
 func (m *mainWindow) actor() app.Actor {
-	if m.controlled() {
+	if m.controlled() || m.away() {
 		a := m.o.Actor
 		a.Name = m.displayName()
+		if m.away() { // the role and its office are not known yet
+			a.Office = m.office()
+		}
 		return a
 	}
 	return app.Actor{Clerk: m.clerkSign(), Office: m.office(), Name: m.displayName()}

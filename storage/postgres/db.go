@@ -179,9 +179,13 @@ func hasPassword(s string) bool {
 // explainConnect says in German why the connection failed.
 func explainConnect(cfg *pgxpool.Config, err error) error {
 	host := cfg.ConnConfig.Host
+	away := &app.Error{Code: app.EUNAVAILABLE, Err: err, Message: fmt.Sprintf(
+		"Der Datenbankserver %s ist nicht erreichbar (oder sein Zertifikat ist nicht gültig). Bitte Netzwerk und Datenbankadresse prüfen; bleibt es so, die IT verständigen.", host)}
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
 		switch pe.Code {
+		case "57P01", "57P02", "57P03": // shutting down or starting up: away for the moment, like a stopped server
+			return away
 		case "28P01", "28000":
 			return &app.Error{Code: app.EFORBIDDEN, Err: err, Message: fmt.Sprintf(
 				"Der Datenbankserver hat die Anmeldung als „%s“ abgelehnt. Bitte das Kennwort prüfen; ist das Konto neu oder gesperrt, hilft die IT (amtstresen roles set).", cfg.ConnConfig.User)}
@@ -198,8 +202,7 @@ func explainConnect(cfg *pgxpool.Config, err error) error {
 	if errors.As(err, &ae) {
 		return err
 	}
-	return &app.Error{Code: app.EUNAVAILABLE, Err: err, Message: fmt.Sprintf(
-		"Der Datenbankserver %s ist nicht erreichbar (oder sein Zertifikat ist nicht gültig). Bitte Netzwerk und Datenbankadresse prüfen; bleibt es so, die IT verständigen.", host)}
+	return away
 }
 
 // Close closes the connections; a sync lock still held ends with its

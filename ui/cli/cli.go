@@ -16,6 +16,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	gosync "sync"
 	"syscall"
 	"time"
 
@@ -238,71 +239,175 @@ func runGUI(e *env, args []string) error {
 	if err := ui.CheckDisplay(); err != nil {
 		return err // before the database is opened or created
 	}
-	db, err := e.open()
+	db, err := e.openForWindow()
 	if app.ErrorCode(err) == app.ECORRUPT {
 		fmt.Fprintln(e.stderr, app.ErrorMessage(err))
-		ui.RunStartupError(e.ctx, e.log, "Datenbank beschädigt", app.ErrorMessage(err))
+		startupError(e.ctx, e.log, "Datenbank beschädigt", app.ErrorMessage(err))
 		return err
 	}
-	if err != nil {
-		if e.databaseURL() != "" {
-			ui.RunStartupError(e.ctx, e.log, "Keine Verbindung zur Datenbank", app.ErrorMessage(err))
+	pg := e.databaseURL() != ""
+	// The PostgreSQL server is away while the counter PC starts: the
+	// window opens for walk-in applications only and connects when the
+	// server is back (ui.Options.Connect). A refusal by a server that
+	// answers (a wrong password, no role) is not an outage.
+	away := pg && app.Unavailable(err)
+	if err != nil && !away {
+		if pg {
+			title := "Keine Verbindung zur Datenbank"
+			msg := app.ErrorMessage(err)
+			if app.ErrorCode(err) == app.EFORBIDDEN {
+				title = "Anmeldung an der Datenbank abgelehnt"
+				msg += "\n\nDer Datenbankserver ist erreichbar; das ist keine Störung, bei der Anträge auf diesem PC vorgemerkt werden. Bitte zuerst die Anmeldung in Ordnung bringen."
+			}
+			startupError(e.ctx, e.log, title, msg)
 		}
 		return err
 	}
-	defer db.Close()
-	actor, setup, err := e.actorOf(db)
-	if err != nil {
-		if app.ErrorCode(err) == app.EFORBIDDEN {
-			ui.RunStartupError(e.ctx, e.log, "Kein Zugang", app.ErrorMessage(err))
+	o := ui.Options{BackupDir: e.backupDir(), Log: e.log, Registry: e.reg, Config: e.cfg, Paths: e.paths, DBPath: e.where(), Version: versionString()}
+	if away {
+		e.log.Warn("database unreachable at the start: counter intake only until it is back", "err", err)
+		var mu gosync.Mutex
+		var later *opened
+		defer func() {
+			mu.Lock()
+			defer mu.Unlock()
+			if later != nil {
+				later.Close()
+			}
+		}()
+		_, login := withLogin(e.databaseURL(), accountName())
+		o.Actor = app.Actor{Clerk: app.NormalizeClerk(login)}
+		o.Connect = func(ctx context.Context) (*ui.Connection, error) {
+			w, cancel := e.attempt(ctx)
+			defer cancel()
+			db, err := w.open()
+			if err != nil {
+				return nil, err
+			}
+			c, err := w.connection(db)
+			if err != nil {
+				db.Close()
+				return nil, err
+			}
+			mu.Lock()
+			later = db
+			mu.Unlock()
+			return c, nil
 		}
-		return err
-	}
-	scoped := app.NewScoped(db, actor)
-	o := ui.Options{Store: scoped, Messages: scoped.Outbox(db), Actor: actor, Setup: setup, BackupDir: e.backupDir(), Log: e.log,
-		Registry: e.reg, Config: e.cfg, Paths: e.paths, DBPath: db.where, Version: versionString()}
-	if f := db.file; f != nil {
-		// A damaged file is found at start, while the window opens.
-		o.Check = func(ctx context.Context) error { return f.QuickCheck(ctx, false, e.backupDir()) }
 	} else {
-		o.BackupDir = pgBackupNote
-	}
-	// Other counters' changes on screen (both adapters announce them);
-	// on PostgreSQL walk-in applications wait on this PC while the server
-	// is away.
-	o.Changes = db.store
-	if db.pg != nil {
-		ob, err := offline.Open(e.ctx, filepath.Join(e.paths.DataDir, OfflineFile), e.reg)
+		defer db.Close()
+		c, err := e.connection(db)
 		if err != nil {
-			e.log.Error("offline outbox", "err", err)
-		} else {
+			if app.ErrorCode(err) == app.EFORBIDDEN {
+				startupError(e.ctx, e.log, "Kein Zugang", app.ErrorMessage(err))
+			}
+			return err
+		}
+		o.Store, o.Messages, o.Actor, o.Setup, o.Changes = c.Store, c.Messages, c.Actor, c.Setup, c.Changes
+		o.DBPath = db.where
+		if f := db.file; f != nil {
+			// A damaged file is found at start, while the window opens.
+			o.Check = func(ctx context.Context) error { return f.QuickCheck(ctx, false, e.backupDir()) }
+		}
+	}
+	if pg {
+		o.BackupDir = pgBackupNote
+		// Walk-in applications wait on this PC while the server is away.
+		ob, err := offline.Open(e.ctx, filepath.Join(e.paths.DataDir, OfflineFile), e.reg)
+		switch {
+		case err == nil:
 			defer ob.Close()
 			o.Offline = ob
+		case away:
+			// Without the outbox the window could take nothing at all.
+			msg := app.ErrorMessage(err) + " Der Datenbankserver ist ebenfalls nicht erreichbar; Anträge bitte auf Papier aufnehmen."
+			startupError(e.ctx, e.log, "Keine Verbindung zur Datenbank", msg)
+			return err
+		default:
+			e.log.Error("offline outbox", "err", err)
 		}
+		// On PostgreSQL the sync's service account takes the mailbox in
+		// and sends (amtstresen sync; a clerk's role may not write other
+		// offices' cases), the window shows its state.
+		o.SyncUnavailable = errSyncService
+		return runWindow(e.ctx, o)
 	}
 	// "Jetzt synchronisieren" in the window; without a usable [imap] and
-	// [portal] configuration the window says why instead. On PostgreSQL
-	// the sync's service account takes the mailbox in (a clerk's role may
-	// not write other offices' cases), the window shows its state.
-	// Status messages go out in the background: the window never waits
-	// for SMTP; a sync and every change the store announces wake the
-	// sender (a clerk's message goes out in about a second).
-	// On PostgreSQL the sync's service account sends (amtstresen sync),
-	// as it takes the mailbox in.
-	wake, stopSend := func() {}, func() {}
-	if db.file != nil {
-		wake, stopSend = sendAlongside(e, e.cfg, db, db.store, 30*time.Second)
-	}
+	// [portal] configuration the window says why instead. Status messages
+	// go out in the background: the window never waits for SMTP; a sync
+	// and every change the store announces wake the sender (a clerk's
+	// message goes out in about a second).
+	wake, stopSend := sendAlongside(e, e.cfg, db, db.store, 30*time.Second)
 	defer stopSend()
-	if db.pg != nil {
-		o.SyncUnavailable = errSyncService
-	} else if s, err := newSyncer(e, e.cfg, db, db); err == nil {
+	if s, err := newSyncer(e, e.cfg, db, db); err == nil {
 		o.Syncer = wakingSyncer{s, wake}
 	} else {
 		o.SyncUnavailable = err
 	}
 	return runWindow(e.ctx, o)
 }
+
+// connection is what the window works with on db: the store as the
+// signed-in clerk may use it (role from the database), the outbox of
+// messages and the change feed (both adapters announce other counters'
+// changes).
+func (e *env) connection(db *opened) (*ui.Connection, error) {
+	actor, setup, err := e.actorOf(db)
+	if err != nil {
+		return nil, err
+	}
+	scoped := app.NewScoped(db, actor)
+	return &ui.Connection{Store: scoped, Messages: scoped.Outbox(db), Changes: db.store, Actor: actor, Setup: setup}, nil
+}
+
+// startRetries are the pauses of the window's first connect to
+// PostgreSQL: a server that is restarting or a network that is coming up
+// gets a few seconds before the window opens without it.
+var startRetries = []time.Duration{time.Second, 2 * time.Second}
+
+// connectTimeout bounds one try to reach the PostgreSQL server for the
+// window: a network that drops packets would keep the clerk waiting for
+// minutes (the system's TCP timeout) before the window opens.
+var connectTimeout = 10 * time.Second
+
+// attempt is e for one try to connect, bounded by connectTimeout (the
+// store it opens does not keep the context).
+func (e *env) attempt(ctx context.Context) (*env, context.CancelFunc) {
+	ctx, cancel := context.WithTimeout(ctx, connectTimeout)
+	w := *e
+	w.ctx = ctx
+	return &w, cancel
+}
+
+// openForWindow is open with the short retry of startRetries while the
+// PostgreSQL server is unreachable.
+func (e *env) openForWindow() (*opened, error) {
+	if e.databaseURL() == "" {
+		return e.open()
+	}
+	try := func() (*opened, error) {
+		w, cancel := e.attempt(e.ctx)
+		defer cancel()
+		return w.open()
+	}
+	db, err := try()
+	for _, d := range startRetries {
+		if !app.Unavailable(err) {
+			break
+		}
+		select {
+		case <-e.ctx.Done():
+			return nil, err
+		case <-time.After(d):
+		}
+		db, err = try()
+	}
+	return db, err
+}
+
+// startupError shows a window with the message that keeps the program
+// from starting (replaced in the wiring's tests).
+var startupError = ui.RunStartupError
 
 // runWindow opens the window (replaced in the wiring's tests).
 var runWindow = ui.Run

@@ -34,6 +34,7 @@ func TestWindowWiringLiveAndOffline(t *testing.T) {
 	t.Setenv("AMTSTRESEN_CONFIG_DIR", filepath.Join(dir, "config"))
 	t.Setenv("AMTSTRESEN_DB", "")
 	t.Setenv("AMTSTRESEN_TEST_DBPW", "Ulla-Kennwort-1")
+	t.Setenv("DISPLAY", ":0") // the window itself is replaced below
 	cfg := writeConfig(t, "[database]\nurl = \""+pgURL(c, db, "")+"\"\npassword_env = \"AMTSTRESEN_TEST_DBPW\"\n")
 	as(t, clerk)
 	var got ui.Options
