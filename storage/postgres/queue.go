@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -147,35 +148,88 @@ func parseSearch(f app.CaseFilter) *search {
 // searchCond is the search's condition: a range of references, or the
 // ids the GIN index finds (search_case_ids: under row-level security the
 // index cannot be asked directly, migration 0003).
-func (q *query) searchCond(s *search) string {
+func (q *query) searchCond(s *search, months []int32) string {
 	if s.refLo != "" {
 		return "ref >= " + q.arg(s.refLo) + " AND ref < " + q.arg(s.refHi)
+	}
+	if months != nil {
+		return "id IN (SELECT search_case_ids(" + q.arg(s.words) + ", " + q.arg(s.offices) + ", NULL, " + q.arg(months) + "))"
 	}
 	return "id IN (SELECT search_case_ids(" + q.arg(s.words) + ", " + q.arg(s.offices) + ", NULL))"
 }
 
+// windowMonths are the windows of listNewestMatches: the matches of the
+// last month, then of the last 3, then 12, each counted back from this
+// month (and a year ahead: a time set slightly in the future is no reason
+// to miss a case).
+var windowMonths = []int{1, 3, 12}
+
+// caseMonth is the month number of migration 0009 (case_month).
+func caseMonth(t time.Time) int32 {
+	t = t.UTC()
+	return int32(t.Year()*12 + int(t.Month()) - 1)
+}
+
+// listNewestMatches is a search's page in the default order (newest
+// first) from the matches of the last months alone (migration 0009): every
+// case in a window is newer than every case outside it, so a window that
+// holds the page's rows after all other conditions holds the page. ok is
+// false when even the widest window holds too few (the caller asks every
+// match then).
+func (db *DB) listNewestMatches(ctx context.Context, f app.CaseFilter, s *search, v viewer, order string, limit, offset int) ([]app.CaseSummary, bool, error) {
+	cur := caseMonth(db.now())
+	for _, back := range windowMonths {
+		var months []int32
+		for m := cur - int32(back) + 1; m <= cur+12; m++ {
+			months = append(months, m)
+		}
+		var q query
+		conds := append(q.filterConds(f), q.searchCond(s, months))
+		conds = append(conds, q.officeStatusConds(f)...)
+		if c := q.visible(v); c != "" {
+			conds = append(conds, c)
+		}
+		sql := "SELECT " + summaryCols + ", " + srankSQL + " AS srank FROM cases WHERE " + strings.Join(conds, " AND ") +
+			" ORDER BY " + order + " LIMIT " + q.arg(offset+limit)
+		rows, err := db.q().Query(ctx, sql, q.args...)
+		if err != nil {
+			return nil, false, fmt.Errorf("list cases: %w", err)
+		}
+		out, err := pgx.CollectRows(rows, scanSummary)
+		if err != nil {
+			return nil, false, fmt.Errorf("list cases: %w", err)
+		}
+		if len(out) >= offset+limit {
+			return out[offset:], true, nil
+		}
+	}
+	return nil, false, nil
+}
+
 // rowMatch is the search tested on one row of the queue (a walk).
 func (q *query) rowMatch(s *search) string {
-	// The query as an InitPlan: computed once, not per row (a generic
-	// plan would call search_query for every row walked).
-	return "EXISTS (SELECT 1 FROM case_search s WHERE s.case_id = cases.id AND s.doc @@ (SELECT search_query(" + q.arg(s.words) + ")))"
+	// The row's search text by its key, tested against the query computed
+	// once (an InitPlan; a generic plan would call search_query for every
+	// row walked). A correlated scalar subquery, not EXISTS: the planner
+	// cannot estimate a query it has not seen and turned EXISTS into a
+	// join over every search text (hash join, parallel scans: 0.6 s).
+	return "(SELECT s.doc FROM case_search s WHERE s.case_id = cases.id) @@ (SELECT search_query(" + q.arg(s.words) + "))"
 }
 
 // scanMaxRows bounds how many rows a search may walk in display order: a
 // search whose words match a large share of the cases ("M", the first
-// letter typed, matches a third of them; "Müll" 2 %, Müller and the
-// village Müllenbach) walks the queue index in the page's order and tests
-// each row, instead of fetching and sorting every match (20,000 for
-// "Müll": 40 ms and more). Fewer matches are fetched through the GIN
-// index. At the crossing (about 1 % of the cases) both cost about the
-// same. 0 turns walking off (tests).
-var scanMaxRows = 6000
+// letter typed, matches a third of them) walks the queue index in the
+// page's order and tests each row, instead of fetching and sorting every
+// match. Less common words (2 % for "Müll": Müller and the village
+// Müllenbach) are asked from the GIN index, in the default order for the
+// newest months first (listNewestMatches). 0 turns walking off (tests).
+var scanMaxRows = 600
 
 // sampleRows is how many of the newest cases dense tests.
 const sampleRows = 400
 
 // dense reports whether the search's matches are dense enough to find
-// want rows within scanMaxRows rows of the queue, read by arms ranges
+// want rows within scanMaxRows rows of the queue, read as arms ranges
 // that each need their first match: the share of matches among the
 // newest cases the role sees. Counting the matches in the index instead
 // costs what the walk saves.
@@ -184,8 +238,8 @@ func (db *DB) dense(ctx context.Context, s *search, want, arms int) (bool, error
 		return false, nil
 	}
 	var n, matches int
-	err := db.q().QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE EXISTS (SELECT 1 FROM case_search s
-			WHERE s.case_id = w.id AND s.doc @@ (SELECT search_query($1))))
+	err := db.q().QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE (SELECT s.doc FROM case_search s WHERE s.case_id = w.id)
+			@@ (SELECT search_query($1)))
 		FROM (SELECT id FROM cases ORDER BY id DESC LIMIT $2) w`, s.words, sampleRows).Scan(&n, &matches)
 	if err != nil {
 		return false, fmt.Errorf("search: %w", err)
@@ -194,13 +248,18 @@ func (db *DB) dense(ctx context.Context, s *search, want, arms int) (bool, error
 	return matches > 0 && (want+arms)*n <= scanMaxRows*matches, nil
 }
 
-func orderBy(key string, asc bool) string {
+// orderBy is the ORDER BY of a sort, with the id that breaks ties or not.
+func orderBy(key string, asc, byID bool) string {
 	dir := " DESC"
 	if asc {
 		dir = " ASC"
 	}
+	cols := sortCols[key]
+	if byID {
+		cols = append(append([]string(nil), cols...), "id")
+	}
 	var ord []string
-	for _, c := range append(append([]string(nil), sortCols[key]...), "id") {
+	for _, c := range cols {
 		ord = append(ord, c+dir)
 	}
 	return strings.Join(ord, ", ")
@@ -251,7 +310,7 @@ func (db *DB) list(ctx context.Context, f app.CaseFilter, s *search, key string,
 	}
 	var q query
 	var sql string
-	order := orderBy(key, asc)
+	order := orderBy(key, asc, true)
 	// The arms of a walk: one per (office, status) the role reads.
 	var offices []string
 	statuses := uniq(f.Statuses)
@@ -283,9 +342,15 @@ func (db *DB) list(ctx context.Context, f app.CaseFilter, s *search, key string,
 			return nil, err
 		}
 	}
+	if s != nil && !walk && s.refLo == "" && key == "received" && !asc {
+		out, ok, err := db.listNewestMatches(ctx, f, s, v, order, limit, offset)
+		if err != nil || ok {
+			return out, err
+		}
+	}
 	if s != nil && !walk {
 		conds := q.filterConds(f)
-		conds = append(conds, q.searchCond(s))
+		conds = append(conds, q.searchCond(s, nil))
 		conds = append(conds, q.officeStatusConds(f)...)
 		if c := q.visible(v); c != "" {
 			conds = append(conds, c)
@@ -310,6 +375,15 @@ func (db *DB) list(ctx context.Context, f app.CaseFilter, s *search, key string,
 				conds := append([]string{"office = " + q.arg(o), "status = " + q.arg(string(st))}, resid...)
 				if routingOnly {
 					conds = append(conds, "'routing-unclear' = ANY (flags)")
+				}
+				if walk {
+					// In the order of the arm's index alone, the ties all
+					// kept: ordered by id as well, each arm would collect
+					// a batch of matches before yielding its first row
+					// (incremental sort), instead of one.
+					arms = append(arms, fmt.Sprintf("(SELECT %s, %d AS srank FROM cases WHERE %s ORDER BY %s FETCH FIRST %s ROWS WITH TIES)",
+						summaryCols, statusRank(st), strings.Join(conds, " AND "), orderBy(key, asc, false), lim))
+					continue
 				}
 				arms = append(arms, fmt.Sprintf("(SELECT %s, %d AS srank FROM cases WHERE %s ORDER BY %s LIMIT %s)",
 					summaryCols, statusRank(st), strings.Join(conds, " AND "), order, lim))
@@ -420,7 +494,7 @@ func (db *DB) count(ctx context.Context, f app.CaseFilter, s *search, max int) (
 		conds = append(conds, c)
 	}
 	if s != nil {
-		conds = append(conds, q.searchCond(s))
+		conds = append(conds, q.searchCond(s, nil))
 	}
 	sql := "SELECT 1 FROM cases"
 	if len(conds) > 0 {
