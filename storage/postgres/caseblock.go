@@ -306,7 +306,7 @@ func (r *caseRows) add(reg *app.Registry, in *rules.NewCase, id int64, ref strin
 	nc := in.NC
 	r.docIDs, r.applicants, r.fields = append(r.docIDs, id), append(r.applicants, string(in.Applicant)), append(r.fields, string(in.Fields))
 	r.raws, r.presented = append(r.raws, jsonPtr(in.Raw)), append(r.presented, jsonPtr(in.Presented))
-	r.stored = append(r.stored, r.atts.add(&r.blobs, id, nil, nc.Attachments, in.Sums))
+	r.stored = append(r.stored, r.atts.add(&r.blobs, id, nc.Attachments, in.Sums))
 	sc := &app.Case{Service: in.Service, Applicant: nc.Applicant, Municipality: nc.Routing.Municipality, Fields: json.RawMessage(in.Fields)}
 	r.searchIDs = append(r.searchIDs, id)
 	r.searchTexts = append(r.searchTexts, txt(strings.Join(SearchWords(casetext.NewDoc(reg, ref, sc).Text()), " ")))
@@ -420,10 +420,9 @@ func (b *blobRows) write(ctx context.Context, q querier) error {
 	return err
 }
 
-// attachmentRows are attachments of cases or notes.
+// attachmentRows are attachments of cases (or of a note: addMessageNote).
 type attachmentRows struct {
 	cases        []int64
-	notes        []*int64
 	pos          []int32
 	names, types []string
 	sizes        []int64
@@ -432,11 +431,10 @@ type attachmentRows struct {
 	problems     []string
 }
 
-// add adds the files of a case (noteID nil) or of a note and their
-// contents to blobs, and returns the attachments as stored: by content
+// add adds the files of a case and their contents to blobs, and returns the attachments as stored: by content
 // hash (the sender's name kept for display only, without any path); a
 // file without data is recorded as announced but missing.
-func (r *attachmentRows) add(blobs *blobRows, caseID int64, noteID *int64, files []app.NewAttachment, sums []string) []app.Attachment {
+func (r *attachmentRows) add(blobs *blobRows, caseID int64, files []app.NewAttachment, sums []string) []app.Attachment {
 	if len(sums) != len(files) {
 		sums = casetext.Sums(files)
 	}
@@ -454,7 +452,7 @@ func (r *attachmentRows) add(blobs *blobRows, caseID int64, noteID *int64, files
 		} else {
 			a.SHA256 = txt(strings.ToLower(strings.TrimSpace(a.SHA256)))
 		}
-		r.cases, r.notes, r.pos = append(r.cases, caseID), append(r.notes, noteID), append(r.pos, int32(i))
+		r.cases, r.pos = append(r.cases, caseID), append(r.pos, int32(i))
 		r.names, r.types, r.sizes, r.sums = append(r.names, a.Name), append(r.types, a.Type), append(r.sizes, a.Size), append(r.sums, a.SHA256)
 		r.blobs, r.problems = append(r.blobs, blob), append(r.problems, a.Problem)
 		out = append(out, a)
@@ -466,9 +464,9 @@ func (r *attachmentRows) write(ctx context.Context, q querier) error {
 	if len(r.cases) == 0 {
 		return nil
 	}
-	_, err := q.Exec(ctx, `INSERT INTO attachments (case_id, note_id, pos, name, type, size, sha256, blob, problem)
-		SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::integer[], $4::text[], $5::text[], $6::bigint[], $7::text[], $8::text[], $9::text[])`,
-		r.cases, r.notes, r.pos, r.names, r.types, r.sizes, r.sums, r.blobs, r.problems)
+	_, err := q.Exec(ctx, `INSERT INTO attachments (case_id, pos, name, type, size, sha256, blob, problem)
+		SELECT * FROM unnest($1::bigint[], $2::integer[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[])`,
+		r.cases, r.pos, r.names, r.types, r.sizes, r.sums, r.blobs, r.problems)
 	return err
 }
 

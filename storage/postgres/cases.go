@@ -306,19 +306,26 @@ func (db *DB) createCaseTx(ctx context.Context, tx pgx.Tx, in *rules.NewCase, rc
 	return c, true, err
 }
 
-// insertAttachments stores the files of a case (noteID nil) or of a
-// note (attachmentRows.add) and returns what was stored.
-func insertAttachments(ctx context.Context, tx querier, caseID int64, noteID *int64, files []app.NewAttachment, sums []string) ([]app.Attachment, error) {
+// addMessageNote writes a citizen's message as a note with its files
+// (attachmentRows.add), the note and the files in one statement: queued
+// on a pipeTx, it costs no round trip of its own.
+func addMessageNote(ctx context.Context, tx querier, caseID int64, at time.Time, author, text, key string, files []app.NewAttachment) error {
 	var blobs blobRows
 	var atts attachmentRows
-	out := atts.add(&blobs, caseID, noteID, files, sums)
+	atts.add(&blobs, caseID, files, nil)
 	if err := blobs.write(ctx, tx); err != nil {
-		return nil, fmt.Errorf("store attachment: %w", err)
+		return fmt.Errorf("store attachment: %w", err)
 	}
-	if err := atts.write(ctx, tx); err != nil {
-		return nil, fmt.Errorf("store attachment: %w", err)
+	if _, err := tx.Exec(ctx, `WITH n AS (INSERT INTO notes (case_id, at, author, kind, text, msg_key) VALUES ($9, $10, $11, 'message', $12, $13) RETURNING id)
+		INSERT INTO attachments (case_id, note_id, pos, name, type, size, sha256, blob, problem)
+		SELECT t.c, n.id, t.p, t.name, t.type, t.size, t.sha, t.blob, t.problem
+		FROM n, unnest($1::bigint[], $2::integer[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[])
+			AS t(c, p, name, type, size, sha, blob, problem)`,
+		atts.cases, atts.pos, atts.names, atts.types, atts.sizes, atts.sums, atts.blobs, atts.problems,
+		caseID, at.UTC(), txt(author), txt(text), nullString(key)); err != nil {
+		return fmt.Errorf("add note: %w", err)
 	}
-	return out, nil
+	return nil
 }
 
 // caseRow is the part of a case that the state changes look at.
@@ -537,11 +544,7 @@ func (db *DB) AddMessage(ctx context.Context, portalCase, key string, n *app.Not
 			}
 		}
 		at, author, files := rules.PortalMessage(n, files, now)
-		noteID, err := addNote(ctx, tx, r.id, at, author, "message", n.Text, nullString(key))
-		if err != nil {
-			return err
-		}
-		if _, err := insertAttachments(ctx, tx, r.id, &noteID, files, nil); err != nil {
+		if err := addMessageNote(ctx, tx, r.id, at, author, n.Text, key, files); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `UPDATE cases SET updated_at = $1 WHERE id = $2`, now, r.id); err != nil {
