@@ -247,6 +247,12 @@ type personExport struct {
 	birth  *widget.Entry
 	email  *widget.Entry
 	status *widget.Label
+	done   string // the input of the last answer written: no longer unsaved
+}
+
+// input is what the clerk typed, as one string.
+func (p *personExport) input() string {
+	return strings.TrimSpace(p.name.Text) + "\x00" + strings.TrimSpace(p.birth.Text) + "\x00" + strings.TrimSpace(p.email.Text)
 }
 
 func (m *mainWindow) showPersonExport() {
@@ -274,12 +280,13 @@ func (m *mainWindow) showPersonExport() {
 	m.personExport = p
 	m.openDialog(dialogSpec{title: lang.L("Auskunft nach Art. 15 DSGVO"), content: container.NewVBox(intro, form, run, p.status),
 		cancelLabel: lang.L("Schließen"), size: fyne.NewSize(620, 400), focus: p.name,
-		dirty: func() bool { return strings.TrimSpace(p.name.Text+p.birth.Text+p.email.Text) != "" }})
+		dirty: func() bool { in := p.input(); return in != "\x00\x00" && in != p.done }})
 }
 
 // export writes the answer into a new folder inside dir.
 func (p *personExport) export(dir string) {
 	q := app.PersonQuery{Name: p.name.Text, BirthDate: p.birth.Text, Email: p.email.Text}
+	in := p.input()
 	by := p.m.actor()
 	target := dir + "/Auskunft-" + p.m.now().Format("20060102-150405")
 	var summary string
@@ -304,6 +311,7 @@ func (p *personExport) export(dir string) {
 			return
 		}
 		p.status.SetText(summary)
+		p.done = in
 	})
 }
 

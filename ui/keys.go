@@ -48,18 +48,18 @@ func (m *mainWindow) routeKey(ev *fyne.KeyEvent) bool {
 // and its default button run ok (which may keep it open, e.g. to point
 // at a missing reason).
 type dlg struct {
-	m      *mainWindow
-	d      *dialog.CustomDialog
-	ok     func() bool // nil: the default button only closes
-	cancel func()      // optional, after closing without ok
-	dirty  func() bool // optional: unsaved input in the dialog
-	okBtn  *keyButton
+	m         *mainWindow
+	d         *dialog.CustomDialog
+	ok        func() bool // nil: the default button only closes
+	cancel    func()      // optional, after closing without ok
+	dirty     func() bool // optional: unsaved input in the dialog
+	okBtn     *keyButton
+	cancelBtn *keyButton // nil without cancelLabel
 	// enterCancels: Enter presses the cancel button (a question whose
 	// safe answer is "no", like discarding input).
 	enterCancels bool
 	closed       bool
 	confirming   bool // its ok runs: its input is being used, not lost
-	askCancel    bool // cancelling with input asks first (dialogSpec.askCancel)
 	focus        fyne.Focusable
 }
 
@@ -72,18 +72,19 @@ type dialogSpec struct {
 	cancelLabel string
 	ok          func() bool
 	cancel      func()
+	// dirty reports input the clerk typed and has not used yet: while it
+	// does, Esc and the cancel button ask "Ungespeicherte Eingaben
+	// verwerfen?" (Zurück the default), and closing the window or Strg+N
+	// ask too (mainWindow.unsaved).
 	dirty       func() bool
 	size        fyne.Size
 	focus       fyne.Focusable // gets the focus when shown
 	defaultBack bool           // Enter presses the cancel button (a question whose safe answer is "no")
-	// askCancel: Esc and the cancel button ask "Ungespeicherte Eingaben
-	// verwerfen?" while dirty reports input (a long text the clerk edited).
-	askCancel bool
 }
 
 // openDialog shows a dialog on top of the window.
 func (m *mainWindow) openDialog(sp dialogSpec) *dlg {
-	d := &dlg{m: m, ok: sp.ok, cancel: sp.cancel, dirty: sp.dirty, askCancel: sp.askCancel, focus: sp.focus}
+	d := &dlg{m: m, ok: sp.ok, cancel: sp.cancel, dirty: sp.dirty, focus: sp.focus}
 	var buttons []fyne.CanvasObject
 	buttons = append(buttons, layout.NewSpacer())
 	if sp.cancelLabel != "" {
@@ -92,6 +93,7 @@ func (m *mainWindow) openDialog(sp dialogSpec) *dlg {
 			icon = theme.ConfirmIcon()
 		}
 		cb := newKeyButton(m, sp.cancelLabel, icon, d.doCancel)
+		d.cancelBtn = cb
 		if sp.okLabel == "" || sp.defaultBack {
 			cb.Importance = widget.HighImportance
 		}
@@ -138,6 +140,10 @@ func (d *dlg) doOK() {
 	if d.closed {
 		return
 	}
+	if d.ok == nil && d.dirty != nil {
+		d.doCancel() // the one button closes: input typed is not thrown away unasked
+		return
+	}
 	d.confirming = true
 	done := d.ok == nil || d.ok()
 	d.confirming = false
@@ -151,10 +157,10 @@ func (d *dlg) doCancel() {
 	if d.closed {
 		return
 	}
-	if d.askCancel && d.dirty != nil && d.dirty() {
+	if d.dirty != nil && d.dirty() {
 		m := d.m
 		back := m.w.Canvas().Focused()
-		m.confirmDiscardOr(func() { d.askCancel = false; d.doCancel() }, func() {
+		m.confirmDiscardOr(func() { d.dirty = nil; d.doCancel() }, func() {
 			if back != nil {
 				m.w.Canvas().Focus(back)
 			}

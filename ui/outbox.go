@@ -105,7 +105,7 @@ func (s *outboxScreen) render() {
 		open := newKeyButton(s.m, lang.L("Vorgang öffnen"), theme.FolderOpenIcon(), func() { s.m.openCase(j.Ref) })
 		print := newKeyButton(s.m, lang.L("Drucken"), theme.DocumentPrintIcon(), func() { s.print(j) })
 		print.Importance = widget.HighImportance
-		done := newKeyButton(s.m, lang.L("Als gedruckt markieren"), theme.ConfirmIcon(), func() { s.printed(j.ID) })
+		done := newKeyButton(s.m, lang.L("Als gedruckt markieren"), theme.ConfirmIcon(), func() { s.askPrinted(j) })
 		letters.Add(container.NewVBox(head, why, text, container.NewHBox(open, print, done), widget.NewSeparator()))
 	}
 	if len(s.letters) == 0 {
@@ -175,6 +175,15 @@ func (s *outboxScreen) print(j app.PrintJob) {
 		m.printFailed(err, doc)
 		s.reload()
 	})
+}
+
+// askPrinted asks before a letter leaves the print jobs without being
+// printed here: the clerk cannot undo it, and a letter not sent would
+// leave the citizen without an answer. Abbrechen is the default.
+func (s *outboxScreen) askPrinted(j app.PrintJob) {
+	s.m.confirmIrreversible(lang.L("Als gedruckt markieren?"),
+		lang.L("Der Brief zu {{.Ref}} verschwindet aus den Druckaufträgen; das lässt sich hier nicht rückgängig machen. Bitte nur bestätigen, wenn er anderswo gedruckt wurde und per Post hinausgeht.", map[string]any{"Ref": j.Ref}),
+		lang.L("Als gedruckt markieren"), func() { s.printed(j.ID) })
 }
 
 func (s *outboxScreen) printed(id int64) {

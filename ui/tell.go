@@ -220,7 +220,7 @@ func (cv *caseView) tellDialog(ch app.CaseChange, st app.PortalStatus) {
 	}
 	d = m.openDialog(dialogSpec{title: title, content: container.NewVScroll(container.NewVBox(items...)), okLabel: okLabel,
 		cancelLabel: lang.L("Abbrechen"), size: fyne.NewSize(640, 560), focus: focus,
-		dirty: func() bool { return f.edited }, askCancel: true,
+		dirty:  func() bool { return f.edited },
 		cancel: func() { cv.tell = nil },
 		ok: func() bool {
 			msg := &app.Tell{Status: st, Text: f.text.Text}

@@ -318,6 +318,11 @@ func TestOutboxScreen(t *testing.T) {
 	}
 	test.Tap(b)
 	h.wait()
+	if jobs, _ := store.PrintJobs(ctx, app.PrintFilter{}); len(jobs) != 1 || len(h.m.dialogs) != 1 || !strings.Contains(h.m.lastMessage, "nicht rückgängig") {
+		t.Fatalf("marked without asking: %d open jobs, %d dialogs, %q", len(jobs), len(h.m.dialogs), h.m.lastMessage)
+	}
+	test.Tap(h.m.topDialog().okBtn) // Als gedruckt markieren
+	h.wait()
 	if jobs, _ := store.PrintJobs(ctx, app.PrintFilter{}); len(jobs) != 0 {
 		t.Errorf("open print jobs after marking: %+v", jobs)
 	}
@@ -426,7 +431,8 @@ func TestMessageDialogEscAsksWhenEdited(t *testing.T) {
 
 // TestOutboxScreenEnter: the buttons of Rückmeldungen take Enter like the
 // rest of the window (keyButton): Tab to "Als gedruckt markieren", Enter
-// marks the letter.
+// asks first (the clerk cannot undo it; Enter again is Abbrechen), Enter
+// on the question's "Als gedruckt markieren" marks the letter.
 func TestOutboxScreenEnter(t *testing.T) {
 	store := newTestStore(t)
 	h := newHarness(t, store, withOutbox(store))
@@ -466,6 +472,17 @@ func TestOutboxScreenEnter(t *testing.T) {
 		t.Fatal("no Als gedruckt markieren that takes Enter")
 	}
 	h.w.Canvas().Focus(done)
+	h.press(fyne.KeyReturn)
+	if len(h.m.dialogs) != 1 {
+		t.Fatalf("Enter on Als gedruckt markieren did not ask: %d dialogs", len(h.m.dialogs))
+	}
+	h.press(fyne.KeyReturn) // Abbrechen is the default: it cannot be undone
+	if jobs, _ := store.PrintJobs(ctx, app.PrintFilter{}); len(jobs) != 1 || len(h.m.dialogs) != 0 {
+		t.Fatalf("the second Enter marked the letter: %d open jobs, %d dialogs", len(jobs), len(h.m.dialogs))
+	}
+	h.w.Canvas().Focus(done)
+	h.press(fyne.KeyReturn)
+	h.w.Canvas().Focus(h.m.topDialog().okBtn)
 	h.press(fyne.KeyReturn)
 	h.wait()
 	if jobs, _ := store.PrintJobs(ctx, app.PrintFilter{}); len(jobs) != 0 {

@@ -520,8 +520,10 @@ func (m *mainWindow) chooseOffice() {
 	)
 	intro := widget.NewLabel(lang.L("Für welche Dienststelle arbeiten Sie an diesem Platz? Die Wahl wird gespeichert und kann jederzeit geändert werden."))
 	intro.Wrapping = fyne.TextWrapWord
+	was := [3]string{sel.Selected, name.Text, sign.Text}
 	m.openDialog(dialogSpec{title: lang.L("Dienststelle wählen"), content: container.NewVBox(intro, form, msg),
 		okLabel: lang.L("Weiter"), size: fyne.NewSize(560, 340), focus: sel,
+		dirty: func() bool { return [3]string{sel.Selected, name.Text, sign.Text} != was },
 		ok: func() bool {
 			if sel.SelectedIndex() < 0 {
 				setError(msg, lang.L("Bitte die Dienststelle wählen, für die Sie arbeiten."))
@@ -557,12 +559,20 @@ func (m *mainWindow) showError(err error) {
 }
 
 // confirm asks a yes/no question; Enter says yes, Esc no.
-func (m *mainWindow) confirm(title, msg, yes string, fn func()) {
+func (m *mainWindow) confirm(title, msg, yes string, fn func()) { m.ask(title, msg, yes, false, fn) }
+
+// confirmIrreversible asks before what the clerk cannot undo: Enter and Esc
+// say no, yes must be chosen.
+func (m *mainWindow) confirmIrreversible(title, msg, yes string, fn func()) {
+	m.ask(title, msg, yes, true, fn)
+}
+
+func (m *mainWindow) ask(title, msg, yes string, safeDefault bool, fn func()) {
 	m.lastMessage = msg
 	l := widget.NewLabel(msg)
 	l.Wrapping = fyne.TextWrapWord
 	m.openDialog(dialogSpec{title: title, content: l, okLabel: yes, cancelLabel: lang.L("Abbrechen"), size: fyne.NewSize(520, 220),
-		ok: func() bool { fn(); return true }})
+		defaultBack: safeDefault, ok: func() bool { fn(); return true }})
 }
 
 // do runs fn in the background and hands its error to the UI goroutine.

@@ -1,0 +1,124 @@
+package ui
+
+import (
+	"testing"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"amtstresen/app"
+)
+
+// TestInputDialogsAskBeforeDiscarding: every dialog the clerk types into
+// (the reason of a status change, a forward, a withdrawal decision, the
+// note, the review list's actions, the lead's attendance override, the
+// Art. 15 request, the choice of office) closes at once while nothing was
+// typed; with input, Esc and its cancel button ask "Ungespeicherte
+// Eingaben verwerfen?": Zurück (the default, Enter) keeps the dialog with
+// the input, Verwerfen closes both.
+func TestInputDialogsAskBeforeDiscarding(t *testing.T) {
+	store := newTestStore(t)
+	h := newHarness(t, store, withOutbox(store))
+	m := h.m
+	c := h.create(dogCase("Anna", "Muster", "56253", "Treis-Karden"), "d1")
+	m.openCase(c.Ref)
+	h.wait()
+	cv := m.caseView
+	reason := func() fyne.Focusable { return cv.reasonEntry }
+	for _, d := range []struct {
+		name  string
+		open  func()
+		input func() fyne.Focusable
+		esc   bool // Esc reaches the window from the field (else only the button)
+	}{
+		{"Status ändern", cv.onChangeStatus, reason, true},
+		{"Weiterleiten", cv.onForward, reason, true},
+		{"Notiz", cv.onNote, reason, true},
+		{"Rücknahme bestätigen", func() { cv.onWithdrawal(true) }, reason, true},
+		{"Sichtung", func() { m.review.actionDialog("Erledigt", "Erledigt", "", true, func(string, string) {}) },
+			func() fyne.Focusable { return m.review.noteEntry }, true},
+		{"Anwesenheit abweichend", func() { m.appointments.askOverride("uid-1", app.AttendanceNoShow, "Zu früh.") },
+			func() fyne.Focusable { return m.appointments.overrideReason }, true},
+		{"Auskunft Art. 15", m.showPersonExport, func() fyne.Focusable { return m.personExport.name }, false},
+		{"Dienststelle wählen", m.chooseOffice, nil, true},
+	} {
+		d.open()
+		h.wait()
+		if len(m.dialogs) != 1 {
+			t.Fatalf("%s: %d dialogs open", d.name, len(m.dialogs))
+		}
+		if d.esc {
+			h.press(fyne.KeyEscape)
+		} else {
+			test.Tap(m.topDialog().cancelBtnOrOK())
+		}
+		if len(m.dialogs) != 0 {
+			t.Fatalf("%s: an untouched dialog did not close at once", d.name)
+		}
+
+		d.open()
+		h.wait()
+		var e fyne.Focusable
+		if d.input != nil {
+			e = d.input()
+			h.typeInto(e, "Bürger ruft zurück")
+		} else { // the office: another than the one chosen before
+			m.topDialog().focus.(*keySelect).SetSelectedIndex(2)
+		}
+		cancel := func() {
+			if d.esc {
+				if e != nil {
+					h.w.Canvas().Focus(e)
+				}
+				h.press(fyne.KeyEscape)
+				return
+			}
+			test.Tap(m.topDialog().cancelBtnOrOK())
+			h.wait()
+		}
+		cancel()
+		if len(m.dialogs) != 2 || m.lastMessage != "Was Sie eingegeben und noch nicht gespeichert haben, geht dabei verloren." {
+			t.Fatalf("%s: cancelled with input without asking (%d dialogs, %q)", d.name, len(m.dialogs), m.lastMessage)
+		}
+		h.press(fyne.KeyReturn) // Zurück
+		if len(m.dialogs) != 1 || (e != nil && entryText(e) != "Bürger ruft zurück") {
+			t.Fatalf("%s: Zurück lost the dialog or its input (%d dialogs)", d.name, len(m.dialogs))
+		}
+		if d.esc && m.topDialog().cancelBtn != nil { // and the cancel button asks as Esc does
+			test.Tap(m.topDialog().cancelBtnOrOK())
+			h.wait()
+			if len(m.dialogs) != 2 {
+				t.Fatalf("%s: the cancel button did not ask", d.name)
+			}
+			h.press(fyne.KeyReturn)
+		}
+		cancel()
+		test.Tap(m.topDialog().okBtn) // Verwerfen
+		h.wait()
+		if len(m.dialogs) != 0 {
+			t.Fatalf("%s: Verwerfen left %d dialogs", d.name, len(m.dialogs))
+		}
+	}
+	if notes, _ := store.Notes(t.Context(), c.Ref); len(notes) != 0 {
+		t.Errorf("a discarded dialog wrote %d notes", len(notes))
+	}
+}
+
+// cancelBtnOrOK is the dialog's cancel button, or its one button.
+func (d *dlg) cancelBtnOrOK() *keyButton {
+	if d.cancelBtn != nil {
+		return d.cancelBtn
+	}
+	return d.okBtn
+}
+
+func entryText(o fyne.Focusable) string {
+	switch e := o.(type) {
+	case *fieldEntry:
+		return e.Text
+	case *widget.Entry:
+		return e.Text
+	}
+	return ""
+}
