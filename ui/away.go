@@ -34,6 +34,7 @@ type awayScreen struct {
 	status  *widget.Label // the last try, and a refusal that is not an outage
 	entries *widget.Label // the applications kept on this PC
 	kick    chan struct{} // Strg+R: try now
+	refused string        // the last refusal logged (one line per new reason, not one every few seconds)
 }
 
 // away reports whether the window waits for the server (no store yet).
@@ -115,7 +116,10 @@ func (m *mainWindow) connectFailed(err error) {
 		a.status.SetText(lang.L("Letzter Verbindungsversuch: {{.Time}} Uhr, Server nicht erreichbar. Es wird alle paar Sekunden neu versucht.", at))
 		return
 	}
-	m.log.Error("connect database", "err", err)
+	if msg := app.ErrorMessage(err); msg != a.refused {
+		a.refused = msg
+		m.log.Error("connect database", "err", err)
+	}
 	a.status.Importance = widget.DangerImportance
 	at["Msg"] = app.ErrorMessage(err)
 	a.status.SetText(lang.L("Letzter Verbindungsversuch: {{.Time}} Uhr. Der Server ist erreichbar, hat aber abgelehnt: {{.Msg}}", at))

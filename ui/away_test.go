@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"log/slog"
 	"path/filepath"
 	"strings"
 	gosync "sync"
@@ -140,4 +141,53 @@ func TestWindowStartsWithoutServer(t *testing.T) {
 	if m.o.Actor.Role != app.RoleClerk || m.o.Actor.Office != app.OfficeUlmen {
 		t.Errorf("actor after connecting: %+v", m.o.Actor)
 	}
+}
+
+// TestWindowAwayRefused: the server is back but refuses the login (the
+// password was changed meanwhile): that is no outage to wait out silently.
+// The queue's place says the refusal in German, the window stays a
+// counter for walk-ins (the applications wait on this PC), and the log
+// has the refusal once, not every few seconds.
+func TestWindowAwayRefused(t *testing.T) {
+	c := pgtest.Start(t)
+	d := pgsetup.New(t, c)
+	login := d.Clerk(t, "ulm_pw", "clerk", app.OfficeUlmen, "Paula Ulmer")
+	var logged strings.Builder
+	var mu gosync.Mutex
+	log := slog.New(slog.NewTextHandler(lockedWriter{&mu, &logged}, nil))
+	connect := func(ctx context.Context) (*Connection, error) {
+		db, err := postgres.Open(ctx, login.URL, "falsch", testReg)
+		if err == nil {
+			db.Close()
+			t.Error("opened with a wrong password")
+		}
+		return nil, err
+	}
+	old := connectRetry
+	connectRetry = 50 * time.Millisecond
+	t.Cleanup(func() { connectRetry = old })
+	h := newHarness(t, nil, func(o *Options) { o.Connect, o.Actor, o.Log = connect, app.Actor{Clerk: login.Account}, log })
+	m := h.m
+	h.eventually(5*time.Second, "refusal", func() bool {
+		return strings.Contains(m.awayUI.status.Text, "Der Server ist erreichbar, hat aber abgelehnt: Der Datenbankserver hat die Anmeldung als „ulm_pw“ abgelehnt.")
+	})
+	time.Sleep(300 * time.Millisecond) // a few more tries
+	h.wait()
+	mu.Lock()
+	n := strings.Count(logged.String(), "connect database")
+	mu.Unlock()
+	if !m.away() || n != 1 {
+		t.Errorf("away %v, refusal logged %d times", m.away(), n)
+	}
+}
+
+type lockedWriter struct {
+	mu *gosync.Mutex
+	b  *strings.Builder
+}
+
+func (w lockedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
 }
