@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"strings"
 	"testing"
 
 	"fyne.io/fyne/v2"
@@ -121,4 +122,54 @@ func entryText(o fyne.Focusable) string {
 		return e.Text
 	}
 	return ""
+}
+
+// TestReviewIntakeCancelAsksWhenEdited: the intake's Abbrechen over a form
+// a kept mail filled empties it at once while the clerk changed nothing
+// (the mail stays on its list); once the clerk added to it, Abbrechen asks
+// first, and Zurück keeps what was typed.
+func TestReviewIntakeCancelAsksWhenEdited(t *testing.T) {
+	store := newTestStore(t)
+	raw := []byte(badSignatureMail)
+	if err := store.AddReview(t.Context(), &app.ReviewItem{MessageID: "<bad-1@mail.cochem-zell-online.de>", Subject: "Hund anmelden",
+		From: "Bürgerportal <noreply@cochem-zell-online.de>", Reason: app.ReviewSignatureInvalid, ReceivedAt: testNow.UTC(), Size: int64(len(raw)), Raw: raw}, nil); err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, store)
+	m, in := h.m, h.m.intake
+	toIntake := func() {
+		m.show(ScreenReview)
+		h.wait()
+		m.review.list.Select(0)
+		h.wait()
+		m.review.toIntake(m.review.cur, "am Telefon bestätigt")
+		h.wait()
+		if in.fromReview == nil || in.first.Text != "Käthe" {
+			t.Fatalf("not in the intake from the mail: %q", in.first.Text)
+		}
+	}
+	toIntake()
+	test.Tap(in.cancelMail)
+	if len(m.dialogs) != 0 || in.fromReview != nil || in.first.Text != "" {
+		t.Fatalf("Abbrechen over the mail's details: %d dialogs, from review %v, %q", len(m.dialogs), in.fromReview != nil, in.first.Text)
+	}
+
+	toIntake()
+	h.typeInto(in.phone, "02671 1234")
+	test.Tap(in.cancelMail)
+	if len(m.dialogs) != 1 || !strings.Contains(m.lastMessage, "geht dabei verloren") {
+		t.Fatalf("Abbrechen after typing did not ask: %d dialogs", len(m.dialogs))
+	}
+	h.press(fyne.KeyReturn) // Zurück
+	if len(m.dialogs) != 0 || in.phone.Text != "02671 1234" || in.fromReview == nil {
+		t.Fatalf("Zurück lost the form: %q, from review %v", in.phone.Text, in.fromReview != nil)
+	}
+	test.Tap(in.cancelMail)
+	test.Tap(m.topDialog().okBtn) // Verwerfen
+	if in.phone.Text != "" || in.fromReview != nil {
+		t.Errorf("Verwerfen kept the form: %q", in.phone.Text)
+	}
+	if items, _ := store.ReviewItems(t.Context(), false); len(items) != 1 {
+		t.Errorf("%d open review items after cancelling, want the mail still there", len(items))
+	}
 }

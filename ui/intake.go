@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"reflect"
 	"sort"
 	"strings"
 
@@ -71,7 +72,19 @@ type intakeScreen struct {
 	// offlineBtn lists the applications this PC keeps (Options.Offline).
 	offlineBtn *widget.Button
 	content    fyne.CanvasObject // built once: kept with its input when the window is rebuilt (away.go)
+	// fromMail is the form as a kept mail filled it (setReview): cancelling
+	// asks only when the clerk changed something since.
+	fromMail   formState
+	cancelMail *keyButton
 }
+
+// formState is what the form holds, to tell whether it changed.
+type formState struct {
+	in    app.IntakeInput
+	shown []app.PresentedDocument
+}
+
+func (s *intakeScreen) state() formState { return formState{s.input(), s.presented()} }
 
 func newIntakeScreen(m *mainWindow) *intakeScreen {
 	return &intakeScreen{m: m, key: newKey(), touched: map[string]bool{}, errs: map[string]*widget.Label{}, targets: map[string]fyne.Focusable{}}
@@ -168,8 +181,8 @@ func (s *intakeScreen) buildUI() fyne.CanvasObject {
 	s.bannerL.Importance = widget.HighImportance
 	// Cancel leaves the mail on the list and empties the form: what was
 	// taken from it must not stay for the next citizen.
-	cancelReview := newKeyButton(s.m, lang.L("Abbrechen"), theme.CancelIcon(), s.onNew)
-	s.banner = container.NewBorder(nil, nil, nil, cancelReview, s.bannerL)
+	s.cancelMail = newKeyButton(s.m, lang.L("Abbrechen"), theme.CancelIcon(), s.onCancelMail)
+	s.banner = container.NewBorder(nil, nil, nil, s.cancelMail, s.bannerL)
 	s.banner.Hide()
 	s.mailText = valueLabel("")
 	s.mailCard = widget.NewCard(lang.L("Mail aus der Sichtung"), "", s.mailText)
@@ -782,6 +795,16 @@ func (s *intakeScreen) save() {
 	})
 }
 
+// onCancelMail leaves the kept mail on its list and empties the form;
+// what the clerk added to the mail's details is not thrown away unasked.
+func (s *intakeScreen) onCancelMail() {
+	if reflect.DeepEqual(s.state(), s.fromMail) {
+		s.onNew()
+		return
+	}
+	s.m.confirmDiscard(s.onNew)
+}
+
 // onNew empties the form for the next citizen (Strg+N).
 func (s *intakeScreen) onNew() {
 	s.lastSave.SetText("")
@@ -821,6 +844,7 @@ func (s *intakeScreen) setReview(it *app.ReviewItem, note string) {
 		s.mailText.SetText("")
 		return
 	}
+	s.fromMail = s.state()
 	s.bannerL.SetText(lang.L("Aus der Sichtung: Mail „{{.Subject}}“ von {{.From}}. Nach dem Speichern wird sie als erledigt vermerkt (Vorgang angelegt).",
 		map[string]any{"Subject": app.Safe(it.Subject), "From": app.Safe(it.From)}))
 	s.banner.Show()
