@@ -148,21 +148,21 @@ func parseSearch(f app.CaseFilter) *search {
 // searchCond is the search's condition: a range of references, or the
 // ids the GIN index finds (search_case_ids: under row-level security the
 // index cannot be asked directly, migration 0003).
-func (q *query) searchCond(s *search, months []int32) string {
+// since > 0: only cases received in that month (caseMonth) or later.
+func (q *query) searchCond(s *search, since int32) string {
 	if s.refLo != "" {
 		return "ref >= " + q.arg(s.refLo) + " AND ref < " + q.arg(s.refHi)
 	}
-	if months != nil {
-		return "id IN (SELECT search_case_ids(" + q.arg(s.words) + ", " + q.arg(s.offices) + ", NULL, " + q.arg(months) + "))"
+	if since > 0 {
+		return "id IN (SELECT search_case_ids(" + q.arg(s.words) + ", " + q.arg(s.offices) + ", NULL, " + q.arg(since) + "))"
 	}
 	return "id IN (SELECT search_case_ids(" + q.arg(s.words) + ", " + q.arg(s.offices) + ", NULL))"
 }
 
-// windowMonths are the windows of listNewestMatches: the matches of the
-// last month, then of the last 3, then 12, each counted back from this
-// month (and a year ahead: a time set slightly in the future is no reason
-// to miss a case).
-var windowMonths = []int{1, 3, 12}
+// windowMonths are the windows of listNewestMatches: the matches of this
+// month and the one before, then of the last 6 months, then 24 (and of
+// any later month: a time set in the future is no reason to miss a case).
+var windowMonths = []int{2, 6, 24}
 
 // caseMonth is the month number of migration 0009 (case_month).
 func caseMonth(t time.Time) int32 {
@@ -179,12 +179,8 @@ func caseMonth(t time.Time) int32 {
 func (db *DB) listNewestMatches(ctx context.Context, f app.CaseFilter, s *search, v viewer, order string, limit, offset int) ([]app.CaseSummary, bool, error) {
 	cur := caseMonth(db.now())
 	for _, back := range windowMonths {
-		var months []int32
-		for m := cur - int32(back) + 1; m <= cur+12; m++ {
-			months = append(months, m)
-		}
 		var q query
-		conds := append(q.filterConds(f), q.searchCond(s, months))
+		conds := append(q.filterConds(f), q.searchCond(s, cur-int32(back)+1))
 		conds = append(conds, q.officeStatusConds(f)...)
 		if c := q.visible(v); c != "" {
 			conds = append(conds, c)
@@ -230,22 +226,37 @@ const sampleRows = 400
 
 // dense reports whether the search's matches are dense enough to find
 // want rows within scanMaxRows rows of the queue, read as arms ranges
-// that each need their first match: the share of matches among the
-// newest cases the role sees. Counting the matches in the index instead
-// costs what the walk saves.
+// that each need their first match, judged by a sample.
 func (db *DB) dense(ctx context.Context, s *search, want, arms int) (bool, error) {
-	if scanMaxRows <= 0 || s.refLo != "" {
-		return false, nil
+	n, matches, _, err := db.sample(ctx, app.CaseFilter{}, s)
+	return walkable(n, matches, want, arms), err
+}
+
+// walkable: the rows walked until every arm has its first match and the
+// page is full stay within scanMaxRows, at matches in n rows.
+func walkable(n, matches, want, arms int) bool {
+	return scanMaxRows > 0 && matches > 0 && (want+arms)*n <= scanMaxRows*matches
+}
+
+// sample counts, among the newest sampleRows cases the role sees, the
+// search's matches, and those of them that pass the filter's other
+// conditions too (the rows a page would show). Counting the matches in
+// the index instead costs what walking or reading the newest months
+// saves.
+func (db *DB) sample(ctx context.Context, f app.CaseFilter, s *search) (n, matches, fitting int, err error) {
+	var q query
+	match := "(SELECT s.doc FROM case_search s WHERE s.case_id = w.id) @@ (SELECT search_query(" + q.arg(s.words) + "))"
+	fits := "true"
+	if conds := append(q.filterConds(f), q.officeStatusConds(f)...); len(conds) > 0 {
+		fits = strings.Join(conds, " AND ")
 	}
-	var n, matches int
-	err := db.q().QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE (SELECT s.doc FROM case_search s WHERE s.case_id = w.id)
-			@@ (SELECT search_query($1)))
-		FROM (SELECT id FROM cases ORDER BY id DESC LIMIT $2) w`, s.words, sampleRows).Scan(&n, &matches)
+	err = db.q().QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE m), count(*) FILTER (WHERE m AND `+fits+`)
+		FROM (SELECT w.*, `+match+` AS m FROM (SELECT * FROM cases ORDER BY id DESC LIMIT `+q.arg(sampleRows)+`) w) w`,
+		q.args...).Scan(&n, &matches, &fitting)
 	if err != nil {
-		return false, fmt.Errorf("search: %w", err)
+		return 0, 0, 0, fmt.Errorf("search: %w", err)
 	}
-	// Rows walked until every arm has its first match and the page is full.
-	return matches > 0 && (want+arms)*n <= scanMaxRows*matches, nil
+	return n, matches, fitting, nil
 }
 
 // orderBy is the ORDER BY of a sort, with the id that breaks ties or not.
@@ -332,17 +343,23 @@ func (db *DB) list(ctx context.Context, f app.CaseFilter, s *search, key string,
 		}
 		return n, nil
 	}
-	walk := false
-	if s != nil && scanMaxRows > 0 && s.refLo == "" {
+	// A search walks the queue when its matches are very common, reads
+	// the newest months first when the page's rows are not rare among the
+	// newest cases, and otherwise asks every match of the index.
+	walk, newest := false, false
+	if s != nil && s.refLo == "" && (scanMaxRows > 0 || windowMonths != nil) {
 		arms, err := armsOf()
 		if err != nil {
 			return nil, err
 		}
-		if walk, err = db.dense(ctx, s, offset+limit, arms); err != nil {
+		n, matches, fitting, err := db.sample(ctx, f, s)
+		if err != nil {
 			return nil, err
 		}
+		walk = walkable(n, matches, offset+limit, arms)
+		newest = !walk && fitting >= 2 && key == "received" && !asc
 	}
-	if s != nil && !walk && s.refLo == "" && key == "received" && !asc {
+	if newest {
 		out, ok, err := db.listNewestMatches(ctx, f, s, v, order, limit, offset)
 		if err != nil || ok {
 			return out, err
@@ -350,7 +367,7 @@ func (db *DB) list(ctx context.Context, f app.CaseFilter, s *search, key string,
 	}
 	if s != nil && !walk {
 		conds := q.filterConds(f)
-		conds = append(conds, q.searchCond(s, nil))
+		conds = append(conds, q.searchCond(s, 0))
 		conds = append(conds, q.officeStatusConds(f)...)
 		if c := q.visible(v); c != "" {
 			conds = append(conds, c)
@@ -494,7 +511,7 @@ func (db *DB) count(ctx context.Context, f app.CaseFilter, s *search, max int) (
 		conds = append(conds, c)
 	}
 	if s != nil {
-		conds = append(conds, q.searchCond(s, nil))
+		conds = append(conds, q.searchCond(s, 0))
 	}
 	sql := "SELECT 1 FROM cases"
 	if len(conds) > 0 {

@@ -6,12 +6,12 @@
 -- match took 40 ms and more; walking the queue in display order and
 -- testing each case, 30 ms and more for an administrator (30 ranges of
 -- office and status, each to its first match). The search row now knows
--- its case's month of receipt, in the GIN index beside the office and the
--- words: the queue asks for the matches of the last months first
--- (storage/postgres/queue.go) and widens the window only while it holds
--- less than the page. Each month is an exact key of the index, so that
--- the index reads the postings of the rarer side (a month, or the words)
--- and skips through the other.
+-- its case's month of receipt, with a btree index (month, office): the
+-- queue asks for the matches since a month first (storage/postgres/
+-- queue.go), and PostgreSQL intersects that range of the btree with the
+-- matches of the GIN index (BitmapAnd) before it reads a row. The window
+-- widens only while it holds less than the page. (Months as keys of the
+-- GIN index did not do: a list of months made one index scan per month.)
 
 GRANT amtstresen_lookup TO CURRENT_USER;
 GRANT CREATE ON SCHEMA amtstresen TO amtstresen_lookup;
@@ -30,8 +30,7 @@ UPDATE amtstresen.case_search s SET month = amtstresen.case_month(c.received_at)
 ALTER TABLE amtstresen.case_search ENABLE TRIGGER USER;
 ALTER TABLE amtstresen.cases FORCE ROW LEVEL SECURITY;
 ALTER TABLE amtstresen.case_search FORCE ROW LEVEL SECURITY;
-DROP INDEX amtstresen.case_search_office_doc;
-CREATE INDEX case_search_office_month_doc ON amtstresen.case_search USING gin (office, month, doc);
+CREATE INDEX case_search_month ON amtstresen.case_search (month, office);
 
 -- The office and month of a search row are its case's: set when the row
 -- is written, and when the case is forwarded or its time corrected.
@@ -68,11 +67,12 @@ CREATE TRIGGER cases_search_office AFTER UPDATE OF office, received_at ON amtstr
 GRANT SELECT (received_at) ON amtstresen.cases TO amtstresen_lookup;
 GRANT SELECT (month), UPDATE (month) ON amtstresen.case_search TO amtstresen_lookup;
 
--- As search_case_ids of version 7, and only of the given months (NULL:
--- any). Dynamic SQL: the month and office conditions are there only when
--- asked (a condition "months IS NULL OR …" could not use the index), and
--- each call is planned with its own query.
-CREATE FUNCTION amtstresen.search_case_ids(words text[], only_offices text[], max_rows integer, months integer[]) RETURNS SETOF bigint
+-- As search_case_ids of version 7, and only of the cases received in
+-- since_month or later (NULL: any). Dynamic SQL: the month and office
+-- conditions are there only when asked (a condition "since_month IS NULL
+-- OR …" could not use the index), and each call is planned for its own
+-- query and month.
+CREATE FUNCTION amtstresen.search_case_ids(words text[], only_offices text[], max_rows integer, since_month integer) RETURNS SETOF bigint
     LANGUAGE plpgsql STABLE
     SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
@@ -85,8 +85,8 @@ BEGIN
     IF q IS NULL THEN
         RETURN;
     END IF;
-    IF months IS NOT NULL THEN
-        cond := cond || ' AND s.month = ANY ($4)';
+    IF since_month IS NOT NULL THEN
+        cond := cond || ' AND s.month >= $4';
     END IF;
     IF pg_has_role(session_user, 'amtstresen_admin', 'MEMBER') OR pg_has_role(session_user, 'amtstresen_sync', 'MEMBER')
        OR pg_has_role(session_user, 'amtstresen_purge', 'MEMBER') THEN
@@ -94,7 +94,7 @@ BEGIN
             cond := cond || ' AND s.office = ANY ($2)';
         END IF;
         RETURN QUERY EXECUTE 'SELECT s.case_id FROM amtstresen.case_search s WHERE ' || cond || ' LIMIT $5'
-            USING q, only_offices, mine, months, max_rows;
+            USING q, only_offices, mine, since_month, max_rows;
         RETURN;
     END IF;
     IF NOT (pg_has_role(session_user, 'amtstresen_clerk', 'MEMBER') OR pg_has_role(session_user, 'amtstresen_lead', 'MEMBER')) THEN
@@ -110,13 +110,13 @@ BEGIN
         END IF;
         RETURN QUERY EXECUTE 'SELECT s.case_id FROM amtstresen.case_search s JOIN amtstresen.cases c ON c.id = s.case_id WHERE ' || cond
             || ' AND (s.office = ANY ($3) OR c.office = '''' OR ''routing-unclear'' = ANY (c.flags)) LIMIT $5'
-            USING q, only_offices, mine, months, max_rows;
+            USING q, only_offices, mine, since_month, max_rows;
     ELSE
         IF only_offices IS NOT NULL THEN
             mine := ARRAY(SELECT unnest(mine) INTERSECT SELECT unnest(only_offices));
         END IF;
         RETURN QUERY EXECUTE 'SELECT s.case_id FROM amtstresen.case_search s WHERE ' || cond || ' AND s.office = ANY ($3) LIMIT $5'
-            USING q, only_offices, mine, months, max_rows;
+            USING q, only_offices, mine, since_month, max_rows;
     END IF;
 END
 $$;
@@ -128,12 +128,12 @@ CREATE OR REPLACE FUNCTION amtstresen.search_case_ids(words text[], only_offices
     SET search_path = pg_catalog, pg_temp
     AS $$
 BEGIN
-    RETURN QUERY SELECT amtstresen.search_case_ids(words, only_offices, max_rows, NULL::integer[]);
+    RETURN QUERY SELECT amtstresen.search_case_ids(words, only_offices, max_rows, NULL::integer);
 END
 $$;
 
-REVOKE ALL ON FUNCTION amtstresen.search_case_ids(text[], text[], integer, integer[]) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION amtstresen.search_case_ids(text[], text[], integer, integer[]) TO amtstresen_konto;
-ALTER FUNCTION amtstresen.search_case_ids(text[], text[], integer, integer[]) OWNER TO amtstresen_lookup;
+REVOKE ALL ON FUNCTION amtstresen.search_case_ids(text[], text[], integer, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION amtstresen.search_case_ids(text[], text[], integer, integer) TO amtstresen_konto;
+ALTER FUNCTION amtstresen.search_case_ids(text[], text[], integer, integer) OWNER TO amtstresen_lookup;
 REVOKE CREATE ON SCHEMA amtstresen FROM amtstresen_lookup;
 REVOKE amtstresen_lookup FROM CURRENT_USER;
