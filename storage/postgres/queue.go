@@ -222,7 +222,7 @@ func (q *query) rowMatch(s *search) string {
 var scanMaxRows = 600
 
 // sampleRows is how many of the newest cases dense tests.
-const sampleRows = 400
+const sampleRows = 200
 
 // dense reports whether the search's matches are dense enough to find
 // want rows within scanMaxRows rows of the queue, read as arms ranges
@@ -245,13 +245,14 @@ func walkable(n, matches, want, arms int) bool {
 // saves.
 func (db *DB) sample(ctx context.Context, f app.CaseFilter, s *search) (n, matches, fitting int, err error) {
 	var q query
+	// OFFSET 0: m is computed once per row, not once per use.
 	match := "(SELECT s.doc FROM case_search s WHERE s.case_id = w.id) @@ (SELECT search_query(" + q.arg(s.words) + "))"
 	fits := "true"
 	if conds := append(q.filterConds(f), q.officeStatusConds(f)...); len(conds) > 0 {
 		fits = strings.Join(conds, " AND ")
 	}
 	err = db.q().QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE m), count(*) FILTER (WHERE m AND `+fits+`)
-		FROM (SELECT w.*, `+match+` AS m FROM (SELECT * FROM cases ORDER BY id DESC LIMIT `+q.arg(sampleRows)+`) w) w`,
+		FROM (SELECT w.*, `+match+` AS m FROM (SELECT * FROM cases ORDER BY id DESC LIMIT `+q.arg(sampleRows)+`) w OFFSET 0) w`,
 		q.args...).Scan(&n, &matches, &fitting)
 	if err != nil {
 		return 0, 0, 0, fmt.Errorf("search: %w", err)
