@@ -204,7 +204,8 @@ func (db *DB) writeBlock(ctx context.Context, tx pgx.Tx, cs []*blockCase, now ti
 		names, sorts, births, emails = append(names, txt(a.Name())), append(sorts, txt(a.SortKey())), append(births, txt(a.BirthDate)), append(emails, txt(a.Email))
 		received, provs = append(received, micro(in.Received)), append(provs, nc.ProvisionalRef)
 	}
-	rows, err := tx.Query(ctx, `INSERT INTO cases (ref, idempotency_key, office, channel, service, portal_case, status,
+	b := &pgx.Batch{}
+	b.Queue(`INSERT INTO cases (ref, idempotency_key, office, channel, service, portal_case, status,
 		flags, municipality, routing_reason, applicant_name, applicant_sort, birthdate, email, received_at, updated_at, provisional_ref)
 		SELECT ref, key, office, channel, service, portal, $15, flags::text[], muni, reason, name, sort, birth, email, received, $16, prov
 		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
@@ -213,22 +214,33 @@ func (db *DB) writeBlock(ctx context.Context, tx pgx.Tx, cs []*blockCase, now ti
 		RETURNING id, ref`,
 		refs, keys, offices, channels, services, portals, flags, munis, reasons, names, sorts, births, emails, received,
 		string(app.StatusReceived), now, provs)
-	if err != nil {
-		return err
+	br := tx.SendBatch(ctx, b)
+	// While the server inserts the cases, the rest is built here (search
+	// texts, messages, audit: they need the reference, not the id): the
+	// sync's one writer and the server work at the same time.
+	var rs caseRows
+	for _, c := range cs {
+		rs.add(db.reg, c.in, 0, c.ref, now)
+		rs.receipt(c.rc, c.ref)
 	}
 	ids := make(map[string]int64, len(cs))
 	var id int64
 	var ref string
-	if _, err := pgx.ForEachRow(rows, []any{&id, &ref}, func() error { ids[ref] = id; return nil }); err != nil {
+	rows, err := br.Query()
+	if err == nil {
+		_, err = pgx.ForEachRow(rows, []any{&id, &ref}, func() error { ids[ref] = id; return nil })
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		return err
 	}
-	var rs caseRows
-	for _, c := range cs {
+	for k, c := range cs {
 		if c.id = ids[c.ref]; c.id == 0 {
 			return fmt.Errorf("case block: %s not inserted", c.ref)
 		}
-		rs.add(db.reg, c.in, c.id, c.ref, now)
-		rs.receipt(c.rc, c.ref)
+		rs.setID(k, c.id)
 	}
 	p := newPipe(tx)
 	if err := rs.write(ctx, p, now); err != nil {
@@ -299,9 +311,13 @@ type caseRows struct {
 	receipts           receiptRows
 	audits             []app.AuditEntry
 	stored             [][]app.Attachment // per case added, the attachments as stored
+	// Per case added: where its attachments end, its message (setID).
+	attEnd []int
+	msgs   []*app.Outgoing
 }
 
-// add adds the rows of the new case in (id, ref).
+// add adds the rows of the new case in (id, ref; an id of 0 is set
+// later with setID).
 func (r *caseRows) add(reg *app.Registry, in *rules.NewCase, id int64, ref string, now time.Time) {
 	nc := in.NC
 	r.docIDs, r.applicants, r.fields = append(r.docIDs, id), append(r.applicants, string(in.Applicant)), append(r.fields, string(in.Fields))
@@ -310,16 +326,34 @@ func (r *caseRows) add(reg *app.Registry, in *rules.NewCase, id int64, ref strin
 	sc := &app.Case{Service: in.Service, Applicant: nc.Applicant, Municipality: nc.Routing.Municipality, Fields: json.RawMessage(in.Fields)}
 	r.searchIDs = append(r.searchIDs, id)
 	r.searchTexts = append(r.searchTexts, txt(strings.Join(SearchWords(casetext.NewDoc(reg, ref, sc).Text()), " ")))
+	var o *app.Outgoing
 	if nc.Channel == app.ChannelPortal {
 		// The citizen hears that the application arrived ("eingegangen",
 		// with the Eingangsbestätigung), unless the service says not to.
 		mc := &rules.MessageCase{Case: rules.Case{Ref: ref, Office: in.Office, Status: app.StatusReceived}, ID: id,
 			PortalCase: nc.PortalCase, Service: in.Service, Applicant: nc.Applicant, Received: in.Received}
-		if o := rules.AutoReceived(reg, mc, now); o != nil {
+		o = rules.AutoReceived(reg, mc, now)
+		if o != nil {
 			r.out = append(r.out, o)
 		}
 	}
+	r.attEnd, r.msgs = append(r.attEnd, len(r.atts.cases)), append(r.msgs, o)
 	r.audits = append(r.audits, in.CreateAudit(ref, now))
+}
+
+// setID sets the id of the k-th case added.
+func (r *caseRows) setID(k int, id int64) {
+	r.docIDs[k], r.searchIDs[k] = id, id
+	from := 0
+	if k > 0 {
+		from = r.attEnd[k-1]
+	}
+	for j := from; j < r.attEnd[k]; j++ {
+		r.atts.cases[j] = id
+	}
+	if o := r.msgs[k]; o != nil {
+		o.CaseID = id
+	}
 }
 
 // receipt adds the receipt of the mail a case came from (ref).
