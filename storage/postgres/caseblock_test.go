@@ -290,3 +290,36 @@ func TestSyncIntoPostgresAsSQLite(t *testing.T) {
 		t.Errorf("%d eingegangen messages for %d cases", n, want.res.Cases)
 	}
 }
+
+// A citizen's message changes its case's updated_at in place (HOT, no
+// entry in the case's twenty indexes): the pages the sync fills keep room
+// for it (migration 0010, fillfactor 85).
+func TestMessageUpdatesCaseInPlace(t *testing.T) {
+	tdb := newDB(t)
+	ctx := context.Background()
+	db := tdb.serviceLogin("abgleich", "sync").open(t)
+	ps, rcs := blockOf(t, db, "h", 300)
+	if err := db.Batch(ctx, func(tx app.PortalStore) error {
+		_, err := tx.CreatePreparedCases(ctx, ps, rcs)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"h-3", "h-150", "h-299"} {
+		if err := db.AddMessage(ctx, k, "m-"+k, &app.Note{Text: "Hallo"}, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close() // its sessions report their statistics as they end
+	var upd, hot int
+	for try := 0; try < 50 && upd < 3; try++ {
+		time.Sleep(100 * time.Millisecond)
+		if err := tdb.super().QueryRow(ctx, `SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_all_tables
+			WHERE schemaname = 'amtstresen' AND relname = 'cases'`).Scan(&upd, &hot); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if upd != 3 || hot != 3 {
+		t.Errorf("%d updates of cases, %d of them in place; want 3 and 3", upd, hot)
+	}
+}
