@@ -164,6 +164,9 @@ func (q *query) searchCond(s *search, since int32) string {
 // any later month: a time set in the future is no reason to miss a case).
 var windowMonths = []int{2, 6, 24}
 
+// newestMatches turns search_newest_case_ids on (off: tests compare).
+var newestMatches = true
+
 // caseMonth is the month number of migration 0009 (case_month).
 func caseMonth(t time.Time) int32 {
 	t = t.UTC()
@@ -360,7 +363,14 @@ func (db *DB) list(ctx context.Context, f app.CaseFilter, s *search, key string,
 		walk = walkable(n, matches, offset+limit, arms)
 		newest = !walk && fitting >= 2 && key == "received" && !asc
 	}
-	if newest {
+	// Without other conditions the newest matches come from the search
+	// rows' months alone (migration 0011), whatever their number.
+	plain := len(f.Statuses) == 0 && f.Service == "" && f.Assignee == "" && !f.Unassigned && !f.Flagged && f.Flag == ""
+	// That costs a moment per visible match: a common word across every
+	// office (20,000 matches of "Müll": 47 ms) reads the newest months
+	// instead (15 ms); in one office (4,000: 18 ms against 34 ms) not.
+	wide := v.all && len(f.Offices) == 0 || len(f.Offices) > 2
+	if newest && (!plain || wide) {
 		out, ok, err := db.listNewestMatches(ctx, f, s, v, order, limit, offset)
 		if err != nil || ok {
 			return out, err
@@ -368,7 +378,11 @@ func (db *DB) list(ctx context.Context, f app.CaseFilter, s *search, key string,
 	}
 	if s != nil && !walk {
 		conds := q.filterConds(f)
-		conds = append(conds, q.searchCond(s, 0))
+		if s.refLo == "" && plain && key == "received" && !asc && newestMatches {
+			conds = append(conds, "id IN (SELECT search_newest_case_ids("+q.arg(s.words)+", "+q.arg(s.offices)+", "+q.arg(offset+limit)+"))")
+		} else {
+			conds = append(conds, q.searchCond(s, 0))
+		}
 		conds = append(conds, q.officeStatusConds(f)...)
 		if c := q.visible(v); c != "" {
 			conds = append(conds, c)
