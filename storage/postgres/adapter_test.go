@@ -307,7 +307,8 @@ func TestSearchWalkSameAsIndex(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				dense, _ := st.dense(ctx, parseSearch(f), 30, 8)
+				n, matches, _, _ := st.sample(ctx, app.CaseFilter{}, parseSearch(f))
+				dense := walkable(n, matches, 30, 8)
 				scanMaxRows = 0
 				windowed, err := st.ListCases(ctx, f)
 				if err != nil {
@@ -356,7 +357,7 @@ func TestSearchWalkSameAsIndex(t *testing.T) {
 		t.Errorf("only %d of %d pages have rows", found, pages)
 	}
 	scanMaxRows = 600
-	if dense, err := clerk.dense(ctx, parseSearch(app.CaseFilter{Query: "M"}), 30, 8); err != nil || !dense {
+	if n, matches, _, err := clerk.sample(ctx, app.CaseFilter{}, parseSearch(app.CaseFilter{Query: "M"})); err != nil || !walkable(n, matches, 30, 8) {
 		t.Errorf("one letter is not dense: %v", err)
 	}
 }

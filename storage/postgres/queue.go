@@ -159,6 +159,17 @@ func (q *query) searchCond(s *search, since int32) string {
 	return "id IN (SELECT search_case_ids(" + q.arg(s.words) + ", " + q.arg(s.offices) + ", NULL))"
 }
 
+// matches is the SELECT of the queue rows that meet the search condition
+// cond and the filter's other conditions, as the role may see them.
+func (q *query) matches(f app.CaseFilter, v viewer, cond string) string {
+	conds := append(q.filterConds(f), cond)
+	conds = append(conds, q.officeStatusConds(f)...)
+	if c := q.visible(v); c != "" {
+		conds = append(conds, c)
+	}
+	return "SELECT " + summaryCols + ", " + srankSQL + " AS srank FROM cases WHERE " + strings.Join(conds, " AND ")
+}
+
 // windowMonths are the windows of listNewestMatches: the matches of this
 // month and the one before, then of the last 6 months, then 24 (and of
 // any later month: a time set in the future is no reason to miss a case).
@@ -183,13 +194,7 @@ func (db *DB) listNewestMatches(ctx context.Context, f app.CaseFilter, s *search
 	cur := caseMonth(db.now())
 	for _, back := range windowMonths {
 		var q query
-		conds := append(q.filterConds(f), q.searchCond(s, cur-int32(back)+1))
-		conds = append(conds, q.officeStatusConds(f)...)
-		if c := q.visible(v); c != "" {
-			conds = append(conds, c)
-		}
-		sql := "SELECT " + summaryCols + ", " + srankSQL + " AS srank FROM cases WHERE " + strings.Join(conds, " AND ") +
-			" ORDER BY " + order + " LIMIT " + q.arg(offset+limit)
+		sql := q.matches(f, v, q.searchCond(s, cur-int32(back)+1)) + " ORDER BY " + order + " LIMIT " + q.arg(offset+limit)
 		rows, err := db.q().Query(ctx, sql, q.args...)
 		if err != nil {
 			return nil, false, fmt.Errorf("list cases: %w", err)
@@ -224,19 +229,12 @@ func (q *query) rowMatch(s *search) string {
 // newest months first (listNewestMatches). 0 turns walking off (tests).
 var scanMaxRows = 600
 
-// sampleRows is how many of the newest cases dense tests.
+// sampleRows is how many of the newest cases sample reads.
 const sampleRows = 200
 
-// dense reports whether the search's matches are dense enough to find
-// want rows within scanMaxRows rows of the queue, read as arms ranges
-// that each need their first match, judged by a sample.
-func (db *DB) dense(ctx context.Context, s *search, want, arms int) (bool, error) {
-	n, matches, _, err := db.sample(ctx, app.CaseFilter{}, s)
-	return walkable(n, matches, want, arms), err
-}
-
-// walkable: the rows walked until every arm has its first match and the
-// page is full stay within scanMaxRows, at matches in n rows.
+// walkable reports whether the search's matches are dense enough to walk:
+// the rows walked until every arm has its first match and the page is
+// full stay within scanMaxRows, at matches among n sampled rows.
 func walkable(n, matches, want, arms int) bool {
 	return scanMaxRows > 0 && matches > 0 && (want+arms)*n <= scanMaxRows*matches
 }
@@ -377,17 +375,13 @@ func (db *DB) list(ctx context.Context, f app.CaseFilter, s *search, key string,
 		}
 	}
 	if s != nil && !walk {
-		conds := q.filterConds(f)
+		var cond string
 		if s.refLo == "" && plain && key == "received" && !asc && newestMatches {
-			conds = append(conds, "id IN (SELECT search_newest_case_ids("+q.arg(s.words)+", "+q.arg(s.offices)+", "+q.arg(offset+limit)+"))")
+			cond = "id IN (SELECT search_newest_case_ids(" + q.arg(s.words) + ", " + q.arg(s.offices) + ", " + q.arg(offset+limit) + "))"
 		} else {
-			conds = append(conds, q.searchCond(s, 0))
+			cond = q.searchCond(s, 0)
 		}
-		conds = append(conds, q.officeStatusConds(f)...)
-		if c := q.visible(v); c != "" {
-			conds = append(conds, c)
-		}
-		sql = "SELECT " + summaryCols + ", " + srankSQL + " AS srank FROM cases WHERE " + strings.Join(conds, " AND ")
+		sql = q.matches(f, v, cond)
 	} else {
 		if _, err := armsOf(); err != nil {
 			return nil, err
