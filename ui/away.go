@@ -27,7 +27,7 @@ import (
 var connectRetry = 5 * time.Second
 
 // errAway is the error of the store the window does not have yet.
-var errAway = &app.Error{Code: app.EUNAVAILABLE, Message: "Der Datenbankserver ist nicht erreichbar."}
+var errAway = &app.Error{Code: app.EUNAVAILABLE, Message: "Der Datenbankserver ist nicht erreichbar. Nichts wurde gespeichert, die Eingaben bleiben im Formular: bitte speichern, sobald die Verbindung wieder steht (Strg+R versucht es sofort)."}
 
 // awayScreen is the queue's place while the server is away.
 type awayScreen struct {
