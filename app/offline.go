@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -60,6 +61,7 @@ type OfflineOutbox interface {
 	Written(ctx context.Context, key, finalRef string) error
 	// Refused records why the shared store refused the entry.
 	Refused(ctx context.Context, key, message string) error
+	OfflineActions
 }
 
 // OfflineResult is what ReplayOffline did with one entry.
@@ -111,4 +113,230 @@ func ReplayOffline(ctx context.Context, ob OfflineOutbox, st CaseStore) ([]Offli
 		out = append(out, OfflineResult{Entry: e, Case: c, Created: created})
 	}
 	return out, nil
+}
+
+// Offline changes to cases already shown: while the shared store cannot
+// be reached, a clerk may still claim a case open in the window, change
+// its status or add a note. The change is kept in the same outbox with
+// what the clerk saw of the case (OfflineSeen), and replayed in order
+// when the server is back (ReplayOfflineActions). A change that would go
+// over another clerk's work made meanwhile is not applied but refused
+// with a German message naming who did what; a note is added whenever
+// the case is still visible (notes do not conflict).
+
+// OfflineActionKind is what the clerk did.
+type OfflineActionKind string
+
+const (
+	OfflineClaim  OfflineActionKind = "claim"
+	OfflineStatus OfflineActionKind = "status"
+	OfflineNote   OfflineActionKind = "note"
+)
+
+// OfflineSeen is the case as the window showed it when the clerk acted
+// (pending offline changes included: a status change after an offline
+// claim saw the case claimed by the clerk).
+type OfflineSeen struct {
+	Status    Status
+	Assignee  string
+	Office    OfficeKey
+	UpdatedAt time.Time
+}
+
+// OfflineAction is a change to a case kept on this PC.
+type OfflineAction struct {
+	Key    string // random; the idempotency key of the change
+	Kind   OfflineActionKind
+	Ref    string
+	Status Status // OfflineStatus: the new status
+	Text   string // the reason of a status change, the note's text
+	Seen   OfflineSeen
+	Clerk  string
+	Name   string // the clerk's display name
+	HeldAt time.Time
+	// Tried is set just before the change is sent to the server, with
+	// NoteMark the newest note id of the case then: a replay that finds
+	// Tried set after a crash looks for the clerk's note above NoteMark
+	// (or the status already set) instead of writing it again.
+	Tried    bool
+	NoteMark int64
+	State    OfflineState
+	Message  string // OfflineConflict: German, for the clerk
+	DoneAt   time.Time
+}
+
+// What says in German what the change is ("Ihre Übernahme").
+func (a *OfflineAction) What() string {
+	switch a.Kind {
+	case OfflineClaim:
+		return "Ihre Übernahme"
+	case OfflineStatus:
+		return fmt.Sprintf("Ihre Statusänderung auf „%s“", a.Status.Label())
+	default:
+		return fmt.Sprintf("Ihre Notiz „%s“", a.Text)
+	}
+}
+
+// OfflineActions is the part of the outbox that keeps changes to cases.
+type OfflineActions interface {
+	// HoldAction keeps a (its Key set, else one is chosen) and returns it
+	// as kept.
+	HoldAction(ctx context.Context, a *OfflineAction) (*OfflineAction, error)
+	// Actions lists the kept changes in the state ("" all), in the order
+	// they were made.
+	Actions(ctx context.Context, state OfflineState) ([]OfflineAction, error)
+	// TryAction records, durably, that the change is about to be sent.
+	TryAction(ctx context.Context, key string, noteMark int64) error
+	// ActionDone and ActionRefused settle a change.
+	ActionDone(ctx context.Context, key string) error
+	ActionRefused(ctx context.Context, key, message string) error
+	// Discard deletes a kept application or change (the clerk chose
+	// "Verwerfen" after being asked).
+	Discard(ctx context.Context, key string) error
+}
+
+// OfflineActionStore is what the replay of changes needs of the shared
+// store: the case, its notes and who changed it (the audit log).
+type OfflineActionStore interface {
+	CaseStore
+	AuditLog
+}
+
+// OfflineActionResult is what ReplayOfflineActions did with one change.
+type OfflineActionResult struct {
+	Action OfflineAction
+	// Conflict: not applied (Action.Message says why). A note on a case
+	// that is still visible is added anyway and is no conflict.
+	Conflict bool
+}
+
+// ReplayOfflineActions sends the waiting changes of the clerk by.Clerk
+// to st, in the order they were made. Each is checked against what the
+// clerk saw: a case claimed by another clerk, moved to another status or
+// forwarded meanwhile, or no longer visible, is a conflict (not applied,
+// recorded with a German message naming who did it). A change found
+// done already (by this clerk, in an earlier replay cut short) is
+// recorded as done, not done twice. It stops at the first EUNAVAILABLE
+// and returns it with the results so far.
+func ReplayOfflineActions(ctx context.Context, ob OfflineActions, st OfflineActionStore, reg *Registry, by Actor) ([]OfflineActionResult, error) {
+	as, err := ob.Actions(ctx, OfflineWaiting)
+	if err != nil {
+		return nil, err
+	}
+	var out []OfflineActionResult
+	for _, a := range as {
+		if a.Clerk != by.Clerk {
+			continue // another clerk's, on this PC: waits for them
+		}
+		msg, err := replayAction(ctx, ob, st, reg, &a, by)
+		if err != nil {
+			if Unavailable(err) || ctx.Err() != nil {
+				return out, err
+			}
+			var ae *Error
+			if !errors.As(err, &ae) || ae.Code == EINTERNAL {
+				return out, err
+			}
+			msg = fmt.Sprintf("%s wurde nicht ausgeführt: %s", a.What(), ErrorMessage(err))
+		}
+		if msg != "" {
+			if err := ob.ActionRefused(ctx, a.Key, msg); err != nil {
+				return out, err
+			}
+			a.State, a.Message = OfflineConflict, msg
+			out = append(out, OfflineActionResult{Action: a, Conflict: true})
+			continue
+		}
+		if err := ob.ActionDone(ctx, a.Key); err != nil {
+			return out, err
+		}
+		a.State = OfflineWritten
+		out = append(out, OfflineActionResult{Action: a})
+	}
+	return out, nil
+}
+
+// replayAction applies one change; a conflict is returned as its German
+// message, an error of the store as error.
+func replayAction(ctx context.Context, ob OfflineActions, st OfflineActionStore, reg *Registry, a *OfflineAction, by Actor) (string, error) {
+	c, err := st.CaseByRef(ctx, a.Ref)
+	if code := ErrorCode(err); code == ENOTFOUND || code == EFORBIDDEN {
+		return fmt.Sprintf("Der Vorgang %s ist für Sie nicht mehr sichtbar (an eine andere Dienststelle weitergeleitet oder gelöscht); %s wurde nicht ausgeführt.", a.Ref, a.What()), nil
+	}
+	if err != nil {
+		return "", err
+	}
+	if a.Kind == OfflineNote {
+		return "", replayNote(ctx, ob, st, a, by)
+	}
+	who := func(action string) string { return lastBy(ctx, st, a.Ref, action) }
+	what := a.What()
+	switch {
+	case a.Kind == OfflineClaim && c.Assignee == by.Clerk:
+		return "", nil // claimed by this clerk already (an earlier replay)
+	case a.Kind == OfflineStatus && a.Tried && c.Status == a.Status:
+		return "", nil // sent before a crash and applied
+	case c.Office != a.Seen.Office:
+		return fmt.Sprintf("Der Vorgang %s wurde inzwischen von %s an %s weitergeleitet; %s wurde nicht ausgeführt.",
+			a.Ref, who(ActionCaseForward), officeName(reg, c.Office), what), nil
+	case c.Assignee != "" && c.Assignee != a.Seen.Assignee && c.Assignee != by.Clerk:
+		return fmt.Sprintf("Der Vorgang %s wurde inzwischen von %s übernommen; %s wurde nicht ausgeführt.",
+			a.Ref, who(ActionCaseClaim), what), nil
+	case c.Status != a.Seen.Status:
+		return fmt.Sprintf("Der Status des Vorgangs %s wurde inzwischen von %s auf „%s“ geändert; %s wurde nicht ausgeführt.",
+			a.Ref, who(ActionCaseStatus), c.Status.Label(), what), nil
+	}
+	if err := ob.TryAction(ctx, a.Key, 0); err != nil {
+		return "", err
+	}
+	if a.Kind == OfflineClaim {
+		return "", st.Claim(ctx, a.Ref, by)
+	}
+	return "", st.SetStatus(ctx, a.Ref, a.Status, a.Text, by)
+}
+
+// replayNote adds the note unless an earlier, interrupted replay added it:
+// then the clerk's note with the same text is there above the mark taken
+// before it was sent.
+func replayNote(ctx context.Context, ob OfflineActions, st OfflineActionStore, a *OfflineAction, by Actor) error {
+	ns, err := st.Notes(ctx, a.Ref)
+	if err != nil {
+		return err
+	}
+	var mark int64
+	for _, n := range ns {
+		if a.Tried && n.ID > a.NoteMark && n.Kind == "note" && n.Author == by.Clerk && n.Text == a.Text {
+			return nil
+		}
+		mark = max(mark, n.ID)
+	}
+	if err := ob.TryAction(ctx, a.Key, mark); err != nil {
+		return err
+	}
+	return st.AddNote(ctx, a.Ref, a.Text, by)
+}
+
+// lastBy names the clerk of the newest audit entry of the action on the
+// case ("M. Becker"), "einer anderen Person" when the log does not say.
+func lastBy(ctx context.Context, st AuditLog, ref, action string) string {
+	es, err := st.AuditEntries(ctx, AuditFilter{Ref: ref, Action: action, Limit: 1})
+	if err != nil || len(es) == 0 {
+		return "einer anderen Person"
+	}
+	if es[0].Name != "" {
+		return es[0].Name
+	}
+	return es[0].Clerk
+}
+
+func officeName(reg *Registry, k OfficeKey) string {
+	if reg != nil {
+		if o := reg.Office(k); o != nil {
+			return o.Name
+		}
+	}
+	if k == "" {
+		return "eine noch nicht bestimmte Dienststelle"
+	}
+	return string(k)
 }

@@ -37,10 +37,17 @@ type Outbox struct {
 	now func() time.Time
 }
 
-var _ app.OfflineOutbox = (*Outbox)(nil)
+var (
+	_ app.OfflineOutbox  = (*Outbox)(nil)
+	_ app.OfflineActions = (*Outbox)(nil)
+)
 
-const schema = `
-CREATE TABLE IF NOT EXISTS entries (
+// steps are the schema's versions (PRAGMA user_version is the number of
+// steps applied): a file of an older program version is brought up to
+// date when opened, its entries kept. Only append.
+var steps = []string{
+	// 1: walk-in applications.
+	`CREATE TABLE IF NOT EXISTS entries (
     key             TEXT PRIMARY KEY,
     provisional_ref TEXT NOT NULL UNIQUE,
     office          TEXT NOT NULL,
@@ -51,8 +58,60 @@ CREATE TABLE IF NOT EXISTS entries (
     final_ref       TEXT NOT NULL DEFAULT '',
     message         TEXT NOT NULL DEFAULT '',
     done_at         TEXT NOT NULL DEFAULT ''
+) STRICT;`,
+	// 2: changes to cases already shown (claim, status, note), in the
+	// order made (seq), with what the clerk saw of the case.
+	`CREATE TABLE actions (
+    seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+    key           TEXT NOT NULL UNIQUE,
+    kind          TEXT NOT NULL CHECK (kind IN ('claim', 'status', 'note')),
+    ref           TEXT NOT NULL,
+    status        TEXT NOT NULL DEFAULT '',
+    text          TEXT NOT NULL DEFAULT '',
+    seen_status   TEXT NOT NULL,
+    seen_assignee TEXT NOT NULL,
+    seen_office   TEXT NOT NULL,
+    seen_updated  TEXT NOT NULL,
+    clerk         TEXT NOT NULL,
+    name          TEXT NOT NULL DEFAULT '',
+    held_at       TEXT NOT NULL,
+    tried         INTEGER NOT NULL DEFAULT 0,
+    note_mark     INTEGER NOT NULL DEFAULT 0,
+    state         TEXT NOT NULL DEFAULT 'waiting',
+    message       TEXT NOT NULL DEFAULT '',
+    done_at       TEXT NOT NULL DEFAULT ''
 ) STRICT;
-`
+CREATE INDEX actions_ref ON actions (ref);`,
+}
+
+// migrate applies the steps the file lacks, each in its transaction.
+func migrate(ctx context.Context, db *sql.DB) error {
+	var v int
+	if err := db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+		return err
+	}
+	if v > len(steps) {
+		return fmt.Errorf("offline outbox schema version %d is newer than this program (%d)", v, len(steps))
+	}
+	for i := v; i < len(steps); i++ {
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, steps[i]); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("offline outbox schema step %d: %w", i+1, err)
+		}
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", i+1)); err != nil {
+			tx.Rollback()
+			return err
+		}
+		if err := tx.Commit(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // Open opens (or creates) the outbox file at path.
 func Open(ctx context.Context, path string, reg *app.Registry) (*Outbox, error) {
@@ -71,7 +130,7 @@ func Open(ctx context.Context, path string, reg *app.Registry) (*Outbox, error) 
 	if err != nil {
 		return nil, outboxErr(path, err)
 	}
-	if _, err := db.ExecContext(ctx, schema); err != nil {
+	if err := migrate(ctx, db); err != nil {
 		db.Close()
 		return nil, outboxErr(path, err)
 	}
@@ -82,7 +141,11 @@ func Open(ctx context.Context, path string, reg *app.Registry) (*Outbox, error) 
 		}
 	}
 	o := &Outbox{db: db, reg: reg, now: func() time.Time { return time.Now().UTC() }}
-	_, err = db.ExecContext(ctx, "DELETE FROM entries WHERE state = 'written' AND done_at < ?", o.now().Add(-keepWritten).Format(time.RFC3339Nano))
+	old := o.now().Add(-keepWritten).Format(time.RFC3339Nano)
+	_, err = db.ExecContext(ctx, "DELETE FROM entries WHERE state = 'written' AND done_at < ?", old)
+	if err == nil {
+		_, err = db.ExecContext(ctx, "DELETE FROM actions WHERE state = 'written' AND done_at < ?", old)
+	}
 	if err != nil {
 		db.Close()
 		return nil, outboxErr(path, err)
@@ -200,6 +263,108 @@ func (o *Outbox) settle(ctx context.Context, key string, state app.OfflineState,
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return app.Errorf(app.ENOTFOUND, "Der vorgemerkte Antrag ist nicht mehr im Ausgang dieses PCs.")
+	}
+	return nil
+}
+
+// HoldAction implements app.OfflineActions.
+func (o *Outbox) HoldAction(ctx context.Context, a *app.OfflineAction) (*app.OfflineAction, error) {
+	k := *a
+	if k.Key == "" {
+		b := make([]byte, 16)
+		rand.Read(b)
+		k.Key = "offline-" + hex.EncodeToString(b)
+	}
+	if k.HeldAt.IsZero() {
+		k.HeldAt = o.now()
+	}
+	_, err := o.db.ExecContext(ctx, `INSERT INTO actions (key, kind, ref, status, text, seen_status, seen_assignee, seen_office, seen_updated, clerk, name, held_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING`,
+		k.Key, string(k.Kind), k.Ref, string(k.Status), k.Text, string(k.Seen.Status), k.Seen.Assignee, string(k.Seen.Office),
+		k.Seen.UpdatedAt.UTC().Format(time.RFC3339Nano), k.Clerk, k.Name, k.HeldAt.UTC().Format(time.RFC3339Nano))
+	if err != nil {
+		return nil, &app.Error{Code: app.EINTERNAL, Err: err, Message: "Die Änderung konnte auch auf diesem PC nicht vorgemerkt werden. Bitte notieren Sie sie und tragen Sie sie nach, sobald die Verbindung wieder besteht."}
+	}
+	as, err := o.actions(ctx, "WHERE key = ?", k.Key)
+	if err != nil {
+		return nil, err
+	}
+	if len(as) == 0 {
+		return nil, sql.ErrNoRows
+	}
+	return &as[0], nil
+}
+
+// Actions implements app.OfflineActions.
+func (o *Outbox) Actions(ctx context.Context, state app.OfflineState) ([]app.OfflineAction, error) {
+	if state == "" {
+		return o.actions(ctx, "")
+	}
+	return o.actions(ctx, "WHERE state = ?", string(state))
+}
+
+func (o *Outbox) actions(ctx context.Context, where string, args ...any) ([]app.OfflineAction, error) {
+	rows, err := o.db.QueryContext(ctx, `SELECT key, kind, ref, status, text, seen_status, seen_assignee, seen_office, seen_updated,
+		clerk, name, held_at, tried, note_mark, state, message, done_at FROM actions `+where+` ORDER BY seq`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []app.OfflineAction
+	for rows.Next() {
+		var a app.OfflineAction
+		var kind, status, seenStatus, seenOffice, seenUpdated, held, state, done string
+		if err := rows.Scan(&a.Key, &kind, &a.Ref, &status, &a.Text, &seenStatus, &a.Seen.Assignee, &seenOffice, &seenUpdated,
+			&a.Clerk, &a.Name, &held, &a.Tried, &a.NoteMark, &state, &a.Message, &done); err != nil {
+			return nil, err
+		}
+		a.Kind, a.Status, a.State = app.OfflineActionKind(kind), app.Status(status), app.OfflineState(state)
+		a.Seen.Status, a.Seen.Office = app.Status(seenStatus), app.OfficeKey(seenOffice)
+		a.Seen.UpdatedAt, _ = time.Parse(time.RFC3339Nano, seenUpdated)
+		a.HeldAt, _ = time.Parse(time.RFC3339Nano, held)
+		if done != "" {
+			a.DoneAt, _ = time.Parse(time.RFC3339Nano, done)
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// TryAction implements app.OfflineActions (synchronous=FULL: on disk
+// before the change goes to the server).
+func (o *Outbox) TryAction(ctx context.Context, key string, noteMark int64) error {
+	return o.exec(ctx, `UPDATE actions SET tried = 1, note_mark = ? WHERE key = ? AND state = 'waiting'`, noteMark, key)
+}
+
+// ActionDone implements app.OfflineActions.
+func (o *Outbox) ActionDone(ctx context.Context, key string) error {
+	return o.exec(ctx, `UPDATE actions SET state = 'written', done_at = ? WHERE key = ?`, o.now().Format(time.RFC3339Nano), key)
+}
+
+// ActionRefused implements app.OfflineActions.
+func (o *Outbox) ActionRefused(ctx context.Context, key, message string) error {
+	return o.exec(ctx, `UPDATE actions SET state = 'conflict', message = ?, done_at = ? WHERE key = ?`, message, o.now().Format(time.RFC3339Nano), key)
+}
+
+// Discard implements app.OfflineActions: an application or a change.
+func (o *Outbox) Discard(ctx context.Context, key string) error {
+	res, err := o.db.ExecContext(ctx, `DELETE FROM entries WHERE key = ?`, key)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n > 0 {
+		return nil
+	}
+	return o.exec(ctx, `DELETE FROM actions WHERE key = ?`, key)
+}
+
+func (o *Outbox) exec(ctx context.Context, q string, args ...any) error {
+	res, err := o.db.ExecContext(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return app.Errorf(app.ENOTFOUND, "Die vorgemerkte Änderung ist nicht mehr im Ausgang dieses PCs.")
 	}
 	return nil
 }

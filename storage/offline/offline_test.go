@@ -2,6 +2,7 @@ package offline_test
 
 import (
 	"context"
+	"database/sql"
 	"os"
 	"path/filepath"
 	"strings"
@@ -174,5 +175,193 @@ func TestOfflineIntakeReplayedWhenServerBack(t *testing.T) {
 	}
 	if res, err := app.ReplayOffline(ctx, ob, st); err != nil || len(res) != 0 {
 		t.Errorf("nothing left: %+v, %v", res, err)
+	}
+}
+
+// An outbox file of the previous program version (walk-in applications
+// only, no schema version) is brought up to date when opened: its
+// application still waits, and changes to cases can be kept in it.
+func TestOutboxUpgradesOldFile(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "offline.db")
+	old, err := sql.Open("sqlite3", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := old.Exec(`CREATE TABLE entries (
+    key TEXT PRIMARY KEY, provisional_ref TEXT NOT NULL UNIQUE, office TEXT NOT NULL, clerk TEXT NOT NULL,
+    held_at TEXT NOT NULL, new_case TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'waiting',
+    final_ref TEXT NOT NULL DEFAULT '', message TEXT NOT NULL DEFAULT '', done_at TEXT NOT NULL DEFAULT '') STRICT;
+INSERT INTO entries (key, provisional_ref, office, clerk, held_at, new_case) VALUES
+    ('form-old', 'ULM-2026-V-0011223344556677', 'vg-ulmen', 'ulm_a', '2026-12-07T09:00:00Z', '{"Applicant":{"nachname":"Alt"}}');`); err != nil {
+		t.Fatal(err)
+	}
+	old.Close()
+
+	ob := open(t, path)
+	es, err := ob.Entries(ctx, app.OfflineWaiting)
+	if err != nil || len(es) != 1 || es[0].Key != "form-old" || es[0].Case.Applicant.LastName != "Alt" {
+		t.Fatalf("old entry after the upgrade: %+v, %v", es, err)
+	}
+	a, err := ob.HoldAction(ctx, &app.OfflineAction{Kind: app.OfflineNote, Ref: "ULM-2026-00001", Text: "Rückruf", Clerk: "ulm_a",
+		Seen: app.OfflineSeen{Status: app.StatusReceived, Office: app.OfficeUlmen, UpdatedAt: storetest.Start}})
+	if err != nil || a.Key == "" || a.State != app.OfflineWaiting || !a.Seen.UpdatedAt.Equal(storetest.Start) {
+		t.Fatalf("held after the upgrade: %+v, %v", a, err)
+	}
+	ob.Close()
+	ob = open(t, path) // opened again: no step runs twice
+	if as, err := ob.Actions(ctx, ""); err != nil || len(as) != 1 {
+		t.Fatalf("actions after reopening: %+v, %v", as, err)
+	}
+	if err := ob.Discard(ctx, "form-old"); err != nil {
+		t.Fatal(err)
+	}
+	if err := ob.Discard(ctx, a.Key); err != nil {
+		t.Fatal(err)
+	}
+	es, _ = ob.Entries(ctx, "")
+	as, _ := ob.Actions(ctx, "")
+	if len(es) != 0 || len(as) != 0 {
+		t.Errorf("after discarding: %+v %+v", es, as)
+	}
+}
+
+// Two clerks of VG Ulmen, Anna Ulmer's counter without its server: her
+// claims, status change and notes wait on her PC with what she saw. When
+// the server is back they are replayed in order, each once: a claim is
+// done, a claim of a case Max Becker took meanwhile is refused in German
+// naming him (his claim stays), a status change after it too, a note is
+// added even to his case, and a note sent just before a crash (the
+// outbox not told) is not added twice. A case forwarded away meanwhile
+// refuses the claim and the note, and the note's text stays in the
+// message.
+func TestOfflineActionsReplayed(t *testing.T) {
+	ctx := context.Background()
+	c := pgtest.Start(t)
+	d := pgsetup.New(t, c)
+	sys := d.Service(t, "abgleich", "sync", "admin").Open(t, reg)
+	_, st, anna := d.Clerk(t, "ulm_a", "clerk", app.OfficeUlmen, "Anna Ulmer").OpenScoped(t, reg)
+	_, other, max := d.Clerk(t, "ulm_b", "clerk", app.OfficeUlmen, "M. Becker").OpenScoped(t, reg)
+	// The windows name their clerks as set up at the first start.
+	anna.Name, max.Name = "Anna Ulmer", "M. Becker"
+	ob := open(t, filepath.Join(t.TempDir(), "offline.db"))
+	var cs []*app.Case
+	for i, name := range []string{"Frei", "Becker", "Notiz", "Weg"} {
+		nc := storetest.DogCase(t, "p-"+name, "Karl", name, app.OfficeUlmen, storetest.Start.Add(time.Duration(i)*time.Minute))
+		cc, _, err := sys.CreateCase(ctx, nc, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cs = append(cs, cc)
+	}
+	free, taken, noted, gone := cs[0], cs[1], cs[2], cs[3]
+	seen := func(c *app.Case) app.OfflineSeen {
+		return app.OfflineSeen{Status: c.Status, Assignee: c.Assignee, Office: c.Office, UpdatedAt: c.UpdatedAt}
+	}
+	hold := func(a app.OfflineAction) *app.OfflineAction {
+		t.Helper()
+		a.Clerk, a.Name = anna.Clerk, anna.Name
+		h, err := ob.HoldAction(ctx, &a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+
+	c.Shutdown()
+	if err := st.Claim(ctx, free.Ref, anna); !app.Unavailable(err) {
+		t.Fatalf("claim without server: %v", err)
+	}
+	hold(app.OfflineAction{Kind: app.OfflineClaim, Ref: free.Ref, Seen: seen(free)})
+	hold(app.OfflineAction{Kind: app.OfflineClaim, Ref: taken.Ref, Seen: seen(taken)})
+	afterClaim := seen(taken)
+	afterClaim.Assignee = anna.Clerk // the window showed her pending claim
+	hold(app.OfflineAction{Kind: app.OfflineStatus, Ref: taken.Ref, Status: app.StatusInProgress, Seen: afterClaim})
+	hold(app.OfflineAction{Kind: app.OfflineNote, Ref: taken.Ref, Text: "Hund bereits gechippt", Seen: afterClaim})
+	crashed := hold(app.OfflineAction{Kind: app.OfflineNote, Ref: noted.Ref, Text: "Rückruf erbeten", Seen: seen(noted)})
+	hold(app.OfflineAction{Kind: app.OfflineClaim, Ref: gone.Ref, Seen: seen(gone)})
+	hold(app.OfflineAction{Kind: app.OfflineNote, Ref: gone.Ref, Text: "Bescheid an Tierarzt", Seen: seen(gone)})
+	if res, err := app.ReplayOfflineActions(ctx, ob, st, reg, anna); !app.Unavailable(err) || len(res) != 0 {
+		t.Fatalf("replay without server: %+v, %v", res, err)
+	}
+
+	if err := c.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	var err error
+	for i := 0; ; i++ { // the pool reconnects on its own
+		if err = other.Claim(ctx, taken.Ref, max); !app.Unavailable(err) || i > 50 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Forward(ctx, gone.Ref, app.OfficeZell, "wohnt in Zell", max); err != nil {
+		t.Fatal(err)
+	}
+	// The note was sent before a crash: on the server, the outbox not told.
+	if err := ob.TryAction(ctx, crashed.Key, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.AddNote(ctx, noted.Ref, crashed.Text, anna); err != nil {
+		t.Fatal(err)
+	}
+
+	res, err := app.ReplayOfflineActions(ctx, ob, st, reg, anna)
+	if err != nil || len(res) != 7 {
+		t.Fatalf("replay: %+v, %v", res, err)
+	}
+	wantMsg := []string{
+		"",
+		"Der Vorgang " + taken.Ref + " wurde inzwischen von M. Becker übernommen; Ihre Übernahme wurde nicht ausgeführt.",
+		"Der Vorgang " + taken.Ref + " wurde inzwischen von M. Becker übernommen; Ihre Statusänderung auf „In Bearbeitung“ wurde nicht ausgeführt.",
+		"",
+		"",
+		"Der Vorgang " + gone.Ref + " ist für Sie nicht mehr sichtbar (an eine andere Dienststelle weitergeleitet oder gelöscht); Ihre Übernahme wurde nicht ausgeführt.",
+		"Der Vorgang " + gone.Ref + " ist für Sie nicht mehr sichtbar (an eine andere Dienststelle weitergeleitet oder gelöscht); Ihre Notiz „Bescheid an Tierarzt“ wurde nicht ausgeführt.",
+	}
+	for i, r := range res {
+		if r.Action.Message != wantMsg[i] || r.Conflict != (wantMsg[i] != "") {
+			t.Errorf("%d (%s %s): conflict %v %q, want %q", i, r.Action.Kind, r.Action.Ref, r.Conflict, r.Action.Message, wantMsg[i])
+		}
+	}
+	if got, _ := st.CaseByRef(ctx, free.Ref); got.Assignee != anna.Clerk {
+		t.Errorf("free case assignee %q", got.Assignee)
+	}
+	if got, _ := st.CaseByRef(ctx, taken.Ref); got.Assignee != max.Clerk || got.Status != app.StatusReceived {
+		t.Errorf("Max's case changed over his claim: %q %s", got.Assignee, got.Status)
+	}
+	countNotes := func(ref, text string) int {
+		ns, err := st.Notes(ctx, ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, x := range ns {
+			if x.Text == text {
+				n++
+			}
+		}
+		return n
+	}
+	if n := countNotes(taken.Ref, "Hund bereits gechippt"); n != 1 {
+		t.Errorf("note on Max's case %d times", n)
+	}
+	if n := countNotes(noted.Ref, "Rückruf erbeten"); n != 1 {
+		t.Errorf("note sent before the crash is there %d times, want 1", n)
+	}
+	claims, err := st.AuditEntries(ctx, app.AuditFilter{Ref: free.Ref, Action: app.ActionCaseClaim})
+	if err != nil || len(claims) != 1 {
+		t.Errorf("claims of the free case: %+v, %v", claims, err)
+	}
+
+	// Replayed again (a second window, a retry): nothing is done twice.
+	if res, err := app.ReplayOfflineActions(ctx, ob, st, reg, anna); err != nil || len(res) != 0 {
+		t.Errorf("second replay: %+v, %v", res, err)
+	}
+	if as, _ := ob.Actions(ctx, app.OfflineConflict); len(as) != 4 {
+		t.Errorf("%d conflicts kept, want 4", len(as))
 	}
 }
