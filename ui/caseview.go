@@ -36,6 +36,7 @@ type caseView struct {
 	title    *widget.Label
 	summary  *widget.Label
 	flags    *widget.Label
+	pendingL *widget.Label // changes that wait on this PC for the server
 	content  *fyne.Container
 	claim    *keyButton
 	release  *keyButton
@@ -71,6 +72,10 @@ func (cv *caseView) buildUI() fyne.CanvasObject {
 	cv.flags.Importance = widget.WarningImportance
 	cv.flags.Wrapping = fyne.TextWrapWord
 	cv.flags.Hide()
+	cv.pendingL = widget.NewLabel("")
+	cv.pendingL.Importance = widget.WarningImportance
+	cv.pendingL.Wrapping = fyne.TextWrapWord
+	cv.pendingL.Hide()
 
 	cv.claim = newKeyButton(cv.m, lang.L("Übernehmen"), theme.AccountIcon(), cv.onClaim)
 	cv.claim.Importance = widget.HighImportance
@@ -92,7 +97,7 @@ func (cv *caseView) buildUI() fyne.CanvasObject {
 	cv.content = container.NewVBox()
 	top := container.NewVBox(
 		container.NewBorder(nil, nil, back, nil, cv.title),
-		cv.summary, cv.flags,
+		cv.summary, cv.flags, cv.pendingL,
 		container.NewHScroll(actions),
 		widget.NewSeparator(),
 	)
@@ -154,7 +159,13 @@ func (cv *caseView) load() {
 }
 
 func (cv *caseView) render() {
-	c, reg, me := cv.c, cv.m.reg, cv.m.clerkSign()
+	c, reg, me := cv.shown(), cv.m.reg, cv.m.clerkSign()
+	if t := cv.m.pendingText(cv.ref); t != "" {
+		cv.pendingL.SetText(t)
+		cv.pendingL.Show()
+	} else {
+		cv.pendingL.Hide()
+	}
 	cv.title.SetText(c.Ref + " · " + serviceName(reg, c.Service))
 	who := lang.L("nicht übernommen")
 	if c.Assignee != "" {
@@ -488,6 +499,10 @@ func auditText(e app.AuditEntry) string {
 // Actions.
 
 func (cv *caseView) onClaim() {
+	if cv.offline() {
+		cv.hold(app.OfflineClaim, "", "")
+		return
+	}
 	ref, by := cv.ref, cv.m.actor()
 	cv.m.do(func(ctx context.Context) error {
 		err := cv.m.store.Claim(ctx, ref, by)
@@ -500,12 +515,24 @@ func (cv *caseView) onClaim() {
 			}
 		}
 		return err
-	}, cv.after)
+	}, cv.afterOrHold(app.OfflineClaim, "", ""))
 }
 
 func (cv *caseView) onRelease() {
 	ref, by := cv.ref, cv.m.actor()
 	cv.m.do(func(ctx context.Context) error { return cv.m.store.Release(ctx, ref, by) }, cv.after)
+}
+
+// afterOrHold is after, except that a change the server could not take
+// because it is away is kept on this PC (offline_actions.go).
+func (cv *caseView) afterOrHold(kind app.OfflineActionKind, to app.Status, text string) func(error) {
+	return func(err error) {
+		if cv.canHold(err) {
+			cv.hold(kind, to, text)
+			return
+		}
+		cv.after(err)
+	}
 }
 
 // after shows an action's error, and reloads the case either way (the
@@ -574,7 +601,7 @@ func (cv *caseView) onChangeStatus() {
 	if cv.c == nil {
 		return
 	}
-	cv.statusOptions = app.NextStatuses(cv.c.Status)
+	cv.statusOptions = app.NextStatuses(cv.shown().Status)
 	var names []string
 	for _, s := range cv.statusOptions {
 		names = append(names, statusLabel(s))
@@ -596,10 +623,16 @@ func (cv *caseView) onChangeStatus() {
 // again (another clerk may have moved it meanwhile).
 func (cv *caseView) setStatus(to app.Status, reason string) {
 	if cv.c != nil {
-		if err := app.CheckTransition(cv.c.Status, to); err != nil {
+		if err := app.CheckTransition(cv.shown().Status, to); err != nil {
 			cv.after(err)
 			return
 		}
+	}
+	if cv.offline() {
+		// Without a message to the citizen: the portal's outbox is on the
+		// server. The clerk can send one when the change is written.
+		cv.hold(app.OfflineStatus, to, reason)
+		return
 	}
 	ref, by := cv.ref, cv.m.actor()
 	cv.change(app.CaseChange{Kind: app.ChangeStatus, Status: to, Reason: reason},
@@ -637,7 +670,11 @@ func (cv *caseView) onNote() {
 
 func (cv *caseView) addNote(text string) {
 	ref, by := cv.ref, cv.m.actor()
-	cv.m.do(func(ctx context.Context) error { return cv.m.store.AddNote(ctx, ref, text, by) }, cv.after)
+	if cv.offline() {
+		cv.hold(app.OfflineNote, "", text)
+		return
+	}
+	cv.m.do(func(ctx context.Context) error { return cv.m.store.AddNote(ctx, ref, text, by) }, cv.afterOrHold(app.OfflineNote, "", text))
 }
 
 func (cv *caseView) onPrint() {

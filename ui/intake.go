@@ -71,7 +71,11 @@ type intakeScreen struct {
 	lastSave *widget.Label
 	// offlineBtn lists the applications this PC keeps (Options.Offline).
 	offlineBtn *widget.Button
-	content    fyne.CanvasObject // built once: kept with its input when the window is rebuilt (away.go)
+	// fromOffline is the key of a refused application copied back into
+	// the form ("In Formular übernehmen"): deleted from the outbox once
+	// the form is saved.
+	fromOffline string
+	content     fyne.CanvasObject // built once: kept with its input when the window is rebuilt (away.go)
 	// fromMail is the form as a kept mail filled it (setReview): cancelling
 	// asks only when the clerk changed something since.
 	fromMail   formState
@@ -766,6 +770,7 @@ func (s *intakeScreen) save() {
 			s.m.showError(err)
 			return
 		}
+		s.savedFromOffline()
 		if held != nil {
 			s.holdOffline(held)
 			return
@@ -813,6 +818,7 @@ func (s *intakeScreen) onNew() {
 
 func (s *intakeScreen) reset() {
 	s.key = newKey()
+	s.fromOffline = ""
 	s.touched = map[string]bool{}
 	s.showAll = false
 	s.ags = ""

@@ -73,43 +73,23 @@ func (m *mainWindow) refreshOfflineCount() {
 	m.bg.run(func() {
 		w, err := ob.Entries(m.ctx, app.OfflineWaiting)
 		r, err2 := ob.Entries(m.ctx, app.OfflineConflict)
-		if err != nil || err2 != nil {
+		pending, nw, err3 := loadPending(m.ctx, ob)
+		ra, err4 := ob.Actions(m.ctx, app.OfflineConflict)
+		if err != nil || err2 != nil || err3 != nil || err4 != nil {
 			return
 		}
 		m.ui(func() {
+			m.pending = pending
+			m.showPending()
 			m.showAwayEntries(append(w, r...))
 			b := m.intake.offlineBtn
-			if n := len(w) + len(r); n > 0 {
+			if n := len(w) + len(r) + nw + len(ra); n > 0 {
 				b.SetText(lang.L("Auf diesem PC vorgemerkt: {{.N}}", map[string]any{"N": n}))
 				b.Show()
 			} else {
 				b.Hide()
 			}
 		})
-	})
-}
-
-// showOfflineEntries lists the applications kept on this PC: waiting for
-// the server, or refused by it with its German reason. Refused ones stay
-// until the IT or the lead has settled them.
-func (m *mainWindow) showOfflineEntries() {
-	ob := m.o.Offline
-	if ob == nil {
-		return
-	}
-	m.do(func(ctx context.Context) error {
-		es, err := ob.Entries(ctx, "")
-		if err != nil {
-			return err
-		}
-		m.ui(func() {
-			m.showMessage(lang.L("Auf diesem PC vorgemerkte Anträge"), strings.Join(offlineLines(es), "\n"))
-		})
-		return nil
-	}, func(err error) {
-		if err != nil {
-			m.showError(err)
-		}
 	})
 }
 
@@ -163,7 +143,8 @@ func (m *mainWindow) watchOffline() {
 				}
 			}
 			es, err := ob.Entries(m.ctx, app.OfflineWaiting)
-			if err != nil || len(es) == 0 {
+			as, err2 := ob.Actions(m.ctx, app.OfflineWaiting)
+			if err != nil || err2 != nil || len(es)+len(as) == 0 {
 				continue
 			}
 			m.ui(func() {
@@ -184,13 +165,24 @@ func (m *mainWindow) replayOffline() {
 	}
 	m.live.replaying = true
 	var res []app.OfflineResult
+	var acts []app.OfflineActionResult
+	by, st := m.actor(), m.store
 	m.do(func(ctx context.Context) error {
 		var err error
-		res, err = app.ReplayOffline(ctx, ob, m.store)
+		// Applications first, then the changes in the order made; the
+		// changes concern cases on the server already, not these.
+		res, err = app.ReplayOffline(ctx, ob, st)
+		if err == nil {
+			acts, err = app.ReplayOfflineActions(ctx, ob, st, m.reg, by)
+		}
 		if err == nil {
 			var left []app.OfflineEntry
+			var pending map[string][]app.OfflineAction
 			left, err = ob.Entries(ctx, app.OfflineWaiting)
-			m.ui(func() { m.live.waiting = len(left) > 0 })
+			if err == nil {
+				pending, _, err = loadPending(ctx, ob)
+			}
+			m.ui(func() { m.live.waiting = len(left) > 0 || len(pending) > 0 })
 		}
 		return err
 	}, func(err error) {
@@ -198,15 +190,18 @@ func (m *mainWindow) replayOffline() {
 		if err != nil && !app.Unavailable(err) {
 			m.log.Error("offline replay", "err", err)
 		}
-		m.showReplayed(res)
+		m.showReplayed(res, acts)
 		m.refreshOfflineCount()
+		if cv := m.caseView; len(acts) > 0 && cv != nil && cv.c != nil {
+			cv.load() // what the server made of the changes
+		}
 	})
 }
 
 // showReplayed lists the applications written (provisional → final
 // reference) and those the server refused, with its German reason.
-func (m *mainWindow) showReplayed(res []app.OfflineResult) {
-	if len(res) == 0 {
+func (m *mainWindow) showReplayed(res []app.OfflineResult, acts []app.OfflineActionResult) {
+	if len(res) == 0 && len(acts) == 0 {
 		return
 	}
 	var done, refused []string
@@ -230,5 +225,29 @@ func (m *mainWindow) showReplayed(res []app.OfflineResult) {
 		b.WriteString(lang.L("Diese Anträge hat der Server abgelehnt. Sie bleiben auf diesem PC vorgemerkt; bitte mit der Leitung klären und gegebenenfalls neu erfassen:"))
 		b.WriteString("\n\n" + strings.Join(refused, "\n"))
 	}
-	m.showMessage(lang.L("Anträge ohne Verbindung"), b.String())
+	var written, conflicts []string
+	for _, r := range acts {
+		if r.Conflict {
+			conflicts = append(conflicts, r.Action.Message)
+			continue
+		}
+		written = append(written, lang.L("{{.Ref}}: {{.What}}", map[string]any{"Ref": r.Action.Ref, "What": actionLabel(r.Action)}))
+	}
+	para := func(head string, lines []string) {
+		if len(lines) == 0 {
+			return
+		}
+		if b.Len() > 0 {
+			b.WriteString("\n\n")
+		}
+		b.WriteString(head + "\n\n" + strings.Join(lines, "\n"))
+	}
+	para(lang.L("Ohne Verbindung vorgemerkte Änderungen sind jetzt gespeichert:"), written)
+	para(lang.L("Diese Änderungen wurden nicht ausgeführt, weil inzwischen jemand anderes am Vorgang gearbeitet hat:"), conflicts)
+	if len(refused) == 0 && len(conflicts) == 0 {
+		m.showMessage(lang.L("Ohne Verbindung Vorgemerktes"), b.String())
+		return
+	}
+	// With something refused: the list with what the clerk can do.
+	m.showOfflineList(lang.L("Ohne Verbindung Vorgemerktes"), b.String())
 }

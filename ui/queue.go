@@ -470,8 +470,14 @@ func (q *queueScreen) updateCell(id widget.TableCellID, o fyne.CanvasObject) {
 			if r.Status == app.StatusReceived {
 				imp = widget.HighImportance
 			}
+			if s, ok := q.m.pendingStatus(r.Ref); ok {
+				text, imp = lang.L("{{.Status}} · wartet auf Server", map[string]any{"Status": statusLabel(s)}), widget.WarningImportance
+			}
 		case "assignee":
 			text = r.Assignee
+			if a := q.m.pendingAssignee(r.Ref); a != "" {
+				text = a
+			}
 		case "flags":
 			text = flagsLabel(r.Flags)
 			if len(r.Flags) > 0 {

@@ -99,7 +99,13 @@ func (cv *caseView) change(ch app.CaseChange, plain func(ctx context.Context) er
 		}
 		_, err := cv.m.o.Messages.ChangeCase(ctx, ref, ch, nil, by)
 		return err
-	}, cv.after)
+	}, func(err error) {
+		if ch.Kind == app.ChangeStatus {
+			cv.afterOrHold(app.OfflineStatus, ch.Status, ch.Reason)(err)
+			return
+		}
+		cv.after(err)
+	})
 }
 
 // onTell opens a free "Nachricht an Bürger".

@@ -65,6 +65,12 @@ type mainWindow struct {
 	dlg         dialog.Dialog // the dialog on screen, if any
 	dialogs     []*dlg        // the open dialogs, the top one last
 	lastMessage string        // text of the last message shown (tests read it)
+
+	// pending are the changes to cases kept on this PC while the server
+	// was away, waiting to be written (offline_actions.go), by reference.
+	pending    map[string][]app.OfflineAction
+	offlineDlg *dlg            // the list of what this PC keeps, while open
+	offlineBox *fyne.Container // its rows (tests tap its buttons)
 }
 
 func newMainWindow(ctx context.Context, a fyne.App, w fyne.Window, o Options) *mainWindow {

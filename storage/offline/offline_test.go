@@ -246,7 +246,7 @@ func TestOfflineActionsReplayed(t *testing.T) {
 	anna.Name, max.Name = "Anna Ulmer", "M. Becker"
 	ob := open(t, filepath.Join(t.TempDir(), "offline.db"))
 	var cs []*app.Case
-	for i, name := range []string{"Frei", "Becker", "Notiz", "Weg"} {
+	for i, name := range []string{"Frei", "Becker", "Notiz", "Weg", "Absturz"} {
 		nc := storetest.DogCase(t, "p-"+name, "Karl", name, app.OfficeUlmen, storetest.Start.Add(time.Duration(i)*time.Minute))
 		cc, _, err := sys.CreateCase(ctx, nc, nil)
 		if err != nil {
@@ -254,7 +254,7 @@ func TestOfflineActionsReplayed(t *testing.T) {
 		}
 		cs = append(cs, cc)
 	}
-	free, taken, noted, gone := cs[0], cs[1], cs[2], cs[3]
+	free, taken, noted, gone, crashedClaim := cs[0], cs[1], cs[2], cs[3], cs[4]
 	seen := func(c *app.Case) app.OfflineSeen {
 		return app.OfflineSeen{Status: c.Status, Assignee: c.Assignee, Office: c.Office, UpdatedAt: c.UpdatedAt}
 	}
@@ -281,6 +281,7 @@ func TestOfflineActionsReplayed(t *testing.T) {
 	crashed := hold(app.OfflineAction{Kind: app.OfflineNote, Ref: noted.Ref, Text: "Rückruf erbeten", Seen: seen(noted)})
 	hold(app.OfflineAction{Kind: app.OfflineClaim, Ref: gone.Ref, Seen: seen(gone)})
 	hold(app.OfflineAction{Kind: app.OfflineNote, Ref: gone.Ref, Text: "Bescheid an Tierarzt", Seen: seen(gone)})
+	cc := hold(app.OfflineAction{Kind: app.OfflineClaim, Ref: crashedClaim.Ref, Seen: seen(crashedClaim)})
 	if res, err := app.ReplayOfflineActions(ctx, ob, st, reg, anna); !app.Unavailable(err) || len(res) != 0 {
 		t.Fatalf("replay without server: %+v, %v", res, err)
 	}
@@ -308,9 +309,15 @@ func TestOfflineActionsReplayed(t *testing.T) {
 	if err := st.AddNote(ctx, noted.Ref, crashed.Text, anna); err != nil {
 		t.Fatal(err)
 	}
+	if err := ob.TryAction(ctx, cc.Key, 0); err != nil { // and a claim
+		t.Fatal(err)
+	}
+	if err := st.Claim(ctx, crashedClaim.Ref, anna); err != nil {
+		t.Fatal(err)
+	}
 
 	res, err := app.ReplayOfflineActions(ctx, ob, st, reg, anna)
-	if err != nil || len(res) != 7 {
+	if err != nil || len(res) != 8 {
 		t.Fatalf("replay: %+v, %v", res, err)
 	}
 	wantMsg := []string{
@@ -321,6 +328,7 @@ func TestOfflineActionsReplayed(t *testing.T) {
 		"",
 		"Der Vorgang " + gone.Ref + " ist für Sie nicht mehr sichtbar (an eine andere Dienststelle weitergeleitet oder gelöscht); Ihre Übernahme wurde nicht ausgeführt.",
 		"Der Vorgang " + gone.Ref + " ist für Sie nicht mehr sichtbar (an eine andere Dienststelle weitergeleitet oder gelöscht); Ihre Notiz „Bescheid an Tierarzt“ wurde nicht ausgeführt.",
+		"",
 	}
 	for i, r := range res {
 		if r.Action.Message != wantMsg[i] || r.Conflict != (wantMsg[i] != "") {
@@ -352,9 +360,11 @@ func TestOfflineActionsReplayed(t *testing.T) {
 	if n := countNotes(noted.Ref, "Rückruf erbeten"); n != 1 {
 		t.Errorf("note sent before the crash is there %d times, want 1", n)
 	}
-	claims, err := st.AuditEntries(ctx, app.AuditFilter{Ref: free.Ref, Action: app.ActionCaseClaim})
-	if err != nil || len(claims) != 1 {
-		t.Errorf("claims of the free case: %+v, %v", claims, err)
+	for _, ref := range []string{free.Ref, crashedClaim.Ref} {
+		claims, err := st.AuditEntries(ctx, app.AuditFilter{Ref: ref, Action: app.ActionCaseClaim})
+		if err != nil || len(claims) != 1 {
+			t.Errorf("claims of %s: %+v, %v", ref, claims, err)
+		}
 	}
 
 	// Replayed again (a second window, a retry): nothing is done twice.

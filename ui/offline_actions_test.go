@@ -1,0 +1,285 @@
+package ui
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"amtstresen/app"
+	"amtstresen/storage/offline"
+	"amtstresen/storage/postgres/pgtest"
+	"amtstresen/storage/postgres/pgtest/pgsetup"
+	"amtstresen/storage/storetest"
+)
+
+// queueCell is the text the queue's table shows for ref in column key.
+func (h *harness) queueCell(ref, key string) string {
+	q := h.m.queue
+	col := -1
+	for i, c := range q.cols {
+		if c.key == key {
+			col = i
+		}
+	}
+	for i, r := range q.pages[0] {
+		if r.Ref == ref {
+			l := widget.NewLabel("")
+			q.updateCell(widget.TableCellID{Row: i, Col: col}, l)
+			return l.Text
+		}
+	}
+	return ""
+}
+
+// offlineSetup is a private PostgreSQL with the portal sync's cases of
+// VG Ulmen, Anna Ulmer's window on it with an outbox on this PC, and the
+// store of a second clerk, M. Becker.
+func offlineSetup(t *testing.T, feed bool, names ...string) (c *pgtest.Cluster, h *harness, ob *offline.Outbox, cs []*app.Case, other *app.Scoped, max app.Actor) {
+	ctx := context.Background()
+	c = pgtest.Start(t)
+	d := pgsetup.New(t, c)
+	sys := d.Service(t, "abgleich", "sync", "admin").Open(t, testReg)
+	db, st, act := d.Clerk(t, "ulm_a", "clerk", app.OfficeUlmen, "Anna Ulmer").OpenScoped(t, testReg)
+	_, other, max = d.Clerk(t, "ulm_b", "clerk", app.OfficeUlmen, "M. Becker").OpenScoped(t, testReg)
+	max.Name = "M. Becker" // as his window names him
+	for i, name := range names {
+		nc := storetest.DogCase(t, "p-"+name, "Karl", name, app.OfficeUlmen, storetest.Start.Add(time.Duration(i)*time.Minute))
+		cc, _, err := sys.CreateCase(ctx, nc, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cs = append(cs, cc)
+	}
+	ob, err := offline.Open(ctx, filepath.Join(t.TempDir(), "offline.db"), testReg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ob.Close() })
+	h = newHarness(t, st, func(o *Options) {
+		o.Actor, o.Offline = act, ob
+		if feed {
+			o.Changes = db
+		}
+	})
+	return c, h, ob, cs, other, max
+}
+
+// openShown opens the case in the window and waits until it is shown.
+func (h *harness) openShown(ref string) *caseView {
+	h.m.openCase(ref)
+	h.eventually(5*time.Second, "case open", func() bool { return h.m.caseView != nil && h.m.caseView.c != nil })
+	return h.m.caseView
+}
+
+// Anna Ulmer's counter loses the server while a case is on screen: she
+// claims it, moves it to "In Bearbeitung" and adds a note. The case and
+// its queue row say "wartet auf Server"; when the server is back the
+// changes are written once, in order, and she is told.
+func TestOfflineChangesWrittenWhenServerBack(t *testing.T) {
+	old := offlineRetry
+	offlineRetry = 500 * time.Millisecond
+	t.Cleanup(func() { offlineRetry = old })
+	ctx := context.Background()
+	c, h, ob, cs, _, _ := offlineSetup(t, true, "Frei")
+	st := h.store
+	ref := cs[0].Ref
+	h.eventually(5*time.Second, "queue row", func() bool { return h.queueRow(ref) != nil })
+	cv := h.openShown(ref)
+
+	c.Shutdown()
+	h.eventually(10*time.Second, "offline banner", func() bool { return h.m.live.offline })
+	cv.onClaim()
+	h.wait()
+	cv.setStatus(app.StatusInProgress, "")
+	h.wait()
+	cv.addNote("Rückruf erbeten")
+	h.wait()
+	as, err := ob.Actions(ctx, app.OfflineWaiting)
+	if err != nil || len(as) != 3 || as[0].Kind != app.OfflineClaim || as[1].Kind != app.OfflineStatus || as[2].Kind != app.OfflineNote {
+		t.Fatalf("kept: %+v, %v", as, err)
+	}
+	if s := as[1].Seen; s.Assignee != "ulm_a" || s.Status != app.StatusReceived || !s.UpdatedAt.Equal(cs[0].UpdatedAt) {
+		t.Errorf("the status change saw %+v", s)
+	}
+	if !cv.pendingL.Visible() || !strings.Contains(cv.pendingL.Text, "wartet auf Server: Übernahme") ||
+		!strings.Contains(cv.pendingL.Text, "Notiz „Rückruf erbeten“") {
+		t.Errorf("case view: %q visible %v", cv.pendingL.Text, cv.pendingL.Visible())
+	}
+	if s := cv.summary.Text; !strings.Contains(s, "In Bearbeitung") || !strings.Contains(s, "ulm_a") {
+		t.Errorf("summary %q", s)
+	}
+	if !cv.claim.Disabled() {
+		t.Error("claim still offered after the offline claim")
+	}
+	h.m.closeCase()
+	if s := h.queueCell(ref, "status"); s != "In Bearbeitung · wartet auf Server" {
+		t.Errorf("queue row status %q", s)
+	}
+	if s := h.queueCell(ref, "assignee"); s != "ulm_a" {
+		t.Errorf("queue row assignee %q", s)
+	}
+
+	if err := c.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	h.eventually(30*time.Second, "written after the reconnect", func() bool {
+		as, _ := ob.Actions(ctx, app.OfflineWritten)
+		return len(as) == 3
+	})
+	h.eventually(time.Second, "told", func() bool {
+		return strings.Contains(h.m.lastMessage, "Ohne Verbindung vorgemerkte Änderungen sind jetzt gespeichert") &&
+			strings.Contains(h.m.lastMessage, ref+": Notiz „Rückruf erbeten“")
+	})
+	got, err := st.CaseByRef(ctx, ref)
+	if err != nil || got.Assignee != "ulm_a" || got.Status != app.StatusInProgress {
+		t.Fatalf("on the server: %+v, %v", got, err)
+	}
+	ns, _ := st.Notes(ctx, ref)
+	n := 0
+	for _, x := range ns {
+		if x.Text == "Rückruf erbeten" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("note %d times", n)
+	}
+	claims, _ := st.AuditEntries(ctx, app.AuditFilter{Ref: ref, Action: app.ActionCaseClaim})
+	if len(claims) != 1 {
+		t.Errorf("%d claims", len(claims))
+	}
+	h.eventually(5*time.Second, "marker gone", func() bool {
+		return h.queueCell(ref, "status") == "In Bearbeitung" && len(h.m.pending) == 0
+	})
+}
+
+// Anna Ulmer's window has no change feed here: it learns that the server
+// is away when her claim and note fail, and keeps both. Before her
+// window writes them, M. Becker claims the case. Her claim is not
+// applied over his (he keeps the case), she is told in German who did
+// what, her note is added anyway; "Verwerfen" asks first, Enter keeps.
+// An application the server refused can be copied back into the form.
+func TestOfflineClaimConflictShownInGerman(t *testing.T) {
+	ctx := context.Background()
+	c, h, ob, cs, other, max := offlineSetup(t, false, "Becker")
+	st := h.store
+	ref := cs[0].Ref
+	cv := h.openShown(ref)
+
+	c.Shutdown()
+	cv.onClaim()
+	h.eventually(10*time.Second, "claim kept", func() bool {
+		as, _ := ob.Actions(ctx, app.OfflineWaiting)
+		return len(as) == 1
+	})
+	cv.addNote("Hund bereits gechippt")
+	h.eventually(10*time.Second, "note kept", func() bool {
+		as, _ := ob.Actions(ctx, app.OfflineWaiting)
+		return len(as) == 2
+	})
+	bad := storetest.DogCase(t, "form-bad", "Bruno", "Fehler", app.OfficeUlmen, storetest.Start)
+	bad.Channel, bad.PortalCase, bad.Raw, bad.Clerk = app.ChannelCounter, "", nil, "ulm_a"
+	bad.Routing.Office = "vg-unbekannt" // kept by an older version; the server refuses it
+	refused, err := ob.Hold(ctx, bad, app.OfficeUlmen, "ulm_a")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if err := c.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; ; i++ { // his pool reconnects on its own
+		if err = other.Claim(ctx, ref, max); !app.Unavailable(err) || i > 50 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "Der Vorgang " + ref + " wurde inzwischen von M. Becker übernommen; Ihre Übernahme wurde nicht ausgeführt."
+	h.eventually(30*time.Second, "conflict shown", func() bool {
+		if h.m.offlineDlg == nil {
+			h.m.replayOffline()
+			h.wait()
+			time.Sleep(100 * time.Millisecond)
+		}
+		return strings.Contains(h.m.lastMessage, want)
+	})
+	if !strings.Contains(h.m.lastMessage, refused.ProvisionalRef+" (Bruno Fehler): Die Dienststelle") {
+		t.Errorf("refused application not shown: %q", h.m.lastMessage)
+	}
+	got, err := st.CaseByRef(ctx, ref)
+	if err != nil || got.Assignee != "ulm_b" {
+		t.Fatalf("his claim: %+v, %v", got, err)
+	}
+	ns, _ := st.Notes(ctx, ref)
+	if n := strings.Count(noteTexts(ns), "Hund bereits gechippt"); n != 1 {
+		t.Errorf("note %d times", n)
+	}
+
+	// Verwerfen asks; Enter keeps it.
+	box := h.m.offlineBox
+	discard := findButton(box, "Verwerfen")
+	if discard == nil || findButton(box, "In Formular übernehmen") == nil {
+		t.Fatalf("actions: %q", markup(box))
+	}
+	test.Tap(discard)
+	h.wait()
+	if !strings.Contains(h.m.lastMessage, "Wirklich verwerfen?") {
+		t.Fatalf("not asked: %q", h.m.lastMessage)
+	}
+	h.press(fyne.KeyReturn)
+	h.wait()
+	kept := func() int {
+		es, _ := ob.Entries(ctx, app.OfflineConflict)
+		as, _ := ob.Actions(ctx, app.OfflineConflict)
+		return len(es) + len(as)
+	}
+	if kept() != 2 {
+		t.Fatalf("Enter discarded: %d kept", kept())
+	}
+	for _, b := range []string{"Verwerfen", "Verwerfen"} {
+		test.Tap(findButton(h.m.offlineBox, b))
+		h.wait()
+		test.Tap(h.m.topDialog().okBtn)
+		h.wait()
+		h.wait()
+	}
+	if kept() != 0 {
+		t.Errorf("after discarding both: %d kept", kept())
+	}
+
+	// Copied back into the form: nothing typed is lost.
+	refused2 := *bad
+	refused2.IdempotencyKey = "form-bad-2"
+	e2, err := ob.Hold(ctx, &refused2, app.OfficeUlmen, "ulm_a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ob.Refused(ctx, e2.Key, "Die Dienststelle ist unbekannt."); err != nil {
+		t.Fatal(err)
+	}
+	h.m.showOfflineEntries()
+	h.wait()
+	test.Tap(findButton(h.m.offlineBox, "In Formular übernehmen"))
+	h.wait()
+	s := h.m.intake
+	if s.last.Text != "Fehler" || s.first.Text != "Bruno" || s.fromOffline != e2.Key || h.m.current() != ScreenIntake {
+		t.Errorf("form: %q %q key %q screen %v", s.first.Text, s.last.Text, s.fromOffline, h.m.current())
+	}
+}
+
+func noteTexts(ns []app.Note) string {
+	var b strings.Builder
+	for _, n := range ns {
+		b.WriteString(n.Text + "\n")
+	}
+	return b.String()
+}
