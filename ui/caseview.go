@@ -37,6 +37,7 @@ type caseView struct {
 	summary  *widget.Label
 	flags    *widget.Label
 	pendingL *widget.Label // changes that wait on this PC for the server
+	rowOnly  bool          // opened without the server: only the queue row's data (offline_actions.go)
 	content  *fyne.Container
 	claim    *keyButton
 	release  *keyButton
@@ -142,10 +143,14 @@ func (cv *caseView) load() {
 				return
 			}
 			if err != nil {
+				if cv.fromRow(err) {
+					return
+				}
 				cv.summary.SetText(app.ErrorMessage(err))
 				m.showError(err)
 				return
 			}
+			cv.rowOnly = false
 			cv.c, cv.notes, cv.audit, cv.outgoing = c, notes, entries, outgoing
 			cv.names = map[string]string{}
 			for _, e := range entries {
@@ -181,6 +186,9 @@ func (cv *caseView) render() {
 	cv.summary.SetText(lang.L("Status: {{.Status}} · {{.Office}} · {{.Who}} · eingegangen {{.When}} {{.Channel}}", map[string]any{
 		"Status": statusLabel(c.Status), "Office": officeShort(reg, c.Office), "Who": who,
 		"When": app.FormatDateTime(c.ReceivedAt), "Channel": channel}))
+	if cv.rowOnly {
+		cv.summary.SetText(cv.summary.Text + "\n" + lang.L("Ohne Verbindung zum Server geöffnet: nur die Angaben aus dem Arbeitsvorrat. Übernehmen, Status ändern und Notizen werden auf diesem PC vorgemerkt und nachgetragen."))
+	}
 	if len(c.Flags) > 0 {
 		cv.flags.SetText(lang.L("Zu prüfen: {{.Flags}}", map[string]any{"Flags": flagsLabel(c.Flags)}))
 		cv.flags.Show()
@@ -202,6 +210,11 @@ func (cv *caseView) render() {
 	}
 	if c.Status.Final() {
 		cv.forward.Disable()
+	}
+	if cv.rowOnly { // these need the whole case or the server
+		for _, b := range []*keyButton{cv.release, cv.forward, cv.tellBtn, cv.printBtn, cv.saveBtn} {
+			b.Disable()
+		}
 	}
 
 	left := container.NewVBox(append(cv.withdrawalCards(), cv.applicantCard(), cv.fieldsCard())...)

@@ -192,7 +192,7 @@ func (m *mainWindow) replayOffline() {
 		}
 		m.showReplayed(res, acts)
 		m.refreshOfflineCount()
-		if cv := m.caseView; len(acts) > 0 && cv != nil && cv.c != nil {
+		if cv := m.caseView; cv != nil && cv.c != nil && (len(acts) > 0 || cv.rowOnly) {
 			cv.load() // what the server made of the changes
 		}
 	})

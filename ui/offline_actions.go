@@ -30,6 +30,32 @@ func (cv *caseView) offline() bool {
 	return cv.m.o.Offline != nil && cv.m.live.offline && cv.c != nil
 }
 
+// fromRow shows the case from the queue's row when the server cannot be
+// reached (err) but the row is still on screen: the clerk can claim it,
+// change its status and add a note, kept on this PC. The read is not
+// logged then; the case is read (and logged) when the server is back.
+func (cv *caseView) fromRow(err error) bool {
+	m := cv.m
+	if !app.Unavailable(err) || m.o.Offline == nil || m.queue == nil {
+		return false
+	}
+	for _, rows := range m.queue.pages {
+		for _, r := range rows {
+			if r.Ref != cv.ref {
+				continue
+			}
+			cv.c = &app.Case{ID: r.ID, Ref: r.Ref, Office: r.Office, Channel: r.Channel, Service: r.Service,
+				Applicant: app.Applicant{LastName: r.ApplicantName}, Status: r.Status, Assignee: r.Assignee,
+				Flags: r.Flags, Municipality: r.Municipality, ReceivedAt: r.ReceivedAt}
+			cv.notes, cv.audit, cv.outgoing, cv.names = nil, nil, nil, map[string]string{}
+			cv.rowOnly, cv.audited = true, false
+			cv.render()
+			return true
+		}
+	}
+	return false
+}
+
 // canHold reports whether a change the server could not take may be kept.
 func (cv *caseView) canHold(err error) bool {
 	return app.Unavailable(err) && cv.m.o.Offline != nil && cv.c != nil && cv.m.caseView == cv

@@ -79,17 +79,19 @@ func (h *harness) openShown(ref string) *caseView {
 
 // Anna Ulmer's counter loses the server while a case is on screen: she
 // claims it, moves it to "In Bearbeitung" and adds a note. The case and
-// its queue row say "wartet auf Server"; when the server is back the
-// changes are written once, in order, and she is told.
+// its queue row say "wartet auf Server". A second case she opens from the
+// queue still on screen shows the row's data, and she claims it too.
+// When the server is back the changes are written once, in order, she is
+// told, and the second case is read from the server.
 func TestOfflineChangesWrittenWhenServerBack(t *testing.T) {
 	old := offlineRetry
 	offlineRetry = 500 * time.Millisecond
 	t.Cleanup(func() { offlineRetry = old })
 	ctx := context.Background()
-	c, h, ob, cs, _, _ := offlineSetup(t, true, "Frei")
+	c, h, ob, cs, _, _ := offlineSetup(t, true, "Frei", "Zeile")
 	st := h.store
-	ref := cs[0].Ref
-	h.eventually(5*time.Second, "queue row", func() bool { return h.queueRow(ref) != nil })
+	ref, ref2 := cs[0].Ref, cs[1].Ref
+	h.eventually(5*time.Second, "queue rows", func() bool { return h.queueRow(ref) != nil && h.queueRow(ref2) != nil })
 	cv := h.openShown(ref)
 
 	c.Shutdown()
@@ -124,13 +126,22 @@ func TestOfflineChangesWrittenWhenServerBack(t *testing.T) {
 	if s := h.queueCell(ref, "assignee"); s != "ulm_a" {
 		t.Errorf("queue row assignee %q", s)
 	}
+	cv2 := h.openShown(ref2)
+	if !cv2.rowOnly || !strings.Contains(cv2.summary.Text, "nur die Angaben aus dem Arbeitsvorrat") || cv2.claim.Disabled() || !cv2.printBtn.Disabled() {
+		t.Fatalf("opened from the row: rowOnly %v %q", cv2.rowOnly, cv2.summary.Text)
+	}
+	cv2.onClaim()
+	h.wait()
+	if !strings.Contains(cv2.pendingL.Text, "wartet auf Server: Übernahme") {
+		t.Errorf("second case: %q", cv2.pendingL.Text)
+	}
 
 	if err := c.Restart(); err != nil {
 		t.Fatal(err)
 	}
 	h.eventually(30*time.Second, "written after the reconnect", func() bool {
 		as, _ := ob.Actions(ctx, app.OfflineWritten)
-		return len(as) == 3
+		return len(as) == 4
 	})
 	h.eventually(time.Second, "told", func() bool {
 		return strings.Contains(h.m.lastMessage, "Ohne Verbindung vorgemerkte Änderungen sind jetzt gespeichert") &&
@@ -154,6 +165,13 @@ func TestOfflineChangesWrittenWhenServerBack(t *testing.T) {
 	if len(claims) != 1 {
 		t.Errorf("%d claims", len(claims))
 	}
+	if got, err := st.CaseByRef(ctx, ref2); err != nil || got.Assignee != "ulm_a" {
+		t.Errorf("second case on the server: %+v, %v", got, err)
+	}
+	h.eventually(5*time.Second, "second case read from the server", func() bool {
+		cv := h.m.caseView
+		return cv == cv2 && !cv.rowOnly && len(cv.audit) > 0 && !cv.pendingL.Visible()
+	})
 	h.eventually(5*time.Second, "marker gone", func() bool {
 		return h.queueCell(ref, "status") == "In Bearbeitung" && len(h.m.pending) == 0
 	})
