@@ -292,6 +292,18 @@ func TestOfflineClaimConflictShownInGerman(t *testing.T) {
 	if s.last.Text != "Fehler" || s.first.Text != "Bruno" || s.fromOffline != e2.Key || h.m.current() != ScreenIntake {
 		t.Errorf("form: %q %q key %q screen %v", s.first.Text, s.last.Text, s.fromOffline, h.m.current())
 	}
+	if s.fieldEntry("hund.rasse").Text != "Dackel" {
+		t.Errorf("the dog's breed was not copied: %q", s.fieldEntry("hund.rasse").Text)
+	}
+	// Saved from the form (now with the right office): the refused copy goes.
+	s.onSave()
+	h.eventually(10*time.Second, "saved and the refused copy gone", func() bool {
+		es, _ := ob.Entries(ctx, "")
+		return len(es) == 0 && strings.HasPrefix(s.lastSave.Text, "Gespeichert: ULM-2026-")
+	})
+	if n, _ := st.CountCases(ctx, app.CaseFilter{Query: "Fehler"}); n != 1 {
+		t.Errorf("%d cases of Bruno Fehler, want 1", n)
+	}
 }
 
 func noteTexts(ns []app.Note) string {
