@@ -234,7 +234,8 @@ INSERT INTO entries (key, provisional_ref, office, clerk, held_at, new_case) VAL
 // added even to his case, and a note sent just before a crash (the
 // outbox not told) is not added twice. A case forwarded away meanwhile
 // refuses the claim and the note, and the note's text stays in the
-// message.
+// message. A claim and a status change sent before a crash are found
+// done, not done again nor taken for another's work.
 func TestOfflineActionsReplayed(t *testing.T) {
 	ctx := context.Background()
 	c := pgtest.Start(t)
@@ -282,6 +283,9 @@ func TestOfflineActionsReplayed(t *testing.T) {
 	hold(app.OfflineAction{Kind: app.OfflineClaim, Ref: gone.Ref, Seen: seen(gone)})
 	hold(app.OfflineAction{Kind: app.OfflineNote, Ref: gone.Ref, Text: "Bescheid an Tierarzt", Seen: seen(gone)})
 	cc := hold(app.OfflineAction{Kind: app.OfflineClaim, Ref: crashedClaim.Ref, Seen: seen(crashedClaim)})
+	claimedSeen := seen(crashedClaim)
+	claimedSeen.Assignee = anna.Clerk
+	cst := hold(app.OfflineAction{Kind: app.OfflineStatus, Ref: crashedClaim.Ref, Status: app.StatusInProgress, Text: "begonnen", Seen: claimedSeen})
 	if res, err := app.ReplayOfflineActions(ctx, ob, st, reg, anna); !app.Unavailable(err) || len(res) != 0 {
 		t.Fatalf("replay without server: %+v, %v", res, err)
 	}
@@ -315,9 +319,15 @@ func TestOfflineActionsReplayed(t *testing.T) {
 	if err := st.Claim(ctx, crashedClaim.Ref, anna); err != nil {
 		t.Fatal(err)
 	}
+	if err := ob.TryAction(ctx, cst.Key, 0); err != nil { // and its status change
+		t.Fatal(err)
+	}
+	if err := st.SetStatus(ctx, crashedClaim.Ref, app.StatusInProgress, "begonnen", anna); err != nil {
+		t.Fatal(err)
+	}
 
 	res, err := app.ReplayOfflineActions(ctx, ob, st, reg, anna)
-	if err != nil || len(res) != 8 {
+	if err != nil || len(res) != 9 {
 		t.Fatalf("replay: %+v, %v", res, err)
 	}
 	wantMsg := []string{
@@ -328,6 +338,7 @@ func TestOfflineActionsReplayed(t *testing.T) {
 		"",
 		"Der Vorgang " + gone.Ref + " ist für Sie nicht mehr sichtbar (an eine andere Dienststelle weitergeleitet oder gelöscht); Ihre Übernahme wurde nicht ausgeführt.",
 		"Der Vorgang " + gone.Ref + " ist für Sie nicht mehr sichtbar (an eine andere Dienststelle weitergeleitet oder gelöscht); Ihre Notiz „Bescheid an Tierarzt“ wurde nicht ausgeführt.",
+		"",
 		"",
 	}
 	for i, r := range res {
@@ -365,6 +376,9 @@ func TestOfflineActionsReplayed(t *testing.T) {
 		if err != nil || len(claims) != 1 {
 			t.Errorf("claims of %s: %+v, %v", ref, claims, err)
 		}
+	}
+	if moves, err := st.AuditEntries(ctx, app.AuditFilter{Ref: crashedClaim.Ref, Action: app.ActionCaseStatus}); err != nil || len(moves) != 1 {
+		t.Errorf("status changes of %s: %+v, %v", crashedClaim.Ref, moves, err)
 	}
 
 	// Replayed again (a second window, a retry): nothing is done twice.
