@@ -40,6 +40,13 @@ type FeedEvent struct {
 	UID         string    // FeedAppointment
 	ReviewID    int64     // FeedReview
 	Err         error     // FeedOffline
+	// Known: Before and After say where the case stood in the queue
+	// before and after the change (FeedCase; PostgreSQL's feed), so that
+	// a window knows without counting whether its count changed
+	// (PlanPageUpdate). After several changes of one transaction, Before
+	// is the first's and After the last's.
+	Known         bool
+	Before, After CaseKeys
 }
 
 // ChangeFeed announces what other programs (other counters, the portal

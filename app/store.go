@@ -38,7 +38,10 @@ type CaseFilter struct {
 	// received) or "applicant" (Applicant.SortKey); prefix "+" for
 	// ascending. Strings compare bytewise, not by a locale; equal keys
 	// are ordered by ID in the same direction (storage/storetest).
-	Sort   string
+	Sort string
+	// IDs: only these cases (a window re-reads the cases announced by the
+	// change feed through its filter; PatchPage). Empty: any case.
+	IDs    []int64
 	Limit  int // page size; 0 means 50
 	Offset int
 }

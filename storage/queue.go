@@ -45,16 +45,6 @@ var sorts = map[string]sortSpec{
 	"status": {[]string{"srank", "received_at"}, "cases_by_received"},
 }
 
-// statusRank orders statuses in workflow order for the "status" sort.
-func statusRank(s app.Status) int {
-	for i, x := range app.AllStatuses {
-		if x == s {
-			return i
-		}
-	}
-	return len(app.AllStatuses)
-}
-
 // summaryCols are the columns of a queue row.
 const summaryCols = `id, ref, received_at, service, applicant_name, municipality, office, status, assignee, flags, channel, applicant_sort`
 
@@ -73,6 +63,8 @@ type queuePlan struct {
 	refLo, refHi string
 	// shortWords: every word of the search has at most 3 characters.
 	shortWords bool
+	// ids: only these cases (CaseFilter.IDs), looked up by rowid.
+	ids []int64
 }
 
 // refPrefixRE matches what a clerk types of a reference (app.FormatRef):
@@ -114,7 +106,8 @@ func plan(f app.CaseFilter) (*queuePlan, error) {
 	for _, c := range append(append([]string(nil), spec.cols...), "id") {
 		ord = append(ord, c+dir)
 	}
-	p := &queuePlan{order: strings.Join(ord, ", "), index: spec.index, eq: []string{"office", "status"}, byStatus: spec.cols[0] == "srank"}
+	p := &queuePlan{order: strings.Join(ord, ", "), index: spec.index, eq: []string{"office", "status"}, byStatus: spec.cols[0] == "srank",
+		ids: f.IDs}
 	if q := strings.TrimSpace(f.Query); q != "" {
 		p.search = matchQuery(q)
 		p.shortWords = true
@@ -278,7 +271,7 @@ func (db *DB) ListCases(ctx context.Context, f app.CaseFilter) ([]app.CaseSummar
 	if offset < 0 {
 		offset = 0
 	}
-	if p.byStatus && p.search == "" {
+	if p.byStatus && p.search == "" && len(p.ids) == 0 {
 		return db.listByStatus(ctx, f, limit, offset)
 	}
 	return db.list(ctx, f, p, limit, offset)
@@ -323,7 +316,7 @@ func (db *DB) list(ctx context.Context, f app.CaseFilter, p *queuePlan, limit, o
 	}
 	var query string
 	var args []any
-	if p.search != "" {
+	if p.search != "" || len(p.ids) > 0 {
 		query, args = p.searchSQL(vals)
 	} else {
 		query, args = p.queueSQL(vals)
@@ -372,7 +365,7 @@ func (p *queuePlan) queueSQL(vals map[string][]any) (string, []any) {
 		for j, c := range p.eq {
 			conds = append(conds, c+" = ?")
 			if c == "status" {
-				rank = statusRank(app.Status(combo[j].(string)))
+				rank = app.StatusRank(app.Status(combo[j].(string)))
 			}
 		}
 		conds = append(conds, p.resid...)
@@ -427,14 +420,25 @@ func (p *queuePlan) scanning() *queuePlan {
 	return &q
 }
 
-// searchSQL drives from the full-text index: the matching ids are looked
-// up by rowid (NOT INDEXED: never a scan of an office range), filtered,
-// then sorted.
+// searchSQL drives from the full-text index, or from the ids asked for:
+// the matching ids are looked up by rowid (NOT INDEXED: never a scan of an
+// office range), filtered, then sorted.
 func (p *queuePlan) searchSQL(vals map[string][]any) (string, []any) {
-	conds := []string{"id IN (SELECT rowid FROM cases_fts WHERE cases_fts MATCH ?)"}
-	args := []any{p.search}
-	if p.refLo != "" {
-		conds, args = []string{"id IN (SELECT id FROM cases WHERE ref >= ? AND ref < ?)"}, []any{p.refLo, p.refHi}
+	var conds []string
+	var args []any
+	if len(p.ids) > 0 {
+		conds = append(conds, "id IN ("+placeholders(len(p.ids))+")")
+		for _, id := range p.ids {
+			args = append(args, id)
+		}
+	}
+	switch {
+	case p.refLo != "":
+		conds = append(conds, "id IN (SELECT id FROM cases WHERE ref >= ? AND ref < ?)")
+		args = append(args, p.refLo, p.refHi)
+	case p.search != "":
+		conds = append(conds, "id IN (SELECT rowid FROM cases_fts WHERE cases_fts MATCH ?)")
+		args = append(args, p.search)
 	}
 	for _, c := range p.eq {
 		conds = append(conds, c+" IN ("+placeholders(len(vals[c]))+")")
@@ -475,7 +479,7 @@ func (db *DB) count(ctx context.Context, f app.CaseFilter, p *queuePlan, max int
 	}
 	var query string
 	var args []any
-	if p.search != "" {
+	if p.search != "" || len(p.ids) > 0 {
 		query, args = p.searchSQL(vals)
 	} else {
 		conds := []string{}

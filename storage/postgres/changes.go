@@ -160,7 +160,8 @@ func decodeChange(n *pgconn.Notification) app.FeedEvent {
 	case ChannelCase:
 		var c CaseChange
 		if json.Unmarshal([]byte(n.Payload), &c) == nil && c.ID != 0 {
-			return app.FeedEvent{Kind: app.FeedCase, CaseID: c.ID, Office: app.OfficeKey(c.Office), RoutingOpen: c.RoutingOpen}
+			return app.FeedEvent{Kind: app.FeedCase, CaseID: c.ID, Office: app.OfficeKey(c.Office), RoutingOpen: c.RoutingOpen,
+				Known: c.Before != nil || c.After != nil, Before: c.Before.app(), After: c.After.app()}
 		}
 	case ChannelAppointment:
 		var a struct {
@@ -187,7 +188,8 @@ func decodeChange(n *pgconn.Notification) app.FeedEvent {
 }
 
 // dedupe drops repeated announcements of a batch (a case written by
-// several statements of one transaction), keeping the first's place.
+// several statements of one transaction), keeping the first's place and
+// Before and the last's After.
 func dedupe(batch []app.FeedEvent) []app.FeedEvent {
 	type key struct {
 		kind   app.FeedKind
@@ -195,14 +197,17 @@ func dedupe(batch []app.FeedEvent) []app.FeedEvent {
 		office app.OfficeKey
 		uid    string
 	}
-	seen := make(map[key]bool, len(batch))
+	seen := make(map[key]int, len(batch))
 	out := batch[:0]
 	for _, c := range batch {
 		k := key{c.Kind, c.CaseID + c.ReviewID, c.Office, c.UID}
-		if !seen[k] {
-			seen[k] = true
-			out = append(out, c)
+		if i, ok := seen[k]; ok {
+			out[i].Known = out[i].Known && c.Known
+			out[i].After, out[i].RoutingOpen = c.After, out[i].RoutingOpen || c.RoutingOpen
+			continue
 		}
+		seen[k] = len(out)
+		out = append(out, c)
 	}
 	return out
 }

@@ -42,11 +42,14 @@ func TestNotifyCaseChanges(t *testing.T) {
 		t.Fatalf("no notification of the new case (%q %q)", ch, payload)
 	}
 	var m map[string]any
-	if err := json.Unmarshal([]byte(payload), &m); err != nil || len(m) != 3 {
+	if err := json.Unmarshal([]byte(payload), &m); err != nil || len(m) != 5 {
 		t.Fatalf("payload %s: %v", payload, err)
 	}
+	// Keys only: where the case stands in the queue, before (nothing: it
+	// is new) and after.
 	var c CaseChange
-	if err := json.Unmarshal([]byte(payload), &c); err != nil || c != (CaseChange{ID: id, Office: "vg-ulmen"}) {
+	if err := json.Unmarshal([]byte(payload), &c); err != nil || c.ID != id || c.Office != "vg-ulmen" || c.RoutingOpen ||
+		c.Before != nil || c.After == nil || *c.After != (CaseKeys{Office: "vg-ulmen", Status: "received"}) {
 		t.Fatalf("payload %s = %+v, %v", payload, c, err)
 	}
 	// The case's documents, note and attachment are not announced on their own.
@@ -64,11 +67,25 @@ func TestNotifyCaseChanges(t *testing.T) {
 		if !ok {
 			t.Fatal("forward: notification missing")
 		}
+		c = CaseChange{}
 		json.Unmarshal([]byte(p), &c)
 		got = append(got, c)
 	}
-	if got[0] != (CaseChange{ID: id, Office: "vg-ulmen"}) || got[1] != (CaseChange{ID: id, Office: "vg-zell", RoutingOpen: true}) {
-		t.Errorf("forward: %+v", got)
+	before, after := CaseKeys{Office: "vg-ulmen", Status: "received"}, CaseKeys{Office: "vg-zell", Status: "received", RoutingOpen: true}
+	for i, g := range got {
+		if g.ID != id || g.Office != []string{"vg-ulmen", "vg-zell"}[i] || g.RoutingOpen != (i == 1) ||
+			g.Before == nil || *g.Before != before || g.After == nil || *g.After != after {
+			t.Errorf("forward, announcement %d: %+v", i, g)
+		}
+	}
+	// A status change says the status before and after.
+	if _, err := sync.Exec(ctx, "UPDATE amtstresen.cases SET status = 'in_progress' WHERE id = $1", id); err != nil {
+		t.Fatal(err)
+	}
+	_, p, ok := next(t, listener, 5*time.Second)
+	c = CaseChange{}
+	if json.Unmarshal([]byte(p), &c); !ok || c.Before == nil || *c.Before != after || c.After == nil || c.After.Status != "in_progress" {
+		t.Errorf("status change: %s", p)
 	}
 
 	// Nothing for a transaction that rolls back.

@@ -107,6 +107,25 @@ type CaseChange struct {
 	ID          int64  `json:"id"`
 	Office      string `json:"office"`
 	RoutingOpen bool   `json:"routing_open"`
+	// Before and After: the case's place in the queue (schema 12); nil
+	// before it was created, after it was deleted.
+	Before *CaseKeys `json:"before"`
+	After  *CaseKeys `json:"after"`
+}
+
+// CaseKeys are a case's office, status and routing question in a
+// CaseChange.
+type CaseKeys struct {
+	Office      string `json:"office"`
+	Status      string `json:"status"`
+	RoutingOpen bool   `json:"routing_open"`
+}
+
+func (k *CaseKeys) app() app.CaseKeys {
+	if k == nil {
+		return app.CaseKeys{}
+	}
+	return app.CaseKeys{Exists: true, Office: app.OfficeKey(k.Office), Status: app.Status(k.Status), RoutingOpen: k.RoutingOpen}
 }
 
 // SearchText is the text of a case's search row as the store writes it

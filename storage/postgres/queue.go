@@ -58,14 +58,6 @@ func parseSort(s string) (string, bool, error) {
 	return key, asc, nil
 }
 
-// statusRank orders statuses in workflow order for the "status" sort.
-func statusRank(s app.Status) int {
-	if i := slices.Index(app.AllStatuses, s); i >= 0 {
-		return i
-	}
-	return len(app.AllStatuses)
-}
-
 // srankSQL is the status rank computed in SQL (for search results).
 var srankSQL = func() string {
 	s := "CASE status"
@@ -296,12 +288,54 @@ func (db *DB) ListCases(ctx context.Context, f app.CaseFilter) ([]app.CaseSummar
 		return nil, nil
 	}
 	var out []app.CaseSummary
-	if key == "status" && s == nil {
+	switch {
+	case len(f.IDs) > 0:
+		out, err = db.listIDs(ctx, f, s, key, asc, limit, offset)
+	case key == "status" && s == nil:
 		out, err = db.listByStatus(ctx, f, asc, limit, offset)
-	} else {
+	default:
 		out, err = db.list(ctx, f, s, key, asc, limit, offset)
 	}
 	return out, explain(err)
+}
+
+// listIDs reads the cases of f.IDs that match the filter: a primary-key
+// lookup each, then the filter's conditions (a window patching its page
+// with the announced cases, app.PatchPage).
+func (db *DB) listIDs(ctx context.Context, f app.CaseFilter, s *search, key string, asc bool, limit, offset int) ([]app.CaseSummary, error) {
+	v, err := db.viewer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var q query
+	conds := q.conds(f, v, s)
+	sql := "SELECT " + summaryCols + ", " + srankSQL + " AS srank FROM cases WHERE " + strings.Join(conds, " AND ") +
+		" ORDER BY " + orderBy(key, asc, true) + " LIMIT " + q.arg(limit) + " OFFSET " + q.arg(offset)
+	rows, err := db.q().Query(ctx, sql, q.args...)
+	if err != nil {
+		return nil, fmt.Errorf("list cases: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, scanSummary)
+	if err != nil {
+		return nil, fmt.Errorf("list cases: %w", err)
+	}
+	return out, nil
+}
+
+// conds are all conditions of f as a query on cases tests them row by row
+// (the count, the announced cases).
+func (q *query) conds(f app.CaseFilter, v viewer, s *search) []string {
+	conds := append(q.filterConds(f), q.officeStatusConds(f)...)
+	if len(f.IDs) > 0 {
+		conds = append(conds, "id = ANY ("+q.arg(f.IDs)+")")
+	}
+	if c := q.visible(v); c != "" {
+		conds = append(conds, c)
+	}
+	if s != nil {
+		conds = append(conds, q.searchCond(s, 0))
+	}
+	return conds
 }
 
 // listByStatus pages through the statuses in workflow order (or reverse),
@@ -408,11 +442,11 @@ func (db *DB) list(ctx context.Context, f app.CaseFilter, s *search, key string,
 					// a batch of matches before yielding its first row
 					// (incremental sort), instead of one.
 					arms = append(arms, fmt.Sprintf("(SELECT %s, %d AS srank FROM cases WHERE %s ORDER BY %s FETCH FIRST %s ROWS WITH TIES)",
-						summaryCols, statusRank(st), strings.Join(conds, " AND "), orderBy(key, asc, false), lim))
+						summaryCols, app.StatusRank(st), strings.Join(conds, " AND "), orderBy(key, asc, false), lim))
 					continue
 				}
 				arms = append(arms, fmt.Sprintf("(SELECT %s, %d AS srank FROM cases WHERE %s ORDER BY %s LIMIT %s)",
-					summaryCols, statusRank(st), strings.Join(conds, " AND "), order, lim))
+					summaryCols, app.StatusRank(st), strings.Join(conds, " AND "), order, lim))
 			}
 		}
 		if len(arms) == 0 {
@@ -534,13 +568,7 @@ func (db *DB) count(ctx context.Context, f app.CaseFilter, s *search, max int) (
 		return 0, err
 	}
 	var q query
-	conds := append(q.filterConds(f), q.officeStatusConds(f)...)
-	if c := q.visible(v); c != "" {
-		conds = append(conds, c)
-	}
-	if s != nil {
-		conds = append(conds, q.searchCond(s, 0))
-	}
+	conds := q.conds(f, v, s)
 	sql := "SELECT 1 FROM cases"
 	if len(conds) > 0 {
 		sql += " WHERE " + strings.Join(conds, " AND ")

@@ -15,6 +15,7 @@ import (
 var queue = []test{
 	{"ListCasesMatchesOracle", testListCasesMatchesOracle},
 	{"EmptyQueue", testEmptyQueue},
+	{"PatchedPageAsReread", testPatchedPageAsReread},
 }
 
 var testServices = []string{"hund-anmelden", "sperrmuell", "plakatierung", "eigentuemerwechsel"}
@@ -69,20 +70,13 @@ func (e *env) seedQueue(n int) []*app.Case {
 	return all
 }
 
-// statusRank orders statuses as app.AllStatuses does.
-func statusRank(s app.Status) int {
-	if i := slices.Index(app.AllStatuses, s); i >= 0 {
-		return i
-	}
-	return len(app.AllStatuses)
-}
-
 // oracle filters and sorts in Go what ListCases should return, as
 // app.CaseFilter's doc says.
 func oracle(all []*app.Case, f app.CaseFilter) []string {
 	var sel []*app.Case
 	for _, c := range all {
-		if len(f.Offices) > 0 && !slices.Contains(f.Offices, c.Office) ||
+		if len(f.IDs) > 0 && !slices.Contains(f.IDs, c.ID) ||
+			len(f.Offices) > 0 && !slices.Contains(f.Offices, c.Office) ||
 			len(f.Statuses) > 0 && !slices.Contains(f.Statuses, c.Status) ||
 			f.Service != "" && c.Service != f.Service ||
 			f.Assignee != "" && c.Assignee != f.Assignee ||
@@ -106,7 +100,7 @@ func oracle(all []*app.Case, f app.CaseFilter) []string {
 		case "applicant":
 			r = cmp.Compare(a.Applicant.SortKey(), b.Applicant.SortKey())
 		case "status":
-			r = cmp.Or(cmp.Compare(statusRank(a.Status), statusRank(b.Status)), a.ReceivedAt.Compare(b.ReceivedAt))
+			r = cmp.Or(cmp.Compare(app.StatusRank(a.Status), app.StatusRank(b.Status)), a.ReceivedAt.Compare(b.ReceivedAt))
 		default:
 			r = a.ReceivedAt.Compare(b.ReceivedAt)
 		}
@@ -151,6 +145,20 @@ func testListCasesMatchesOracle(e *env) {
 		{Query: "Zöl", Statuses: open, Offices: []app.OfficeKey{app.OfficeZell, ""}},
 		{Query: "zoeller", Flagged: true, Assignee: "ab"},
 	}
+	// The cases a window asks for after an announcement (CaseFilter.IDs).
+	var some []int64
+	for i, c := range all {
+		if i%4 == 1 {
+			some = append(some, c.ID)
+		}
+	}
+	filters = append(filters,
+		app.CaseFilter{IDs: some},
+		app.CaseFilter{IDs: some, Offices: []app.OfficeKey{app.OfficeZell, app.OfficeCochem}, Statuses: open},
+		app.CaseFilter{IDs: some, Unassigned: true, Flagged: true},
+		app.CaseFilter{IDs: some, Query: "Zöl"},
+		app.CaseFilter{IDs: []int64{all[0].ID, -1, all[0].ID}},
+	)
 	sortKeys := []string{"", "received", "+received", "ref", "+ref", "service", "+service", "applicant", "+applicant", "status", "+status"}
 	pages := [][2]int{{0, 0}, {7, 0}, {7, 7}, {10, 35}, {50, 1000}}
 	checked := 0
@@ -218,5 +226,109 @@ func testEmptyQueue(e *env) {
 		if n, err := e.st.CountCases(e.ctx, f); err != nil || n != 0 {
 			e.Errorf("count %+v in an empty queue: %d %v", f, n, err)
 		}
+	}
+}
+
+// testPatchedPageAsReread: a window's first page, patched with the cases
+// that changed (read by CaseFilter.IDs, app.PatchPage), is the page a
+// re-read gives, for every sort a page can be patched in; when PatchPage
+// cannot know the page it says so.
+func testPatchedPageAsReread(e *env) {
+	all := e.seedQueue(120)
+	r := rand.New(rand.NewPCG(7, 8))
+	open := []app.Status{app.StatusReceived, app.StatusInProgress, app.StatusWaiting}
+	offices := []app.OfficeKey{app.OfficeKreis, app.OfficeCochem, app.OfficeKaisersesch, app.OfficeUlmen, app.OfficeZell}
+	filters := []app.CaseFilter{
+		{Statuses: open},
+		{Offices: []app.OfficeKey{app.OfficeZell}, Statuses: open},
+		{Offices: []app.OfficeKey{app.OfficeCochem, app.OfficeZell}},
+		{Unassigned: true, Statuses: open},
+		{Assignee: "mm"},
+		{Flagged: true},
+	}
+	sorts := []string{"", "+received", "ref", "+ref", "service", "+service", "status", "+status"}
+	refs := map[int64]string{}
+	for _, c := range all {
+		refs[c.ID] = c.Ref
+	}
+	ids := make([]int64, 0, len(all))
+	for id := range refs {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	var patched, reread int
+	for round := 0; round < 80; round++ {
+		f := filters[round%len(filters)]
+		f.Sort = sorts[r.IntN(len(sorts))]
+		f.Limit = []int{3, 5, 12, 50, 500}[r.IntN(5)]
+		before, err := e.st.ListCases(e.ctx, f)
+		e.ok(err)
+		// A few changes by other counters: claims, releases, status
+		// changes, forwards and new cases.
+		var changed []int64
+		for k := 0; k < 1+r.IntN(6); k++ {
+			id := ids[r.IntN(len(ids))]
+			if len(before) > 0 && r.IntN(2) == 0 {
+				id = before[r.IntN(len(before))].ID // what the clerks see
+			}
+			ref := refs[id]
+			clerk := app.Actor{Clerk: []string{"mm", "ab"}[r.IntN(2)]}
+			var err error
+			switch r.IntN(5) {
+			case 0:
+				err = e.st.Claim(e.ctx, ref, clerk)
+			case 1:
+				c := e.mustCase(ref)
+				err = e.st.Release(e.ctx, ref, app.Actor{Clerk: c.Assignee})
+			case 2:
+				c := e.mustCase(ref)
+				next := map[app.Status]app.Status{app.StatusReceived: app.StatusInProgress, app.StatusInProgress: app.StatusWaiting,
+					app.StatusWaiting: app.StatusDone}[c.Status]
+				if next == "" {
+					continue
+				}
+				err = e.st.SetStatus(e.ctx, ref, next, "Testgrund", clerk)
+			case 3:
+				err = e.st.Forward(e.ctx, ref, offices[r.IntN(len(offices))], "zuständig", clerk)
+			case 4:
+				at := Start.Add(-time.Duration(r.IntN(40)) * time.Hour)
+				c := e.create(e.dogCase(fmt.Sprintf("q-%d-%d", round, k), "Neu", "Zöller", offices[r.IntN(len(offices))], at))
+				refs[c.ID] = c.Ref
+				ids = append(ids, c.ID)
+				id = c.ID
+			}
+			if err != nil && app.ErrorCode(err) != app.ECONFLICT && app.ErrorCode(err) != app.EINVALID {
+				e.Fatalf("change %s: %v", ref, err)
+			}
+			changed = append(changed, id)
+		}
+		g := f
+		g.IDs, g.Limit = changed, len(changed)
+		fresh, err := e.st.ListCases(e.ctx, g)
+		e.ok(err)
+		want, err := e.st.ListCases(e.ctx, f)
+		e.ok(err)
+		got, ok := app.PatchPage(f, before, changed, fresh)
+		if !ok {
+			reread++
+			continue
+		}
+		patched++
+		if !slices.EqualFunc(got, want, func(a, b app.CaseSummary) bool {
+			return a.ID == b.ID && a.Status == b.Status && a.Assignee == b.Assignee && a.Office == b.Office
+		}) {
+			var gs, ws []string
+			for _, c := range got {
+				gs = append(gs, refs[c.ID]+"/"+string(c.Status)+"/"+c.Assignee)
+			}
+			for _, c := range want {
+				ws = append(ws, refs[c.ID]+"/"+string(c.Status)+"/"+c.Assignee)
+			}
+			e.Errorf("round %d, filter %+v, changed %v:\n patched %v\n re-read %v", round, f, changed, gs, ws)
+		}
+	}
+	e.Logf("%d pages patched, %d had to be re-read", patched, reread)
+	if patched < 40 {
+		e.Errorf("only %d of 80 pages could be patched", patched)
 	}
 }
