@@ -18,8 +18,8 @@ import (
 // carry ids and offices only) and says when the server is unreachable.
 
 // liveGap is the least time between two re-reads: with dozens of counters
-// at work, announcements come many times a second, and each re-read costs
-// a page and a count.
+// at work, announcements come many times a second (each costs a read of
+// the announced cases, and sometimes a count: queueScreen.update).
 const liveGap = 250 * time.Millisecond
 
 // backShown is how long "connection back" stays on screen.
@@ -30,6 +30,7 @@ type reloads struct {
 	queue, review, appointments bool
 	messages                    bool // messages to citizens: the Rückmeldungen screen
 	caseIDs                     []int64
+	cases                       []app.FeedEvent // of the queue's offices
 	all                         bool
 }
 
@@ -40,6 +41,7 @@ func (r *reloads) merge(o reloads) {
 	r.messages = r.messages || o.messages
 	r.all = r.all || o.all
 	r.caseIDs = append(r.caseIDs, o.caseIDs...)
+	r.cases = append(r.cases, o.cases...)
 }
 
 func (r reloads) empty() bool {
@@ -95,6 +97,7 @@ func (m *mainWindow) onChanges(cs []app.FeedEvent) {
 		case app.FeedCase:
 			if m.queue.mayShow(c) {
 				r.queue = true
+				r.cases = append(r.cases, c)
 			}
 			r.caseIDs = append(r.caseIDs, c.CaseID)
 		case app.FeedMessage:
@@ -129,8 +132,11 @@ func (m *mainWindow) applyChanges() {
 	l := &m.live
 	r := l.pending
 	l.pending, l.scheduled, l.last = reloads{}, false, time.Now()
-	if r.queue || r.all {
+	switch {
+	case r.all:
 		m.queue.reload()
+	case r.queue:
+		m.queue.update(r.cases)
 	}
 	if r.review || r.all {
 		m.review.reload()

@@ -91,10 +91,17 @@ func TestLiveUpdatesFromAnotherCounter(t *testing.T) {
 	}
 	t.Logf("new case: %v", h.eventually(within, "new case", func() bool { return h.queueRow(cs.Ref) != nil }))
 
+	h.eventually(within, "count", func() bool { return h.m.queue.counted })
+	rereads, count := h.m.queue.rereads, h.m.queue.count
 	if err := b.Claim(ctx, cs.Ref, actB); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("claim: %v", h.eventually(within, "claim", func() bool { r := h.queueRow(cs.Ref); return r != nil && r.Assignee == "ulm_b" }))
+	// The announced case was read and patched into the page; the page was
+	// not read whole, and the cases were not counted again.
+	if h.m.queue.rereads != rereads || h.m.queue.count != count || !h.m.queue.counted {
+		t.Errorf("claim: %d page re-reads, count %d (was %d)", h.m.queue.rereads-rereads, h.m.queue.count, count)
+	}
 
 	h.m.openCase(cs.Ref)
 	h.eventually(within, "case open", func() bool { return h.m.caseView != nil && h.m.caseView.c != nil })
@@ -113,6 +120,8 @@ func TestLiveUpdatesFromAnotherCounter(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("forward: %v", h.eventually(within, "forwarded case gone from the queue", func() bool { return h.queueRow(cs.Ref) == nil }))
+	// It left the office's cases: counted again.
+	h.eventually(within, "count after the forward", func() bool { return h.m.queue.counted && h.m.queue.count == count-1 })
 
 	it := &app.ReviewItem{MessageID: "<f@x>", Subject: "Frage zur Hundesteuer", Reason: app.ReviewNotPortal, ReceivedAt: storetest.Start, Raw: []byte("x")}
 	if err := sys.AddReview(ctx, it, nil); err != nil {

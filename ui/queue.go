@@ -69,6 +69,15 @@ type queueScreen struct {
 	wanted   atomic.Int64  // the page the table asked for last
 	quiet    bool          // while setting widgets from a filter
 
+	// The filter's reads (cancelled by the next reload), whether its first
+	// page is still being read, and the live updates (update).
+	ctx      context.Context
+	reading  bool
+	countSeq int // of the last count asked for; an older answer is dropped
+	updating bool
+	rereads  int             // pages read whole (a test tells patches from re-reads)
+	deferred []app.FeedEvent // announced while an update was under way
+
 	table      *keyTable
 	search     *fieldEntry
 	office     *widget.Select
@@ -289,15 +298,10 @@ func (q *queueScreen) reload() {
 		q.cancel()
 	}
 	ctx, cancel := context.WithCancel(q.m.ctx)
-	q.cancel = cancel
+	q.cancel, q.ctx = cancel, ctx
 	start := time.Now()
-	q.counted = false
-	fail := func(err error) {
-		if ctx.Err() == nil {
-			q.info.SetText(app.ErrorMessage(err))
-			q.m.log.Error("list cases", "err", err)
-		}
-	}
+	q.counted, q.reading = false, true
+	q.rereads++
 	q.m.bg.run(func() {
 		pf := f
 		pf.Limit, pf.Offset = queuePage, 0
@@ -310,8 +314,9 @@ func (q *queueScreen) reload() {
 			if gen != q.gen {
 				return
 			}
+			q.reading = false
 			if err != nil {
-				fail(err)
+				q.fail(ctx, err)
 				return
 			}
 			q.pages = map[int][]app.CaseSummary{0: rows}
@@ -324,6 +329,20 @@ func (q *queueScreen) reload() {
 			q.lastDur = time.Since(start)
 		})
 	})
+	q.recount(start)
+}
+
+func (q *queueScreen) fail(ctx context.Context, err error) {
+	if ctx.Err() == nil {
+		q.info.SetText(app.ErrorMessage(err))
+		q.m.log.Error("list cases", "err", err)
+	}
+}
+
+// recount counts the cases of the filter in the background.
+func (q *queueScreen) recount(start time.Time) {
+	q.countSeq++
+	gen, seq, f, ctx := q.gen, q.countSeq, q.filter, q.ctx
 	q.m.bg.run(func() {
 		var n int
 		err := q.read(ctx, func() (err error) {
@@ -331,17 +350,78 @@ func (q *queueScreen) reload() {
 			return err
 		})
 		q.m.ui(func() {
-			if gen != q.gen {
+			if gen != q.gen || seq != q.countSeq {
 				return
 			}
 			if err != nil {
-				fail(err)
+				q.fail(ctx, err)
 				return
 			}
 			q.count, q.counted = n, true
 			q.table.Refresh()
 			q.showCount()
 			q.countDur = time.Since(start)
+		})
+	})
+}
+
+// update brings the queue up to date after announced changes of cases
+// (app.PlanPageUpdate): the announced cases are read through the filter
+// and patched into the first page, and the cases are counted again only
+// when one entered or left the filter. What cannot be patched is re-read.
+// Other pages are forgotten, as by a re-read, and read again when shown.
+func (q *queueScreen) update(evs []app.FeedEvent) {
+	if q.updating {
+		q.deferred = append(q.deferred, evs...)
+		return
+	}
+	f := q.filter
+	f.Limit, f.Offset = queuePage, 0
+	u := app.PlanPageUpdate(f, evs)
+	if _, have := q.pages[0]; u.Reread || !have || q.reading {
+		q.reload()
+		return
+	}
+	if len(u.IDs) == 0 {
+		return
+	}
+	q.updating = true
+	gen, ctx, start := q.gen, q.ctx, time.Now()
+	q.m.bg.run(func() {
+		g := f
+		g.IDs, g.Limit = u.IDs, len(u.IDs)
+		var fresh []app.CaseSummary
+		err := q.read(ctx, func() (err error) {
+			fresh, err = q.m.store.ListCases(ctx, g)
+			return err
+		})
+		q.m.ui(func() {
+			q.updating = false
+			if d := q.deferred; len(d) > 0 {
+				q.deferred = nil
+				defer q.update(d)
+			}
+			if gen != q.gen {
+				return // re-read meanwhile
+			}
+			page, ok := []app.CaseSummary(nil), false
+			if err == nil {
+				page, ok = app.PatchPage(f, q.pages[0], u.IDs, fresh)
+			}
+			if !ok {
+				q.reload() // also shows what went wrong
+				return
+			}
+			q.pages = map[int][]app.CaseSummary{0: page}
+			q.loading = map[int]bool{}
+			if !q.counted {
+				q.count = len(page)
+			}
+			q.table.Refresh()
+			q.lastDur = time.Since(start)
+			if u.Recount {
+				q.recount(start)
+			}
 		})
 	})
 }
