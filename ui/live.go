@@ -171,7 +171,7 @@ func (m *mainWindow) showOffline(err error) {
 	case m.away():
 		text = lang.L("Server nicht erreichbar – nur Annahme am Tresen möglich, alles wird nachgetragen")
 	case m.o.Offline != nil:
-		text = lang.L("Keine Verbindung zum Datenbankserver (seit {{.Time}} Uhr). Neue Schalteranträge werden auf diesem PC vorgemerkt (vorläufiges Aktenzeichen) und gespeichert, sobald die Verbindung wieder besteht; andere Änderungen sind bis dahin nicht möglich.",
+		text = lang.L("Keine Verbindung zum Datenbankserver (seit {{.Time}} Uhr). Neue Schalteranträge (vorläufiges Aktenzeichen) sowie Übernahme, Statusänderung und Notiz an angezeigten Vorgängen werden auf diesem PC vorgemerkt und gespeichert, sobald die Verbindung wieder besteht; andere Änderungen sind bis dahin nicht möglich.",
 			map[string]any{"Time": l.since.Format("15:04")})
 	}
 	l.text.Importance = widget.DangerImportance
