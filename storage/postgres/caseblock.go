@@ -204,6 +204,7 @@ func (db *DB) writeBlock(ctx context.Context, tx pgx.Tx, cs []*blockCase, now ti
 		names, sorts, births, emails = append(names, txt(a.Name())), append(sorts, txt(a.SortKey())), append(births, txt(a.BirthDate)), append(emails, txt(a.Email))
 		received, provs = append(received, micro(in.Received)), append(provs, nc.ProvisionalRef)
 	}
+	rs := caseRows{goVectors: db.goVectors(ctx, tx)}
 	b := &pgx.Batch{}
 	b.Queue(`INSERT INTO cases (ref, idempotency_key, office, channel, service, portal_case, status,
 		flags, municipality, routing_reason, applicant_name, applicant_sort, birthdate, email, received_at, updated_at, provisional_ref)
@@ -218,7 +219,6 @@ func (db *DB) writeBlock(ctx context.Context, tx pgx.Tx, cs []*blockCase, now ti
 	// While the server inserts the cases, the rest is built here (search
 	// texts, messages, audit: they need the reference, not the id): the
 	// sync's one writer and the server work at the same time.
-	var rs caseRows
 	for _, c := range cs {
 		rs.add(db.reg, c.in, 0, c.ref, now)
 		rs.receipt(c.rc, c.ref)
@@ -307,10 +307,14 @@ type caseRows struct {
 	atts               attachmentRows
 	searchIDs          []int64
 	searchTexts        []string
-	out                []*app.Outgoing
-	receipts           receiptRows
-	audits             []app.AuditEntry
-	stored             [][]app.Attachment // per case added, the attachments as stored
+	// goVectors: the search vectors are built here (searchVectors, nil
+	// where the server builds it from the text).
+	goVectors     bool
+	searchVectors []*string
+	out           []*app.Outgoing
+	receipts      receiptRows
+	audits        []app.AuditEntry
+	stored        [][]app.Attachment // per case added, the attachments as stored
 	// Per case added: where its attachments end, its message (setID).
 	attEnd []int
 	msgs   []*app.Outgoing
@@ -325,7 +329,14 @@ func (r *caseRows) add(reg *app.Registry, in *rules.NewCase, id int64, ref strin
 	r.stored = append(r.stored, r.atts.add(&r.blobs, id, nc.Attachments, in.Sums))
 	sc := &app.Case{Service: in.Service, Applicant: nc.Applicant, Municipality: nc.Routing.Municipality, Fields: json.RawMessage(in.Fields)}
 	r.searchIDs = append(r.searchIDs, id)
-	r.searchTexts = append(r.searchTexts, txt(strings.Join(SearchWords(casetext.NewDoc(reg, ref, sc).Text()), " ")))
+	text := txt(strings.Join(SearchWords(casetext.NewDoc(reg, ref, sc).Text()), " "))
+	var vec *string
+	if r.goVectors {
+		if v, ok := searchVectorText(text); ok {
+			vec, text = &v, ""
+		}
+	}
+	r.searchTexts, r.searchVectors = append(r.searchTexts, text), append(r.searchVectors, vec)
 	var o *app.Outgoing
 	if nc.Channel == app.ChannelPortal {
 		// The citizen hears that the application arrived ("eingegangen",
@@ -373,8 +384,9 @@ func (r *caseRows) write(ctx context.Context, q querier, now time.Time) error {
 	if err := r.atts.write(ctx, q); err != nil {
 		return fmt.Errorf("store attachment: %w", err)
 	}
-	if _, err := q.Exec(ctx, `INSERT INTO case_search (case_id, doc) SELECT id, search_vector(w) FROM unnest($1::bigint[], $2::text[]) AS t(id, w)`,
-		r.searchIDs, r.searchTexts); err != nil {
+	if _, err := q.Exec(ctx, `INSERT INTO case_search (case_id, doc)
+		SELECT id, coalesce(v::tsvector, search_vector(w)) FROM unnest($1::bigint[], $2::text[], $3::text[]) AS t(id, w, v)`,
+		r.searchIDs, r.searchTexts, r.searchVectors); err != nil {
 		return fmt.Errorf("index case: %w", err)
 	}
 	if err := queueMessages(ctx, q, r.out); err != nil {

@@ -294,7 +294,7 @@ func (db *DB) createCaseTx(ctx context.Context, tx pgx.Tx, in *rules.NewCase, rc
 	}
 	// Documents, files, search row, the citizen's message, receipt and
 	// audit entry as for a block of cases (caseRows).
-	var rs caseRows
+	rs := caseRows{goVectors: db.goVectors(ctx, tx)}
 	rs.add(db.reg, in, id, ref, now)
 	rs.receipt(rc, ref)
 	if err := rs.write(ctx, tx, now); err != nil {

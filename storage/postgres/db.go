@@ -50,6 +50,8 @@ type DB struct {
 	btx pgx.Tx
 	// held are the connections that hold the sync's lock (LockSync).
 	held *heldConns
+	// vectors: whether search vectors are built in the program (goVectors).
+	vectors *vectorCheck
 }
 
 // heldConns are connections taken out of the pool for a session lock.
@@ -107,7 +109,8 @@ func Open(ctx context.Context, connString, password string, reg *app.Registry) (
 		return nil, explainConnect(cfg, err)
 	}
 	db := &DB{pool: pool, reg: reg, log: slog.Default().With("component", "postgres"),
-		now: func() time.Time { return time.Now().UTC() }, held: &heldConns{conns: map[*pgxpool.Conn]bool{}}}
+		now: func() time.Time { return time.Now().UTC() }, held: &heldConns{conns: map[*pgxpool.Conn]bool{}},
+		vectors: &vectorCheck{}}
 	if err := pool.QueryRow(ctx, "SELECT session_user").Scan(&db.user); err != nil {
 		pool.Close()
 		return nil, explainConnect(cfg, err)
