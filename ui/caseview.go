@@ -168,6 +168,10 @@ func (cv *caseView) render() {
 	if t := cv.m.pendingText(cv.ref); t != "" {
 		cv.pendingL.SetText(t)
 		cv.pendingL.Show()
+	} else if r := cv.m.refusedActs[cv.ref]; len(r) > 0 {
+		cv.pendingL.SetText(lang.L("Ohne Verbindung vorgemerkt, nicht ausgeführt: {{.Msg}} Verwerfen unter „Auf diesem PC vorgemerkt“ am Schalter.",
+			map[string]any{"Msg": strings.Join(r, " ")}))
+		cv.pendingL.Show()
 	} else {
 		cv.pendingL.Hide()
 	}

@@ -79,7 +79,10 @@ func (m *mainWindow) refreshOfflineCount() {
 			return
 		}
 		m.ui(func() {
-			m.pending = pending
+			m.pending, m.refusedActs = pending, map[string][]string{}
+			for _, a := range ra {
+				m.refusedActs[a.Ref] = append(m.refusedActs[a.Ref], a.Message)
+			}
 			m.showPending()
 			m.showAwayEntries(append(w, r...))
 			b := m.intake.offlineBtn

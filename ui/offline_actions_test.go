@@ -241,6 +241,10 @@ func TestOfflineClaimConflictShownInGerman(t *testing.T) {
 	if n := strings.Count(noteTexts(ns), "Hund bereits gechippt"); n != 1 {
 		t.Errorf("note %d times", n)
 	}
+	h.eventually(5*time.Second, "the open case says it too", func() bool {
+		return cv.pendingL.Visible() && strings.Contains(cv.pendingL.Text, "nicht ausgeführt: "+want) &&
+			strings.Contains(cv.summary.Text, "bearbeitet von M. Becker (ulm_b)")
+	})
 
 	// Verwerfen asks; Enter keeps it.
 	box := h.m.offlineBox

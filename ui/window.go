@@ -68,9 +68,10 @@ type mainWindow struct {
 
 	// pending are the changes to cases kept on this PC while the server
 	// was away, waiting to be written (offline_actions.go), by reference.
-	pending    map[string][]app.OfflineAction
-	offlineDlg *dlg            // the list of what this PC keeps, while open
-	offlineBox *fyne.Container // its rows (tests tap its buttons)
+	pending     map[string][]app.OfflineAction
+	refusedActs map[string][]string // the German reasons of those not done, by reference
+	offlineDlg  *dlg                // the list of what this PC keeps, while open
+	offlineBox  *fyne.Container     // its rows (tests tap its buttons)
 }
 
 func newMainWindow(ctx context.Context, a fyne.App, w fyne.Window, o Options) *mainWindow {
