@@ -234,7 +234,8 @@ INSERT INTO entries (key, provisional_ref, office, clerk, held_at, new_case) VAL
 // added even to his case, and a note sent just before a crash (the
 // outbox not told) is not added twice. A case forwarded away meanwhile
 // refuses the claim and the note, and the note's text stays in the
-// message. A claim and a status change sent before a crash are found
+// message. A status change over M. Becker's (he moved the case without
+// claiming it) is refused too. A claim and a status change sent before a crash are found
 // done, not done again nor taken for another's work.
 func TestOfflineActionsReplayed(t *testing.T) {
 	ctx := context.Background()
@@ -247,7 +248,7 @@ func TestOfflineActionsReplayed(t *testing.T) {
 	anna.Name, max.Name = "Anna Ulmer", "M. Becker"
 	ob := open(t, filepath.Join(t.TempDir(), "offline.db"))
 	var cs []*app.Case
-	for i, name := range []string{"Frei", "Becker", "Notiz", "Weg", "Absturz"} {
+	for i, name := range []string{"Frei", "Becker", "Notiz", "Weg", "Absturz", "Status"} {
 		nc := storetest.DogCase(t, "p-"+name, "Karl", name, app.OfficeUlmen, storetest.Start.Add(time.Duration(i)*time.Minute))
 		cc, _, err := sys.CreateCase(ctx, nc, nil)
 		if err != nil {
@@ -255,7 +256,7 @@ func TestOfflineActionsReplayed(t *testing.T) {
 		}
 		cs = append(cs, cc)
 	}
-	free, taken, noted, gone, crashedClaim := cs[0], cs[1], cs[2], cs[3], cs[4]
+	free, taken, noted, gone, crashedClaim, moved := cs[0], cs[1], cs[2], cs[3], cs[4], cs[5]
 	seen := func(c *app.Case) app.OfflineSeen {
 		return app.OfflineSeen{Status: c.Status, Assignee: c.Assignee, Office: c.Office, UpdatedAt: c.UpdatedAt}
 	}
@@ -286,6 +287,7 @@ func TestOfflineActionsReplayed(t *testing.T) {
 	claimedSeen := seen(crashedClaim)
 	claimedSeen.Assignee = anna.Clerk
 	cst := hold(app.OfflineAction{Kind: app.OfflineStatus, Ref: crashedClaim.Ref, Status: app.StatusInProgress, Text: "begonnen", Seen: claimedSeen})
+	hold(app.OfflineAction{Kind: app.OfflineStatus, Ref: moved.Ref, Status: app.StatusWithdrawn, Text: "telefonisch zurückgenommen", Seen: seen(moved)})
 	if res, err := app.ReplayOfflineActions(ctx, ob, st, reg, anna); !app.Unavailable(err) || len(res) != 0 {
 		t.Fatalf("replay without server: %+v, %v", res, err)
 	}
@@ -304,6 +306,9 @@ func TestOfflineActionsReplayed(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := other.Forward(ctx, gone.Ref, app.OfficeZell, "wohnt in Zell", max); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.SetStatus(ctx, moved.Ref, app.StatusInProgress, "", max); err != nil { // without claiming it
 		t.Fatal(err)
 	}
 	// The note was sent before a crash: on the server, the outbox not told.
@@ -327,7 +332,7 @@ func TestOfflineActionsReplayed(t *testing.T) {
 	}
 
 	res, err := app.ReplayOfflineActions(ctx, ob, st, reg, anna)
-	if err != nil || len(res) != 9 {
+	if err != nil || len(res) != 10 {
 		t.Fatalf("replay: %+v, %v", res, err)
 	}
 	wantMsg := []string{
@@ -340,6 +345,7 @@ func TestOfflineActionsReplayed(t *testing.T) {
 		"Der Vorgang " + gone.Ref + " ist für Sie nicht mehr sichtbar (an eine andere Dienststelle weitergeleitet oder gelöscht); Ihre Notiz „Bescheid an Tierarzt“ wurde nicht ausgeführt.",
 		"",
 		"",
+		"Der Status des Vorgangs " + moved.Ref + " wurde inzwischen von M. Becker auf „In Bearbeitung“ geändert; Ihre Statusänderung auf „Zurückgenommen“ wurde nicht ausgeführt.",
 	}
 	for i, r := range res {
 		if r.Action.Message != wantMsg[i] || r.Conflict != (wantMsg[i] != "") {
@@ -385,7 +391,10 @@ func TestOfflineActionsReplayed(t *testing.T) {
 	if res, err := app.ReplayOfflineActions(ctx, ob, st, reg, anna); err != nil || len(res) != 0 {
 		t.Errorf("second replay: %+v, %v", res, err)
 	}
-	if as, _ := ob.Actions(ctx, app.OfflineConflict); len(as) != 4 {
-		t.Errorf("%d conflicts kept, want 4", len(as))
+	if got, _ := st.CaseByRef(ctx, moved.Ref); got.Status != app.StatusInProgress {
+		t.Errorf("his status change overwritten: %s", got.Status)
+	}
+	if as, _ := ob.Actions(ctx, app.OfflineConflict); len(as) != 5 {
+		t.Errorf("%d conflicts kept, want 5", len(as))
 	}
 }
