@@ -132,18 +132,6 @@ func PatchPage(f CaseFilter, rows []CaseSummary, ids []int64, fresh []CaseSummar
 			page = append(page, r)
 		}
 	}
-	// A page shorter than the limit held every case of the filter; a full
-	// one is known only up to its last unchanged row: what sorts after it
-	// may be on the next page.
-	full := len(rows) >= limit
-	var boundary *CaseSummary
-	if full {
-		if len(page) == 0 {
-			return nil, false
-		}
-		b := page[len(page)-1]
-		boundary = &b
-	}
 	for _, r := range fresh {
 		if !changed[r.ID] {
 			continue // not asked for
@@ -151,9 +139,17 @@ func PatchPage(f CaseFilter, rows []CaseSummary, ids []int64, fresh []CaseSummar
 		i, _ := slices.BinarySearchFunc(page, r, order)
 		page = slices.Insert(page, i, r)
 	}
-	if boundary != nil {
-		known, _ := slices.BinarySearchFunc(page, *boundary, order)
-		if known+1 < limit {
+	// A page shorter than the limit held every case of the filter. A full
+	// one held every case up to its last row, as that row was: every case
+	// that sorts up to there now is known (the unchanged ones were on the
+	// page, the changed ones are in fresh); what sorts after it may be on
+	// the next page.
+	if len(rows) >= limit {
+		i, found := slices.BinarySearchFunc(page, rows[len(rows)-1], order)
+		if found {
+			i++
+		}
+		if i < limit {
 			return nil, false
 		}
 	}

@@ -81,7 +81,10 @@ func TestPatchPage(t *testing.T) {
 		{"a case left a full page: the next is unknown", page(9, 8, 7), []int64{8}, nil, nil},
 		{"left and another came: known", page(9, 8, 7), []int64{8, 10}, page(10), []int64{10, 9, 7}},
 		{"a short page holds every case", page(9, 8), []int64{8, 3}, page(3), []int64{9, 3}},
-		{"every row changed", page(9, 8, 7), []int64{9, 8, 7}, page(9, 8, 7), nil},
+		{"every row changed, none left", page(9, 8, 7), []int64{9, 8, 7}, page(9, 8, 7), []int64{9, 8, 7}},
+		{"the last row changed in place", page(9, 8, 7), []int64{7}, []CaseSummary{row(7, StatusInProgress)}, []int64{9, 8, 7}},
+		{"the last row left", page(9, 8, 7), []int64{7}, nil, nil},
+		{"the first left, a newer came", page(9, 8, 7), []int64{9, 11}, page(11), []int64{11, 8, 7}},
 		{"not asked for: ignored", page(9, 8, 7), []int64{8}, page(8, 10), []int64{9, 8, 7}},
 	} {
 		got, ok := PatchPage(f, tc.rows, tc.changed, tc.fresh)
