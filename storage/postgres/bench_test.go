@@ -256,9 +256,10 @@ func loadBenchCases(ctx context.Context, c *pgtest.Cluster, n int) error {
 		return fmt.Errorf("loaded cases: max id %d, %d rows, %v; want %d", maxID, count, err, n)
 	}
 	steps := []string{
-		// Without the trigger that copies office and month, copied here.
+		// Without the triggers that copy office, month and open, copied here.
 		"SET session_replication_role = replica",
-		`INSERT INTO amtstresen.case_search (case_id, office, month, doc) SELECT b.case_id, c.office, amtstresen.case_month(c.received_at), amtstresen.search_vector(b.words)
+		`INSERT INTO amtstresen.case_search (case_id, office, month, open, doc) SELECT b.case_id, c.office, amtstresen.case_month(c.received_at),
+			c.status NOT IN ('done', 'rejected', 'withdrawn'), amtstresen.search_vector(b.words)
 			FROM amtstresen.bench_search b JOIN amtstresen.cases c ON c.id = b.case_id`,
 		// The search's word list, which the triggers would have kept.
 		"INSERT INTO amtstresen.search_words (lexeme) SELECT DISTINCT l FROM amtstresen.case_search, unnest(tsvector_to_array(doc)) l",

@@ -251,3 +251,80 @@ func TestSearchWords(t *testing.T) {
 		t.Errorf("%d noted words left", n)
 	}
 }
+
+// A search among open statuses reads only the search rows of open cases
+// (migration 0013): every open case's row is marked, a closed one's row is
+// unmarked when its case closes, and the search finds the same either way.
+func TestSearchOpenRows(t *testing.T) {
+	ctx := context.Background()
+	tdb := newDB(t)
+	sync := tdb.serviceLogin("abgleich", "sync").open(t)
+	zel := tdb.newLogin("zel", "clerk", "vg-zell")
+	clerk := zel.open(t)
+	by := app.Actor{Clerk: zel.Account, Office: app.OfficeZell}
+	super := tdb.super()
+	var refs []string
+	for i := range 12 {
+		c, _, err := sync.CreateCase(ctx, newDogCase(t, fmt.Sprintf("o-%d", i), "Olga", "Offenbach", app.OfficeZell, storeNow), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		refs = append(refs, c.Ref)
+	}
+	// Two stay received, three in progress, three waiting, four closed.
+	for i, ref := range refs[2:] {
+		if err := clerk.SetStatus(ctx, ref, app.StatusInProgress, "", by); err != nil {
+			t.Fatal(err)
+		}
+		to, reason := []app.Status{app.StatusInProgress, app.StatusWaiting, app.StatusDone, app.StatusRejected, app.StatusWithdrawn}[i%5], "Grund"
+		if to != app.StatusInProgress {
+			if err := clerk.SetStatus(ctx, ref, to, reason, by); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	marked := count(t, super, `SELECT count(*) FROM amtstresen.case_search s JOIN amtstresen.cases c ON c.id = s.case_id
+		WHERE s.open <> (c.status NOT IN ('done', 'rejected', 'withdrawn'))`)
+	if marked != 0 {
+		t.Errorf("%d search rows marked other than their case's status", marked)
+	}
+	open := []app.Status{app.StatusReceived, app.StatusInProgress, app.StatusWaiting}
+	for _, f := range []app.CaseFilter{
+		{Query: "Offenb", Statuses: open},
+		{Query: "Olga Offenbach", Statuses: []app.Status{app.StatusWaiting}, Offices: []app.OfficeKey{app.OfficeZell}},
+		{Query: "Offenbach", Statuses: []app.Status{app.StatusDone, app.StatusWaiting}},
+		{Query: "Offenbach"},
+	} {
+		want := 0
+		for _, ref := range refs {
+			c, err := sync.CaseByRef(ctx, ref)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(f.Statuses) == 0 || slices.Contains(f.Statuses, c.Status) {
+				want++
+			}
+		}
+		for name, st := range map[string]*DB{"sync": sync, "clerk": clerk} {
+			n, err := st.CountCases(ctx, f)
+			got, lerr := st.ListCases(ctx, f)
+			if err != nil || lerr != nil || n != want || len(got) != want {
+				t.Errorf("%s %+v: count %d, list %d (%v %v), want %d", name, f, n, len(got), err, lerr, want)
+			}
+		}
+	}
+	// The open search reads the open rows' index.
+	var plan string
+	rows, err := super.Query(ctx, `EXPLAIN SELECT s.case_id FROM amtstresen.case_search s WHERE s.doc @@ 'offenbach'::tsquery AND s.open AND s.office = ANY ('{vg-zell}')`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var l string
+		rows.Scan(&l)
+		plan += l + "\n"
+	}
+	if !strings.Contains(plan, "case_search_open") {
+		t.Errorf("plan without the open rows' index:\n%s", plan)
+	}
+}
