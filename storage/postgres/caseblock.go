@@ -311,6 +311,10 @@ type caseRows struct {
 	// where the server builds it from the text).
 	goVectors     bool
 	searchVectors []*string
+	// The office and month of each search row (its case's; migration
+	// 14 checks them instead of looking them up row by row).
+	searchOffices []string
+	searchMonths  []int32
 	out           []*app.Outgoing
 	receipts      receiptRows
 	audits        []app.AuditEntry
@@ -337,6 +341,7 @@ func (r *caseRows) add(reg *app.Registry, in *rules.NewCase, id int64, ref strin
 		}
 	}
 	r.searchTexts, r.searchVectors = append(r.searchTexts, text), append(r.searchVectors, vec)
+	r.searchOffices, r.searchMonths = append(r.searchOffices, string(in.Office)), append(r.searchMonths, caseMonth(micro(in.Received)))
 	var o *app.Outgoing
 	if nc.Channel == app.ChannelPortal {
 		// The citizen hears that the application arrived ("eingegangen",
@@ -384,9 +389,10 @@ func (r *caseRows) write(ctx context.Context, q querier, now time.Time) error {
 	if err := r.atts.write(ctx, q); err != nil {
 		return fmt.Errorf("store attachment: %w", err)
 	}
-	if _, err := q.Exec(ctx, `INSERT INTO case_search (case_id, doc)
-		SELECT id, coalesce(v::tsvector, search_vector(w)) FROM unnest($1::bigint[], $2::text[], $3::text[]) AS t(id, w, v)`,
-		r.searchIDs, r.searchTexts, r.searchVectors); err != nil {
+	if _, err := q.Exec(ctx, `INSERT INTO case_search (case_id, office, month, doc)
+		SELECT id, o, m, coalesce(v::tsvector, search_vector(w))
+		FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::integer[]) AS t(id, w, v, o, m)`,
+		r.searchIDs, r.searchTexts, r.searchVectors, r.searchOffices, r.searchMonths); err != nil {
 		return fmt.Errorf("index case: %w", err)
 	}
 	if err := queueMessages(ctx, q, r.out); err != nil {
