@@ -357,6 +357,17 @@ func BenchmarkListFilteredPage(b *testing.B) {
 		} {
 			b.Run(tc.name, func(b *testing.B) { benchList(b, db, tc.f) })
 		}
+		// A window's update after an announcement: the announced cases
+		// through its filter (app.PatchPage).
+		b.Run("announced-cases", func(b *testing.B) {
+			f := app.CaseFilter{Offices: zell, Statuses: openStatuses}
+			rows, err := db.ListCases(context.Background(), f)
+			if err != nil || len(rows) < 3 {
+				b.Fatalf("page: %d rows, %v", len(rows), err)
+			}
+			f.IDs, f.Limit = []int64{rows[0].ID, rows[len(rows)/2].ID, rows[len(rows)-1].ID}, 3
+			benchList(b, db, f)
+		})
 		b.Run("count-office+open", func(b *testing.B) {
 			f := app.CaseFilter{Offices: zell, Statuses: openStatuses}
 			timed(b, func() (int, error) { return db.CountCases(context.Background(), f) })

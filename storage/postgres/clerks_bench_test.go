@@ -19,7 +19,8 @@ import (
 // BenchmarkClerks: 50 clerks of the five offices at once on the
 // benchmark's cases, each connected as their own login role (row-level
 // security) through app.Scoped as in the window, with the window's change
-// feed: every clerk claims, moves, notes, searches and pages, with a pause
+// feed: every clerk claims, moves, notes, searches (as the window does:
+// among the open cases, one time in four among all) and pages, with a pause
 // between actions (AMTSTRESEN_BENCH_THINK_MS, default 1000, ±50 %), for
 // AMTSTRESEN_BENCH_SECONDS (default 60). Each clerk's window brings its
 // first queue page (100 rows) and its count up to date when a case of its
@@ -227,11 +228,18 @@ func BenchmarkClerks(b *testing.B) {
 					_, err := c.st.ListCases(ctx, app.CaseFilter{Offices: []app.OfficeKey{c.office}, Statuses: openStatuses, Offset: 50 * r.IntN(4)})
 					record("page", time.Since(t0), err)
 				case x < 55:
+					// As the window searches: among the open cases (its
+					// default), or, one time in four, among all of them
+					// (the clerk chose "Alle").
 					q := benchSurnames[r.IntN(len(benchSurnames))]
 					q = string([]rune(q)[:min(len([]rune(q)), 4+r.IntN(3))])
+					f, op := app.CaseFilter{Query: q, Statuses: openStatuses}, "search"
+					if r.IntN(4) == 0 {
+						f.Statuses, op = nil, "search-all"
+					}
 					t0 := time.Now()
-					_, err := c.st.ListCases(ctx, app.CaseFilter{Query: q})
-					record("search", time.Since(t0), err)
+					_, err := c.st.ListCases(ctx, f)
+					record(op, time.Since(t0), err)
 				case x < 70 || len(c.mine) == 0:
 					if len(c.todo) == 0 {
 						continue
@@ -274,7 +282,7 @@ func BenchmarkClerks(b *testing.B) {
 	slices.Sort(names)
 	for _, op := range names {
 		d := ops[op]
-		if op == "page" || op == "search" || op == "claim" || op == "status" || op == "note" {
+		if op == "page" || op == "search" || op == "search-all" || op == "claim" || op == "status" || op == "note" {
 			all = append(all, d...) // the clerks' actions; the windows' updates are listed apart
 		}
 		p50, p99, mx := percentiles(d)
