@@ -199,13 +199,9 @@ func (db *DB) listNewestMatches(ctx context.Context, f app.CaseFilter, s *search
 	for _, back := range windowMonths {
 		var q query
 		sql := q.matches(f, v, q.searchCond(s, cur-int32(back)+1)) + " ORDER BY " + order + " LIMIT " + q.arg(offset+limit)
-		rows, err := db.q().Query(ctx, sql, q.args...)
+		out, err := db.summaries(ctx, sql, q.args)
 		if err != nil {
-			return nil, false, fmt.Errorf("list cases: %w", err)
-		}
-		out, err := pgx.CollectRows(rows, scanSummary)
-		if err != nil {
-			return nil, false, fmt.Errorf("list cases: %w", err)
+			return nil, false, err
 		}
 		if len(out) >= offset+limit {
 			return out[offset:], true, nil
@@ -323,15 +319,7 @@ func (db *DB) listIDs(ctx context.Context, f app.CaseFilter, s *search, key stri
 	conds := q.conds(f, v, s)
 	sql := "SELECT " + summaryCols + ", " + srankSQL + " AS srank FROM cases WHERE " + strings.Join(conds, " AND ") +
 		" ORDER BY " + orderBy(key, asc, true) + " LIMIT " + q.arg(limit) + " OFFSET " + q.arg(offset)
-	rows, err := db.q().Query(ctx, sql, q.args...)
-	if err != nil {
-		return nil, fmt.Errorf("list cases: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, scanSummary)
-	if err != nil {
-		return nil, fmt.Errorf("list cases: %w", err)
-	}
-	return out, nil
+	return db.summaries(ctx, sql, q.args)
 }
 
 // conds are all conditions of f as a query on cases tests them row by row
@@ -486,7 +474,12 @@ func (db *DB) list(ctx context.Context, f app.CaseFilter, s *search, key string,
 		})
 		return out, err
 	}
-	rows, err := db.q().Query(ctx, sql, q.args...)
+	return db.summaries(ctx, sql, q.args)
+}
+
+// summaries runs a query of queue rows.
+func (db *DB) summaries(ctx context.Context, sql string, args []any) ([]app.CaseSummary, error) {
+	rows, err := db.q().Query(ctx, sql, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list cases: %w", err)
 	}
