@@ -90,13 +90,7 @@ func ReplayOffline(ctx context.Context, ob OfflineOutbox, st CaseStore) ([]Offli
 		nc.ProvisionalRef = e.ProvisionalRef
 		c, created, err := st.CreateCase(ctx, &nc, nil)
 		if err != nil {
-			if Unavailable(err) || ctx.Err() != nil {
-				return out, err
-			}
-			var ae *Error
-			if !errors.As(err, &ae) || ae.Code == EINTERNAL {
-				// Not a refusal the clerk can act on (a bug, a full
-				// disk on the server): the entry waits for the next try.
+			if retryLater(ctx, err) {
 				return out, err
 			}
 			if rerr := ob.Refused(ctx, e.Key, ErrorMessage(err)); rerr != nil {
@@ -230,11 +224,7 @@ func ReplayOfflineActions(ctx context.Context, ob OfflineActions, st OfflineActi
 		}
 		msg, err := replayAction(ctx, ob, st, reg, &a, by)
 		if err != nil {
-			if Unavailable(err) || ctx.Err() != nil {
-				return out, err
-			}
-			var ae *Error
-			if !errors.As(err, &ae) || ae.Code == EINTERNAL {
+			if retryLater(ctx, err) {
 				return out, err
 			}
 			msg = fmt.Sprintf("%s wurde nicht ausgeführt: %s", a.What(), ErrorMessage(err))
@@ -339,4 +329,12 @@ func officeName(reg *Registry, k OfficeKey) string {
 		return "eine noch nicht bestimmte Dienststelle"
 	}
 	return string(k)
+}
+
+// retryLater reports whether err is no refusal the clerk can act on: the
+// server went away again, the replay was stopped, or a bug or a full disk
+// on the server. The entry waits for the next try.
+func retryLater(ctx context.Context, err error) bool {
+	var ae *Error
+	return Unavailable(err) || ctx.Err() != nil || !errors.As(err, &ae) || ae.Code == EINTERNAL
 }
