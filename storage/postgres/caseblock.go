@@ -164,11 +164,13 @@ func knownKeys(ctx context.Context, tx pgx.Tx, ins []*rules.NewCase) (map[string
 			portals = append(portals, txt(p))
 		}
 	}
-	// A join, not "= ANY ($1)": the generic plan of that scanned the
-	// table and compared each row with the whole list (32 ms a block at
-	// 7,000 cases).
-	rows, err := tx.Query(ctx, `SELECT 'k' || c.idempotency_key FROM unnest($1::text[]) AS k(v) JOIN cases c ON c.idempotency_key = k.v
-		UNION ALL SELECT 'p' || c.portal_case FROM unnest($2::text[]) AS p(v) JOIN cases c ON c.portal_case = p.v`, keys, portals)
+	// A look into the unique index per key, as a subquery the planner
+	// cannot turn into a join: "= ANY ($1)" scanned the table and compared
+	// each row with the whole list (32 ms a block at 7,000 cases), and a
+	// join's custom plan for a block of 95 keys read the whole table
+	// into a hash join (7 ms at 7,000 cases; 0.5 ms through the index).
+	rows, err := tx.Query(ctx, `SELECT 'k' || k.v FROM unnest($1::text[]) AS k(v) WHERE (SELECT true FROM cases c WHERE c.idempotency_key = k.v)
+		UNION ALL SELECT 'p' || p.v FROM unnest($2::text[]) AS p(v) WHERE (SELECT true FROM cases c WHERE c.portal_case = p.v)`, keys, portals)
 	if err != nil {
 		return nil, err
 	}
