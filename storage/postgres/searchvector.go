@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -49,6 +50,29 @@ const (
 	maxGoVectorText = 64 << 10
 )
 
+// latinFold is unaccentLatin as a table from U+00DF (unaccent is then a
+// look-up per letter, no map).
+var latinFold = func() (t [0x180 - 0xDF]string) {
+	for r, s := range unaccentLatin {
+		t[r-0xDF] = s
+	}
+	return t
+}()
+
+// fold returns the unaccent rule of r, "" when there is none here.
+func fold(r rune) string {
+	if r < 0xDF || r >= 0x180 {
+		return ""
+	}
+	return latinFold[r-0xDF]
+}
+
+// lexPos is a word of a text (after unaccent) and its position.
+type lexPos struct {
+	lex string
+	pos int
+}
+
 // searchVectorText returns amtstresen.search_vector(text) in the text form
 // of a tsvector (its input), and ok false when the text is not one that
 // is built here for sure (see above): the server builds it then.
@@ -56,66 +80,82 @@ func searchVectorText(text string) (vec string, ok bool) {
 	if len(text) > maxGoVectorText {
 		return "", false
 	}
-	positions := map[string][]int{}
+	words := make([]lexPos, 0, 32)
 	pos := 0
-	var lex strings.Builder
-	for _, w := range strings.Split(text, " ") {
+	for rest := text; rest != ""; {
+		w := rest
+		if i := strings.IndexByte(rest, ' '); i >= 0 {
+			w, rest = rest[:i], rest[i+1:]
+		} else {
+			rest = ""
+		}
 		if w == "" {
 			continue
 		}
-		if !plainWord(w) {
+		ascii, plain := plainWord(w)
+		if !plain {
 			return "", false
 		}
 		if len(w) >= maxWordBytes {
 			continue
 		}
-		lex.Reset()
-		for _, r := range w {
-			if r < utf8.RuneSelf {
-				lex.WriteRune(r)
-			} else {
-				lex.WriteString(unaccentLatin[r])
+		l := w
+		if !ascii {
+			var b strings.Builder
+			b.Grow(len(w) + 4)
+			for _, r := range w {
+				if r < utf8.RuneSelf {
+					b.WriteByte(byte(r))
+				} else {
+					b.WriteString(fold(r))
+				}
 			}
+			l = b.String()
 		}
 		pos++
-		l := lex.String()
-		ps := positions[l]
-		p := min(pos, maxPos)
-		if len(ps) < maxPositions && (len(ps) == 0 || ps[len(ps)-1] != p) {
-			positions[l] = append(ps, p)
-		}
+		words = append(words, lexPos{l, min(pos, maxPos)})
 	}
-	lexemes := make([]string, 0, len(positions))
-	for l := range positions {
-		lexemes = append(lexemes, l)
-	}
-	sort.Strings(lexemes)
-	var b strings.Builder
-	for i, l := range lexemes {
+	// By word, each word's positions in order (they were added so).
+	slices.SortStableFunc(words, func(a, b lexPos) int { return strings.Compare(a.lex, b.lex) })
+	out := make([]byte, 0, len(text)+4*len(words))
+	for i := 0; i < len(words); {
+		l := words[i].lex
 		if i > 0 {
-			b.WriteByte(' ')
+			out = append(out, ' ')
 		}
-		b.WriteByte('\'')
-		b.WriteString(strings.ReplaceAll(l, "'", "''"))
-		b.WriteByte('\'')
-		for j, p := range positions[l] {
-			if j == 0 {
-				b.WriteByte(':')
-			} else {
-				b.WriteByte(',')
+		out = append(out, '\'')
+		for k := 0; k < len(l); k++ {
+			if l[k] == '\'' {
+				out = append(out, '\'')
 			}
-			b.WriteString(strconv.Itoa(p))
+			out = append(out, l[k])
+		}
+		out = append(out, '\'')
+		n, last := 0, 0
+		for ; i < len(words) && words[i].lex == l; i++ {
+			p := words[i].pos
+			if n == maxPositions || p == last {
+				continue
+			}
+			if n == 0 {
+				out = append(out, ':')
+			} else {
+				out = append(out, ',')
+			}
+			out = strconv.AppendInt(out, int64(p), 10)
+			n, last = n+1, p
 		}
 	}
-	return b.String(), true
+	return string(out), true
 }
 
 // plainWord reports whether the server's parser takes w as one word and
-// the unaccent rules of its letters are known: lower-case ASCII letters,
-// digits and the letters of unaccentLatin, and not a number in
+// the unaccent rules of its letters are known (plain): lower-case ASCII
+// letters, digits and the letters of unaccentLatin, and not a number in
 // scientific notation followed by more ("1e5abc" is the number 1e5 and
-// the word abc to the parser; "1e5" alone is one word).
-func plainWord(w string) bool {
+// the word abc to the parser; "1e5" alone is one word). ascii: w is
+// ASCII only (unaccent leaves it as it is).
+func plainWord(w string) (ascii, plain bool) {
 	digits := 0
 	for digits < len(w) && w[digits] >= '0' && w[digits] <= '9' {
 		digits++
@@ -126,18 +166,28 @@ func plainWord(w string) bool {
 			exp++
 		}
 		if exp > digits+1 && exp < len(w) {
-			return false
+			return false, false
 		}
 	}
-	for _, r := range w {
+	ascii = true
+	for i := 0; i < len(w); i++ {
+		c := w[i]
 		switch {
-		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
-		case unaccentLatin[r] != "":
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+		case c >= utf8.RuneSelf:
+			ascii = false
 		default:
-			return false
+			return false, false
 		}
 	}
-	return true
+	if !ascii {
+		for _, r := range w {
+			if r >= utf8.RuneSelf && fold(r) == "" {
+				return false, false
+			}
+		}
+	}
+	return ascii, true
 }
 
 // vectorProbe holds every character searchVectorText builds a vector of,

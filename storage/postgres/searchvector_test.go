@@ -27,7 +27,7 @@ func vectorTexts() []string {
 		"a\tb\nc  d", "tab\tonly", "émile@example.org www.amtstresen.de /etc/passwd 1.5 v1.2.3",
 		"x" + strings.Repeat("ä", 1023), strings.Repeat("y", 2046) + " " + strings.Repeat("z", 2047) + " " + strings.Repeat("w", 2048) + " end",
 		strings.Repeat("ü", 1023) + " " + strings.Repeat("ü", 1024) + " " + strings.Repeat("ß", 1023) + " after",
-		strings.Repeat("anna ", 300) + "berta anna", strings.Repeat("ab ", 16400) + "c ab d",
+		strings.Repeat("anna ", 300) + "berta anna", strings.Repeat("ab ", 16400) + "c ab d", strings.Repeat("x ", 16390) + "a b c a",
 		strings.Repeat("lang ", 20000),
 	}
 	// Random texts of letters the program knows, letters it does not,
