@@ -346,10 +346,19 @@ func (r *caseRow) rc() rules.Case {
 // lockCase reads and locks the case (FOR UPDATE): a second change of the
 // same case waits for the first to commit and then sees its result.
 func lockCase(ctx context.Context, tx pgx.Tx, where string, arg any) (*caseRow, error) {
+	return lockCaseAnd(ctx, tx, where, arg, "", nil, nil)
+}
+
+// lockCaseAnd is lockCase that also reads the boolean expression also
+// (with the argument also2 as $2) into value, when also is not "".
+func lockCaseAnd(ctx context.Context, tx pgx.Tx, where string, arg any, also string, also2 any, value *bool) (*caseRow, error) {
 	var r caseRow
 	var office, status string
-	err := tx.QueryRow(ctx, `SELECT id, ref, office, status, assignee, flags FROM cases WHERE `+where+` FOR UPDATE`, arg).
-		Scan(&r.id, &r.ref, &office, &status, &r.assignee, &r.flags)
+	q, args, dest := `SELECT id, ref, office, status, assignee, flags`, []any{arg}, []any{&r.id, &r.ref, &office, &status, &r.assignee, &r.flags}
+	if also != "" {
+		q, args, dest = q+", "+also, append(args, also2), append(dest, value)
+	}
+	err := tx.QueryRow(ctx, q+` FROM cases WHERE `+where+` FOR UPDATE`, args...).Scan(dest...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	}
@@ -525,7 +534,12 @@ func (db *DB) AddMessage(ctx context.Context, portalCase, key string, n *app.Not
 		n = &app.Note{}
 	}
 	return db.pipedTx(ctx, "add message", func(tx pgx.Tx) error {
-		r, err := lockCase(ctx, tx, "portal_case = $1", nullString(portalCase))
+		// The case, locked, and whether the message is there already, in
+		// one round trip (issue 15: the sync waited for two per message).
+		// Another writer of the same message fails on notes.msg_key.
+		var known bool
+		r, err := lockCaseAnd(ctx, tx, "portal_case = $1", nullString(portalCase),
+			"$2::text IS NOT NULL AND EXISTS (SELECT 1 FROM notes WHERE msg_key = $2)", nullString(key), &known)
 		if err != nil {
 			return err
 		}
@@ -533,15 +547,8 @@ func (db *DB) AddMessage(ctx context.Context, portalCase, key string, n *app.Not
 			return portalNotFound(portalCase)
 		}
 		now := db.clock(ctx)
-		if key != "" {
-			var one int
-			err := tx.QueryRow(ctx, `SELECT 1 FROM notes WHERE msg_key = $1`, txt(key)).Scan(&one)
-			if err == nil {
-				return recordReceipt(ctx, tx, rc, now, r.ref)
-			}
-			if !errors.Is(err, pgx.ErrNoRows) {
-				return err
-			}
+		if known {
+			return recordReceipt(ctx, tx, rc, now, r.ref)
 		}
 		at, author, files := rules.PortalMessage(n, files, now)
 		if err := addMessageNote(ctx, tx, r.id, at, author, n.Text, key, files); err != nil {
