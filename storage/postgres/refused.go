@@ -79,7 +79,14 @@ func (db *DB) onCase(ctx context.Context, op, action, ref string, fn func(tx pgx
 		if err != nil {
 			return err
 		}
-		return fn(tx, r, db.clock(ctx))
+		// The writes go to the server together, in one round trip (pipeTx):
+		// a claim waited for five round trips, a status change for seven,
+		// all the while holding the case's lock.
+		p := newPipe(tx)
+		if err := fn(p, r, db.clock(ctx)); err != nil {
+			return err
+		}
+		return p.flush(ctx)
 	})
 	if errors.Is(err, errMissing) {
 		return db.caseRefused(ctx, action, ref, "", notFound(ref))
