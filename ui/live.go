@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"math/rand/v2"
 	"slices"
 	"time"
 
@@ -21,6 +22,12 @@ import (
 // at work, announcements come many times a second (each costs a read of
 // the announced cases, and sometimes a count: queueScreen.update).
 const liveGap = 250 * time.Millisecond
+
+// liveSpread: a window waits up to this long (at random) before it reads
+// what was announced, so that the windows of an office do not all ask the
+// server in the same instant after each change (with fifty counters every
+// claim made ten windows read at once, and whoever worked then waited).
+const liveSpread = 150 * time.Millisecond
 
 // backShown is how long "connection back" stays on screen.
 const backShown = 10 * time.Second
@@ -119,7 +126,7 @@ func (m *mainWindow) onChanges(cs []app.FeedEvent) {
 	if l.scheduled {
 		return
 	}
-	if wait := liveGap - time.Since(l.last); wait > 0 {
+	if wait := max(liveGap-time.Since(l.last), time.Duration(rand.Int64N(int64(liveSpread)))); wait > 0 {
 		l.scheduled = true
 		time.AfterFunc(wait, func() { m.ui(m.applyChanges) })
 		return

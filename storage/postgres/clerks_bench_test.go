@@ -36,6 +36,8 @@ func BenchmarkClerks(b *testing.B) {
 	think := time.Duration(envInt("AMTSTRESEN_BENCH_THINK_MS", 1000)) * time.Millisecond
 	// gap: the window's least time between two re-reads (ui.liveGap).
 	gap := time.Duration(envInt("AMTSTRESEN_BENCH_GAP_MS", 250)) * time.Millisecond
+	// spread: the window's random wait before it reads (ui.liveSpread).
+	spread := time.Duration(envInt("AMTSTRESEN_BENCH_SPREAD_MS", 150)) * time.Millisecond
 	admin := benchStore(b, benchAdmin)
 	ctx := context.Background()
 	var err error
@@ -150,6 +152,12 @@ func BenchmarkClerks(b *testing.B) {
 				case <-runCtx.Done():
 					return
 				case <-wake:
+				}
+				// As the window: a moment at random first (ui.liveSpread).
+				select {
+				case <-runCtx.Done():
+					return
+				case <-time.After(time.Duration(rand.Int64N(int64(spread)))):
 				}
 				pmu.Lock()
 				evs := pending
