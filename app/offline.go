@@ -268,7 +268,7 @@ func replayAction(ctx context.Context, ob OfflineActions, st OfflineActionStore,
 		return "", nil // sent before a crash and applied
 	case c.Office != a.Seen.Office:
 		return fmt.Sprintf("Der Vorgang %s wurde inzwischen von %s an %s weitergeleitet; %s wurde nicht ausgeführt.",
-			a.Ref, who(ActionCaseForward), officeName(reg, c.Office), what), nil
+			a.Ref, who(ActionCaseForward), reg.OfficeName(c.Office), what), nil
 	case c.Assignee != "" && c.Assignee != a.Seen.Assignee && c.Assignee != by.Clerk:
 		return fmt.Sprintf("Der Vorgang %s wurde inzwischen von %s übernommen; %s wurde nicht ausgeführt.",
 			a.Ref, who(ActionCaseClaim), what), nil
@@ -317,18 +317,6 @@ func lastBy(ctx context.Context, st AuditLog, ref, action string) string {
 		return es[0].Name
 	}
 	return es[0].Clerk
-}
-
-func officeName(reg *Registry, k OfficeKey) string {
-	if reg != nil {
-		if o := reg.Office(k); o != nil {
-			return o.Name
-		}
-	}
-	if k == "" {
-		return "eine noch nicht bestimmte Dienststelle"
-	}
-	return string(k)
 }
 
 // retryLater reports whether err is no refusal the clerk can act on: the
