@@ -84,33 +84,42 @@ var steps = []string{
 CREATE INDEX actions_ref ON actions (ref);`,
 }
 
-// migrate applies the steps the file lacks, each in its transaction.
+// migrate applies the steps the file lacks, each in its transaction with
+// its user_version (read inside it, as storage.DB.migrate does).
 func migrate(ctx context.Context, db *sql.DB) error {
+	for {
+		done, err := migrateOne(ctx, db)
+		if err != nil || done {
+			return err
+		}
+	}
+}
+
+func migrateOne(ctx context.Context, db *sql.DB) (done bool, err error) {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return false, err
+	}
+	defer tx.Rollback()
 	var v int
-	if err := db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
-		return err
+	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+		return false, err
 	}
-	if v > len(steps) {
-		return fmt.Errorf("offline outbox schema version %d is newer than this program (%d)", v, len(steps))
+	switch {
+	case v > len(steps):
+		return false, &app.Error{Code: app.ETOONEW, Message: fmt.Sprintf(
+			"Der Ausgang dieses PCs für Anträge und Änderungen ohne Verbindung wurde von einer neueren Version von Amtstresen geschrieben (Schema %d, dieses Programm kennt Schema %d); bitte die neuere Version verwenden.",
+			v, len(steps))}
+	case v == len(steps):
+		return true, nil
 	}
-	for i := v; i < len(steps); i++ {
-		tx, err := db.BeginTx(ctx, nil)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, steps[i]); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("offline outbox schema step %d: %w", i+1, err)
-		}
-		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", i+1)); err != nil {
-			tx.Rollback()
-			return err
-		}
-		if err := tx.Commit(); err != nil {
-			return err
-		}
+	if _, err := tx.ExecContext(ctx, steps[v]); err != nil {
+		return false, fmt.Errorf("offline outbox schema step %d: %w", v+1, err)
 	}
-	return nil
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", v+1)); err != nil {
+		return false, err
+	}
+	return false, tx.Commit()
 }
 
 // Open opens (or creates) the outbox file at path.
@@ -132,6 +141,9 @@ func Open(ctx context.Context, path string, reg *app.Registry) (*Outbox, error) 
 	}
 	if err := migrate(ctx, db); err != nil {
 		db.Close()
+		if app.ErrorCode(err) == app.ETOONEW {
+			return nil, err // the path is right: the advice below would not be
+		}
 		return nil, outboxErr(path, err)
 	}
 	for _, p := range []string{path + "-wal", path + "-shm"} {

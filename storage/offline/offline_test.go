@@ -224,6 +224,20 @@ INSERT INTO entries (key, provisional_ref, office, clerk, held_at, new_case) VAL
 	if len(es) != 0 || len(as) != 0 {
 		t.Errorf("after discarding: %+v %+v", es, as)
 	}
+	ob.Close()
+
+	// A file of a newer program is refused in German, not opened.
+	newer, err := sql.Open("sqlite3", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := newer.Exec("PRAGMA user_version = 99"); err != nil {
+		t.Fatal(err)
+	}
+	newer.Close()
+	if _, err := offline.Open(ctx, path, reg); app.ErrorCode(err) != app.ETOONEW || !strings.Contains(app.ErrorMessage(err), "neueren Version") {
+		t.Errorf("a newer file: %v", err)
+	}
 }
 
 // Two clerks of VG Ulmen, Anna Ulmer's counter without its server: her
