@@ -104,15 +104,7 @@ func (cv *caseView) hold(kind app.OfflineActionKind, to app.Status, text string)
 func (m *mainWindow) pendingText(ref string) string {
 	var parts []string
 	for _, a := range m.pending[ref] {
-		at := map[string]any{"Time": a.HeldAt.In(app.Berlin).Format("15:04"), "Status": statusLabel(a.Status), "Text": a.Text}
-		switch a.Kind {
-		case app.OfflineClaim:
-			parts = append(parts, lang.L("Übernahme ({{.Time}} Uhr)", at))
-		case app.OfflineStatus:
-			parts = append(parts, lang.L("Status „{{.Status}}“ ({{.Time}} Uhr)", at))
-		case app.OfflineNote:
-			parts = append(parts, lang.L("Notiz „{{.Text}}“ ({{.Time}} Uhr)", at))
-		}
+		parts = append(parts, lang.L("{{.What}} ({{.Time}} Uhr)", map[string]any{"What": actionLabel(a), "Time": a.HeldAt.In(app.Berlin).Format("15:04")}))
 	}
 	if len(parts) == 0 {
 		return ""
