@@ -79,6 +79,58 @@ type PortalStore interface {
 	// the cases before it (created[i] as CreatePreparedCase reports it),
 	// err that case's error, and that case left nothing behind.
 	CreatePreparedCases(ctx context.Context, ps []PreparedCase, rcs []*Receipt) (created []bool, err error)
+	// AddMessages is AddMessage for each message in order, as if called
+	// one after the other: a store may write them together. errs[i] is
+	// what AddMessage returns for ms[i]; a message with an error left
+	// nothing behind. err: the call failed as a whole (the connection,
+	// the context), and nothing of it stays.
+	AddMessages(ctx context.Context, ms []PortalMessage) (errs []error, err error)
+	// ApplyAppointments is ApplyAppointment for each booking in order,
+	// with the receipt of the same index (rcs[i], nil for none), as if
+	// called one after the other; applied[i] and errs[i] are what
+	// ApplyAppointment returns for as[i]. err as for AddMessages.
+	ApplyAppointments(ctx context.Context, as []*Appointment, rcs []*Receipt) (applied []bool, errs []error, err error)
+}
+
+// PortalMessage is a citizen's portal message for AddMessages: the
+// arguments of one AddMessage call.
+type PortalMessage struct {
+	PortalCase string
+	Key        string // the message's idempotency key
+	Note       *Note
+	Files      []NewAttachment
+	Receipt    *Receipt
+}
+
+// AddEach is AddMessages by AddMessage, one message after the other: for
+// a store that gains nothing by writing them together. Only the context
+// ends it early (err).
+func AddEach(ctx context.Context, add func(context.Context, string, string, *Note, []NewAttachment, *Receipt) error, ms []PortalMessage) ([]error, error) {
+	errs := make([]error, len(ms))
+	for i, m := range ms {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		errs[i] = add(ctx, m.PortalCase, m.Key, m.Note, m.Files, m.Receipt)
+	}
+	return errs, nil
+}
+
+// ApplyEach is ApplyAppointments by ApplyAppointment, one booking after
+// the other.
+func ApplyEach(ctx context.Context, apply func(context.Context, *Appointment, *Receipt) (bool, error), as []*Appointment, rcs []*Receipt) ([]bool, []error, error) {
+	applied, errs := make([]bool, len(as)), make([]error, len(as))
+	for i, a := range as {
+		if err := ctx.Err(); err != nil {
+			return nil, nil, err
+		}
+		var rc *Receipt
+		if i < len(rcs) {
+			rc = rcs[i]
+		}
+		applied[i], errs[i] = apply(ctx, a, rc)
+	}
+	return applied, errs, nil
 }
 
 // CreateEach is CreatePreparedCases by CreatePreparedCase, one case after

@@ -167,3 +167,9 @@ func (db *DB) setAttendance(ctx context.Context, uid string, att app.Attendance,
 		return audit(ctx, tx, entry)
 	})
 }
+
+// ApplyAppointments implements app.PortalStore: one booking after the
+// other.
+func (db *DB) ApplyAppointments(ctx context.Context, as []*app.Appointment, rcs []*app.Receipt) ([]bool, []error, error) {
+	return app.ApplyEach(ctx, db.ApplyAppointment, as, rcs)
+}

@@ -766,3 +766,9 @@ func (db *DB) AttachmentData(ctx context.Context, sum string) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// AddMessages implements app.PortalStore: one message after the other
+// (SQLite writes them in the caller's transaction anyway).
+func (db *DB) AddMessages(ctx context.Context, ms []app.PortalMessage) ([]error, error) {
+	return app.AddEach(ctx, db.AddMessage, ms)
+}

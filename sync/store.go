@@ -97,29 +97,44 @@ func (s *Syncer) storeCommon(ctx context.Context, st *app.SyncState, items []*it
 		if err != nil {
 			return err
 		}
-		// Applications are staged and created together (a store may write
-		// a whole run of them in a few statements); the run is created
-		// before a mail that might depend on it: the same content, or the
-		// same portal case (a message after its application).
-		var run caseRun
+		// Applications, messages and bookings are staged and written
+		// together, each kind in a run of its own (a store may write a
+		// whole run in a few statements). A mail waits for the runs it
+		// might depend on: the same content, the same portal case (a
+		// message after its application) or the same booking. So the
+		// runs pending at any time are independent of each other, and
+		// a mail is written after every mail it depends on, as one by
+		// one.
+		runs := [...]*stagedRun{{kind: delivery.KindAntrag}, {kind: delivery.KindNachricht}, {kind: delivery.KindTermin}}
 		for _, it := range items {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			if run.touches(it) {
-				if err := s.createRun(ctx, tx, known, &run, local, lres); err != nil {
-					return err
+			for _, r := range runs {
+				if r.touches(it) {
+					if err := s.writeRun(ctx, tx, known, r, local, lres); err != nil {
+						return err
+					}
 				}
 			}
-			if rc, seen, ok := s.stage(known, st, it); ok {
-				run.add(it, rc, seen)
+			if kind, rc, seen, ok := s.stage(ctx, known, st, it); ok {
+				for _, r := range runs {
+					if r.kind == kind {
+						r.add(it, rc, seen)
+					}
+				}
 				continue
 			}
 			if _, err := s.storeOne(ctx, tx, known, st, it, local, lres); err != nil {
 				return err
 			}
 		}
-		return s.createRun(ctx, tx, known, &run, local, lres)
+		for _, r := range runs {
+			if err := s.writeRun(ctx, tx, known, r, local, lres); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		s.places.add(places) // for the next transaction
@@ -144,52 +159,217 @@ func (r *Result) add(o *Result) {
 	r.Quittungen += o.Quittungen
 }
 
-// caseRun is the applications of a batch staged to be created together.
-type caseRun struct {
+// stagedRun is the mails of one kind in a batch staged to be written
+// together: applications (CreatePreparedCases), messages (AddMessages)
+// or bookings (ApplyAppointments).
+type stagedRun struct {
+	kind  string
 	items []*item
 	rcs   []*app.Receipt
 	seen  []bool
-	keys  map[string]bool // contents and portal cases in the run
+	keys  map[string]bool // contents, portal cases and bookings in the run
 }
 
-func (r *caseRun) add(it *item, rc *app.Receipt, seen bool) {
+func (r *stagedRun) add(it *item, rc *app.Receipt, seen bool) {
 	if r.keys == nil {
 		r.keys = map[string]bool{}
 	}
 	r.items, r.rcs, r.seen = append(r.items, it), append(r.rcs, rc), append(r.seen, seen)
-	if it.key != "" {
-		r.keys["sha:"+it.key] = true
+	for _, k := range runKeys(it) {
+		r.keys[k] = true
 	}
-	r.keys["case:"+it.d.Vorgang] = true
 }
 
-// touches reports whether it must wait until the run is created: a copy
-// of a mail in the run, or a mail of a portal case in it.
-func (r *caseRun) touches(it *item) bool {
+// runKeys are what a mail may share with another one it depends on.
+func runKeys(it *item) []string {
+	var ks []string
+	if it.key != "" {
+		ks = append(ks, "sha:"+it.key)
+	}
+	if d := it.d; d != nil {
+		if d.Vorgang != "" {
+			ks = append(ks, "case:"+d.Vorgang)
+		}
+		if d.Appointment != nil && d.Appointment.UID != "" {
+			ks = append(ks, "uid:"+d.Appointment.UID)
+		}
+	}
+	return ks
+}
+
+// touches reports whether it must wait until the run is written: a copy
+// of a mail in the run, a mail of a portal case in it, or another
+// version of a booking in it.
+func (r *stagedRun) touches(it *item) bool {
 	if len(r.items) == 0 {
 		return false
 	}
-	return (it.key != "" && r.keys["sha:"+it.key]) || (it.d != nil && it.d.Vorgang != "" && r.keys["case:"+it.d.Vorgang])
+	for _, k := range runKeys(it) {
+		if r.keys[k] {
+			return true
+		}
+	}
+	return false
 }
 
-func (r *caseRun) reset() {
+func (r *stagedRun) reset() {
 	r.items, r.rcs, r.seen = r.items[:0], r.rcs[:0], r.seen[:0]
 	clear(r.keys)
 }
 
-// stage reports whether it is an application to be created with the run,
-// with its receipt and whether the mail was judged before (as storeOne).
-func (s *Syncer) stage(known map[string]app.Receipt, st *app.SyncState, it *item) (*app.Receipt, bool, bool) {
+// stage reports whether it is an application, a message or a booking to
+// be written with the run of its kind, with its receipt and whether the
+// mail was judged before (as storeOne). What storeOne would send to the
+// review list or file as taken in before is not staged.
+func (s *Syncer) stage(ctx context.Context, known map[string]app.Receipt, st *app.SyncState, it *item) (string, *app.Receipt, bool, bool) {
 	d := it.d
-	if d == nil || d.Review != "" || d.Kind != delivery.KindAntrag || d.Antrag == nil || d.Vorgang == "" {
-		return nil, false, false
+	if d == nil || d.Review != "" {
+		return "", nil, false, false
+	}
+	switch {
+	case d.Kind == delivery.KindAntrag && d.Antrag != nil && d.Vorgang != "":
+	case d.Kind == delivery.KindNachricht && d.Message != nil:
+	case d.Kind == delivery.KindTermin && d.Appointment != nil:
+		if _, ok := plausibleAppointment(d.Appointment, officeTime(it.ref.Date, s.now(ctx))); !ok {
+			return "", nil, false, false
+		}
+	default:
+		return "", nil, false, false
 	}
 	prev, ok := known[it.key]
 	if it.key != "" && ok && prev.TakenIn() {
-		return nil, false, false // storeOne files it as recovered
+		return "", nil, false, false // storeOne files it as recovered
 	}
 	rc := s.receipt(st, it)
-	return rc, it.key != "" && ok, true
+	return d.Kind, rc, it.key != "" && ok, true
+}
+
+// writeRun writes the staged mails of r.
+func (s *Syncer) writeRun(ctx context.Context, store app.PortalStore, known map[string]app.Receipt, r *stagedRun, mv *mover, res *Result) error {
+	if len(r.items) == 0 {
+		return nil
+	}
+	switch r.kind {
+	case delivery.KindNachricht:
+		return s.addMessages(ctx, store, known, r, mv, res)
+	case delivery.KindTermin:
+		return s.applyAppointments(ctx, store, known, r, mv, res)
+	}
+	return s.createRun(ctx, store, known, r, mv, res)
+}
+
+// addMessages adds the staged messages (AddMessages) and takes in each
+// result as storeOne does.
+func (s *Syncer) addMessages(ctx context.Context, store app.PortalStore, known map[string]app.Receipt, r *stagedRun, mv *mover, res *Result) error {
+	defer r.reset()
+	ms := make([]app.PortalMessage, len(r.items))
+	for i, it := range r.items {
+		d := it.d
+		ms[i] = app.PortalMessage{PortalCase: d.Vorgang, Key: d.Key(), Note: s.messageNote(ctx, it), Files: d.Files, Receipt: r.rcs[i]}
+	}
+	errs, err := store.AddMessages(ctx, ms)
+	if err != nil {
+		return fmt.Errorf("%s: %w", delivery.KindNachricht, err)
+	}
+	for i, it := range r.items {
+		if _, err := s.messageDone(ctx, store, known, it, r.rcs[i], r.seen[i], errs[i], mv, res); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// applyAppointments applies the staged bookings (ApplyAppointments) and
+// takes in each result as storeOne does.
+func (s *Syncer) applyAppointments(ctx context.Context, store app.PortalStore, known map[string]app.Receipt, r *stagedRun, mv *mover, res *Result) error {
+	defer r.reset()
+	as := make([]*app.Appointment, len(r.items))
+	for i, it := range r.items {
+		as[i] = s.appointmentOf(ctx, it)
+	}
+	applied, errs, err := store.ApplyAppointments(ctx, as, r.rcs)
+	if err != nil {
+		return fmt.Errorf("apply appointment: %w", err)
+	}
+	for i, it := range r.items {
+		if _, err := s.appointmentDone(ctx, store, known, it, r.rcs[i], r.seen[i], applied[i], errs[i], mv, res); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// messageNote is the note a citizen's message becomes.
+func (s *Syncer) messageNote(ctx context.Context, it *item) *app.Note {
+	d := it.d
+	received := officeTime(it.ref.Date, s.now(ctx))
+	at := d.Message.SentAt()
+	if at.IsZero() || at.After(received.Add(24*time.Hour)) {
+		at = received
+	}
+	n := &app.Note{At: at.UTC(), Author: "Bürger", Kind: "message", Text: d.Message.Text}
+	for _, f := range d.Files {
+		n.Attachments = append(n.Attachments, f.Attachment)
+	}
+	return n
+}
+
+// messageDone takes in the result of adding a message (err: the
+// store's error for it): counted, or to the review list when its case is
+// not here (yet) or the error is about this mail. known learns the
+// receipt.
+func (s *Syncer) messageDone(ctx context.Context, store app.PortalStore, known map[string]app.Receipt, it *item, rc *app.Receipt, seen bool, err error, mv *mover, res *Result) (string, error) {
+	defer s.learn(known, it, rc)
+	if err != nil {
+		d := it.d
+		if app.ErrorCode(err) == app.ENOTFOUND {
+			return s.review(ctx, store, it, rc, seen, app.ReviewCaseUnknown, "kein Vorgang "+d.Vorgang+" (wird nachgetragen, sobald der Antrag eingeht)", mv, res)
+		}
+		if rv, ok := reviewable(err); ok {
+			return s.review(ctx, store, it, rc, seen, app.ReviewPayloadInvalid, rv, mv, res)
+		}
+		return "", fmt.Errorf("%s: %w", d.Kind, err)
+	}
+	res.Messages++
+	mv.add(s.cfg.ProcessedMailbox, it.ref.UID, it.key)
+	return s.cfg.ProcessedMailbox, nil
+}
+
+// appointmentOf is the booking of it as the store takes it: an office
+// this program does not know is left open.
+func (s *Syncer) appointmentOf(ctx context.Context, it *item) *app.Appointment {
+	a := *it.d.Appointment
+	if s.reg != nil && s.reg.Office(a.Office) == nil {
+		a.Office = ""
+	}
+	a.UpdatedAt = s.now(ctx).UTC()
+	return &a
+}
+
+// appointmentDone takes in the result of applying a booking, as
+// messageDone.
+func (s *Syncer) appointmentDone(ctx context.Context, store app.PortalStore, known map[string]app.Receipt, it *item, rc *app.Receipt, seen, applied bool, err error, mv *mover, res *Result) (string, error) {
+	defer s.learn(known, it, rc)
+	if err != nil {
+		if rv, ok := reviewable(err); ok {
+			return s.review(ctx, store, it, rc, seen, app.ReviewPayloadInvalid, rv, mv, res)
+		}
+		return "", fmt.Errorf("apply appointment: %w", err)
+	}
+	if applied {
+		res.Appointments++
+	} else {
+		res.Stale++
+	}
+	mv.add(s.cfg.ProcessedMailbox, it.ref.UID, it.key)
+	return s.cfg.ProcessedMailbox, nil
+}
+
+// learn records in known the receipt the mail of it has now.
+func (s *Syncer) learn(known map[string]app.Receipt, it *item, rc *app.Receipt) {
+	if known != nil && it.key != "" && rc.Kind != "" {
+		known[it.key] = *rc
+	}
 }
 
 // receipt is the receipt of it's mail when taken in.
@@ -205,7 +385,7 @@ func (s *Syncer) receipt(st *app.SyncState, it *item) *app.Receipt {
 // createRun creates the staged applications (CreatePreparedCases); one
 // that fails with an error about itself goes to the review list, and the
 // rest of the run is created after it.
-func (s *Syncer) createRun(ctx context.Context, store app.PortalStore, known map[string]app.Receipt, r *caseRun, mv *mover, res *Result) error {
+func (s *Syncer) createRun(ctx context.Context, store app.PortalStore, known map[string]app.Receipt, r *stagedRun, mv *mover, res *Result) error {
 	defer r.reset()
 	items, rcs, seen := r.items, r.rcs, r.seen
 	for len(items) > 0 {
@@ -311,23 +491,15 @@ func (s *Syncer) storeOne(ctx context.Context, store app.PortalStore, known map[
 	case delivery.KindAntrag:
 		_, created, err := store.CreatePreparedCase(ctx, s.prepared(ctx, store, it), rc)
 		return s.caseCreated(ctx, store, nil, it, rc, seen, created, err, mv, res)
-	case delivery.KindNachricht, delivery.KindRuecknahme:
+	case delivery.KindNachricht:
 		// A message for a case not here: the store answers ENOTFOUND.
+		err := store.AddMessage(ctx, d.Vorgang, d.Key(), s.messageNote(ctx, it), d.Files, rc)
+		return s.messageDone(ctx, store, nil, it, rc, seen, err, mv, res)
+	case delivery.KindRuecknahme:
 		var err error
-		switch {
-		case d.Kind == delivery.KindNachricht:
-			at := d.Message.SentAt()
-			if at.IsZero() || at.After(received.Add(24*time.Hour)) {
-				at = received
-			}
-			n := &app.Note{At: at.UTC(), Author: "Bürger", Kind: "message", Text: d.Message.Text}
-			for _, f := range d.Files {
-				n.Attachments = append(n.Attachments, f.Attachment)
-			}
-			err = store.AddMessage(ctx, d.Vorgang, d.Key(), n, d.Files, rc)
-		case d.Version >= 2:
+		if d.Version >= 2 {
 			err = store.Withdraw(ctx, d.Vorgang, d.Message.Text, rc)
-		default:
+		} else {
 			// Format 1: the kind is not signed (a citizen's message
 			// re-sent as a withdrawal has the same signed part). Never
 			// applied by itself: a clerk confirms or rejects it.
@@ -342,35 +514,17 @@ func (s *Syncer) storeOne(ctx context.Context, store app.PortalStore, known map[
 			}
 			return "", fmt.Errorf("%s: %w", d.Kind, err)
 		}
-		switch {
-		case d.Kind == delivery.KindNachricht:
-			res.Messages++
-		case d.Version >= 2:
+		if d.Version >= 2 {
 			res.Withdrawals++
-		default:
+		} else {
 			res.Unconfirmed++
 		}
 	case delivery.KindTermin:
-		a := *d.Appointment
-		if detail, ok := plausibleAppointment(&a, received); !ok {
+		if detail, ok := plausibleAppointment(d.Appointment, received); !ok {
 			return review(app.ReviewPayloadInvalid, detail)
 		}
-		if s.reg != nil && s.reg.Office(a.Office) == nil {
-			a.Office = ""
-		}
-		a.UpdatedAt = s.now(ctx).UTC()
-		applied, err := store.ApplyAppointment(ctx, &a, rc)
-		if err != nil {
-			if rv, ok := reviewable(err); ok {
-				return review(app.ReviewPayloadInvalid, rv)
-			}
-			return "", fmt.Errorf("apply appointment: %w", err)
-		}
-		if applied {
-			res.Appointments++
-		} else {
-			res.Stale++
-		}
+		applied, err := store.ApplyAppointment(ctx, s.appointmentOf(ctx, it), rc)
+		return s.appointmentDone(ctx, store, nil, it, rc, seen, applied, err, mv, res)
 	default:
 		return review(app.ReviewPayloadInvalid, "unbekannte Art")
 	}

@@ -2,6 +2,8 @@ package storetest
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -16,6 +18,8 @@ var portal = []test{
 	{"WithdrawalUnconfirmed", testWithdrawalUnconfirmed},
 	{"Unblocked", testUnblocked},
 	{"Batch", testBatch},
+	{"MessagesTogether", testMessagesTogether},
+	{"BookingsTogether", testBookingsTogether},
 	{"LockSync", testLockSync},
 }
 
@@ -299,5 +303,225 @@ func testLockSync(e *env) {
 	u2()
 	if err := <-got; err != nil {
 		e.Errorf("waiting for the lock: %v", err)
+	}
+}
+
+// file is an attachment of a portal message with its content.
+func file(name, content string) app.NewAttachment {
+	sum := sha256.Sum256([]byte(content))
+	return app.NewAttachment{Attachment: app.Attachment{Name: name, Type: "application/pdf", Size: int64(len(content)),
+		SHA256: hex.EncodeToString(sum[:]), Received: true}, Data: []byte(content)}
+}
+
+// codeOf is the code of a clerk-facing error, "" for nil, "?" for another.
+func codeOf(err error) string {
+	var ae *app.Error
+	switch {
+	case err == nil:
+		return ""
+	case errors.As(err, &ae):
+		return ae.Code
+	}
+	return "?: " + err.Error()
+}
+
+// portalState is what a database holds of the given cases (portal ids),
+// bookings and mails, times of writing left out: the notes with their
+// files, the audit entries of the cases and bookings, the receipts.
+func (e *env) portalState(cases, uids, sums []string) string {
+	e.Helper()
+	var b strings.Builder
+	for _, p := range cases {
+		c, err := e.st.CaseByPortalID(e.ctx, p)
+		if err != nil {
+			e.Fatal(err)
+		}
+		notes, err := e.st.Notes(e.ctx, c.Ref)
+		if err != nil {
+			e.Fatal(err)
+		}
+		fmt.Fprintf(&b, "%s %s\n", p, c.Ref)
+		for _, n := range notes {
+			fmt.Fprintf(&b, "  note %s %s %s %q\n", n.At.UTC().Format(time.RFC3339), n.Author, n.Kind, n.Text)
+			for _, a := range n.Attachments {
+				fmt.Fprintf(&b, "    file %s %s %d %s %v\n", a.Name, a.Type, a.Size, a.SHA256, a.Received)
+				if data, err := e.st.AttachmentData(e.ctx, a.SHA256); err != nil || len(data) != int(a.Size) {
+					fmt.Fprintf(&b, "    data %d bytes, %v\n", len(data), err)
+				}
+			}
+		}
+		for _, x := range e.auditActions(c.Ref) {
+			fmt.Fprintf(&b, "  audit %s\n", x)
+		}
+	}
+	for _, uid := range uids {
+		a, err := e.st.Appointment(e.ctx, uid)
+		if err != nil {
+			fmt.Fprintf(&b, "%s: %s\n", uid, codeOf(err))
+			continue
+		}
+		a.UpdatedAt = time.Time{}
+		fmt.Fprintf(&b, "%s %+v\n", uid, *a)
+		for _, x := range e.auditActions(uid) {
+			fmt.Fprintf(&b, "  audit %s\n", x)
+		}
+	}
+	m, err := e.st.Receipts(e.ctx, sums)
+	if err != nil {
+		e.Fatal(err)
+	}
+	for _, sum := range sums {
+		if rc, ok := m[sum]; ok {
+			fmt.Fprintf(&b, "receipt %s %s %s %d\n", sum, rc.Kind, rc.PortalCase, rc.UID)
+		} else {
+			fmt.Fprintf(&b, "receipt %s none\n", sum)
+		}
+	}
+	return b.String()
+}
+
+// testMessagesTogether: AddMessages gives what AddMessage gives called
+// once per message (a store may write them as a block): the same notes
+// with their files, receipts and audit entries, and the same error for
+// each message. A message for a case not here leaves nothing; one here
+// already (from before, or earlier in the same call) only records its
+// mail's receipt; a message is added to the case it names even when the
+// case has messages of the call before it.
+func testMessagesTogether(e *env) {
+	at := Start.Add(2 * time.Hour)
+	msg := func(p, key, text string, uid uint32, files ...app.NewAttachment) app.PortalMessage {
+		var atts []app.Attachment
+		for _, f := range files {
+			atts = append(atts, f.Attachment)
+		}
+		return app.PortalMessage{PortalCase: p, Key: key, Files: files,
+			Note:    &app.Note{At: at.Add(time.Duration(uid) * time.Minute), Author: "Bürger", Kind: "message", Text: text, Attachments: atts},
+			Receipt: &app.Receipt{SHA256: fmt.Sprintf("m%d", uid), Mailbox: "INBOX", UIDValidity: 7, UID: uid, Kind: "nachricht", PortalCase: p}}
+	}
+	ms := []app.PortalMessage{
+		msg("p-1", "k1", "Hier der Impfpass.", 1, file("impfpass.pdf", "Impfpass Bello")),
+		msg("p-2", "k2", "Bitte um Rückruf", 2),
+		msg("fehlt", "k3", "Zu welchem Antrag?", 3, file("x.pdf", "x")),
+		msg("p-1", "k0", "Schon da", 4),
+		msg("p-1", "k1", "Hier der Impfpass.", 5, file("impfpass.pdf", "Impfpass Bello")),
+		msg("p-2", "k6", "Zwei Dateien, eine davon schon gesendet", 6, file("a.pdf", "Impfpass Bello"), file("b.pdf", "Steuerbescheid")),
+		msg("p-1", "k7", "Und noch etwas", 7),
+	}
+	var states [2]string
+	var codes [2][]string
+	for i, x := range []*env{e, e.fresh(e.T)} {
+		x.create(x.dogCase("p-1", "Anna", "Muster", app.OfficeZell, Start))
+		x.create(x.dogCase("p-2", "Bernd", "Beispiel", app.OfficeCochem, Start))
+		old := msg("p-1", "k0", "Schon da", 9)
+		x.ok(x.st.AddMessage(x.ctx, old.PortalCase, old.Key, old.Note, old.Files, old.Receipt))
+		x.ok(x.st.Batch(x.ctx, func(tx app.PortalStore) error {
+			if i == 0 {
+				errs, err := tx.AddMessages(x.ctx, ms)
+				if err != nil || len(errs) != len(ms) {
+					x.Fatalf("AddMessages: %v, %d results", err, len(errs))
+				}
+				for _, err := range errs {
+					codes[i] = append(codes[i], codeOf(err))
+				}
+				return nil
+			}
+			for _, m := range ms {
+				codes[i] = append(codes[i], codeOf(tx.AddMessage(x.ctx, m.PortalCase, m.Key, m.Note, m.Files, m.Receipt)))
+			}
+			return nil
+		}))
+		states[i] = x.portalState([]string{"p-1", "p-2"}, nil, []string{"m1", "m2", "m3", "m4", "m5", "m6", "m7", "m9"})
+	}
+	if fmt.Sprint(codes[0]) != fmt.Sprint(codes[1]) {
+		e.Errorf("errors together %q, one by one %q", codes[0], codes[1])
+	}
+	if want := []string{"", "", app.ENOTFOUND, "", "", "", ""}; fmt.Sprint(codes[1]) != fmt.Sprint(want) {
+		e.Errorf("errors one by one %q, want %q", codes[1], want)
+	}
+	if states[0] != states[1] {
+		e.Errorf("together:\n%s\none by one:\n%s", states[0], states[1])
+	}
+	// What the calls one after the other give, in short.
+	for _, want := range []string{"receipt m3 none", "receipt m4 nachricht p-1 4", "receipt m5 nachricht p-1 5",
+		`note 2026-`, `"Und noch etwas"`, "file b.pdf application/pdf 14"} {
+		if !strings.Contains(states[1], want) {
+			e.Errorf("one by one lacks %q:\n%s", want, states[1])
+		}
+	}
+	if n := strings.Count(states[1], "note "); n != 5 {
+		e.Errorf("%d notes, want 5 (k0, k1, k7; k2, k6):\n%s", n, states[1])
+	}
+}
+
+// testBookingsTogether: ApplyAppointments gives what ApplyAppointment
+// gives called once per booking: the same bookings, receipts, audit
+// entries, applied flags and errors, also for several versions of one
+// booking in the same call, a stale one among them, and a version that
+// fails the checks (it leaves nothing, not even its receipt).
+func testBookingsTogether(e *env) {
+	t9 := time.Date(2026, 12, 1, 9, 0, 0, 0, app.Berlin)
+	mk := func(uid string, seq int, st app.AppointmentStatus, start time.Time) *app.Appointment {
+		a := appt(seq, st, start)
+		a.UID, a.UpdatedAt = uid, Start.Add(time.Duration(seq)*time.Hour)
+		return a
+	}
+	cancel := mk("b2@portal", 3, app.AppointmentCancelled, time.Time{})
+	cancel.CitizenName, cancel.Location = "", ""
+	bad := mk("b3@portal", 0, "vielleicht", t9)
+	as := []*app.Appointment{
+		mk("b1@portal", 0, app.AppointmentConfirmed, t9),
+		mk("b2@portal", 1, app.AppointmentConfirmed, t9.Add(time.Hour)),
+		mk("b1@portal", 2, app.AppointmentConfirmed, t9.Add(30*time.Minute)),
+		mk("b1@portal", 1, app.AppointmentConfirmed, t9.Add(45*time.Minute)), // stale: seq 2 is there
+		bad,
+		cancel,
+		mk("b4@portal", 0, app.AppointmentConfirmed, t9.Add(2*time.Hour)),
+		mk("b5@portal", 5, app.AppointmentConfirmed, t9.Add(3*time.Hour)), // stale: seq 6 from before
+	}
+	rcs := make([]*app.Receipt, len(as))
+	var sums []string
+	for i := range as {
+		rcs[i] = &app.Receipt{SHA256: fmt.Sprintf("t%d", i), Mailbox: "INBOX", UIDValidity: 7, UID: uint32(i + 1), Kind: "termin"}
+		sums = append(sums, rcs[i].SHA256)
+	}
+	var states [2]string
+	var results [2][]string
+	for i, x := range []*env{e, e.fresh(e.T)} {
+		if _, err := x.st.ApplyAppointment(x.ctx, mk("b5@portal", 6, app.AppointmentConfirmed, t9.Add(4*time.Hour)), nil); err != nil {
+			x.Fatal(err)
+		}
+		x.ok(x.st.Batch(x.ctx, func(tx app.PortalStore) error {
+			if i == 0 {
+				applied, errs, err := tx.ApplyAppointments(x.ctx, as, rcs)
+				if err != nil || len(applied) != len(as) || len(errs) != len(as) {
+					x.Fatalf("ApplyAppointments: %v, %d/%d results", err, len(applied), len(errs))
+				}
+				for k := range as {
+					results[i] = append(results[i], fmt.Sprintf("%v %s", applied[k], codeOf(errs[k])))
+				}
+				return nil
+			}
+			for k, a := range as {
+				ok, err := tx.ApplyAppointment(x.ctx, a, rcs[k])
+				results[i] = append(results[i], fmt.Sprintf("%v %s", ok, codeOf(err)))
+			}
+			return nil
+		}))
+		states[i] = x.portalState(nil, []string{"b1@portal", "b2@portal", "b3@portal", "b4@portal", "b5@portal"}, sums)
+	}
+	if fmt.Sprint(results[0]) != fmt.Sprint(results[1]) {
+		e.Errorf("results together %q, one by one %q", results[0], results[1])
+	}
+	want := []string{"true ", "true ", "true ", "false ", "false " + app.EINVALID, "true ", "true ", "false "}
+	if fmt.Sprint(results[1]) != fmt.Sprint(want) {
+		e.Errorf("results one by one %q, want %q", results[1], want)
+	}
+	if states[0] != states[1] {
+		e.Errorf("together:\n%s\none by one:\n%s", states[0], states[1])
+	}
+	for _, w := range []string{"receipt t4 none", "receipt t3 termin", "Sequence:2", "Sequence:6", "b3@portal: " + app.ENOTFOUND} {
+		if !strings.Contains(states[1], w) {
+			e.Errorf("one by one lacks %q:\n%s", w, states[1])
+		}
 	}
 }

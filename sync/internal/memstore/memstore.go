@@ -475,3 +475,14 @@ func (s *Store) Durable(ctx context.Context) error { return nil }
 type Batching struct {
 	*Store
 }
+
+// AddMessages implements app.PortalStore: one message after the other.
+func (s *Store) AddMessages(ctx context.Context, ms []app.PortalMessage) ([]error, error) {
+	return app.AddEach(ctx, s.AddMessage, ms)
+}
+
+// ApplyAppointments implements app.PortalStore: one booking after the
+// other.
+func (s *Store) ApplyAppointments(ctx context.Context, as []*app.Appointment, rcs []*app.Receipt) ([]bool, []error, error) {
+	return app.ApplyEach(ctx, s.ApplyAppointment, as, rcs)
+}

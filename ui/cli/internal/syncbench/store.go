@@ -56,6 +56,19 @@ func openStore(kind, tmp string) (st sync.Store, name string, closeFn func(), er
 		stop()
 		return nil, "", nil, err
 	}
+	// BENCH_SQL: statements run as superuser before the sync, to try a
+	// change of the schema (an index, a storage setting) on this run only.
+	if q := os.Getenv("BENCH_SQL"); q != "" {
+		for _, stmt := range strings.Split(q, ";") {
+			if strings.TrimSpace(stmt) == "" {
+				continue
+			}
+			if err := c.Exec(context.Background(), d.Name, stmt); err != nil {
+				stop()
+				return nil, "", nil, fmt.Errorf("BENCH_SQL %q: %w", stmt, err)
+			}
+		}
+	}
 	l, err := d.CreateService("bench_abgleich", "sync")
 	if err != nil {
 		stop()
