@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -333,9 +332,8 @@ func (r *caseRows) add(reg *app.Registry, in *rules.NewCase, id int64, ref strin
 	r.docIDs, r.applicants, r.fields = append(r.docIDs, id), append(r.applicants, string(in.Applicant)), append(r.fields, string(in.Fields))
 	r.raws, r.presented = append(r.raws, jsonPtr(in.Raw)), append(r.presented, jsonPtr(in.Presented))
 	r.stored = append(r.stored, r.atts.add(&r.blobs, id, nc.Attachments, in.Sums))
-	sc := &app.Case{Service: in.Service, Applicant: nc.Applicant, Municipality: nc.Routing.Municipality, Fields: json.RawMessage(in.Fields)}
 	r.searchIDs = append(r.searchIDs, id)
-	text := txt(strings.Join(SearchWords(casetext.NewDoc(reg, ref, sc).Text()), " "))
+	text := txt(strings.Join(SearchWords(in.SearchDoc(ref).Text()), " "))
 	var vec *string
 	if r.goVectors {
 		if v, ok := searchVectorText(text); ok {

@@ -36,14 +36,20 @@ func (d Doc) Text() string {
 // NewDoc builds the search text of a case. Values only: field names are
 // not searchable, and nothing of this is ever logged.
 func NewDoc(reg *app.Registry, ref string, c *app.Case) Doc {
-	d := Doc{Ref: ref, Applicant: c.Applicant.Name()}
-	var alt []string
-	// "42" finds "ZEL-2026-00042": clerks hear the number without zeros.
-	if i := strings.LastIndexByte(ref, '-'); i >= 0 {
-		if n, err := strconv.Atoi(ref[i+1:]); err == nil {
-			alt = append(alt, strconv.Itoa(n))
-		}
-	}
+	return NewBody(reg, c).WithRef(ref)
+}
+
+// Body is the search text of a case without its reference: all of the
+// work of NewDoc, which a sync does for a batch's cases on all cores
+// before their references are drawn (WithRef adds the reference).
+type Body struct {
+	doc Doc  // Ref and the number in Alt left out
+	alt bool // there are spellings in doc.Alt (after the number)
+}
+
+// NewBody builds the search text of c without its reference.
+func NewBody(reg *app.Registry, c *app.Case) Body {
+	d := Doc{Applicant: c.Applicant.Name()}
 	d.Service = c.Service
 	if s := reg.Catalog.Service(c.Service); s != nil {
 		d.Service += " " + s.Name
@@ -62,13 +68,33 @@ func NewDoc(reg *app.Registry, ref string, c *app.Case) Doc {
 		}
 	})
 	d.Fields = strings.Join(vals, " ")
+	var alt []string
 	for _, s := range []string{d.Applicant, d.Service, d.Place, d.Fields} {
 		alt = append(alt, GermanSpellings(s)...)
 	}
 	d.Alt = strings.Join(alt, " ")
 	// Composed forms: "ö" typed on one keyboard equals "ö" from another.
-	for _, p := range []*string{&d.Ref, &d.Applicant, &d.Service, &d.Place, &d.Fields, &d.Alt} {
+	for _, p := range []*string{&d.Applicant, &d.Service, &d.Place, &d.Fields, &d.Alt} {
 		*p = norm.NFC.String(*p)
+	}
+	return Body{doc: d, alt: len(alt) > 0}
+}
+
+// WithRef is the search text of the case with the reference ref.
+func (b Body) WithRef(ref string) Doc {
+	d := b.doc
+	d.Ref = norm.NFC.String(ref)
+	// "42" finds "ZEL-2026-00042": clerks hear the number without zeros.
+	// It comes first among the other spellings (a space between them:
+	// NFC does not join across it).
+	if i := strings.LastIndexByte(ref, '-'); i >= 0 {
+		if n, err := strconv.Atoi(ref[i+1:]); err == nil {
+			num := strconv.Itoa(n)
+			if b.alt {
+				num += " " + d.Alt
+			}
+			d.Alt = num
+		}
 	}
 	return d
 }
@@ -78,32 +104,58 @@ func flattenJSON(b []byte, fn func(string)) {
 	if len(b) == 0 {
 		return
 	}
+	// In the document's order (a map would give another order each
+	// time, and with it another search text for the same case), and
+	// nothing when the first value is not valid JSON.
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
-	var v any
-	if dec.Decode(&v) != nil {
-		return
-	}
-	var walk func(any)
-	walk = func(v any) {
-		switch x := v.(type) {
-		case string:
-			if x = strings.TrimSpace(x); x != "" {
-				fn(x)
-			}
-		case json.Number:
-			fn(x.String())
-		case []any:
-			for _, e := range x {
-				walk(e)
-			}
-		case map[string]any:
-			for _, e := range x {
-				walk(e)
-			}
+	const (
+		inArray = iota
+		wantKey
+		wantValue
+	)
+	var stack []int
+	var vals []string
+	done := func() {
+		if n := len(stack); n > 0 && stack[n-1] == wantValue {
+			stack[n-1] = wantKey
 		}
 	}
-	walk(v)
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return
+		}
+		switch t := tok.(type) {
+		case json.Delim:
+			switch t {
+			case '{':
+				stack = append(stack, wantKey)
+				continue
+			case '[':
+				stack = append(stack, inArray)
+				continue
+			}
+			stack = stack[:len(stack)-1]
+		case string:
+			if n := len(stack); n > 0 && stack[n-1] == wantKey {
+				stack[n-1] = wantValue
+				continue
+			}
+			if t = strings.TrimSpace(t); t != "" {
+				vals = append(vals, t)
+			}
+		case json.Number:
+			vals = append(vals, t.String())
+		}
+		done()
+		if len(stack) == 0 {
+			break
+		}
+	}
+	for _, v := range vals {
+		fn(v)
+	}
 }
 
 var umlautSpelling = strings.NewReplacer("ä", "ae", "ö", "oe", "ü", "ue", "Ä", "Ae", "Ö", "Oe", "Ü", "Ue", "ß", "ss", "ẞ", "SS")

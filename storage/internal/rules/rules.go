@@ -35,6 +35,23 @@ type NewCase struct {
 	Flags     []app.Flag
 	Received  time.Time // zero when prepared: set at creation
 	Clerk     string
+	// Body is the search text without the reference, built in advance
+	// (Prepare); nil when not prepared.
+	Body *casetext.Body
+}
+
+// SearchCase is the case as its search text sees it.
+func (in *NewCase) SearchCase() *app.Case {
+	nc := in.NC
+	return &app.Case{Service: in.Service, Applicant: nc.Applicant, Municipality: nc.Routing.Municipality, Fields: json.RawMessage(in.Fields)}
+}
+
+// SearchDoc is the search text of the case with the reference ref.
+func (in *NewCase) SearchDoc(ref string) casetext.Doc {
+	if in.Body != nil {
+		return in.Body.WithRef(ref)
+	}
+	return casetext.NewDoc(in.Reg, ref, in.SearchCase())
 }
 
 // CheckNewCase validates the input of a case and encodes it.
@@ -113,6 +130,8 @@ func Prepare(reg *app.Registry, nc *app.NewCase) *Prepared {
 	p := &Prepared{nc: nc}
 	if in, err := CheckNewCase(reg, nc, time.Time{}); err == nil {
 		in.Sums = casetext.Sums(nc.Attachments)
+		body := casetext.NewBody(reg, in.SearchCase())
+		in.Body = &body
 		p.in = in
 	}
 	return p
