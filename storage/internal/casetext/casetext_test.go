@@ -92,7 +92,7 @@ func TestBodyWithRefIsNewDoc(t *testing.T) {
 func TestFlattenJSON(t *testing.T) {
 	for in, want := range map[string]string{
 		`{"z": "letzter Schlüssel zuerst", "a": {"b": [1, "zwei", {"c": " drei "}], "d": true, "e": null}, "f": 4.5}`: "letzter Schlüssel zuerst|1|zwei|drei|4.5",
-		`["x", ["y"], {}, []]`:   "x|y",
+		`["x", ["y"], {}, []]`:  "x|y",
 		`{"a": "b"} {"c": "d"}`: "b",
 		`{"a": "b", "c": `:      "",
 		`nicht JSON`:            "",
