@@ -83,12 +83,29 @@ func (db *DB) messageBlock(ctx context.Context, ms []app.PortalMessage) (errs []
 		}
 		keys = append(keys, m.Key)
 	}
-	// 1. The cases, locked in the order of their ids, and the messages
-	// there already: one round trip, with the savepoint.
+	// 1. The messages there already, the cases that get a new message
+	// (updated and so locked in one statement, as AddMessage locks its
+	// case and changes it), and all the block's cases (for the receipts
+	// of messages there already): one round trip, with the savepoint.
+	// A message is new to its case when its key is neither in the
+	// database nor earlier in the block.
+	var newPortals, newKeys []string
+	first := map[string]bool{}
+	for _, m := range ms {
+		if m.PortalCase != "" && !first[m.Key] {
+			newPortals, newKeys = append(newPortals, m.PortalCase), append(newKeys, m.Key)
+		}
+		first[m.Key] = true
+	}
+	now := db.clock(ctx)
 	b := &pgx.Batch{}
 	b.Queue("SAVEPOINT " + blockSavepoint)
-	b.Queue(`SELECT id, ref, office, portal_case FROM cases WHERE portal_case = ANY ($1) ORDER BY id FOR UPDATE`, portals)
 	b.Queue(`SELECT msg_key FROM notes WHERE msg_key = ANY ($1)`, keys)
+	b.Queue(`UPDATE cases SET updated_at = $3 WHERE portal_case IN (
+			SELECT m.p FROM unnest($1::text[], $2::text[]) AS m(p, k) WHERE NOT EXISTS (SELECT 1 FROM notes n WHERE n.msg_key = m.k))
+		RETURNING id`,
+		newPortals, newKeys, now)
+	b.Queue(`SELECT id, ref, office, portal_case FROM cases WHERE portal_case = ANY ($1)`, portals)
 	cases := map[string]*blockCaseRow{}
 	known := map[string]bool{}
 	br := tx.SendBatch(ctx, b)
@@ -98,6 +115,21 @@ func (db *DB) messageBlock(ctx context.Context, ms []app.PortalMessage) (errs []
 		}
 	}()
 	if _, err = br.Exec(); err == nil {
+		var key string
+		var rows pgx.Rows
+		if rows, err = br.Query(); err == nil {
+			_, err = pgx.ForEachRow(rows, []any{&key}, func() error { known[key] = true; return nil })
+		}
+	}
+	bumped := map[int64]bool{}
+	if err == nil {
+		var id int64
+		var rows pgx.Rows
+		if rows, err = br.Query(); err == nil {
+			_, err = pgx.ForEachRow(rows, []any{&id}, func() error { bumped[id] = true; return nil })
+		}
+	}
+	if err == nil {
 		var r blockCaseRow
 		var office, portal string
 		var rows pgx.Rows
@@ -110,13 +142,6 @@ func (db *DB) messageBlock(ctx context.Context, ms []app.PortalMessage) (errs []
 			})
 		}
 	}
-	if err == nil {
-		var key string
-		var rows pgx.Rows
-		if rows, err = br.Query(); err == nil {
-			_, err = pgx.ForEachRow(rows, []any{&key}, func() error { known[key] = true; return nil })
-		}
-	}
 	if cerr := br.Close(); err == nil {
 		err = cerr
 	}
@@ -125,7 +150,6 @@ func (db *DB) messageBlock(ctx context.Context, ms []app.PortalMessage) (errs []
 	}
 
 	// 2. What AddMessage would do with each, in order.
-	now := db.clock(ctx)
 	errs = make([]error, len(ms))
 	var blobs blobRows
 	var atts attachmentRows
@@ -135,8 +159,7 @@ func (db *DB) messageBlock(ctx context.Context, ms []app.PortalMessage) (errs []
 	var authors, texts, noteKeys []string
 	var receipts receiptRows
 	var entries []app.AuditEntry
-	var touched []int64
-	seen := map[int64]bool{}
+	noted := map[int64]bool{} // the cases that get a note
 	for i, m := range ms {
 		r := cases[m.PortalCase]
 		if r == nil {
@@ -160,13 +183,23 @@ func (db *DB) messageBlock(ctx context.Context, ms []app.PortalMessage) (errs []
 		}
 		noteCases, noteAts = append(noteCases, r.id), append(noteAts, at.UTC())
 		authors, texts, noteKeys = append(authors, txt(author)), append(texts, txt(n.Text)), append(noteKeys, txt(m.Key))
-		if !seen[r.id] {
-			seen[r.id] = true
-			touched = append(touched, r.id)
-		}
+		noted[r.id] = true
 		receipts.add(m.Receipt, r.ref)
 		entries = append(entries, app.AuditEntry{At: now, Clerk: app.PortalActor.Clerk, Office: r.office, Action: app.ActionCaseMessage,
 			Ref: r.ref, Detail: fmt.Sprintf("files=%d", len(files))})
+	}
+
+	// The cases changed in step 1 are exactly those that get a note
+	// (one key for two cases could make them differ: then one by one).
+	if len(bumped) != len(noted) {
+		err = fmt.Errorf("message block: %d cases changed, %d get a note", len(bumped), len(noted))
+		return nil, err
+	}
+	for id := range noted {
+		if !bumped[id] {
+			err = fmt.Errorf("message block: case %d gets a note but was not changed", id)
+			return nil, err
+		}
 	}
 
 	// 3. A statement per table, sent together.
@@ -186,7 +219,6 @@ func (db *DB) messageBlock(ctx context.Context, ms []app.PortalMessage) (errs []
 			JOIN n ON n.msg_key = t.k`,
 			noteCases, noteAts, authors, texts, noteKeys,
 			attKeys, atts.cases, atts.pos, atts.names, atts.types, atts.sizes, atts.sums, atts.blobs, atts.problems)
-		p.Exec(ctx, `UPDATE cases SET updated_at = $1 WHERE id = ANY ($2)`, now, touched)
 	}
 	if err = receipts.write(ctx, p, now); err != nil {
 		return nil, err

@@ -41,7 +41,9 @@ func main() {
 	batch := flag.Int("batch", 500, "Mails je Abruf/Transaktionsblock")
 	cpuprofile := flag.String("cpuprofile", "", "CPU-Profil des vollen Abgleichs in diese Datei")
 	store := flag.String("store", "sqlite", "Speicher: sqlite oder postgres")
+	withMbsync := flag.Bool("mbsync", true, "zum Vergleich mbsync dasselbe Postfach holen lassen")
 	flag.Parse()
+	compare = *withMbsync
 	profile, storeKind = *cpuprofile, *store
 	if err := run(*n, *batch); err != nil {
 		fmt.Fprintln(os.Stderr, "Fehler:", err)
@@ -50,6 +52,7 @@ func main() {
 }
 
 var profile, storeKind string
+var compare bool
 
 func run(n, batch int) error {
 	d, err := dovecottest.StartServer()
@@ -84,9 +87,11 @@ func run(n, batch int) error {
 	fmt.Printf("Dovecot %s: %d Sendungen (%d mit Anlage), %.1f MB; erzeugt in %v, eingelagert in %v\n",
 		d.Addr, n, withFile, float64(bytes)/1e6, genDur.Round(time.Millisecond), fillDur.Round(time.Millisecond))
 
-	mb, err := mbsync(d, tmp)
-	if err != nil {
-		fmt.Println("mbsync:", err)
+	var mb time.Duration
+	if compare {
+		if mb, err = mbsync(d, tmp); err != nil {
+			fmt.Println("mbsync:", err)
+		}
 	}
 
 	st, storeName, closeStore, err := openStore(storeKind, tmp)
