@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"fmt"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -115,5 +116,40 @@ func TestNotifyCaseChanges(t *testing.T) {
 	}
 	if ch, p, ok := next(t, listener, 5*time.Second); !ok || ch != ChannelReview || strings.Contains(p, "Ulmer") || !strings.Contains(p, `"id"`) {
 		t.Errorf("review: %q %q", ch, p)
+	}
+}
+
+// Migration 14 announces new cases once per statement
+// (notify_cases_inserted), a copy of what the row trigger notify_case
+// says of an insert. Whoever changes one must change the other. With
+// notify_case attached for inserts too, for this test only, both announce
+// each new case; PostgreSQL delivers identical announcements of one
+// transaction once, so one announcement per case means both said the
+// same, for a case of an office and for one whose office is open.
+func TestNewCaseAnnouncedAsRowTriggerWould(t *testing.T) {
+	db := newDB(t)
+	ctx := context.Background()
+	if _, err := db.super().Exec(ctx, `CREATE TRIGGER cases_notify_row_insert AFTER INSERT ON amtstresen.cases
+		FOR EACH ROW EXECUTE FUNCTION amtstresen.notify_case()`); err != nil {
+		t.Fatal(err)
+	}
+	listener := db.super()
+	if _, err := listener.Exec(ctx, "LISTEN "+ChannelCase); err != nil {
+		t.Fatal(err)
+	}
+	sync := db.serviceLogin("abgleich", "sync").conn()
+	for i, office := range []string{"vg-ulmen", ""} {
+		id := insertCase(t, sync, testCase{Ref: fmt.Sprintf("ULM-2026-%05d", i+1), Office: office, Name: "Karl Ulmer", Author: "portal"})
+		_, p, ok := next(t, listener, 5*time.Second)
+		if !ok {
+			t.Fatalf("case %d: not announced", id)
+		}
+		var c CaseChange
+		if err := json.Unmarshal([]byte(p), &c); err != nil || c.ID != id || c.After == nil || c.After.RoutingOpen != (office == "") {
+			t.Errorf("case %d: %s (%v)", id, p, err)
+		}
+		if _, p2, ok := next(t, listener, 300*time.Millisecond); ok {
+			t.Errorf("case %d announced twice, differently by statement and row trigger:\n%s\n%s", id, p, p2)
+		}
 	}
 }
