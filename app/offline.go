@@ -144,6 +144,11 @@ type OfflineAction struct {
 	Ref    string
 	Status Status // OfflineStatus: the new status
 	Text   string // the reason of a status change, the note's text
+	// Tell is the message to the citizen of a status change, as the clerk
+	// saw and edited it in the message dialog; nil when the change tells
+	// nothing (or the window has no outbox). The replay writes it with
+	// the status, through OutboxStore.ChangeCase as the window online.
+	Tell   *Tell
 	Seen   OfflineSeen
 	Clerk  string
 	Name   string // the clerk's display name
@@ -169,6 +174,16 @@ func (a *OfflineAction) What() string {
 	default:
 		return fmt.Sprintf("Ihre Notiz „%s“", a.Text)
 	}
+}
+
+// NotDone says in German that the change was not made ("Ihre Übernahme
+// wurde nicht ausgeführt"), and that its message to the citizen did not
+// go either.
+func (a *OfflineAction) NotDone() string {
+	if a.Tell != nil {
+		return a.What() + " wurde nicht ausgeführt und die Nachricht an den Bürger nicht verschickt"
+	}
+	return a.What() + " wurde nicht ausgeführt"
 }
 
 // OfflineActions is the part of the outbox that keeps changes to cases.
@@ -205,14 +220,16 @@ type OfflineActionResult struct {
 }
 
 // ReplayOfflineActions sends the waiting changes of the clerk by.Clerk
-// to st, in the order they were made. Each is checked against what the
+// to st, in the order they were made; a status change goes through msgs
+// (the clerk's outbox store, nil when the window has none) with its
+// message to the citizen, as online. Each is checked against what the
 // clerk saw: a case claimed by another clerk, moved to another status or
 // forwarded meanwhile, or no longer visible, is a conflict (not applied,
 // recorded with a German message naming who did it). A change found
 // done already (by this clerk, in an earlier replay cut short) is
 // recorded as done, not done twice. It stops at the first EUNAVAILABLE
 // and returns it with the results so far.
-func ReplayOfflineActions(ctx context.Context, ob OfflineActions, st OfflineActionStore, reg *Registry, by Actor) ([]OfflineActionResult, error) {
+func ReplayOfflineActions(ctx context.Context, ob OfflineActions, st OfflineActionStore, msgs OutboxStore, reg *Registry, by Actor) ([]OfflineActionResult, error) {
 	as, err := ob.Actions(ctx, OfflineWaiting)
 	if err != nil {
 		return nil, err
@@ -222,12 +239,12 @@ func ReplayOfflineActions(ctx context.Context, ob OfflineActions, st OfflineActi
 		if a.Clerk != by.Clerk {
 			continue // another clerk's, on this PC: waits for them
 		}
-		msg, err := replayAction(ctx, ob, st, reg, &a, by)
+		msg, err := replayAction(ctx, ob, st, msgs, reg, &a, by)
 		if err != nil {
 			if retryLater(ctx, err) {
 				return out, err
 			}
-			msg = fmt.Sprintf("%s wurde nicht ausgeführt: %s", a.What(), ErrorMessage(err))
+			msg = fmt.Sprintf("%s: %s", a.NotDone(), ErrorMessage(err))
 		}
 		if msg != "" {
 			if err := ob.ActionRefused(ctx, a.Key, msg); err != nil {
@@ -248,10 +265,10 @@ func ReplayOfflineActions(ctx context.Context, ob OfflineActions, st OfflineActi
 
 // replayAction applies one change; a conflict is returned as its German
 // message, an error of the store as error.
-func replayAction(ctx context.Context, ob OfflineActions, st OfflineActionStore, reg *Registry, a *OfflineAction, by Actor) (string, error) {
+func replayAction(ctx context.Context, ob OfflineActions, st OfflineActionStore, msgs OutboxStore, reg *Registry, a *OfflineAction, by Actor) (string, error) {
 	c, err := st.CaseByRef(ctx, a.Ref)
 	if code := ErrorCode(err); code == ENOTFOUND || code == EFORBIDDEN {
-		return fmt.Sprintf("Der Vorgang %s ist für Sie nicht mehr sichtbar (an eine andere Dienststelle weitergeleitet oder gelöscht); %s wurde nicht ausgeführt.", a.Ref, a.What()), nil
+		return fmt.Sprintf("Der Vorgang %s ist für Sie nicht mehr sichtbar (an eine andere Dienststelle weitergeleitet oder gelöscht); %s.", a.Ref, a.NotDone()), nil
 	}
 	if err != nil {
 		return "", err
@@ -260,21 +277,26 @@ func replayAction(ctx context.Context, ob OfflineActions, st OfflineActionStore,
 		return "", replayNote(ctx, ob, st, a, by)
 	}
 	who := func(action string) string { return lastBy(ctx, st, a.Ref, action) }
-	what := a.What()
+	notDone := a.NotDone()
 	switch {
 	case a.Kind == OfflineClaim && c.Assignee == by.Clerk:
 		return "", nil // claimed by this clerk already (an earlier replay)
 	case a.Kind == OfflineStatus && a.Tried && c.Status == a.Status:
-		return "", nil // sent before a crash and applied
+		// Sent before a crash and applied; its message with it (one
+		// transaction, below), so none is queued again.
+		return "", nil
 	case c.Office != a.Seen.Office:
-		return fmt.Sprintf("Der Vorgang %s wurde inzwischen von %s an %s weitergeleitet; %s wurde nicht ausgeführt.",
-			a.Ref, who(ActionCaseForward), reg.OfficeName(c.Office), what), nil
+		return fmt.Sprintf("Der Vorgang %s wurde inzwischen von %s an %s weitergeleitet; %s.",
+			a.Ref, who(ActionCaseForward), reg.OfficeName(c.Office), notDone), nil
 	case c.Assignee != "" && c.Assignee != a.Seen.Assignee && c.Assignee != by.Clerk:
-		return fmt.Sprintf("Der Vorgang %s wurde inzwischen von %s übernommen; %s wurde nicht ausgeführt.",
-			a.Ref, who(ActionCaseClaim), what), nil
+		return fmt.Sprintf("Der Vorgang %s wurde inzwischen von %s übernommen; %s.",
+			a.Ref, who(ActionCaseClaim), notDone), nil
 	case c.Status != a.Seen.Status:
-		return fmt.Sprintf("Der Status des Vorgangs %s wurde inzwischen von %s auf „%s“ geändert; %s wurde nicht ausgeführt.",
-			a.Ref, who(ActionCaseStatus), c.Status.Label(), what), nil
+		return fmt.Sprintf("Der Status des Vorgangs %s wurde inzwischen von %s auf „%s“ geändert; %s.",
+			a.Ref, who(ActionCaseStatus), c.Status.Label(), notDone), nil
+	}
+	if a.Kind == OfflineStatus && a.Tell != nil && msgs == nil {
+		return fmt.Sprintf("%s: dieses Fenster kann keine Nachricht an den Bürger senden. Bitte den Status im Vorgang erneut ändern.", notDone), nil
 	}
 	if err := ob.TryAction(ctx, a.Key, 0); err != nil {
 		return "", err
@@ -282,7 +304,19 @@ func replayAction(ctx context.Context, ob OfflineActions, st OfflineActionStore,
 	if a.Kind == OfflineClaim {
 		return "", st.Claim(ctx, a.Ref, by)
 	}
-	return "", st.SetStatus(ctx, a.Ref, a.Status, a.Text, by)
+	if msgs == nil {
+		return "", st.SetStatus(ctx, a.Ref, a.Status, a.Text, by)
+	}
+	// The same path as the window online (ui caseView.change): the clerk
+	// wrote the text in the message dialog, the store checks it, builds
+	// the message (its id, sender, time) and queues it in the transaction
+	// of the status change. Status and message are written together or
+	// not at all, so the check of a crashed replay above (the status
+	// already set) also finds the message sent. A status that tells and
+	// comes without a message (kept by an older version) is refused here
+	// like online (EINVALID), not written without telling the citizen.
+	_, err = msgs.ChangeCase(ctx, a.Ref, CaseChange{Kind: ChangeStatus, Status: a.Status, Reason: a.Text}, a.Tell, by)
+	return "", err
 }
 
 // replayNote adds the note unless an earlier, interrupted replay added it:

@@ -517,7 +517,7 @@ func auditText(e app.AuditEntry) string {
 
 func (cv *caseView) onClaim() {
 	if cv.offline() {
-		cv.hold(app.OfflineClaim, "", "")
+		cv.hold(app.OfflineClaim, "", "", nil)
 		return
 	}
 	ref, by := cv.ref, cv.m.actor()
@@ -532,7 +532,7 @@ func (cv *caseView) onClaim() {
 			}
 		}
 		return err
-	}, cv.afterOrHold(app.OfflineClaim, "", ""))
+	}, cv.afterOrHold(app.OfflineClaim, "", "", nil))
 }
 
 func (cv *caseView) onRelease() {
@@ -541,11 +541,12 @@ func (cv *caseView) onRelease() {
 }
 
 // afterOrHold is after, except that a change the server could not take
-// because it is away is kept on this PC (offline_actions.go).
-func (cv *caseView) afterOrHold(kind app.OfflineActionKind, to app.Status, text string) func(error) {
+// because it is away is kept on this PC (offline_actions.go), with msg,
+// its message to the citizen (nil for none).
+func (cv *caseView) afterOrHold(kind app.OfflineActionKind, to app.Status, text string, msg *app.Tell) func(error) {
 	return func(err error) {
 		if cv.canHold(err) {
-			cv.hold(kind, to, text)
+			cv.hold(kind, to, text, msg)
 			return
 		}
 		cv.after(err)
@@ -645,15 +646,19 @@ func (cv *caseView) setStatus(to app.Status, reason string) {
 			return
 		}
 	}
+	ch := app.CaseChange{Kind: app.ChangeStatus, Status: to, Reason: reason}
 	if cv.offline() {
-		// Without a message to the citizen: the portal's outbox is on the
-		// server. The clerk can send one when the change is written.
-		cv.hold(app.OfflineStatus, to, reason)
+		// The message to the citizen as online: the clerk checks and
+		// edits it now, and it is kept with the change (tellDialog).
+		if st, tells := cv.tells(ch); tells {
+			cv.tellDialog(ch, st)
+			return
+		}
+		cv.hold(app.OfflineStatus, to, reason, nil)
 		return
 	}
 	ref, by := cv.ref, cv.m.actor()
-	cv.change(app.CaseChange{Kind: app.ChangeStatus, Status: to, Reason: reason},
-		func(ctx context.Context) error { return cv.m.store.SetStatus(ctx, ref, to, reason, by) })
+	cv.change(ch, func(ctx context.Context) error { return cv.m.store.SetStatus(ctx, ref, to, reason, by) })
 }
 
 func (cv *caseView) onForward() {
@@ -688,10 +693,10 @@ func (cv *caseView) onNote() {
 func (cv *caseView) addNote(text string) {
 	ref, by := cv.ref, cv.m.actor()
 	if cv.offline() {
-		cv.hold(app.OfflineNote, "", text)
+		cv.hold(app.OfflineNote, "", text, nil)
 		return
 	}
-	cv.m.do(func(ctx context.Context) error { return cv.m.store.AddNote(ctx, ref, text, by) }, cv.afterOrHold(app.OfflineNote, "", text))
+	cv.m.do(func(ctx context.Context) error { return cv.m.store.AddNote(ctx, ref, text, by) }, cv.afterOrHold(app.OfflineNote, "", text, nil))
 }
 
 func (cv *caseView) onPrint() {

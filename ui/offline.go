@@ -169,14 +169,14 @@ func (m *mainWindow) replayOffline() {
 	m.live.replaying = true
 	var res []app.OfflineResult
 	var acts []app.OfflineActionResult
-	by, st := m.actor(), m.store
+	by, st, msgs := m.actor(), m.store, m.o.Messages
 	m.do(func(ctx context.Context) error {
 		var err error
 		// Applications first, then the changes in the order made; the
 		// changes concern cases on the server already, not these.
 		res, err = app.ReplayOffline(ctx, ob, st)
 		if err == nil {
-			acts, err = app.ReplayOfflineActions(ctx, ob, st, m.reg, by)
+			acts, err = app.ReplayOfflineActions(ctx, ob, st, msgs, m.reg, by)
 		}
 		if err == nil {
 			var left []app.OfflineEntry

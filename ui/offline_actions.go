@@ -76,10 +76,11 @@ func (cv *caseView) shown() *app.Case {
 	return &c
 }
 
-// hold keeps a change to the open case on this PC.
-func (cv *caseView) hold(kind app.OfflineActionKind, to app.Status, text string) {
+// hold keeps a change to the open case on this PC, a status change with
+// its message to the citizen (msg, nil for none).
+func (cv *caseView) hold(kind app.OfflineActionKind, to app.Status, text string, msg *app.Tell) {
 	m, c, by := cv.m, cv.shown(), cv.m.actor()
-	a := app.OfflineAction{Kind: kind, Ref: cv.ref, Status: to, Text: text, Clerk: by.Clerk, Name: by.Name, HeldAt: m.now(),
+	a := app.OfflineAction{Kind: kind, Ref: cv.ref, Status: to, Text: text, Tell: msg, Clerk: by.Clerk, Name: by.Name, HeldAt: m.now(),
 		Seen: app.OfflineSeen{Status: c.Status, Assignee: c.Assignee, Office: c.Office, UpdatedAt: c.UpdatedAt}}
 	ob := m.o.Offline
 	m.do(func(ctx context.Context) error {
@@ -179,6 +180,9 @@ func actionLabel(a app.OfflineAction) string {
 	case app.OfflineClaim:
 		return lang.L("Übernahme")
 	case app.OfflineStatus:
+		if a.Tell != nil {
+			return lang.L("Status „{{.Status}}“ mit Nachricht an den Bürger", map[string]any{"Status": statusLabel(a.Status)})
+		}
 		return lang.L("Status „{{.Status}}“", map[string]any{"Status": statusLabel(a.Status)})
 	}
 	return lang.L("Notiz „{{.Text}}“", map[string]any{"Text": a.Text})

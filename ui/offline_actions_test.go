@@ -62,7 +62,7 @@ func offlineSetup(t *testing.T, feed bool, names ...string) (c *pgtest.Cluster, 
 	}
 	t.Cleanup(func() { ob.Close() })
 	h = newHarness(t, st, func(o *Options) {
-		o.Actor, o.Offline = act, ob
+		o.Actor, o.Offline, o.Messages = act, ob, st.Outbox(db) // as ui/cli has it
 		if feed {
 			o.Changes = db
 		}
@@ -175,6 +175,73 @@ func TestOfflineChangesWrittenWhenServerBack(t *testing.T) {
 	h.eventually(5*time.Second, "marker gone", func() bool {
 		return h.queueCell(ref, "status") == "In Bearbeitung" && len(h.m.pending) == 0
 	})
+}
+
+// Without the server, a status change that tells the citizen shows the
+// message first, as online; the text Anna Ulmer edits waits with the
+// change on this PC, and when the server is back the status and that
+// message are written together, once.
+func TestOfflineStatusChangeTellsCitizen(t *testing.T) {
+	old := offlineRetry
+	offlineRetry = 500 * time.Millisecond
+	t.Cleanup(func() { offlineRetry = old })
+	ctx := context.Background()
+	c, h, ob, cs, _, _ := offlineSetup(t, true, "Zurück")
+	ref := cs[0].Ref
+	cv := h.openShown(ref)
+
+	c.Shutdown()
+	h.eventually(10*time.Second, "offline banner", func() bool { return h.m.live.offline })
+	cv.setStatus(app.StatusWithdrawn, "telefonisch zurückgenommen")
+	h.wait()
+	f := cv.tell
+	if f == nil || strings.TrimSpace(f.text.Text) == "" {
+		t.Fatal("no message dialog (with the template's text) without the server")
+	}
+	if as, _ := ob.Actions(ctx, ""); len(as) != 0 {
+		t.Fatalf("kept before the message was confirmed: %+v", as)
+	}
+	edited := f.text.Text + "\nDie Hundemarke geben Sie bitte im Bürgerbüro ab."
+	f.text.SetText(edited)
+	f.submit()
+	h.wait()
+	as, err := ob.Actions(ctx, app.OfflineWaiting)
+	if err != nil || len(as) != 1 || as[0].Tell == nil || as[0].Tell.Text != edited || as[0].Text != "telefonisch zurückgenommen" {
+		t.Fatalf("kept: %+v, %v", as, err)
+	}
+	if !strings.Contains(cv.pendingL.Text, "wartet auf Server: Status „Zurückgenommen“ mit Nachricht an den Bürger") {
+		t.Errorf("case view: %q", cv.pendingL.Text)
+	}
+
+	if err := c.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	h.eventually(30*time.Second, "written after the reconnect", func() bool {
+		as, _ := ob.Actions(ctx, app.OfflineWritten)
+		return len(as) == 1
+	})
+	h.eventually(time.Second, "told", func() bool {
+		return strings.Contains(h.m.lastMessage, ref+": Status „Zurückgenommen“ mit Nachricht an den Bürger")
+	})
+	if got, err := h.store.CaseByRef(ctx, ref); err != nil || got.Status != app.StatusWithdrawn {
+		t.Fatalf("on the server: %+v, %v", got, err)
+	}
+	ms, err := h.m.o.Messages.CaseMessages(ctx, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, m := range ms {
+		if m.Status == app.PortalWithdrawn {
+			n++
+			if m.Text != strings.TrimSpace(edited) || m.QueuedBy != "ulm_a" || strings.Contains(m.Text, "telefonisch") {
+				t.Errorf("message %+v", m)
+			}
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d messages of the withdrawal, want 1", n)
+	}
 }
 
 // Anna Ulmer's window has no change feed here: it learns that the server

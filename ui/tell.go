@@ -101,7 +101,7 @@ func (cv *caseView) change(ch app.CaseChange, plain func(ctx context.Context) er
 		return err
 	}, func(err error) {
 		if ch.Kind == app.ChangeStatus {
-			cv.afterOrHold(app.OfflineStatus, ch.Status, ch.Reason)(err)
+			cv.afterOrHold(app.OfflineStatus, ch.Status, ch.Reason, nil)(err)
 			return
 		}
 		cv.after(err)
@@ -159,7 +159,9 @@ func (cv *caseView) tellDialog(ch app.CaseChange, st app.PortalStatus) {
 			f.edited = true
 		}
 	}
-	walkIn := c.PortalCase == ""
+	// A case shown from its queue row only (offline) has no portal id;
+	// its channel says whether the answer goes through the portal.
+	walkIn := c.PortalCase == "" && c.Channel != app.ChannelPortal
 	intro := lang.L("Diese Nachricht geht über das Bürgerportal an den Bürger (Servicekonto oder E-Mail). Bitte prüfen und bei Bedarf ändern; interne Vermerke gehören nicht hinein.")
 	if walkIn {
 		intro = lang.L("Der Vorgang kam am Schalter: die Antwort wird ein Brief und kommt in die Druckaufträge. Bitte den Text prüfen und bei Bedarf ändern.")
@@ -249,11 +251,21 @@ func (cv *caseView) tellDialog(ch app.CaseChange, st app.PortalStatus) {
 				return false
 			}
 			cv.tell = nil
+			done := cv.after
+			if ch.Kind == app.ChangeStatus {
+				// Without the server the status change waits on this PC
+				// with this message (app.ReplayOfflineActions sends both).
+				if cv.offline() {
+					cv.hold(app.OfflineStatus, ch.Status, ch.Reason, msg)
+					return true
+				}
+				done = cv.afterOrHold(app.OfflineStatus, ch.Status, ch.Reason, msg)
+			}
 			ref, by := cv.ref, m.actor()
 			m.do(func(ctx context.Context) error {
 				_, err := m.o.Messages.ChangeCase(app.WithTime(ctx, m.now()), ref, ch, msg, by)
 				return err
-			}, cv.after)
+			}, done)
 			return true
 		}})
 }

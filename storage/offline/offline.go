@@ -82,6 +82,9 @@ var steps = []string{
     done_at       TEXT NOT NULL DEFAULT ''
 ) STRICT;
 CREATE INDEX actions_ref ON actions (ref);`,
+	// 3: a status change's message to the citizen (app.Tell as JSON, ''
+	// for none), as the clerk confirmed it in the message dialog.
+	`ALTER TABLE actions ADD COLUMN tell TEXT NOT NULL DEFAULT '';`,
 }
 
 // migrate applies the steps the file lacks, each in its transaction with
@@ -290,9 +293,16 @@ func (o *Outbox) HoldAction(ctx context.Context, a *app.OfflineAction) (*app.Off
 	if k.HeldAt.IsZero() {
 		k.HeldAt = o.now()
 	}
-	_, err := o.db.ExecContext(ctx, `INSERT INTO actions (key, kind, ref, status, text, seen_status, seen_assignee, seen_office, seen_updated, clerk, name, held_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING`,
-		k.Key, string(k.Kind), k.Ref, string(k.Status), k.Text, string(k.Seen.Status), k.Seen.Assignee, string(k.Seen.Office),
+	var tell []byte
+	if k.Tell != nil {
+		var err error
+		if tell, err = json.Marshal(k.Tell); err != nil {
+			return nil, err
+		}
+	}
+	_, err := o.db.ExecContext(ctx, `INSERT INTO actions (key, kind, ref, status, text, tell, seen_status, seen_assignee, seen_office, seen_updated, clerk, name, held_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING`,
+		k.Key, string(k.Kind), k.Ref, string(k.Status), k.Text, string(tell), string(k.Seen.Status), k.Seen.Assignee, string(k.Seen.Office),
 		k.Seen.UpdatedAt.UTC().Format(time.RFC3339Nano), k.Clerk, k.Name, k.HeldAt.UTC().Format(time.RFC3339Nano))
 	if err != nil {
 		return nil, &app.Error{Code: app.EINTERNAL, Err: err, Message: "Die Änderung konnte auch auf diesem PC nicht vorgemerkt werden. Bitte notieren Sie sie und tragen Sie sie nach, sobald die Verbindung wieder besteht."}
@@ -316,7 +326,7 @@ func (o *Outbox) Actions(ctx context.Context, state app.OfflineState) ([]app.Off
 }
 
 func (o *Outbox) actions(ctx context.Context, where string, args ...any) ([]app.OfflineAction, error) {
-	rows, err := o.db.QueryContext(ctx, `SELECT key, kind, ref, status, text, seen_status, seen_assignee, seen_office, seen_updated,
+	rows, err := o.db.QueryContext(ctx, `SELECT key, kind, ref, status, text, tell, seen_status, seen_assignee, seen_office, seen_updated,
 		clerk, name, held_at, tried, note_mark, state, message, done_at FROM actions `+where+` ORDER BY seq`, args...)
 	if err != nil {
 		return nil, err
@@ -325,10 +335,16 @@ func (o *Outbox) actions(ctx context.Context, where string, args ...any) ([]app.
 	var out []app.OfflineAction
 	for rows.Next() {
 		var a app.OfflineAction
-		var kind, status, seenStatus, seenOffice, seenUpdated, held, state, done string
-		if err := rows.Scan(&a.Key, &kind, &a.Ref, &status, &a.Text, &seenStatus, &a.Seen.Assignee, &seenOffice, &seenUpdated,
+		var kind, status, tell, seenStatus, seenOffice, seenUpdated, held, state, done string
+		if err := rows.Scan(&a.Key, &kind, &a.Ref, &status, &a.Text, &tell, &seenStatus, &a.Seen.Assignee, &seenOffice, &seenUpdated,
 			&a.Clerk, &a.Name, &held, &a.Tried, &a.NoteMark, &state, &a.Message, &done); err != nil {
 			return nil, err
+		}
+		if tell != "" {
+			a.Tell = &app.Tell{}
+			if err := json.Unmarshal([]byte(tell), a.Tell); err != nil {
+				return nil, fmt.Errorf("offline action %s: %w", a.Key, err)
+			}
 		}
 		a.Kind, a.Status, a.State = app.OfflineActionKind(kind), app.Status(status), app.OfflineState(state)
 		a.Seen.Status, a.Seen.Office = app.Status(seenStatus), app.OfficeKey(seenOffice)

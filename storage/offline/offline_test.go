@@ -3,6 +3,7 @@ package offline_test
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,7 +11,9 @@ import (
 	"time"
 
 	"amtstresen/app"
+	"amtstresen/storage"
 	"amtstresen/storage/offline"
+	"amtstresen/storage/postgres"
 	"amtstresen/storage/postgres/pgtest"
 	"amtstresen/storage/postgres/pgtest/pgsetup"
 	"amtstresen/storage/storetest"
@@ -256,7 +259,8 @@ func TestOfflineActionsReplayed(t *testing.T) {
 	c := pgtest.Start(t)
 	d := pgsetup.New(t, c)
 	sys := d.Service(t, "abgleich", "sync", "admin").Open(t, reg)
-	_, st, anna := d.Clerk(t, "ulm_a", "clerk", app.OfficeUlmen, "Anna Ulmer").OpenScoped(t, reg)
+	db, st, anna := d.Clerk(t, "ulm_a", "clerk", app.OfficeUlmen, "Anna Ulmer").OpenScoped(t, reg)
+	msgs := st.Outbox(db) // as the window has it
 	_, other, max := d.Clerk(t, "ulm_b", "clerk", app.OfficeUlmen, "M. Becker").OpenScoped(t, reg)
 	// The windows name their clerks as set up at the first start.
 	anna.Name, max.Name = "Anna Ulmer", "M. Becker"
@@ -302,7 +306,7 @@ func TestOfflineActionsReplayed(t *testing.T) {
 	claimedSeen.Assignee = anna.Clerk
 	cst := hold(app.OfflineAction{Kind: app.OfflineStatus, Ref: crashedClaim.Ref, Status: app.StatusInProgress, Text: "begonnen", Seen: claimedSeen})
 	hold(app.OfflineAction{Kind: app.OfflineStatus, Ref: moved.Ref, Status: app.StatusWithdrawn, Text: "telefonisch zurückgenommen", Seen: seen(moved)})
-	if res, err := app.ReplayOfflineActions(ctx, ob, st, reg, anna); !app.Unavailable(err) || len(res) != 0 {
+	if res, err := app.ReplayOfflineActions(ctx, ob, st, msgs, reg, anna); !app.Unavailable(err) || len(res) != 0 {
 		t.Fatalf("replay without server: %+v, %v", res, err)
 	}
 
@@ -345,7 +349,7 @@ func TestOfflineActionsReplayed(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	res, err := app.ReplayOfflineActions(ctx, ob, st, reg, anna)
+	res, err := app.ReplayOfflineActions(ctx, ob, st, msgs, reg, anna)
 	if err != nil || len(res) != 10 {
 		t.Fatalf("replay: %+v, %v", res, err)
 	}
@@ -402,7 +406,7 @@ func TestOfflineActionsReplayed(t *testing.T) {
 	}
 
 	// Replayed again (a second window, a retry): nothing is done twice.
-	if res, err := app.ReplayOfflineActions(ctx, ob, st, reg, anna); err != nil || len(res) != 0 {
+	if res, err := app.ReplayOfflineActions(ctx, ob, st, msgs, reg, anna); err != nil || len(res) != 0 {
 		t.Errorf("second replay: %+v, %v", res, err)
 	}
 	if got, _ := st.CaseByRef(ctx, moved.Ref); got.Status != app.StatusInProgress {
@@ -410,5 +414,283 @@ func TestOfflineActionsReplayed(t *testing.T) {
 	}
 	if as, _ := ob.Actions(ctx, app.OfflineConflict); len(as) != 5 {
 		t.Errorf("%d conflicts kept, want 5", len(as))
+	}
+}
+
+// A status change kept with its message to the citizen (documents and
+// deadline too) comes back from the file as kept, also after a restart;
+// an outbox file of the previous version (schema step 2) with a status
+// change waiting in it is brought up to date when opened: the change
+// still waits, without a message, and new ones keep theirs.
+func TestOutboxKeepsMessageOfStatusChange(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "offline.db")
+	ob := open(t, path)
+	ob.Close()
+	// The file as the previous version left it: step 2, a status change
+	// waiting.
+	old, err := sql.Open("sqlite3", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := old.Exec(`ALTER TABLE actions DROP COLUMN tell; PRAGMA user_version = 2;
+INSERT INTO actions (key, kind, ref, status, text, seen_status, seen_assignee, seen_office, seen_updated, clerk, held_at)
+    VALUES ('offline-alt', 'status', 'ULM-2026-00001', 'in_progress', '', 'received', '', 'vg-ulmen', '2026-12-07T09:00:00Z', 'ulm_a', '2026-12-07T09:05:00Z');`); err != nil {
+		t.Fatal(err)
+	}
+	old.Close()
+
+	ob = open(t, path)
+	deadline := time.Date(2026, 12, 21, 0, 0, 0, 0, app.Berlin)
+	tell := &app.Tell{Status: app.PortalDocsMissing, Text: "Guten Tag Karl Frei,\nbitte reichen Sie den Impfpass nach.",
+		Documents: []string{"Impfpass", "Foto des Hundes"}, Deadline: deadline}
+	if _, err := ob.HoldAction(ctx, &app.OfflineAction{Kind: app.OfflineStatus, Ref: "ULM-2026-00002", Status: app.StatusWaiting,
+		Text: "intern: Impfpass fehlt", Tell: tell, Clerk: "ulm_a",
+		Seen: app.OfflineSeen{Status: app.StatusInProgress, Office: app.OfficeUlmen, UpdatedAt: storetest.Start}}); err != nil {
+		t.Fatal(err)
+	}
+	ob.Close()
+	ob = open(t, path)
+	as, err := ob.Actions(ctx, app.OfflineWaiting)
+	if err != nil || len(as) != 2 {
+		t.Fatalf("after the upgrade: %+v, %v", as, err)
+	}
+	if as[0].Key != "offline-alt" || as[0].Status != app.StatusInProgress || as[0].Tell != nil {
+		t.Errorf("the old change: %+v", as[0])
+	}
+	got := as[1].Tell
+	if got == nil || got.Status != tell.Status || got.Text != tell.Text || strings.Join(got.Documents, "|") != "Impfpass|Foto des Hundes" ||
+		!got.Deadline.Equal(deadline) || as[1].Text != "intern: Impfpass fehlt" {
+		t.Errorf("the message kept: %+v (%+v)", got, as[1])
+	}
+	ob.Close()
+	raw, err := sql.Open("sqlite3", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	var v int
+	if err := raw.QueryRow("PRAGMA user_version").Scan(&v); err != nil || v != 3 {
+		t.Errorf("schema %d, %v", v, err)
+	}
+}
+
+// tellEnv is a shared store of one adapter for the replay of status
+// changes with their message: the portal sync that takes cases in, and
+// the scoped stores of two clerks of VG Ulmen, Anna Ulmer (with her
+// outbox store, as her window has it) and M. Becker.
+type tellEnv struct {
+	sys        app.CaseStore
+	st, other  *app.Scoped
+	msgs       app.OutboxStore
+	anna, max  app.Actor
+	restartDB  func() // the server comes back; nil for SQLite
+	shutdownDB func()
+}
+
+func sqliteTellEnv(t *testing.T) *tellEnv {
+	ctx := context.Background()
+	db, err := storage.Open(ctx, filepath.Join(t.TempDir(), "amtstresen.db"), reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	admin := app.Actor{Clerk: "it", Role: app.RoleAdmin}
+	for _, ra := range []app.RoleAssignment{{Clerk: "it", Role: app.RoleAdmin},
+		{Clerk: "ulm_a", Role: app.RoleClerk, Office: app.OfficeUlmen}, {Clerk: "ulm_b", Role: app.RoleClerk, Office: app.OfficeUlmen}} {
+		if err := db.SetRole(ctx, ra, admin); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e := &tellEnv{sys: db}
+	for _, c := range []struct {
+		account string
+		st      **app.Scoped
+		a       *app.Actor
+	}{{"ulm_a", &e.st, &e.anna}, {"ulm_b", &e.other, &e.max}} {
+		a, _, err := app.ResolveActor(ctx, db, c.account)
+		if err != nil {
+			t.Fatal(err)
+		}
+		*c.a, *c.st = a, app.NewScoped(db, a)
+	}
+	e.msgs = e.st.Outbox(db)
+	return e
+}
+
+func postgresTellEnv(t *testing.T) *tellEnv {
+	c := pgtest.Start(t)
+	d := pgsetup.New(t, c)
+	e := &tellEnv{sys: d.Service(t, "abgleich", "sync", "admin").Open(t, reg), shutdownDB: c.Shutdown}
+	var db *postgres.DB
+	db, e.st, e.anna = d.Clerk(t, "ulm_a", "clerk", app.OfficeUlmen, "Anna Ulmer").OpenScoped(t, reg)
+	_, e.other, e.max = d.Clerk(t, "ulm_b", "clerk", app.OfficeUlmen, "M. Becker").OpenScoped(t, reg)
+	e.msgs = e.st.Outbox(db)
+	e.restartDB = func() {
+		if err := c.Restart(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return e
+}
+
+// crashAfterWrite is the outbox of a program that dies after the store
+// has written the change with the key and before the outbox records it.
+type crashAfterWrite struct {
+	*offline.Outbox
+	key string
+}
+
+func (c crashAfterWrite) ActionDone(ctx context.Context, key string) error {
+	if key == c.key {
+		return errors.New("Programm abgestürzt")
+	}
+	return c.Outbox.ActionDone(ctx, key)
+}
+
+// A status change made without the server tells the citizen as online:
+// the message the clerk confirmed waits with it on this PC, and the
+// replay writes status and message together, once, through the store's
+// ChangeCase, on SQLite and on PostgreSQL. A replay that dies between
+// writing and recording it does not queue the message again. A change
+// over M. Becker's status change writes neither status nor message and
+// says so; a change that tells, kept without its message by the previous
+// version, is not written without it.
+func TestOfflineStatusChangeTellsCitizen(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		env  func(*testing.T) *tellEnv
+	}{{"sqlite", sqliteTellEnv}, {"postgres", postgresTellEnv}} {
+		t.Run(tc.name, func(t *testing.T) { testStatusChangeTells(t, tc.env(t)) })
+	}
+}
+
+func testStatusChangeTells(t *testing.T, e *tellEnv) {
+	ctx := context.Background()
+	e.anna.Name, e.max.Name = "Anna Ulmer", "M. Becker"
+	path := filepath.Join(t.TempDir(), "offline.db")
+	ob := open(t, path)
+	var cs []*app.Case
+	for i, name := range []string{"Fehlt", "Absturz", "Becker", "Alt"} {
+		nc := storetest.DogCase(t, "p-"+name, "Karl", name, app.OfficeUlmen, storetest.Start.Add(time.Duration(i)*time.Minute))
+		c, _, err := e.sys.CreateCase(ctx, nc, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cs = append(cs, c)
+	}
+	docs, crashed, taken, old := cs[0], cs[1], cs[2], cs[3]
+	seen := func(c *app.Case, s app.Status) app.OfflineSeen {
+		return app.OfflineSeen{Status: s, Office: c.Office, UpdatedAt: c.UpdatedAt}
+	}
+	hold := func(a app.OfflineAction) *app.OfflineAction {
+		t.Helper()
+		a.Clerk, a.Name = e.anna.Clerk, e.anna.Name
+		h, err := ob.HoldAction(ctx, &a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	if e.shutdownDB != nil {
+		e.shutdownDB()
+		_, err := e.msgs.ChangeCase(ctx, docs.Ref, app.CaseChange{Kind: app.ChangeStatus, Status: app.StatusInProgress}, nil, e.anna)
+		if !app.Unavailable(err) {
+			t.Fatalf("without server: %v", err)
+		}
+	}
+	deadline := app.AddWorkingDays(time.Now(), 10)
+	docsText := "Guten Tag Karl Fehlt,\nbitte reichen Sie den Impfpass nach (von Hand ergänzt)."
+	withdrawn := "Guten Tag Karl Absturz,\nIhr Antrag ist zurückgenommen."
+	hold(app.OfflineAction{Kind: app.OfflineStatus, Ref: docs.Ref, Status: app.StatusInProgress, Seen: seen(docs, app.StatusReceived)})
+	hold(app.OfflineAction{Kind: app.OfflineStatus, Ref: docs.Ref, Status: app.StatusWaiting, Text: "intern: Impfpass fehlt",
+		Tell: &app.Tell{Status: app.PortalDocsMissing, Text: docsText, Documents: []string{"Impfpass"}, Deadline: deadline},
+		Seen: seen(docs, app.StatusInProgress)})
+	crash := hold(app.OfflineAction{Kind: app.OfflineStatus, Ref: crashed.Ref, Status: app.StatusWithdrawn, Text: "telefonisch",
+		Tell: &app.Tell{Status: app.PortalWithdrawn, Text: withdrawn}, Seen: seen(crashed, app.StatusReceived)})
+	hold(app.OfflineAction{Kind: app.OfflineStatus, Ref: taken.Ref, Status: app.StatusWithdrawn, Text: "telefonisch",
+		Tell: &app.Tell{Status: app.PortalWithdrawn, Text: "Guten Tag Karl Becker, zurückgenommen."}, Seen: seen(taken, app.StatusReceived)})
+	// Kept by the previous version: no message with it.
+	hold(app.OfflineAction{Kind: app.OfflineStatus, Ref: old.Ref, Status: app.StatusWithdrawn, Text: "telefonisch", Seen: seen(old, app.StatusReceived)})
+	if e.restartDB != nil {
+		e.restartDB()
+	}
+	var err error
+	for i := 0; ; i++ { // the pool reconnects on its own
+		if err = e.other.SetStatus(ctx, taken.Ref, app.StatusInProgress, "", e.max); !app.Unavailable(err) || i > 50 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The program dies after the store wrote the withdrawal.
+	res, err := app.ReplayOfflineActions(ctx, crashAfterWrite{ob, crash.Key}, e.st, e.msgs, reg, e.anna)
+	if err == nil || len(res) != 2 {
+		t.Fatalf("replay that crashed: %+v, %v", res, err)
+	}
+	if c, _ := e.st.CaseByRef(ctx, crashed.Ref); c.Status != app.StatusWithdrawn {
+		t.Fatalf("status before the crash: %s", c.Status)
+	}
+	ob.Close()
+	ob = open(t, path) // started again
+	res, err = app.ReplayOfflineActions(ctx, ob, e.st, e.msgs, reg, e.anna)
+	if err != nil || len(res) != 3 {
+		t.Fatalf("replay after the crash: %+v, %v", res, err)
+	}
+	if r := res[0]; r.Conflict || r.Action.Key != crash.Key {
+		t.Errorf("the crashed withdrawal: %+v", r)
+	}
+	want := "Der Status des Vorgangs " + taken.Ref + " wurde inzwischen von M. Becker auf „In Bearbeitung“ geändert; " +
+		"Ihre Statusänderung auf „Zurückgenommen“ wurde nicht ausgeführt und die Nachricht an den Bürger nicht verschickt."
+	if r := res[1]; !r.Conflict || r.Action.Message != want {
+		t.Errorf("over M. Becker's change: %q, want %q", r.Action.Message, want)
+	}
+	if r := res[2]; !r.Conflict || !strings.Contains(r.Action.Message, "Ihre Statusänderung auf „Zurückgenommen“ wurde nicht ausgeführt: Zu „") ||
+		!strings.Contains(r.Action.Message, "geht eine Nachricht an den Bürger") {
+		t.Errorf("kept without its message: %+v", r)
+	}
+	if res, err := app.ReplayOfflineActions(ctx, ob, e.st, e.msgs, reg, e.anna); err != nil || len(res) != 0 {
+		t.Errorf("replayed again: %+v, %v", res, err)
+	}
+
+	// What the citizens are told: each message once, as the clerk wrote it.
+	told := func(c *app.Case, st app.PortalStatus) []app.Outgoing {
+		t.Helper()
+		ms, err := e.msgs.CaseMessages(ctx, c.Ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []app.Outgoing
+		for _, m := range ms {
+			if m.Status == st {
+				out = append(out, m)
+			}
+		}
+		return out
+	}
+	ms := told(docs, app.PortalDocsMissing)
+	if len(ms) != 1 || ms[0].Text != docsText || strings.Join(ms[0].Documents, "|") != "Impfpass" || !ms[0].Deadline.Equal(deadline) ||
+		ms[0].QueuedBy != e.anna.Clerk || ms[0].State != app.OutboxQueued || strings.Contains(ms[0].Text, "intern") {
+		t.Errorf("Unterlagen fehlen: %+v", ms)
+	}
+	if c, _ := e.st.CaseByRef(ctx, docs.Ref); c.Status != app.StatusWaiting {
+		t.Errorf("status %s", c.Status)
+	}
+	if ms := told(crashed, app.PortalWithdrawn); len(ms) != 1 || ms[0].Text != withdrawn {
+		t.Errorf("withdrawal written before the crash: %d messages %+v, want 1", len(ms), ms)
+	}
+	for _, c := range []*app.Case{taken, old} {
+		if ms := told(c, app.PortalWithdrawn); len(ms) != 0 {
+			t.Errorf("%s: a message though the change was not made: %+v", c.Ref, ms)
+		}
+	}
+	if c, _ := e.st.CaseByRef(ctx, taken.Ref); c.Status != app.StatusInProgress {
+		t.Errorf("M. Becker's status overwritten: %s", c.Status)
+	}
+	if c, _ := e.st.CaseByRef(ctx, old.Ref); c.Status != app.StatusReceived {
+		t.Errorf("written without a message: %s", c.Status)
 	}
 }
