@@ -200,7 +200,10 @@ type OfflineActions interface {
 	ActionDone(ctx context.Context, key string) error
 	ActionRefused(ctx context.Context, key, message string) error
 	// Discard deletes a kept application or change (the clerk chose
-	// "Verwerfen" after being asked).
+	// "Verwerfen" after being asked). A waiting change marked by
+	// TryAction is refused (ECONFLICT, German): it may be on the server.
+	// A change discarded before TryAction makes TryAction (and the
+	// settling) return ENOTFOUND, and the replay leaves it out.
 	Discard(ctx context.Context, key string) error
 }
 
@@ -240,6 +243,9 @@ func ReplayOfflineActions(ctx context.Context, ob OfflineActions, st OfflineActi
 			continue // another clerk's, on this PC: waits for them
 		}
 		msg, err := replayAction(ctx, ob, st, msgs, reg, &a, by)
+		if errors.Is(err, errDiscarded) {
+			continue
+		}
 		if err != nil {
 			if retryLater(ctx, err) {
 				return out, err
@@ -247,14 +253,18 @@ func ReplayOfflineActions(ctx context.Context, ob OfflineActions, st OfflineActi
 			msg = fmt.Sprintf("%s: %s", a.NotDone(), ErrorMessage(err))
 		}
 		if msg != "" {
-			if err := ob.ActionRefused(ctx, a.Key, msg); err != nil {
+			if err := ob.ActionRefused(ctx, a.Key, msg); ErrorCode(err) == ENOTFOUND {
+				continue // discarded by the clerk meanwhile, not sent
+			} else if err != nil {
 				return out, err
 			}
 			a.State, a.Message = OfflineConflict, msg
 			out = append(out, OfflineActionResult{Action: a, Conflict: true})
 			continue
 		}
-		if err := ob.ActionDone(ctx, a.Key); err != nil {
+		if err := ob.ActionDone(ctx, a.Key); ErrorCode(err) == ENOTFOUND {
+			continue // found done without sending, and discarded meanwhile
+		} else if err != nil {
 			return out, err
 		}
 		a.State = OfflineWritten
@@ -298,7 +308,7 @@ func replayAction(ctx context.Context, ob OfflineActions, st OfflineActionStore,
 	if a.Kind == OfflineStatus && a.Tell != nil && msgs == nil {
 		return fmt.Sprintf("%s: dieses Fenster kann keine Nachricht an den Bürger senden. Bitte den Status im Vorgang erneut ändern.", notDone), nil
 	}
-	if err := ob.TryAction(ctx, a.Key, 0); err != nil {
+	if err := tryAction(ctx, ob, a.Key, 0); err != nil {
 		return "", err
 	}
 	if a.Kind == OfflineClaim {
@@ -334,10 +344,24 @@ func replayNote(ctx context.Context, ob OfflineActions, st OfflineActionStore, a
 		}
 		mark = max(mark, n.ID)
 	}
-	if err := ob.TryAction(ctx, a.Key, mark); err != nil {
+	if err := tryAction(ctx, ob, a.Key, mark); err != nil {
 		return err
 	}
 	return st.AddNote(ctx, a.Ref, a.Text, by)
+}
+
+// errDiscarded is a change the clerk discarded after the replay listed it
+// and before it was marked as being sent: it is left out, not sent.
+var errDiscarded = errors.New("offline change discarded")
+
+// tryAction marks the change as being sent (ob.TryAction); a change no
+// longer in the outbox was discarded.
+func tryAction(ctx context.Context, ob OfflineActions, key string, noteMark int64) error {
+	err := ob.TryAction(ctx, key, noteMark)
+	if ErrorCode(err) == ENOTFOUND {
+		return errDiscarded
+	}
+	return err
 }
 
 // lastBy names the clerk of the newest audit entry of the action on the

@@ -21,8 +21,9 @@ import (
 // auf Server", and it is written with the kept applications when the
 // server is back (replayOffline). A change the server's state refuses
 // (another clerk's work meanwhile) is listed with its German reason, to
-// be discarded after asking; a refused application can be copied back
-// into the form.
+// be discarded after asking, as one still waiting (the clerk's mistake,
+// until the replay marks it as being sent); a refused application can be
+// copied back into the form.
 
 // offline reports whether changes to the open case are kept on this PC:
 // the server is known to be away and the case was shown before.
@@ -259,11 +260,21 @@ func (m *mainWindow) openOfflineList(title, intro string, es []app.OfflineEntry,
 			continue
 		}
 		n++
+		a := a
+		if a.State == app.OfflineWaiting && a.Clerk == m.actor().Clerk {
+			// A mistake taken back before the replay sends it; once the
+			// replay has marked it as being sent, Discard refuses.
+			q := lang.L("{{.What}} für {{.Ref}} verwerfen? Die Änderung wird nicht an den Server gesendet.", map[string]any{"Ref": a.Ref, "What": actionLabel(a)})
+			if a.Tell != nil {
+				q = lang.L("{{.What}} für {{.Ref}} verwerfen? Die Änderung wird nicht an den Server gesendet und die Nachricht nicht verschickt.", map[string]any{"Ref": a.Ref, "What": actionLabel(a)})
+			}
+			add(offlineActionLine(a), widget.NewButtonWithIcon(lang.L("Verwerfen"), theme.DeleteIcon(), func() { m.discardOffline(a.Key, q) }))
+			continue
+		}
 		if a.State != app.OfflineConflict {
 			add(offlineActionLine(a))
 			continue
 		}
-		a := a
 		add(offlineActionLine(a), widget.NewButtonWithIcon(lang.L("Verwerfen"), theme.DeleteIcon(), func() {
 			m.discardOffline(a.Key, lang.L("Die nicht ausgeführte Änderung an {{.Ref}} ({{.What}}) wird von diesem PC gelöscht und nicht mehr nachgetragen. Wirklich verwerfen?",
 				map[string]any{"Ref": a.Ref, "What": actionLabel(a)}))
@@ -288,11 +299,10 @@ func (m *mainWindow) discardOffline(key, question string) {
 		ob := m.o.Offline
 		m.do(func(ctx context.Context) error { return ob.Discard(ctx, key) }, func(err error) {
 			if err != nil {
-				m.showError(err)
-				return
+				m.showError(err) // ECONFLICT: already on its way to the server
 			}
-			m.refreshOfflineCount()
-			if m.offlineDlg != nil {
+			m.refreshOfflineCount() // the case and its row no longer say "wartet auf Server"
+			if err == nil && m.offlineDlg != nil {
 				m.showOfflineEntries()
 			}
 		})

@@ -77,6 +77,21 @@ func (h *harness) openShown(ref string) *caseView {
 	return h.m.caseView
 }
 
+// changeWithoutServer stops the server and, once the window knows, makes
+// three changes to the open case: claim, "In Bearbeitung", a note
+// "Rückruf erbeten".
+func (h *harness) changeWithoutServer(c *pgtest.Cluster, cv *caseView) {
+	h.t.Helper()
+	c.Shutdown()
+	h.eventually(10*time.Second, "offline banner", func() bool { return h.m.live.offline })
+	cv.onClaim()
+	h.wait()
+	cv.setStatus(app.StatusInProgress, "")
+	h.wait()
+	cv.addNote("Rückruf erbeten")
+	h.wait()
+}
+
 // Anna Ulmer's counter loses the server while a case is on screen: she
 // claims it, moves it to "In Bearbeitung" and adds a note. The case and
 // its queue row say "wartet auf Server". A second case she opens from the
@@ -94,14 +109,7 @@ func TestOfflineChangesWrittenWhenServerBack(t *testing.T) {
 	h.eventually(5*time.Second, "queue rows", func() bool { return h.queueRow(ref) != nil && h.queueRow(ref2) != nil })
 	cv := h.openShown(ref)
 
-	c.Shutdown()
-	h.eventually(10*time.Second, "offline banner", func() bool { return h.m.live.offline })
-	cv.onClaim()
-	h.wait()
-	cv.setStatus(app.StatusInProgress, "")
-	h.wait()
-	cv.addNote("Rückruf erbeten")
-	h.wait()
+	h.changeWithoutServer(c, cv)
 	as, err := ob.Actions(ctx, app.OfflineWaiting)
 	if err != nil || len(as) != 3 || as[0].Kind != app.OfflineClaim || as[1].Kind != app.OfflineStatus || as[2].Kind != app.OfflineNote {
 		t.Fatalf("kept: %+v, %v", as, err)
@@ -383,4 +391,102 @@ func noteTexts(ns []app.Note) string {
 		b.WriteString(n.Text + "\n")
 	}
 	return b.String()
+}
+
+// offlineLine is the line of the list "Auf diesem PC vorgemerkt" that
+// contains text, with its buttons.
+func (h *harness) offlineLine(text string) fyne.CanvasObject {
+	h.t.Helper()
+	for _, o := range h.m.offlineBox.Objects {
+		if c, ok := o.(*fyne.Container); ok && len(c.Objects) > 0 {
+			if l, ok := c.Objects[0].(*widget.Label); ok && strings.Contains(l.Text, text) {
+				return c
+			}
+		}
+	}
+	h.t.Fatalf("no line %q in %q", text, markup(h.m.offlineBox))
+	return nil
+}
+
+// Without the server, Anna Ulmer claims a case, sets a status and writes
+// a note, then sees her mistake: in "Auf diesem PC vorgemerkt" each
+// waiting change has "Verwerfen", which asks first (Enter keeps it) and
+// then takes it out of the file; the case and its queue row no longer
+// say "wartet auf Server" for it. A change the replay has already marked
+// as being sent is not discarded: she is told it is on its way.
+func TestOfflineWaitingChangeDiscardedInWindow(t *testing.T) {
+	ctx := context.Background()
+	c, h, ob, cs, _, _ := offlineSetup(t, true, "Falsch")
+	ref := cs[0].Ref
+	h.eventually(5*time.Second, "queue row", func() bool { return h.queueRow(ref) != nil })
+	cv := h.openShown(ref)
+
+	h.changeWithoutServer(c, cv)
+	waiting := func() int {
+		as, err := ob.Actions(ctx, app.OfflineWaiting)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(as)
+	}
+	if n := waiting(); n != 3 {
+		t.Fatalf("%d changes kept, want 3", n)
+	}
+	h.m.showOfflineEntries()
+	h.wait()
+	if n := strings.Count(markup(h.m.offlineBox), "wartet auf den Server"); n != 3 {
+		t.Fatalf("list: %q", markup(h.m.offlineBox))
+	}
+
+	// The status change: asked, Enter keeps it; then discarded.
+	test.Tap(findButton(h.offlineLine("Status „In Bearbeitung“"), "Verwerfen"))
+	h.wait()
+	if want := "Status „In Bearbeitung“ für " + ref + " verwerfen? Die Änderung wird nicht an den Server gesendet."; h.m.lastMessage != want {
+		t.Fatalf("asked %q, want %q", h.m.lastMessage, want)
+	}
+	h.press(fyne.KeyReturn)
+	h.wait()
+	if n := waiting(); n != 3 {
+		t.Fatalf("Enter discarded: %d kept", n)
+	}
+	test.Tap(findButton(h.offlineLine("Status „In Bearbeitung“"), "Verwerfen"))
+	h.wait()
+	test.Tap(h.m.topDialog().okBtn)
+	h.eventually(5*time.Second, "status change gone", func() bool {
+		return waiting() == 2 && h.queueCell(ref, "status") == "Eingegangen · wartet auf Server" &&
+			!strings.Contains(cv.pendingL.Text, "Status") && strings.Contains(cv.pendingL.Text, "Übernahme") &&
+			!strings.Contains(cv.summary.Text, "In Bearbeitung")
+	})
+	for _, line := range []string{"Übernahme", "Notiz „Rückruf erbeten“"} {
+		test.Tap(findButton(h.offlineLine(line), "Verwerfen"))
+		h.wait()
+		test.Tap(h.m.topDialog().okBtn)
+		h.wait()
+		h.wait()
+	}
+	h.eventually(5*time.Second, "nothing waits", func() bool {
+		return waiting() == 0 && h.queueCell(ref, "status") == "Eingegangen" && h.queueCell(ref, "assignee") == "" &&
+			!cv.pendingL.Visible() && !cv.claim.Disabled() && !h.m.intake.offlineBtn.Visible()
+	})
+
+	// The replay has marked this note as being sent: it stays.
+	cv.addNote("unterwegs")
+	h.wait()
+	as, err := ob.Actions(ctx, app.OfflineWaiting)
+	if err != nil || len(as) != 1 {
+		t.Fatalf("kept: %+v, %v", as, err)
+	}
+	if err := ob.TryAction(ctx, as[0].Key, 0); err != nil {
+		t.Fatal(err)
+	}
+	h.m.showOfflineEntries()
+	h.wait()
+	test.Tap(findButton(h.offlineLine("Notiz „unterwegs“"), "Verwerfen"))
+	h.wait()
+	test.Tap(h.m.topDialog().okBtn)
+	h.wait()
+	h.wait()
+	if !strings.Contains(h.m.lastMessage, "ist schon unterwegs zum Server") || waiting() != 1 {
+		t.Errorf("discarded while being sent: %q, %d kept", h.m.lastMessage, waiting())
+	}
 }

@@ -374,7 +374,10 @@ func (o *Outbox) ActionRefused(ctx context.Context, key, message string) error {
 	return o.exec(ctx, `UPDATE actions SET state = 'conflict', message = ?, done_at = ? WHERE key = ?`, message, o.now().Format(time.RFC3339Nano), key)
 }
 
-// Discard implements app.OfflineActions: an application or a change.
+// Discard implements app.OfflineActions: an application or a change. A
+// waiting change the replay has marked as being sent (TryAction) stays:
+// the one DELETE decides against TryAction's UPDATE, so a change is
+// either discarded before it is sent or sent and kept until settled.
 func (o *Outbox) Discard(ctx context.Context, key string) error {
 	res, err := o.db.ExecContext(ctx, `DELETE FROM entries WHERE key = ?`, key)
 	if err != nil {
@@ -383,7 +386,21 @@ func (o *Outbox) Discard(ctx context.Context, key string) error {
 	if n, _ := res.RowsAffected(); n > 0 {
 		return nil
 	}
-	return o.exec(ctx, `DELETE FROM actions WHERE key = ?`, key)
+	res, err = o.db.ExecContext(ctx, `DELETE FROM actions WHERE key = ? AND NOT (state = 'waiting' AND tried = 1)`, key)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n > 0 {
+		return nil
+	}
+	var ref string
+	switch err := o.db.QueryRowContext(ctx, `SELECT ref FROM actions WHERE key = ?`, key).Scan(&ref); {
+	case errors.Is(err, sql.ErrNoRows):
+		return app.Errorf(app.ENOTFOUND, "Die vorgemerkte Änderung ist nicht mehr im Ausgang dieses PCs.")
+	case err != nil:
+		return err
+	}
+	return app.Errorf(app.ECONFLICT, "Die Änderung an %s ist schon unterwegs zum Server (die Verbindung ist wieder da) und kann nicht mehr verworfen werden. Bitte den Vorgang öffnen, sobald sie gespeichert ist, und dort korrigieren.", ref)
 }
 
 func (o *Outbox) exec(ctx context.Context, q string, args ...any) error {

@@ -694,3 +694,113 @@ func testStatusChangeTells(t *testing.T, e *tellEnv) {
 		t.Errorf("written without a message: %s", c.Status)
 	}
 }
+
+// discardWhileListed is the outbox of a replay during which the clerk
+// discards a change after the replay listed it, before it is sent.
+type discardWhileListed struct {
+	*offline.Outbox
+	key string
+}
+
+func (d discardWhileListed) Actions(ctx context.Context, state app.OfflineState) ([]app.OfflineAction, error) {
+	as, err := d.Outbox.Actions(ctx, state)
+	if err == nil {
+		err = d.Outbox.Discard(ctx, d.key)
+	}
+	return as, err
+}
+
+// While the server is away, Anna Ulmer takes back changes she made by
+// mistake: a claim and a note waiting in the file are discarded from it
+// (also after a restart they are gone), a status change the replay has
+// already marked as being sent is not (German: it is on its way), and a
+// note discarded after the replay listed it is left out. The replay
+// sends only the rest.
+func TestOfflineWaitingChangeDiscarded(t *testing.T) {
+	ctx := context.Background()
+	e := sqliteTellEnv(t)
+	path := filepath.Join(t.TempDir(), "offline.db")
+	ob := open(t, path)
+	var cs []*app.Case
+	for i, name := range []string{"Falsch", "Status", "Notiz", "Eilig"} {
+		nc := storetest.DogCase(t, "p-"+name, "Karl", name, app.OfficeUlmen, storetest.Start.Add(time.Duration(i)*time.Minute))
+		c, _, err := e.sys.CreateCase(ctx, nc, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cs = append(cs, c)
+	}
+	wrong, moved, noted, late := cs[0], cs[1], cs[2], cs[3]
+	hold := func(kind app.OfflineActionKind, c *app.Case, s app.Status, text string) *app.OfflineAction {
+		t.Helper()
+		h, err := ob.HoldAction(ctx, &app.OfflineAction{Kind: kind, Ref: c.Ref, Status: s, Text: text, Clerk: e.anna.Clerk,
+			Seen: app.OfflineSeen{Status: c.Status, Office: c.Office, UpdatedAt: c.UpdatedAt}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	claim := hold(app.OfflineClaim, wrong, "", "")
+	status := hold(app.OfflineStatus, moved, app.StatusInProgress, "begonnen")
+	mistake := hold(app.OfflineNote, noted, "", "Rückruf erbeten (falscher Vorgang)")
+	hold(app.OfflineNote, noted, "", "Hund bereits gechippt")
+	lateNote := hold(app.OfflineNote, late, "", "eilig")
+	// The replay marks the status change as being sent (the server came
+	// back for a moment).
+	if err := ob.TryAction(ctx, status.Key, 0); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, k := range []string{claim.Key, mistake.Key} {
+		if err := ob.Discard(ctx, k); err != nil {
+			t.Fatalf("discard %s: %v", k, err)
+		}
+	}
+	err := ob.Discard(ctx, status.Key)
+	if app.ErrorCode(err) != app.ECONFLICT || !strings.Contains(app.ErrorMessage(err), "Die Änderung an "+moved.Ref+" ist schon unterwegs zum Server") {
+		t.Errorf("discard of a change being sent: %v", err)
+	}
+	if err := ob.Discard(ctx, claim.Key); app.ErrorCode(err) != app.ENOTFOUND {
+		t.Errorf("discarded twice: %v", err)
+	}
+	ob.Close()
+	ob = open(t, path) // the file, after a restart
+	as, err := ob.Actions(ctx, "")
+	var kept []string
+	for _, a := range as {
+		kept = append(kept, a.Ref+" "+string(a.Kind)+" "+a.Text)
+	}
+	if want := []string{moved.Ref + " status begonnen", noted.Ref + " note Hund bereits gechippt", late.Ref + " note eilig"}; err != nil ||
+		strings.Join(kept, "|") != strings.Join(want, "|") {
+		t.Fatalf("kept %q, want %q (%v)", kept, want, err)
+	}
+
+	res, err := app.ReplayOfflineActions(ctx, discardWhileListed{ob, lateNote.Key}, e.st, e.msgs, reg, e.anna)
+	if err != nil || len(res) != 2 || res[0].Action.Key != status.Key || res[0].Conflict || res[1].Action.Text != "Hund bereits gechippt" || res[1].Conflict {
+		t.Fatalf("replay: %+v, %v", res, err)
+	}
+	if c, err := e.st.CaseByRef(ctx, wrong.Ref); err != nil || c.Assignee != "" {
+		t.Errorf("the discarded claim was sent: %+v, %v", c, err)
+	}
+	if c, err := e.st.CaseByRef(ctx, moved.Ref); err != nil || c.Status != app.StatusInProgress {
+		t.Errorf("the status change: %+v, %v", c, err)
+	}
+	for ref, want := range map[string]string{noted.Ref: "Hund bereits gechippt\n", late.Ref: ""} {
+		ns, err := e.st.Notes(ctx, ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got strings.Builder
+		for _, n := range ns {
+			if n.Kind == "note" {
+				got.WriteString(n.Text + "\n")
+			}
+		}
+		if got.String() != want {
+			t.Errorf("notes of %s: %q, want %q", ref, got.String(), want)
+		}
+	}
+	if as, err := ob.Actions(ctx, ""); err != nil || len(as) != 2 || as[0].State != app.OfflineWritten || as[1].State != app.OfflineWritten {
+		t.Errorf("left in the file: %+v, %v", as, err)
+	}
+}
