@@ -270,8 +270,9 @@ func (db *DB) createCaseTx(ctx context.Context, tx *txn, in *newCaseRow, rc *app
 	if err != nil {
 		return nil, false, err
 	}
-	sc := &app.Case{Service: in.Service, Applicant: nc.Applicant, Municipality: nc.Routing.Municipality, Fields: in.Fields}
-	if err := db.indexCase(ctx, tx, id, func() ftsDoc { return newFTSDoc(db.reg, ref, sc) }); err != nil {
+	// The search text prepared while parsing (rules.Prepare), with the
+	// reference added.
+	if err := db.indexCase(ctx, tx, id, func() ftsDoc { return in.SearchDoc(ref) }); err != nil {
 		return nil, false, err
 	}
 	if nc.Channel == app.ChannelPortal {

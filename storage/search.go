@@ -7,17 +7,12 @@ import (
 
 	"golang.org/x/text/unicode/norm"
 
-	"amtstresen/app"
 	"amtstresen/storage/internal/casetext"
 )
 
-// ftsDoc is the text a case is found by (casetext.NewDoc, shared with
-// the PostgreSQL adapter).
+// ftsDoc is the text a case is found by (casetext.Doc, shared with
+// the PostgreSQL adapter; rules.NewCase.SearchDoc builds it).
 type ftsDoc = casetext.Doc
-
-func newFTSDoc(reg *app.Registry, ref string, c *app.Case) ftsDoc {
-	return casetext.NewDoc(reg, ref, c)
-}
 
 // notTokenRune reports the separators of the unicode61 tokenizer.
 func notTokenRune(r rune) bool { return casetext.Separator(r) }

@@ -272,7 +272,7 @@ func (s *Syncer) addMessages(ctx context.Context, store app.PortalStore, known m
 		return fmt.Errorf("%s: %w", delivery.KindNachricht, err)
 	}
 	for i, it := range r.items {
-		if _, err := s.messageDone(ctx, store, known, it, r.rcs[i], r.seen[i], errs[i], mv, res); err != nil {
+		if _, err := s.takenIn(ctx, store, known, it, r.rcs[i], r.seen[i], errs[i], delivery.KindNachricht, &res.Messages, mv, res); err != nil {
 			return err
 		}
 	}
@@ -292,7 +292,7 @@ func (s *Syncer) applyAppointments(ctx context.Context, store app.PortalStore, k
 		return fmt.Errorf("apply appointment: %w", err)
 	}
 	for i, it := range r.items {
-		if _, err := s.appointmentDone(ctx, store, known, it, r.rcs[i], r.seen[i], applied[i], errs[i], mv, res); err != nil {
+		if _, err := s.appointmentApplied(ctx, store, known, it, r.rcs[i], r.seen[i], applied[i], errs[i], mv, res); err != nil {
 			return err
 		}
 	}
@@ -314,27 +314,6 @@ func (s *Syncer) messageNote(ctx context.Context, it *item) *app.Note {
 	return n
 }
 
-// messageDone takes in the result of adding a message (err: the
-// store's error for it): counted, or to the review list when its case is
-// not here (yet) or the error is about this mail. known learns the
-// receipt.
-func (s *Syncer) messageDone(ctx context.Context, store app.PortalStore, known map[string]app.Receipt, it *item, rc *app.Receipt, seen bool, err error, mv *mover, res *Result) (string, error) {
-	defer s.learn(known, it, rc)
-	if err != nil {
-		d := it.d
-		if app.ErrorCode(err) == app.ENOTFOUND {
-			return s.review(ctx, store, it, rc, seen, app.ReviewCaseUnknown, "kein Vorgang "+d.Vorgang+" (wird nachgetragen, sobald der Antrag eingeht)", mv, res)
-		}
-		if rv, ok := reviewable(err); ok {
-			return s.review(ctx, store, it, rc, seen, app.ReviewPayloadInvalid, rv, mv, res)
-		}
-		return "", fmt.Errorf("%s: %w", d.Kind, err)
-	}
-	res.Messages++
-	mv.add(s.cfg.ProcessedMailbox, it.ref.UID, it.key)
-	return s.cfg.ProcessedMailbox, nil
-}
-
 // appointmentOf is the booking of it as the store takes it: an office
 // this program does not know is left open.
 func (s *Syncer) appointmentOf(ctx context.Context, it *item) *app.Appointment {
@@ -344,25 +323,6 @@ func (s *Syncer) appointmentOf(ctx context.Context, it *item) *app.Appointment {
 	}
 	a.UpdatedAt = s.now(ctx).UTC()
 	return &a
-}
-
-// appointmentDone takes in the result of applying a booking, as
-// messageDone.
-func (s *Syncer) appointmentDone(ctx context.Context, store app.PortalStore, known map[string]app.Receipt, it *item, rc *app.Receipt, seen, applied bool, err error, mv *mover, res *Result) (string, error) {
-	defer s.learn(known, it, rc)
-	if err != nil {
-		if rv, ok := reviewable(err); ok {
-			return s.review(ctx, store, it, rc, seen, app.ReviewPayloadInvalid, rv, mv, res)
-		}
-		return "", fmt.Errorf("apply appointment: %w", err)
-	}
-	if applied {
-		res.Appointments++
-	} else {
-		res.Stale++
-	}
-	mv.add(s.cfg.ProcessedMailbox, it.ref.UID, it.key)
-	return s.cfg.ProcessedMailbox, nil
 }
 
 // learn records in known the receipt the mail of it has now.
@@ -420,30 +380,45 @@ func (s *Syncer) prepared(ctx context.Context, store app.PortalStore, it *item) 
 	return store.PrepareCase(s.newCase(it.d, officeTime(it.ref.Date, s.now(ctx))))
 }
 
-// caseCreated takes in the result of creating an application's case
-// (err: the store's error for it): counted, or to the review list when
-// the error is about this mail. known learns the receipt.
-func (s *Syncer) caseCreated(ctx context.Context, store app.PortalStore, known map[string]app.Receipt, it *item, rc *app.Receipt, seen, created bool, err error, mv *mover, res *Result) (string, error) {
-	if known != nil && it.key != "" {
-		defer func() {
-			if rc.Kind != "" {
-				known[it.key] = *rc
-			}
-		}()
-	}
+// takenIn takes in what the store answered for the mail of it (err: its
+// error for this mail): counted in *count and filed as processed, or to
+// the review list when its portal case is not here (yet: a message before
+// its application) or the error is about this mail. what names the step
+// in a technical error. known learns the receipt.
+func (s *Syncer) takenIn(ctx context.Context, store app.PortalStore, known map[string]app.Receipt, it *item, rc *app.Receipt, seen bool, err error, what string, count *int, mv *mover, res *Result) (string, error) {
+	defer s.learn(known, it, rc)
 	if err != nil {
+		if app.ErrorCode(err) == app.ENOTFOUND {
+			return s.review(ctx, store, it, rc, seen, app.ReviewCaseUnknown, "kein Vorgang "+it.d.Vorgang+" (wird nachgetragen, sobald der Antrag eingeht)", mv, res)
+		}
 		if rv, ok := reviewable(err); ok {
 			return s.review(ctx, store, it, rc, seen, app.ReviewPayloadInvalid, rv, mv, res)
 		}
-		return "", fmt.Errorf("create case: %w", err)
+		return "", fmt.Errorf("%s: %w", what, err)
 	}
-	if created {
-		res.Cases++
-	} else {
-		res.Duplicates++
-	}
+	*count++
 	mv.add(s.cfg.ProcessedMailbox, it.ref.UID, it.key)
 	return s.cfg.ProcessedMailbox, nil
+}
+
+// caseCreated is takenIn for an application's case (created: new, else
+// found by its key).
+func (s *Syncer) caseCreated(ctx context.Context, store app.PortalStore, known map[string]app.Receipt, it *item, rc *app.Receipt, seen, created bool, err error, mv *mover, res *Result) (string, error) {
+	count := &res.Duplicates
+	if created {
+		count = &res.Cases
+	}
+	return s.takenIn(ctx, store, known, it, rc, seen, err, "create case", count, mv, res)
+}
+
+// appointmentApplied is takenIn for a booking (applied: stored, else a
+// stale version).
+func (s *Syncer) appointmentApplied(ctx context.Context, store app.PortalStore, known map[string]app.Receipt, it *item, rc *app.Receipt, seen, applied bool, err error, mv *mover, res *Result) (string, error) {
+	count := &res.Stale
+	if applied {
+		count = &res.Appointments
+	}
+	return s.takenIn(ctx, store, known, it, rc, seen, err, "apply appointment", count, mv, res)
 }
 
 // storeOne takes one mail in. Each store call carries the receipt, so
@@ -474,11 +449,7 @@ func (s *Syncer) storeOne(ctx context.Context, store app.PortalStore, known map[
 			return s.cfg.ProcessedMailbox, nil
 		}
 		seen = ok
-		defer func() {
-			if known != nil && rc.Kind != "" {
-				known[it.key] = *rc
-			}
-		}()
+		defer s.learn(known, it, rc)
 	}
 	review := func(reason app.ReviewReason, detail string) (string, error) {
 		return s.review(ctx, store, it, rc, seen, reason, detail, mv, res)
@@ -494,42 +465,26 @@ func (s *Syncer) storeOne(ctx context.Context, store app.PortalStore, known map[
 	case delivery.KindNachricht:
 		// A message for a case not here: the store answers ENOTFOUND.
 		err := store.AddMessage(ctx, d.Vorgang, d.Key(), s.messageNote(ctx, it), d.Files, rc)
-		return s.messageDone(ctx, store, nil, it, rc, seen, err, mv, res)
+		return s.takenIn(ctx, store, nil, it, rc, seen, err, d.Kind, &res.Messages, mv, res)
 	case delivery.KindRuecknahme:
-		var err error
+		err, count := error(nil), &res.Unconfirmed
 		if d.Version >= 2 {
-			err = store.Withdraw(ctx, d.Vorgang, d.Message.Text, rc)
+			err, count = store.Withdraw(ctx, d.Vorgang, d.Message.Text, rc), &res.Withdrawals
 		} else {
 			// Format 1: the kind is not signed (a citizen's message
 			// re-sent as a withdrawal has the same signed part). Never
 			// applied by itself: a clerk confirms or rejects it.
 			err = store.RequestWithdrawal(ctx, d.Vorgang, d.Message.Text, rc)
 		}
-		if err != nil {
-			if app.ErrorCode(err) == app.ENOTFOUND {
-				return review(app.ReviewCaseUnknown, "kein Vorgang "+d.Vorgang+" (wird nachgetragen, sobald der Antrag eingeht)")
-			}
-			if rv, ok := reviewable(err); ok {
-				return review(app.ReviewPayloadInvalid, rv)
-			}
-			return "", fmt.Errorf("%s: %w", d.Kind, err)
-		}
-		if d.Version >= 2 {
-			res.Withdrawals++
-		} else {
-			res.Unconfirmed++
-		}
+		return s.takenIn(ctx, store, nil, it, rc, seen, err, d.Kind, count, mv, res)
 	case delivery.KindTermin:
 		if detail, ok := plausibleAppointment(d.Appointment, received); !ok {
 			return review(app.ReviewPayloadInvalid, detail)
 		}
 		applied, err := store.ApplyAppointment(ctx, s.appointmentOf(ctx, it), rc)
-		return s.appointmentDone(ctx, store, nil, it, rc, seen, applied, err, mv, res)
-	default:
-		return review(app.ReviewPayloadInvalid, "unbekannte Art")
+		return s.appointmentApplied(ctx, store, nil, it, rc, seen, applied, err, mv, res)
 	}
-	mv.add(s.cfg.ProcessedMailbox, it.ref.UID, it.key)
-	return s.cfg.ProcessedMailbox, nil
+	return review(app.ReviewPayloadInvalid, "unbekannte Art")
 }
 
 // review puts the mail of it on the review list, with its receipt rc.

@@ -52,19 +52,14 @@ func (db *DB) AddMessages(ctx context.Context, ms []app.PortalMessage) ([]error,
 // messagesBlockable: every message has its key (notes and their files
 // are matched by it), and no mail comes twice (one receipt row each).
 func messagesBlockable(ms []app.PortalMessage) bool {
-	sums := map[string]bool{}
-	for _, m := range ms {
+	rcs := make([]*app.Receipt, len(ms))
+	for i, m := range ms {
 		if m.Key == "" {
 			return false
 		}
-		if rc := m.Receipt; rc != nil && rc.SHA256 != "" {
-			if sums[rc.SHA256] {
-				return false
-			}
-			sums[rc.SHA256] = true
-		}
+		rcs[i] = m.Receipt
 	}
-	return true
+	return receiptsDistinct(rcs)
 }
 
 // blockCaseRow is a case a message block found by its portal case.
@@ -279,6 +274,8 @@ func (db *DB) ApplyAppointments(ctx context.Context, as []*app.Appointment, rcs 
 	return app.ApplyEach(ctx, db.ApplyAppointment, as, rcs)
 }
 
+// receiptsDistinct: no mail comes twice (a receipt row of a block's
+// statement may not be written twice).
 func receiptsDistinct(rcs []*app.Receipt) bool {
 	sums := map[string]bool{}
 	for _, rc := range rcs {
