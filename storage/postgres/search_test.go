@@ -11,6 +11,8 @@ import (
 	_ "github.com/mattn/go-sqlite3"
 	"golang.org/x/text/unicode/norm"
 
+	"github.com/jackc/pgx/v5"
+
 	"amtstresen/app"
 )
 
@@ -315,7 +317,7 @@ func TestSearchOpenRows(t *testing.T) {
 	}
 	// The open search reads the open rows' index.
 	var plan string
-	rows, err := super.Query(ctx, `EXPLAIN SELECT s.case_id FROM amtstresen.case_search s WHERE s.doc @@ 'offenbach'::tsquery AND s.open AND s.office = ANY ('{vg-zell}')`)
+	rows, err := super.Query(ctx, `EXPLAIN SELECT s.case_id FROM amtstresen.case_search s WHERE amtstresen.office_words(s.office, s.doc) @@ 'vg-zell/offenbach'::tsquery AND s.open`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -324,7 +326,142 @@ func TestSearchOpenRows(t *testing.T) {
 		rows.Scan(&l)
 		plan += l + "\n"
 	}
-	if !strings.Contains(plan, "case_search_open") {
+	if !strings.Contains(plan, "case_search_open_words") {
 		t.Errorf("plan without the open rows' index:\n%s", plan)
+	}
+}
+
+// The search index keeps each word under its case's office (migration
+// 0015). For every kind of login, every choice of offices and statuses and
+// a month bound, search_case_ids finds exactly the cases the login may
+// see whose words match (the plain query of version 7 on the row, under
+// the login's row-level security): the cases of no office, those with an
+// open routing question, closed ones, and a case forwarded to another
+// office under its new office only.
+func TestSearchUnderOffices(t *testing.T) {
+	ctx := context.Background()
+	tdb := newDB(t)
+	sync := tdb.serviceLogin("abgleich", "sync").conn()
+	super := tdb.super()
+	cases := map[string]int64{}
+	for _, c := range []testCase{
+		{Ref: "CZ-2026-00001", Office: "", Name: "Mara Musterfrau"},
+		{Ref: "ZEL-2026-00001", Office: "vg-zell", Flags: []string{"routing-unclear"}, Name: "Mara Musterfrau"},
+		{Ref: "ZEL-2026-00002", Office: "vg-zell", Name: "Mara Mustermann"},
+		{Ref: "ZEL-2026-00003", Office: "vg-zell", Name: "Otto Musterfrau"},
+		{Ref: "ULM-2026-00001", Office: "vg-ulmen", Name: "Mara Musterfrau"},
+		{Ref: "ULM-2026-00002", Office: "vg-ulmen", Name: "Mara Musterfrau"},
+		{Ref: "KV-2026-00001", Office: "kreis", Name: "Mara Muster"},
+		{Ref: "COC-2026-00001", Office: "vg-cochem", Name: "Mara Musterfrau"},
+	} {
+		c.Author = "portal"
+		cases[c.Ref] = insertCase(t, sync, c)
+	}
+	// One closed case, one of an earlier month, one without words.
+	if _, err := super.Exec(ctx, "UPDATE amtstresen.cases SET status = 'done', closed_at = now() WHERE ref = 'ULM-2026-00002'"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := super.Exec(ctx, "UPDATE amtstresen.cases SET received_at = received_at - interval '3 months' WHERE ref = 'ZEL-2026-00003'"); err != nil {
+		t.Fatal(err)
+	}
+	insertCase(t, sync, testCase{Ref: "ZEL-2026-00004", Office: "vg-zell", Name: "", Author: "portal"})
+	if _, err := super.Exec(ctx, "UPDATE amtstresen.case_search SET doc = ''::tsvector WHERE case_id = (SELECT id FROM amtstresen.cases WHERE ref = 'ZEL-2026-00004')"); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, super, "SELECT count(*) FROM amtstresen.case_search WHERE open"); n != 8 {
+		t.Fatalf("%d search rows marked open, want 8", n)
+	}
+
+	month := caseMonth(testNow)
+	logins := map[string]*pgx.Conn{
+		"sync":       sync,
+		"admin":      tdb.newLogin("adm", "admin", "").conn(),
+		"ulmen lead": tdb.newLogin("ulml", "lead", "vg-ulmen").conn(),
+		"zell lead":  tdb.newLogin("zell", "lead", "vg-zell").conn(),
+		"ulmen":      tdb.newLogin("ulm", "clerk", "vg-ulmen").conn(),
+		"zell":       tdb.newLogin("zel", "clerk", "vg-zell").conn(),
+		"kreis":      tdb.newLogin("kv", "clerk", "kreis").conn(),
+	}
+	ids := func(conn *pgx.Conn, sql string, args ...any) []int64 {
+		t.Helper()
+		rows, err := conn.Query(ctx, sql, args...)
+		if err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+		out, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+		slices.Sort(out)
+		return out
+	}
+	check := func(stage string) int {
+		t.Helper()
+		found := 0
+		for name, conn := range logins {
+			for _, words := range []string{"Mara Muster", "musterfrau", "Muste", "ZEL 2026", "bello", "nichtda"} {
+				w := SearchWords(words)
+				for _, only := range [][]string{nil, {"vg-zell"}, {"vg-ulmen", ""}, {"vg-cochem", "kreis"}} {
+					for _, open := range []bool{false, true} {
+						for _, since := range []*int32{nil, &month} {
+							got := ids(conn, "SELECT amtstresen.search_case_ids($1, $2, NULL, $3, $4)", w, only, since, open)
+							want := ids(conn, `SELECT c.id FROM amtstresen.cases c JOIN amtstresen.case_search s ON s.case_id = c.id
+								WHERE s.doc @@ amtstresen.search_query($1) AND ($2::text[] IS NULL OR c.office = ANY ($2))
+								AND (NOT $4 OR c.status NOT IN ('done', 'rejected', 'withdrawn'))
+								AND ($3::integer IS NULL OR amtstresen.case_month(c.received_at) >= $3)`, w, only, since, open)
+							if !slices.Equal(got, want) {
+								t.Errorf("%s: %s %q offices %v open %v since %v: %v, want %v", stage, name, words, only, open, since != nil, got, want)
+							}
+							found += len(got)
+						}
+					}
+				}
+			}
+		}
+		return found
+	}
+	if check("before") == 0 {
+		t.Fatal("no search found anything")
+	}
+	// The undecided case goes to Cochem: its words move with it.
+	if _, err := super.Exec(ctx, "UPDATE amtstresen.cases SET office = 'vg-cochem' WHERE ref = 'CZ-2026-00001'"); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, super, `SELECT count(*) FROM amtstresen.case_search s WHERE s.case_id = $1
+		AND amtstresen.office_words(s.office, s.doc) @@ 'vg-cochem/musterfrau'::tsquery`, cases["CZ-2026-00001"]); n != 1 {
+		t.Errorf("forwarded case under Cochem: %d rows", n)
+	}
+	check("after forwarding")
+
+	// A word left only in a closed case of another office stays in the
+	// word list after a purge elsewhere; one left nowhere goes.
+	if _, err := super.Exec(ctx, "DELETE FROM amtstresen.cases WHERE ref IN ('ULM-2026-00001', 'KV-2026-00001')"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := super.Exec(ctx, "SELECT amtstresen.prune_search_words()"); err != nil {
+		t.Fatal(err)
+	}
+	for w, want := range map[string]int{"ulm": 1, "kv": 0, "musterfrau": 1, "muster": 0} {
+		if n := count(t, super, "SELECT count(*) FROM amtstresen.search_words WHERE lexeme = $1", w); n != want {
+			t.Errorf("word %q: %d in the list, want %d", w, n, want)
+		}
+	}
+
+	// Both indexes are read where they should be.
+	plan := func(sql string) string {
+		rows, err := super.Query(ctx, "EXPLAIN "+sql)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Join(lines, "\n")
+	}
+	for idx, cond := range map[string]string{"case_search_open_words": "s.open", "case_search_closed_words": "NOT s.open"} {
+		if p := plan(`SELECT s.case_id FROM amtstresen.case_search s WHERE amtstresen.office_words(s.office, s.doc) @@ 'vg-zell/mara'::tsquery AND ` + cond); !strings.Contains(p, idx) {
+			t.Errorf("plan for %s without %s:\n%s", cond, idx, p)
+		}
 	}
 }
