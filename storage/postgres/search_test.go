@@ -317,7 +317,7 @@ func TestSearchOpenRows(t *testing.T) {
 	}
 	// The open search reads the open rows' index.
 	var plan string
-	rows, err := super.Query(ctx, `EXPLAIN SELECT s.case_id FROM amtstresen.case_search s WHERE amtstresen.office_words(s.office, s.doc) @@ 'vg-zell/offenbach'::tsquery AND s.open`)
+	rows, err := super.Query(ctx, `EXPLAIN SELECT s.case_id FROM amtstresen.case_search s WHERE amtstresen.office_words(s.office, s.doc) @@ 'offenbach/vg-zell'::tsquery AND s.open`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -372,6 +372,11 @@ func TestSearchUnderOffices(t *testing.T) {
 		t.Fatalf("%d search rows marked open, want 8", n)
 	}
 
+	// "Ma" begins more than 64 words: it stays a prefix, which matches
+	// the words of every office.
+	if _, err := super.Exec(ctx, "INSERT INTO amtstresen.search_words (lexeme) SELECT 'maxx' || i FROM generate_series(1, 70) i"); err != nil {
+		t.Fatal(err)
+	}
 	month := caseMonth(testNow)
 	logins := map[string]*pgx.Conn{
 		"sync":       sync,
@@ -399,7 +404,7 @@ func TestSearchUnderOffices(t *testing.T) {
 		t.Helper()
 		found := 0
 		for name, conn := range logins {
-			for _, words := range []string{"Mara Muster", "musterfrau", "Muste", "ZEL 2026", "bello", "nichtda"} {
+			for _, words := range []string{"Mara Muster", "musterfrau", "Muste", "ZEL 2026", "bello", "nichtda", "Ma", "Ma Musterfrau"} {
 				w := SearchWords(words)
 				for _, only := range [][]string{nil, {"vg-zell"}, {"vg-ulmen", ""}, {"vg-cochem", "kreis"}} {
 					for _, open := range []bool{false, true} {
@@ -428,7 +433,7 @@ func TestSearchUnderOffices(t *testing.T) {
 		t.Fatal(err)
 	}
 	if n := count(t, super, `SELECT count(*) FROM amtstresen.case_search s WHERE s.case_id = $1
-		AND amtstresen.office_words(s.office, s.doc) @@ 'vg-cochem/musterfrau'::tsquery`, cases["CZ-2026-00001"]); n != 1 {
+		AND amtstresen.office_words(s.office, s.doc) @@ 'musterfrau/vg-cochem'::tsquery`, cases["CZ-2026-00001"]); n != 1 {
 		t.Errorf("forwarded case under Cochem: %d rows", n)
 	}
 	check("after forwarding")
@@ -460,7 +465,7 @@ func TestSearchUnderOffices(t *testing.T) {
 		return strings.Join(lines, "\n")
 	}
 	for idx, cond := range map[string]string{"case_search_open_words": "s.open", "case_search_closed_words": "NOT s.open"} {
-		if p := plan(`SELECT s.case_id FROM amtstresen.case_search s WHERE amtstresen.office_words(s.office, s.doc) @@ 'vg-zell/mara'::tsquery AND ` + cond); !strings.Contains(p, idx) {
+		if p := plan(`SELECT s.case_id FROM amtstresen.case_search s WHERE amtstresen.office_words(s.office, s.doc) @@ 'mara/vg-zell'::tsquery AND ` + cond); !strings.Contains(p, idx) {
 			t.Errorf("plan for %s without %s:\n%s", cond, idx, p)
 		}
 	}
