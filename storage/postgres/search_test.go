@@ -317,7 +317,7 @@ func TestSearchOpenRows(t *testing.T) {
 	}
 	// The open search reads the open rows' index.
 	var plan string
-	rows, err := super.Query(ctx, `EXPLAIN SELECT s.case_id FROM amtstresen.case_search s WHERE amtstresen.office_words(s.office, s.doc) @@ 'offenbach/vg-zell'::tsquery AND s.open`)
+	rows, err := super.Query(ctx, `EXPLAIN SELECT s.case_id FROM amtstresen.case_search s WHERE amtstresen.office_words(s.office, s.doc, s.month) @@ 'offenbach/vg-zell'::tsquery AND s.open`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -377,7 +377,10 @@ func TestSearchUnderOffices(t *testing.T) {
 	if _, err := super.Exec(ctx, "INSERT INTO amtstresen.search_words (lexeme) SELECT 'maxx' || i FROM generate_series(1, 70) i"); err != nil {
 		t.Fatal(err)
 	}
+	// The month of the cases, one that holds the case of three months
+	// before too, and one after every case.
 	month := caseMonth(testNow)
+	earlier, later := month-4, month+1
 	logins := map[string]*pgx.Conn{
 		"sync":       sync,
 		"admin":      tdb.newLogin("adm", "admin", "").conn(),
@@ -408,14 +411,14 @@ func TestSearchUnderOffices(t *testing.T) {
 				w := SearchWords(words)
 				for _, only := range [][]string{nil, {"vg-zell"}, {"vg-ulmen", ""}, {"vg-cochem", "kreis"}} {
 					for _, open := range []bool{false, true} {
-						for _, since := range []*int32{nil, &month} {
+						for _, since := range []*int32{nil, &month, &earlier, &later} {
 							got := ids(conn, "SELECT amtstresen.search_case_ids($1, $2, NULL, $3, $4)", w, only, since, open)
 							want := ids(conn, `SELECT c.id FROM amtstresen.cases c JOIN amtstresen.case_search s ON s.case_id = c.id
 								WHERE s.doc @@ amtstresen.search_query($1) AND ($2::text[] IS NULL OR c.office = ANY ($2))
 								AND (NOT $4 OR c.status NOT IN ('done', 'rejected', 'withdrawn'))
 								AND ($3::integer IS NULL OR amtstresen.case_month(c.received_at) >= $3)`, w, only, since, open)
 							if !slices.Equal(got, want) {
-								t.Errorf("%s: %s %q offices %v open %v since %v: %v, want %v", stage, name, words, only, open, since != nil, got, want)
+								t.Errorf("%s: %s %q offices %v open %v since %v: %v, want %v", stage, name, words, only, open, since, got, want)
 							}
 							found += len(got)
 						}
@@ -433,7 +436,7 @@ func TestSearchUnderOffices(t *testing.T) {
 		t.Fatal(err)
 	}
 	if n := count(t, super, `SELECT count(*) FROM amtstresen.case_search s WHERE s.case_id = $1
-		AND amtstresen.office_words(s.office, s.doc) @@ 'musterfrau/vg-cochem'::tsquery`, cases["CZ-2026-00001"]); n != 1 {
+		AND amtstresen.office_words(s.office, s.doc, s.month) @@ 'musterfrau/vg-cochem'::tsquery`, cases["CZ-2026-00001"]); n != 1 {
 		t.Errorf("forwarded case under Cochem: %d rows", n)
 	}
 	check("after forwarding")
@@ -465,7 +468,7 @@ func TestSearchUnderOffices(t *testing.T) {
 		return strings.Join(lines, "\n")
 	}
 	for idx, cond := range map[string]string{"case_search_open_words": "s.open", "case_search_closed_words": "NOT s.open"} {
-		if p := plan(`SELECT s.case_id FROM amtstresen.case_search s WHERE amtstresen.office_words(s.office, s.doc) @@ 'mara/vg-zell'::tsquery AND ` + cond); !strings.Contains(p, idx) {
+		if p := plan(`SELECT s.case_id FROM amtstresen.case_search s WHERE amtstresen.office_words(s.office, s.doc, s.month) @@ 'mara/vg-zell'::tsquery AND ` + cond); !strings.Contains(p, idx) {
 			t.Errorf("plan for %s without %s:\n%s", cond, idx, p)
 		}
 	}

@@ -23,22 +23,28 @@ GRANT amtstresen_lookup TO CURRENT_USER;
 GRANT CREATE ON SCHEMA amtstresen TO amtstresen_lookup;
 
 -- The words of doc, each as word/office, without positions (the searches
--- ask for words, never for phrases): 'anna':1 'muller':2 of VG Zell is
--- 'anna/vg-zell' 'muller/vg-zell'. Built on the text form of the
--- stripped vector, whose words are quoted and separated by one space.
--- Immutable functions in one expression only (array_to_string is stable),
--- so that the planner inlines it into the index and the queries alike.
--- Office keys have no quote, backslash or space.
-CREATE FUNCTION amtstresen.office_words(office text, doc tsvector) RETURNS tsvector
+-- ask for words, never for phrases), and the month of receipt as a word
+-- of its own ("~" begins no word): 'anna':1 'muller':2 of VG Zell,
+-- received in March 2026, is 'anna/vg-zell' 'muller/vg-zell'
+-- '~24314/vg-zell'. A search of the last months asks for the words and
+-- one of the months, and GIN skips through the months' long lists to the
+-- words' matches; intersecting the words with the index of months read
+-- every case of the months (6 months: 52,000 entries, 4 ms per index).
+-- Built on the text form of the stripped vector, whose words are quoted
+-- and separated by one space. Immutable functions in one expression only
+-- (array_to_string is stable), so that the planner inlines it into the
+-- index and the queries alike. Office keys have no quote, backslash or
+-- space.
+CREATE FUNCTION amtstresen.office_words(office text, doc tsvector, month integer) RETURNS tsvector
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN CASE WHEN pg_catalog.length(doc) = 0 THEN ''::pg_catalog.tsvector
         ELSE (pg_catalog.left(pg_catalog.replace(pg_catalog.strip(doc)::text, ''' ''', '/' || office || ''' '''), -1)
-              || '/' || office || '''')::pg_catalog.tsvector END;
+              || '/' || office || ''' ''~' || month::text || '/' || office || '''')::pg_catalog.tsvector END;
 
 DROP INDEX amtstresen.case_search_office_doc;
 DROP INDEX amtstresen.case_search_open;
-CREATE INDEX case_search_open_words ON amtstresen.case_search USING gin (amtstresen.office_words(office, doc)) WHERE open;
-CREATE INDEX case_search_closed_words ON amtstresen.case_search USING gin (amtstresen.office_words(office, doc)) WHERE NOT open;
+CREATE INDEX case_search_open_words ON amtstresen.case_search USING gin (amtstresen.office_words(office, doc, month)) WHERE open;
+CREATE INDEX case_search_closed_words ON amtstresen.case_search USING gin (amtstresen.office_words(office, doc, month)) WHERE NOT open;
 
 -- search_words_query of version 7 with each word under each of the
 -- offices: ('muller/vg-zell' | 'mullenbach/vg-zell'). A beginning that
@@ -95,6 +101,8 @@ DECLARE
     arm text;
     arms text[] := '{}';
     extra text := '';
+    top integer;
+    months text := '';
 BEGIN
     IF pg_has_role(session_user, 'amtstresen_admin', 'MEMBER') OR pg_has_role(session_user, 'amtstresen_sync', 'MEMBER')
        OR pg_has_role(session_user, 'amtstresen_purge', 'MEMBER') THEN
@@ -113,15 +121,29 @@ BEGIN
     END IF;
     offices := ARRAY(SELECT DISTINCT k FROM unnest(offices) k ORDER BY k);
     IF since_month IS NOT NULL THEN
-        extra := ' AND s.month >= $1';
+        -- The months from since_month to the newest of any case (a time
+        -- set in the future is no reason to miss a case) as words; a
+        -- longer range as a condition on the row.
+        SELECT max(s.month) INTO top FROM amtstresen.case_search s;
+        IF top IS NULL OR top < since_month THEN
+            RETURN;
+        ELSIF top - since_month < 48 THEN
+            months := array_to_string(ARRAY(SELECT '''~' || m || '/#''' FROM generate_series(since_month, top) m), ' | ');
+        ELSE
+            extra := ' AND s.month >= $1';
+        END IF;
     END IF;
     -- The words under the office "#" (no office key has it, no word has
     -- "/"), then under each office.
     qt := amtstresen.search_words_query(words, ARRAY['#'])::text;
     IF qt IS NOT NULL THEN
         FOREACH o IN ARRAY offices LOOP
-            arm := 'SELECT s.case_id, s.month FROM amtstresen.case_search s WHERE amtstresen.office_words(s.office, s.doc) @@ '
-                || quote_literal(replace(qt, '/#''', '/' || o || '''')) || '::tsquery' || extra;
+            q := replace(qt, '/#''', '/' || o || '''')::tsquery;
+            IF months <> '' THEN
+                q := q && replace(months, '/#''', '/' || o || '''')::tsquery;
+            END IF;
+            arm := 'SELECT s.case_id, s.month FROM amtstresen.case_search s WHERE amtstresen.office_words(s.office, s.doc, s.month) @@ '
+                || quote_literal(q::text) || '::tsquery' || extra;
             IF strpos(qt, ':*') > 0 THEN
                 -- A word that stays a prefix matches every office: the
                 -- office is tested on the row, in a form no index
@@ -144,6 +166,10 @@ BEGIN
         q := amtstresen.search_words_query(words);
         IF q IS NULL THEN
             RETURN;
+        END IF;
+        extra := '';
+        IF since_month IS NOT NULL THEN
+            extra := ' AND s.month >= $1';
         END IF;
         IF only_offices IS NOT NULL THEN
             extra := extra || ' AND c.office = ANY ($4)';
@@ -203,8 +229,8 @@ BEGIN
          g AS (SELECT DISTINCT gone.lexeme, (amtstresen.quote_lexeme(gone.lexeme || '/') || ':*')::tsquery AS q FROM gone)
     DELETE FROM amtstresen.search_words w USING g
         WHERE w.lexeme = g.lexeme
-          AND NOT EXISTS (SELECT 1 FROM amtstresen.case_search s WHERE amtstresen.office_words(s.office, s.doc) @@ g.q AND s.open)
-          AND NOT EXISTS (SELECT 1 FROM amtstresen.case_search s WHERE amtstresen.office_words(s.office, s.doc) @@ g.q AND NOT s.open);
+          AND NOT EXISTS (SELECT 1 FROM amtstresen.case_search s WHERE amtstresen.office_words(s.office, s.doc, s.month) @@ g.q AND s.open)
+          AND NOT EXISTS (SELECT 1 FROM amtstresen.case_search s WHERE amtstresen.office_words(s.office, s.doc, s.month) @@ g.q AND NOT s.open);
     GET DIAGNOSTICS n = ROW_COUNT;
     RETURN n;
 END
@@ -212,6 +238,6 @@ $$;
 
 REVOKE ALL ON FUNCTION amtstresen.search_words_query(text[], text[]) FROM PUBLIC;
 ALTER FUNCTION amtstresen.search_words_query(text[], text[]) OWNER TO amtstresen_lookup;
-ALTER FUNCTION amtstresen.office_words(text, tsvector) OWNER TO amtstresen_lookup;
+ALTER FUNCTION amtstresen.office_words(text, tsvector, integer) OWNER TO amtstresen_lookup;
 REVOKE CREATE ON SCHEMA amtstresen FROM amtstresen_lookup;
 REVOKE amtstresen_lookup FROM CURRENT_USER;
