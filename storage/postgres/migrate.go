@@ -204,7 +204,7 @@ func CheckSchema(ctx context.Context, q interface {
 	case v > len(migrations):
 		return tooNew(v)
 	case v < len(migrations):
-		return app.Errorf(app.EINVALID, "Die Datenbank hat Schema %d, dieses Programm braucht Schema %d. Bitte die IT: amtstresen mit der Migrationsrolle einmal die Datenbank aktualisieren lassen.", v, len(migrations))
+		return app.Errorf(app.EINVALID, "Die Datenbank hat Schema %d, dieses Programm braucht Schema %d. Bitte die IT, die Datenbank einmal mit der Migrationsrolle zu aktualisieren: amtstresen --db postgres://amtstresen_migration@SERVER/DATENBANK upgrade-db", v, len(migrations))
 	}
 	return nil
 }

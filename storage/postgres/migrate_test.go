@@ -119,7 +119,7 @@ func TestSchemaVersionChecks(t *testing.T) {
 	if _, err := owner.Exec(ctx, "DELETE FROM amtstresen.schema_version WHERE version >= $1", SchemaVersion); err != nil {
 		t.Fatal(err)
 	}
-	if err := CheckSchema(ctx, clerk); app.ErrorCode(err) != app.EINVALID || !strings.Contains(app.ErrorMessage(err), fmt.Sprintf("braucht Schema %d", SchemaVersion)) {
+	if err := CheckSchema(ctx, clerk); app.ErrorCode(err) != app.EINVALID || !strings.Contains(app.ErrorMessage(err), fmt.Sprintf("braucht Schema %d", SchemaVersion)) || !strings.Contains(app.ErrorMessage(err), "upgrade-db") {
 		t.Errorf("older schema: %v", err)
 	}
 	// A clerk cannot migrate.

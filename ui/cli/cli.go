@@ -99,6 +99,7 @@ var commands = map[string]command{
 	"check":         {"Datenbank prüfen (quick_check; --full: integrity_check)", runCheck},
 	"nightly":       {"Löschlauf, dann Sicherung (--once: einmal, sonst nach [backup] schedule)", runNightly},
 	"migrate-db":    {"SQLite-Arbeitsvorrat in eine leere PostgreSQL-Datenbank übernehmen und prüfen: --to URL [--password-env VAR]", runMigrateDB},
+	"upgrade-db":    {"PostgreSQL-Schema auf den Stand dieses Programms bringen (nach einem Update, als Migrationsrolle): --db URL [--password-env VAR]", runUpgradeDB},
 	"export-person": {"Auskunft nach Art. 15 DSGVO: --name N --geburtsdatum D | --email E [-o ORDNER]", runExportPerson},
 	"outbox":        {"Nachrichten an Bürger und ihr Stand (--json, --undelivered)", runOutbox},
 	"send":          {"Statusmeldungen über den Mailserver ans Portal senden (--once: einmal, sonst laufend)", runSend},

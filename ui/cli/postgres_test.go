@@ -497,3 +497,32 @@ func count(t *testing.T, q *pgx.Conn, sql string, args ...any) int {
 	}
 	return n
 }
+
+// upgrade-db brings a database to this program's schema as the migration
+// role (after an update the counters refuse the older schema and say to
+// ask the IT), and says so; run again it does nothing. (Migrate from an
+// old schema with data: storage/postgres TestUpgradeFromV1.)
+func TestUpgradeDB(t *testing.T) {
+	c, _ := pgDatabase(t)
+	empty := c.CreateDatabase(t, pgMigrator, "")
+	url := pgURL(c, empty, pgMigrator)
+	t.Setenv("AMTSTRESEN_TEST_MIGPW", pgMigratorPassword)
+
+	if _, errOut, rc := runCmd(t, "upgrade-db", "--db", t.TempDir()+"/tresen.db"); rc != 2 || !strings.Contains(errOut, "Aufruf: amtstresen --db postgres://") {
+		t.Errorf("a SQLite file: rc %d, %s", rc, errOut)
+	}
+	out := mustRun(t, "upgrade-db", "--db", url, "--password-env", "AMTSTRESEN_TEST_MIGPW")
+	if want := fmt.Sprintf("jetzt Schema %d (vorher 0)", postgres.SchemaVersion); !strings.Contains(out, want) {
+		t.Errorf("first run: want %q in\n%s", want, out)
+	}
+	if strings.Contains(out, pgMigratorPassword) {
+		t.Error("the output shows the password")
+	}
+	conn := pgtest.Connect(t, c.URL(empty, pgMigrator, pgMigratorPassword))
+	if err := postgres.CheckSchema(context.Background(), conn); err != nil {
+		t.Fatalf("after upgrade-db: %v", err)
+	}
+	if out := mustRun(t, "upgrade-db", "--db", url, "--password-env", "AMTSTRESEN_TEST_MIGPW"); !strings.Contains(out, "nichts zu tun") {
+		t.Errorf("second run:\n%s", out)
+	}
+}
