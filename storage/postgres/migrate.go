@@ -186,17 +186,30 @@ func migrateError(op string, err error) error {
 	return fmt.Errorf("%s: %w", op, err)
 }
 
-// CheckSchema reads the schema version as any Amtstresen role may: nil
-// when it is the version of this program, app.ETOONEW when newer, and a
-// German message asking for the migration when older or missing.
-func CheckSchema(ctx context.Context, q interface {
+// Querier is what reads one row: a connection, a pool or a transaction.
+type Querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-}) error {
+}
+
+// SchemaVersionOf reads the database's schema version as any Amtstresen
+// role may: 0 for a database without the schema yet.
+func SchemaVersionOf(ctx context.Context, q Querier) (int, error) {
 	var v int
 	err := q.QueryRow(ctx, "SELECT coalesce(max(version), 0) FROM amtstresen.schema_version").Scan(&v)
 	if missingSchema(err) {
-		v, err = 0, nil
+		return 0, nil
 	}
+	if err != nil {
+		return 0, fmt.Errorf("schema version: %w", err)
+	}
+	return v, nil
+}
+
+// CheckSchema: nil when the schema version is the one of this program,
+// app.ETOONEW when newer, and a German message asking for the migration
+// when older or missing.
+func CheckSchema(ctx context.Context, q Querier) error {
+	v, err := SchemaVersionOf(ctx, q)
 	if err != nil {
 		return fmt.Errorf("check schema: %w", err)
 	}

@@ -418,7 +418,11 @@ func TestSearchUnderOffices(t *testing.T) {
 								AND (NOT $4 OR c.status NOT IN ('done', 'rejected', 'withdrawn'))
 								AND ($3::integer IS NULL OR amtstresen.case_month(c.received_at) >= $3)`, w, only, since, open)
 							if !slices.Equal(got, want) {
-								t.Errorf("%s: %s %q offices %v open %v since %v: %v, want %v", stage, name, words, only, open, since, got, want)
+								bound := "-"
+								if since != nil {
+									bound = fmt.Sprint(*since)
+								}
+								t.Errorf("%s: %s %q offices %v open %v since month %s: %v, want %v", stage, name, words, only, open, bound, got, want)
 							}
 							found += len(got)
 						}

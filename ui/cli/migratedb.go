@@ -40,16 +40,9 @@ func runMigrateDB(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := postgres.ParseURL(*to)
+	conn, err := connectMigrationRole(e, *to, *pwEnv)
 	if err != nil {
 		return err
-	}
-	if pw, _ := dbPassword(*pwEnv, cfg.ConnConfig.User); pw != "" {
-		cfg.ConnConfig.Password = pw
-	}
-	conn, err := pgx.ConnectConfig(e.ctx, cfg.ConnConfig)
-	if err != nil {
-		return app.Errorf(app.EINVALID, "Keine Verbindung zur Zieldatenbank als „%s“ (%v). Bitte Adresse, Kennwort der Migrationsrolle und Netzwerk prüfen.", cfg.ConnConfig.User, err)
 	}
 	defer conn.Close(e.ctx)
 	rep, err := migratedb.Copy(e.ctx, e.dbPath, e.reg, conn)
@@ -76,4 +69,22 @@ func runMigrateDB(e *env, args []string) error {
 	}
 	fmt.Fprintf(e.stdout, "Nächster Schritt: in config.toml jedes Tresens [database] url = \"%s\" (ohne Benutzer: jede Person meldet sich mit ihrer eigenen Datenbankrolle an).\n", redactURL(*to))
 	return nil
+}
+
+// connectMigrationRole connects to the PostgreSQL database at url (no
+// password in it) as the role it names, the migration role, with the
+// password from pwEnv, the keyring, PGPASSWORD or ~/.pgpass.
+func connectMigrationRole(e *env, url, pwEnv string) (*pgx.Conn, error) {
+	cfg, err := postgres.ParseURL(url)
+	if err != nil {
+		return nil, err
+	}
+	if pw, _ := dbPassword(pwEnv, cfg.ConnConfig.User); pw != "" {
+		cfg.ConnConfig.Password = pw
+	}
+	conn, err := pgx.ConnectConfig(e.ctx, cfg.ConnConfig)
+	if err != nil {
+		return nil, app.Errorf(app.EINVALID, "Keine Verbindung zur Datenbank %s als „%s“ (%v). Bitte Adresse, Kennwort der Migrationsrolle und Netzwerk prüfen.", redactURL(url), cfg.ConnConfig.User, err)
+	}
+	return conn, nil
 }

@@ -46,12 +46,12 @@ DROP INDEX amtstresen.case_search_open;
 CREATE INDEX case_search_open_words ON amtstresen.case_search USING gin (amtstresen.office_words(office, doc, month)) WHERE open;
 CREATE INDEX case_search_closed_words ON amtstresen.case_search USING gin (amtstresen.office_words(office, doc, month)) WHERE NOT open;
 
--- search_words_query of version 7 with each word under each of the
--- offices: ('muller/vg-zell' | 'mullenbach/vg-zell'). A beginning that
--- stays a prefix ('m':*, more than 64 words or none) matches the words of
--- every office: the caller tests the office too. NULL when there is no
--- word or no office.
-CREATE FUNCTION amtstresen.search_words_query(words text[], offices text[]) RETURNS tsquery
+-- search_words_query of version 7 with each word under the office:
+-- ('muller/vg-zell' | 'mullenbach/vg-zell'). A beginning that stays a
+-- prefix ('m':*, more than 64 words or none) matches the words of every
+-- office: the caller tests the office too. NULL when there is no word or
+-- no office.
+CREATE FUNCTION amtstresen.search_words_query(words text[], office text) RETURNS tsquery
     LANGUAGE sql STABLE
     SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
@@ -59,8 +59,8 @@ CREATE FUNCTION amtstresen.search_words_query(words text[], offices text[]) RETU
         SELECT pg_catalog.string_agg(e.operand, ' & ' ORDER BY e.n)::tsquery
         FROM (SELECT l.n,
                      CASE WHEN f.found NOT BETWEEN 1 AND 64 THEN amtstresen.quote_lexeme(l.lexeme) || ':*'
-                          ELSE (SELECT '(' || pg_catalog.string_agg(amtstresen.quote_lexeme(a.lexeme || '/' || o.key), ' | ') || ')'
-                                FROM unnest(f.lexemes) AS a(lexeme), unnest(offices) AS o(key)) END AS operand
+                          ELSE (SELECT '(' || pg_catalog.string_agg(amtstresen.quote_lexeme(a.lexeme || '/' || office), ' | ') || ')'
+                                FROM unnest(f.lexemes) AS a(lexeme)) END AS operand
               FROM unnest(words) WITH ORDINALITY AS w(word, wn),
                    LATERAL unnest(pg_catalog.tsvector_to_array(pg_catalog.to_tsvector('amtstresen.search'::regconfig, w.word)))
                        WITH ORDINALITY AS l0(lexeme, ln),
@@ -71,7 +71,7 @@ CREATE FUNCTION amtstresen.search_words_query(words text[], offices text[]) RETU
                                   ORDER BY s.lexeme LIMIT 65) c) AS f) AS e
         -- No office: no operand, and so no query (an operand left out
         -- would widen the search).
-        HAVING pg_catalog.bool_and(e.operand IS NOT NULL) AND coalesce(pg_catalog.cardinality(offices), 0) > 0;
+        HAVING pg_catalog.bool_and(e.operand IS NOT NULL) AND office IS NOT NULL;
     END;
 
 -- The rules of version 13, asked through the words under each office the
@@ -135,7 +135,7 @@ BEGIN
     END IF;
     -- The words under the office "#" (no office key has it, no word has
     -- "/"), then under each office.
-    qt := amtstresen.search_words_query(words, ARRAY['#'])::text;
+    qt := amtstresen.search_words_query(words, '#')::text;
     IF qt IS NOT NULL THEN
         FOREACH o IN ARRAY offices LOOP
             q := replace(qt, '/#''', '/' || o || '''')::tsquery;
@@ -236,8 +236,8 @@ BEGIN
 END
 $$;
 
-REVOKE ALL ON FUNCTION amtstresen.search_words_query(text[], text[]) FROM PUBLIC;
-ALTER FUNCTION amtstresen.search_words_query(text[], text[]) OWNER TO amtstresen_lookup;
+REVOKE ALL ON FUNCTION amtstresen.search_words_query(text[], text) FROM PUBLIC;
+ALTER FUNCTION amtstresen.search_words_query(text[], text) OWNER TO amtstresen_lookup;
 ALTER FUNCTION amtstresen.office_words(text, tsvector, integer) OWNER TO amtstresen_lookup;
 REVOKE CREATE ON SCHEMA amtstresen FROM amtstresen_lookup;
 REVOKE amtstresen_lookup FROM CURRENT_USER;
