@@ -78,24 +78,38 @@ func TestChangeFeedAcrossCounters(t *testing.T) {
 	feedB, feedZ := feed(t, dbB), feed(t, dbZ)
 	ctx := context.Background()
 
-	// The feeds connect in the background: a first case until both hear.
-	var cs *app.Case
-	for i := 0; ; i++ {
+	// The feeds connect in the background: cases until both have heard
+	// one (each LISTENs on a connection of its own, which may come up
+	// later than the other's), then the case this test follows.
+	newCase := func(i int) *app.Case {
 		nc := storetest.DogCase(t, "p-"+string(rune('a'+i)), "Karl", "Ulmer", app.OfficeUlmen, storetest.Start)
-		var err error
-		if cs, _, err = sys.CreateCase(ctx, nc, nil); err != nil {
+		c, _, err := sys.CreateCase(ctx, nc, nil)
+		if err != nil {
 			t.Fatal(err)
 		}
-		select {
-		case <-feedB:
-		case <-time.After(500 * time.Millisecond):
-			if i > 20 {
-				t.Fatal("the feed heard nothing within 10 s")
-			}
-			continue
-		}
-		break
+		return c
 	}
+	heardB, heardZ := false, false
+	for i := 0; !heardB || !heardZ; i++ {
+		if i > 20 {
+			t.Fatalf("the feeds heard nothing within 10 s (Ulmen %v, Zell %v)", heardB, heardZ)
+		}
+		newCase(i)
+		wait := time.After(500 * time.Millisecond)
+	drain:
+		for {
+			select {
+			case <-feedB:
+				heardB = true
+			case <-feedZ:
+				heardZ = true
+			case <-wait:
+				break drain
+			}
+		}
+	}
+	cs := newCase(25)
+	await(t, feedB, 10*time.Second, "ulmen hears", caseChange(cs.ID, app.OfficeUlmen))
 	await(t, feedZ, 10*time.Second, "zell hears", caseChange(cs.ID, app.OfficeUlmen))
 
 	start := time.Now()
