@@ -314,7 +314,13 @@ func BenchmarkClerks(b *testing.B) {
 			all = append(all, d...) // the clerks' actions; the windows' updates are listed apart
 		}
 		p50, p99, mx := percentiles(d)
-		fmt.Printf("    %-14s n=%6d p50 %6.1f ms  p99 %6.1f ms  max %6.1f ms\n", op, len(d), p50, p99, mx) // b.Logf truncates after ten lines
+		slow := 0 // over the target of the clerks' actions
+		for _, x := range d {
+			if x > 50*time.Millisecond {
+				slow++
+			}
+		}
+		fmt.Printf("    %-14s n=%6d p50 %6.1f ms  p99 %6.1f ms  max %6.1f ms  over 50 ms %4d\n", op, len(d), p50, p99, mx, slow) // b.Logf truncates after ten lines
 	}
 	wp50, wp99, wmx := percentiles(warm)
 	b.Logf("warm-up  n=%6d p50 %6.1f ms  p99 %6.1f ms  max %6.1f ms (%s, not counted below)", len(warm), wp50, wp99, wmx, warmup)
