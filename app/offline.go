@@ -46,6 +46,9 @@ type OfflineEntry struct {
 	FinalRef       string    // OfflineWritten
 	Message        string    // OfflineConflict: German, for the clerk
 	DoneAt         time.Time // written or refused
+	// Tried is set just before the replay sends the entry (TryEntry): it
+	// may be on the server then, and the clerk can no longer discard it.
+	Tried bool
 }
 
 // OfflineOutbox keeps walk-in applications while the shared store is
@@ -57,6 +60,10 @@ type OfflineOutbox interface {
 	Hold(ctx context.Context, nc *NewCase, office OfficeKey, clerk string) (*OfflineEntry, error)
 	// Entries lists the entries in the state ("" all), oldest first.
 	Entries(ctx context.Context, state OfflineState) ([]OfflineEntry, error)
+	// TryEntry records, durably, that the waiting entry is about to be
+	// sent; from then on Discard refuses it (ECONFLICT). ENOTFOUND: it
+	// was discarded meanwhile (or is no longer waiting).
+	TryEntry(ctx context.Context, key string) error
 	// Written records the reference the shared store gave the entry.
 	Written(ctx context.Context, key, finalRef string) error
 	// Refused records why the shared store refused the entry.
@@ -78,7 +85,8 @@ type OfflineResult struct {
 // EUNAVAILABLE (the server went away again; the rest stays waiting) and
 // returns that error with the results so far. A refusal (invalid, not
 // allowed, a conflict) is recorded on the entry with its German message
-// and the replay goes on.
+// and the replay goes on. Each entry is marked as being sent (TryEntry)
+// before it goes; one the clerk discarded after the listing is left out.
 func ReplayOffline(ctx context.Context, ob OfflineOutbox, st CaseStore) ([]OfflineResult, error) {
 	es, err := ob.Entries(ctx, OfflineWaiting)
 	if err != nil {
@@ -86,6 +94,11 @@ func ReplayOffline(ctx context.Context, ob OfflineOutbox, st CaseStore) ([]Offli
 	}
 	var out []OfflineResult
 	for _, e := range es {
+		if err := ob.TryEntry(ctx, e.Key); ErrorCode(err) == ENOTFOUND {
+			continue // discarded by the clerk since the listing, not sent
+		} else if err != nil {
+			return out, err
+		}
 		nc := *e.Case
 		nc.ProvisionalRef = e.ProvisionalRef
 		c, created, err := st.CreateCase(ctx, &nc, nil)
@@ -200,10 +213,11 @@ type OfflineActions interface {
 	ActionDone(ctx context.Context, key string) error
 	ActionRefused(ctx context.Context, key, message string) error
 	// Discard deletes a kept application or change (the clerk chose
-	// "Verwerfen" after being asked). A waiting change marked by
-	// TryAction is refused (ECONFLICT, German): it may be on the server.
-	// A change discarded before TryAction makes TryAction (and the
-	// settling) return ENOTFOUND, and the replay leaves it out.
+	// "Verwerfen" after being asked). A waiting application marked by
+	// TryEntry or change marked by TryAction is refused (ECONFLICT,
+	// German): it may be on the server. One discarded before TryEntry or
+	// TryAction makes that (and the settling) return ENOTFOUND, and the
+	// replay leaves it out.
 	Discard(ctx context.Context, key string) error
 }
 

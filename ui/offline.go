@@ -79,6 +79,10 @@ func (m *mainWindow) refreshOfflineCount() {
 			return
 		}
 		m.ui(func() {
+			// From the file, so that a discard (or a replay) that left
+			// nothing waiting does not keep the window saying something
+			// waits.
+			m.live.waiting = len(w) > 0 || nw > 0
 			m.pending, m.refusedActs = pending, map[string][]string{}
 			for _, a := range ra {
 				m.refusedActs[a.Ref] = append(m.refusedActs[a.Ref], a.Message)

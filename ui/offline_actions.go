@@ -22,8 +22,8 @@ import (
 // server is back (replayOffline). A change the server's state refuses
 // (another clerk's work meanwhile) is listed with its German reason, to
 // be discarded after asking, as one still waiting (the clerk's mistake,
-// until the replay marks it as being sent); a refused application can be
-// copied back into the form.
+// until the replay marks it as being sent; a walk-in application too); a
+// refused application can be copied back into the form.
 
 // offline reports whether changes to the open case are kept on this PC:
 // the server is known to be away and the case was shown before.
@@ -191,8 +191,9 @@ func actionLabel(a app.OfflineAction) string {
 
 // showOfflineEntries lists what this PC keeps: applications and changes
 // waiting for the server, and those it refused with their German reason
-// and what the clerk can do: "Verwerfen" (asks first) and, for an
-// application, "In Formular übernehmen". intro is said first ("" none).
+// and what the clerk can do: "Verwerfen" (asks first; also for the
+// clerk's own that still wait) and, for a refused application, "In
+// Formular übernehmen". intro is said first ("" none).
 func (m *mainWindow) showOfflineEntries() { m.showOfflineList(lang.L("Auf diesem PC vorgemerkt"), "") }
 
 func (m *mainWindow) showOfflineList(title, intro string) {
@@ -243,11 +244,20 @@ func (m *mainWindow) openOfflineList(title, intro string, es []app.OfflineEntry,
 			continue // written
 		}
 		n++
+		e := e
+		if e.State == app.OfflineWaiting && e.Clerk == m.actor().Clerk {
+			// Taken by mistake or withdrawn at once: discarded before the
+			// replay sends it; once marked as being sent, Discard refuses.
+			add(line[0], widget.NewButtonWithIcon(lang.L("Verwerfen"), theme.DeleteIcon(), func() {
+				m.discardOffline(e.Key, lang.L("Den Antrag {{.Ref}} ({{.Name}}) verwerfen? Er wird nicht an den Server gesendet, seine Angaben werden von diesem PC gelöscht, und die vorläufige Quittung des Bürgers wird ungültig. Bitte sagen Sie es dem Bürger.",
+					map[string]any{"Ref": e.ProvisionalRef, "Name": e.Case.Applicant.Name()}))
+			}))
+			continue
+		}
 		if e.State != app.OfflineConflict {
 			add(line[0])
 			continue
 		}
-		e := e
 		add(line[0],
 			widget.NewButtonWithIcon(lang.L("In Formular übernehmen"), theme.DocumentCreateIcon(), func() { m.takeIntoForm(e) }),
 			widget.NewButtonWithIcon(lang.L("Verwerfen"), theme.DeleteIcon(), func() {

@@ -490,3 +490,144 @@ func TestOfflineWaitingChangeDiscardedInWindow(t *testing.T) {
 		t.Errorf("discarded while being sent: %q, %d kept", h.m.lastMessage, waiting())
 	}
 }
+
+// Without the server, Anna Ulmer takes a walk-in application and the
+// citizen leaves with the provisional receipt, then withdraws at once. In
+// "Auf diesem PC vorgemerkt" her waiting application has "Verwerfen",
+// which says what happens (not sent, deleted from this PC, the receipt
+// invalid: tell the citizen) and asks first (Enter keeps it); then it is
+// gone from the file and the intake's button no longer counts it. One the
+// replay has already marked as being sent stays (she is told it is on its
+// way), and another clerk's waiting application on this PC has no
+// "Verwerfen".
+func TestOfflineWaitingApplicationDiscardedInWindow(t *testing.T) {
+	ctx := context.Background()
+	c, h, ob, _, _, _ := offlineSetup(t, true)
+	c.Shutdown()
+	h.eventually(10*time.Second, "offline banner", func() bool { return h.m.live.offline })
+	s := h.m.intake
+	h.m.show(ScreenIntake)
+	take := func(first, last string) app.OfflineEntry {
+		t.Helper()
+		s.fill(dogCase(first, last, "56766", "Auderath"))
+		s.onSave()
+		h.wait()
+		es, err := ob.Entries(ctx, app.OfflineWaiting)
+		if err != nil || len(es) == 0 || es[len(es)-1].Case.Applicant.LastName != last {
+			t.Fatalf("kept: %+v, %v", es, err)
+		}
+		return es[len(es)-1]
+	}
+	waiting := func() int {
+		es, err := ob.Entries(ctx, app.OfflineWaiting)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(es)
+	}
+	e := take("Anna", "Muster")
+	if b := s.offlineBtn; !b.Visible() || b.Text != "Auf diesem PC vorgemerkt: 1" || !h.m.live.waiting {
+		t.Fatalf("offline button %q visible %v, waiting %v", b.Text, b.Visible(), h.m.live.waiting)
+	}
+	test.Tap(s.offlineBtn)
+	h.wait()
+	test.Tap(findButton(h.offlineLine(e.ProvisionalRef), "Verwerfen"))
+	h.wait()
+	if want := "Den Antrag " + e.ProvisionalRef + " (Anna Muster) verwerfen? Er wird nicht an den Server gesendet, seine Angaben werden von diesem PC gelöscht, " +
+		"und die vorläufige Quittung des Bürgers wird ungültig. Bitte sagen Sie es dem Bürger."; h.m.lastMessage != want {
+		t.Fatalf("asked %q, want %q", h.m.lastMessage, want)
+	}
+	h.press(fyne.KeyReturn)
+	h.wait()
+	if n := waiting(); n != 1 {
+		t.Fatalf("Enter discarded: %d kept", n)
+	}
+	test.Tap(findButton(h.offlineLine(e.ProvisionalRef), "Verwerfen"))
+	h.wait()
+	test.Tap(h.m.topDialog().okBtn)
+	h.eventually(5*time.Second, "application gone", func() bool {
+		return waiting() == 0 && !s.offlineBtn.Visible() && !h.m.live.waiting && h.m.offlineBox != nil &&
+			strings.Contains(markup(h.m.offlineBox), "Auf diesem PC ist nichts vorgemerkt.")
+	})
+	if es, _ := ob.Entries(ctx, ""); len(es) != 0 {
+		t.Errorf("left in the file: %+v", es)
+	}
+
+	// The replay has marked this one as being sent: it stays.
+	h.m.closeDialogs()
+	sent := take("Berta", "Unterwegs")
+	if err := ob.TryEntry(ctx, sent.Key); err != nil {
+		t.Fatal(err)
+	}
+	// Another clerk's, on this PC: hers to discard, not Anna Ulmer's.
+	nc := storetest.DogCase(t, "form-kollege", "Carl", "Kollege", app.OfficeUlmen, storetest.Start)
+	nc.Channel, nc.PortalCase, nc.Raw, nc.Clerk = app.ChannelCounter, "", nil, "ulm_b"
+	other, err := ob.Hold(ctx, nc, app.OfficeUlmen, "ulm_b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.m.showOfflineEntries()
+	h.wait()
+	for _, o := range h.m.offlineBox.Objects {
+		if c, ok := o.(*fyne.Container); ok && strings.Contains(markup(c), other.ProvisionalRef) {
+			t.Errorf("another clerk's application has buttons: %q", markup(c))
+		}
+	}
+	if !strings.Contains(markup(h.m.offlineBox), other.ProvisionalRef+" (Carl Kollege, ") {
+		t.Errorf("another clerk's application not listed: %q", markup(h.m.offlineBox))
+	}
+	test.Tap(findButton(h.offlineLine(sent.ProvisionalRef), "Verwerfen"))
+	h.wait()
+	test.Tap(h.m.topDialog().okBtn)
+	h.wait()
+	h.wait()
+	if !strings.Contains(h.m.lastMessage, "Der Antrag "+sent.ProvisionalRef+" ist schon unterwegs zum Server") || waiting() != 2 {
+		t.Errorf("discarded while being sent: %q, %d kept", h.m.lastMessage, waiting())
+	}
+	if b := s.offlineBtn; !b.Visible() || b.Text != "Auf diesem PC vorgemerkt: 2" {
+		t.Errorf("offline button %q visible %v", b.Text, b.Visible())
+	}
+}
+
+// A counter PC started without its server (the away window) lists the
+// applications it keeps in the queue's place: one discarded there is no
+// longer listed.
+func TestAwayWindowApplicationDiscarded(t *testing.T) {
+	ctx := context.Background()
+	ob, err := offline.Open(ctx, filepath.Join(t.TempDir(), "offline.db"), testReg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ob.Close() })
+	connect := func(ctx context.Context) (*Connection, error) {
+		return nil, app.Errorf(app.EUNAVAILABLE, "Der Datenbankserver ist nicht erreichbar.")
+	}
+	h := newHarness(t, nil, func(o *Options) { o.Connect, o.Offline, o.Actor = connect, ob, app.Actor{Clerk: "ulm_a"} })
+	m, s := h.m, h.m.intake
+	if !m.away() {
+		t.Fatal("not the away window")
+	}
+	m.show(ScreenIntake)
+	s.fill(dogCase("Anna", "Muster", "56766", "Auderath"))
+	s.onSave()
+	h.wait()
+	es, err := ob.Entries(ctx, app.OfflineWaiting)
+	if err != nil || len(es) != 1 {
+		t.Fatalf("kept: %+v, %v", es, err)
+	}
+	prov := es[0].ProvisionalRef
+	if got := m.awayUI.entries.Text; !strings.Contains(got, prov+" (Anna Muster, ") {
+		t.Fatalf("queue's place: %q", got)
+	}
+	test.Tap(s.offlineBtn)
+	h.wait()
+	test.Tap(findButton(h.offlineLine(prov), "Verwerfen"))
+	h.wait()
+	test.Tap(m.topDialog().okBtn)
+	h.eventually(5*time.Second, "no longer listed", func() bool {
+		return m.awayUI.entries.Text == "Auf diesem PC ist kein Antrag vorgemerkt." && !s.offlineBtn.Visible()
+	})
+	if es, _ := ob.Entries(ctx, ""); len(es) != 0 {
+		t.Errorf("left in the file: %+v", es)
+	}
+}

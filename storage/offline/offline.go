@@ -85,6 +85,9 @@ CREATE INDEX actions_ref ON actions (ref);`,
 	// 3: a status change's message to the citizen (app.Tell as JSON, ''
 	// for none), as the clerk confirmed it in the message dialog.
 	`ALTER TABLE actions ADD COLUMN tell TEXT NOT NULL DEFAULT '';`,
+	// 4: an application marked as being sent (TryEntry), which the clerk
+	// can then no longer discard.
+	`ALTER TABLE entries ADD COLUMN tried INTEGER NOT NULL DEFAULT 0;`,
 }
 
 // migrate applies the steps the file lacks, each in its transaction with
@@ -233,7 +236,7 @@ func (o *Outbox) Entries(ctx context.Context, state app.OfflineState) ([]app.Off
 }
 
 func (o *Outbox) query(ctx context.Context, where string, args ...any) ([]app.OfflineEntry, error) {
-	rows, err := o.db.QueryContext(ctx, `SELECT key, provisional_ref, office, clerk, held_at, new_case, state, final_ref, message, done_at
+	rows, err := o.db.QueryContext(ctx, `SELECT key, provisional_ref, office, clerk, held_at, new_case, tried, state, final_ref, message, done_at
 		FROM entries `+where+` ORDER BY held_at, rowid`, args...)
 	if err != nil {
 		return nil, err
@@ -243,7 +246,7 @@ func (o *Outbox) query(ctx context.Context, where string, args ...any) ([]app.Of
 	for rows.Next() {
 		var e app.OfflineEntry
 		var office, held, doc, state, done string
-		if err := rows.Scan(&e.Key, &e.ProvisionalRef, &office, &e.Clerk, &held, &doc, &state, &e.FinalRef, &e.Message, &done); err != nil {
+		if err := rows.Scan(&e.Key, &e.ProvisionalRef, &office, &e.Clerk, &held, &doc, &e.Tried, &state, &e.FinalRef, &e.Message, &done); err != nil {
 			return nil, err
 		}
 		e.Office, e.State = app.OfficeKey(office), app.OfflineState(state)
@@ -268,6 +271,19 @@ func (o *Outbox) Written(ctx context.Context, key, finalRef string) error {
 // Refused implements app.OfflineOutbox.
 func (o *Outbox) Refused(ctx context.Context, key, message string) error {
 	return o.settle(ctx, key, app.OfflineConflict, "", message)
+}
+
+// TryEntry implements app.OfflineOutbox (synchronous=FULL: on disk before
+// the application goes to the server).
+func (o *Outbox) TryEntry(ctx context.Context, key string) error {
+	res, err := o.db.ExecContext(ctx, `UPDATE entries SET tried = 1 WHERE key = ? AND state = 'waiting'`, key)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return app.Errorf(app.ENOTFOUND, "Der vorgemerkte Antrag ist nicht mehr im Ausgang dieses PCs.")
+	}
+	return nil
 }
 
 func (o *Outbox) settle(ctx context.Context, key string, state app.OfflineState, ref, msg string) error {
@@ -375,16 +391,24 @@ func (o *Outbox) ActionRefused(ctx context.Context, key, message string) error {
 }
 
 // Discard implements app.OfflineActions: an application or a change. A
-// waiting change the replay has marked as being sent (TryAction) stays:
-// the one DELETE decides against TryAction's UPDATE, so a change is
-// either discarded before it is sent or sent and kept until settled.
+// waiting one the replay has marked as being sent (TryEntry, TryAction)
+// stays: the one DELETE decides against the UPDATE of TryEntry or
+// TryAction, so it is either discarded before it is sent or sent and
+// kept until settled.
 func (o *Outbox) Discard(ctx context.Context, key string) error {
-	res, err := o.db.ExecContext(ctx, `DELETE FROM entries WHERE key = ?`, key)
+	res, err := o.db.ExecContext(ctx, `DELETE FROM entries WHERE key = ? AND NOT (state = 'waiting' AND tried = 1)`, key)
 	if err != nil {
 		return err
 	}
 	if n, _ := res.RowsAffected(); n > 0 {
 		return nil
+	}
+	var prov string
+	switch err := o.db.QueryRowContext(ctx, `SELECT provisional_ref FROM entries WHERE key = ?`, key).Scan(&prov); {
+	case err == nil:
+		return app.Errorf(app.ECONFLICT, "Der Antrag %s ist schon unterwegs zum Server (die Verbindung ist wieder da) und ist dort vielleicht schon unter seinem endgültigen Aktenzeichen gespeichert; er kann nicht mehr verworfen werden. Bitte den Vorgang im Arbeitsvorrat öffnen, sobald er gespeichert ist, und dort zurücknehmen oder korrigieren.", prov)
+	case !errors.Is(err, sql.ErrNoRows):
+		return err
 	}
 	res, err = o.db.ExecContext(ctx, `DELETE FROM actions WHERE key = ? AND NOT (state = 'waiting' AND tried = 1)`, key)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -203,7 +204,7 @@ INSERT INTO entries (key, provisional_ref, office, clerk, held_at, new_case) VAL
 
 	ob := open(t, path)
 	es, err := ob.Entries(ctx, app.OfflineWaiting)
-	if err != nil || len(es) != 1 || es[0].Key != "form-old" || es[0].Case.Applicant.LastName != "Alt" {
+	if err != nil || len(es) != 1 || es[0].Key != "form-old" || es[0].Case.Applicant.LastName != "Alt" || es[0].Tried {
 		t.Fatalf("old entry after the upgrade: %+v, %v", es, err)
 	}
 	a, err := ob.HoldAction(ctx, &app.OfflineAction{Kind: app.OfflineNote, Ref: "ULM-2026-00001", Text: "Rückruf", Clerk: "ulm_a",
@@ -240,6 +241,48 @@ INSERT INTO entries (key, provisional_ref, office, clerk, held_at, new_case) VAL
 	newer.Close()
 	if _, err := offline.Open(ctx, path, reg); app.ErrorCode(err) != app.ETOONEW || !strings.Contains(app.ErrorMessage(err), "neueren Version") {
 		t.Errorf("a newer file: %v", err)
+	}
+
+	// A file of the version before applications could be discarded
+	// while waiting (schema step 3), two applications waiting in it:
+	// both still wait, not marked as being sent, so the clerk can
+	// discard them until the replay marks one.
+	path = filepath.Join(t.TempDir(), "offline.db")
+	open(t, path).Close()
+	prev, err := sql.Open("sqlite3", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := prev.Exec(`ALTER TABLE entries DROP COLUMN tried; PRAGMA user_version = 3;
+INSERT INTO entries (key, provisional_ref, office, clerk, held_at, new_case) VALUES
+    ('form-a', 'ULM-2026-V-00000000000000aa', 'vg-ulmen', 'ulm_a', '2026-12-07T09:00:00Z', '{"Applicant":{"nachname":"Alt"}}'),
+    ('form-b', 'ULM-2026-V-00000000000000bb', 'vg-ulmen', 'ulm_a', '2026-12-07T09:01:00Z', '{"Applicant":{"nachname":"Bald"}}');`); err != nil {
+		t.Fatal(err)
+	}
+	prev.Close()
+	ob = open(t, path)
+	es, err = ob.Entries(ctx, app.OfflineWaiting)
+	if err != nil || len(es) != 2 || es[0].Tried || es[1].Tried {
+		t.Fatalf("after the upgrade from step 3: %+v, %v", es, err)
+	}
+	if err := ob.TryEntry(ctx, "form-b"); err != nil {
+		t.Fatal(err)
+	}
+	if err := ob.Discard(ctx, "form-a"); err != nil {
+		t.Errorf("discard after the upgrade: %v", err)
+	}
+	if err := ob.Discard(ctx, "form-b"); app.ErrorCode(err) != app.ECONFLICT {
+		t.Errorf("discard of one being sent after the upgrade: %v", err)
+	}
+	ob.Close()
+	raw, err := sql.Open("sqlite3", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	var v int
+	if err := raw.QueryRow("PRAGMA user_version").Scan(&v); err != nil || v != 4 {
+		t.Errorf("schema %d, %v", v, err)
 	}
 }
 
@@ -433,7 +476,7 @@ func TestOutboxKeepsMessageOfStatusChange(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := old.Exec(`ALTER TABLE actions DROP COLUMN tell; PRAGMA user_version = 2;
+	if _, err := old.Exec(`ALTER TABLE actions DROP COLUMN tell; ALTER TABLE entries DROP COLUMN tried; PRAGMA user_version = 2;
 INSERT INTO actions (key, kind, ref, status, text, seen_status, seen_assignee, seen_office, seen_updated, clerk, held_at)
     VALUES ('offline-alt', 'status', 'ULM-2026-00001', 'in_progress', '', 'received', '', 'vg-ulmen', '2026-12-07T09:00:00Z', 'ulm_a', '2026-12-07T09:05:00Z');`); err != nil {
 		t.Fatal(err)
@@ -470,7 +513,7 @@ INSERT INTO actions (key, kind, ref, status, text, seen_status, seen_assignee, s
 	}
 	defer raw.Close()
 	var v int
-	if err := raw.QueryRow("PRAGMA user_version").Scan(&v); err != nil || v != 3 {
+	if err := raw.QueryRow("PRAGMA user_version").Scan(&v); err != nil || v != 4 {
 		t.Errorf("schema %d, %v", v, err)
 	}
 }
@@ -802,5 +845,104 @@ func TestOfflineWaitingChangeDiscarded(t *testing.T) {
 	}
 	if as, err := ob.Actions(ctx, ""); err != nil || len(as) != 2 || as[0].State != app.OfflineWritten || as[1].State != app.OfflineWritten {
 		t.Errorf("left in the file: %+v, %v", as, err)
+	}
+}
+
+// discardEntryWhileListed is the outbox of a replay during which the
+// clerk discards an application after the replay listed it, before it is
+// marked as being sent.
+type discardEntryWhileListed struct {
+	*offline.Outbox
+	key string
+}
+
+func (d discardEntryWhileListed) Entries(ctx context.Context, state app.OfflineState) ([]app.OfflineEntry, error) {
+	es, err := d.Outbox.Entries(ctx, state)
+	if err == nil {
+		err = d.Outbox.Discard(ctx, d.key)
+	}
+	return es, err
+}
+
+// While the server is away, Anna Ulmer takes back a walk-in application
+// she took by mistake: it is deleted from the file (also after a restart
+// it is gone) and never reaches the server. One the replay has already
+// marked as being sent is not discarded (German: on its way, perhaps
+// stored under its final reference), one discarded after the replay
+// listed it is left out, and one the server refused can still be
+// discarded.
+func TestOfflineWaitingApplicationDiscarded(t *testing.T) {
+	ctx := context.Background()
+	e := sqliteTellEnv(t)
+	path := filepath.Join(t.TempDir(), "offline.db")
+	ob := open(t, path)
+	hold := func(nc *app.NewCase) *app.OfflineEntry {
+		t.Helper()
+		h, err := ob.Hold(ctx, nc, app.OfficeUlmen, e.anna.Clerk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	wrong := hold(walkIn(t, "form-falsch", "Schmitt", app.OfficeUlmen))
+	sent := hold(walkIn(t, "form-unterwegs", "Weber", app.OfficeUlmen))
+	late := hold(walkIn(t, "form-spaet", "Becker", app.OfficeUlmen))
+	bad := walkIn(t, "form-bad", "Fehler", app.OfficeUlmen)
+	bad.Routing.Office = "vg-unbekannt" // refused by the store
+	refused := hold(bad)
+	// The replay marks one as being sent (the server came back for a
+	// moment).
+	if err := ob.TryEntry(ctx, sent.Key); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := ob.Discard(ctx, wrong.Key); err != nil {
+		t.Fatalf("discard a waiting application: %v", err)
+	}
+	err := ob.Discard(ctx, sent.Key)
+	if app.ErrorCode(err) != app.ECONFLICT || !strings.Contains(app.ErrorMessage(err), "Der Antrag "+sent.ProvisionalRef+" ist schon unterwegs zum Server") ||
+		!strings.Contains(app.ErrorMessage(err), "endgültigen Aktenzeichen") {
+		t.Errorf("discard of an application being sent: %v", err)
+	}
+	if err := ob.Discard(ctx, wrong.Key); app.ErrorCode(err) != app.ENOTFOUND {
+		t.Errorf("discarded twice: %v", err)
+	}
+	if err := ob.TryEntry(ctx, wrong.Key); app.ErrorCode(err) != app.ENOTFOUND {
+		t.Errorf("marking a discarded application: %v", err)
+	}
+	ob.Close()
+	ob = open(t, path) // the file, after a restart
+	es, err := ob.Entries(ctx, "")
+	var kept []string
+	for _, x := range es {
+		kept = append(kept, fmt.Sprintf("%s %s %v", x.Key, x.State, x.Tried))
+	}
+	if want := []string{"form-unterwegs waiting true", "form-spaet waiting false", "form-bad waiting false"}; err != nil ||
+		strings.Join(kept, "|") != strings.Join(want, "|") {
+		t.Fatalf("kept %q, want %q (%v)", kept, want, err)
+	}
+
+	res, err := app.ReplayOffline(ctx, discardEntryWhileListed{ob, late.Key}, e.st)
+	if err != nil || len(res) != 2 || res[0].Entry.Key != sent.Key || res[0].Err != nil || res[1].Entry.Key != refused.Key || res[1].Err == nil {
+		t.Fatalf("replay: %+v, %v", res, err)
+	}
+	for last, want := range map[string]int{"Schmitt": 0, "Weber": 1, "Becker": 0, "Fehler": 0} {
+		if n, err := e.st.CountCases(ctx, app.CaseFilter{Query: last}); err != nil || n != want {
+			t.Errorf("cases of %s on the server: %d, %v; want %d", last, n, err, want)
+		}
+	}
+	if _, err := e.st.CaseByRef(ctx, wrong.ProvisionalRef); app.ErrorCode(err) != app.ENOTFOUND {
+		t.Errorf("the discarded application by its provisional reference: %v", err)
+	}
+	// Refused (after it was marked as being sent): still discardable.
+	if err := ob.Discard(ctx, refused.Key); err != nil {
+		t.Errorf("discard a refused application: %v", err)
+	}
+	es, err = ob.Entries(ctx, "")
+	if err != nil || len(es) != 1 || es[0].Key != sent.Key || es[0].State != app.OfflineWritten {
+		t.Errorf("left in the file: %+v, %v", es, err)
+	}
+	if res, err := app.ReplayOffline(ctx, ob, e.st); err != nil || len(res) != 0 {
+		t.Errorf("replayed again: %+v, %v", res, err)
 	}
 }
