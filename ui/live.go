@@ -66,7 +66,6 @@ type live struct {
 	pending   reloads
 	scheduled bool
 	last      time.Time // of the last re-read
-	waiting   bool      // walk-in applications wait in the offline outbox
 	replaying bool
 }
 

@@ -49,7 +49,6 @@ func (s *intakeScreen) holdOffline(e *app.OfflineEntry) {
 			m.printFailed(err, doc)
 		}
 	})
-	m.live.waiting = true
 	if m.live.offline {
 		m.showOffline(nil)
 	}
@@ -79,10 +78,6 @@ func (m *mainWindow) refreshOfflineCount() {
 			return
 		}
 		m.ui(func() {
-			// From the file, so that a discard (or a replay) that left
-			// nothing waiting does not keep the window saying something
-			// waits.
-			m.live.waiting = len(w) > 0 || nw > 0
 			m.pending, m.refusedActs = pending, map[string][]string{}
 			for _, a := range ra {
 				m.refusedActs[a.Ref] = append(m.refusedActs[a.Ref], a.Message)
@@ -155,7 +150,6 @@ func (m *mainWindow) watchOffline() {
 				continue
 			}
 			m.ui(func() {
-				m.live.waiting = true
 				if !m.live.offline {
 					m.replayOffline()
 				}
@@ -181,15 +175,6 @@ func (m *mainWindow) replayOffline() {
 		res, err = app.ReplayOffline(ctx, ob, st)
 		if err == nil {
 			acts, err = app.ReplayOfflineActions(ctx, ob, st, msgs, m.reg, by)
-		}
-		if err == nil {
-			var left []app.OfflineEntry
-			var pending map[string][]app.OfflineAction
-			left, err = ob.Entries(ctx, app.OfflineWaiting)
-			if err == nil {
-				pending, _, err = loadPending(ctx, ob)
-			}
-			m.ui(func() { m.live.waiting = len(left) > 0 || len(pending) > 0 })
 		}
 		return err
 	}, func(err error) {

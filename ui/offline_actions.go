@@ -92,7 +92,6 @@ func (cv *caseView) hold(kind app.OfflineActionKind, to app.Status, text string,
 			m.showError(err)
 			return
 		}
-		m.live.waiting = true
 		if m.pending == nil {
 			m.pending = map[string][]app.OfflineAction{}
 		}
