@@ -739,7 +739,8 @@ func testStatusChangeTells(t *testing.T, e *tellEnv) {
 }
 
 // discardWhileListed is the outbox of a replay during which the clerk
-// discards a change after the replay listed it, before it is sent.
+// discards a change or an application after the replay listed it, before
+// it is sent.
 type discardWhileListed struct {
 	*offline.Outbox
 	key string
@@ -751,6 +752,14 @@ func (d discardWhileListed) Actions(ctx context.Context, state app.OfflineState)
 		err = d.Outbox.Discard(ctx, d.key)
 	}
 	return as, err
+}
+
+func (d discardWhileListed) Entries(ctx context.Context, state app.OfflineState) ([]app.OfflineEntry, error) {
+	es, err := d.Outbox.Entries(ctx, state)
+	if err == nil {
+		err = d.Outbox.Discard(ctx, d.key)
+	}
+	return es, err
 }
 
 // While the server is away, Anna Ulmer takes back changes she made by
@@ -848,22 +857,6 @@ func TestOfflineWaitingChangeDiscarded(t *testing.T) {
 	}
 }
 
-// discardEntryWhileListed is the outbox of a replay during which the
-// clerk discards an application after the replay listed it, before it is
-// marked as being sent.
-type discardEntryWhileListed struct {
-	*offline.Outbox
-	key string
-}
-
-func (d discardEntryWhileListed) Entries(ctx context.Context, state app.OfflineState) ([]app.OfflineEntry, error) {
-	es, err := d.Outbox.Entries(ctx, state)
-	if err == nil {
-		err = d.Outbox.Discard(ctx, d.key)
-	}
-	return es, err
-}
-
 // While the server is away, Anna Ulmer takes back a walk-in application
 // she took by mistake: it is deleted from the file (also after a restart
 // it is gone) and never reaches the server. One the replay has already
@@ -922,7 +915,7 @@ func TestOfflineWaitingApplicationDiscarded(t *testing.T) {
 		t.Fatalf("kept %q, want %q (%v)", kept, want, err)
 	}
 
-	res, err := app.ReplayOffline(ctx, discardEntryWhileListed{ob, late.Key}, e.st)
+	res, err := app.ReplayOffline(ctx, discardWhileListed{ob, late.Key}, e.st)
 	if err != nil || len(res) != 2 || res[0].Entry.Key != sent.Key || res[0].Err != nil || res[1].Entry.Key != refused.Key || res[1].Err == nil {
 		t.Fatalf("replay: %+v, %v", res, err)
 	}

@@ -39,15 +39,13 @@ type viewerCache struct {
 
 func (db *DB) viewer(ctx context.Context) (viewer, error) {
 	c := db.viewers
-	if c != nil {
-		c.mu.Lock()
-		v, fresh := c.v, !c.read.IsZero() && time.Since(c.read) < viewerTTL
-		c.mu.Unlock()
-		if fresh {
-			return v, nil
-		}
+	c.mu.Lock()
+	v, fresh := c.v, time.Since(c.read) < viewerTTL // never read: the zero time, long ago
+	c.mu.Unlock()
+	if fresh {
+		return v, nil
 	}
-	var v viewer
+	v = viewer{} // not the stale one's slice
 	err := db.q().QueryRow(ctx, `SELECT pg_has_role('amtstresen_admin', 'MEMBER') OR pg_has_role('amtstresen_sync', 'MEMBER')
 		OR pg_has_role('amtstresen_purge', 'MEMBER'), pg_has_role('amtstresen_lead', 'MEMBER'), my_offices()`).Scan(&v.all, &v.lead, &v.offices)
 	if err != nil {
@@ -56,11 +54,9 @@ func (db *DB) viewer(ctx context.Context) (viewer, error) {
 	if slices.Contains(v.offices, "kreis") {
 		v.offices = append(v.offices, "")
 	}
-	if c != nil {
-		c.mu.Lock()
-		c.v, c.read = v, time.Now()
-		c.mu.Unlock()
-	}
+	c.mu.Lock()
+	c.v, c.read = v, time.Now()
+	c.mu.Unlock()
 	return v, nil
 }
 
